@@ -1,0 +1,20 @@
+//! flowc: rules-as-code for sales and marketing automation.
+//!
+//! The pipeline: [`syntax`] (text → AST) → [`check`] (AST + schema → typed
+//! [`ir`]) → `vm` / `jit` (IR → executable code) → `engine` (runs against
+//! SQLite). See ARCHITECTURE.md for the map.
+
+#![deny(clippy::unwrap_used)]
+#![deny(unsafe_code)]
+
+pub mod diagnostic;
+pub mod source;
+pub mod suggest;
+pub mod syntax;
+pub mod time;
+pub mod check;
+pub mod ir;
+pub mod project;
+pub mod stdlib;
+pub mod cli;
+pub mod store;

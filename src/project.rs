@@ -1,0 +1,197 @@
+//! Loading a project: finding its `.flow` files, reading them and the
+//! template files they name, parsing, and handing everything to the checker.
+//! The only part of the front end that touches the file system.
+
+use crate::check::{self, Checked};
+use crate::diagnostic::{self, Diagnostic};
+use crate::source::{FileId, SourceMap};
+use crate::syntax::{self, Parsed, ast};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A loaded, parsed project.
+pub struct Project {
+    pub sources: SourceMap,
+    pub files: Vec<LoadedFile>,
+    pub template_files: HashMap<(FileId, String), Result<FileId, String>>,
+}
+
+pub struct LoadedFile {
+    pub file: FileId,
+    pub parsed: Parsed,
+    pub stdlib: bool,
+    /// Where it was read from (`None` for the standard library and tests).
+    pub path: Option<PathBuf>,
+}
+
+/// Why a project could not be read at all.
+#[derive(Debug)]
+pub enum LoadError {
+    NotFound(PathBuf),
+    Unreadable(PathBuf, std::io::Error),
+    NoFlowFiles(PathBuf),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::NotFound(p) => write!(f, "{}: no such file or folder", p.display()),
+            LoadError::Unreadable(p, e) => write!(f, "{}: {e}", p.display()),
+            LoadError::NoFlowFiles(p) => write!(f, "{}: no .flow files found", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// The `.flow` files named by `paths` (folders are searched recursively),
+/// in a stable order.
+pub fn flow_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let before = out.len();
+            walk(path, &mut out)?;
+            if out.len() == before {
+                return Err(LoadError::NoFlowFiles(path.clone()));
+            }
+        } else if path.is_file() {
+            out.push(path.clone());
+        } else {
+            return Err(LoadError::NotFound(path.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| LoadError::Unreadable(dir.to_path_buf(), e))?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') || name == "target" || name == "node_modules" {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "flow") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+impl Project {
+    /// Loads the project made of `paths` (the current folder if empty).
+    pub fn load(paths: &[PathBuf]) -> Result<Project, LoadError> {
+        let default = [PathBuf::from(".")];
+        let paths = if paths.is_empty() { &default[..] } else { paths };
+        let mut texts = Vec::new();
+        for path in flow_files(paths)? {
+            let text = std::fs::read_to_string(&path).map_err(|e| LoadError::Unreadable(path.clone(), e))?;
+            texts.push((path, text));
+        }
+        Ok(Project::build(texts.into_iter().map(|(p, t)| (Some(p), t))))
+    }
+
+    /// A project from texts in memory (tests, `flowc test` fixtures).
+    pub fn from_texts<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Project {
+        let files: Vec<(String, String)> = files.into_iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+        let mut project = Project::empty();
+        for (name, text) in files {
+            project.add(name, text, None, false);
+        }
+        project
+    }
+
+    fn empty() -> Project {
+        let mut project = Project {
+            sources: SourceMap::new(),
+            files: Vec::new(),
+            template_files: HashMap::new(),
+        };
+        for (name, text) in crate::stdlib::FILES {
+            project.add(name.to_string(), text.to_string(), None, true);
+        }
+        project
+    }
+
+    fn build(files: impl Iterator<Item = (Option<PathBuf>, String)>) -> Project {
+        let mut project = Project::empty();
+        for (path, text) in files {
+            let name = path.as_ref().map(|p| display_path(p)).unwrap_or_default();
+            project.add(name, text, path, false);
+        }
+        project
+    }
+
+    fn add(&mut self, name: String, text: String, path: Option<PathBuf>, stdlib: bool) {
+        let file = self.sources.add(name, text);
+        let parsed = syntax::parse(file, &self.sources.file(file).text);
+        let wanted = template_paths(&parsed.module);
+        self.files.push(LoadedFile { file, parsed, stdlib, path: path.clone() });
+        for wanted_path in wanted {
+            let loaded = match &path {
+                None => Err("templates in files need a project on disk".to_string()),
+                Some(p) => {
+                    let full = p.parent().unwrap_or(Path::new(".")).join(&wanted_path);
+                    match std::fs::read_to_string(&full) {
+                        Ok(text) => Ok(self.sources.add(display_path(&full), text)),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+            };
+            self.template_files.insert((file, wanted_path), loaded);
+        }
+    }
+
+    /// Parses and checks everything: the program and every diagnostic,
+    /// syntax errors included, sorted by position.
+    pub fn check(&self) -> Checked {
+        let input = check::Input {
+            sources: &self.sources,
+            modules: self
+                .files
+                .iter()
+                .map(|f| check::Module { file: f.file, ast: &f.parsed.module, stdlib: f.stdlib })
+                .collect(),
+            broken: self.files.iter().flat_map(|f| f.parsed.broken.iter().cloned()).collect(),
+            template_files: &self.template_files,
+        };
+        let mut checked = check::check(&input);
+        let syntax: Vec<Diagnostic> = self
+            .files
+            .iter()
+            .flat_map(|f| f.parsed.errors.iter().map(|e| e.to_diagnostic()))
+            .collect();
+        checked.diagnostics.extend(syntax);
+        diagnostic::sort(&mut checked.diagnostics);
+        checked
+    }
+
+    /// The user's files (not the standard library).
+    pub fn user_files(&self) -> impl Iterator<Item = &LoadedFile> {
+        self.files.iter().filter(|f| !f.stdlib)
+    }
+}
+
+fn display_path(p: &Path) -> String {
+    let s = p.display().to_string();
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+fn template_paths(module: &ast::Module) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in &module.items {
+        if let ast::Item::Template(t) = item {
+            for f in &t.fields {
+                if let ast::TemplateText::File(path) = &f.value {
+                    out.push(path.value.clone());
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,7 @@
+//! SQLite: reading the user's tables, the engine's `flow_*` state tables,
+//! migrations and change-capture triggers.
+
+pub mod ddl;
+pub mod drift;
+pub mod introspect;
+pub mod sql;

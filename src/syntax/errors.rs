@@ -1,0 +1,421 @@
+//! Syntax errors, written the way a person would explain them.
+
+use super::Rule;
+use crate::diagnostic::{Diagnostic, Label};
+use crate::source::{FileId, Span};
+use crate::suggest;
+
+/// What can be wrong with the text of a file before any name is looked up.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SyntaxError {
+    /// E0001. Something other than what the grammar allows here:
+    /// `rule r when contact is created sned email x to contact end`.
+    Unexpected {
+        span: Span,
+        expected: Vec<&'static str>,
+        found: String,
+        suggestion: Option<&'static str>,
+        at_end: bool,
+    },
+    /// E0002. A literal that cannot mean anything: `fn f() -> date = 2023-02-30`.
+    BadLiteral { span: Span, reason: String },
+    /// E0003. A name outside `[a-z_][a-z0-9_]*`: `record Contact { }`.
+    BadName { span: Span, found: String },
+    /// E0004. A text literal without its closing quote: `timezone "Asia/Tokyo`.
+    UnterminatedText { span: Span },
+    /// E0005. An aggregate with more than one value: `fn f() -> int = sum(1, 2 for true)`.
+    BadAggregate { span: Span },
+    /// E0009. The grammar and the lowering disagree: a bug in flowc.
+    Internal { span: Span, what: String },
+}
+
+impl SyntaxError {
+    pub(super) fn from_pest(
+        file: FileId,
+        text: &str,
+        offset: usize,
+        error: &pest::error::Error<Rule>,
+    ) -> SyntaxError {
+        let pos = match error.location {
+            pest::error::InputLocation::Pos(p) => p,
+            pest::error::InputLocation::Span((s, _)) => s,
+        };
+        let positives: &[Rule] = match &error.variant {
+            pest::error::ErrorVariant::ParsingError { positives, .. } => positives,
+            pest::error::ErrorVariant::CustomError { .. } => &[],
+        };
+        let rest = &text[pos.min(text.len())..];
+        let found_word = word_at(rest);
+        let span_of = |len: usize| Span::new(file, offset + pos, offset + pos + len);
+
+        if rest.starts_with('"') && !rest[1..].lines().next().unwrap_or("").contains('"') {
+            let line_len = rest.lines().next().map_or(1, str::len);
+            return SyntaxError::UnterminatedText {
+                span: span_of(line_len),
+            };
+        }
+        let wants_name = positives
+            .iter()
+            .any(|r| matches!(r, Rule::ident | Rule::field_name | Rule::name | Rule::type_expr));
+        if wants_name && !found_word.is_empty() && !is_valid_name(found_word) {
+            return SyntaxError::BadName {
+                span: span_of(found_word.len()),
+                found: found_word.to_string(),
+            };
+        }
+        let mut keywords: Vec<&'static str> = positives.iter().filter_map(|r| keyword_text(*r)).collect();
+        // pest reports a category rule (`step`) rather than each keyword
+        // that could start one; offer those keywords as corrections too.
+        for phrase in describe(positives) {
+            keywords.extend(category_keywords(phrase));
+        }
+        let suggestion = if found_word.is_empty() {
+            None
+        } else {
+            suggest::closest(found_word, keywords.iter().copied())
+        };
+        let (found, len) = if rest.trim().is_empty() {
+            ("the end of the file".to_string(), 0)
+        } else if !found_word.is_empty() {
+            (format!("`{found_word}`"), found_word.len())
+        } else if rest.starts_with('"') {
+            ("a text".to_string(), 1)
+        } else {
+            let c = rest.chars().next().unwrap_or(' ');
+            (format!("`{c}`"), c.len_utf8())
+        };
+        SyntaxError::Unexpected {
+            span: span_of(len),
+            expected: describe(positives),
+            found,
+            suggestion,
+            at_end: rest.trim().is_empty(),
+        }
+    }
+
+    pub fn span(&self) -> Span {
+        match self {
+            SyntaxError::Unexpected { span, .. }
+            | SyntaxError::BadLiteral { span, .. }
+            | SyntaxError::BadName { span, .. }
+            | SyntaxError::UnterminatedText { span }
+            | SyntaxError::BadAggregate { span }
+            | SyntaxError::Internal { span, .. } => *span,
+        }
+    }
+
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        match self {
+            SyntaxError::Unexpected {
+                span,
+                expected,
+                found,
+                suggestion,
+                at_end,
+            } => {
+                let wanted = join_or(expected);
+                let hint = match suggestion {
+                    Some(s) => Some(format!("did you mean `{s}`?")),
+                    None if *at_end && expected.contains(&"`end`") => {
+                        Some("every `rule`, `if`, `on reject` and `test` block closes with `end`".into())
+                    }
+                    None => None,
+                };
+                Diagnostic::error(
+                    "E0001",
+                    format!("expected {wanted}, found {found}"),
+                    Label::new(*span, format!("expected {}", short(expected))),
+                )
+                .maybe_hint(hint)
+            }
+            SyntaxError::BadLiteral { span, reason } => {
+                Diagnostic::error("E0002", "invalid literal", Label::new(*span, reason.clone()))
+            }
+            SyntaxError::BadName { span, found } => {
+                let fixed = found.to_lowercase();
+                let hint = if is_valid_name(&fixed) {
+                    format!("names use lowercase ASCII letters, digits and `_`: write `{fixed}`")
+                } else {
+                    "names use lowercase ASCII letters, digits and `_`; Japanese and other text \
+                     belongs in double quotes"
+                        .to_string()
+                };
+                Diagnostic::error(
+                    "E0003",
+                    format!("`{found}` is not a valid name"),
+                    Label::new(*span, "not a name"),
+                )
+                .with_hint(hint)
+            }
+            SyntaxError::UnterminatedText { span } => Diagnostic::error(
+                "E0004",
+                "this text has no closing `\"`",
+                Label::new(*span, "text starts here"),
+            )
+            .with_hint("a text literal ends on the line it starts; write `\\n` for a line break"),
+            SyntaxError::BadAggregate { span } => Diagnostic::error(
+                "E0005",
+                "an aggregate takes one value and one condition",
+                Label::new(*span, "write it as `sum(VALUE for CONDITION)`"),
+            ),
+            SyntaxError::Internal { span, what } => Diagnostic::error(
+                "E0009",
+                format!("internal error: the parser lost a {what}"),
+                Label::new(*span, "here"),
+            )
+            .with_hint("this is a bug in flowc; please report it with this file"),
+        }
+    }
+}
+
+fn is_valid_name(word: &str) -> bool {
+    let mut chars = word.chars();
+    matches!(chars.next(), Some('a'..='z' | '_'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}
+
+/// The word-like run of characters at the start of `rest`.
+fn word_at(rest: &str) -> &str {
+    let end = rest
+        .char_indices()
+        .find(|&(_, c)| !(c.is_alphanumeric() || c == '_'))
+        .map_or(rest.len(), |(i, _)| i);
+    &rest[..end]
+}
+
+fn join_or(items: &[&str]) -> String {
+    match items {
+        [] => "something else".to_string(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{}, or {last}", init.join(", ")),
+    }
+}
+
+/// The label under the caret: the first expectation only, to stay short.
+fn short(items: &[&str]) -> String {
+    match items {
+        [] => "something else".into(),
+        [one] => one.to_string(),
+        [first, ..] => format!("{first}, …"),
+    }
+}
+
+const STEP: &str = "a step such as `send email`, `wait` or `add … to list`";
+const DECLARATION: &str = "a declaration such as `record`, `rule` or `list`";
+const TEST_STEP: &str = "a test step such as `given`, `update`, `after` or `expect`";
+const TRIGGER: &str = "a trigger (`when …` or `every …`)";
+const EXPRESSION: &str = "an expression";
+const OPERATOR: &str = "an operator";
+
+/// The keywords that can start something of a category.
+fn category_keywords(phrase: &str) -> &'static [&'static str] {
+    match phrase {
+        STEP => &[
+            "add", "remove", "tag", "untag", "set", "send", "notify", "create", "assign", "wait", "if",
+            "require", "lock", "unlock", "stop",
+        ],
+        DECLARATION => &["timezone", "enum", "record", "list", "segment", "template", "fn", "rule", "test"],
+        TEST_STEP => &["given", "update", "delete", "event", "approve", "reject", "after", "expect"],
+        TRIGGER => &["when", "every"],
+        _ => &[],
+    }
+}
+
+fn category(rule: Rule) -> Option<&'static str> {
+    use Rule::*;
+    Some(match rule {
+        kw_add | kw_remove | kw_tag | kw_untag | kw_set | kw_send | kw_notify | kw_create
+        | kw_assign | kw_wait | kw_if | kw_require | kw_lock | kw_unlock | kw_stop | step
+        | step_label => STEP,
+        kw_timezone | kw_enum | kw_record | kw_list | kw_segment | kw_template | kw_fn
+        | kw_rule | kw_test => DECLARATION,
+        kw_given | kw_update | kw_delete | kw_approve | kw_reject | kw_after | kw_expect => {
+            TEST_STEP
+        }
+        kw_when | kw_every => TRIGGER,
+        expr | paren | list_lit | datetime_lit | date_lit | duration_lit | decimal_lit
+        | int_lit | kw_true | kw_false | kw_null | kw_today | kw_now | old_ref | event_ref
+        | call | name | neg | unary_expr | not_expr | if_expr | postfix_expr => EXPRESSION,
+        cmp_op | add_op | mul_op | kw_and | kw_or | kw_between | kw_in | kw_not | kw_contains
+        | kw_starts | kw_is | kw_has | kw_opened | kw_clicked => OPERATOR,
+        ident | field_name => "a name",
+        string => "a text in double quotes",
+        type_expr => "a type",
+        nullable => "`?`",
+        EOI => "the end of the file",
+        reenter_option => "`reenter`",
+        goal_option => "`goal`",
+        where_clause => "`where`",
+        _ => return keyword_text(rule).map(quoted_keyword),
+    })
+}
+
+fn quoted_keyword(word: &'static str) -> &'static str {
+    // Keywords are a fixed set: leak-free static strings via a lookup table.
+    KEYWORD_QUOTES
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map_or(word, |(_, q)| q)
+}
+
+/// Turns pest's positive attempts into a short, ordered list of phrases.
+fn describe(positives: &[Rule]) -> Vec<&'static str> {
+    let mut phrases: Vec<&'static str> = Vec::new();
+    for &rule in positives {
+        if let Some(p) = category(rule)
+            && !phrases.contains(&p)
+        {
+            phrases.push(p);
+        }
+    }
+    let structural = phrases
+        .iter()
+        .any(|p| [STEP, DECLARATION, TEST_STEP, "`end`"].contains(p));
+    if structural {
+        phrases.retain(|p| *p != OPERATOR);
+    }
+    let rank = |p: &&str| match *p {
+        STEP | DECLARATION | TEST_STEP | TRIGGER => 0,
+        EXPRESSION => 1,
+        OPERATOR => 3,
+        _ => 2,
+    };
+    phrases.sort_by_key(rank);
+    phrases.truncate(5);
+    phrases
+}
+
+/// The text of a keyword rule: `kw_send` → `send`.
+fn keyword_text(rule: Rule) -> Option<&'static str> {
+    KEYWORD_RULES
+        .iter()
+        .find(|(r, _)| *r == rule)
+        .map(|(_, text)| *text)
+}
+
+const KEYWORD_RULES: &[(Rule, &str)] = &[
+    (Rule::kw_add, "add"),
+    (Rule::kw_after, "after"),
+    (Rule::kw_and, "and"),
+    (Rule::kw_approval, "approval"),
+    (Rule::kw_approve, "approve"),
+    (Rule::kw_assign, "assign"),
+    (Rule::kw_at, "at"),
+    (Rule::kw_becomes, "becomes"),
+    (Rule::kw_between, "between"),
+    (Rule::kw_changes, "changes"),
+    (Rule::kw_clicked, "clicked"),
+    (Rule::kw_contains, "contains"),
+    (Rule::kw_create, "create"),
+    (Rule::kw_created, "created"),
+    (Rule::kw_day, "day"),
+    (Rule::kw_delete, "delete"),
+    (Rule::kw_deleted, "deleted"),
+    (Rule::kw_due, "due"),
+    (Rule::kw_each, "each"),
+    (Rule::kw_else, "else"),
+    (Rule::kw_email, "email"),
+    (Rule::kw_emails, "emails"),
+    (Rule::kw_end, "end"),
+    (Rule::kw_enum, "enum"),
+    (Rule::kw_event, "event"),
+    (Rule::kw_every, "every"),
+    (Rule::kw_expect, "expect"),
+    (Rule::kw_false, "false"),
+    (Rule::kw_file, "file"),
+    (Rule::kw_fn, "fn"),
+    (Rule::kw_for, "for"),
+    (Rule::kw_from, "from"),
+    (Rule::kw_given, "given"),
+    (Rule::kw_goal, "goal"),
+    (Rule::kw_has, "has"),
+    (Rule::kw_if, "if"),
+    (Rule::kw_in, "in"),
+    (Rule::kw_is, "is"),
+    (Rule::kw_list, "list"),
+    (Rule::kw_lock, "lock"),
+    (Rule::kw_most, "most"),
+    (Rule::kw_never, "never"),
+    (Rule::kw_no, "no"),
+    (Rule::kw_not, "not"),
+    (Rule::kw_notify, "notify"),
+    (Rule::kw_now, "now"),
+    (Rule::kw_null, "null"),
+    (Rule::kw_of, "of"),
+    (Rule::kw_old, "old"),
+    (Rule::kw_on, "on"),
+    (Rule::kw_opened, "opened"),
+    (Rule::kw_or, "or"),
+    (Rule::kw_otherwise, "otherwise"),
+    (Rule::kw_pending, "pending"),
+    (Rule::kw_record, "record"),
+    (Rule::kw_reenter, "reenter"),
+    (Rule::kw_reject, "reject"),
+    (Rule::kw_remove, "remove"),
+    (Rule::kw_require, "require"),
+    (Rule::kw_role, "role"),
+    (Rule::kw_rule, "rule"),
+    (Rule::kw_run, "run"),
+    (Rule::kw_segment, "segment"),
+    (Rule::kw_send, "send"),
+    (Rule::kw_set, "set"),
+    (Rule::kw_starts, "starts"),
+    (Rule::kw_stop, "stop"),
+    (Rule::kw_tag, "tag"),
+    (Rule::kw_task, "task"),
+    (Rule::kw_template, "template"),
+    (Rule::kw_test, "test"),
+    (Rule::kw_then, "then"),
+    (Rule::kw_timezone, "timezone"),
+    (Rule::kw_to, "to"),
+    (Rule::kw_today, "today"),
+    (Rule::kw_true, "true"),
+    (Rule::kw_unless, "unless"),
+    (Rule::kw_unlock, "unlock"),
+    (Rule::kw_untag, "untag"),
+    (Rule::kw_until, "until"),
+    (Rule::kw_update, "update"),
+    (Rule::kw_updated, "updated"),
+    (Rule::kw_wait, "wait"),
+    (Rule::kw_when, "when"),
+    (Rule::kw_where, "where"),
+    (Rule::kw_with, "with"),
+];
+
+const KEYWORD_QUOTES: &[(&str, &str)] = &[
+    ("approval", "`approval`"),
+    ("at", "`at`"),
+    ("becomes", "`becomes`"),
+    ("changes", "`changes`"),
+    ("created", "`created`, `updated` or `deleted`"),
+    ("updated", "`created`, `updated` or `deleted`"),
+    ("deleted", "`created`, `updated` or `deleted`"),
+    ("day", "`day` or a weekday"),
+    ("due", "`due`"),
+    ("each", "`each`"),
+    ("else", "`else`"),
+    ("email", "`email`"),
+    ("emails", "`email`"),
+    ("end", "`end`"),
+    ("event", "`event`"),
+    ("file", "`file`"),
+    ("for", "`for`"),
+    ("from", "`from`"),
+    ("list", "`list`"),
+    ("most", "`most`"),
+    ("never", "`never`"),
+    ("no", "`no`"),
+    ("of", "`of`"),
+    ("on", "`on`"),
+    ("otherwise", "`otherwise`"),
+    ("pending", "`pending`"),
+    ("role", "`role`"),
+    ("run", "`run`"),
+    ("task", "`task`"),
+    ("then", "`then`"),
+    ("to", "`to`"),
+    ("unless", "`unless`"),
+    ("until", "`until`"),
+    ("where", "`where`"),
+    ("with", "`with`"),
+];

@@ -1,0 +1,1289 @@
+//! pest pairs → AST. The only place that sees pest types.
+
+use super::ast::*;
+use super::errors::SyntaxError;
+use super::{FlowParser, Rule};
+use crate::source::{FileId, Span};
+use pest::Parser;
+use pest::iterators::Pair;
+
+/// Parses one chunk of a file (the text from `offset` on) into items.
+pub(super) fn parse_chunk(
+    file: FileId,
+    text: &str,
+    offset: usize,
+) -> Result<Vec<Item>, Vec<SyntaxError>> {
+    let pairs = match FlowParser::parse(Rule::file, text) {
+        Ok(pairs) => pairs,
+        Err(error) => return Err(vec![SyntaxError::from_pest(file, text, offset, &error)]),
+    };
+    let mut lower = Lower {
+        file,
+        offset,
+        errors: Vec::new(),
+    };
+    let mut items = Vec::new();
+    for file_pair in pairs {
+        for pair in file_pair.into_inner() {
+            if pair.as_rule() != Rule::EOI {
+                items.push(lower.item(pair));
+            }
+        }
+    }
+    if lower.errors.is_empty() {
+        Ok(items)
+    } else {
+        Err(lower.errors)
+    }
+}
+
+struct Lower {
+    file: FileId,
+    offset: usize,
+    errors: Vec<SyntaxError>,
+}
+
+/// Keywords that only punctuate: their presence carries no information.
+/// (`true`, `false`, `null`, `today` and `now` are values, not punctuation.)
+fn is_keyword(rule: Rule) -> bool {
+    use Rule::*;
+    matches!(
+        rule,
+        kw_add
+            | kw_after
+            | kw_and
+            | kw_approval
+            | kw_approve
+            | kw_assign
+            | kw_at
+            | kw_becomes
+            | kw_between
+            | kw_changes
+            | kw_clicked
+            | kw_contains
+            | kw_create
+            | kw_created
+            | kw_day
+            | kw_delete
+            | kw_deleted
+            | kw_due
+            | kw_each
+            | kw_else
+            | kw_email
+            | kw_emails
+            | kw_end
+            | kw_enum
+            | kw_event
+            | kw_every
+            | kw_expect
+            | kw_file
+            | kw_fn
+            | kw_for
+            | kw_from
+            | kw_given
+            | kw_goal
+            | kw_has
+            | kw_if
+            | kw_in
+            | kw_is
+            | kw_list
+            | kw_lock
+            | kw_most
+            | kw_never
+            | kw_no
+            | kw_not
+            | kw_notify
+            | kw_of
+            | kw_old
+            | kw_on
+            | kw_opened
+            | kw_or
+            | kw_otherwise
+            | kw_pending
+            | kw_record
+            | kw_reenter
+            | kw_reject
+            | kw_remove
+            | kw_require
+            | kw_role
+            | kw_rule
+            | kw_run
+            | kw_segment
+            | kw_send
+            | kw_set
+            | kw_starts
+            | kw_stop
+            | kw_tag
+            | kw_task
+            | kw_template
+            | kw_test
+            | kw_then
+            | kw_timezone
+            | kw_to
+            | kw_unless
+            | kw_unlock
+            | kw_untag
+            | kw_until
+            | kw_update
+            | kw_updated
+            | kw_wait
+            | kw_when
+            | kw_where
+            | kw_with
+    )
+}
+
+/// The children of a pair, split into "was keyword K present" and the rest.
+struct Parts<'i> {
+    keywords: Vec<Rule>,
+    rest: std::vec::IntoIter<Pair<'i, Rule>>,
+}
+
+impl<'i> Parts<'i> {
+    fn of(pair: Pair<'i, Rule>) -> Parts<'i> {
+        let mut keywords = Vec::new();
+        let mut rest = Vec::new();
+        for p in pair.into_inner() {
+            if is_keyword(p.as_rule()) {
+                keywords.push(p.as_rule());
+            } else {
+                rest.push(p);
+            }
+        }
+        Parts {
+            keywords,
+            rest: rest.into_iter(),
+        }
+    }
+
+    fn has(&self, kw: Rule) -> bool {
+        self.keywords.contains(&kw)
+    }
+
+    /// The next significant child. The grammar guarantees it exists wherever
+    /// this is called; a default pair is never needed in practice.
+    fn next(&mut self) -> Option<Pair<'i, Rule>> {
+        self.rest.next()
+    }
+
+    fn next_if(&mut self, rule: Rule) -> Option<Pair<'i, Rule>> {
+        if self.rest.as_slice().first().map(|p| p.as_rule()) == Some(rule) {
+            self.rest.next()
+        } else {
+            None
+        }
+    }
+
+    fn peek_rule(&self) -> Option<Rule> {
+        self.rest.as_slice().first().map(|p| p.as_rule())
+    }
+}
+
+impl Lower {
+    /// The span of a pair without the whitespace and comments pest leaves
+    /// at the end of rules that finish with an optional part.
+    fn span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        let end = s.start() + meaningful_len(s.as_str());
+        Span::new(self.file, s.start() + self.offset, end + self.offset)
+    }
+
+    fn ident(&self, pair: Pair<Rule>) -> Ident {
+        Ident {
+            span: self.span(&pair),
+            name: pair.as_str().to_string(),
+        }
+    }
+
+    /// A placeholder for a child the grammar promised but that is missing;
+    /// reaching it means the grammar and this file disagree.
+    fn missing(&mut self, span: Span, what: &str) -> Expr {
+        self.errors.push(SyntaxError::Internal {
+            span,
+            what: what.to_string(),
+        });
+        Expr {
+            kind: ExprKind::Null,
+            span,
+        }
+    }
+
+    fn expect_ident(&mut self, parts: &mut Parts, span: Span) -> Ident {
+        match parts.next() {
+            Some(p) => self.ident(p),
+            None => {
+                self.missing(span, "name");
+                Ident {
+                    name: String::new(),
+                    span,
+                }
+            }
+        }
+    }
+
+    fn expect_expr(&mut self, parts: &mut Parts, span: Span) -> Expr {
+        match parts.next() {
+            Some(p) => self.expr(p),
+            None => self.missing(span, "expression"),
+        }
+    }
+
+    fn expect_text(&mut self, parts: &mut Parts, span: Span) -> Text {
+        match parts.next() {
+            Some(p) => self.text(p),
+            None => {
+                self.missing(span, "text");
+                Text {
+                    value: String::new(),
+                    span,
+                }
+            }
+        }
+    }
+
+    fn item(&mut self, pair: Pair<Rule>) -> Item {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut parts = Parts::of(pair);
+        match rule {
+            Rule::timezone_decl => Item::Timezone(TimezoneDecl {
+                zone: self.expect_text(&mut parts, span),
+                span,
+            }),
+            Rule::enum_decl => {
+                let name = self.expect_ident(&mut parts, span);
+                let values = parts.rest.by_ref().map(|p| self.text(p)).collect();
+                Item::Enum(EnumDecl { name, values, span })
+            }
+            Rule::record_decl => {
+                let name = self.expect_ident(&mut parts, span);
+                let fields = parts.rest.by_ref().map(|p| self.field_decl(p)).collect();
+                Item::Record(RecordDecl { name, fields, span })
+            }
+            Rule::list_decl => {
+                let name = self.expect_ident(&mut parts, span);
+                let of = self.expect_ident(&mut parts, span);
+                Item::List(ListDecl { name, of, span })
+            }
+            Rule::segment_decl => {
+                let name = self.expect_ident(&mut parts, span);
+                let of = self.expect_ident(&mut parts, span);
+                let condition = self.expect_expr(&mut parts, span);
+                Item::Segment(SegmentDecl {
+                    name,
+                    of,
+                    condition,
+                    span,
+                })
+            }
+            Rule::template_decl => {
+                let name = self.expect_ident(&mut parts, span);
+                let fields = parts
+                    .rest
+                    .by_ref()
+                    .map(|p| self.template_field(p))
+                    .collect();
+                Item::Template(TemplateDecl { name, fields, span })
+            }
+            Rule::fn_decl => Item::Fn(self.fn_decl(parts, span)),
+            Rule::rule_decl => Item::Rule(self.rule_decl(parts, span)),
+            _ => Item::Test(self.test_decl(parts, span)),
+        }
+    }
+
+    fn field_decl(&mut self, pair: Pair<Rule>) -> FieldDecl {
+        let span = self.span(&pair);
+        let mut parts = Parts::of(pair);
+        let name = self.expect_ident(&mut parts, span);
+        let ty = self.type_expr(parts.next(), span);
+        FieldDecl { name, ty, span }
+    }
+
+    fn type_expr(&mut self, pair: Option<Pair<Rule>>, fallback: Span) -> TypeExpr {
+        let Some(pair) = pair else {
+            self.missing(fallback, "type");
+            return TypeExpr {
+                name: Ident {
+                    name: String::new(),
+                    span: fallback,
+                },
+                nullable: false,
+                span: fallback,
+            };
+        };
+        let span = self.span(&pair);
+        let mut parts = Parts::of(pair);
+        let name = self.expect_ident(&mut parts, span);
+        let nullable = parts.next_if(Rule::nullable).is_some();
+        TypeExpr {
+            name,
+            nullable,
+            span,
+        }
+    }
+
+    fn template_field(&mut self, pair: Pair<Rule>) -> TemplateField {
+        let span = self.span(&pair);
+        let mut parts = Parts::of(pair);
+        let key = self.expect_ident(&mut parts, span);
+        let value = match parts.next() {
+            Some(p) if p.as_rule() == Rule::template_file => {
+                let mut inner = Parts::of(p);
+                TemplateText::File(self.expect_text(&mut inner, span))
+            }
+            Some(p) => TemplateText::Inline(self.text(p)),
+            None => TemplateText::Inline(self.expect_text(&mut parts, span)),
+        };
+        TemplateField { key, value, span }
+    }
+
+    fn fn_decl(&mut self, mut parts: Parts, span: Span) -> FnDecl {
+        let name = self.expect_ident(&mut parts, span);
+        let mut params = Vec::new();
+        while let Some(p) = parts.next_if(Rule::fn_param) {
+            let pspan = self.span(&p);
+            let mut inner = Parts::of(p);
+            let name = self.expect_ident(&mut inner, pspan);
+            let ty = self.type_expr(inner.next(), pspan);
+            params.push(Param { name, ty });
+        }
+        let ret = self.type_expr(parts.next(), span);
+        let body = self.expect_expr(&mut parts, span);
+        FnDecl {
+            name,
+            params,
+            ret,
+            body,
+            span,
+        }
+    }
+
+    fn rule_decl(&mut self, mut parts: Parts, span: Span) -> RuleDecl {
+        let name = self.expect_ident(&mut parts, span);
+        let trigger = match parts.next() {
+            Some(p) => self.trigger(p),
+            None => {
+                self.missing(span, "trigger");
+                Trigger {
+                    kind: TriggerKind::Record {
+                        record: name.clone(),
+                        what: Lifecycle::Created,
+                    },
+                    span,
+                }
+            }
+        };
+        let filter = parts
+            .next_if(Rule::where_clause)
+            .map(|p| self.where_clause(p));
+        let mut options = Vec::new();
+        let mut steps = Vec::new();
+        for p in parts.rest {
+            match p.as_rule() {
+                Rule::reenter_option => {
+                    let ospan = self.span(&p);
+                    let inner = Parts::of(p);
+                    let after = if inner.has(Rule::kw_never) {
+                        None
+                    } else {
+                        let mut inner = inner;
+                        Some(self.expect_expr(&mut inner, ospan))
+                    };
+                    options.push(RuleOption::Reenter { after, span: ospan });
+                }
+                Rule::goal_option => {
+                    let ospan = self.span(&p);
+                    let mut inner = Parts::of(p);
+                    let condition = self.expect_expr(&mut inner, ospan);
+                    options.push(RuleOption::Goal {
+                        condition,
+                        span: ospan,
+                    });
+                }
+                _ => steps.push(self.step(p)),
+            }
+        }
+        RuleDecl {
+            name,
+            trigger,
+            filter,
+            options,
+            steps,
+            span,
+        }
+    }
+
+    fn where_clause(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let mut parts = Parts::of(pair);
+        self.expect_expr(&mut parts, span)
+    }
+
+    fn trigger(&mut self, pair: Pair<Rule>) -> Trigger {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut parts = Parts::of(pair);
+        let kind = match rule {
+            Rule::event_trigger => {
+                let name = self.expect_ident(&mut parts, span);
+                let record = self.expect_ident(&mut parts, span);
+                TriggerKind::Event { name, record }
+            }
+            Rule::record_trigger => {
+                let record = self.expect_ident(&mut parts, span);
+                let what = if parts.has(Rule::kw_created) {
+                    Lifecycle::Created
+                } else if parts.has(Rule::kw_updated) {
+                    Lifecycle::Updated
+                } else {
+                    Lifecycle::Deleted
+                };
+                TriggerKind::Record { record, what }
+            }
+            Rule::changes_trigger => {
+                let record = self.expect_ident(&mut parts, span);
+                let field = self.expect_ident(&mut parts, span);
+                let from = parts.next_if(Rule::changes_from).map(|p| {
+                    let s = self.span(&p);
+                    self.expect_expr(&mut Parts::of(p), s)
+                });
+                let to = parts.next_if(Rule::changes_to).map(|p| {
+                    let s = self.span(&p);
+                    self.expect_expr(&mut Parts::of(p), s)
+                });
+                TriggerKind::Changes {
+                    record,
+                    field,
+                    from,
+                    to,
+                }
+            }
+            Rule::becomes_trigger => {
+                let record = self.expect_ident(&mut parts, span);
+                let condition = self.expect_expr(&mut parts, span);
+                TriggerKind::Becomes { record, condition }
+            }
+            _ => {
+                let schedule = match parts.next() {
+                    Some(p) => self.schedule(p),
+                    None => {
+                        let every = self.missing(span, "schedule");
+                        Schedule::Interval { every }
+                    }
+                };
+                let each = parts.next_if(Rule::for_each).map(|p| {
+                    let s = self.span(&p);
+                    self.expect_ident(&mut Parts::of(p), s)
+                });
+                TriggerKind::Every { schedule, each }
+            }
+        };
+        Trigger { kind, span }
+    }
+
+    fn schedule(&mut self, pair: Pair<Rule>) -> Schedule {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut parts = Parts::of(pair);
+        match rule {
+            Rule::daily_schedule => Schedule::Daily {
+                at: self.expect_text(&mut parts, span),
+            },
+            Rule::weekly_schedule => {
+                let day = self.expect_ident(&mut parts, span);
+                let at = self.expect_text(&mut parts, span);
+                Schedule::Weekly { day, at }
+            }
+            _ => {
+                let every = match parts.next() {
+                    Some(p) => self.duration(p),
+                    None => self.missing(span, "duration"),
+                };
+                Schedule::Interval { every }
+            }
+        }
+    }
+
+    fn steps(&mut self, parts: &mut Parts) -> Vec<Step> {
+        let mut steps = Vec::new();
+        while let Some(p) = parts.next_if(Rule::step) {
+            steps.push(self.step(p));
+        }
+        steps
+    }
+
+    fn step(&mut self, pair: Pair<Rule>) -> Step {
+        let span = self.span(&pair);
+        let mut outer = Parts::of(pair);
+        let label = outer.next_if(Rule::step_label).map(|p| {
+            let s = self.span(&p);
+            self.expect_ident(&mut Parts::of(p), s)
+        });
+        let kind = match outer.next() {
+            Some(p) => self.step_kind(p),
+            None => {
+                self.missing(span, "step");
+                StepKind::Stop
+            }
+        };
+        Step { label, kind, span }
+    }
+
+    fn step_kind(&mut self, pair: Pair<Rule>) -> StepKind {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut parts = Parts::of(pair);
+        match rule {
+            Rule::add_step => {
+                let item = self.expect_expr(&mut parts, span);
+                let list = self.expect_ident(&mut parts, span);
+                StepKind::AddToList { item, list }
+            }
+            Rule::remove_step => {
+                let item = self.expect_expr(&mut parts, span);
+                let list = self.expect_ident(&mut parts, span);
+                StepKind::RemoveFromList { item, list }
+            }
+            Rule::tag_step | Rule::untag_step => {
+                let target = self.expect_expr(&mut parts, span);
+                let tag = self.expect_text(&mut parts, span);
+                if rule == Rule::tag_step {
+                    StepKind::Tag { target, tag }
+                } else {
+                    StepKind::Untag { target, tag }
+                }
+            }
+            Rule::set_step => {
+                let target = self.expect_expr(&mut parts, span);
+                let value = self.expect_expr(&mut parts, span);
+                StepKind::Set { target, value }
+            }
+            Rule::send_step => {
+                let template = self.expect_ident(&mut parts, span);
+                let to = self.expect_expr(&mut parts, span);
+                StepKind::SendEmail { template, to }
+            }
+            Rule::notify_step => {
+                let to = match parts.next() {
+                    Some(p) if p.as_rule() == Rule::notify_role => {
+                        let s = self.span(&p);
+                        NotifyTarget::Role(self.expect_text(&mut Parts::of(p), s))
+                    }
+                    Some(p) => NotifyTarget::Expr(self.expr(p)),
+                    None => NotifyTarget::Expr(self.missing(span, "recipient")),
+                };
+                let message = match parts.next() {
+                    Some(p) if p.as_rule() == Rule::string => Message::Inline(self.text(p)),
+                    Some(p) => Message::Template(self.ident(p)),
+                    None => Message::Inline(self.expect_text(&mut parts, span)),
+                };
+                StepKind::Notify { to, message }
+            }
+            Rule::task_step => {
+                let title = self.expect_text(&mut parts, span);
+                let assignee = self.expect_expr(&mut parts, span);
+                let due = parts.next_if(Rule::task_due).map(|p| {
+                    let s = self.span(&p);
+                    self.expect_expr(&mut Parts::of(p), s)
+                });
+                StepKind::CreateTask {
+                    title,
+                    assignee,
+                    due,
+                }
+            }
+            Rule::assign_step => {
+                let target = self.expect_expr(&mut parts, span);
+                let mut cases = Vec::new();
+                let mut otherwise = None;
+                for p in parts.rest.by_ref() {
+                    let s = self.span(&p);
+                    let is_case = p.as_rule() == Rule::assign_case;
+                    let mut inner = Parts::of(p);
+                    if is_case {
+                        let condition = self.expect_expr(&mut inner, s);
+                        let value = self.expect_expr(&mut inner, s);
+                        cases.push(AssignCase {
+                            condition,
+                            value,
+                            span: s,
+                        });
+                    } else {
+                        otherwise = Some(self.expect_expr(&mut inner, s));
+                    }
+                }
+                StepKind::Assign {
+                    target,
+                    cases,
+                    otherwise,
+                }
+            }
+            Rule::wait_step => StepKind::Wait(self.wait(parts, span)),
+            Rule::if_step => self.if_step(parts, span),
+            Rule::approval_step => {
+                let from = self.expect_expr(&mut parts, span);
+                let on_reject = parts.next_if(Rule::on_reject).map(|p| {
+                    let s = self.span(&p);
+                    let mut inner = Parts::of(p);
+                    Block {
+                        steps: self.steps(&mut inner),
+                        span: s,
+                    }
+                });
+                StepKind::RequireApproval { from, on_reject }
+            }
+            Rule::lock_step => StepKind::Lock(self.expect_expr(&mut parts, span)),
+            Rule::unlock_step => StepKind::Unlock(self.expect_expr(&mut parts, span)),
+            _ => StepKind::Stop,
+        }
+    }
+
+    fn wait(&mut self, mut parts: Parts, span: Span) -> Wait {
+        let Some(form) = parts.next() else {
+            let duration = self.missing(span, "wait");
+            return Wait::For {
+                duration,
+                unless: None,
+            };
+        };
+        let form_span = self.span(&form);
+        let is_until = form.as_rule() == Rule::wait_until;
+        let mut inner = Parts::of(form);
+        let first = self.expect_expr(&mut inner, form_span);
+        if is_until {
+            let at_most = inner.next_if(Rule::wait_at_most).map(|p| {
+                let s = self.span(&p);
+                self.expect_expr(&mut Parts::of(p), s)
+            });
+            return Wait::Until {
+                target: first,
+                at_most,
+            };
+        }
+        let unless = inner.next_if(Rule::wait_unless).map(|p| {
+            let s = self.span(&p);
+            let mut u = Parts::of(p);
+            match u.next() {
+                Some(e) if e.as_rule() == Rule::unless_event => {
+                    let es = self.span(&e);
+                    Unless::Event(self.expect_ident(&mut Parts::of(e), es))
+                }
+                Some(e) => Unless::Condition(self.expr(e)),
+                None => Unless::Condition(self.missing(s, "condition")),
+            }
+        });
+        Wait::For {
+            duration: first,
+            unless,
+        }
+    }
+
+    fn if_step(&mut self, mut parts: Parts, span: Span) -> StepKind {
+        let condition = self.expect_expr(&mut parts, span);
+        let steps = self.steps(&mut parts);
+        let mut branches = vec![Branch {
+            condition,
+            steps,
+            span,
+        }];
+        let mut otherwise = None;
+        for p in parts.rest.by_ref() {
+            let s = self.span(&p);
+            let is_else_if = p.as_rule() == Rule::else_if;
+            let mut inner = Parts::of(p);
+            if is_else_if {
+                let condition = self.expect_expr(&mut inner, s);
+                let steps = self.steps(&mut inner);
+                branches.push(Branch {
+                    condition,
+                    steps,
+                    span: s,
+                });
+            } else {
+                otherwise = Some(Block {
+                    steps: self.steps(&mut inner),
+                    span: s,
+                });
+            }
+        }
+        StepKind::If {
+            branches,
+            otherwise,
+        }
+    }
+
+    // ------------------------------------------------------------ tests
+
+    fn test_decl(&mut self, mut parts: Parts, span: Span) -> TestDecl {
+        let name = self.expect_text(&mut parts, span);
+        let steps = parts.rest.by_ref().map(|p| self.test_step(p)).collect();
+        TestDecl { name, steps, span }
+    }
+
+    fn field_values(&mut self, pair: Pair<Rule>) -> Vec<FieldValue> {
+        Parts::of(pair)
+            .rest
+            .map(|p| {
+                let s = self.span(&p);
+                let mut inner = Parts::of(p);
+                let field = self.expect_ident(&mut inner, s);
+                let value = self.expect_expr(&mut inner, s);
+                FieldValue { field, value }
+            })
+            .collect()
+    }
+
+    fn test_step(&mut self, pair: Pair<Rule>) -> TestStep {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut parts = Parts::of(pair);
+        let kind = match rule {
+            Rule::given_step => {
+                let record = self.expect_ident(&mut parts, span);
+                let var = self.expect_ident(&mut parts, span);
+                let fields = match parts.next() {
+                    Some(p) => self.field_values(p),
+                    None => Vec::new(),
+                };
+                TestStepKind::Given {
+                    record,
+                    var,
+                    fields,
+                }
+            }
+            Rule::update_step => {
+                let var = self.expect_ident(&mut parts, span);
+                let fields = parts
+                    .rest
+                    .by_ref()
+                    .map(|p| {
+                        let s = self.span(&p);
+                        let mut inner = Parts::of(p);
+                        let field = self.expect_ident(&mut inner, s);
+                        let value = self.expect_expr(&mut inner, s);
+                        FieldValue { field, value }
+                    })
+                    .collect();
+                TestStepKind::Update { var, fields }
+            }
+            Rule::delete_step => TestStepKind::Delete {
+                var: self.expect_ident(&mut parts, span),
+            },
+            Rule::test_event_step => {
+                let name = self.expect_ident(&mut parts, span);
+                let on = self.expect_ident(&mut parts, span);
+                let data = match parts.next() {
+                    Some(p) => self.field_values(p),
+                    None => Vec::new(),
+                };
+                TestStepKind::Event { name, on, data }
+            }
+            Rule::approve_step => TestStepKind::Approve {
+                target: parts.next().map(|p| self.expr(p)),
+            },
+            Rule::reject_step => TestStepKind::Reject {
+                target: parts.next().map(|p| self.expr(p)),
+            },
+            Rule::after_step => TestStepKind::After {
+                duration: self.expect_expr(&mut parts, span),
+            },
+            _ => TestStepKind::Expect(match parts.next() {
+                Some(p) => self.expectation(p),
+                None => Expectation::Condition(self.missing(span, "expectation")),
+            }),
+        };
+        TestStep { kind, span }
+    }
+
+    fn expectation(&mut self, pair: Pair<Rule>) -> Expectation {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        if !matches!(
+            rule,
+            Rule::expect_email | Rule::expect_task | Rule::expect_approval | Rule::expect_run
+        ) {
+            return Expectation::Condition(self.expr(pair));
+        }
+        let mut parts = Parts::of(pair);
+        match rule {
+            Rule::expect_email => {
+                let count = match parts.next_if(Rule::expect_count) {
+                    None => EmailCount::Some,
+                    Some(p) => {
+                        let text = p.as_str().replace('_', "");
+                        match text.parse::<u32>() {
+                            Ok(n) => EmailCount::Exactly(n),
+                            Err(_) if text == "no" => EmailCount::None,
+                            Err(_) => {
+                                let s = self.span(&p);
+                                self.errors.push(SyntaxError::BadLiteral {
+                                    span: s,
+                                    reason: "this count is too large".into(),
+                                });
+                                EmailCount::Some
+                            }
+                        }
+                    }
+                };
+                let template = if parts.rest.as_slice().len() > 1 {
+                    parts.next().map(|p| self.ident(p))
+                } else {
+                    None
+                };
+                let to = self.expect_expr(&mut parts, span);
+                Expectation::Email {
+                    count,
+                    template,
+                    to,
+                }
+            }
+            Rule::expect_task => {
+                let negated = parts.has(Rule::kw_no);
+                let title = self.expect_text(&mut parts, span);
+                let assignee = self.expect_expr(&mut parts, span);
+                Expectation::Task {
+                    negated,
+                    title,
+                    assignee,
+                }
+            }
+            Rule::expect_approval => {
+                let negated = parts.has(Rule::kw_no);
+                let subject = parts.next().map(|p| self.expr(p));
+                Expectation::Approval { negated, subject }
+            }
+            _ => {
+                let rule = self.expect_ident(&mut parts, span);
+                let subject = self.expect_expr(&mut parts, span);
+                let state = self.expect_ident(&mut parts, span);
+                Expectation::Run {
+                    rule,
+                    subject,
+                    state,
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn boxed(&mut self, parts: &mut Parts, span: Span) -> Box<Expr> {
+        Box::new(self.expect_expr(parts, span))
+    }
+
+    fn expr(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        match rule {
+            Rule::expr | Rule::paren | Rule::postfix_expr | Rule::unary_expr => {}
+            Rule::or_expr | Rule::and_expr | Rule::add_expr | Rule::mul_expr => {
+                return self.binary_chain(pair);
+            }
+            Rule::not_expr => {}
+            Rule::cmp_expr => return self.comparison(pair),
+            Rule::if_expr => {
+                let mut parts = Parts::of(pair);
+                let condition = self.boxed(&mut parts, span);
+                let then = self.boxed(&mut parts, span);
+                let otherwise = self.boxed(&mut parts, span);
+                return Expr {
+                    kind: ExprKind::If {
+                        condition,
+                        then,
+                        otherwise,
+                    },
+                    span,
+                };
+            }
+            _ => return self.primary(pair),
+        }
+        // Wrapper rules: unwrap, or apply their prefix/postfix.
+        match rule {
+            Rule::not_expr => {
+                let mut parts = Parts::of(pair);
+                let negated = parts.has(Rule::kw_not);
+                let inner = self.expect_expr(&mut parts, span);
+                if negated {
+                    Expr {
+                        kind: ExprKind::Not(Box::new(inner)),
+                        span,
+                    }
+                } else {
+                    inner
+                }
+            }
+            Rule::unary_expr => {
+                let mut parts = Parts::of(pair);
+                if parts.next_if(Rule::neg).is_none() {
+                    return self.expect_expr(&mut parts, span);
+                }
+                let inner = self.expect_expr(&mut parts, span);
+                let kind = match inner.kind {
+                    ExprKind::Int(v) => ExprKind::Int(-v),
+                    ExprKind::Decimal(v) => ExprKind::Decimal(-v),
+                    ExprKind::Duration(v) => ExprKind::Duration(-v),
+                    _ => ExprKind::Neg(Box::new(inner)),
+                };
+                Expr { kind, span }
+            }
+            Rule::postfix_expr => {
+                let mut parts = Parts::of(pair);
+                let mut base = self.expect_expr(&mut parts, span);
+                for field in parts.rest.by_ref() {
+                    let field = self.ident(field);
+                    let span = base.span.to(field.span);
+                    base = Expr {
+                        kind: ExprKind::Field {
+                            base: Box::new(base),
+                            field,
+                        },
+                        span,
+                    };
+                }
+                base
+            }
+            _ => {
+                let mut parts = Parts::of(pair);
+                self.expect_expr(&mut parts, span)
+            }
+        }
+    }
+
+    fn binary_chain(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let mut left = match inner.next() {
+            Some(p) => self.expr(p),
+            None => return self.missing(span, "operand"),
+        };
+        while let Some(op_pair) = inner.next() {
+            let op = match (op_pair.as_rule(), op_pair.as_str()) {
+                (Rule::kw_or, _) => BinaryOp::Or,
+                (Rule::kw_and, _) => BinaryOp::And,
+                (_, "+") => BinaryOp::Add,
+                (_, "-") => BinaryOp::Sub,
+                (_, "*") => BinaryOp::Mul,
+                (_, "/") => BinaryOp::Div,
+                _ => BinaryOp::Rem,
+            };
+            let right = match inner.next() {
+                Some(p) => self.expr(p),
+                None => self.missing(span, "operand"),
+            };
+            let span = left.span.to(right.span);
+            left = Expr {
+                kind: ExprKind::Binary {
+                    op,
+                    left: Box::new(left),
+                    right: Box::new(right),
+                },
+                span,
+            };
+        }
+        left
+    }
+
+    fn comparison(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let left = match inner.next() {
+            Some(p) => self.expr(p),
+            None => return self.missing(span, "operand"),
+        };
+        let Some(suffix) = inner.next() else {
+            return left;
+        };
+        let value = Box::new(left);
+        let rule = suffix.as_rule();
+        let op_text = suffix
+            .clone()
+            .into_inner()
+            .next()
+            .map(|p| p.as_str().to_string());
+        let mut parts = Parts::of(suffix);
+        let negated = parts.has(Rule::kw_not);
+        let kind = match rule {
+            Rule::compare => {
+                let op = match op_text.as_deref() {
+                    Some("==") => BinaryOp::Eq,
+                    Some("!=") => BinaryOp::Ne,
+                    Some("<=") => BinaryOp::Le,
+                    Some(">=") => BinaryOp::Ge,
+                    Some("<") => BinaryOp::Lt,
+                    _ => BinaryOp::Gt,
+                };
+                parts.next_if(Rule::cmp_op);
+                ExprKind::Binary {
+                    op,
+                    left: value,
+                    right: self.boxed(&mut parts, span),
+                }
+            }
+            Rule::between => {
+                let low = self.boxed(&mut parts, span);
+                let high = self.boxed(&mut parts, span);
+                ExprKind::Between {
+                    value,
+                    low,
+                    high,
+                    negated,
+                }
+            }
+            Rule::in_list => ExprKind::InList {
+                value,
+                list: self.expect_ident(&mut parts, span),
+                negated,
+            },
+            Rule::in_segment => ExprKind::InSegment {
+                value,
+                segment: self.expect_ident(&mut parts, span),
+                negated,
+            },
+            Rule::in_values => ExprKind::In {
+                value,
+                set: self.boxed(&mut parts, span),
+                negated,
+            },
+            Rule::contains => ExprKind::Contains {
+                text: value,
+                part: self.boxed(&mut parts, span),
+                negated,
+            },
+            Rule::starts_with => ExprKind::StartsWith {
+                text: value,
+                prefix: self.boxed(&mut parts, span),
+            },
+            Rule::is_null => ExprKind::IsNull { value, negated },
+            Rule::has_tag => ExprKind::HasTag {
+                value,
+                tag: self.boxed(&mut parts, span),
+            },
+            Rule::opened => ExprKind::Opened {
+                record: value,
+                template: self.expect_ident(&mut parts, span),
+            },
+            _ => ExprKind::Clicked {
+                record: value,
+                template: self.expect_ident(&mut parts, span),
+            },
+        };
+        Expr { kind, span }
+    }
+
+    fn primary(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::int_lit => match pair.as_str().replace('_', "").parse::<i64>() {
+                Ok(v) => ExprKind::Int(v),
+                Err(_) => {
+                    self.errors.push(SyntaxError::BadLiteral {
+                        span,
+                        reason: format!(
+                            "`{}` is larger than the largest int, {}",
+                            pair.as_str(),
+                            i64::MAX
+                        ),
+                    });
+                    ExprKind::Int(0)
+                }
+            },
+            Rule::decimal_lit => match pair.as_str().replace('_', "").parse::<f64>() {
+                Ok(v) if v.is_finite() => ExprKind::Decimal(v),
+                _ => {
+                    self.errors.push(SyntaxError::BadLiteral {
+                        span,
+                        reason: format!("`{}` is not a decimal number", pair.as_str()),
+                    });
+                    ExprKind::Decimal(0.0)
+                }
+            },
+            Rule::string => ExprKind::Text(self.text(pair).value),
+            Rule::kw_true => ExprKind::Bool(true),
+            Rule::kw_false => ExprKind::Bool(false),
+            Rule::kw_null => ExprKind::Null,
+            Rule::kw_today => ExprKind::Today,
+            Rule::kw_now => ExprKind::Now,
+            Rule::date_lit => match crate::time::parse_date(pair.as_str()) {
+                Some(days) => ExprKind::Date(days),
+                None => {
+                    self.errors.push(SyntaxError::BadLiteral {
+                        span,
+                        reason: format!("`{}` is not a date in the calendar", pair.as_str()),
+                    });
+                    ExprKind::Date(0)
+                }
+            },
+            Rule::datetime_lit => ExprKind::DateTime(pair.as_str().to_string()),
+            Rule::duration_lit => return self.duration(pair),
+            Rule::old_ref => {
+                let mut parts = Parts::of(pair);
+                ExprKind::Old(self.expect_ident(&mut parts, span))
+            }
+            Rule::event_ref => {
+                let mut parts = Parts::of(pair);
+                ExprKind::EventField(self.expect_ident(&mut parts, span))
+            }
+            Rule::list_lit => {
+                ExprKind::ListLit(pair.into_inner().map(|p| self.expr(p)).collect())
+            }
+            Rule::call => return self.call(pair),
+            Rule::name => {
+                let mut parts = Parts::of(pair);
+                ExprKind::Name(self.expect_ident(&mut parts, span))
+            }
+            _ => return self.expr(pair),
+        };
+        Expr { kind, span }
+    }
+
+    fn duration(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let seconds = crate::time::parse_duration(pair.as_str());
+        if seconds.is_none() {
+            self.errors.push(SyntaxError::BadLiteral {
+                span,
+                reason: format!("`{}` is too long a duration", pair.as_str()),
+            });
+        }
+        Expr {
+            kind: ExprKind::Duration(seconds.unwrap_or(0)),
+            span,
+        }
+    }
+
+    fn call(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let mut parts = Parts::of(pair);
+        let function = self.expect_ident(&mut parts, span);
+        if let Some(lookup) = parts.next_if(Rule::lookup_arg) {
+            let s = self.span(&lookup);
+            let mut inner = Parts::of(lookup);
+            let field = self.expect_ident(&mut inner, s);
+            let value = self.boxed(&mut inner, s);
+            return Expr {
+                kind: ExprKind::Lookup {
+                    record: function,
+                    field,
+                    value,
+                },
+                span,
+            };
+        }
+        let mut args = Vec::new();
+        let mut aggregate = None;
+        while let Some(p) = parts.next() {
+            if p.as_rule() == Rule::aggregate_for {
+                let s = self.span(&p);
+                aggregate = Some(self.expect_expr(&mut Parts::of(p), s));
+            } else {
+                args.push(self.expr(p));
+            }
+        }
+        if let Some(condition) = aggregate {
+            if args.len() != 1 || parts.peek_rule().is_some() {
+                self.errors.push(SyntaxError::BadAggregate { span });
+            }
+            let value = args.into_iter().next().unwrap_or(Expr {
+                kind: ExprKind::Null,
+                span,
+            });
+            return Expr {
+                kind: ExprKind::Aggregate {
+                    function,
+                    value: Box::new(value),
+                    condition: Box::new(condition),
+                },
+                span,
+            };
+        }
+        Expr {
+            kind: ExprKind::Call { function, args },
+            span,
+        }
+    }
+
+    fn text(&mut self, pair: Pair<Rule>) -> Text {
+        let span = self.span(&pair);
+        let raw = pair
+            .into_inner()
+            .next()
+            .map(|p| p.as_str())
+            .unwrap_or_default();
+        let value = match unescape(raw) {
+            Ok(v) => v,
+            Err(reason) => {
+                self.errors.push(SyntaxError::BadLiteral { span, reason });
+                raw.to_string()
+            }
+        };
+        Text { value, span }
+    }
+}
+
+/// Length of `text` without trailing whitespace and `#` comments.
+fn meaningful_len(text: &str) -> usize {
+    let mut end = text.trim_end().len();
+    loop {
+        let line_start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        match comment_start(&text[line_start..end]) {
+            Some(hash) => end = text[..line_start + hash].trim_end().len(),
+            None => return end,
+        }
+    }
+}
+
+/// Where a `#` comment starts on one line, skipping `#` inside text literals.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut in_text = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_text => escaped = true,
+            '"' => in_text = !in_text,
+            '#' if !in_text => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Resolves `\"`, `\\`, `\n`, `\t` and `\u{…}` in a text literal.
+pub fn unescape(raw: &str) -> Result<String, String> {
+    if !raw.contains('\\') {
+        return Ok(raw.to_string());
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('{') => out.push('{'),
+            Some('u') => {
+                let rest: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                let code = rest
+                    .strip_prefix('{')
+                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                    .and_then(char::from_u32);
+                match code {
+                    Some(c) => out.push(c),
+                    None => return Err(format!("`\\u{rest}}}` is not a Unicode character")),
+                }
+            }
+            Some(other) => {
+                return Err(format!(
+                    "`\\{other}` is not an escape; write `\\\\` for a backslash"
+                ));
+            }
+            None => return Err("a text cannot end with a lone `\\`".into()),
+        }
+    }
+    Ok(out)
+}
