@@ -233,6 +233,9 @@ pub struct TemplateDef {
     pub name: String,
     pub subject: String,
     pub body: String,
+    /// Sender address, overriding the engine's default.
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
     pub span: Span,
 }
 

@@ -139,6 +139,7 @@ impl Project {
                     let full = p.parent().unwrap_or(Path::new(".")).join(&wanted_path);
                     match std::fs::read_to_string(&full) {
                         Ok(text) => Ok(self.sources.add(display_path(&full), text)),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!("no file at {}", display_path(&full))),
                         Err(e) => Err(e.to_string()),
                     }
                 }

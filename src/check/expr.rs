@@ -283,7 +283,10 @@ impl Checker<'_> {
             Type::Error => return error_expr(span),
             _ => {
                 let found = self.schema.type_name(base.ty);
-                self.report(Problem::NotARecord { span: field.span, found, field: field.name.clone() });
+                let hint = super::builtins::NAMES
+                    .contains(&field.name.as_str())
+                    .then(|| format!("`{0}` is a function: write `{0}(…)` around the value", field.name));
+                self.report(Problem::NotARecord { span: field.span, found, field: field.name.clone(), hint });
                 return error_expr(span);
             }
         };
@@ -581,6 +584,7 @@ impl Checker<'_> {
         let span = e.span;
         let fits_null = e.ty.nullable && !expected.nullable;
         let found_ty = e.ty;
+        let was_literal = matches!(e.kind, K::Lit(_));
         let converted = match (e.ty.base, expected.base) {
             (Error, _) | (_, Error) => return e,
             (Null, _) if expected.nullable => {
@@ -612,7 +616,7 @@ impl Checker<'_> {
             }
             None => {
                 let found = self.schema.type_name(found_ty);
-                let hint = hint.or_else(|| coerce_hint(found_ty.base, expected.base));
+                let hint = hint.or_else(|| coerce_hint(found_ty.base, expected.base, was_literal));
                 self.report(Problem::Mismatch {
                     span,
                     context: context.to_string(),
@@ -756,12 +760,12 @@ fn compare_hint(l: Type, r: Type) -> Option<String> {
     })
 }
 
-fn coerce_hint(found: Type, expected: Type) -> Option<String> {
+fn coerce_hint(found: Type, expected: Type, literal: bool) -> Option<String> {
     use Type::*;
     Some(match (found, expected) {
         (Text, Enum(_)) => "an enum value must be written literally, like `\"受注\"`".into(),
         (Int, Duration) => "write a duration with its unit: `7d`, `3h`, or `n * 1d`".into(),
-        (Text, Date) => "write dates without quotes: `2025-04-01`".into(),
+        (Text, Date) if literal => "write dates without quotes: `2025-04-01`".into(),
         (Decimal, Int) => "round it explicitly: `round(x)`, `floor(x)` or `ceil(x)`".into(),
         (DateTime, Date) => "convert with `date(…)`".into(),
         _ => return None,

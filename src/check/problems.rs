@@ -126,7 +126,7 @@ pub enum Problem {
         declared: Span,
     },
     /// E0208. `fn f(d: date) -> int = d.year`
-    NotARecord { span: Span, found: String, field: String },
+    NotARecord { span: Span, found: String, field: String, hint: Option<String> },
     /// E0211. `segment s of r where r.a == null`
     CompareWithNull { span: Span, negated: bool },
     /// E0212. `count(x for true)`: the aggregate's rows are not named.
@@ -180,6 +180,12 @@ pub enum Problem {
     RuleCycle { span: Span, cycle: Vec<String> },
     /// W0103. `every day at "09:00"` with no `timezone` declared.
     NoTimezone { span: Span },
+}
+
+/// `a contact`, `an opportunity`.
+fn a(word: &str) -> String {
+    let vowel = word.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} `{word}`", if vowel { "an" } else { "a" })
 }
 
 fn did_you_mean(suggestion: &Option<String>) -> Option<String> {
@@ -341,18 +347,18 @@ impl Problem {
             } => Diagnostic::error(
                 "E0207",
                 format!("the {what} `{list}` holds `{list_record}` records, not `{found}`"),
-                Label::new(*span, format!("this is a `{found}`")),
+                Label::new(*span, format!("this is {}", a(found))),
             )
             .with_label(*declared, format!("`{list}` is declared `of {list_record}` here"))
             .with_hint(format!(
                 "use a `{list_record}` (perhaps a field of this `{found}`), or declare a {what} of `{found}`"
             )),
-            NotARecord { span, found, field } => Diagnostic::error(
+            NotARecord { span, found, field, hint } => Diagnostic::error(
                 "E0208",
                 format!("`{found}` has no fields"),
-                Label::new(*span, format!("`.{field}` on a `{found}`")),
+                Label::new(*span, format!("`.{field}` on {}", a(found))),
             )
-            .with_hint("only records (and references to them) have fields"),
+            .with_hint(hint.clone().unwrap_or_else(|| "only records (and references to them) have fields".into())),
             CompareWithNull { span, negated } => Diagnostic::error(
                 "E0211",
                 "a comparison with `null` is never true",
@@ -399,7 +405,7 @@ impl Problem {
             NoEmailField { span, record } => Diagnostic::error(
                 "E0402",
                 format!("`{record}` has no `email` field to send to"),
-                Label::new(*span, format!("a `{record}`")),
+                Label::new(*span, a(record)),
             )
             .with_hint(format!(
                 "send to a record with an `email: text` field, such as a reference field of `{record}`"
@@ -493,7 +499,11 @@ impl Problem {
             .with_hint("a run is `running`, `waiting`, `done`, `failed` or `rejected`"),
             MaybeNull { span, what, op } => Diagnostic::warning(
                 "W0101",
-                format!("`{what}` may be null, and {op} with null is never true"),
+                if op == "a condition" {
+                    format!("`{what}` may be null, and a null condition counts as false")
+                } else {
+                    format!("`{what}` may be null, and {op} with null is never true")
+                },
                 Label::new(*span, "may be null"),
             )
             .with_hint(format!(

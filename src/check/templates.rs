@@ -22,14 +22,20 @@ pub(crate) fn declare(cx: &mut Checker, decl: &ast::TemplateDecl, file: FileId) 
     let mut subject_text = String::new();
     let mut body_text = String::new();
     let (mut has_subject, mut has_body) = (false, false);
+    let (mut from, mut reply_to) = (None, None);
     for field in &decl.fields {
+        // A part that failed to read still counts as present.
+        match field.key.name.as_str() {
+            "subject" => has_subject = true,
+            "body" => has_body = true,
+            _ => {}
+        }
         let (text, pieces) = match template_text(cx, &field.value, file) {
             Some(parsed) => parsed,
             None => continue,
         };
         match field.key.name.as_str() {
             "subject" => {
-                has_subject = true;
                 if text.contains(['\r', '\n']) {
                     cx.report(Problem::TemplateShape {
                         span: field.span,
@@ -40,10 +46,11 @@ pub(crate) fn declare(cx: &mut Checker, decl: &ast::TemplateDecl, file: FileId) 
                 source.subject = pieces;
             }
             "body" => {
-                has_body = true;
                 body_text = text;
                 source.body = pieces;
             }
+            "from" => from = Some(text),
+            "reply_to" => reply_to = Some(text),
             other => cx.report(Problem::TemplateShape {
                 span: field.key.span,
                 message: format!("a template has no part called `{other}`"),
@@ -62,6 +69,8 @@ pub(crate) fn declare(cx: &mut Checker, decl: &ast::TemplateDecl, file: FileId) 
         name: decl.name.name.clone(),
         subject: subject_text,
         body: body_text,
+        from,
+        reply_to,
         span: decl.span,
     };
     (def, source)

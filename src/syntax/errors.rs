@@ -12,7 +12,7 @@ pub enum SyntaxError {
     /// `rule r when contact is created sned email x to contact end`.
     Unexpected {
         span: Span,
-        expected: Vec<&'static str>,
+        expected: Vec<String>,
         found: String,
         suggestion: Option<&'static str>,
         at_end: bool,
@@ -46,6 +46,10 @@ impl SyntaxError {
         };
         let rest = &text[pos.min(text.len())..];
         let found_word = word_at(rest);
+        // At the end of the text, point just after the last token rather
+        // than at the blank line below it.
+        let at_end = text[pos.min(text.len())..].trim().is_empty();
+        let pos = if at_end { text.trim_end().len().min(pos) } else { pos };
         let span_of = |len: usize| Span::new(file, offset + pos, offset + pos + len);
 
         if rest.starts_with('"') && !rest[1..].lines().next().unwrap_or("").contains('"') {
@@ -67,14 +71,14 @@ impl SyntaxError {
         // pest reports a category rule (`step`) rather than each keyword
         // that could start one; offer those keywords as corrections too.
         for phrase in describe(positives) {
-            keywords.extend(category_keywords(phrase));
+            keywords.extend(category_keywords(&phrase));
         }
         let suggestion = if found_word.is_empty() {
             None
         } else {
             suggest::closest(found_word, keywords.iter().copied())
         };
-        let (found, len) = if rest.trim().is_empty() {
+        let (found, len) = if at_end {
             ("the end of the file".to_string(), 0)
         } else if !found_word.is_empty() {
             (format!("`{found_word}`"), found_word.len())
@@ -89,7 +93,7 @@ impl SyntaxError {
             expected: describe(positives),
             found,
             suggestion,
-            at_end: rest.trim().is_empty(),
+            at_end,
         }
     }
 
@@ -116,7 +120,7 @@ impl SyntaxError {
                 let wanted = join_or(expected);
                 let hint = match suggestion {
                     Some(s) => Some(format!("did you mean `{s}`?")),
-                    None if *at_end && expected.contains(&"`end`") => {
+                    None if *at_end && expected.iter().any(|e| e == "`end`") => {
                         Some("every `rule`, `if`, `on reject` and `test` block closes with `end`".into())
                     }
                     None => None,
@@ -183,16 +187,16 @@ fn word_at(rest: &str) -> &str {
     &rest[..end]
 }
 
-fn join_or(items: &[&str]) -> String {
+fn join_or(items: &[String]) -> String {
     match items {
         [] => "something else".to_string(),
-        [one] => one.to_string(),
+        [one] => one.clone(),
         [init @ .., last] => format!("{}, or {last}", init.join(", ")),
     }
 }
 
 /// The label under the caret: the first expectation only, to stay short.
-fn short(items: &[&str]) -> String {
+fn short(items: &[String]) -> String {
     match items {
         [] => "something else".into(),
         [one] => one.to_string(),
@@ -241,28 +245,33 @@ fn category(rule: Rule) -> Option<&'static str> {
         ident | field_name => "a name",
         string => "a text in double quotes",
         type_expr => "a type",
-        nullable => "`?`",
         EOI => "the end of the file",
         reenter_option => "`reenter`",
         goal_option => "`goal`",
         where_clause => "`where`",
-        _ => return keyword_text(rule).map(quoted_keyword),
+        nullable => "`?`",
+        _ => return None,
     })
 }
 
-fn quoted_keyword(word: &'static str) -> &'static str {
-    // Keywords are a fixed set: leak-free static strings via a lookup table.
-    KEYWORD_QUOTES
-        .iter()
-        .find(|(w, _)| *w == word)
-        .map_or(word, |(_, q)| q)
+/// How a rule reads in "expected …": its category, or the keyword quoted.
+fn phrase(rule: Rule) -> Option<String> {
+    if let Some(c) = category(rule) {
+        return Some(c.to_string());
+    }
+    let word = keyword_text(rule)?;
+    Some(match word {
+        "created" | "updated" | "deleted" => "`created`, `updated` or `deleted`".to_string(),
+        "day" => "`day` or a weekday".to_string(),
+        _ => format!("`{word}`"),
+    })
 }
 
 /// Turns pest's positive attempts into a short, ordered list of phrases.
-fn describe(positives: &[Rule]) -> Vec<&'static str> {
-    let mut phrases: Vec<&'static str> = Vec::new();
+fn describe(positives: &[Rule]) -> Vec<String> {
+    let mut phrases: Vec<String> = Vec::new();
     for &rule in positives {
-        if let Some(p) = category(rule)
+        if let Some(p) = phrase(rule)
             && !phrases.contains(&p)
         {
             phrases.push(p);
@@ -270,15 +279,16 @@ fn describe(positives: &[Rule]) -> Vec<&'static str> {
     }
     let structural = phrases
         .iter()
-        .any(|p| [STEP, DECLARATION, TEST_STEP, "`end`"].contains(p));
+        .any(|p| [STEP, DECLARATION, TEST_STEP, "`end`"].contains(&p.as_str()));
     if structural {
-        phrases.retain(|p| *p != OPERATOR);
+        phrases.retain(|p| p != OPERATOR);
     }
-    let rank = |p: &&str| match *p {
+    let rank = |p: &String| match p.as_str() {
         STEP | DECLARATION | TEST_STEP | TRIGGER => 0,
         EXPRESSION => 1,
-        OPERATOR => 3,
-        _ => 2,
+        "`end`" => 2,
+        OPERATOR => 4,
+        _ => 3,
     };
     phrases.sort_by_key(rank);
     phrases.truncate(5);
@@ -380,42 +390,4 @@ const KEYWORD_RULES: &[(Rule, &str)] = &[
     (Rule::kw_when, "when"),
     (Rule::kw_where, "where"),
     (Rule::kw_with, "with"),
-];
-
-const KEYWORD_QUOTES: &[(&str, &str)] = &[
-    ("approval", "`approval`"),
-    ("at", "`at`"),
-    ("becomes", "`becomes`"),
-    ("changes", "`changes`"),
-    ("created", "`created`, `updated` or `deleted`"),
-    ("updated", "`created`, `updated` or `deleted`"),
-    ("deleted", "`created`, `updated` or `deleted`"),
-    ("day", "`day` or a weekday"),
-    ("due", "`due`"),
-    ("each", "`each`"),
-    ("else", "`else`"),
-    ("email", "`email`"),
-    ("emails", "`email`"),
-    ("end", "`end`"),
-    ("event", "`event`"),
-    ("file", "`file`"),
-    ("for", "`for`"),
-    ("from", "`from`"),
-    ("list", "`list`"),
-    ("most", "`most`"),
-    ("never", "`never`"),
-    ("no", "`no`"),
-    ("of", "`of`"),
-    ("on", "`on`"),
-    ("otherwise", "`otherwise`"),
-    ("pending", "`pending`"),
-    ("role", "`role`"),
-    ("run", "`run`"),
-    ("task", "`task`"),
-    ("then", "`then`"),
-    ("to", "`to`"),
-    ("unless", "`unless`"),
-    ("until", "`until`"),
-    ("where", "`where`"),
-    ("with", "`with`"),
 ];
