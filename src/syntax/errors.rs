@@ -60,7 +60,7 @@ impl SyntaxError {
         }
         let wants_name = positives
             .iter()
-            .any(|r| matches!(r, Rule::ident | Rule::field_name | Rule::name | Rule::type_expr));
+            .any(|r| matches!(r, Rule::ident | Rule::field_name | Rule::reference | Rule::type_expr));
         if wants_name && !found_word.is_empty() && !is_valid_name(found_word) {
             return SyntaxError::BadName {
                 span: span_of(found_word.len()),
@@ -239,8 +239,9 @@ fn category(rule: Rule) -> Option<&'static str> {
         kw_when | kw_every => TRIGGER,
         expr | paren | list_lit | datetime_lit | date_lit | duration_lit | decimal_lit
         | int_lit | kw_true | kw_false | kw_null | kw_today | kw_now | old_ref | event_ref
-        | call | name | neg | unary_expr | not_expr | if_expr | postfix_expr => EXPRESSION,
-        cmp_op | add_op | mul_op | kw_and | kw_or | kw_between | kw_in | kw_not | kw_contains
+        | reference | neg | unary_expr | not_expr | if_expr | postfix_expr | logic | arith
+        | cmp_expr => EXPRESSION,
+        cmp_op | arith_op | kw_and | kw_or | kw_between | kw_in | kw_not | kw_contains
         | kw_starts | kw_is | kw_has | kw_opened | kw_clicked => OPERATOR,
         ident | field_name => "a name",
         string => "a text in double quotes",

@@ -37,10 +37,10 @@ pub(super) fn parse_chunk(
     }
 }
 
-struct Lower {
-    file: FileId,
-    offset: usize,
-    errors: Vec<SyntaxError>,
+pub(super) struct Lower {
+    pub(super) file: FileId,
+    pub(super) offset: usize,
+    pub(super) errors: Vec<SyntaxError>,
 }
 
 /// Keywords that only punctuate: their presence carries no information.
@@ -134,13 +134,13 @@ fn is_keyword(rule: Rule) -> bool {
 }
 
 /// The children of a pair, split into "was keyword K present" and the rest.
-struct Parts<'i> {
+pub(super) struct Parts<'i> {
     keywords: Vec<Rule>,
-    rest: std::vec::IntoIter<Pair<'i, Rule>>,
+    pub(super) rest: std::vec::IntoIter<Pair<'i, Rule>>,
 }
 
 impl<'i> Parts<'i> {
-    fn of(pair: Pair<'i, Rule>) -> Parts<'i> {
+    pub(super) fn of(pair: Pair<'i, Rule>) -> Parts<'i> {
         let mut keywords = Vec::new();
         let mut rest = Vec::new();
         for p in pair.into_inner() {
@@ -156,39 +156,35 @@ impl<'i> Parts<'i> {
         }
     }
 
-    fn has(&self, kw: Rule) -> bool {
+    pub(super) fn has(&self, kw: Rule) -> bool {
         self.keywords.contains(&kw)
     }
 
     /// The next significant child. The grammar guarantees it exists wherever
     /// this is called; a default pair is never needed in practice.
-    fn next(&mut self) -> Option<Pair<'i, Rule>> {
+    pub(super) fn next(&mut self) -> Option<Pair<'i, Rule>> {
         self.rest.next()
     }
 
-    fn next_if(&mut self, rule: Rule) -> Option<Pair<'i, Rule>> {
+    pub(super) fn next_if(&mut self, rule: Rule) -> Option<Pair<'i, Rule>> {
         if self.rest.as_slice().first().map(|p| p.as_rule()) == Some(rule) {
             self.rest.next()
         } else {
             None
         }
     }
-
-    fn peek_rule(&self) -> Option<Rule> {
-        self.rest.as_slice().first().map(|p| p.as_rule())
-    }
 }
 
 impl Lower {
     /// The span of a pair without the whitespace and comments pest leaves
     /// at the end of rules that finish with an optional part.
-    fn span(&self, pair: &Pair<Rule>) -> Span {
+    pub(super) fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
         let end = s.start() + meaningful_len(s.as_str());
         Span::new(self.file, s.start() + self.offset, end + self.offset)
     }
 
-    fn ident(&self, pair: Pair<Rule>) -> Ident {
+    pub(super) fn ident(&self, pair: Pair<Rule>) -> Ident {
         Ident {
             span: self.span(&pair),
             name: pair.as_str().to_string(),
@@ -197,7 +193,7 @@ impl Lower {
 
     /// A placeholder for a child the grammar promised but that is missing;
     /// reaching it means the grammar and this file disagree.
-    fn missing(&mut self, span: Span, what: &str) -> Expr {
+    pub(super) fn missing(&mut self, span: Span, what: &str) -> Expr {
         self.errors.push(SyntaxError::Internal {
             span,
             what: what.to_string(),
@@ -208,7 +204,7 @@ impl Lower {
         }
     }
 
-    fn expect_ident(&mut self, parts: &mut Parts, span: Span) -> Ident {
+    pub(super) fn expect_ident(&mut self, parts: &mut Parts, span: Span) -> Ident {
         match parts.next() {
             Some(p) => self.ident(p),
             None => {
@@ -221,14 +217,14 @@ impl Lower {
         }
     }
 
-    fn expect_expr(&mut self, parts: &mut Parts, span: Span) -> Expr {
+    pub(super) fn expect_expr(&mut self, parts: &mut Parts, span: Span) -> Expr {
         match parts.next() {
             Some(p) => self.expr(p),
             None => self.missing(span, "expression"),
         }
     }
 
-    fn expect_text(&mut self, parts: &mut Parts, span: Span) -> Text {
+    pub(super) fn expect_text(&mut self, parts: &mut Parts, span: Span) -> Text {
         match parts.next() {
             Some(p) => self.text(p),
             None => {
@@ -865,344 +861,7 @@ impl Lower {
         }
     }
 
-    // ------------------------------------------------------------ expressions
-
-    fn boxed(&mut self, parts: &mut Parts, span: Span) -> Box<Expr> {
-        Box::new(self.expect_expr(parts, span))
-    }
-
-    fn expr(&mut self, pair: Pair<Rule>) -> Expr {
-        let span = self.span(&pair);
-        let rule = pair.as_rule();
-        match rule {
-            Rule::expr | Rule::paren | Rule::postfix_expr | Rule::unary_expr => {}
-            Rule::or_expr | Rule::and_expr | Rule::add_expr | Rule::mul_expr => {
-                return self.binary_chain(pair);
-            }
-            Rule::not_expr => {}
-            Rule::cmp_expr => return self.comparison(pair),
-            Rule::if_expr => {
-                let mut parts = Parts::of(pair);
-                let condition = self.boxed(&mut parts, span);
-                let then = self.boxed(&mut parts, span);
-                let otherwise = self.boxed(&mut parts, span);
-                return Expr {
-                    kind: ExprKind::If {
-                        condition,
-                        then,
-                        otherwise,
-                    },
-                    span,
-                };
-            }
-            _ => return self.primary(pair),
-        }
-        // Wrapper rules: unwrap, or apply their prefix/postfix.
-        match rule {
-            Rule::not_expr => {
-                let mut parts = Parts::of(pair);
-                let negated = parts.has(Rule::kw_not);
-                let inner = self.expect_expr(&mut parts, span);
-                if negated {
-                    Expr {
-                        kind: ExprKind::Not(Box::new(inner)),
-                        span,
-                    }
-                } else {
-                    inner
-                }
-            }
-            Rule::unary_expr => {
-                let mut parts = Parts::of(pair);
-                if parts.next_if(Rule::neg).is_none() {
-                    return self.expect_expr(&mut parts, span);
-                }
-                let inner = self.expect_expr(&mut parts, span);
-                let kind = match inner.kind {
-                    ExprKind::Int(v) => ExprKind::Int(-v),
-                    ExprKind::Decimal(v) => ExprKind::Decimal(-v),
-                    ExprKind::Duration(v) => ExprKind::Duration(-v),
-                    _ => ExprKind::Neg(Box::new(inner)),
-                };
-                Expr { kind, span }
-            }
-            Rule::postfix_expr => {
-                let mut parts = Parts::of(pair);
-                let mut base = self.expect_expr(&mut parts, span);
-                for field in parts.rest.by_ref() {
-                    let field = self.ident(field);
-                    let span = base.span.to(field.span);
-                    base = Expr {
-                        kind: ExprKind::Field {
-                            base: Box::new(base),
-                            field,
-                        },
-                        span,
-                    };
-                }
-                base
-            }
-            _ => {
-                let mut parts = Parts::of(pair);
-                self.expect_expr(&mut parts, span)
-            }
-        }
-    }
-
-    fn binary_chain(&mut self, pair: Pair<Rule>) -> Expr {
-        let span = self.span(&pair);
-        let mut inner = pair.into_inner();
-        let mut left = match inner.next() {
-            Some(p) => self.expr(p),
-            None => return self.missing(span, "operand"),
-        };
-        while let Some(op_pair) = inner.next() {
-            let op = match (op_pair.as_rule(), op_pair.as_str()) {
-                (Rule::kw_or, _) => BinaryOp::Or,
-                (Rule::kw_and, _) => BinaryOp::And,
-                (_, "+") => BinaryOp::Add,
-                (_, "-") => BinaryOp::Sub,
-                (_, "*") => BinaryOp::Mul,
-                (_, "/") => BinaryOp::Div,
-                _ => BinaryOp::Rem,
-            };
-            let right = match inner.next() {
-                Some(p) => self.expr(p),
-                None => self.missing(span, "operand"),
-            };
-            let span = left.span.to(right.span);
-            left = Expr {
-                kind: ExprKind::Binary {
-                    op,
-                    left: Box::new(left),
-                    right: Box::new(right),
-                },
-                span,
-            };
-        }
-        left
-    }
-
-    fn comparison(&mut self, pair: Pair<Rule>) -> Expr {
-        let span = self.span(&pair);
-        let mut inner = pair.into_inner();
-        let left = match inner.next() {
-            Some(p) => self.expr(p),
-            None => return self.missing(span, "operand"),
-        };
-        let Some(suffix) = inner.next() else {
-            return left;
-        };
-        let value = Box::new(left);
-        let rule = suffix.as_rule();
-        let op_text = suffix
-            .clone()
-            .into_inner()
-            .next()
-            .map(|p| p.as_str().to_string());
-        let mut parts = Parts::of(suffix);
-        let negated = parts.has(Rule::kw_not);
-        let kind = match rule {
-            Rule::compare => {
-                let op = match op_text.as_deref() {
-                    Some("==") => BinaryOp::Eq,
-                    Some("!=") => BinaryOp::Ne,
-                    Some("<=") => BinaryOp::Le,
-                    Some(">=") => BinaryOp::Ge,
-                    Some("<") => BinaryOp::Lt,
-                    _ => BinaryOp::Gt,
-                };
-                parts.next_if(Rule::cmp_op);
-                ExprKind::Binary {
-                    op,
-                    left: value,
-                    right: self.boxed(&mut parts, span),
-                }
-            }
-            Rule::between => {
-                let low = self.boxed(&mut parts, span);
-                let high = self.boxed(&mut parts, span);
-                ExprKind::Between {
-                    value,
-                    low,
-                    high,
-                    negated,
-                }
-            }
-            Rule::in_list => ExprKind::InList {
-                value,
-                list: self.expect_ident(&mut parts, span),
-                negated,
-            },
-            Rule::in_segment => ExprKind::InSegment {
-                value,
-                segment: self.expect_ident(&mut parts, span),
-                negated,
-            },
-            Rule::in_values => ExprKind::In {
-                value,
-                set: self.boxed(&mut parts, span),
-                negated,
-            },
-            Rule::contains => ExprKind::Contains {
-                text: value,
-                part: self.boxed(&mut parts, span),
-                negated,
-            },
-            Rule::starts_with => ExprKind::StartsWith {
-                text: value,
-                prefix: self.boxed(&mut parts, span),
-            },
-            Rule::is_null => ExprKind::IsNull { value, negated },
-            Rule::has_tag => ExprKind::HasTag {
-                value,
-                tag: self.boxed(&mut parts, span),
-            },
-            Rule::opened => ExprKind::Opened {
-                record: value,
-                template: self.expect_ident(&mut parts, span),
-            },
-            _ => ExprKind::Clicked {
-                record: value,
-                template: self.expect_ident(&mut parts, span),
-            },
-        };
-        Expr { kind, span }
-    }
-
-    fn primary(&mut self, pair: Pair<Rule>) -> Expr {
-        let span = self.span(&pair);
-        let kind = match pair.as_rule() {
-            Rule::int_lit => match pair.as_str().replace('_', "").parse::<i64>() {
-                Ok(v) => ExprKind::Int(v),
-                Err(_) => {
-                    self.errors.push(SyntaxError::BadLiteral {
-                        span,
-                        reason: format!(
-                            "`{}` is larger than the largest int, {}",
-                            pair.as_str(),
-                            i64::MAX
-                        ),
-                    });
-                    ExprKind::Int(0)
-                }
-            },
-            Rule::decimal_lit => match pair.as_str().replace('_', "").parse::<f64>() {
-                Ok(v) if v.is_finite() => ExprKind::Decimal(v),
-                _ => {
-                    self.errors.push(SyntaxError::BadLiteral {
-                        span,
-                        reason: format!("`{}` is not a decimal number", pair.as_str()),
-                    });
-                    ExprKind::Decimal(0.0)
-                }
-            },
-            Rule::string => ExprKind::Text(self.text(pair).value),
-            Rule::kw_true => ExprKind::Bool(true),
-            Rule::kw_false => ExprKind::Bool(false),
-            Rule::kw_null => ExprKind::Null,
-            Rule::kw_today => ExprKind::Today,
-            Rule::kw_now => ExprKind::Now,
-            Rule::date_lit => match crate::time::parse_date(pair.as_str()) {
-                Some(days) => ExprKind::Date(days),
-                None => {
-                    self.errors.push(SyntaxError::BadLiteral {
-                        span,
-                        reason: format!("`{}` is not a date in the calendar", pair.as_str()),
-                    });
-                    ExprKind::Date(0)
-                }
-            },
-            Rule::datetime_lit => ExprKind::DateTime(pair.as_str().to_string()),
-            Rule::duration_lit => return self.duration(pair),
-            Rule::old_ref => {
-                let mut parts = Parts::of(pair);
-                ExprKind::Old(self.expect_ident(&mut parts, span))
-            }
-            Rule::event_ref => {
-                let mut parts = Parts::of(pair);
-                ExprKind::EventField(self.expect_ident(&mut parts, span))
-            }
-            Rule::list_lit => {
-                ExprKind::ListLit(pair.into_inner().map(|p| self.expr(p)).collect())
-            }
-            Rule::call => return self.call(pair),
-            Rule::name => {
-                let mut parts = Parts::of(pair);
-                ExprKind::Name(self.expect_ident(&mut parts, span))
-            }
-            _ => return self.expr(pair),
-        };
-        Expr { kind, span }
-    }
-
-    fn duration(&mut self, pair: Pair<Rule>) -> Expr {
-        let span = self.span(&pair);
-        let seconds = crate::time::parse_duration(pair.as_str());
-        if seconds.is_none() {
-            self.errors.push(SyntaxError::BadLiteral {
-                span,
-                reason: format!("`{}` is too long a duration", pair.as_str()),
-            });
-        }
-        Expr {
-            kind: ExprKind::Duration(seconds.unwrap_or(0)),
-            span,
-        }
-    }
-
-    fn call(&mut self, pair: Pair<Rule>) -> Expr {
-        let span = self.span(&pair);
-        let mut parts = Parts::of(pair);
-        let function = self.expect_ident(&mut parts, span);
-        if let Some(lookup) = parts.next_if(Rule::lookup_arg) {
-            let s = self.span(&lookup);
-            let mut inner = Parts::of(lookup);
-            let field = self.expect_ident(&mut inner, s);
-            let value = self.boxed(&mut inner, s);
-            return Expr {
-                kind: ExprKind::Lookup {
-                    record: function,
-                    field,
-                    value,
-                },
-                span,
-            };
-        }
-        let mut args = Vec::new();
-        let mut aggregate = None;
-        while let Some(p) = parts.next() {
-            if p.as_rule() == Rule::aggregate_for {
-                let s = self.span(&p);
-                aggregate = Some(self.expect_expr(&mut Parts::of(p), s));
-            } else {
-                args.push(self.expr(p));
-            }
-        }
-        if let Some(condition) = aggregate {
-            if args.len() != 1 || parts.peek_rule().is_some() {
-                self.errors.push(SyntaxError::BadAggregate { span });
-            }
-            let value = args.into_iter().next().unwrap_or(Expr {
-                kind: ExprKind::Null,
-                span,
-            });
-            return Expr {
-                kind: ExprKind::Aggregate {
-                    function,
-                    value: Box::new(value),
-                    condition: Box::new(condition),
-                },
-                span,
-            };
-        }
-        Expr {
-            kind: ExprKind::Call { function, args },
-            span,
-        }
-    }
-
-    fn text(&mut self, pair: Pair<Rule>) -> Text {
+    pub(super) fn text(&mut self, pair: Pair<Rule>) -> Text {
         let span = self.span(&pair);
         let raw = pair
             .into_inner()
