@@ -16,5 +16,6 @@ pub mod check;
 pub mod ir;
 pub mod project;
 pub mod stdlib;
+pub mod fmt;
 pub mod cli;
 pub mod store;

@@ -1,0 +1,170 @@
+//! The file and its declarations other than rules and tests.
+
+use super::printer::{INDENT, Printer};
+use crate::syntax::ast::{
+    EnumDecl, FnDecl, Item, Module, RecordDecl, SegmentDecl, TemplateDecl, TemplateText, TypeExpr,
+};
+
+impl Printer<'_> {
+    /// Prints a whole file.
+    pub(super) fn module(mut self, module: &Module) -> String {
+        let mut previous: Option<&Item> = None;
+        let mut previous_one_line = false;
+        for item in &module.items {
+            let one_line = self.one_line(item).is_some();
+            // Adjacent one-liners of one kind keep the author's grouping;
+            // anything else is set apart by a blank line.
+            let same_kind =
+                previous.is_some_and(|p| std::mem::discriminant(p) == std::mem::discriminant(item));
+            if previous.is_some() && !(same_kind && previous_one_line && one_line) {
+                self.force_blank = true;
+            }
+            self.item(item);
+            previous = Some(item);
+            previous_one_line = one_line;
+        }
+        self.finish()
+    }
+
+    fn item(&mut self, item: &Item) {
+        if let Some(line) = self.one_line(item) {
+            self.span_line(0, item.span(), &line, true);
+            return;
+        }
+        match item {
+            Item::Enum(d) => self.enum_values(d),
+            Item::Record(d) => self.record(d),
+            Item::Template(d) => self.template(d),
+            Item::Segment(d) => {
+                let head = format!("segment {} of {}", d.name.name, d.of.name);
+                self.line(0, (d.span.start, d.of.span.end), &head, true);
+                self.clause(INDENT, "where ", &d.condition);
+            }
+            Item::Fn(d) => {
+                self.line(0, (d.span.start, d.ret.span.end), &fn_head(d), true);
+                self.clause(INDENT, "", &d.body);
+            }
+            Item::Rule(d) => self.rule(d),
+            Item::Test(d) => self.test(d),
+            // One-line declarations were printed above.
+            Item::Timezone(_) | Item::List(_) => {}
+        }
+    }
+
+    /// The declaration on one line, if that is its layout.
+    fn one_line(&self, item: &Item) -> Option<String> {
+        let line = match item {
+            Item::Timezone(d) => format!("timezone {}", self.text(&d.zone.value, d.zone.span)),
+            Item::List(d) => format!("list {} of {}", d.name.name, d.of.name),
+            Item::Segment(d) => self.flat_segment(d)?,
+            Item::Fn(d) => self.flat_fn(d)?,
+            Item::Enum(d) => self.flat_enum(d)?,
+            Item::Record(d) if d.fields.is_empty() => self.flat_if_quiet(
+                d.name.span.end,
+                d.span.end,
+                format!("record {} {{}}", d.name.name),
+            )?,
+            Item::Template(d) if d.fields.is_empty() => self.flat_if_quiet(
+                d.name.span.end,
+                d.span.end,
+                format!("template {} {{}}", d.name.name),
+            )?,
+            _ => return None,
+        };
+        Some(line)
+    }
+
+    /// `line` if it fits and no comment in `from..to` needs a line of its own.
+    fn flat_if_quiet(&self, from: u32, to: u32, line: String) -> Option<String> {
+        (Printer::fits(0, &line) && !self.has_comment(from, to)).then_some(line)
+    }
+
+    fn flat_segment(&self, d: &SegmentDecl) -> Option<String> {
+        let line = format!(
+            "segment {} of {} where {}",
+            d.name.name,
+            d.of.name,
+            self.expr(&d.condition)
+        );
+        self.flat_if_quiet(d.of.span.end, d.span.end, line)
+    }
+
+    fn flat_fn(&self, d: &FnDecl) -> Option<String> {
+        let line = format!("{} {}", fn_head(d), self.expr(&d.body));
+        self.flat_if_quiet(d.ret.span.end, d.span.end, line)
+    }
+
+    fn flat_enum(&self, d: &EnumDecl) -> Option<String> {
+        let values: Vec<String> = d
+            .values
+            .iter()
+            .map(|v| self.text(&v.value, v.span))
+            .collect();
+        let line = if values.is_empty() {
+            format!("enum {} {{}}", d.name.name)
+        } else {
+            format!("enum {} {{ {} }}", d.name.name, values.join(", "))
+        };
+        self.flat_if_quiet(d.name.span.end, d.span.end, line)
+    }
+
+    fn enum_values(&mut self, d: &EnumDecl) {
+        let head = format!("enum {} {{", d.name.name);
+        self.line(0, (d.span.start, d.name.span.end), &head, true);
+        self.fresh = true;
+        for value in &d.values {
+            let line = format!("{},", self.text(&value.value, value.span));
+            self.span_line(INDENT, value.span, &line, true);
+        }
+        self.close(d.span.end, INDENT, 0, "}");
+    }
+
+    fn record(&mut self, d: &RecordDecl) {
+        let head = format!("record {} {{", d.name.name);
+        self.line(0, (d.span.start, d.name.span.end), &head, true);
+        self.fresh = true;
+        for field in &d.fields {
+            let line = format!("{}: {}", field.name.name, type_expr(&field.ty));
+            self.span_line(INDENT, field.span, &line, true);
+        }
+        self.close(d.span.end, INDENT, 0, "}");
+    }
+
+    fn template(&mut self, d: &TemplateDecl) {
+        let head = format!("template {} {{", d.name.name);
+        self.line(0, (d.span.start, d.name.span.end), &head, true);
+        self.fresh = true;
+        for field in &d.fields {
+            let value = match &field.value {
+                TemplateText::Inline(text) => self.text(&text.value, text.span),
+                TemplateText::File(path) => format!("file {}", self.text(&path.value, path.span)),
+            };
+            let line = format!("{}: {value}", field.key.name);
+            self.span_line(INDENT, field.span, &line, true);
+        }
+        self.close(d.span.end, INDENT, 0, "}");
+    }
+}
+
+/// `fn name(a: int, b: text) -> int =`
+fn fn_head(d: &FnDecl) -> String {
+    let params: Vec<String> = d
+        .params
+        .iter()
+        .map(|p| format!("{}: {}", p.name.name, type_expr(&p.ty)))
+        .collect();
+    format!(
+        "fn {}({}) -> {} =",
+        d.name.name,
+        params.join(", "),
+        type_expr(&d.ret)
+    )
+}
+
+fn type_expr(ty: &TypeExpr) -> String {
+    if ty.nullable {
+        format!("{}?", ty.name.name)
+    } else {
+        ty.name.name.clone()
+    }
+}

@@ -1,0 +1,364 @@
+//! Expressions and literals, with the fewest parentheses that keep the tree.
+
+use super::printer::Printer;
+use crate::source::Span;
+use crate::syntax::ast::{BinaryOp, Expr, ExprKind};
+use crate::time::{format_date, format_duration};
+
+/// How tightly an expression binds, loosest first; the grammar's levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Prec {
+    /// `if … then … else …`
+    If,
+    Or,
+    And,
+    Not,
+    /// Comparisons and the predicates (`in`, `between`, `is null`, …).
+    Compare,
+    Add,
+    Mul,
+    /// Unary minus, and negative literals.
+    Unary,
+    /// Field access and everything atomic.
+    Postfix,
+}
+
+fn prec(e: &Expr) -> Prec {
+    match &e.kind {
+        ExprKind::Int(v) if *v < 0 => Prec::Unary,
+        ExprKind::Duration(v) if *v < 0 => Prec::Unary,
+        ExprKind::Decimal(v) if v.is_sign_negative() => Prec::Unary,
+        ExprKind::Neg(_) => Prec::Unary,
+        ExprKind::Not(_) => Prec::Not,
+        ExprKind::If { .. } => Prec::If,
+        ExprKind::Binary { op, .. } => binary_prec(*op),
+        ExprKind::Between { .. }
+        | ExprKind::In { .. }
+        | ExprKind::InList { .. }
+        | ExprKind::InSegment { .. }
+        | ExprKind::Contains { .. }
+        | ExprKind::StartsWith { .. }
+        | ExprKind::IsNull { .. }
+        | ExprKind::HasTag { .. }
+        | ExprKind::Opened { .. }
+        | ExprKind::Clicked { .. } => Prec::Compare,
+        _ => Prec::Postfix,
+    }
+}
+
+fn binary_prec(op: BinaryOp) -> Prec {
+    match op {
+        BinaryOp::Or => Prec::Or,
+        BinaryOp::And => Prec::And,
+        BinaryOp::Add | BinaryOp::Sub => Prec::Add,
+        BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => Prec::Mul,
+        _ => Prec::Compare,
+    }
+}
+
+/// `not ` before a negated predicate's keyword.
+fn not(negated: bool) -> &'static str {
+    if negated { "not " } else { "" }
+}
+
+impl Printer<'_> {
+    /// An expression where any expression may stand.
+    pub(super) fn expr(&self, e: &Expr) -> String {
+        self.expr_at(e, Prec::If)
+    }
+
+    /// An expression where only one binding at least as tightly as `level`
+    /// may stand: anything looser is parenthesized.
+    pub(super) fn expr_at(&self, e: &Expr, level: Prec) -> String {
+        let text = self.bare(e);
+        if prec(e) < level {
+            format!("({text})")
+        } else {
+            text
+        }
+    }
+
+    /// One match over every kind, so that a new kind cannot be forgotten.
+    fn bare(&self, e: &Expr) -> String {
+        let add = |x: &Expr| self.expr_at(x, Prec::Add);
+        match &e.kind {
+            ExprKind::Int(v) => v.to_string(),
+            ExprKind::Decimal(v) => decimal(*v),
+            ExprKind::Text(value) => self.text(value, e.span),
+            ExprKind::Bool(b) => b.to_string(),
+            ExprKind::Null => "null".into(),
+            ExprKind::Date(days) => format_date(*days),
+            ExprKind::DateTime(written) => written.clone(),
+            ExprKind::Duration(seconds) => self.duration(*seconds, e.span),
+            ExprKind::Today => "today".into(),
+            ExprKind::Now => "now".into(),
+            ExprKind::Name(name) => name.name.clone(),
+            ExprKind::Field { base, field } => {
+                format!("{}.{}", self.expr_at(base, Prec::Postfix), field.name)
+            }
+            ExprKind::Old(field) => format!("old.{}", field.name),
+            ExprKind::EventField(key) => format!("event.{}", key.name),
+            ExprKind::Neg(inner) => {
+                let inner = self.expr_at(inner, Prec::Unary);
+                if inner.starts_with('-') {
+                    format!("-({inner})")
+                } else {
+                    format!("-{inner}")
+                }
+            }
+            ExprKind::Not(inner) => format!("not {}", self.expr_at(inner, Prec::Not)),
+            ExprKind::Binary { op, left, right } => {
+                let (l, r) = match binary_prec(*op) {
+                    Prec::Compare => (Prec::Add, Prec::Add),
+                    Prec::Or => (Prec::Or, Prec::And),
+                    Prec::And => (Prec::And, Prec::Not),
+                    Prec::Add => (Prec::Add, Prec::Mul),
+                    _ => (Prec::Mul, Prec::Unary),
+                };
+                let (left, right) = (self.expr_at(left, l), self.expr_at(right, r));
+                format!("{left} {} {right}", op.symbol())
+            }
+            ExprKind::If {
+                condition,
+                then,
+                otherwise,
+            } => format!(
+                "if {} then {} else {}",
+                self.expr_at(condition, Prec::Or),
+                self.expr_at(then, Prec::Or),
+                self.expr(otherwise)
+            ),
+            ExprKind::ListLit(items) => format!("[{}]", self.list(items)),
+            ExprKind::Between {
+                value,
+                low,
+                high,
+                negated,
+            } => format!(
+                "{} {}between {} and {}",
+                add(value),
+                not(*negated),
+                add(low),
+                add(high)
+            ),
+            ExprKind::In {
+                value,
+                set,
+                negated,
+            } => format!("{} {}in {}", add(value), not(*negated), add(set)),
+            ExprKind::InList {
+                value,
+                list,
+                negated,
+            } => format!("{} {}in list {}", add(value), not(*negated), list.name),
+            ExprKind::InSegment {
+                value,
+                segment,
+                negated,
+            } => format!(
+                "{} {}in segment {}",
+                add(value),
+                not(*negated),
+                segment.name
+            ),
+            ExprKind::Contains {
+                text,
+                part,
+                negated,
+            } => format!("{} {}contains {}", add(text), not(*negated), add(part)),
+            ExprKind::StartsWith { text, prefix } => {
+                format!("{} starts with {}", add(text), add(prefix))
+            }
+            ExprKind::IsNull { value, negated } => {
+                format!("{} is {}null", add(value), not(*negated))
+            }
+            ExprKind::HasTag { value, tag } => format!("{} has tag {}", add(value), add(tag)),
+            ExprKind::Opened { record, template } => {
+                format!("{} opened {}", add(record), template.name)
+            }
+            ExprKind::Clicked { record, template } => {
+                format!("{} clicked {}", add(record), template.name)
+            }
+            ExprKind::Call { function, args } => {
+                format!("{}({})", function.name, self.list(args))
+            }
+            ExprKind::Lookup {
+                record,
+                field,
+                value,
+            } => format!("{}({}: {})", record.name, field.name, self.expr(value)),
+            ExprKind::Aggregate {
+                function,
+                value,
+                condition,
+            } => format!(
+                "{}({} for {})",
+                function.name,
+                self.expr(value),
+                self.expr(condition)
+            ),
+        }
+    }
+
+    /// Comma-separated expressions.
+    pub(super) fn list(&self, items: &[Expr]) -> String {
+        items
+            .iter()
+            .map(|e| self.expr(e))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A text literal: as written in the source if `span` points at it (its
+    /// escapes carry meaning for placeholders), else escaped from `value`.
+    pub(super) fn text(&self, value: &str, span: Span) -> String {
+        let written = self
+            .source
+            .get(span.range())
+            .and_then(|raw| raw.strip_prefix('"'))
+            .and_then(|raw| raw.strip_suffix('"'))
+            .filter(|raw| crate::syntax::unescape(raw).as_deref() == Ok(value));
+        match written {
+            Some(raw) => {
+                let mut out = String::with_capacity(raw.len() + 2);
+                out.push('"');
+                for c in raw.chars() {
+                    push_char(&mut out, c, false);
+                }
+                out.push('"');
+                out
+            }
+            None => escape(value),
+        }
+    }
+}
+
+impl Printer<'_> {
+    /// A duration literal: as written if it is tidy (units largest first,
+    /// each once, none zero, each after the first below the next larger
+    /// unit: `60d`, `1h30m`), else the canonical spelling (`1d25h` → `2d1h`).
+    fn duration(&self, seconds: i64, span: Span) -> String {
+        let written = self.source.get(span.range()).unwrap_or_default();
+        let (negative, digits) = match written.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, written),
+        };
+        let means_it = crate::time::parse_duration(digits)
+            .is_some_and(|v| (if negative { -v } else { v }) == seconds);
+        if means_it && tidy_duration(digits) {
+            written.to_string()
+        } else {
+            format_duration(seconds)
+        }
+    }
+}
+
+/// See [`Printer::duration`].
+fn tidy_duration(text: &str) -> bool {
+    // Each unit with how many of it make the next larger one.
+    const UNITS: [(char, u64); 5] = [('w', u64::MAX), ('d', 7), ('h', 24), ('m', 60), ('s', 60)];
+    let mut previous: Option<usize> = None;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (number, after) = rest.split_at(digits);
+        let Some(unit) = after.chars().next() else {
+            return false;
+        };
+        let Some(index) = UNITS.iter().position(|(u, _)| *u == unit) else {
+            return false;
+        };
+        let Ok(value) = number.parse::<u64>() else {
+            return false;
+        };
+        let leading_zero = number.len() > 1 && number.starts_with('0');
+        let whole = previous.is_none() && after.len() == 1;
+        let in_order = previous.is_none_or(|p| p < index && value < UNITS[index].1);
+        if leading_zero || !in_order || (value == 0 && !whole) {
+            return false;
+        }
+        previous = Some(index);
+        rest = &after[unit.len_utf8()..];
+    }
+    previous.is_some()
+}
+
+/// `value` as a text literal, quotes included.
+pub(super) fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        push_char(&mut out, c, true);
+    }
+    out.push('"');
+    out
+}
+
+/// One character of a literal's inside. `quote`: `"` and `\` are the
+/// characters themselves, not already part of escapes.
+fn push_char(out: &mut String, c: char, quote: bool) {
+    match c {
+        '"' | '\\' if quote => {
+            out.push('\\');
+            out.push(c);
+        }
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        c => out.push(c),
+    }
+}
+
+/// The shortest digits that read back as `v`, never in exponent form, with
+/// a `.` so that they read back as a decimal.
+fn decimal(v: f64) -> String {
+    let text = format!("{v}");
+    if text.contains('.') {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_read_back_exactly() {
+        for v in [0.1 + 0.2, 1e20, 1.5e-7, 100.0, -0.0, 123_456.789] {
+            let text = decimal(v);
+            assert!(text.contains('.') && !text.contains('e'), "{text}");
+            assert_eq!(text.parse::<f64>().ok(), Some(v));
+        }
+    }
+
+    #[test]
+    fn tidy_durations_are_kept() {
+        for tidy in [
+            "60d",
+            "7d",
+            "1h30m",
+            "90m",
+            "1w6d23h59m59s",
+            "0s",
+            "0d",
+            "1d30m",
+        ] {
+            assert!(tidy_duration(tidy), "{tidy}");
+        }
+        for untidy in ["1d25h", "30m1h", "1h0m", "07d", "1w7d", "", "1", "1h1h"] {
+            assert!(!tidy_duration(untidy), "{untidy}");
+        }
+    }
+
+    #[test]
+    fn escapes_what_must_be_escaped() {
+        assert_eq!(
+            escape("a\"b\\c\nd\te{{x}}\u{7}"),
+            r#""a\"b\\c\nd\te{{x}}\u{7}""#
+        );
+    }
+}

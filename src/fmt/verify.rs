@@ -1,0 +1,120 @@
+//! Finding comments, and the checks that the formatter keeps its promises:
+//! same tree, same comments, same output when run again.
+
+use crate::syntax::ast::Module;
+
+/// One `#` comment in a source text.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Comment<'s> {
+    /// Offset of the `#`.
+    pub start: usize,
+    /// Offset just after the last character of `text`.
+    pub end: usize,
+    /// From `#` to the end of the line, trailing whitespace removed.
+    pub text: &'s str,
+}
+
+/// Every comment of a text that parses, in source order.
+pub(super) fn scan(text: &str) -> Vec<Comment<'_>> {
+    let mut found = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if let Some(hash) = comment_start(line) {
+            let body = line[hash..].trim_end();
+            found.push(Comment {
+                start: offset + hash,
+                end: offset + hash + body.len(),
+                text: body,
+            });
+        }
+        offset += line.len();
+    }
+    found
+}
+
+/// Where a `#` comment starts on one line, skipping `#` inside text literals
+/// (which never span lines).
+fn comment_start(line: &str) -> Option<usize> {
+    let mut in_text = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_text => escaped = true,
+            '"' => in_text = !in_text,
+            '#' if !in_text => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The texts of a file's comments, in order, each from `#` to the end of its
+/// line without trailing whitespace. The formatter keeps this list unchanged.
+pub fn comments(text: &str) -> Vec<String> {
+    scan(text).iter().map(|c| c.text.to_string()).collect()
+}
+
+/// The tree as text with every span left out: two modules with the same
+/// fingerprint differ at most in where their nodes were written.
+pub fn fingerprint(module: &Module) -> String {
+    erase_spans(&format!("{module:?}"))
+}
+
+/// Replaces each `Span { … }` of a `Debug` text with `_`.
+fn erase_spans(debug: &str) -> String {
+    const OPEN: &str = "Span { file: FileId(";
+    let mut out = String::with_capacity(debug.len() / 2);
+    let mut rest = debug;
+    while let Some(at) = rest.find(OPEN) {
+        out.push_str(&rest[..at]);
+        out.push('_');
+        let after = &rest[at..];
+        rest = after.find('}').map_or("", |close| &after[close + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Panics if the formatted text loses or reorders a comment, means another
+/// tree, or would change if formatted again. Debug builds only: a bug here
+/// is the formatter's, never the user's.
+#[cfg(debug_assertions)]
+pub(super) fn debug_check(input: &str, module: &Module, formatted: &str) {
+    use crate::source::FileId;
+    assert_eq!(
+        comments(input),
+        comments(formatted),
+        "the formatter changed the comments"
+    );
+    let again = crate::syntax::parse(FileId(0), formatted);
+    assert!(
+        again.errors.is_empty(),
+        "the formatted text does not parse: {:?}\n{formatted}",
+        again.errors
+    );
+    assert_eq!(
+        fingerprint(module),
+        fingerprint(&again.module),
+        "the formatted text means something else:\n{formatted}"
+    );
+    let twice = super::printer::Printer::new(formatted).module(&again.module);
+    assert_eq!(formatted, twice, "the formatter is not idempotent");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_comments_outside_text_only() {
+        let text = "list a of b  # one \n# two\ntemplate t { s: \"x # y \\\" # z\" } # three\n";
+        assert_eq!(comments(text), ["# one", "# two", "# three"]);
+    }
+
+    #[test]
+    fn erases_spans_and_nothing_else() {
+        let debug = "Ident { name: \"a\", span: Span { file: FileId(0), start: 1, end: 2 } }";
+        assert_eq!(erase_spans(debug), "Ident { name: \"a\", span: _ }");
+    }
+}
