@@ -611,7 +611,7 @@ pub enum ExprKind {
     Arith { op: ArithOp, left: Box<Expr>, right: Box<Expr> },
     Compare { op: CmpOp, ty: CmpType, left: Box<Expr>, right: Box<Expr> },
     /// `low <= value <= high`; false when any is null.
-    Between { value: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
+    Between { value: Box<Expr>, low: Box<Expr>, high: Box<Expr>, ty: CmpType, negated: bool },
     /// `value in [items]`; false when `value` is null, negated or not.
     In { value: Box<Expr>, items: Vec<Expr>, ty: CmpType, negated: bool },
     Contains { text: Box<Expr>, part: Box<Expr>, negated: bool },

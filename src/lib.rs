@@ -19,3 +19,6 @@ pub mod stdlib;
 pub mod fmt;
 pub mod cli;
 pub mod store;
+pub mod eval;
+pub mod value;
+pub mod vm;

@@ -151,6 +151,29 @@ impl Project {
     /// Parses and checks everything: the program and every diagnostic,
     /// syntax errors included, sorted by position.
     pub fn check(&self) -> Checked {
+        self.check_with(None)
+    }
+
+    /// Checks the project and one expression written as if in a rule for
+    /// `subject` (a record name); the expression's problems are among the
+    /// diagnostics, and its typed form is in `Checked::probe`.
+    pub fn check_expression(&mut self, subject: &str, expr: &str) -> Checked {
+        let wrapper = format!("fn probe() -> int =\n{expr}\n");
+        let file = self.sources.add("<expression>", wrapper);
+        let parsed = syntax::parse(file, &self.sources.file(file).text);
+        let body = parsed.module.items.iter().find_map(|i| match i {
+            ast::Item::Fn(f) => Some(f.body.clone()),
+            _ => None,
+        });
+        let mut checked = match &body {
+            Some(body) => self.check_with(Some((subject, body))),
+            None => self.check_with(None),
+        };
+        checked.diagnostics.extend(parsed.errors.iter().map(|e| e.to_diagnostic()));
+        checked
+    }
+
+    fn check_with(&self, probe: Option<(&str, &ast::Expr)>) -> Checked {
         let input = check::Input {
             sources: &self.sources,
             modules: self
@@ -160,6 +183,7 @@ impl Project {
                 .collect(),
             broken: self.files.iter().flat_map(|f| f.parsed.broken.iter().cloned()).collect(),
             template_files: &self.template_files,
+            probe,
         };
         let mut checked = check::check(&input);
         let syntax: Vec<Diagnostic> = self

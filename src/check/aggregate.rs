@@ -63,7 +63,7 @@ pub(crate) fn aggregate(
                 let v = cx.coerce(typed_value, Ty::nullable(Type::Decimal), "the value of `avg`", None);
                 (Some(v), Ty::nullable(Type::Decimal))
             }
-            Type::Int | Type::Decimal | Type::Duration | Type::Date | Type::DateTime | Type::Text
+            Type::Int | Type::Decimal | Type::Duration | Type::Date | Type::DateTime | Type::Text | Type::Enum(_)
                 if matches!(func, AggFunc::Min | AggFunc::Max) =>
             {
                 let ty = Ty::nullable(typed_value.ty.base);
@@ -74,7 +74,11 @@ pub(crate) fn aggregate(
                 cx.report(Problem::Mismatch {
                     span: typed_value.span,
                     context: format!("the value of `{}`", function.name),
-                    expected: "a number or a duration".into(),
+                    expected: if matches!(func, AggFunc::Min | AggFunc::Max) {
+                        "an ordered value (number, text, date, duration or enum)".into()
+                    } else {
+                        "a number or a duration".into()
+                    },
                     found,
                     hint: Some("to count rows, write `count(ROW for CONDITION)`".into()),
                 });
@@ -87,11 +91,19 @@ pub(crate) fn aggregate(
     ir::Expr::new(K::Aggregate(Box::new(agg)), ty, span)
 }
 
-/// The name a value starts with: `line_item` in `line_item.price`.
+/// The first name the value reads: `line_item` in `line_item.price` and in
+/// `line_item.price * line_item.qty`.
 fn root_name(e: &ast::Expr) -> Option<&ast::Ident> {
+    use ast::ExprKind as A;
     match &e.kind {
-        ast::ExprKind::Name(id) => Some(id),
-        ast::ExprKind::Field { base, .. } => root_name(base),
+        A::Name(id) => Some(id),
+        A::Field { base, .. } => root_name(base),
+        A::Neg(x) | A::Not(x) => root_name(x),
+        A::Binary { left, right, .. } => root_name(left).or_else(|| root_name(right)),
+        A::If { condition, then, otherwise } => {
+            root_name(then).or_else(|| root_name(otherwise)).or_else(|| root_name(condition))
+        }
+        A::Call { args, .. } => args.iter().find_map(root_name),
         _ => None,
     }
 }

@@ -28,14 +28,14 @@ pub(crate) fn collect<'a>(cx: &mut Checker, input: &Input<'a>) -> Decls<'a> {
             match item {
                 ast::Item::Timezone(t) => decls.timezones.push(t),
                 ast::Item::Enum(e) => {
-                    if seen.first(cx, "type", &e.name) {
+                    if !reserved_type(cx, &e.name) && seen.first(cx, "type", &e.name) {
                         let id = ir::EnumId(decls.enums.len() as u32);
                         cx.names.types.insert(e.name.name.clone(), TypeDecl::Enum(id));
                         decls.enums.push(e);
                     }
                 }
                 ast::Item::Record(r) => {
-                    if seen.first(cx, "type", &r.name) {
+                    if !reserved_type(cx, &r.name) && seen.first(cx, "type", &r.name) {
                         let id = ir::RecordId(decls.records.len() as u32);
                         cx.names.types.insert(r.name.name.clone(), TypeDecl::Record(id));
                         decls.records.push(r);
@@ -70,7 +70,15 @@ pub(crate) fn collect<'a>(cx: &mut Checker, input: &Input<'a>) -> Decls<'a> {
                             .functions
                             .get(&f.name.name)
                             .is_some_and(|id| decls.functions[id.index()].1);
-                    if shadows_stdlib || seen.first(cx, "function", &f.name) {
+                    let primitive = super::builtins::NAMES.contains(&f.name.name.as_str())
+                        || ["sum", "count", "avg"].contains(&f.name.name.as_str());
+                    if primitive {
+                        cx.report(Problem::Reserved {
+                            span: f.name.span,
+                            message: format!("`{}` is a built-in function", f.name.name),
+                            hint: "give your function another name".into(),
+                        });
+                    } else if shadows_stdlib || seen.first(cx, "function", &f.name) {
                         let id = ir::FnId(decls.functions.len() as u32);
                         cx.names.functions.insert(f.name.name.clone(), id);
                         decls.functions.push((f, module.stdlib));
@@ -88,6 +96,19 @@ pub(crate) fn collect<'a>(cx: &mut Checker, input: &Input<'a>) -> Decls<'a> {
         }
     }
     decls
+}
+
+/// Reports E0114 for a record or enum named like a built-in type.
+fn reserved_type(cx: &mut Checker, name: &ast::Ident) -> bool {
+    if !super::declare::PRIMITIVE_TYPES.contains(&name.name.as_str()) {
+        return false;
+    }
+    cx.report(Problem::Reserved {
+        span: name.span,
+        message: format!("`{}` is a built-in type", name.name),
+        hint: "give the declaration another name".into(),
+    });
+    true
 }
 
 /// Where each name was first declared, per namespace.

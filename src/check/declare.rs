@@ -119,9 +119,10 @@ fn record_fields(cx: &mut Checker, r: &ast::RecordDecl) -> Vec<ir::FieldDef> {
     let mut fields: Vec<ir::FieldDef> = Vec::new();
     for f in &r.fields {
         if f.name.name == "id" {
-            cx.report(Problem::ReservedField {
+            cx.report(Problem::Reserved {
                 span: f.name.span,
-                record: r.name.name.clone(),
+                message: format!("`{}` cannot declare a field named `id`", r.name.name),
+                hint: "every record has an implicit `id` (its INTEGER PRIMARY KEY); remove this field".into(),
             });
             continue;
         }

@@ -49,18 +49,10 @@ impl Checker<'_> {
             A::Bool(v) => lit(Literal::Bool(*v), Ty::BOOL, span),
             A::Null => lit(Literal::Null, Ty::NULL, span),
             A::Date(d) => lit(Literal::Date(*d), Ty::DATE, span),
+            // The lowering already rejected impossible datetimes (E0002).
             A::DateTime(text) => match crate::time::parse_datetime(text, self.schema.timezone) {
                 Some(t) => lit(Literal::DateTime(t), Ty::DATETIME, span),
-                None => {
-                    self.report(Problem::Mismatch {
-                        span,
-                        context: "a datetime literal".into(),
-                        expected: "datetime".into(),
-                        found: text.clone(),
-                        hint: Some("write `YYYY-MM-DDTHH:MM` with a real date and time".into()),
-                    });
-                    error_expr(span)
-                }
+                None => error_expr(span),
             },
             A::Duration(s) => lit(Literal::Duration(*s), Ty::DURATION, span),
             A::Today => ir::Expr::new(K::Today, Ty::DATE, span),
@@ -68,7 +60,12 @@ impl Checker<'_> {
             A::Name(id) => self.name(id, scope),
             A::Field { base, field } => {
                 let base = self.expr(base, scope);
-                self.field(base, field, span)
+                let mut typed = self.field(base, field, span);
+                // `x is not null and …`: x is known to have a value here.
+                if typed.ty.nullable && nulls::path(e).is_some_and(|p| scope.not_null.contains(&p)) {
+                    typed.ty.nullable = false;
+                }
+                typed
             }
             A::Old(field) => self.old(field, scope, span),
             A::EventField(key) => {
@@ -141,9 +138,16 @@ impl Checker<'_> {
                 let l = self.expr(low, scope);
                 let h = self.expr(high, scope);
                 let (v, l, _) = self.unify(v, l, "between", span);
-                let (v, h, _) = self.unify(v, h, "between", span);
+                let (v, h, base) = self.unify(v, h, "between", span);
+                let (v, l) = if base == Type::Decimal && l.ty.base != Type::Decimal {
+                    // `int between decimal and …`: every side must share the type.
+                    let l = self.coerce(l, Ty::nullable(base), "a bound", None);
+                    (v, l)
+                } else {
+                    (v, l)
+                };
                 ir::Expr::new(
-                    K::Between { value: boxed(v), low: boxed(l), high: boxed(h), negated: *negated },
+                    K::Between { value: boxed(v), low: boxed(l), high: boxed(h), ty: cmp_type(base), negated: *negated },
                     Ty::BOOL,
                     span,
                 )
@@ -481,6 +485,11 @@ impl Checker<'_> {
                 let r = self.coerce(r, Ty::nullable(Decimal), "an event value", None);
                 (l, r)
             }
+            (Any, Int) | (Int, Any) => {
+                let l = self.coerce(l, Ty::nullable(Decimal), "an event value", None);
+                let r = self.coerce(r, Ty::nullable(Decimal), "an event value", None);
+                (l, r)
+            }
             (Any, t) => (self.coerce(l, Ty::nullable(t), "an event value", None), r),
             (t, Any) => {
                 let r = self.coerce(r, Ty::nullable(t), "an event value", None);
@@ -537,6 +546,12 @@ impl Checker<'_> {
         match (a.ty.base, b.ty.base) {
             (Error, _) | (_, Error) => (a, b, Error),
             (x, y) if x == y && x != Any => (a, b, x),
+            // An event number may have a fraction: compare as decimals.
+            (Any, Int) | (Int, Any) => {
+                let a = self.coerce(a, Ty::nullable(Decimal), "a number", None);
+                let b = self.coerce(b, Ty::nullable(Decimal), "a number", None);
+                (a, b, Decimal)
+            }
             (Null, t) | (Any, t) if t != Any && t != Null => {
                 let a = self.coerce(a, Ty::nullable(t), "a value", None);
                 (a, b, t)
@@ -591,9 +606,7 @@ impl Checker<'_> {
                 return ir::Expr::new(e.kind, expected, span);
             }
             (x, y) if x == y => Some(e),
-            (Any, t) if t != Null => {
-                return ir::Expr::new(K::Cast(boxed(e)), Ty::nullable(t), span);
-            }
+            (Any, t) if t != Null => Some(ir::Expr::new(K::Cast(boxed(e)), Ty::nullable(t), span)),
             (Int, Decimal) => {
                 let ty = Ty { base: Decimal, nullable: e.ty.nullable };
                 Some(ir::Expr::new(K::Cast(boxed(e)), ty, span))

@@ -41,6 +41,9 @@ pub struct Input<'a> {
     /// `file "path"` in a template, keyed by the declaring file and the path
     /// as written: the loaded file, or why it could not be read.
     pub template_files: &'a HashMap<(FileId, String), Result<FileId, String>>,
+    /// An extra expression to check as if written in a rule for the named
+    /// record (`flowc eval`, expression tests).
+    pub probe: Option<(&'a str, &'a ast::Expr)>,
 }
 
 /// One parsed file and whether it belongs to the standard library.
@@ -55,6 +58,8 @@ pub struct Module<'a> {
 pub struct Checked {
     pub program: Program,
     pub diagnostics: Vec<Diagnostic>,
+    /// The checked [`Input::probe`], if one was given.
+    pub probe: Option<ir::Expr>,
 }
 
 impl Checked {
@@ -68,13 +73,33 @@ pub fn check(input: &Input) -> Checked {
     let mut cx = Checker::new(input);
     let decls = collect::collect(&mut cx, input);
     declare::declare(&mut cx, &decls);
-    let program = cx.check_bodies(&decls);
+    let mut program = cx.check_bodies(&decls);
+    let probe = input.probe.map(|(record, e)| {
+        let subject = cx.names.types.get(record).copied();
+        cx.schema = std::mem::take(&mut program.schema);
+        let typed = match subject {
+            Some(TypeDecl::Record(r)) => {
+                // A probe may use everything a rule could: `old`, `event`.
+                let mut scope = scope::Scope::for_subject(record, r);
+                scope.old = Some(r);
+                scope.event = true;
+                cx.expr(e, &mut scope)
+            }
+            _ => {
+                let mut scope = scope::Scope::for_function(&[]);
+                cx.expr(e, &mut scope)
+            }
+        };
+        program.schema = std::mem::take(&mut cx.schema);
+        typed
+    });
     let mut diagnostics: Vec<Diagnostic> = cx.problems.iter().map(Problem::to_diagnostic).collect();
     crate::diagnostic::sort(&mut diagnostics);
     diagnostics.dedup();
     Checked {
         program,
         diagnostics,
+        probe,
     }
 }
 

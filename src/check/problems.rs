@@ -82,8 +82,9 @@ pub enum Problem {
         name: String,
         first: Span,
     },
-    /// E0114. `record r { id: int }`: every record already has its `id`.
-    ReservedField { span: Span, record: String },
+    /// E0114. A name the language keeps for itself: `record r { id: int }`
+    /// (every record has its `id`), `record date { }`, `fn day(x: int) -> int = x`.
+    Reserved { span: Span, message: String, hint: String },
     /// E0112. `timezone "Asia/Tokio"`
     UnknownTimezone {
         span: Span,
@@ -273,12 +274,9 @@ impl Problem {
             )
             .with_label(*first, "first declared here")
             .with_hint(format!("rename one of them or remove the second {what}")),
-            ReservedField { span, record } => Diagnostic::error(
-                "E0114",
-                format!("`{record}` cannot declare a field named `id`"),
-                Label::new(*span, "reserved"),
-            )
-            .with_hint("every record has an implicit `id` (its INTEGER PRIMARY KEY); remove this field"),
+            Reserved { span, message, hint } => {
+                Diagnostic::error("E0114", message.clone(), Label::new(*span, "reserved")).with_hint(hint.clone())
+            }
             UnknownTimezone {
                 span,
                 zone,

@@ -49,8 +49,19 @@ pub(crate) fn declare(cx: &mut Checker, decl: &ast::TemplateDecl, file: FileId) 
                 body_text = text;
                 source.body = pieces;
             }
-            "from" => from = Some(text),
-            "reply_to" => reply_to = Some(text),
+            "from" | "reply_to" => {
+                if pieces.iter().any(|p| matches!(p, Piece::Placeholder { .. })) {
+                    cx.report(Problem::TemplateShape {
+                        span: field.span,
+                        message: format!("`{}` is an address and cannot hold placeholders", field.key.name),
+                    });
+                }
+                if field.key.name == "from" {
+                    from = Some(text);
+                } else {
+                    reply_to = Some(text);
+                }
+            }
             other => cx.report(Problem::TemplateShape {
                 span: field.key.span,
                 message: format!("a template has no part called `{other}`"),
@@ -92,7 +103,9 @@ fn template_text(cx: &mut Checker, value: &ast::TemplateText, file: FileId) -> O
             let loaded = cx.template_file(file, &path.value);
             match loaded {
                 Ok(id) => {
-                    let content = cx.sources.file(id).text.clone();
+                    // Files end with a newline that is not part of the text.
+                    let text = &cx.sources.file(id).text;
+                    let content = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(text).to_string();
                     let pieces = split(cx, &content, id, 0, false)?;
                     Some((content, pieces))
                 }

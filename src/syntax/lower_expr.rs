@@ -298,7 +298,15 @@ impl Lower {
                     ExprKind::Date(0)
                 }
             },
-            Rule::datetime_lit => ExprKind::DateTime(pair.as_str().to_string()),
+            Rule::datetime_lit => {
+                if crate::time::parse_datetime(pair.as_str(), chrono_tz::Tz::UTC).is_none() {
+                    self.errors.push(SyntaxError::BadLiteral {
+                        span,
+                        reason: format!("`{}` is not a date and time in the calendar", pair.as_str()),
+                    });
+                }
+                ExprKind::DateTime(pair.as_str().to_string())
+            }
             Rule::duration_lit => return self.duration(pair),
             Rule::old_ref => {
                 let mut parts = Parts::of(pair);
