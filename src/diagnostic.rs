@@ -93,9 +93,11 @@ impl Diagnostic {
             cs::Label::primary(self.primary.span.file, self.primary.span.range())
                 .with_message(&self.primary.message),
         ];
-        labels.extend(self.secondary.iter().map(|l| {
-            cs::Label::secondary(l.span.file, l.span.range()).with_message(&l.message)
-        }));
+        labels.extend(
+            self.secondary.iter().map(|l| {
+                cs::Label::secondary(l.span.file, l.span.range()).with_message(&l.message)
+            }),
+        );
         let notes = self.hint.iter().map(|h| format!("hint: {h}")).collect();
         cs::Diagnostic::new(severity)
             .with_code(self.code)
@@ -108,8 +110,11 @@ impl Diagnostic {
 /// Sorts diagnostics by file and position, the order people read them in.
 pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| {
-        (a.primary.span.file, a.primary.span.start, a.code)
-            .cmp(&(b.primary.span.file, b.primary.span.start, b.code))
+        (a.primary.span.file, a.primary.span.start, a.code).cmp(&(
+            b.primary.span.file,
+            b.primary.span.start,
+            b.code,
+        ))
     });
 }
 
@@ -158,7 +163,9 @@ pub fn render_human(sources: &SourceMap, diagnostics: &[Diagnostic], color: bool
         if written.is_err() {
             // A span outside its file is a bug in flowc, but the message must
             // still reach the user.
-            out.extend_from_slice(format!("{}[{}]: {}\n", severity_word(d), d.code, d.message).as_bytes());
+            out.extend_from_slice(
+                format!("{}[{}]: {}\n", severity_word(d), d.code, d.message).as_bytes(),
+            );
         }
     }
     String::from_utf8_lossy(&out).into_owned()

@@ -339,18 +339,58 @@ pub struct Step {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepKind {
-    AddToList { item: Expr, list: ListId },
-    RemoveFromList { item: Expr, list: ListId },
-    Tag { target: Expr, tag: String },
-    Untag { target: Expr, tag: String },
-    Set { target: Expr, record: RecordId, field: FieldId, value: Expr },
-    SendEmail { template: TemplateId, to: Recipient, message: Message },
-    Notify { to: NotifyTarget, message: Message },
-    CreateTask { title: Vec<Part>, assignee: Expr, due: Option<Expr> },
-    Assign { target: Expr, record: RecordId, field: FieldId, cases: Vec<(Expr, Expr)>, otherwise: Option<Expr> },
+    AddToList {
+        item: Expr,
+        list: ListId,
+    },
+    RemoveFromList {
+        item: Expr,
+        list: ListId,
+    },
+    Tag {
+        target: Expr,
+        tag: String,
+    },
+    Untag {
+        target: Expr,
+        tag: String,
+    },
+    Set {
+        target: Expr,
+        record: RecordId,
+        field: FieldId,
+        value: Expr,
+    },
+    SendEmail {
+        template: TemplateId,
+        to: Recipient,
+        message: Message,
+    },
+    Notify {
+        to: NotifyTarget,
+        message: Message,
+    },
+    CreateTask {
+        title: Vec<Part>,
+        assignee: Expr,
+        due: Option<Expr>,
+    },
+    Assign {
+        target: Expr,
+        record: RecordId,
+        field: FieldId,
+        cases: Vec<(Expr, Expr)>,
+        otherwise: Option<Expr>,
+    },
     Wait(Wait),
-    If { branches: Vec<(Expr, Vec<Step>)>, otherwise: Vec<Step> },
-    RequireApproval { from: Expr, on_reject: Vec<Step> },
+    If {
+        branches: Vec<(Expr, Vec<Step>)>,
+        otherwise: Vec<Step>,
+    },
+    RequireApproval {
+        from: Expr,
+        on_reject: Vec<Step>,
+    },
     Lock(Expr),
     Unlock(Expr),
     Stop,
@@ -360,7 +400,11 @@ pub enum StepKind {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Recipient {
     /// The expression evaluates to a reference to a row of `record`.
-    Record { expr: Expr, record: RecordId, email_field: FieldId },
+    Record {
+        expr: Expr,
+        record: RecordId,
+        email_field: FieldId,
+    },
     Address(Expr),
 }
 
@@ -388,10 +432,16 @@ pub enum Part {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Wait {
     /// `wait D` / `wait D unless …`
-    For { duration: Expr, unless: Option<Unless> },
+    For {
+        duration: Expr,
+        unless: Option<Unless>,
+    },
     /// `wait until COND[, at most D]`: re-checked whenever something it
     /// depends on changes.
-    UntilCondition { condition: Expr, at_most: Option<Expr> },
+    UntilCondition {
+        condition: Expr,
+        at_most: Option<Expr>,
+    },
     /// `wait until DATE_OR_DATETIME`
     UntilTime { time: Expr },
 }
@@ -401,7 +451,11 @@ pub enum Unless {
     /// An event of this name on the run's subject.
     Event(String),
     /// An `email_opened` / `email_clicked` event for the template.
-    Engagement { record: Expr, template: TemplateId, clicked: bool },
+    Engagement {
+        record: Expr,
+        template: TemplateId,
+        clicked: bool,
+    },
     Condition(Expr),
 }
 
@@ -424,17 +478,52 @@ pub struct TestStep {
 
 #[derive(Clone, Debug)]
 pub enum TestStepKind {
-    Given { var: VarId, record: RecordId, fields: Vec<(FieldId, Expr)> },
-    Update { var: VarId, record: RecordId, fields: Vec<(FieldId, Expr)> },
-    Delete { var: VarId, record: RecordId },
-    Event { name: String, var: VarId, data: Vec<(String, Expr)> },
-    Approve { subject: Option<Expr>, approve: bool },
-    After { seconds: i64 },
+    Given {
+        var: VarId,
+        record: RecordId,
+        fields: Vec<(FieldId, Expr)>,
+    },
+    Update {
+        var: VarId,
+        record: RecordId,
+        fields: Vec<(FieldId, Expr)>,
+    },
+    Delete {
+        var: VarId,
+        record: RecordId,
+    },
+    Event {
+        name: String,
+        var: VarId,
+        data: Vec<(String, Expr)>,
+    },
+    Approve {
+        subject: Option<Expr>,
+        approve: bool,
+    },
+    After {
+        seconds: i64,
+    },
     ExpectCondition(Expr),
-    ExpectEmail { count: crate::syntax::ast::EmailCount, template: Option<TemplateId>, to: Expr },
-    ExpectTask { negated: bool, title: String, assignee: Expr },
-    ExpectApproval { negated: bool, subject: Option<Expr> },
-    ExpectRun { rule: RuleId, subject: Expr, state: RunState },
+    ExpectEmail {
+        count: crate::syntax::ast::EmailCount,
+        template: Option<TemplateId>,
+        to: Expr,
+    },
+    ExpectTask {
+        negated: bool,
+        title: String,
+        assignee: Expr,
+    },
+    ExpectApproval {
+        negated: bool,
+        subject: Option<Expr>,
+    },
+    ExpectRun {
+        rule: RuleId,
+        subject: Expr,
+        state: RunState,
+    },
 }
 
 /// The life of a run, as `flow_runs.status` stores it.
@@ -597,9 +686,16 @@ pub enum ExprKind {
     /// A local: the rule's subject (0), a test variable, an aggregate's row.
     Var(VarId),
     /// A field of the row `base` refers to.
-    Field { base: Box<Expr>, record: RecordId, field: FieldId },
+    Field {
+        base: Box<Expr>,
+        record: RecordId,
+        field: FieldId,
+    },
     /// The subject's value before the change that triggered the rule.
-    Old { record: RecordId, field: FieldId },
+    Old {
+        record: RecordId,
+        field: FieldId,
+    },
     /// A key of the triggering event's JSON payload (type `Any`).
     EventField(String),
     /// Converts to `ty` (int → decimal, `Any` → anything; text → enum).
@@ -608,24 +704,83 @@ pub enum ExprKind {
     Not(Box<Expr>),
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
-    Arith { op: ArithOp, left: Box<Expr>, right: Box<Expr> },
-    Compare { op: CmpOp, ty: CmpType, left: Box<Expr>, right: Box<Expr> },
+    Arith {
+        op: ArithOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    Compare {
+        op: CmpOp,
+        ty: CmpType,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
     /// `low <= value <= high`; false when any is null.
-    Between { value: Box<Expr>, low: Box<Expr>, high: Box<Expr>, ty: CmpType, negated: bool },
+    Between {
+        value: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        ty: CmpType,
+        negated: bool,
+    },
     /// `value in [items]`; false when `value` is null, negated or not.
-    In { value: Box<Expr>, items: Vec<Expr>, ty: CmpType, negated: bool },
-    Contains { text: Box<Expr>, part: Box<Expr>, negated: bool },
-    StartsWith { text: Box<Expr>, prefix: Box<Expr> },
-    IsNull { value: Box<Expr>, negated: bool },
-    If { condition: Box<Expr>, then: Box<Expr>, otherwise: Box<Expr> },
-    InList { value: Box<Expr>, list: ListId, negated: bool },
-    InSegment { value: Box<Expr>, segment: SegmentId, negated: bool },
-    HasTag { value: Box<Expr>, tag: Box<Expr> },
-    Engaged { record: Box<Expr>, template: TemplateId, clicked: bool },
-    Call { function: Builtin, args: Vec<Expr> },
-    CallFn { function: FnId, args: Vec<Expr> },
+    In {
+        value: Box<Expr>,
+        items: Vec<Expr>,
+        ty: CmpType,
+        negated: bool,
+    },
+    Contains {
+        text: Box<Expr>,
+        part: Box<Expr>,
+        negated: bool,
+    },
+    StartsWith {
+        text: Box<Expr>,
+        prefix: Box<Expr>,
+    },
+    IsNull {
+        value: Box<Expr>,
+        negated: bool,
+    },
+    If {
+        condition: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
+    InList {
+        value: Box<Expr>,
+        list: ListId,
+        negated: bool,
+    },
+    InSegment {
+        value: Box<Expr>,
+        segment: SegmentId,
+        negated: bool,
+    },
+    HasTag {
+        value: Box<Expr>,
+        tag: Box<Expr>,
+    },
+    Engaged {
+        record: Box<Expr>,
+        template: TemplateId,
+        clicked: bool,
+    },
+    Call {
+        function: Builtin,
+        args: Vec<Expr>,
+    },
+    CallFn {
+        function: FnId,
+        args: Vec<Expr>,
+    },
     /// The single row of `record` whose `field` equals `value`.
-    Lookup { record: RecordId, field: FieldId, value: Box<Expr> },
+    Lookup {
+        record: RecordId,
+        field: FieldId,
+        value: Box<Expr>,
+    },
     Aggregate(Box<Aggregate>),
     Today,
     Now,
@@ -673,9 +828,15 @@ impl Expr {
             | ExprKind::Lookup { value: e, .. } => f(e),
             ExprKind::And(a, b)
             | ExprKind::Or(a, b)
-            | ExprKind::Arith { left: a, right: b, .. }
-            | ExprKind::Compare { left: a, right: b, .. }
-            | ExprKind::Contains { text: a, part: b, .. }
+            | ExprKind::Arith {
+                left: a, right: b, ..
+            }
+            | ExprKind::Compare {
+                left: a, right: b, ..
+            }
+            | ExprKind::Contains {
+                text: a, part: b, ..
+            }
             | ExprKind::StartsWith { text: a, prefix: b }
             | ExprKind::HasTag { value: a, tag: b } => {
                 f(a);

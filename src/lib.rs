@@ -7,18 +7,18 @@
 #![deny(clippy::unwrap_used)]
 #![deny(unsafe_code)]
 
+pub mod check;
+pub mod cli;
 pub mod diagnostic;
+pub mod eval;
+pub mod fmt;
+pub mod ir;
+pub mod project;
 pub mod source;
+pub mod stdlib;
+pub mod store;
 pub mod suggest;
 pub mod syntax;
 pub mod time;
-pub mod check;
-pub mod ir;
-pub mod project;
-pub mod stdlib;
-pub mod fmt;
-pub mod cli;
-pub mod store;
-pub mod eval;
 pub mod value;
 pub mod vm;

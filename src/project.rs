@@ -66,7 +66,8 @@ pub fn flow_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| LoadError::Unreadable(dir.to_path_buf(), e))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| LoadError::Unreadable(dir.to_path_buf(), e))?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
@@ -87,10 +88,15 @@ impl Project {
     /// Loads the project made of `paths` (the current folder if empty).
     pub fn load(paths: &[PathBuf]) -> Result<Project, LoadError> {
         let default = [PathBuf::from(".")];
-        let paths = if paths.is_empty() { &default[..] } else { paths };
+        let paths = if paths.is_empty() {
+            &default[..]
+        } else {
+            paths
+        };
         let mut texts = Vec::new();
         for path in flow_files(paths)? {
-            let text = std::fs::read_to_string(&path).map_err(|e| LoadError::Unreadable(path.clone(), e))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| LoadError::Unreadable(path.clone(), e))?;
             texts.push((path, text));
         }
         Ok(Project::build(texts.into_iter().map(|(p, t)| (Some(p), t))))
@@ -98,7 +104,10 @@ impl Project {
 
     /// A project from texts in memory (tests, `flowc test` fixtures).
     pub fn from_texts<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Project {
-        let files: Vec<(String, String)> = files.into_iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
+        let files: Vec<(String, String)> = files
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
         let mut project = Project::empty();
         for (name, text) in files {
             project.add(name, text, None, false);
@@ -131,7 +140,12 @@ impl Project {
         let file = self.sources.add(name, text);
         let parsed = syntax::parse(file, &self.sources.file(file).text);
         let wanted = template_paths(&parsed.module);
-        self.files.push(LoadedFile { file, parsed, stdlib, path: path.clone() });
+        self.files.push(LoadedFile {
+            file,
+            parsed,
+            stdlib,
+            path: path.clone(),
+        });
         for wanted_path in wanted {
             let loaded = match &path {
                 None => Err("templates in files need a project on disk".to_string()),
@@ -139,7 +153,9 @@ impl Project {
                     let full = p.parent().unwrap_or(Path::new(".")).join(&wanted_path);
                     match std::fs::read_to_string(&full) {
                         Ok(text) => Ok(self.sources.add(display_path(&full), text)),
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!("no file at {}", display_path(&full))),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            Err(format!("no file at {}", display_path(&full)))
+                        }
                         Err(e) => Err(e.to_string()),
                     }
                 }
@@ -169,7 +185,9 @@ impl Project {
             Some(body) => self.check_with(Some((subject, body))),
             None => self.check_with(None),
         };
-        checked.diagnostics.extend(parsed.errors.iter().map(|e| e.to_diagnostic()));
+        checked
+            .diagnostics
+            .extend(parsed.errors.iter().map(|e| e.to_diagnostic()));
         checked
     }
 
@@ -179,9 +197,17 @@ impl Project {
             modules: self
                 .files
                 .iter()
-                .map(|f| check::Module { file: f.file, ast: &f.parsed.module, stdlib: f.stdlib })
+                .map(|f| check::Module {
+                    file: f.file,
+                    ast: &f.parsed.module,
+                    stdlib: f.stdlib,
+                })
                 .collect(),
-            broken: self.files.iter().flat_map(|f| f.parsed.broken.iter().cloned()).collect(),
+            broken: self
+                .files
+                .iter()
+                .flat_map(|f| f.parsed.broken.iter().cloned())
+                .collect(),
             template_files: &self.template_files,
             probe,
         };

@@ -84,7 +84,13 @@ pub fn format_duration(seconds: i64) -> String {
     let sign = if seconds < 0 { "-" } else { "" };
     let mut rest = seconds.unsigned_abs();
     let mut out = String::from(sign);
-    for (unit, size) in [("w", 604_800u64), ("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+    for (unit, size) in [
+        ("w", 604_800u64),
+        ("d", 86_400),
+        ("h", 3600),
+        ("m", 60),
+        ("s", 1),
+    ] {
         if rest >= size {
             out.push_str(&format!("{}{unit}", rest / size));
             rest %= size;
@@ -128,9 +134,14 @@ pub fn parse_datetime(text: &str, zone: Tz) -> Option<i64> {
 }
 
 fn parse_naive(text: &str) -> Option<NaiveDateTime> {
-    ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+    [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
 }
 
 /// A local wall-clock time → the instant it names. In a DST gap the time
@@ -206,7 +217,10 @@ mod tests {
         let t = parse_datetime("2025-01-01T09:00", tokyo).unwrap_or(0);
         assert_eq!(format_datetime(t, Tz::UTC), "2025-01-01T00:00:00+00:00");
         assert_eq!(parse_datetime("2025-01-01T00:00:00Z", tokyo), Some(t));
-        assert_eq!(local_date(t - 1, tokyo), parse_date("2024-12-31").unwrap_or(0) + 1);
+        assert_eq!(
+            local_date(t - 1, tokyo),
+            parse_date("2024-12-31").unwrap_or(0) + 1
+        );
     }
 
     #[test]

@@ -77,7 +77,9 @@ impl Value {
     pub fn compare(&self, other: &Value) -> Option<Ordering> {
         match (self, other) {
             (Value::Null, _) | (_, Value::Null) => None,
-            (Value::Decimal(_), _) | (_, Value::Decimal(_)) => self.as_f64()?.partial_cmp(&other.as_f64()?),
+            (Value::Decimal(_), _) | (_, Value::Decimal(_)) => {
+                self.as_f64()?.partial_cmp(&other.as_f64()?)
+            }
             (Value::Text(a), Value::Text(b)) => Some(a.as_ref().cmp(b.as_ref())),
             _ => Some(self.as_i64()?.cmp(&other.as_i64()?)),
         }
@@ -127,10 +129,14 @@ pub fn convert(value: Value, ty: Type, schema: &Schema, zone: Tz) -> Value {
     match (ty, value) {
         (_, Value::Null) => Value::Null,
         (Type::Int, Value::Int(v)) => Value::Int(v),
-        (Type::Int, Value::Decimal(v)) if v == v.trunc() && v.abs() < 9.2e18 => Value::Int(v as i64),
+        (Type::Int, Value::Decimal(v)) if v == v.trunc() && v.abs() < 9.2e18 => {
+            Value::Int(v as i64)
+        }
         (Type::Int, Value::Ref(id)) => Value::Int(id),
         (Type::Int, Value::Text(t)) => t.trim().parse().map(Value::Int).unwrap_or(Value::Null),
-        (Type::Decimal, v @ (Value::Int(_) | Value::Decimal(_))) => v.as_f64().map_or(Value::Null, Value::Decimal),
+        (Type::Decimal, v @ (Value::Int(_) | Value::Decimal(_))) => {
+            v.as_f64().map_or(Value::Null, Value::Decimal)
+        }
         (Type::Decimal, Value::Text(t)) => match t.trim().parse::<f64>() {
             Ok(v) if v.is_finite() => Value::Decimal(v),
             _ => Value::Null,
@@ -141,9 +147,13 @@ pub fn convert(value: Value, ty: Type, schema: &Schema, zone: Tz) -> Value {
             .map_or(Value::Null, |s| Value::Text(Rc::from(s))),
         (Type::Bool, Value::Bool(b)) => Value::Bool(b),
         (Type::Date, Value::Date(d)) => Value::Date(d),
-        (Type::Date, Value::Text(t)) => crate::time::parse_date(&t).map_or(Value::Null, Value::Date),
+        (Type::Date, Value::Text(t)) => {
+            crate::time::parse_date(&t).map_or(Value::Null, Value::Date)
+        }
         (Type::DateTime, Value::DateTime(t)) => Value::DateTime(t),
-        (Type::DateTime, Value::Text(t)) => crate::time::parse_datetime(&t, zone).map_or(Value::Null, Value::DateTime),
+        (Type::DateTime, Value::Text(t)) => {
+            crate::time::parse_datetime(&t, zone).map_or(Value::Null, Value::DateTime)
+        }
         (Type::Duration, Value::Duration(s) | Value::Int(s)) => Value::Duration(s),
         (Type::Enum(_), Value::Enum(i)) => Value::Enum(i),
         (Type::Enum(e), Value::Text(t)) => schema
@@ -184,7 +194,10 @@ pub struct Slot {
 }
 
 impl Slot {
-    pub const NULL: Slot = Slot { tag: Tag::Null, bits: 0 };
+    pub const NULL: Slot = Slot {
+        tag: Tag::Null,
+        bits: 0,
+    };
 }
 
 /// A record's row: its id and one slot per declared field, in order.
@@ -197,7 +210,11 @@ pub struct Row {
 
 impl Row {
     pub fn new(id: i64) -> Row {
-        Row { id, slots: Vec::new(), texts: Vec::new() }
+        Row {
+            id,
+            slots: Vec::new(),
+            texts: Vec::new(),
+        }
     }
 
     /// Builds a row from values, in field order.
@@ -212,18 +229,45 @@ impl Row {
     pub fn push(&mut self, value: Value) {
         let slot = match value {
             Value::Null => Slot::NULL,
-            Value::Int(v) => Slot { tag: Tag::Int, bits: v as u64 },
-            Value::Decimal(v) => Slot { tag: Tag::Decimal, bits: v.to_bits() },
-            Value::Bool(b) => Slot { tag: Tag::Bool, bits: u64::from(b) },
+            Value::Int(v) => Slot {
+                tag: Tag::Int,
+                bits: v as u64,
+            },
+            Value::Decimal(v) => Slot {
+                tag: Tag::Decimal,
+                bits: v.to_bits(),
+            },
+            Value::Bool(b) => Slot {
+                tag: Tag::Bool,
+                bits: u64::from(b),
+            },
             Value::Text(t) => {
                 self.texts.push(t);
-                Slot { tag: Tag::Text, bits: self.texts.len() as u64 - 1 }
+                Slot {
+                    tag: Tag::Text,
+                    bits: self.texts.len() as u64 - 1,
+                }
             }
-            Value::Date(d) => Slot { tag: Tag::Date, bits: d as i64 as u64 },
-            Value::DateTime(t) => Slot { tag: Tag::DateTime, bits: t as u64 },
-            Value::Duration(s) => Slot { tag: Tag::Duration, bits: s as u64 },
-            Value::Enum(i) => Slot { tag: Tag::Enum, bits: u64::from(i) },
-            Value::Ref(id) => Slot { tag: Tag::Ref, bits: id as u64 },
+            Value::Date(d) => Slot {
+                tag: Tag::Date,
+                bits: d as i64 as u64,
+            },
+            Value::DateTime(t) => Slot {
+                tag: Tag::DateTime,
+                bits: t as u64,
+            },
+            Value::Duration(s) => Slot {
+                tag: Tag::Duration,
+                bits: s as u64,
+            },
+            Value::Enum(i) => Slot {
+                tag: Tag::Enum,
+                bits: u64::from(i),
+            },
+            Value::Ref(id) => Slot {
+                tag: Tag::Ref,
+                bits: id as u64,
+            },
         };
         self.slots.push(slot);
     }
@@ -298,10 +342,19 @@ mod tests {
 
     #[test]
     fn compares_like_sql_without_nulls() {
-        assert_eq!(Value::Int(1).compare(&Value::Decimal(1.5)), Some(Ordering::Less));
+        assert_eq!(
+            Value::Int(1).compare(&Value::Decimal(1.5)),
+            Some(Ordering::Less)
+        );
         assert_eq!(Value::Null.compare(&Value::Int(1)), None);
-        assert_eq!(Value::text("b").compare(&Value::text("a")), Some(Ordering::Greater));
-        assert_eq!(Value::Date(3).compare(&Value::Date(3)), Some(Ordering::Equal));
+        assert_eq!(
+            Value::text("b").compare(&Value::text("a")),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            Value::Date(3).compare(&Value::Date(3)),
+            Some(Ordering::Equal)
+        );
     }
 
     #[test]

@@ -15,14 +15,19 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut trials = Vec::new();
     for fixture in golden::fixtures(&root.join("tests/check"), "flow") {
-        let name = fixture.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = fixture
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let (f, r) = (fixture.clone(), root.clone());
         trials.push(Trial::test(format!("check::{name}"), move || human(&r, &f)));
         let wants_json = fixture.with_extension("json").exists()
             || std::fs::read_to_string(&fixture).is_ok_and(|t| t.starts_with("# json"));
         if wants_json {
             let (f, r) = (fixture.clone(), root.clone());
-            trials.push(Trial::test(format!("check_json::{name}"), move || json(&r, &f)));
+            trials.push(Trial::test(format!("check_json::{name}"), move || {
+                json(&r, &f)
+            }));
         }
     }
     libtest_mimic::run(&args, trials).exit();
@@ -38,7 +43,11 @@ fn flowc(root: &Path, args: &[&str]) -> std::process::Output {
 }
 
 fn relative(root: &Path, fixture: &Path) -> String {
-    fixture.strip_prefix(root).unwrap_or(fixture).to_string_lossy().replace('\\', "/")
+    fixture
+        .strip_prefix(root)
+        .unwrap_or(fixture)
+        .to_string_lossy()
+        .replace('\\', "/")
 }
 
 fn human(root: &Path, fixture: &Path) -> Result<(), Failed> {
@@ -53,24 +62,45 @@ fn human(root: &Path, fixture: &Path) -> Result<(), Failed> {
     expected_codes.sort();
     let mut found: Vec<String> = stderr
         .lines()
-        .filter_map(|l| l.split_once('[').and_then(|(_, rest)| rest.split_once(']')).map(|(c, _)| c.to_string()))
+        .filter_map(|l| {
+            l.split_once('[')
+                .and_then(|(_, rest)| rest.split_once(']'))
+                .map(|(c, _)| c.to_string())
+        })
         .filter(|c| c.len() == 5)
         .collect();
     found.sort();
     found.dedup();
     expected_codes.dedup();
     if found != expected_codes {
-        return Err(format!("the fixture's `# expect:` line says {expected_codes:?}, flowc reported {found:?}").into());
+        return Err(format!(
+            "the fixture's `# expect:` line says {expected_codes:?}, flowc reported {found:?}"
+        )
+        .into());
     }
     golden::compare(&fixture.with_extension("stderr"), &stderr).map_err(Failed::from)
 }
 
 fn json(root: &Path, fixture: &Path) -> Result<(), Failed> {
-    let out = flowc(root, &["check", "--format", "json", &relative(root, fixture)]);
+    let out = flowc(
+        root,
+        &["check", "--format", "json", &relative(root, fixture)],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     for line in stdout.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}: {line}"))?;
-        for key in ["code", "severity", "file", "line", "column", "end_line", "end_column", "message", "hint"] {
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("not JSON: {e}: {line}"))?;
+        for key in [
+            "code",
+            "severity",
+            "file",
+            "line",
+            "column",
+            "end_line",
+            "end_column",
+            "message",
+            "hint",
+        ] {
             if v.get(key).is_none() {
                 return Err(format!("missing `{key}` in {line}").into());
             }
@@ -86,6 +116,12 @@ fn expected_codes(fixture: &Path) -> Vec<String> {
     let first = text.lines().next().unwrap_or("");
     first
         .split_once("expect:")
-        .map(|(_, codes)| codes.split_whitespace().filter(|c| *c != "none").map(str::to_string).collect())
+        .map(|(_, codes)| {
+            codes
+                .split_whitespace()
+                .filter(|c| *c != "none")
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }

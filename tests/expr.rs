@@ -4,12 +4,12 @@
 //! (or all fail when `error` is expected; `type error` means the
 //! checker must reject the case). One test per case.
 
+#[path = "support/exprs.rs"]
+mod exprs;
 #[path = "support/memenv.rs"]
 mod memenv;
 #[path = "support/reference.rs"]
 mod reference;
-#[path = "support/exprs.rs"]
-mod exprs;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -27,7 +27,10 @@ fn main() {
             panic!("line {}: expected `EXPR => RESULT`", n + 1);
         };
         let (expr, expected) = (expr.trim().to_string(), expected.trim().to_string());
-        trials.push(Trial::test(format!("line_{:03}: {expr}", n + 1), move || run(&expr, &expected)));
+        trials.push(Trial::test(
+            format!("line_{:03}: {expr}", n + 1),
+            move || run(&expr, &expected),
+        ));
     }
     libtest_mimic::run(&args, trials).exit();
 }
@@ -41,13 +44,19 @@ fn run(expr: &str, expected: &str) -> Result<(), Failed> {
         };
     }
     let results = fixture.evaluate_all(expr).map_err(Failed::from)?;
-    let want = if expected == "error" { None } else { Some(fixture.evaluate_literal(expected).map_err(Failed::from)?) };
+    let want = if expected == "error" {
+        None
+    } else {
+        Some(fixture.evaluate_literal(expected).map_err(Failed::from)?)
+    };
     for (backend, result) in &results {
         match (&want, result) {
             (None, Err(_)) => {}
             (None, Ok(v)) => return Err(format!("{backend}: expected an error, got {v:?}").into()),
             (Some(w), Ok(v)) if exprs::same(w, v) => {}
-            (Some(w), other) => return Err(format!("{backend}: expected {w:?}, got {other:?}").into()),
+            (Some(w), other) => {
+                return Err(format!("{backend}: expected {w:?}, got {other:?}").into());
+            }
         }
     }
     Ok(())

@@ -370,14 +370,14 @@ fn rule() -> impl Strategy<Value = Item> {
         steps(),
     )
         .prop_map(|(name, trigger, filter, options, steps)| {
-            Item::Rule(RuleDecl {
+            Item::Rule(Box::new(RuleDecl {
                 name,
                 trigger,
                 filter,
                 options,
                 steps,
                 span: sp(),
-            })
+            }))
         })
 }
 

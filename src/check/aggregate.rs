@@ -26,9 +26,17 @@ pub(crate) fn aggregate(
         "min" => AggFunc::Min,
         "max" => AggFunc::Max,
         other => {
-            let candidates = ["sum", "count", "avg", "min", "max"].map(String::from).to_vec();
+            let candidates = ["sum", "count", "avg", "min", "max"]
+                .map(String::from)
+                .to_vec();
             let hint = Some("the aggregates are sum, count, avg, min and max".to_string());
-            cx.unknown(function.span, super::NameKind::Function, other, candidates, hint);
+            cx.unknown(
+                function.span,
+                super::NameKind::Function,
+                other,
+                candidates,
+                hint,
+            );
             return super::expr::error_expr(span);
         }
     };
@@ -60,10 +68,21 @@ pub(crate) fn aggregate(
                 (Some(typed_value), ty)
             }
             Type::Int | Type::Decimal if func == AggFunc::Avg => {
-                let v = cx.coerce(typed_value, Ty::nullable(Type::Decimal), "the value of `avg`", None);
+                let v = cx.coerce(
+                    typed_value,
+                    Ty::nullable(Type::Decimal),
+                    "the value of `avg`",
+                    None,
+                );
                 (Some(v), Ty::nullable(Type::Decimal))
             }
-            Type::Int | Type::Decimal | Type::Duration | Type::Date | Type::DateTime | Type::Text | Type::Enum(_)
+            Type::Int
+            | Type::Decimal
+            | Type::Duration
+            | Type::Date
+            | Type::DateTime
+            | Type::Text
+            | Type::Enum(_)
                 if matches!(func, AggFunc::Min | AggFunc::Max) =>
             {
                 let ty = Ty::nullable(typed_value.ty.base);
@@ -87,7 +106,14 @@ pub(crate) fn aggregate(
         },
     };
     let (key, filter) = split_key(typed_condition, row);
-    let agg = ir::Aggregate { function: func, record, row, key, filter, value };
+    let agg = ir::Aggregate {
+        function: func,
+        record,
+        row,
+        key,
+        filter,
+        value,
+    };
     ir::Expr::new(K::Aggregate(Box::new(agg)), ty, span)
 }
 
@@ -100,16 +126,23 @@ fn root_name(e: &ast::Expr) -> Option<&ast::Ident> {
         A::Field { base, .. } => root_name(base),
         A::Neg(x) | A::Not(x) => root_name(x),
         A::Binary { left, right, .. } => root_name(left).or_else(|| root_name(right)),
-        A::If { condition, then, otherwise } => {
-            root_name(then).or_else(|| root_name(otherwise)).or_else(|| root_name(condition))
-        }
+        A::If {
+            condition,
+            then,
+            otherwise,
+        } => root_name(then)
+            .or_else(|| root_name(otherwise))
+            .or_else(|| root_name(condition)),
         A::Call { args, .. } => args.iter().find_map(root_name),
         _ => None,
     }
 }
 
 /// Splits `row.ref == OUTER and REST` into an index key and a residual filter.
-fn split_key(condition: ir::Expr, row: ir::VarId) -> (Option<(ir::FieldId, ir::Expr)>, Option<ir::Expr>) {
+fn split_key(
+    condition: ir::Expr,
+    row: ir::VarId,
+) -> (Option<(ir::FieldId, ir::Expr)>, Option<ir::Expr>) {
     let mut conjuncts = Vec::new();
     flatten_and(condition, &mut conjuncts);
     let mut key = None;
@@ -142,7 +175,13 @@ fn flatten_and(e: ir::Expr, out: &mut Vec<ir::Expr>) {
 
 /// `row.f == outer` or `outer == row.f`, where `outer` does not read the row.
 fn as_key(c: &ir::Expr, row: ir::VarId) -> Option<(ir::FieldId, ir::Expr)> {
-    let K::Compare { op: ir::CmpOp::Eq, left, right, .. } = &c.kind else {
+    let K::Compare {
+        op: ir::CmpOp::Eq,
+        left,
+        right,
+        ..
+    } = &c.kind
+    else {
         return None;
     };
     let row_field = |e: &ir::Expr| match &e.kind {

@@ -10,9 +10,29 @@ use crate::source::Span;
 
 /// Names of the primitives, for "did you mean" and for docs.
 pub(crate) const NAMES: &[&str] = &[
-    "weekday", "year", "month", "day", "date", "days", "hours", "minutes", "div", "abs", "round",
-    "floor", "ceil", "lower", "upper", "trim", "length", "text_after", "text_before", "text", "coalesce",
-    "min", "max",
+    "weekday",
+    "year",
+    "month",
+    "day",
+    "date",
+    "days",
+    "hours",
+    "minutes",
+    "div",
+    "abs",
+    "round",
+    "floor",
+    "ceil",
+    "lower",
+    "upper",
+    "trim",
+    "length",
+    "text_after",
+    "text_before",
+    "text",
+    "coalesce",
+    "min",
+    "max",
 ];
 
 /// What one parameter accepts.
@@ -24,7 +44,12 @@ enum Param {
 }
 
 /// Types a primitive call; `None` if `name` is not a primitive.
-pub(crate) fn call(cx: &mut Checker, name: &str, args: Vec<ir::Expr>, span: Span) -> Option<ir::Expr> {
+pub(crate) fn call(
+    cx: &mut Checker,
+    name: &str,
+    args: Vec<ir::Expr>,
+    span: Span,
+) -> Option<ir::Expr> {
     use Type::*;
     let (builtin, params, ret): (Builtin, &[Param], Type) = match name {
         "weekday" => (Builtin::Weekday, &[Param::Exactly(Date)], Int),
@@ -35,7 +60,11 @@ pub(crate) fn call(cx: &mut Checker, name: &str, args: Vec<ir::Expr>, span: Span
         "days" => (Builtin::Days, &[Param::Exactly(Duration)], Int),
         "hours" => (Builtin::Hours, &[Param::Exactly(Duration)], Int),
         "minutes" => (Builtin::Minutes, &[Param::Exactly(Duration)], Int),
-        "div" => (Builtin::Div, &[Param::Exactly(Int), Param::Exactly(Int)], Int),
+        "div" => (
+            Builtin::Div,
+            &[Param::Exactly(Int), Param::Exactly(Int)],
+            Int,
+        ),
         "round" => (Builtin::Round, &[Param::Number], Int),
         "floor" => (Builtin::Floor, &[Param::Number], Int),
         "ceil" => (Builtin::Ceil, &[Param::Number], Int),
@@ -43,8 +72,16 @@ pub(crate) fn call(cx: &mut Checker, name: &str, args: Vec<ir::Expr>, span: Span
         "upper" => (Builtin::Upper, &[Param::Exactly(Text)], Text),
         "trim" => (Builtin::Trim, &[Param::Exactly(Text)], Text),
         "length" => (Builtin::Length, &[Param::Exactly(Text)], Int),
-        "text_after" => (Builtin::After, &[Param::Exactly(Text), Param::Exactly(Text)], Text),
-        "text_before" => (Builtin::Before, &[Param::Exactly(Text), Param::Exactly(Text)], Text),
+        "text_after" => (
+            Builtin::After,
+            &[Param::Exactly(Text), Param::Exactly(Text)],
+            Text,
+        ),
+        "text_before" => (
+            Builtin::Before,
+            &[Param::Exactly(Text), Param::Exactly(Text)],
+            Text,
+        ),
         "abs" => return Some(abs(cx, args, span)),
         "text" => return Some(to_text(cx, args, span)),
         "coalesce" => return Some(coalesce(cx, args, span)),
@@ -66,8 +103,14 @@ pub(crate) fn call(cx: &mut Checker, name: &str, args: Vec<ir::Expr>, span: Span
         typed.push(arg);
     }
     Some(ir::Expr::new(
-        ir::ExprKind::Call { function: builtin, args: typed },
-        Ty { base: ret, nullable },
+        ir::ExprKind::Call {
+            function: builtin,
+            args: typed,
+        },
+        Ty {
+            base: ret,
+            nullable,
+        },
         span,
     ))
 }
@@ -97,8 +140,18 @@ fn abs(cx: &mut Checker, args: Vec<ir::Expr>, span: Span) -> ir::Expr {
         _ => (Builtin::AbsDecimal, Type::Decimal),
     };
     let arg = cx.coerce(arg, Ty::nullable(base), "the argument of `abs`", None);
-    let ty = Ty { base, nullable: arg.ty.nullable };
-    ir::Expr::new(ir::ExprKind::Call { function, args: vec![arg] }, ty, span)
+    let ty = Ty {
+        base,
+        nullable: arg.ty.nullable,
+    };
+    ir::Expr::new(
+        ir::ExprKind::Call {
+            function,
+            args: vec![arg],
+        },
+        ty,
+        span,
+    )
 }
 
 fn to_text(cx: &mut Checker, args: Vec<ir::Expr>, span: Span) -> ir::Expr {
@@ -107,8 +160,14 @@ fn to_text(cx: &mut Checker, args: Vec<ir::Expr>, span: Span) -> ir::Expr {
     }
     let nullable = args[0].ty.nullable;
     ir::Expr::new(
-        ir::ExprKind::Call { function: Builtin::ToText, args },
-        Ty { base: Type::Text, nullable },
+        ir::ExprKind::Call {
+            function: Builtin::ToText,
+            args,
+        },
+        Ty {
+            base: Type::Text,
+            nullable,
+        },
         span,
     )
 }
@@ -122,9 +181,15 @@ fn coalesce(cx: &mut Checker, args: Vec<ir::Expr>, span: Span) -> ir::Expr {
         return super::expr::error_expr(span);
     };
     let (first, second, base) = cx.unify(first, second, "coalesce", span);
-    let ty = Ty { base, nullable: second.ty.nullable };
+    let ty = Ty {
+        base,
+        nullable: second.ty.nullable,
+    };
     ir::Expr::new(
-        ir::ExprKind::Call { function: Builtin::Coalesce, args: vec![first, second] },
+        ir::ExprKind::Call {
+            function: Builtin::Coalesce,
+            args: vec![first, second],
+        },
         ty,
         span,
     )
@@ -140,9 +205,16 @@ fn min_max(cx: &mut Checker, name: &str, args: Vec<ir::Expr>, span: Span) -> ir:
     };
     let nullable = first.ty.nullable || second.ty.nullable;
     let (first, second, base) = cx.unify(first, second, name, span);
-    let function = if name == "min" { Builtin::MinOf } else { Builtin::MaxOf };
+    let function = if name == "min" {
+        Builtin::MinOf
+    } else {
+        Builtin::MaxOf
+    };
     ir::Expr::new(
-        ir::ExprKind::Call { function, args: vec![first, second] },
+        ir::ExprKind::Call {
+            function,
+            args: vec![first, second],
+        },
         Ty { base, nullable },
         span,
     )

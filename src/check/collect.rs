@@ -30,14 +30,18 @@ pub(crate) fn collect<'a>(cx: &mut Checker, input: &Input<'a>) -> Decls<'a> {
                 ast::Item::Enum(e) => {
                     if !reserved_type(cx, &e.name) && seen.first(cx, "type", &e.name) {
                         let id = ir::EnumId(decls.enums.len() as u32);
-                        cx.names.types.insert(e.name.name.clone(), TypeDecl::Enum(id));
+                        cx.names
+                            .types
+                            .insert(e.name.name.clone(), TypeDecl::Enum(id));
                         decls.enums.push(e);
                     }
                 }
                 ast::Item::Record(r) => {
                     if !reserved_type(cx, &r.name) && seen.first(cx, "type", &r.name) {
                         let id = ir::RecordId(decls.records.len() as u32);
-                        cx.names.types.insert(r.name.name.clone(), TypeDecl::Record(id));
+                        cx.names
+                            .types
+                            .insert(r.name.name.clone(), TypeDecl::Record(id));
                         decls.records.push(r);
                     }
                 }

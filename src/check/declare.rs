@@ -7,8 +7,9 @@ use crate::ir::{self, Ty, Type};
 use crate::syntax::ast;
 
 /// The built-in type names, in the order hints list them.
-pub(crate) const PRIMITIVE_TYPES: &[&str] =
-    &["int", "decimal", "text", "bool", "date", "datetime", "duration"];
+pub(crate) const PRIMITIVE_TYPES: &[&str] = &[
+    "int", "decimal", "text", "bool", "date", "datetime", "duration",
+];
 
 pub(crate) fn declare(cx: &mut Checker, decls: &Decls) {
     timezone(cx, decls);
@@ -16,7 +17,11 @@ pub(crate) fn declare(cx: &mut Checker, decls: &Decls) {
         let mut values: Vec<String> = Vec::new();
         for v in &e.values {
             if values.contains(&v.value) {
-                let first = e.values.iter().find(|w| w.value == v.value).map_or(v.span, |w| w.span);
+                let first = e
+                    .values
+                    .iter()
+                    .find(|w| w.value == v.value)
+                    .map_or(v.span, |w| w.span);
                 cx.report(Problem::Duplicate {
                     span: v.span,
                     what: "enum value",
@@ -122,7 +127,9 @@ fn record_fields(cx: &mut Checker, r: &ast::RecordDecl) -> Vec<ir::FieldDef> {
             cx.report(Problem::Reserved {
                 span: f.name.span,
                 message: format!("`{}` cannot declare a field named `id`", r.name.name),
-                hint: "every record has an implicit `id` (its INTEGER PRIMARY KEY); remove this field".into(),
+                hint:
+                    "every record has an implicit `id` (its INTEGER PRIMARY KEY); remove this field"
+                        .into(),
             });
             continue;
         }
@@ -152,7 +159,13 @@ pub(crate) fn record_named(cx: &mut Checker, name: &ast::Ident) -> Option<ir::Re
         Some(TypeDecl::Record(id)) => Some(*id),
         Some(TypeDecl::Enum(_)) => {
             let hint = format!("`{}` is an enum; only records have rows", name.name);
-            cx.unknown(name.span, NameKind::Record, &name.name, Vec::new(), Some(hint));
+            cx.unknown(
+                name.span,
+                NameKind::Record,
+                &name.name,
+                Vec::new(),
+                Some(hint),
+            );
             None
         }
         None => {
@@ -181,11 +194,15 @@ pub(crate) fn resolve_type(cx: &mut Checker, ty: &ast::TypeExpr) -> Ty {
             Some(TypeDecl::Enum(e)) => Type::Enum(*e),
             Some(TypeDecl::Record(r)) => Type::Record(*r),
             None => {
-                let mut candidates: Vec<String> = PRIMITIVE_TYPES.iter().map(|s| s.to_string()).collect();
+                let mut candidates: Vec<String> =
+                    PRIMITIVE_TYPES.iter().map(|s| s.to_string()).collect();
                 candidates.extend(cx.names.types.keys().cloned());
                 let hint = match common_type_alias(name) {
                     Some(t) => format!("flow calls this type `{t}`"),
-                    None => format!("types are {}, or a declared enum or record", PRIMITIVE_TYPES.join(", ")),
+                    None => format!(
+                        "types are {}, or a declared enum or record",
+                        PRIMITIVE_TYPES.join(", ")
+                    ),
                 };
                 cx.unknown(ty.name.span, NameKind::Type, name, candidates, Some(hint));
                 Type::Error

@@ -31,7 +31,12 @@ fn boxed(e: ir::Expr) -> Box<ir::Expr> {
 impl Checker<'_> {
     /// A condition: a `bool`. A nullable bool counts as false when null,
     /// which the checker points out (W0101).
-    pub(crate) fn condition(&mut self, e: &ast::Expr, scope: &mut Scope, context: &str) -> ir::Expr {
+    pub(crate) fn condition(
+        &mut self,
+        e: &ast::Expr,
+        scope: &mut Scope,
+        context: &str,
+    ) -> ir::Expr {
         let typed = self.expr(e, scope);
         if typed.ty.nullable && typed.ty.base == Type::Bool {
             self.warn_nullable(e, &typed, scope, "a condition");
@@ -62,7 +67,8 @@ impl Checker<'_> {
                 let base = self.expr(base, scope);
                 let mut typed = self.field(base, field, span);
                 // `x is not null and …`: x is known to have a value here.
-                if typed.ty.nullable && nulls::path(e).is_some_and(|p| scope.not_null.contains(&p)) {
+                if typed.ty.nullable && nulls::path(e).is_some_and(|p| scope.not_null.contains(&p))
+                {
                     typed.ty.nullable = false;
                 }
                 typed
@@ -77,7 +83,11 @@ impl Checker<'_> {
                     });
                     return error_expr(span);
                 }
-                ir::Expr::new(K::EventField(key.name.clone()), Ty::nullable(Type::Any), span)
+                ir::Expr::new(
+                    K::EventField(key.name.clone()),
+                    Ty::nullable(Type::Any),
+                    span,
+                )
             }
             A::Neg(inner) => {
                 let inner = self.expr(inner, scope);
@@ -87,7 +97,12 @@ impl Checker<'_> {
                         ir::Expr::new(K::Neg(boxed(inner)), ty, span)
                     }
                     Type::Any => {
-                        let inner = self.coerce(inner, Ty::nullable(Type::Decimal), "a negated value", None);
+                        let inner = self.coerce(
+                            inner,
+                            Ty::nullable(Type::Decimal),
+                            "a negated value",
+                            None,
+                        );
                         ir::Expr::new(K::Neg(boxed(inner)), Ty::nullable(Type::Decimal), span)
                     }
                     _ => {
@@ -108,14 +123,22 @@ impl Checker<'_> {
                 ir::Expr::new(K::Not(boxed(inner)), Ty::BOOL, span)
             }
             A::Binary { op, left, right } => self.binary(*op, left, right, scope, span),
-            A::If { condition, then, otherwise } => {
+            A::If {
+                condition,
+                then,
+                otherwise,
+            } => {
                 let c = self.condition(condition, scope, "an `if` condition");
                 let then = self.narrowed(condition, true, then, scope);
                 let otherwise = self.narrowed(condition, false, otherwise, scope);
                 let nullable = then.ty.nullable || otherwise.ty.nullable;
                 let (then, otherwise, base) = self.unify(then, otherwise, "if … then … else", span);
                 ir::Expr::new(
-                    K::If { condition: boxed(c), then: boxed(then), otherwise: boxed(otherwise) },
+                    K::If {
+                        condition: boxed(c),
+                        then: boxed(then),
+                        otherwise: boxed(otherwise),
+                    },
                     Ty { base, nullable },
                     span,
                 )
@@ -130,7 +153,12 @@ impl Checker<'_> {
                 });
                 error_expr(span)
             }
-            A::Between { value, low, high, negated } => {
+            A::Between {
+                value,
+                low,
+                high,
+                negated,
+            } => {
                 let v = self.expr(value, scope);
                 if *negated {
                     self.warn_nullable(value, &v, scope, "`not between`");
@@ -147,13 +175,27 @@ impl Checker<'_> {
                     (v, l)
                 };
                 ir::Expr::new(
-                    K::Between { value: boxed(v), low: boxed(l), high: boxed(h), ty: cmp_type(base), negated: *negated },
+                    K::Between {
+                        value: boxed(v),
+                        low: boxed(l),
+                        high: boxed(h),
+                        ty: cmp_type(base),
+                        negated: *negated,
+                    },
                     Ty::BOOL,
                     span,
                 )
             }
-            A::In { value, set, negated } => self.in_values(value, set, *negated, scope, span),
-            A::InList { value, list, negated } => {
+            A::In {
+                value,
+                set,
+                negated,
+            } => self.in_values(value, set, *negated, scope, span),
+            A::InList {
+                value,
+                list,
+                negated,
+            } => {
                 let v = self.expr(value, scope);
                 let Some(id) = self.names.lists.get(&list.name).copied() else {
                     let candidates = self.names.lists.keys().cloned().collect();
@@ -163,47 +205,126 @@ impl Checker<'_> {
                 let of = self.schema.lists[id.index()].of;
                 let declared = self.schema.lists[id.index()].span;
                 self.member_of(&v, "list", &list.name, of, declared);
-                ir::Expr::new(K::InList { value: boxed(v), list: id, negated: *negated }, Ty::BOOL, span)
+                ir::Expr::new(
+                    K::InList {
+                        value: boxed(v),
+                        list: id,
+                        negated: *negated,
+                    },
+                    Ty::BOOL,
+                    span,
+                )
             }
-            A::InSegment { value, segment, negated } => {
+            A::InSegment {
+                value,
+                segment,
+                negated,
+            } => {
                 let v = self.expr(value, scope);
                 let Some(id) = self.names.segments.get(&segment.name).copied() else {
                     let candidates = self.names.segments.keys().cloned().collect();
-                    self.unknown(segment.span, NameKind::Segment, &segment.name, candidates, None);
+                    self.unknown(
+                        segment.span,
+                        NameKind::Segment,
+                        &segment.name,
+                        candidates,
+                        None,
+                    );
                     return error_expr(span);
                 };
                 let of = self.schema.segments[id.index()].of;
                 let declared = self.schema.segments[id.index()].span;
                 self.member_of(&v, "segment", &segment.name, of, declared);
-                ir::Expr::new(K::InSegment { value: boxed(v), segment: id, negated: *negated }, Ty::BOOL, span)
+                ir::Expr::new(
+                    K::InSegment {
+                        value: boxed(v),
+                        segment: id,
+                        negated: *negated,
+                    },
+                    Ty::BOOL,
+                    span,
+                )
             }
-            A::Contains { text, part, negated } => {
+            A::Contains {
+                text,
+                part,
+                negated,
+            } => {
                 let t = self.expr(text, scope);
                 if *negated {
                     self.warn_nullable(text, &t, scope, "`not contains`");
                 }
-                let t = self.coerce(t, Ty::nullable(Type::Text), "the left side of `contains`", None);
+                let t = self.coerce(
+                    t,
+                    Ty::nullable(Type::Text),
+                    "the left side of `contains`",
+                    None,
+                );
                 let p = self.expr(part, scope);
-                let p = self.coerce(p, Ty::nullable(Type::Text), "the right side of `contains`", None);
-                ir::Expr::new(K::Contains { text: boxed(t), part: boxed(p), negated: *negated }, Ty::BOOL, span)
+                let p = self.coerce(
+                    p,
+                    Ty::nullable(Type::Text),
+                    "the right side of `contains`",
+                    None,
+                );
+                ir::Expr::new(
+                    K::Contains {
+                        text: boxed(t),
+                        part: boxed(p),
+                        negated: *negated,
+                    },
+                    Ty::BOOL,
+                    span,
+                )
             }
             A::StartsWith { text, prefix } => {
                 let t = self.expr(text, scope);
-                let t = self.coerce(t, Ty::nullable(Type::Text), "the left side of `starts with`", None);
+                let t = self.coerce(
+                    t,
+                    Ty::nullable(Type::Text),
+                    "the left side of `starts with`",
+                    None,
+                );
                 let p = self.expr(prefix, scope);
-                let p = self.coerce(p, Ty::nullable(Type::Text), "the right side of `starts with`", None);
-                ir::Expr::new(K::StartsWith { text: boxed(t), prefix: boxed(p) }, Ty::BOOL, span)
+                let p = self.coerce(
+                    p,
+                    Ty::nullable(Type::Text),
+                    "the right side of `starts with`",
+                    None,
+                );
+                ir::Expr::new(
+                    K::StartsWith {
+                        text: boxed(t),
+                        prefix: boxed(p),
+                    },
+                    Ty::BOOL,
+                    span,
+                )
             }
             A::IsNull { value, negated } => {
                 let v = self.expr(value, scope);
-                ir::Expr::new(K::IsNull { value: boxed(v), negated: *negated }, Ty::BOOL, span)
+                ir::Expr::new(
+                    K::IsNull {
+                        value: boxed(v),
+                        negated: *negated,
+                    },
+                    Ty::BOOL,
+                    span,
+                )
             }
             A::HasTag { value, tag } => {
                 let v = self.expr(value, scope);
                 self.expect_record(&v, "the value before `has tag`");
                 let t = self.expr(tag, scope);
                 let t = self.coerce(t, Ty::TEXT, "a tag", None);
-                ir::Expr::new(K::HasTag { value: boxed(v), tag: boxed(t) }, Ty::BOOL, span)
+                ir::Expr::new(
+                    K::HasTag {
+                        value: boxed(v),
+                        tag: boxed(t),
+                    },
+                    Ty::BOOL,
+                    span,
+                )
             }
             A::Opened { record, template } | A::Clicked { record, template } => {
                 let clicked = matches!(e.kind, A::Clicked { .. });
@@ -212,18 +333,38 @@ impl Checker<'_> {
                 let Some(id) = self.template_named(template) else {
                     return error_expr(span);
                 };
-                ir::Expr::new(K::Engaged { record: boxed(r), template: id, clicked }, Ty::BOOL, span)
+                ir::Expr::new(
+                    K::Engaged {
+                        record: boxed(r),
+                        template: id,
+                        clicked,
+                    },
+                    Ty::BOOL,
+                    span,
+                )
             }
             A::Call { function, args } => self.call(function, args, scope, span),
-            A::Lookup { record, field, value } => self.lookup(record, field, value, scope, span),
-            A::Aggregate { function, value, condition } => {
-                super::aggregate::aggregate(self, function, value, condition, scope, span)
-            }
+            A::Lookup {
+                record,
+                field,
+                value,
+            } => self.lookup(record, field, value, scope, span),
+            A::Aggregate {
+                function,
+                value,
+                condition,
+            } => super::aggregate::aggregate(self, function, value, condition, scope, span),
         }
     }
 
     /// Checks `e` with the facts `guard` proves when it is `when`.
-    fn narrowed(&mut self, guard: &ast::Expr, when: bool, e: &ast::Expr, scope: &mut Scope) -> ir::Expr {
+    fn narrowed(
+        &mut self,
+        guard: &ast::Expr,
+        when: bool,
+        e: &ast::Expr,
+        scope: &mut Scope,
+    ) -> ir::Expr {
         let facts = nulls::facts(guard, when);
         let before = scope.not_null.len();
         scope.not_null.extend(facts);
@@ -262,21 +403,33 @@ impl Checker<'_> {
                 .map(|f| format!("`{}.{}`", subject.name, f.name))
                 .collect();
             return Some(if via.is_empty() {
-                format!("this runs for `{}`, which has no reference to a `{name}`", subject.name)
+                format!(
+                    "this runs for `{}`, which has no reference to a `{name}`",
+                    subject.name
+                )
             } else {
-                format!("this runs for `{}`; reach the `{name}` through {}", subject.name, via.join(" or "))
+                format!(
+                    "this runs for `{}`; reach the `{name}` through {}",
+                    subject.name,
+                    via.join(" or ")
+                )
             });
         }
         if let Some(subject) = subject
             && subject.field_named(name).is_some()
         {
-            return Some(format!("fields are read through their record: `{}.{name}`", subject.name));
+            return Some(format!(
+                "fields are read through their record: `{}.{name}`",
+                subject.name
+            ));
         }
         if self.names.lists.contains_key(name) {
             return Some(format!("to test membership, write `RECORD in list {name}`"));
         }
         if self.names.segments.contains_key(name) {
-            return Some(format!("to test membership, write `RECORD in segment {name}`"));
+            return Some(format!(
+                "to test membership, write `RECORD in segment {name}`"
+            ));
         }
         None
     }
@@ -289,19 +442,34 @@ impl Checker<'_> {
                 let found = self.schema.type_name(base.ty);
                 let hint = super::builtins::NAMES
                     .contains(&field.name.as_str())
-                    .then(|| format!("`{0}` is a function: write `{0}(…)` around the value", field.name));
-                self.report(Problem::NotARecord { span: field.span, found, field: field.name.clone(), hint });
+                    .then(|| {
+                        format!(
+                            "`{0}` is a function: write `{0}(…)` around the value",
+                            field.name
+                        )
+                    });
+                self.report(Problem::NotARecord {
+                    span: field.span,
+                    found,
+                    field: field.name.clone(),
+                    hint,
+                });
                 return error_expr(span);
             }
         };
         if field.name == "id" {
-            let ty = Ty { base: Type::Int, nullable: base.ty.nullable };
+            let ty = Ty {
+                base: Type::Int,
+                nullable: base.ty.nullable,
+            };
             return ir::Expr::new(K::Cast(boxed(base)), ty, span);
         }
         let def = self.schema.record(record);
         let Some(fid) = def.field_named(&field.name) else {
             let fields: Vec<String> = def.fields.iter().map(|f| f.name.clone()).collect();
-            let suggestion = crate::suggest::closest(&field.name, fields.iter().map(String::as_str)).map(str::to_string);
+            let suggestion =
+                crate::suggest::closest(&field.name, fields.iter().map(String::as_str))
+                    .map(str::to_string);
             self.report(Problem::UnknownField {
                 span: field.span,
                 record: def.name.clone(),
@@ -313,7 +481,15 @@ impl Checker<'_> {
         };
         let fty = def.fields[fid.index()].ty;
         let ty = fty.with_nullable(fty.nullable || base.ty.nullable);
-        ir::Expr::new(K::Field { base: boxed(base), record, field: fid }, ty, span)
+        ir::Expr::new(
+            K::Field {
+                base: boxed(base),
+                record,
+                field: fid,
+            },
+            ty,
+            span,
+        )
     }
 
     fn old(&mut self, field: &ast::Ident, scope: &Scope, span: Span) -> ir::Expr {
@@ -327,9 +503,11 @@ impl Checker<'_> {
         };
         let subject = ir::Expr::new(K::Var(ir::VarId(0)), Ty::new(Type::Record(record)), span);
         match self.field(subject, field, span) {
-            ir::Expr { kind: K::Field { record, field, .. }, ty, .. } => {
-                ir::Expr::new(K::Old { record, field }, ty, span)
-            }
+            ir::Expr {
+                kind: K::Field { record, field, .. },
+                ty,
+                ..
+            } => ir::Expr::new(K::Old { record, field }, ty, span),
             other => other,
         }
     }
@@ -353,7 +531,14 @@ impl Checker<'_> {
     }
 
     /// Checks that `value` is a record of the list's (or segment's) type.
-    fn member_of(&mut self, value: &ir::Expr, what: &'static str, name: &str, of: ir::RecordId, declared: Span) {
+    fn member_of(
+        &mut self,
+        value: &ir::Expr,
+        what: &'static str,
+        name: &str,
+        of: ir::RecordId,
+        declared: Span,
+    ) {
         let Some(found) = self.expect_record(value, &format!("a member of a {what}")) else {
             return;
         };
@@ -369,7 +554,11 @@ impl Checker<'_> {
         }
     }
 
-    pub(crate) fn list_member(&mut self, value: &ir::Expr, list: &ast::Ident) -> Option<ir::ListId> {
+    pub(crate) fn list_member(
+        &mut self,
+        value: &ir::Expr,
+        list: &ast::Ident,
+    ) -> Option<ir::ListId> {
         let Some(id) = self.names.lists.get(&list.name).copied() else {
             let candidates = self.names.lists.keys().cloned().collect();
             self.unknown(list.span, NameKind::List, &list.name, candidates, None);
@@ -381,16 +570,31 @@ impl Checker<'_> {
         Some(id)
     }
 
-    fn binary(&mut self, op: BinaryOp, left: &ast::Expr, right: &ast::Expr, scope: &mut Scope, span: Span) -> ir::Expr {
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        left: &ast::Expr,
+        right: &ast::Expr,
+        scope: &mut Scope,
+        span: Span,
+    ) -> ir::Expr {
         match op {
             BinaryOp::And | BinaryOp::Or => {
                 let l = self.condition(left, scope, &format!("the left side of `{}`", op.symbol()));
                 let facts = nulls::facts(left, op == BinaryOp::And);
                 let before = scope.not_null.len();
                 scope.not_null.extend(facts);
-                let r = self.condition(right, scope, &format!("the right side of `{}`", op.symbol()));
+                let r = self.condition(
+                    right,
+                    scope,
+                    &format!("the right side of `{}`", op.symbol()),
+                );
                 scope.not_null.truncate(before);
-                let kind = if op == BinaryOp::And { K::And(boxed(l), boxed(r)) } else { K::Or(boxed(l), boxed(r)) };
+                let kind = if op == BinaryOp::And {
+                    K::And(boxed(l), boxed(r))
+                } else {
+                    K::Or(boxed(l), boxed(r))
+                };
                 ir::Expr::new(kind, Ty::BOOL, span)
             }
             _ if op.is_comparison() => self.compare(op, left, right, scope, span),
@@ -402,11 +606,23 @@ impl Checker<'_> {
         }
     }
 
-    fn compare(&mut self, op: BinaryOp, left: &ast::Expr, right: &ast::Expr, scope: &mut Scope, span: Span) -> ir::Expr {
+    fn compare(
+        &mut self,
+        op: BinaryOp,
+        left: &ast::Expr,
+        right: &ast::Expr,
+        scope: &mut Scope,
+        span: Span,
+    ) -> ir::Expr {
         let l = self.expr(left, scope);
         let r = self.expr(right, scope);
-        if matches!(op, BinaryOp::Eq | BinaryOp::Ne) && (l.ty.base == Type::Null || r.ty.base == Type::Null) {
-            self.report(Problem::CompareWithNull { span, negated: op == BinaryOp::Ne });
+        if matches!(op, BinaryOp::Eq | BinaryOp::Ne)
+            && (l.ty.base == Type::Null || r.ty.base == Type::Null)
+        {
+            self.report(Problem::CompareWithNull {
+                span,
+                negated: op == BinaryOp::Ne,
+            });
             return error_expr(span);
         }
         if op == BinaryOp::Ne {
@@ -434,10 +650,26 @@ impl Checker<'_> {
             BinaryOp::Gt => CmpOp::Gt,
             _ => CmpOp::Ge,
         };
-        ir::Expr::new(K::Compare { op: cmp, ty: cmp_type(base), left: boxed(l), right: boxed(r) }, Ty::BOOL, span)
+        ir::Expr::new(
+            K::Compare {
+                op: cmp,
+                ty: cmp_type(base),
+                left: boxed(l),
+                right: boxed(r),
+            },
+            Ty::BOOL,
+            span,
+        )
     }
 
-    fn in_values(&mut self, value: &ast::Expr, set: &ast::Expr, negated: bool, scope: &mut Scope, span: Span) -> ir::Expr {
+    fn in_values(
+        &mut self,
+        value: &ast::Expr,
+        set: &ast::Expr,
+        negated: bool,
+        scope: &mut Scope,
+        span: Span,
+    ) -> ir::Expr {
         let mut v = self.expr(value, scope);
         if negated {
             self.warn_nullable(value, &v, scope, "`not in`");
@@ -450,7 +682,10 @@ impl Checker<'_> {
                 context: "the right side of `in`".into(),
                 expected: "a list of values like [\"a\", \"b\"]".into(),
                 found,
-                hint: Some("for a static list write `in list NAME`, for a segment `in segment NAME`".into()),
+                hint: Some(
+                    "for a static list write `in list NAME`, for a segment `in segment NAME`"
+                        .into(),
+                ),
             });
             return error_expr(span);
         };
@@ -466,9 +701,24 @@ impl Checker<'_> {
         // An int value among decimals: every item must share the final type.
         let typed = typed
             .into_iter()
-            .map(|i| if i.ty.base != base && base == Type::Decimal { self.coerce(i, Ty::nullable(base), "a list item", None) } else { i })
+            .map(|i| {
+                if i.ty.base != base && base == Type::Decimal {
+                    self.coerce(i, Ty::nullable(base), "a list item", None)
+                } else {
+                    i
+                }
+            })
             .collect();
-        ir::Expr::new(K::In { value: boxed(v), items: typed, ty: cmp_type(base), negated }, Ty::BOOL, span)
+        ir::Expr::new(
+            K::In {
+                value: boxed(v),
+                items: typed,
+                ty: cmp_type(base),
+                negated,
+            },
+            Ty::BOOL,
+            span,
+        )
     }
 
     /// Types arithmetic; reports E0201 with a hint for common mistakes.
@@ -499,7 +749,9 @@ impl Checker<'_> {
         };
         let (lb, rb) = (l.ty.base, r.ty.base);
         let (op_ir, ret, l, r) = match (op, lb, rb) {
-            (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, Int, Int) => (num_op(op, Num::Int), Int, l, r),
+            (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, Int, Int) => {
+                (num_op(op, Num::Int), Int, l, r)
+            }
             (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, Int | Decimal, Int | Decimal) => {
                 let l = self.coerce(l, Ty::nullable(Decimal), "a number", None);
                 let r = self.coerce(r, Ty::nullable(Decimal), "a number", None);
@@ -536,12 +788,29 @@ impl Checker<'_> {
                 return error_expr(span);
             }
         };
-        ir::Expr::new(K::Arith { op: op_ir, left: boxed(l), right: boxed(r) }, Ty { base: ret, nullable }, span)
+        ir::Expr::new(
+            K::Arith {
+                op: op_ir,
+                left: boxed(l),
+                right: boxed(r),
+            },
+            Ty {
+                base: ret,
+                nullable,
+            },
+            span,
+        )
     }
 
     /// Makes two values comparable: returns both (converted where needed)
     /// and their common type, or reports E0201 and returns `Error`.
-    pub(crate) fn unify(&mut self, a: ir::Expr, b: ir::Expr, op: &str, span: Span) -> (ir::Expr, ir::Expr, Type) {
+    pub(crate) fn unify(
+        &mut self,
+        a: ir::Expr,
+        b: ir::Expr,
+        op: &str,
+        span: Span,
+    ) -> (ir::Expr, ir::Expr, Type) {
         use Type::*;
         match (a.ty.base, b.ty.base) {
             (Error, _) | (_, Error) => (a, b, Error),
@@ -594,7 +863,13 @@ impl Checker<'_> {
 
     /// Converts `e` to `expected`, or reports E0203. `context` names the
     /// place that needs the type ("the `to` value").
-    pub(crate) fn coerce(&mut self, e: ir::Expr, expected: Ty, context: &str, hint: Option<String>) -> ir::Expr {
+    pub(crate) fn coerce(
+        &mut self,
+        e: ir::Expr,
+        expected: Ty,
+        context: &str,
+        hint: Option<String>,
+    ) -> ir::Expr {
         use Type::*;
         let span = e.span;
         let fits_null = e.ty.nullable && !expected.nullable;
@@ -608,7 +883,10 @@ impl Checker<'_> {
             (x, y) if x == y => Some(e),
             (Any, t) if t != Null => Some(ir::Expr::new(K::Cast(boxed(e)), Ty::nullable(t), span)),
             (Int, Decimal) => {
-                let ty = Ty { base: Decimal, nullable: e.ty.nullable };
+                let ty = Ty {
+                    base: Decimal,
+                    nullable: e.ty.nullable,
+                };
                 Some(ir::Expr::new(K::Cast(boxed(e)), ty, span))
             }
             (Text, Enum(id)) if is_text_literal(&e) => Some(self.enum_literal(e, id)),
@@ -623,7 +901,9 @@ impl Checker<'_> {
                     context: context.to_string(),
                     expected: self.schema.type_name(expected),
                     found,
-                    hint: hint.or(Some("this may be null; give a fallback with `coalesce(VALUE, FALLBACK)`".into())),
+                    hint: hint.or(Some(
+                        "this may be null; give a fallback with `coalesce(VALUE, FALLBACK)`".into(),
+                    )),
                 });
                 error_expr(span)
             }
@@ -651,7 +931,9 @@ impl Checker<'_> {
         match def.values.iter().position(|v| v == text) {
             Some(i) => lit(Literal::Enum(id, i as u32), Ty::new(Type::Enum(id)), e.span),
             None => {
-                let suggestion = crate::suggest::closest(text, def.values.iter().map(String::as_str)).map(str::to_string);
+                let suggestion =
+                    crate::suggest::closest(text, def.values.iter().map(String::as_str))
+                        .map(str::to_string);
                 self.report(Problem::UnknownEnumValue {
                     span: e.span,
                     enum_name: def.name.clone(),
@@ -667,7 +949,13 @@ impl Checker<'_> {
     /// W0101 when a nullable path is used where null cannot be meant: a
     /// negative test (`!=`, `not in`, …) that null makes false, which reads
     /// as true to most people, or a nullable bool used as a condition.
-    pub(crate) fn warn_nullable(&mut self, e: &ast::Expr, typed: &ir::Expr, scope: &Scope, op: &str) {
+    pub(crate) fn warn_nullable(
+        &mut self,
+        e: &ast::Expr,
+        typed: &ir::Expr,
+        scope: &Scope,
+        op: &str,
+    ) {
         if !typed.ty.nullable || matches!(typed.ty.base, Type::Null | Type::Error | Type::Any) {
             return;
         }
@@ -677,10 +965,20 @@ impl Checker<'_> {
         if scope.not_null.contains(&path) {
             return;
         }
-        self.report(Problem::MaybeNull { span: e.span, what: path, op: op.to_string() });
+        self.report(Problem::MaybeNull {
+            span: e.span,
+            what: path,
+            op: op.to_string(),
+        });
     }
 
-    fn call(&mut self, function: &ast::Ident, args: &[ast::Expr], scope: &mut Scope, span: Span) -> ir::Expr {
+    fn call(
+        &mut self,
+        function: &ast::Ident,
+        args: &[ast::Expr],
+        scope: &mut Scope,
+        span: Span,
+    ) -> ir::Expr {
         let typed: Vec<ir::Expr> = args.iter().map(|a| self.expr(a, scope)).collect();
         if let Some(&id) = self.names.functions.get(&function.name) {
             let sig = self.fns[id.index()].clone();
@@ -704,7 +1002,11 @@ impl Checker<'_> {
                     self.coerce(arg, pty.with_nullable(true), &context, None)
                 })
                 .collect();
-            return ir::Expr::new(K::CallFn { function: id, args }, sig.ret.with_nullable(nullable), span);
+            return ir::Expr::new(
+                K::CallFn { function: id, args },
+                sig.ret.with_nullable(nullable),
+                span,
+            );
         }
         if let Some(e) = builtins::call(self, &function.name, typed, span) {
             return e;
@@ -712,29 +1014,68 @@ impl Checker<'_> {
         let mut candidates: Vec<String> = self.names.functions.keys().cloned().collect();
         candidates.extend(builtins::NAMES.iter().map(|s| s.to_string()));
         candidates.extend(["sum", "count", "avg"].map(String::from));
-        let hint = if matches!(self.names.types.get(&function.name), Some(TypeDecl::Record(_))) {
-            Some(format!("to look a row up, name the field: `{}(email: \"…\")`", function.name))
+        let hint = if matches!(
+            self.names.types.get(&function.name),
+            Some(TypeDecl::Record(_))
+        ) {
+            Some(format!(
+                "to look a row up, name the field: `{}(email: \"…\")`",
+                function.name
+            ))
         } else if ["sum", "count", "avg"].contains(&function.name.as_str()) {
-            Some(format!("an aggregate names its rows: `{}(line_item.price for line_item.order == order)`", function.name))
+            Some(format!(
+                "an aggregate names its rows: `{}(line_item.price for line_item.order == order)`",
+                function.name
+            ))
         } else {
             None
         };
-        self.unknown(function.span, NameKind::Function, &function.name, candidates, hint);
+        self.unknown(
+            function.span,
+            NameKind::Function,
+            &function.name,
+            candidates,
+            hint,
+        );
         error_expr(span)
     }
 
-    fn lookup(&mut self, record: &ast::Ident, field: &ast::Ident, value: &ast::Expr, scope: &mut Scope, span: Span) -> ir::Expr {
+    fn lookup(
+        &mut self,
+        record: &ast::Ident,
+        field: &ast::Ident,
+        value: &ast::Expr,
+        scope: &mut Scope,
+        span: Span,
+    ) -> ir::Expr {
         let v = self.expr(value, scope);
         let Some(rid) = super::declare::record_named(self, record) else {
             return error_expr(span);
         };
-        let row = ir::Expr::new(K::Lit(Literal::Null), Ty::new(Type::Record(rid)), record.span);
+        let row = ir::Expr::new(
+            K::Lit(Literal::Null),
+            Ty::new(Type::Record(rid)),
+            record.span,
+        );
         let K::Field { field: fid, .. } = self.field(row, field, field.span).kind else {
             return error_expr(span);
         };
         let fty = self.schema.field(rid, fid).ty;
-        let v = self.coerce(v, fty.with_nullable(true), &format!("the value looked up in `{}.{}`", record.name, field.name), None);
-        ir::Expr::new(K::Lookup { record: rid, field: fid, value: boxed(v) }, Ty::new(Type::Record(rid)), span)
+        let v = self.coerce(
+            v,
+            fty.with_nullable(true),
+            &format!("the value looked up in `{}.{}`", record.name, field.name),
+            None,
+        );
+        ir::Expr::new(
+            K::Lookup {
+                record: rid,
+                field: fid,
+                value: boxed(v),
+            },
+            Ty::new(Type::Record(rid)),
+            span,
+        )
     }
 }
 
@@ -753,9 +1094,13 @@ fn num_op(op: BinaryOp, num: Num) -> ArithOp {
 fn arith_hint(op: BinaryOp, l: Type, r: Type) -> Option<String> {
     use Type::*;
     Some(match (op, l, r) {
-        (_, Date, Int) | (_, Int, Date) => "add days to a date as a duration: `d + 7d`, or `d + n * 1d`".into(),
+        (_, Date, Int) | (_, Int, Date) => {
+            "add days to a date as a duration: `d + 7d`, or `d + n * 1d`".into()
+        }
         (_, Date, DateTime) | (_, DateTime, Date) => "convert with `date(datetime)` first".into(),
-        (BinaryOp::Add, Text, _) | (BinaryOp::Add, _, Text) => "convert the other side with `text(…)` first".into(),
+        (BinaryOp::Add, Text, _) | (BinaryOp::Add, _, Text) => {
+            "convert the other side with `text(…)` first".into()
+        }
         (BinaryOp::Rem, _, _) => "`%` works on ints; for decimals use `floor`".into(),
         _ => return None,
     })
@@ -765,7 +1110,9 @@ fn compare_hint(l: Type, r: Type) -> Option<String> {
     use Type::*;
     Some(match (l, r) {
         (Date, DateTime) | (DateTime, Date) => "compare like with like: `date(t) == d`".into(),
-        (Enum(_), Text) | (Text, Enum(_)) => "an enum compares with one of its values written literally, like `\"受注\"`".into(),
+        (Enum(_), Text) | (Text, Enum(_)) => {
+            "an enum compares with one of its values written literally, like `\"受注\"`".into()
+        }
         (Record(_), Int) | (Int, Record(_)) => "compare a reference's id with `.id`".into(),
         (Date, Text) | (Text, Date) => "write dates without quotes: `2025-04-01`".into(),
         (Int | Decimal, Text) | (Text, Int | Decimal) => "write numbers without quotes".into(),

@@ -24,20 +24,26 @@ pub(crate) fn function_cycles(cx: &mut Checker, functions: &[ir::FnDef], _decls:
     let names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
     for cycle in cycles(&calls) {
         let path: Vec<String> = cycle.nodes.iter().map(|&i| names[i].to_string()).collect();
-        cx.report(Problem::FunctionCycle { span: cycle.closing, cycle: path });
+        cx.report(Problem::FunctionCycle {
+            span: cycle.closing,
+            cycle: path,
+        });
     }
 }
 
 /// Warns about rules that may trigger each other endlessly (W0102).
 pub(crate) fn rule_cycles(cx: &mut Checker, rules: &[ir::RuleDef]) {
-    let watches: Vec<Vec<(ir::RecordId, Option<ir::FieldId>)>> = rules.iter().map(watched).collect();
+    let watches: Vec<Vec<(ir::RecordId, Option<ir::FieldId>)>> =
+        rules.iter().map(watched).collect();
     let edges: Vec<Vec<(usize, Span)>> = rules
         .iter()
         .map(|rule| {
             let mut out = Vec::new();
             for (record, field, span) in writes(&rule.steps) {
                 for (j, w) in watches.iter().enumerate() {
-                    if w.iter().any(|&(r, f)| r == record && f.is_none_or(|f| f == field)) {
+                    if w.iter()
+                        .any(|&(r, f)| r == record && f.is_none_or(|f| f == field))
+                    {
                         out.push((j, span));
                     }
                 }
@@ -47,7 +53,10 @@ pub(crate) fn rule_cycles(cx: &mut Checker, rules: &[ir::RuleDef]) {
         .collect();
     for cycle in cycles(&edges) {
         let path: Vec<String> = cycle.nodes.iter().map(|&i| rules[i].name.clone()).collect();
-        cx.report(Problem::RuleCycle { span: cycle.closing, cycle: path });
+        cx.report(Problem::RuleCycle {
+            span: cycle.closing,
+            cycle: path,
+        });
     }
 }
 
@@ -74,10 +83,14 @@ fn writes(steps: &[ir::Step]) -> Vec<(ir::RecordId, ir::FieldId, Span)> {
     let mut out = Vec::new();
     for step in steps {
         match &step.kind {
-            ir::StepKind::Set { record, field, .. } | ir::StepKind::Assign { record, field, .. } => {
+            ir::StepKind::Set { record, field, .. }
+            | ir::StepKind::Assign { record, field, .. } => {
                 out.push((*record, *field, step.span));
             }
-            ir::StepKind::If { branches, otherwise } => {
+            ir::StepKind::If {
+                branches,
+                otherwise,
+            } => {
                 for (_, body) in branches {
                     out.extend(writes(body));
                 }
@@ -105,7 +118,14 @@ fn cycles(edges: &[Vec<(usize, Span)>]) -> Vec<Cycle> {
         Active,
         Done,
     }
-    fn visit(n: usize, edges: &[Vec<(usize, Span)>], marks: &mut [Mark], stack: &mut Vec<usize>, found: &mut Vec<Cycle>, reported: &mut [bool]) {
+    fn visit(
+        n: usize,
+        edges: &[Vec<(usize, Span)>],
+        marks: &mut [Mark],
+        stack: &mut Vec<usize>,
+        found: &mut Vec<Cycle>,
+        reported: &mut [bool],
+    ) {
         marks[n] = Mark::Active;
         stack.push(n);
         for &(m, span) in &edges[n] {
@@ -119,7 +139,10 @@ fn cycles(edges: &[Vec<(usize, Span)>]) -> Vec<Cycle> {
                     }
                     nodes.iter().for_each(|&x| reported[x] = true);
                     nodes.push(m);
-                    found.push(Cycle { nodes, closing: span });
+                    found.push(Cycle {
+                        nodes,
+                        closing: span,
+                    });
                 }
                 Mark::Done => {}
             }
@@ -132,7 +155,14 @@ fn cycles(edges: &[Vec<(usize, Span)>]) -> Vec<Cycle> {
     let mut found = Vec::new();
     for n in 0..edges.len() {
         if marks[n] == Mark::New {
-            visit(n, edges, &mut marks, &mut Vec::new(), &mut found, &mut reported);
+            visit(
+                n,
+                edges,
+                &mut marks,
+                &mut Vec::new(),
+                &mut found,
+                &mut reported,
+            );
         }
     }
     found

@@ -176,11 +176,19 @@ impl<'a> Checker<'a> {
     }
 
     /// Reports an unknown name unless its declaration merely failed to parse.
-    pub fn unknown(&mut self, span: Span, kind: NameKind, name: &str, candidates: Vec<String>, hint: Option<String>) {
+    pub fn unknown(
+        &mut self,
+        span: Span,
+        kind: NameKind,
+        name: &str,
+        candidates: Vec<String>,
+        hint: Option<String>,
+    ) {
         if self.broken.contains(name) {
             return;
         }
-        let suggestion = crate::suggest::closest(name, candidates.iter().map(String::as_str)).map(str::to_string);
+        let suggestion = crate::suggest::closest(name, candidates.iter().map(String::as_str))
+            .map(str::to_string);
         self.report(Problem::UnknownName {
             span,
             kind,

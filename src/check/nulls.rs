@@ -29,11 +29,19 @@ fn collect(expr: &Expr, when: bool, out: &mut Vec<String>) {
     match &expr.kind {
         ExprKind::IsNull { value, negated } if *negated == when => out.extend(path(value)),
         ExprKind::Not(inner) => collect(inner, !when, out),
-        ExprKind::Binary { op: BinaryOp::And, left, right } if when => {
+        ExprKind::Binary {
+            op: BinaryOp::And,
+            left,
+            right,
+        } if when => {
             collect(left, true, out);
             collect(right, true, out);
         }
-        ExprKind::Binary { op: BinaryOp::Or, left, right } if !when => {
+        ExprKind::Binary {
+            op: BinaryOp::Or,
+            left,
+            right,
+        } if !when => {
             collect(left, false, out);
             collect(right, false, out);
         }
@@ -42,9 +50,21 @@ fn collect(expr: &Expr, when: bool, out: &mut Vec<String>) {
             out.extend(path(left));
             out.extend(path(right));
         }
-        ExprKind::Between { value, negated: false, .. }
-        | ExprKind::In { value, negated: false, .. }
-        | ExprKind::Contains { text: value, negated: false, .. }
+        ExprKind::Between {
+            value,
+            negated: false,
+            ..
+        }
+        | ExprKind::In {
+            value,
+            negated: false,
+            ..
+        }
+        | ExprKind::Contains {
+            text: value,
+            negated: false,
+            ..
+        }
         | ExprKind::StartsWith { text: value, .. }
             if when =>
         {

@@ -84,7 +84,11 @@ pub enum Problem {
     },
     /// E0114. A name the language keeps for itself: `record r { id: int }`
     /// (every record has its `id`), `record date { }`, `fn day(x: int) -> int = x`.
-    Reserved { span: Span, message: String, hint: String },
+    Reserved {
+        span: Span,
+        message: String,
+        hint: String,
+    },
     /// E0112. `timezone "Asia/Tokio"`
     UnknownTimezone {
         span: Span,
@@ -127,13 +131,22 @@ pub enum Problem {
         declared: Span,
     },
     /// E0208. `fn f(d: date) -> int = d.year`
-    NotARecord { span: Span, found: String, field: String, hint: Option<String> },
+    NotARecord {
+        span: Span,
+        found: String,
+        field: String,
+        hint: Option<String>,
+    },
     /// E0211. `segment s of r where r.a == null`
     CompareWithNull { span: Span, negated: bool },
     /// E0212. `count(x for true)`: the aggregate's rows are not named.
     AggregateRows { span: Span, hint: String },
     /// E0213. `old.x` outside a `changes` trigger, `event.x` outside an event rule.
-    OutOfContext { span: Span, what: String, hint: String },
+    OutOfContext {
+        span: Span,
+        what: String,
+        hint: String,
+    },
     /// E0214. `set contact = …`: only a field can be set.
     NotAssignable { span: Span },
     /// E0401. A placeholder naming something that does not exist:
@@ -150,7 +163,11 @@ pub enum Problem {
     /// E0403. `subject: "Hi {{contact.name"`
     UnclosedPlaceholder { span: Span },
     /// E0404. `body: file "missing.txt"`
-    TemplateFile { span: Span, path: String, reason: String },
+    TemplateFile {
+        span: Span,
+        path: String,
+        reason: String,
+    },
     /// E0405. A template without a subject or body, or with an unknown part.
     TemplateShape { span: Span, message: String },
     /// E0501. `stop` followed by another step.
@@ -164,19 +181,35 @@ pub enum Problem {
     /// E0505. `every day at "25:00"`
     BadTimeOfDay { span: Span, text: String },
     /// E0506. Two `reenter` options, or two `goal`s.
-    DuplicateOption { span: Span, what: &'static str, first: Span },
+    DuplicateOption {
+        span: Span,
+        what: &'static str,
+        first: Span,
+    },
     /// E0507. `every 0s for each r`
     BadInterval { span: Span },
     /// E0508. Two steps with the same label.
-    DuplicateLabel { span: Span, label: String, first: Span },
+    DuplicateLabel {
+        span: Span,
+        label: String,
+        first: Span,
+    },
     /// E0509. A test step naming a variable no `given` declared.
     TestVariable { span: Span, message: String },
     /// E0511. `given contact c = { name: "A" }` when contact also needs `email`.
-    MissingFields { span: Span, record: String, fields: Vec<String> },
+    MissingFields {
+        span: Span,
+        record: String,
+        fields: Vec<String>,
+    },
     /// E0510. `expect run r on c is sleeping`
     UnknownRunState { span: Span, state: String },
     /// W0101. `segment s of contact where contact.prefecture != "東京都"` with `prefecture: text?`.
-    MaybeNull { span: Span, what: String, op: String },
+    MaybeNull {
+        span: Span,
+        what: String,
+        op: String,
+    },
     /// W0102. Rules that trigger each other in a loop.
     RuleCycle { span: Span, cycle: Vec<String> },
     /// W0103. `every day at "09:00"` with no `timezone` declared.

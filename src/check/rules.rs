@@ -73,7 +73,11 @@ fn strip_comment(line: &str) -> &str {
 }
 
 /// Resolves the trigger: the subject record and the scope its steps see.
-fn trigger(cx: &mut Checker, decl: &ast::RuleDecl, rule: &mut ir::RuleDef) -> Option<(ir::RecordId, Scope)> {
+fn trigger(
+    cx: &mut Checker,
+    decl: &ast::RuleDecl,
+    rule: &mut ir::RuleDef,
+) -> Option<(ir::RecordId, Scope)> {
     use ast::TriggerKind as T;
     match &decl.trigger.kind {
         T::Record { record, what } => {
@@ -89,26 +93,40 @@ fn trigger(cx: &mut Checker, decl: &ast::RuleDecl, rule: &mut ir::RuleDef) -> Op
             };
             Some((subject, scope))
         }
-        T::Changes { record, field, from, to } => {
+        T::Changes {
+            record,
+            field,
+            from,
+            to,
+        } => {
             let subject = super::declare::record_named(cx, record)?;
             let mut scope = Scope::for_subject(&record.name, subject);
             scope.old = Some(subject);
-            let base = ir::Expr::new(K::Var(ir::VarId(0)), Ty::new(Type::Record(subject)), record.span);
+            let base = ir::Expr::new(
+                K::Var(ir::VarId(0)),
+                Ty::new(Type::Record(subject)),
+                record.span,
+            );
             let typed = cx.field(base, field, field.span);
             let K::Field { field: fid, .. } = typed.kind else {
                 return Some((subject, scope));
             };
             let fty = typed.ty.with_nullable(true);
             let name = format!("{}.{}", record.name, field.name);
-            let value = |cx: &mut Checker, e: &Option<ast::Expr>, which: &str, scope: &mut Scope| {
-                e.as_ref().map(|e| {
-                    let v = cx.expr(e, scope);
-                    cx.coerce(v, fty, &format!("the `{which}` value of `{name}`"), None)
-                })
-            };
+            let value =
+                |cx: &mut Checker, e: &Option<ast::Expr>, which: &str, scope: &mut Scope| {
+                    e.as_ref().map(|e| {
+                        let v = cx.expr(e, scope);
+                        cx.coerce(v, fty, &format!("the `{which}` value of `{name}`"), None)
+                    })
+                };
             let from = value(cx, from, "from", &mut scope);
             let to = value(cx, to, "to", &mut scope);
-            rule.trigger = ir::Trigger::Changes { field: fid, from, to };
+            rule.trigger = ir::Trigger::Changes {
+                field: fid,
+                from,
+                to,
+            };
             Some((subject, scope))
         }
         T::Becomes { record, condition } => {
@@ -122,17 +140,23 @@ fn trigger(cx: &mut Checker, decl: &ast::RuleDecl, rule: &mut ir::RuleDef) -> Op
             let subject = super::declare::record_named(cx, record)?;
             let mut scope = Scope::for_subject(&record.name, subject);
             scope.event = true;
-            rule.trigger = ir::Trigger::Event { name: name.name.clone() };
+            rule.trigger = ir::Trigger::Event {
+                name: name.name.clone(),
+            };
             Some((subject, scope))
         }
         T::Every { schedule, each } => {
             let schedule = self::schedule(cx, schedule, decl.trigger.span);
             let Some(each) = each else {
-                cx.report(Problem::SweepWithoutEach { span: decl.trigger.span });
+                cx.report(Problem::SweepWithoutEach {
+                    span: decl.trigger.span,
+                });
                 return None;
             };
             let subject = super::declare::record_named(cx, each)?;
-            rule.trigger = ir::Trigger::Every { schedule: schedule? };
+            rule.trigger = ir::Trigger::Every {
+                schedule: schedule?,
+            };
             Some((subject, Scope::for_subject(&each.name, subject)))
         }
     }
@@ -142,25 +166,44 @@ fn schedule(cx: &mut Checker, schedule: &ast::Schedule, span: Span) -> Option<ir
     let time = |cx: &mut Checker, at: &ast::Text| {
         let t = crate::time::parse_time_of_day(&at.value);
         if t.is_none() {
-            cx.report(Problem::BadTimeOfDay { span: at.span, text: at.value.clone() });
+            cx.report(Problem::BadTimeOfDay {
+                span: at.span,
+                text: at.value.clone(),
+            });
         }
         t
     };
-    let local = matches!(schedule, ast::Schedule::Daily { .. } | ast::Schedule::Weekly { .. });
+    let local = matches!(
+        schedule,
+        ast::Schedule::Daily { .. } | ast::Schedule::Weekly { .. }
+    );
     if local && !cx.schema.timezone_declared {
         cx.report(Problem::NoTimezone { span });
     }
     match schedule {
         ast::Schedule::Daily { at } => Some(ir::Schedule::Daily { at: time(cx, at)? }),
         ast::Schedule::Weekly { day, at } => {
-            let weekday = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-                .iter()
-                .position(|d| *d == day.name)? as u32
+            let weekday = [
+                "monday",
+                "tuesday",
+                "wednesday",
+                "thursday",
+                "friday",
+                "saturday",
+                "sunday",
+            ]
+            .iter()
+            .position(|d| *d == day.name)? as u32
                 + 1;
-            Some(ir::Schedule::Weekly { weekday, at: time(cx, at)? })
+            Some(ir::Schedule::Weekly {
+                weekday,
+                at: time(cx, at)?,
+            })
         }
         ast::Schedule::Interval { every } => match every.kind {
-            ast::ExprKind::Duration(seconds) if seconds > 0 => Some(ir::Schedule::Interval { seconds }),
+            ast::ExprKind::Duration(seconds) if seconds > 0 => {
+                Some(ir::Schedule::Interval { seconds })
+            }
             _ => {
                 cx.report(Problem::BadInterval { span: every.span });
                 None
@@ -176,7 +219,11 @@ fn options(cx: &mut Checker, decl: &ast::RuleDecl, rule: &mut ir::RuleDef, scope
         match option {
             ast::RuleOption::Reenter { after, span } => {
                 if let Some(first) = reenter_at {
-                    cx.report(Problem::DuplicateOption { span: *span, what: "reenter", first });
+                    cx.report(Problem::DuplicateOption {
+                        span: *span,
+                        what: "reenter",
+                        first,
+                    });
                     continue;
                 }
                 reenter_at = Some(*span);
@@ -190,7 +237,11 @@ fn options(cx: &mut Checker, decl: &ast::RuleDecl, rule: &mut ir::RuleDef, scope
             }
             ast::RuleOption::Goal { condition, span } => {
                 if let Some(first) = goal_at {
-                    cx.report(Problem::DuplicateOption { span: *span, what: "goal", first });
+                    cx.report(Problem::DuplicateOption {
+                        span: *span,
+                        what: "goal",
+                        first,
+                    });
                     continue;
                 }
                 goal_at = Some(*span);
@@ -201,7 +252,12 @@ fn options(cx: &mut Checker, decl: &ast::RuleDecl, rule: &mut ir::RuleDef, scope
 }
 
 /// A duration that must be known without any record: `60d`, `2w`.
-pub(crate) fn constant_duration(cx: &mut Checker, e: &ast::Expr, scope: &mut Scope, context: &str) -> Option<i64> {
+pub(crate) fn constant_duration(
+    cx: &mut Checker,
+    e: &ast::Expr,
+    scope: &mut Scope,
+    context: &str,
+) -> Option<i64> {
     let typed = cx.expr(e, scope);
     match typed.kind {
         K::Lit(ir::Literal::Duration(s)) => Some(s),
@@ -231,7 +287,11 @@ impl StepNamer {
     fn name(&mut self, cx: &mut Checker, step: &ast::Step) -> String {
         if let Some(label) = &step.label {
             if let Some(&first) = self.labels.get(&label.name) {
-                cx.report(Problem::DuplicateLabel { span: label.span, label: label.name.clone(), first });
+                cx.report(Problem::DuplicateLabel {
+                    span: label.span,
+                    label: label.name.clone(),
+                    first,
+                });
             } else {
                 self.labels.insert(label.name.clone(), label.span);
             }
@@ -265,25 +325,42 @@ fn kind_word(kind: &ast::StepKind) -> &'static str {
     }
 }
 
-fn steps(cx: &mut Checker, steps: &[ast::Step], scope: &mut Scope, namer: &mut StepNamer) -> Vec<ir::Step> {
+fn steps(
+    cx: &mut Checker,
+    steps: &[ast::Step],
+    scope: &mut Scope,
+    namer: &mut StepNamer,
+) -> Vec<ir::Step> {
     let mut out = Vec::with_capacity(steps.len());
     let mut stopped: Option<Span> = None;
     for step in steps {
         if let Some(stop) = stopped.take() {
-            cx.report(Problem::UnreachableStep { span: step.span, stop });
+            cx.report(Problem::UnreachableStep {
+                span: step.span,
+                stop,
+            });
         }
         if matches!(step.kind, ast::StepKind::Stop) {
             stopped = Some(step.span);
         }
         let name = namer.name(cx, step);
         let kind = self::step(cx, step, scope, namer);
-        out.push(ir::Step { name, kind, span: step.span });
+        out.push(ir::Step {
+            name,
+            kind,
+            span: step.span,
+        });
     }
     out
 }
 
 /// A record-typed expression, or a report that it is not one.
-fn record(cx: &mut Checker, e: &ast::Expr, scope: &mut Scope, context: &str) -> (ir::Expr, Option<ir::RecordId>) {
+fn record(
+    cx: &mut Checker,
+    e: &ast::Expr,
+    scope: &mut Scope,
+    context: &str,
+) -> (ir::Expr, Option<ir::RecordId>) {
     let typed = cx.expr(e, scope);
     match typed.ty.base {
         Type::Record(r) => (typed, Some(r)),
@@ -303,14 +380,22 @@ fn record(cx: &mut Checker, e: &ast::Expr, scope: &mut Scope, context: &str) -> 
 }
 
 /// A field to write: `set R.f = …`, `assign R.f`.
-fn target(cx: &mut Checker, e: &ast::Expr, scope: &mut Scope) -> Option<(ir::Expr, ir::RecordId, ir::FieldId, Ty)> {
+fn target(
+    cx: &mut Checker,
+    e: &ast::Expr,
+    scope: &mut Scope,
+) -> Option<(ir::Expr, ir::RecordId, ir::FieldId, Ty)> {
     let ast::ExprKind::Field { .. } = &e.kind else {
         cx.report(Problem::NotAssignable { span: e.span });
         return None;
     };
     let typed = cx.expr(e, scope);
     match typed.kind {
-        K::Field { base, record, field } => {
+        K::Field {
+            base,
+            record,
+            field,
+        } => {
             let ty = cx.schema.field(record, field).ty;
             Some((*base, record, field, ty))
         }
@@ -322,7 +407,12 @@ fn target(cx: &mut Checker, e: &ast::Expr, scope: &mut Scope) -> Option<(ir::Exp
     }
 }
 
-fn step(cx: &mut Checker, step: &ast::Step, scope: &mut Scope, namer: &mut StepNamer) -> ir::StepKind {
+fn step(
+    cx: &mut Checker,
+    step: &ast::Step,
+    scope: &mut Scope,
+    namer: &mut StepNamer,
+) -> ir::StepKind {
     use ast::StepKind as S;
     use ir::StepKind as I;
     let span = step.span;
@@ -333,17 +423,29 @@ fn step(cx: &mut Checker, step: &ast::Step, scope: &mut Scope, namer: &mut StepN
                 return I::Stop;
             };
             if matches!(step.kind, S::AddToList { .. }) {
-                I::AddToList { item: value, list: id }
+                I::AddToList {
+                    item: value,
+                    list: id,
+                }
             } else {
-                I::RemoveFromList { item: value, list: id }
+                I::RemoveFromList {
+                    item: value,
+                    list: id,
+                }
             }
         }
         S::Tag { target, tag } | S::Untag { target, tag } => {
             let (value, _) = record(cx, target, scope, "the record to tag");
             if matches!(step.kind, S::Tag { .. }) {
-                I::Tag { target: value, tag: tag.value.clone() }
+                I::Tag {
+                    target: value,
+                    tag: tag.value.clone(),
+                }
             } else {
-                I::Untag { target: value, tag: tag.value.clone() }
+                I::Untag {
+                    target: value,
+                    tag: tag.value.clone(),
+                }
             }
         }
         S::Set { target: t, value } => {
@@ -353,7 +455,12 @@ fn step(cx: &mut Checker, step: &ast::Step, scope: &mut Scope, namer: &mut StepN
             let v = cx.expr(value, scope);
             let context = format!("the value of `{}`", nulls::path(t).unwrap_or_default());
             let v = cx.coerce(v, ty, &context, None);
-            I::Set { target: base, record, field, value: v }
+            I::Set {
+                target: base,
+                record,
+                field,
+                value: v,
+            }
         }
         S::SendEmail { template, to } => {
             let recipient = recipient(cx, to, scope);
@@ -368,22 +475,43 @@ fn step(cx: &mut Checker, step: &ast::Step, scope: &mut Scope, namer: &mut StepN
                 ir::Recipient::Address(_) => None,
             };
             let message = templates::message(cx, id, scope, record, span);
-            I::SendEmail { template: id, to: recipient, message }
+            I::SendEmail {
+                template: id,
+                to: recipient,
+                message,
+            }
         }
         S::Notify { to, message } => notify(cx, to, message, scope, span),
-        S::CreateTask { title, assignee, due } => {
+        S::CreateTask {
+            title,
+            assignee,
+            due,
+        } => {
             let (who, _) = record(cx, assignee, scope, "the task's assignee");
             let title = templates::inline(cx, title, scope, None);
             let due = due.as_ref().map(|d| {
                 let typed = cx.expr(d, scope);
                 match typed.ty.base {
                     Type::Date | Type::DateTime | Type::Error => typed,
-                    _ => cx.coerce(typed, Ty::nullable(Type::Date), "a task's due date", Some("write a date such as `today + 3d`".into())),
+                    _ => cx.coerce(
+                        typed,
+                        Ty::nullable(Type::Date),
+                        "a task's due date",
+                        Some("write a date such as `today + 3d`".into()),
+                    ),
                 }
             });
-            I::CreateTask { title, assignee: who, due }
+            I::CreateTask {
+                title,
+                assignee: who,
+                due,
+            }
         }
-        S::Assign { target: t, cases, otherwise } => {
+        S::Assign {
+            target: t,
+            cases,
+            otherwise,
+        } => {
             let Some((base, record, field, ty)) = target(cx, t, scope) else {
                 return I::Stop;
             };
@@ -399,10 +527,19 @@ fn step(cx: &mut Checker, step: &ast::Step, scope: &mut Scope, namer: &mut StepN
                 let v = cx.expr(o, scope);
                 cx.coerce(v, ty, &format!("the value assigned to `{path}`"), None)
             });
-            I::Assign { target: base, record, field, cases: typed_cases, otherwise }
+            I::Assign {
+                target: base,
+                record,
+                field,
+                cases: typed_cases,
+                otherwise,
+            }
         }
         S::Wait(wait) => I::Wait(self::wait(cx, wait, scope)),
-        S::If { branches, otherwise } => {
+        S::If {
+            branches,
+            otherwise,
+        } => {
             let before = scope.not_null.len();
             let mut typed = Vec::with_capacity(branches.len());
             for branch in branches {
@@ -411,17 +548,29 @@ fn step(cx: &mut Checker, step: &ast::Step, scope: &mut Scope, namer: &mut StepN
                 scope.not_null.extend(nulls::facts(&branch.condition, true));
                 let body = steps(cx, &branch.steps, scope, namer);
                 scope.not_null.truncate(inner_before);
-                scope.not_null.extend(nulls::facts(&branch.condition, false));
+                scope
+                    .not_null
+                    .extend(nulls::facts(&branch.condition, false));
                 typed.push((c, body));
             }
-            let otherwise = otherwise.as_ref().map_or_else(Vec::new, |b| steps(cx, &b.steps, scope, namer));
+            let otherwise = otherwise
+                .as_ref()
+                .map_or_else(Vec::new, |b| steps(cx, &b.steps, scope, namer));
             scope.not_null.truncate(before);
-            I::If { branches: typed, otherwise }
+            I::If {
+                branches: typed,
+                otherwise,
+            }
         }
         S::RequireApproval { from, on_reject } => {
             let (who, _) = record(cx, from, scope, "the approver");
-            let on_reject = on_reject.as_ref().map_or_else(Vec::new, |b| steps(cx, &b.steps, scope, namer));
-            I::RequireApproval { from: who, on_reject }
+            let on_reject = on_reject
+                .as_ref()
+                .map_or_else(Vec::new, |b| steps(cx, &b.steps, scope, namer));
+            I::RequireApproval {
+                from: who,
+                on_reject,
+            }
         }
         S::Lock(e) => I::Lock(record(cx, e, scope, "the record to lock").0),
         S::Unlock(e) => I::Unlock(record(cx, e, scope, "the record to unlock").0),
@@ -437,11 +586,18 @@ fn recipient(cx: &mut Checker, to: &ast::Expr, scope: &mut Scope) -> Option<ir::
             let def = cx.schema.record(r);
             match def.field_named("email") {
                 Some(f) if def.fields[f.index()].ty.base == Type::Text => {
-                    Some(ir::Recipient::Record { expr: typed, record: r, email_field: f })
+                    Some(ir::Recipient::Record {
+                        expr: typed,
+                        record: r,
+                        email_field: f,
+                    })
                 }
                 _ => {
                     let record = def.name.clone();
-                    cx.report(Problem::NoEmailField { span: to.span, record });
+                    cx.report(Problem::NoEmailField {
+                        span: to.span,
+                        record,
+                    });
                     None
                 }
             }
@@ -465,7 +621,13 @@ fn recipient(cx: &mut Checker, to: &ast::Expr, scope: &mut Scope) -> Option<ir::
     }
 }
 
-fn notify(cx: &mut Checker, to: &ast::NotifyTarget, message: &ast::Message, scope: &mut Scope, span: Span) -> ir::StepKind {
+fn notify(
+    cx: &mut Checker,
+    to: &ast::NotifyTarget,
+    message: &ast::Message,
+    scope: &mut Scope,
+    span: Span,
+) -> ir::StepKind {
     let (target, record) = match to {
         ast::NotifyTarget::Role(role) => {
             let user = match cx.names.types.get("user") {
@@ -474,7 +636,10 @@ fn notify(cx: &mut Checker, to: &ast::NotifyTarget, message: &ast::Message, scop
             };
             let ok = user.is_some_and(|u| {
                 let def = cx.schema.record(u);
-                ["email", "role"].iter().all(|f| def.field_named(f).is_some_and(|id| def.fields[id.index()].ty.base == Type::Text))
+                ["email", "role"].iter().all(|f| {
+                    def.field_named(f)
+                        .is_some_and(|id| def.fields[id.index()].ty.base == Type::Text)
+                })
             });
             if !ok {
                 cx.unknown(
@@ -499,11 +664,19 @@ fn notify(cx: &mut Checker, to: &ast::NotifyTarget, message: &ast::Message, scop
     let message = match message {
         ast::Message::Inline(text) => {
             let parts = templates::inline(cx, text, scope, record);
-            ir::Message { template: None, subject: parts.clone(), body: parts }
+            ir::Message {
+                template: None,
+                subject: parts.clone(),
+                body: parts,
+            }
         }
         ast::Message::Template(name) => match cx.template_named(name) {
             Some(id) => templates::message(cx, id, scope, record, span),
-            None => ir::Message { template: None, subject: Vec::new(), body: Vec::new() },
+            None => ir::Message {
+                template: None,
+                subject: Vec::new(),
+                body: Vec::new(),
+            },
         },
     };
     match target {
@@ -517,19 +690,28 @@ fn wait(cx: &mut Checker, wait: &ast::Wait, scope: &mut Scope) -> ir::Wait {
         ast::Wait::For { duration, unless } => {
             let d = cx.expr(duration, scope);
             let d = cx.coerce(d, Ty::DURATION, "a wait's duration", None);
-            let unless = unless.as_ref().and_then(|u| match u {
-                ast::Unless::Event(name) => Some(ir::Unless::Event(name.name.clone())),
+            let unless = unless.as_ref().map(|u| match u {
+                ast::Unless::Event(name) => ir::Unless::Event(name.name.clone()),
                 ast::Unless::Condition(c) => {
                     let typed = cx.condition(c, scope, "an `unless` condition");
                     match typed.kind {
-                        K::Engaged { record, template, clicked } => {
-                            Some(ir::Unless::Engagement { record: *record, template, clicked })
-                        }
-                        _ => Some(ir::Unless::Condition(typed)),
+                        K::Engaged {
+                            record,
+                            template,
+                            clicked,
+                        } => ir::Unless::Engagement {
+                            record: *record,
+                            template,
+                            clicked,
+                        },
+                        _ => ir::Unless::Condition(typed),
                     }
                 }
             });
-            ir::Wait::For { duration: d, unless }
+            ir::Wait::For {
+                duration: d,
+                unless,
+            }
         }
         ast::Wait::Until { target, at_most } => {
             let typed = cx.expr(target, scope);
@@ -571,7 +753,13 @@ pub(crate) fn depends_on_records(e: &ir::Expr) -> bool {
     e.walk(&mut |x| {
         found |= matches!(
             x.kind,
-            K::Field { .. } | K::InList { .. } | K::InSegment { .. } | K::HasTag { .. } | K::Engaged { .. } | K::Aggregate(_) | K::Lookup { .. }
+            K::Field { .. }
+                | K::InList { .. }
+                | K::InSegment { .. }
+                | K::HasTag { .. }
+                | K::Engaged { .. }
+                | K::Aggregate(_)
+                | K::Lookup { .. }
         )
     });
     found

@@ -12,12 +12,19 @@ use crate::syntax::ast;
 pub(crate) enum Piece {
     Text(String),
     /// `{{ contact.owner.name }}`: the path's words and where it is written.
-    Placeholder { path: Vec<String>, span: Span },
+    Placeholder {
+        path: Vec<String>,
+        span: Span,
+    },
 }
 
 /// Declares a template: reads its parts (inline or from a file the loader
 /// provided) and splits them into pieces.
-pub(crate) fn declare(cx: &mut Checker, decl: &ast::TemplateDecl, file: FileId) -> (ir::TemplateDef, super::TemplateSource) {
+pub(crate) fn declare(
+    cx: &mut Checker,
+    decl: &ast::TemplateDecl,
+    file: FileId,
+) -> (ir::TemplateDef, super::TemplateSource) {
     let mut source = super::TemplateSource::default();
     let mut subject_text = String::new();
     let mut body_text = String::new();
@@ -50,10 +57,16 @@ pub(crate) fn declare(cx: &mut Checker, decl: &ast::TemplateDecl, file: FileId) 
                 source.body = pieces;
             }
             "from" | "reply_to" => {
-                if pieces.iter().any(|p| matches!(p, Piece::Placeholder { .. })) {
+                if pieces
+                    .iter()
+                    .any(|p| matches!(p, Piece::Placeholder { .. }))
+                {
                     cx.report(Problem::TemplateShape {
                         span: field.span,
-                        message: format!("`{}` is an address and cannot hold placeholders", field.key.name),
+                        message: format!(
+                            "`{}` is an address and cannot hold placeholders",
+                            field.key.name
+                        ),
                     });
                 }
                 if field.key.name == "from" {
@@ -88,13 +101,20 @@ pub(crate) fn declare(cx: &mut Checker, decl: &ast::TemplateDecl, file: FileId) 
 }
 
 /// The full text of a template part and its pieces.
-fn template_text(cx: &mut Checker, value: &ast::TemplateText, file: FileId) -> Option<(String, Vec<Piece>)> {
+fn template_text(
+    cx: &mut Checker,
+    value: &ast::TemplateText,
+    file: FileId,
+) -> Option<(String, Vec<Piece>)> {
     match value {
         ast::TemplateText::Inline(text) => {
             // Placeholders are found in the literal as written, so their spans
             // point at the right columns even when the text has escapes.
             let raw = cx.sources.snippet(text.span);
-            let inner = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(raw);
+            let inner = raw
+                .strip_prefix('"')
+                .and_then(|r| r.strip_suffix('"'))
+                .unwrap_or(raw);
             let start = text.span.start as usize + 1;
             let pieces = split(cx, inner, text.span.file, start, true)?;
             Some((text.value.clone(), pieces))
@@ -105,7 +125,11 @@ fn template_text(cx: &mut Checker, value: &ast::TemplateText, file: FileId) -> O
                 Ok(id) => {
                     // Files end with a newline that is not part of the text.
                     let text = &cx.sources.file(id).text;
-                    let content = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(text).to_string();
+                    let content = text
+                        .strip_suffix('\n')
+                        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+                        .unwrap_or(text)
+                        .to_string();
                     let pieces = split(cx, &content, id, 0, false)?;
                     Some((content, pieces))
                 }
@@ -124,13 +148,20 @@ fn template_text(cx: &mut Checker, value: &ast::TemplateText, file: FileId) -> O
 
 /// Splits text into literal pieces and `{{ path }}` placeholders.
 /// `escaped`: the text is a literal's source, whose escapes are resolved.
-fn split(cx: &mut Checker, text: &str, file: FileId, offset: usize, escaped: bool) -> Option<Vec<Piece>> {
+fn split(
+    cx: &mut Checker,
+    text: &str,
+    file: FileId,
+    offset: usize,
+    escaped: bool,
+) -> Option<Vec<Piece>> {
     let mut pieces = Vec::new();
     let mut literal = String::new();
     let mut rest = text;
     let mut pos = 0;
     while let Some(open) = rest.find("{{") {
-        let escaped_brace = escaped && rest[..open].ends_with('\\') && !rest[..open].ends_with("\\\\");
+        let escaped_brace =
+            escaped && rest[..open].ends_with('\\') && !rest[..open].ends_with("\\\\");
         literal.push_str(&rest[..open]);
         if escaped_brace {
             literal.push_str("{{");
@@ -149,7 +180,11 @@ fn split(cx: &mut Checker, text: &str, file: FileId, offset: usize, escaped: boo
         let start = offset + pos + open;
         let span = Span::new(file, start, start + close + 4);
         flush(&mut pieces, &mut literal, escaped);
-        let path = inner.trim().split('.').map(|w| w.trim().to_string()).collect();
+        let path = inner
+            .trim()
+            .split('.')
+            .map(|w| w.trim().to_string())
+            .collect();
         pieces.push(Piece::Placeholder { path, span });
         rest = &after[close + 2..];
         pos += open + 2 + close + 2;
@@ -174,7 +209,13 @@ fn flush(pieces: &mut Vec<Piece>, literal: &mut String, escaped: bool) {
 
 /// Resolves a template's placeholders at one use site.
 /// `recipient` is the record type the email goes to, if it is a record.
-pub(crate) fn message(cx: &mut Checker, id: ir::TemplateId, scope: &mut Scope, recipient: Option<ir::RecordId>, use_site: Span) -> ir::Message {
+pub(crate) fn message(
+    cx: &mut Checker,
+    id: ir::TemplateId,
+    scope: &mut Scope,
+    recipient: Option<ir::RecordId>,
+    use_site: Span,
+) -> ir::Message {
     let source = cx.templates[id.index()].clone();
     let name = cx.schema.templates[id.index()].name.clone();
     let subject = resolve(cx, &source.subject, &name, scope, recipient, use_site);
@@ -187,39 +228,69 @@ pub(crate) fn message(cx: &mut Checker, id: ir::TemplateId, scope: &mut Scope, r
 }
 
 /// Resolves an inline text with placeholders (a `notify` message, a task title).
-pub(crate) fn inline(cx: &mut Checker, text: &ast::Text, scope: &mut Scope, recipient: Option<ir::RecordId>) -> Vec<Part> {
+pub(crate) fn inline(
+    cx: &mut Checker,
+    text: &ast::Text,
+    scope: &mut Scope,
+    recipient: Option<ir::RecordId>,
+) -> Vec<Part> {
     let raw = cx.sources.snippet(text.span);
-    let inner = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(raw).to_string();
-    let Some(pieces) = split(cx, &inner, text.span.file, text.span.start as usize + 1, true) else {
+    let inner = raw
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(raw)
+        .to_string();
+    let Some(pieces) = split(
+        cx,
+        &inner,
+        text.span.file,
+        text.span.start as usize + 1,
+        true,
+    ) else {
         return vec![Part::Text(text.value.clone())];
     };
     resolve(cx, &pieces, "(inline)", scope, recipient, text.span)
 }
 
-fn resolve(cx: &mut Checker, pieces: &[Piece], template: &str, scope: &mut Scope, recipient: Option<ir::RecordId>, use_site: Span) -> Vec<Part> {
+fn resolve(
+    cx: &mut Checker,
+    pieces: &[Piece],
+    template: &str,
+    scope: &mut Scope,
+    recipient: Option<ir::RecordId>,
+    use_site: Span,
+) -> Vec<Part> {
     pieces
         .iter()
         .map(|piece| match piece {
             Piece::Text(t) => Part::Text(t.clone()),
-            Piece::Placeholder { path, span } => match placeholder(cx, path, *span, scope, recipient) {
-                Ok(expr) => Part::Value(expr),
-                Err(reason) => {
-                    cx.report(Problem::BadPlaceholder {
-                        span: *span,
-                        placeholder: path.join("."),
-                        template: template.to_string(),
-                        reason,
-                        use_site,
-                    });
-                    Part::Text(String::new())
+            Piece::Placeholder { path, span } => {
+                match placeholder(cx, path, *span, scope, recipient) {
+                    Ok(expr) => Part::Value(expr),
+                    Err(reason) => {
+                        cx.report(Problem::BadPlaceholder {
+                            span: *span,
+                            placeholder: path.join("."),
+                            template: template.to_string(),
+                            reason,
+                            use_site,
+                        });
+                        Part::Text(String::new())
+                    }
                 }
-            },
+            }
         })
         .collect()
 }
 
 /// One placeholder as a typed expression, or why it names nothing.
-fn placeholder(cx: &mut Checker, path: &[String], span: Span, scope: &mut Scope, recipient: Option<ir::RecordId>) -> Result<ir::Expr, String> {
+fn placeholder(
+    cx: &mut Checker,
+    path: &[String],
+    span: Span,
+    scope: &mut Scope,
+    recipient: Option<ir::RecordId>,
+) -> Result<ir::Expr, String> {
     let Some((root, fields)) = path.split_first() else {
         return Err("is empty".into());
     };
@@ -233,38 +304,69 @@ fn placeholder(cx: &mut Checker, path: &[String], span: Span, scope: &mut Scope,
         if fields.len() > 1 {
             return Err(format!("goes past `event.{key}`, which is a plain value"));
         }
-        return Ok(ir::Expr::new(ir::ExprKind::EventField(key.clone()), ir::Ty::nullable(Type::Any), span));
+        return Ok(ir::Expr::new(
+            ir::ExprKind::EventField(key.clone()),
+            ir::Ty::nullable(Type::Any),
+            span,
+        ));
     } else if root == "recipient" {
         let Some(record) = recipient else {
             return Err("names `recipient`, but this message is not sent to a record".into());
         };
-        ir::Expr::new(ir::ExprKind::Var(super::scope::RECIPIENT), ir::Ty::new(Type::Record(record)), span)
+        ir::Expr::new(
+            ir::ExprKind::Var(super::scope::RECIPIENT),
+            ir::Ty::new(Type::Record(record)),
+            span,
+        )
     } else if let Some(var) = scope.lookup(root) {
         ir::Expr::new(ir::ExprKind::Var(var.id), var.ty, span)
     } else {
         let names = scope.names().join("`, `");
-        return Err(format!("names `{root}`, which is not in scope here (`{names}` are)"));
+        return Err(format!(
+            "names `{root}`, which is not in scope here (`{names}` are)"
+        ));
     };
     for field in fields {
         let Type::Record(record) = expr.ty.base else {
-            return Err(format!("goes past a `{}` value with `.{field}`", cx.schema.type_name(expr.ty)));
+            return Err(format!(
+                "goes past a `{}` value with `.{field}`",
+                cx.schema.type_name(expr.ty)
+            ));
         };
         let def = cx.schema.record(record);
         let Some(fid) = def.field_named(field) else {
-            let suggestion = crate::suggest::closest(field, def.fields.iter().map(|f| f.name.as_str()));
-            let hint = suggestion.map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-            return Err(format!("names `{field}`, but `{}` has no such field{hint}", def.name));
+            let suggestion =
+                crate::suggest::closest(field, def.fields.iter().map(|f| f.name.as_str()));
+            let hint = suggestion
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(format!(
+                "names `{field}`, but `{}` has no such field{hint}",
+                def.name
+            ));
         };
         let fty = def.fields[fid.index()].ty;
         let ty = fty.with_nullable(fty.nullable || expr.ty.nullable);
-        expr = ir::Expr::new(ir::ExprKind::Field { base: Box::new(expr), record, field: fid }, ty, span);
+        expr = ir::Expr::new(
+            ir::ExprKind::Field {
+                base: Box::new(expr),
+                record,
+                field: fid,
+            },
+            ty,
+            span,
+        );
     }
     if let Type::Record(r) = expr.ty.base {
         return Err(format!(
             "is a `{}` record, not a value; name one of its fields, like `{{{{{}.{}}}}}`",
             cx.schema.record(r).name,
             path.join("."),
-            cx.schema.record(r).fields.first().map_or("id", |f| f.name.as_str())
+            cx.schema
+                .record(r)
+                .fields
+                .first()
+                .map_or("id", |f| f.name.as_str())
         ));
     }
     Ok(expr)

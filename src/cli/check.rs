@@ -36,16 +36,23 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let checked = project.check();
     let mut diagnostics = checked.diagnostics;
     if let Some(db) = &args.db {
-        let drift = crate::store::drift::compare(db, &checked.program.schema).map_err(|e| e.to_string())?;
+        let drift =
+            crate::store::drift::compare(db, &checked.program.schema).map_err(|e| e.to_string())?;
         diagnostics.extend(drift);
         diagnostic::sort(&mut diagnostics);
     }
     match args.format {
         Format::Human => {
-            eprint!("{}", diagnostic::render_human(&project.sources, &diagnostics, super::color_stderr()));
+            eprint!(
+                "{}",
+                diagnostic::render_human(&project.sources, &diagnostics, super::color_stderr())
+            );
             eprintln!("{}", summary(&diagnostics, project.user_files().count()));
         }
-        Format::Json => print!("{}", diagnostic::render_json(&project.sources, &diagnostics)),
+        Format::Json => print!(
+            "{}",
+            diagnostic::render_json(&project.sources, &diagnostics)
+        ),
     }
     let failed = diagnostics.iter().any(Diagnostic::is_error);
     Ok(ExitCode::from(u8::from(failed)))
@@ -60,6 +67,10 @@ fn summary(diagnostics: &[Diagnostic], files: usize) -> String {
     if errors == 0 && warnings == 0 {
         format!("checked {files}: no problems")
     } else {
-        format!("checked {files}: {}, {}", plural(errors, "error"), plural(warnings, "warning"))
+        format!(
+            "checked {files}: {}, {}",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        )
     }
 }

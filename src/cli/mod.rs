@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch, one file per subcommand.
 
 mod check;
+mod fmt;
 mod schema;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Check(check::Args),
+    Fmt(fmt::Args),
     Schema(schema::Args),
 }
 
@@ -33,6 +35,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Fmt(args) => fmt::run(args),
         Command::Schema(args) => schema::run(args),
     };
     match result {

@@ -56,21 +56,32 @@ fn create(args: &Args) -> Result<ExitCode, String> {
 
 fn is_flow_name(name: &str) -> bool {
     let mut chars = name.chars();
-    matches!(chars.next(), Some('a'..='z' | '_')) && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+    matches!(chars.next(), Some('a'..='z' | '_'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
 }
 
 /// A `.flow` schema for the tables, ready to refine by hand.
 pub fn to_flow(tables: &[introspect::Table]) -> String {
-    let mut out = String::from("# Read from the database by `flowc schema`. Refine the types:\n# enums for fixed values, `date`/`datetime` for text dates, `bool` for 0/1.\n");
+    let mut out = String::from(
+        "# Read from the database by `flowc schema`. Refine the types:\n# enums for fixed values, `date`/`datetime` for text dates, `bool` for 0/1.\n",
+    );
     for table in tables {
         out.push('\n');
         if !is_flow_name(&table.name) {
-            out.push_str(&format!("# table \"{}\" skipped: not a valid flow name\n", table.name));
+            out.push_str(&format!(
+                "# table \"{}\" skipped: not a valid flow name\n",
+                table.name
+            ));
             continue;
         }
-        let has_id = table.columns.iter().any(|c| c.name == "id" && c.primary_key);
+        let has_id = table
+            .columns
+            .iter()
+            .any(|c| c.name == "id" && c.primary_key);
         if !has_id {
-            out.push_str("# this table has no `id INTEGER PRIMARY KEY`; flowc needs one to refer to rows\n");
+            out.push_str(
+                "# this table has no `id INTEGER PRIMARY KEY`; flowc needs one to refer to rows\n",
+            );
         }
         out.push_str(&format!("record {} {{\n", table.name));
         for column in &table.columns {
@@ -78,7 +89,10 @@ pub fn to_flow(tables: &[introspect::Table]) -> String {
                 continue;
             }
             if !is_flow_name(&column.name) {
-                out.push_str(&format!("  # column \"{}\" skipped: not a valid flow name\n", column.name));
+                out.push_str(&format!(
+                    "  # column \"{}\" skipped: not a valid flow name\n",
+                    column.name
+                ));
                 continue;
             }
             let ty = match &column.references {

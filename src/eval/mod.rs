@@ -27,11 +27,22 @@ pub trait Env {
     fn has_tag(&mut self, record: RecordId, id: i64, tag: &str) -> Result<bool, EvalError>;
     /// Whether an `email_opened` (or `email_clicked`) event for the template
     /// arrived for the row since the run started.
-    fn engaged(&mut self, record: RecordId, id: i64, template: TemplateId, clicked: bool) -> Result<bool, EvalError>;
+    fn engaged(
+        &mut self,
+        record: RecordId,
+        id: i64,
+        template: TemplateId,
+        clicked: bool,
+    ) -> Result<bool, EvalError>;
     /// The one row whose `field` equals `value`.
-    fn lookup(&mut self, record: RecordId, field: FieldId, value: &Value) -> Result<i64, EvalError>;
+    fn lookup(&mut self, record: RecordId, field: FieldId, value: &Value)
+    -> Result<i64, EvalError>;
     /// The ids of the rows of `record` (whose `key` field equals the value).
-    fn rows(&mut self, record: RecordId, key: Option<(FieldId, &Value)>) -> Result<Vec<i64>, EvalError>;
+    fn rows(
+        &mut self,
+        record: RecordId,
+        key: Option<(FieldId, &Value)>,
+    ) -> Result<Vec<i64>, EvalError>;
 }
 
 /// Why an evaluation failed. It fails the run that evaluated it, with this
@@ -41,11 +52,21 @@ pub enum EvalError {
     /// An int result outside the 64-bit range.
     Overflow(&'static str),
     /// A stored value that does not fit the declared type.
-    BadData { table: String, id: i64, column: String, message: String },
+    BadData {
+        table: String,
+        id: i64,
+        column: String,
+        message: String,
+    },
     /// A reference to a row that does not exist.
     Dangling { table: String, id: i64 },
     /// `user(email: "x")` found no row, or several.
-    Lookup { table: String, column: String, value: String, found: usize },
+    Lookup {
+        table: String,
+        column: String,
+        value: String,
+        found: usize,
+    },
     /// The database failed.
     Database(String),
     /// Something the backend cannot do (a bug, or a missing capability).
@@ -56,15 +77,35 @@ impl fmt::Display for EvalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EvalError::Overflow(op) => write!(f, "integer overflow in `{op}`"),
-            EvalError::BadData { table, id, column, message } => {
+            EvalError::BadData {
+                table,
+                id,
+                column,
+                message,
+            } => {
                 write!(f, "bad data in {table} #{id}, column {column}: {message}")
             }
-            EvalError::Dangling { table, id } => write!(f, "{table} #{id} does not exist (a dangling reference)"),
-            EvalError::Lookup { table, column, value, found: 0 } => {
+            EvalError::Dangling { table, id } => {
+                write!(f, "{table} #{id} does not exist (a dangling reference)")
+            }
+            EvalError::Lookup {
+                table,
+                column,
+                value,
+                found: 0,
+            } => {
                 write!(f, "no {table} has {column} = {value}")
             }
-            EvalError::Lookup { table, column, value, found } => {
-                write!(f, "{found} rows of {table} have {column} = {value}; expected exactly one")
+            EvalError::Lookup {
+                table,
+                column,
+                value,
+                found,
+            } => {
+                write!(
+                    f,
+                    "{found} rows of {table} have {column} = {value}; expected exactly one"
+                )
             }
             EvalError::Database(e) => write!(f, "database error: {e}"),
             EvalError::Unsupported(what) => write!(f, "cannot evaluate: {what}"),

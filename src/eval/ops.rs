@@ -18,7 +18,11 @@ const DAY: i64 = 86_400;
 
 /// A decimal result, or null when it is not finite.
 pub fn decimal(v: f64) -> Value {
-    if v.is_finite() { Value::Decimal(v) } else { Value::Null }
+    if v.is_finite() {
+        Value::Decimal(v)
+    } else {
+        Value::Null
+    }
 }
 
 fn overflow(op: &'static str) -> EvalError {
@@ -62,12 +66,24 @@ pub fn arith(op: ArithOp, a: &Value, b: &Value) -> Result<Value, EvalError> {
         (ArithOp::DateAdd, Date(d), Duration(s)) => Date(add_days(*d, s / DAY)?),
         (ArithOp::DateSub, Date(d), Duration(s)) => Date(add_days(*d, -(s / DAY))?),
         (ArithOp::DateDiff, Date(x), Date(y)) => Int(i64::from(*x) - i64::from(*y)),
-        (ArithOp::DateTimeAdd, DateTime(t), Duration(s)) => DateTime(t.checked_add(*s).ok_or(overflow("+"))?),
-        (ArithOp::DateTimeSub, DateTime(t), Duration(s)) => DateTime(t.checked_sub(*s).ok_or(overflow("-"))?),
-        (ArithOp::DateTimeDiff, DateTime(x), DateTime(y)) => Duration(x.checked_sub(*y).ok_or(overflow("-"))?),
-        (ArithOp::DurationAdd, Duration(x), Duration(y)) => Duration(x.checked_add(*y).ok_or(overflow("+"))?),
-        (ArithOp::DurationSub, Duration(x), Duration(y)) => Duration(x.checked_sub(*y).ok_or(overflow("-"))?),
-        (ArithOp::DurationMul, Duration(x), Int(y)) => Duration(x.checked_mul(*y).ok_or(overflow("*"))?),
+        (ArithOp::DateTimeAdd, DateTime(t), Duration(s)) => {
+            DateTime(t.checked_add(*s).ok_or(overflow("+"))?)
+        }
+        (ArithOp::DateTimeSub, DateTime(t), Duration(s)) => {
+            DateTime(t.checked_sub(*s).ok_or(overflow("-"))?)
+        }
+        (ArithOp::DateTimeDiff, DateTime(x), DateTime(y)) => {
+            Duration(x.checked_sub(*y).ok_or(overflow("-"))?)
+        }
+        (ArithOp::DurationAdd, Duration(x), Duration(y)) => {
+            Duration(x.checked_add(*y).ok_or(overflow("+"))?)
+        }
+        (ArithOp::DurationSub, Duration(x), Duration(y)) => {
+            Duration(x.checked_sub(*y).ok_or(overflow("-"))?)
+        }
+        (ArithOp::DurationMul, Duration(x), Int(y)) => {
+            Duration(x.checked_mul(*y).ok_or(overflow("*"))?)
+        }
         _ => return Err(EvalError::Unsupported(format!("{op:?} on {a:?} and {b:?}"))),
     })
 }
@@ -132,11 +148,18 @@ pub fn between(ty: CmpType, value: &Value, low: &Value, high: &Value, negated: b
 }
 
 /// `value [not] in items`: false when `value` is null; null items never match.
-pub fn in_items<'a>(ty: CmpType, value: &Value, items: impl IntoIterator<Item = &'a Value>, negated: bool) -> bool {
+pub fn in_items<'a>(
+    ty: CmpType,
+    value: &Value,
+    items: impl IntoIterator<Item = &'a Value>,
+    negated: bool,
+) -> bool {
     if value.is_null() {
         return false;
     }
-    let found = items.into_iter().any(|i| ordering(ty, value, i) == Some(Ordering::Equal));
+    let found = items
+        .into_iter()
+        .any(|i| ordering(ty, value, i) == Some(Ordering::Equal));
     found != negated
 }
 
@@ -243,7 +266,14 @@ pub struct Accumulator {
 impl Accumulator {
     /// `result` is the aggregate's result type (for the empty sum's zero).
     pub fn new(function: AggFunc, result: Type) -> Accumulator {
-        Accumulator { function, result, count: 0, int_sum: 0, dec_sum: 0.0, best: Value::Null }
+        Accumulator {
+            function,
+            result,
+            count: 0,
+            int_sum: 0,
+            dec_sum: 0.0,
+            best: Value::Null,
+        }
     }
 
     /// Adds one row's value (`None` for `count`, which counts rows).
@@ -302,8 +332,14 @@ mod tests {
 
     #[test]
     fn division_and_remainder_follow_the_documented_rules() {
-        assert_eq!(arith(ArithOp::Div, &Value::Decimal(7.0), &Value::Decimal(2.0)), Ok(Value::Decimal(3.5)));
-        assert_eq!(arith(ArithOp::Div, &Value::Decimal(7.0), &Value::Decimal(0.0)), Ok(Value::Null));
+        assert_eq!(
+            arith(ArithOp::Div, &Value::Decimal(7.0), &Value::Decimal(2.0)),
+            Ok(Value::Decimal(3.5))
+        );
+        assert_eq!(
+            arith(ArithOp::Div, &Value::Decimal(7.0), &Value::Decimal(0.0)),
+            Ok(Value::Null)
+        );
         assert_eq!(rem(-7, 3), Value::Int(2));
         assert_eq!(rem(7, -3), Value::Int(1));
         assert_eq!(rem(i64::MIN, -1), Value::Int(0));
@@ -317,16 +353,28 @@ mod tests {
     #[test]
     fn int_overflow_is_an_error() {
         let max = Value::Int(i64::MAX);
-        assert_eq!(arith(ArithOp::Add(Num::Int), &max, &Value::Int(1)), Err(EvalError::Overflow("+")));
+        assert_eq!(
+            arith(ArithOp::Add(Num::Int), &max, &Value::Int(1)),
+            Err(EvalError::Overflow("+"))
+        );
         assert_eq!(negate(&Value::Int(i64::MIN)), Err(EvalError::Overflow("-")));
     }
 
     #[test]
     fn dates_move_by_whole_days() {
         let d = Value::Date(100);
-        assert_eq!(arith(ArithOp::DateAdd, &d, &Value::Duration(DAY * 2 + 3600)), Ok(Value::Date(102)));
-        assert_eq!(arith(ArithOp::DateSub, &d, &Value::Duration(3600)), Ok(Value::Date(100)));
-        assert_eq!(arith(ArithOp::DateAdd, &d, &Value::Duration(-DAY)), Ok(Value::Date(99)));
+        assert_eq!(
+            arith(ArithOp::DateAdd, &d, &Value::Duration(DAY * 2 + 3600)),
+            Ok(Value::Date(102))
+        );
+        assert_eq!(
+            arith(ArithOp::DateSub, &d, &Value::Duration(3600)),
+            Ok(Value::Date(100))
+        );
+        assert_eq!(
+            arith(ArithOp::DateAdd, &d, &Value::Duration(-DAY)),
+            Ok(Value::Date(99))
+        );
     }
 
     #[test]
@@ -342,9 +390,18 @@ mod tests {
 
     #[test]
     fn empty_aggregates() {
-        assert_eq!(Accumulator::new(AggFunc::Sum, Type::Int).finish(), Value::Int(0));
-        assert_eq!(Accumulator::new(AggFunc::Avg, Type::Decimal).finish(), Value::Null);
-        assert_eq!(Accumulator::new(AggFunc::Max, Type::Int).finish(), Value::Null);
+        assert_eq!(
+            Accumulator::new(AggFunc::Sum, Type::Int).finish(),
+            Value::Int(0)
+        );
+        assert_eq!(
+            Accumulator::new(AggFunc::Avg, Type::Decimal).finish(),
+            Value::Null
+        );
+        assert_eq!(
+            Accumulator::new(AggFunc::Max, Type::Int).finish(),
+            Value::Null
+        );
         let mut sum = Accumulator::new(AggFunc::Sum, Type::Decimal);
         sum.add(Some(Value::Decimal(1.5))).ok();
         sum.add(Some(Value::Null)).ok();

@@ -25,11 +25,19 @@ pub fn create_table(schema: &Schema, record: &RecordDef) -> String {
             column.push_str(" NOT NULL");
         }
         if let Type::Record(target) = field.ty.base {
-            column.push_str(&format!(" REFERENCES {}({})", ident(&schema.record(target).name), ident("id")));
+            column.push_str(&format!(
+                " REFERENCES {}({})",
+                ident(&schema.record(target).name),
+                ident("id")
+            ));
         }
         columns.push(column);
     }
-    format!("CREATE TABLE IF NOT EXISTS {} (\n  {}\n)", ident(&record.name), columns.join(",\n  "))
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n  {}\n)",
+        ident(&record.name),
+        columns.join(",\n  ")
+    )
 }
 
 /// Creates the tables of `schema` that the database lacks; returns their names.

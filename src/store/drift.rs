@@ -14,9 +14,20 @@ pub enum Drift {
     /// E0701. `record contact { … }` but the database has no `contact` table.
     MissingTable { span: Span, table: String },
     /// E0702. A declared field without a column.
-    MissingColumn { span: Span, table: String, column: String },
+    MissingColumn {
+        span: Span,
+        table: String,
+        column: String,
+    },
     /// E0703. A column whose declared SQL type cannot hold the field's values.
-    IncompatibleColumn { span: Span, table: String, column: String, field_type: String, sql_type: String, why: &'static str },
+    IncompatibleColumn {
+        span: Span,
+        table: String,
+        column: String,
+        field_type: String,
+        sql_type: String,
+        why: &'static str,
+    },
     /// E0704. A table without the `id INTEGER PRIMARY KEY` every record needs.
     NoIdColumn { span: Span, table: String },
 }
@@ -60,21 +71,31 @@ pub fn compare(path: &Path, schema: &Schema) -> Result<Vec<Diagnostic>, String> 
     let conn = introspect::open_read_only(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut out = Vec::new();
     for record in &schema.records {
-        let table = introspect::table(&conn, &record.name).map_err(|e| format!("{}: {e}", path.display()))?;
+        let table = introspect::table(&conn, &record.name)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         if table.columns.is_empty() {
-            out.push(Drift::MissingTable { span: record.span, table: record.name.clone() });
+            out.push(Drift::MissingTable {
+                span: record.span,
+                table: record.name.clone(),
+            });
             continue;
         }
-        let id_ok = table
-            .columns
-            .iter()
-            .any(|c| c.name == "id" && c.primary_key && affinity(&c.declared_type) == Affinity::Integer);
+        let id_ok = table.columns.iter().any(|c| {
+            c.name == "id" && c.primary_key && affinity(&c.declared_type) == Affinity::Integer
+        });
         if !id_ok {
-            out.push(Drift::NoIdColumn { span: record.span, table: record.name.clone() });
+            out.push(Drift::NoIdColumn {
+                span: record.span,
+                table: record.name.clone(),
+            });
         }
         for field in &record.fields {
             let Some(column) = table.columns.iter().find(|c| c.name == field.name) else {
-                out.push(Drift::MissingColumn { span: field.span, table: record.name.clone(), column: field.name.clone() });
+                out.push(Drift::MissingColumn {
+                    span: field.span,
+                    table: record.name.clone(),
+                    column: field.name.clone(),
+                });
                 continue;
             };
             if let Some(why) = incompatible(field.ty.base, affinity(&column.declared_type)) {
@@ -102,13 +123,17 @@ fn incompatible(ty: Type, affinity: Affinity) -> Option<&'static str> {
             Some("integers (and ids, durations, bools) need an INTEGER or NUMERIC column")
         }
         (Type::Decimal, Real | Numeric | Text) => None,
-        (Type::Decimal, _) => Some("an INTEGER column rounds nothing but reads back mixed types; use REAL or NUMERIC"),
-        (Type::Text | Type::Enum(_), Text) => None,
-        (Type::Text | Type::Enum(_), _) => {
-            Some("text in a numeric column is converted (\"05\" becomes 5); declare the column TEXT")
+        (Type::Decimal, _) => {
+            Some("an INTEGER column rounds nothing but reads back mixed types; use REAL or NUMERIC")
         }
+        (Type::Text | Type::Enum(_), Text) => None,
+        (Type::Text | Type::Enum(_), _) => Some(
+            "text in a numeric column is converted (\"05\" becomes 5); declare the column TEXT",
+        ),
         (Type::Date | Type::DateTime, Text | Numeric) => None,
-        (Type::Date | Type::DateTime, _) => Some("dates are stored as ISO 8601 text; declare the column TEXT"),
+        (Type::Date | Type::DateTime, _) => {
+            Some("dates are stored as ISO 8601 text; declare the column TEXT")
+        }
         (Type::Null | Type::Any | Type::Error, _) => None,
     }
 }

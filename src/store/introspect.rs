@@ -22,7 +22,10 @@ pub struct Table {
 
 /// Opens an existing database without creating or changing it.
 pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
-    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+    Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
 }
 
 /// The user's tables (not SQLite's own, not flowc's `flow_*` state), by name.
@@ -31,7 +34,9 @@ pub fn tables(conn: &Connection) -> rusqlite::Result<Vec<Table>> {
         "SELECT name FROM sqlite_schema WHERE type = 'table' \
          AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE 'flow\\_%' ESCAPE '\\' ORDER BY name",
     )?;
-    let names: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let names: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     names.into_iter().map(|name| table(conn, &name)).collect()
 }
 
@@ -52,12 +57,16 @@ pub fn table(conn: &Connection, name: &str) -> rusqlite::Result<Table> {
         columns.push(row?);
     }
     let mut fks = conn.prepare("SELECT \"from\", \"table\" FROM pragma_foreign_key_list(?1)")?;
-    let links: Vec<(String, String)> =
-        fks.query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let links: Vec<(String, String)> = fks
+        .query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
     for (from, to) in links {
         if let Some(c) = columns.iter_mut().find(|c| c.name == from) {
             c.references = Some(to);
         }
     }
-    Ok(Table { name: name.to_string(), columns })
+    Ok(Table {
+        name: name.to_string(),
+        columns,
+    })
 }

@@ -34,7 +34,7 @@ pub enum Item {
     Segment(SegmentDecl),
     Template(TemplateDecl),
     Fn(FnDecl),
-    Rule(RuleDecl),
+    Rule(Box<RuleDecl>),
     Test(TestDecl),
 }
 
@@ -212,18 +212,53 @@ pub struct Step {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepKind {
-    AddToList { item: Expr, list: Ident },
-    RemoveFromList { item: Expr, list: Ident },
-    Tag { target: Expr, tag: Text },
-    Untag { target: Expr, tag: Text },
-    Set { target: Expr, value: Expr },
-    SendEmail { template: Ident, to: Expr },
-    Notify { to: NotifyTarget, message: Message },
-    CreateTask { title: Text, assignee: Expr, due: Option<Expr> },
-    Assign { target: Expr, cases: Vec<AssignCase>, otherwise: Option<Expr> },
+    AddToList {
+        item: Expr,
+        list: Ident,
+    },
+    RemoveFromList {
+        item: Expr,
+        list: Ident,
+    },
+    Tag {
+        target: Expr,
+        tag: Text,
+    },
+    Untag {
+        target: Expr,
+        tag: Text,
+    },
+    Set {
+        target: Expr,
+        value: Expr,
+    },
+    SendEmail {
+        template: Ident,
+        to: Expr,
+    },
+    Notify {
+        to: NotifyTarget,
+        message: Message,
+    },
+    CreateTask {
+        title: Text,
+        assignee: Expr,
+        due: Option<Expr>,
+    },
+    Assign {
+        target: Expr,
+        cases: Vec<AssignCase>,
+        otherwise: Option<Expr>,
+    },
     Wait(Wait),
-    If { branches: Vec<Branch>, otherwise: Option<Block> },
-    RequireApproval { from: Expr, on_reject: Option<Block> },
+    If {
+        branches: Vec<Branch>,
+        otherwise: Option<Block>,
+    },
+    RequireApproval {
+        from: Expr,
+        on_reject: Option<Block>,
+    },
     Lock(Expr),
     Unlock(Expr),
     Stop,
@@ -267,7 +302,10 @@ pub struct Block {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Wait {
     /// `wait DURATION [unless …]`
-    For { duration: Expr, unless: Option<Unless> },
+    For {
+        duration: Expr,
+        unless: Option<Unless>,
+    },
     /// `wait until COND, at most DURATION` or `wait until DATE`
     Until { target: Expr, at_most: Option<Expr> },
 }
@@ -304,13 +342,32 @@ pub struct FieldValue {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum TestStepKind {
-    Given { record: Ident, var: Ident, fields: Vec<FieldValue> },
-    Update { var: Ident, fields: Vec<FieldValue> },
-    Delete { var: Ident },
-    Event { name: Ident, on: Ident, data: Vec<FieldValue> },
-    Approve { target: Option<Expr> },
-    Reject { target: Option<Expr> },
-    After { duration: Expr },
+    Given {
+        record: Ident,
+        var: Ident,
+        fields: Vec<FieldValue>,
+    },
+    Update {
+        var: Ident,
+        fields: Vec<FieldValue>,
+    },
+    Delete {
+        var: Ident,
+    },
+    Event {
+        name: Ident,
+        on: Ident,
+        data: Vec<FieldValue>,
+    },
+    Approve {
+        target: Option<Expr>,
+    },
+    Reject {
+        target: Option<Expr>,
+    },
+    After {
+        duration: Expr,
+    },
     Expect(Expectation),
 }
 
@@ -328,10 +385,25 @@ pub enum EmailCount {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expectation {
     Condition(Expr),
-    Email { count: EmailCount, template: Option<Ident>, to: Expr },
-    Task { negated: bool, title: Text, assignee: Expr },
-    Approval { negated: bool, subject: Option<Expr> },
-    Run { rule: Ident, subject: Expr, state: Ident },
+    Email {
+        count: EmailCount,
+        template: Option<Ident>,
+        to: Expr,
+    },
+    Task {
+        negated: bool,
+        title: Text,
+        assignee: Expr,
+    },
+    Approval {
+        negated: bool,
+        subject: Option<Expr>,
+    },
+    Run {
+        rule: Ident,
+        subject: Expr,
+        state: Ident,
+    },
 }
 
 // ---------------------------------------------------------------- expressions
@@ -404,30 +476,88 @@ pub enum ExprKind {
     /// A bare name: a record subject, a variable, a parameter.
     Name(Ident),
     /// `base.field`
-    Field { base: Box<Expr>, field: Ident },
+    Field {
+        base: Box<Expr>,
+        field: Ident,
+    },
     /// `old.field` inside a change trigger.
     Old(Ident),
     /// `event.key` inside an event rule.
     EventField(Ident),
     Neg(Box<Expr>),
     Not(Box<Expr>),
-    Binary { op: BinaryOp, left: Box<Expr>, right: Box<Expr> },
-    If { condition: Box<Expr>, then: Box<Expr>, otherwise: Box<Expr> },
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    If {
+        condition: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
     /// `[a, b, c]`, only meaningful after `in`.
     ListLit(Vec<Expr>),
-    Between { value: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
-    In { value: Box<Expr>, set: Box<Expr>, negated: bool },
-    InList { value: Box<Expr>, list: Ident, negated: bool },
-    InSegment { value: Box<Expr>, segment: Ident, negated: bool },
-    Contains { text: Box<Expr>, part: Box<Expr>, negated: bool },
-    StartsWith { text: Box<Expr>, prefix: Box<Expr> },
-    IsNull { value: Box<Expr>, negated: bool },
-    HasTag { value: Box<Expr>, tag: Box<Expr> },
-    Opened { record: Box<Expr>, template: Ident },
-    Clicked { record: Box<Expr>, template: Ident },
-    Call { function: Ident, args: Vec<Expr> },
+    Between {
+        value: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
+    In {
+        value: Box<Expr>,
+        set: Box<Expr>,
+        negated: bool,
+    },
+    InList {
+        value: Box<Expr>,
+        list: Ident,
+        negated: bool,
+    },
+    InSegment {
+        value: Box<Expr>,
+        segment: Ident,
+        negated: bool,
+    },
+    Contains {
+        text: Box<Expr>,
+        part: Box<Expr>,
+        negated: bool,
+    },
+    StartsWith {
+        text: Box<Expr>,
+        prefix: Box<Expr>,
+    },
+    IsNull {
+        value: Box<Expr>,
+        negated: bool,
+    },
+    HasTag {
+        value: Box<Expr>,
+        tag: Box<Expr>,
+    },
+    Opened {
+        record: Box<Expr>,
+        template: Ident,
+    },
+    Clicked {
+        record: Box<Expr>,
+        template: Ident,
+    },
+    Call {
+        function: Ident,
+        args: Vec<Expr>,
+    },
     /// `user(email: "x")`
-    Lookup { record: Ident, field: Ident, value: Box<Expr> },
+    Lookup {
+        record: Ident,
+        field: Ident,
+        value: Box<Expr>,
+    },
     /// `sum(line_item.price for line_item.opportunity == opportunity)`
-    Aggregate { function: Ident, value: Box<Expr>, condition: Box<Expr> },
+    Aggregate {
+        function: Ident,
+        value: Box<Expr>,
+        condition: Box<Expr>,
+    },
 }

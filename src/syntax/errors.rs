@@ -49,7 +49,11 @@ impl SyntaxError {
         // At the end of the text, point just after the last token rather
         // than at the blank line below it.
         let at_end = text[pos.min(text.len())..].trim().is_empty();
-        let pos = if at_end { text.trim_end().len().min(pos) } else { pos };
+        let pos = if at_end {
+            text.trim_end().len().min(pos)
+        } else {
+            pos
+        };
         let span_of = |len: usize| Span::new(file, offset + pos, offset + pos + len);
 
         if rest.starts_with('"') && !rest[1..].lines().next().unwrap_or("").contains('"') {
@@ -58,16 +62,20 @@ impl SyntaxError {
                 span: span_of(line_len),
             };
         }
-        let wants_name = positives
-            .iter()
-            .any(|r| matches!(r, Rule::ident | Rule::field_name | Rule::reference | Rule::type_expr));
+        let wants_name = positives.iter().any(|r| {
+            matches!(
+                r,
+                Rule::ident | Rule::field_name | Rule::reference | Rule::type_expr
+            )
+        });
         if wants_name && !found_word.is_empty() && !is_valid_name(found_word) {
             return SyntaxError::BadName {
                 span: span_of(found_word.len()),
                 found: found_word.to_string(),
             };
         }
-        let mut keywords: Vec<&'static str> = positives.iter().filter_map(|r| keyword_text(*r)).collect();
+        let mut keywords: Vec<&'static str> =
+            positives.iter().filter_map(|r| keyword_text(*r)).collect();
         // pest reports a category rule (`step`) rather than each keyword
         // that could start one; offer those keywords as corrections too.
         for phrase in describe(positives) {
@@ -120,9 +128,9 @@ impl SyntaxError {
                 let wanted = join_or(expected);
                 let hint = match suggestion {
                     Some(s) => Some(format!("did you mean `{s}`?")),
-                    None if *at_end && expected.iter().any(|e| e == "`end`") => {
-                        Some("every `rule`, `if`, `on reject` and `test` block closes with `end`".into())
-                    }
+                    None if *at_end && expected.iter().any(|e| e == "`end`") => Some(
+                        "every `rule`, `if`, `on reject` and `test` block closes with `end`".into(),
+                    ),
                     None => None,
                 };
                 Diagnostic::error(
@@ -132,9 +140,11 @@ impl SyntaxError {
                 )
                 .maybe_hint(hint)
             }
-            SyntaxError::BadLiteral { span, reason } => {
-                Diagnostic::error("E0002", "invalid literal", Label::new(*span, reason.clone()))
-            }
+            SyntaxError::BadLiteral { span, reason } => Diagnostic::error(
+                "E0002",
+                "invalid literal",
+                Label::new(*span, reason.clone()),
+            ),
             SyntaxError::BadName { span, found } => {
                 let fixed = found.to_lowercase();
                 let hint = if is_valid_name(&fixed) {
@@ -215,11 +225,15 @@ const OPERATOR: &str = "an operator";
 fn category_keywords(phrase: &str) -> &'static [&'static str] {
     match phrase {
         STEP => &[
-            "add", "remove", "tag", "untag", "set", "send", "notify", "create", "assign", "wait", "if",
-            "require", "lock", "unlock", "stop",
+            "add", "remove", "tag", "untag", "set", "send", "notify", "create", "assign", "wait",
+            "if", "require", "lock", "unlock", "stop",
         ],
-        DECLARATION => &["timezone", "enum", "record", "list", "segment", "template", "fn", "rule", "test"],
-        TEST_STEP => &["given", "update", "delete", "event", "approve", "reject", "after", "expect"],
+        DECLARATION => &[
+            "timezone", "enum", "record", "list", "segment", "template", "fn", "rule", "test",
+        ],
+        TEST_STEP => &[
+            "given", "update", "delete", "event", "approve", "reject", "after", "expect",
+        ],
         TRIGGER => &["when", "every"],
         _ => &[],
     }

@@ -282,7 +282,7 @@ impl Lower {
                 Item::Template(TemplateDecl { name, fields, span })
             }
             Rule::fn_decl => Item::Fn(self.fn_decl(parts, span)),
-            Rule::rule_decl => Item::Rule(self.rule_decl(parts, span)),
+            Rule::rule_decl => Item::Rule(Box::new(self.rule_decl(parts, span))),
             _ => Item::Test(self.test_decl(parts, span)),
         }
     }

@@ -1,10 +1,10 @@
 //! pest pairs → AST expressions. The grammar keeps binary operators flat
 //! (`logic`, `arith`); precedence is applied here.
 
+use super::Rule;
 use super::ast::*;
 use super::errors::SyntaxError;
 use super::lower::{Lower, Parts};
-use super::Rule;
 use crate::source::Span;
 use pest::iterators::Pair;
 
@@ -267,7 +267,11 @@ impl Lower {
                 Err(_) => {
                     self.errors.push(SyntaxError::BadLiteral {
                         span,
-                        reason: format!("`{}` is larger than the largest int, {}", pair.as_str(), i64::MAX),
+                        reason: format!(
+                            "`{}` is larger than the largest int, {}",
+                            pair.as_str(),
+                            i64::MAX
+                        ),
                     });
                     ExprKind::Int(0)
                 }
@@ -302,7 +306,10 @@ impl Lower {
                 if crate::time::parse_datetime(pair.as_str(), chrono_tz::Tz::UTC).is_none() {
                     self.errors.push(SyntaxError::BadLiteral {
                         span,
-                        reason: format!("`{}` is not a date and time in the calendar", pair.as_str()),
+                        reason: format!(
+                            "`{}` is not a date and time in the calendar",
+                            pair.as_str()
+                        ),
                     });
                 }
                 ExprKind::DateTime(pair.as_str().to_string())

@@ -109,15 +109,23 @@ mod tests {
     fn show(e: &ast::Expr) -> String {
         use ast::ExprKind as K;
         match &e.kind {
-            K::Binary { op, left, right } => format!("({} {} {})", show(left), op.symbol(), show(right)),
+            K::Binary { op, left, right } => {
+                format!("({} {} {})", show(left), op.symbol(), show(right))
+            }
             K::Not(x) => format!("(not {})", show(x)),
             K::Neg(x) => format!("(-{})", show(x)),
             K::Name(n) => n.name.clone(),
             K::Int(v) => v.to_string(),
             K::Field { base, field } => format!("{}.{}", show(base), field.name),
-            K::Between { value, low, high, .. } => format!("({} between {} and {})", show(value), show(low), show(high)),
+            K::Between {
+                value, low, high, ..
+            } => format!("({} between {} and {})", show(value), show(low), show(high)),
             K::Call { function, args } => {
-                format!("{}({})", function.name, args.iter().map(show).collect::<Vec<_>>().join(", "))
+                format!(
+                    "{}({})",
+                    function.name,
+                    args.iter().map(show).collect::<Vec<_>>().join(", ")
+                )
             }
             other => format!("{other:?}"),
         }
@@ -131,7 +139,10 @@ mod tests {
         assert_eq!(shape("a or b and c or d"), "((a or (b and c)) or d)");
         assert_eq!(shape("not a == b and c"), "((not (a == b)) and c)");
         assert_eq!(shape("a + 1 < b * 2"), "((a + 1) < (b * 2))");
-        assert_eq!(shape("x between 1 + 1 and 5 and y"), "((x between (1 + 1) and 5) and y)");
+        assert_eq!(
+            shape("x between 1 + 1 and 5 and y"),
+            "((x between (1 + 1) and 5) and y)"
+        );
         assert_eq!(shape("-x.y * -3"), "((-x.y) * -3)");
         assert_eq!(shape("(1 + 2) * 3"), "((1 + 2) * 3)");
         assert_eq!(shape("f(a, g(b)) + 1"), "(f(a, g(b)) + 1)");
@@ -139,7 +150,10 @@ mod tests {
 
     #[test]
     fn keywords_are_not_names_but_fields_may_use_them() {
-        let parsed = parse(FileId(0), "record r { end: int, from: text }\nsegment s of r where r.end > 1 and r.from == \"x\"\n");
+        let parsed = parse(
+            FileId(0),
+            "record r { end: int, from: text }\nsegment s of r where r.end > 1 and r.from == \"x\"\n",
+        );
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
         let parsed = parse(FileId(0), "record end { x: int }\n");
         assert_eq!(parsed.errors.len(), 1);
@@ -150,9 +164,18 @@ mod tests {
 
     #[test]
     fn a_broken_declaration_does_not_hide_the_next() {
-        let parsed = parse(FileId(0), "rule a\n  when x is created\n  bogus\nend\n\nlist l of x\nrule b\n  when\nend\n");
+        let parsed = parse(
+            FileId(0),
+            "rule a\n  when x is created\n  bogus\nend\n\nlist l of x\nrule b\n  when\nend\n",
+        );
         assert_eq!(parsed.errors.len(), 2);
         assert_eq!(parsed.module.items.len(), 1);
-        assert_eq!(parsed.broken, [("rule".to_string(), "a".to_string()), ("rule".to_string(), "b".to_string())]);
+        assert_eq!(
+            parsed.broken,
+            [
+                ("rule".to_string(), "a".to_string()),
+                ("rule".to_string(), "b".to_string())
+            ]
+        );
     }
 }

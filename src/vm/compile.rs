@@ -3,8 +3,8 @@
 //! functions are inlined, and aggregates' per-row blocks are laid out in
 //! the same code, jumped over by the main block.
 
-use super::op::{AggregateCode, Op, Reg};
 use super::Code;
+use super::op::{AggregateCode, Op, Reg};
 use crate::ir::{self, Expr, ExprKind as K, Literal, Type, VarId};
 use crate::value::Value;
 use std::collections::HashMap;
@@ -79,7 +79,10 @@ impl<'p> Compiler<'p> {
 
     fn alloc(&mut self) -> Result<Reg, CompileError> {
         let r = self.next_reg;
-        self.next_reg = self.next_reg.checked_add(1).ok_or_else(|| CompileError("expression too large".into()))?;
+        self.next_reg = self
+            .next_reg
+            .checked_add(1)
+            .ok_or_else(|| CompileError("expression too large".into()))?;
         self.max_reg = self.max_reg.max(self.next_reg);
         Ok(r)
     }
@@ -97,7 +100,10 @@ impl<'p> Compiler<'p> {
     fn patch(&mut self, at: u32) {
         let here = self.here();
         match &mut self.code[at as usize] {
-            Op::Jump { to } | Op::JumpIfFalse { to, .. } | Op::JumpIfTrue { to, .. } | Op::JumpIfNull { to, .. } => *to = here,
+            Op::Jump { to }
+            | Op::JumpIfFalse { to, .. }
+            | Op::JumpIfTrue { to, .. }
+            | Op::JumpIfNull { to, .. } => *to = here,
             _ => {}
         }
     }
@@ -151,17 +157,34 @@ impl<'p> Compiler<'p> {
                     self.emit(Op::Var { dst, var });
                 }
             },
-            K::Field { base, record, field } => {
-                let subject = self.subject_row && self.scopes.len() == 1 && base.kind == K::Var(VarId(0));
+            K::Field {
+                base,
+                record,
+                field,
+            } => {
+                let subject =
+                    self.subject_row && self.scopes.len() == 1 && base.kind == K::Var(VarId(0));
                 if subject {
-                    self.emit(Op::Subject { dst, field: field.0 });
+                    self.emit(Op::Subject {
+                        dst,
+                        field: field.0,
+                    });
                 } else {
                     let src = self.temp(base)?;
-                    self.emit(Op::Field { dst, src, record: *record, field: *field });
+                    self.emit(Op::Field {
+                        dst,
+                        src,
+                        record: *record,
+                        field: *field,
+                    });
                 }
             }
             K::Old { record, field } => {
-                self.emit(Op::Old { dst, record: *record, field: *field });
+                self.emit(Op::Old {
+                    dst,
+                    record: *record,
+                    field: *field,
+                });
             }
             K::EventField(key) => {
                 let key = self.constant(Value::text(key));
@@ -169,7 +192,11 @@ impl<'p> Compiler<'p> {
             }
             K::Cast(inner) => {
                 self.expr(inner, dst)?;
-                self.emit(Op::Cast { dst, src: dst, ty: e.ty.base });
+                self.emit(Op::Cast {
+                    dst,
+                    src: dst,
+                    ty: e.ty.base,
+                });
             }
             K::Neg(inner) => {
                 self.expr(inner, dst)?;
@@ -183,39 +210,101 @@ impl<'p> Compiler<'p> {
             K::Arith { op, left, right } => {
                 self.expr(left, dst)?;
                 let b = self.temp(right)?;
-                self.emit(Op::Arith { op: *op, dst, a: dst, b });
+                self.emit(Op::Arith {
+                    op: *op,
+                    dst,
+                    a: dst,
+                    b,
+                });
             }
-            K::Compare { op, ty, left, right } => {
+            K::Compare {
+                op,
+                ty,
+                left,
+                right,
+            } => {
                 let a = self.temp(left)?;
                 let b = self.temp(right)?;
-                self.emit(Op::Cmp { op: *op, ty: *ty, dst, a, b });
+                self.emit(Op::Cmp {
+                    op: *op,
+                    ty: *ty,
+                    dst,
+                    a,
+                    b,
+                });
             }
-            K::Between { value, low, high, ty, negated } => {
+            K::Between {
+                value,
+                low,
+                high,
+                ty,
+                negated,
+            } => {
                 let v = self.temp(value)?;
                 let lo = self.temp(low)?;
                 let hi = self.temp(high)?;
-                self.emit(Op::Between { ty: *ty, negated: *negated, dst, value: v, low: lo, high: hi });
+                self.emit(Op::Between {
+                    ty: *ty,
+                    negated: *negated,
+                    dst,
+                    value: v,
+                    low: lo,
+                    high: hi,
+                });
             }
-            K::In { value, items, ty, negated } => {
+            K::In {
+                value,
+                items,
+                ty,
+                negated,
+            } => {
                 let v = self.temp(value)?;
                 let (first, count) = self.consecutive(items)?;
-                self.emit(Op::In { ty: *ty, negated: *negated, dst, value: v, first, count });
+                self.emit(Op::In {
+                    ty: *ty,
+                    negated: *negated,
+                    dst,
+                    value: v,
+                    first,
+                    count,
+                });
             }
-            K::Contains { text, part, negated } => {
+            K::Contains {
+                text,
+                part,
+                negated,
+            } => {
                 let t = self.temp(text)?;
                 let p = self.temp(part)?;
-                self.emit(Op::Contains { negated: *negated, dst, text: t, part: p });
+                self.emit(Op::Contains {
+                    negated: *negated,
+                    dst,
+                    text: t,
+                    part: p,
+                });
             }
             K::StartsWith { text, prefix } => {
                 let t = self.temp(text)?;
                 let p = self.temp(prefix)?;
-                self.emit(Op::StartsWith { dst, text: t, prefix: p });
+                self.emit(Op::StartsWith {
+                    dst,
+                    text: t,
+                    prefix: p,
+                });
             }
             K::IsNull { value, negated } => {
                 let src = self.temp(value)?;
-                self.emit(Op::IsNull { negated: *negated, dst, src });
+                self.emit(Op::IsNull {
+                    negated: *negated,
+                    dst,
+                    src,
+                });
             }
-            K::If { condition, then, otherwise } => {
+            K::If {
+                condition,
+                then,
+                otherwise,
+            } => {
                 self.expr(condition, dst)?;
                 let to_else = self.emit(Op::JumpIfFalse { cond: dst, to: 0 });
                 self.expr(then, dst)?;
@@ -224,38 +313,94 @@ impl<'p> Compiler<'p> {
                 self.expr(otherwise, dst)?;
                 self.patch(to_end);
             }
-            K::InList { value, list, negated } => {
+            K::InList {
+                value,
+                list,
+                negated,
+            } => {
                 let src = self.temp(value)?;
-                self.emit(Op::InList { negated: *negated, dst, src, list: *list });
+                self.emit(Op::InList {
+                    negated: *negated,
+                    dst,
+                    src,
+                    list: *list,
+                });
             }
-            K::InSegment { value, segment, negated } => {
+            K::InSegment {
+                value,
+                segment,
+                negated,
+            } => {
                 let src = self.temp(value)?;
-                self.emit(Op::InSegment { negated: *negated, dst, src, segment: *segment });
+                self.emit(Op::InSegment {
+                    negated: *negated,
+                    dst,
+                    src,
+                    segment: *segment,
+                });
             }
             K::HasTag { value, tag } => {
                 let src = self.temp(value)?;
                 let t = self.temp(tag)?;
                 let record = record_of(value)?;
-                self.emit(Op::HasTag { dst, src, record, tag: t });
+                self.emit(Op::HasTag {
+                    dst,
+                    src,
+                    record,
+                    tag: t,
+                });
             }
-            K::Engaged { record, template, clicked } => {
+            K::Engaged {
+                record,
+                template,
+                clicked,
+            } => {
                 let src = self.temp(record)?;
                 let rec = record_of(record)?;
-                self.emit(Op::Engaged { dst, src, record: rec, template: *template, clicked: *clicked });
+                self.emit(Op::Engaged {
+                    dst,
+                    src,
+                    record: rec,
+                    template: *template,
+                    clicked: *clicked,
+                });
             }
-            K::Call { function: ir::Builtin::ToText, args } => {
-                let arg = args.first().ok_or_else(|| CompileError("text() without an argument".into()))?;
+            K::Call {
+                function: ir::Builtin::ToText,
+                args,
+            } => {
+                let arg = args
+                    .first()
+                    .ok_or_else(|| CompileError("text() without an argument".into()))?;
                 self.expr(arg, dst)?;
-                self.emit(Op::ToText { dst, src: dst, ty: arg.ty.base });
+                self.emit(Op::ToText {
+                    dst,
+                    src: dst,
+                    ty: arg.ty.base,
+                });
             }
             K::Call { function, args } => {
                 let (first, count) = self.consecutive(args)?;
-                self.emit(Op::Builtin { f: *function, dst, first, count });
+                self.emit(Op::Builtin {
+                    f: *function,
+                    dst,
+                    first,
+                    count,
+                });
             }
             K::CallFn { function, args } => self.inline(*function, args, dst)?,
-            K::Lookup { record, field, value } => {
+            K::Lookup {
+                record,
+                field,
+                value,
+            } => {
                 let src = self.temp(value)?;
-                self.emit(Op::Lookup { dst, record: *record, field: *field, src });
+                self.emit(Op::Lookup {
+                    dst,
+                    record: *record,
+                    field: *field,
+                    src,
+                });
             }
             K::Aggregate(a) => self.aggregate(a, e.ty.base, dst)?,
             K::Today => {
@@ -272,7 +417,8 @@ impl<'p> Compiler<'p> {
     /// any is computed, so no item's temporaries land between them).
     fn consecutive(&mut self, items: &[Expr]) -> Result<(Reg, u16), CompileError> {
         let first = self.next_reg;
-        let count = u16::try_from(items.len()).map_err(|_| CompileError("too many values".into()))?;
+        let count =
+            u16::try_from(items.len()).map_err(|_| CompileError("too many values".into()))?;
         for _ in items {
             self.alloc()?;
         }
@@ -284,7 +430,13 @@ impl<'p> Compiler<'p> {
 
     /// `a and b` / `a or b`, short-circuit, always a bool.
     fn logic(&mut self, and: bool, a: &Expr, b: &Expr, dst: Reg) -> Result<(), CompileError> {
-        let short = |cond| if and { Op::JumpIfFalse { cond, to: 0 } } else { Op::JumpIfTrue { cond, to: 0 } };
+        let short = |cond| {
+            if and {
+                Op::JumpIfFalse { cond, to: 0 }
+            } else {
+                Op::JumpIfTrue { cond, to: 0 }
+            }
+        };
         self.expr(a, dst)?;
         let first = self.emit(short(dst));
         self.expr(b, dst)?;
@@ -307,7 +459,10 @@ impl<'p> Compiler<'p> {
             .get(function.index())
             .ok_or_else(|| CompileError(format!("unknown function #{}", function.0)))?;
         if self.depth >= MAX_INLINE_DEPTH {
-            return Err(CompileError(format!("`{}` is nested too deeply (a cycle?)", def.name)));
+            return Err(CompileError(format!(
+                "`{}` is nested too deeply (a cycle?)",
+                def.name
+            )));
         }
         let mut scope = HashMap::new();
         let mut null_checks = Vec::new();

@@ -10,7 +10,12 @@ impl Code {
     /// Evaluates the code. `subject` is the subject's row when the code was
     /// compiled with [`super::Frame::subject_row`]; variables are set on
     /// the machine beforehand.
-    pub fn eval(&self, m: &mut Machine, subject: Option<&Row>, env: &mut dyn Env) -> Result<Value, EvalError> {
+    pub fn eval(
+        &self,
+        m: &mut Machine,
+        subject: Option<&Row>,
+        env: &mut dyn Env,
+    ) -> Result<Value, EvalError> {
         if m.regs.len() < self.registers {
             m.regs.resize(self.registers, Value::Null);
         }
@@ -20,7 +25,13 @@ impl Code {
         self.run(0, m, subject, env)
     }
 
-    fn run(&self, start: u32, m: &mut Machine, subject: Option<&Row>, env: &mut dyn Env) -> Result<Value, EvalError> {
+    fn run(
+        &self,
+        start: u32,
+        m: &mut Machine,
+        subject: Option<&Row>,
+        env: &mut dyn Env,
+    ) -> Result<Value, EvalError> {
         let mut pc = start as usize;
         loop {
             let Some(&op) = self.ops.get(pc) else {
@@ -30,28 +41,45 @@ impl Code {
             let regs = &mut m.regs;
             match op {
                 Op::Const { dst, index } => {
-                    regs[usize::from(dst)] = self.consts.get(index as usize).cloned().unwrap_or_default();
+                    regs[usize::from(dst)] =
+                        self.consts.get(index as usize).cloned().unwrap_or_default();
                 }
-                Op::Var { dst, var } => regs[usize::from(dst)] = m.vars.get(var as usize).cloned().unwrap_or_default(),
+                Op::Var { dst, var } => {
+                    regs[usize::from(dst)] = m.vars.get(var as usize).cloned().unwrap_or_default()
+                }
                 Op::SetVar { var, src } => {
                     let v = regs[usize::from(src)].clone();
                     m.set_var(var as usize, v);
                 }
                 Op::Subject { dst, field } => {
-                    let row = subject.ok_or_else(|| EvalError::Unsupported("no subject row".into()))?;
+                    let row =
+                        subject.ok_or_else(|| EvalError::Unsupported("no subject row".into()))?;
                     regs[usize::from(dst)] = row.get(field as usize);
                 }
-                Op::Field { dst, src, record, field } => {
+                Op::Field {
+                    dst,
+                    src,
+                    record,
+                    field,
+                } => {
                     let v = match regs[usize::from(src)] {
                         Value::Null => Value::Null,
                         Value::Ref(id) => env.field(record, id, field)?,
-                        ref other => return Err(EvalError::Unsupported(format!("a field of {other:?}"))),
+                        ref other => {
+                            return Err(EvalError::Unsupported(format!("a field of {other:?}")));
+                        }
                     };
                     regs[usize::from(dst)] = v;
                 }
-                Op::Old { dst, record, field } => regs[usize::from(dst)] = env.old(record, field)?,
+                Op::Old { dst, record, field } => {
+                    regs[usize::from(dst)] = env.old(record, field)?
+                }
                 Op::Event { dst, key } => {
-                    let key = self.consts.get(key as usize).and_then(Value::as_str).unwrap_or("");
+                    let key = self
+                        .consts
+                        .get(key as usize)
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
                     regs[usize::from(dst)] = env.event_field(key)?;
                 }
                 Op::Cast { dst, src, ty } => {
@@ -64,25 +92,61 @@ impl Code {
                         }
                     };
                 }
-                Op::Neg { dst, src } => regs[usize::from(dst)] = ops::negate(&regs[usize::from(src)])?,
-                Op::Not { dst, src } => regs[usize::from(dst)] = Value::Bool(!regs[usize::from(src)].truthy()),
+                Op::Neg { dst, src } => {
+                    regs[usize::from(dst)] = ops::negate(&regs[usize::from(src)])?
+                }
+                Op::Not { dst, src } => {
+                    regs[usize::from(dst)] = Value::Bool(!regs[usize::from(src)].truthy())
+                }
                 Op::Arith { op, dst, a, b } => {
-                    regs[usize::from(dst)] = ops::arith(op, &regs[usize::from(a)], &regs[usize::from(b)])?;
+                    regs[usize::from(dst)] =
+                        ops::arith(op, &regs[usize::from(a)], &regs[usize::from(b)])?;
                 }
                 Op::Cmp { op, ty, dst, a, b } => {
-                    regs[usize::from(dst)] = Value::Bool(ops::compare(op, ty, &regs[usize::from(a)], &regs[usize::from(b)]));
+                    regs[usize::from(dst)] = Value::Bool(ops::compare(
+                        op,
+                        ty,
+                        &regs[usize::from(a)],
+                        &regs[usize::from(b)],
+                    ));
                 }
-                Op::Between { ty, negated, dst, value, low, high } => {
-                    let r = ops::between(ty, &regs[usize::from(value)], &regs[usize::from(low)], &regs[usize::from(high)], negated);
+                Op::Between {
+                    ty,
+                    negated,
+                    dst,
+                    value,
+                    low,
+                    high,
+                } => {
+                    let r = ops::between(
+                        ty,
+                        &regs[usize::from(value)],
+                        &regs[usize::from(low)],
+                        &regs[usize::from(high)],
+                        negated,
+                    );
                     regs[usize::from(dst)] = Value::Bool(r);
                 }
-                Op::In { ty, negated, dst, value, first, count } => {
+                Op::In {
+                    ty,
+                    negated,
+                    dst,
+                    value,
+                    first,
+                    count,
+                } => {
                     let items = &regs[usize::from(first)..usize::from(first) + usize::from(count)];
                     let r = ops::in_items(ty, &regs[usize::from(value)], items, negated);
                     regs[usize::from(dst)] = Value::Bool(r);
                 }
-                Op::Contains { negated, dst, text, part } => {
-                    let r = ops::contains(&regs[usize::from(text)], &regs[usize::from(part)], negated);
+                Op::Contains {
+                    negated,
+                    dst,
+                    text,
+                    part,
+                } => {
+                    let r =
+                        ops::contains(&regs[usize::from(text)], &regs[usize::from(part)], negated);
                     regs[usize::from(dst)] = Value::Bool(r);
                 }
                 Op::StartsWith { dst, text, prefix } => {
@@ -90,44 +154,77 @@ impl Code {
                     regs[usize::from(dst)] = Value::Bool(r);
                 }
                 Op::IsNull { negated, dst, src } => {
-                    regs[usize::from(dst)] = Value::Bool(regs[usize::from(src)].is_null() != negated);
+                    regs[usize::from(dst)] =
+                        Value::Bool(regs[usize::from(src)].is_null() != negated);
                 }
-                Op::InList { negated, dst, src, list } => {
+                Op::InList {
+                    negated,
+                    dst,
+                    src,
+                    list,
+                } => {
                     let r = match regs[usize::from(src)] {
                         Value::Ref(id) => env.in_list(list, id)? != negated,
                         _ => false,
                     };
                     regs[usize::from(dst)] = Value::Bool(r);
                 }
-                Op::InSegment { negated, dst, src, segment } => {
+                Op::InSegment {
+                    negated,
+                    dst,
+                    src,
+                    segment,
+                } => {
                     let r = match regs[usize::from(src)] {
                         Value::Ref(id) => env.in_segment(segment, id)? != negated,
                         _ => false,
                     };
                     regs[usize::from(dst)] = Value::Bool(r);
                 }
-                Op::HasTag { dst, src, record, tag } => {
+                Op::HasTag {
+                    dst,
+                    src,
+                    record,
+                    tag,
+                } => {
                     let r = match (&regs[usize::from(src)], &regs[usize::from(tag)]) {
                         (Value::Ref(id), Value::Text(t)) => env.has_tag(record, *id, t)?,
                         _ => false,
                     };
                     regs[usize::from(dst)] = Value::Bool(r);
                 }
-                Op::Engaged { dst, src, record, template, clicked } => {
+                Op::Engaged {
+                    dst,
+                    src,
+                    record,
+                    template,
+                    clicked,
+                } => {
                     let r = match regs[usize::from(src)] {
                         Value::Ref(id) => env.engaged(record, id, template, clicked)?,
                         _ => false,
                     };
                     regs[usize::from(dst)] = Value::Bool(r);
                 }
-                Op::Builtin { f, dst, first, count } => {
+                Op::Builtin {
+                    f,
+                    dst,
+                    first,
+                    count,
+                } => {
                     let args = &regs[usize::from(first)..usize::from(first) + usize::from(count)];
                     regs[usize::from(dst)] = ops::builtin(f, args, env.schema())?;
                 }
                 Op::ToText { dst, src, ty } => {
-                    regs[usize::from(dst)] = ops::to_text(&regs[usize::from(src)], ty, env.schema());
+                    regs[usize::from(dst)] =
+                        ops::to_text(&regs[usize::from(src)], ty, env.schema());
                 }
-                Op::Lookup { dst, record, field, src } => {
+                Op::Lookup {
+                    dst,
+                    record,
+                    field,
+                    src,
+                } => {
                     let v = &regs[usize::from(src)];
                     regs[usize::from(dst)] = if v.is_null() {
                         Value::Null
@@ -163,7 +260,14 @@ impl Code {
         }
     }
 
-    fn aggregate(&self, index: u32, key: u16, m: &mut Machine, subject: Option<&Row>, env: &mut dyn Env) -> Result<Value, EvalError> {
+    fn aggregate(
+        &self,
+        index: u32,
+        key: u16,
+        m: &mut Machine,
+        subject: Option<&Row>,
+        env: &mut dyn Env,
+    ) -> Result<Value, EvalError> {
         let a = self
             .aggregates
             .get(index as usize)

@@ -42,7 +42,10 @@ pub struct Frame {
 
 impl Frame {
     /// A rule's or segment's expressions: subject row and recipient.
-    pub const RULE: Frame = Frame { vars: 2, subject_row: true };
+    pub const RULE: Frame = Frame {
+        vars: 2,
+        subject_row: true,
+    };
 }
 
 /// Compiles one expression. `functions` are the program's `fn`s, inlined.
@@ -75,7 +78,11 @@ impl Code {
     /// The bytecode as text, one instruction per line (`flowc compile --emit bytecode`).
     pub fn listing(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "; {} registers, {} variables", self.registers, self.vars);
+        let _ = writeln!(
+            out,
+            "; {} registers, {} variables",
+            self.registers, self.vars
+        );
         for (i, c) in self.consts.iter().enumerate() {
             let _ = writeln!(out, "const {i} = {c:?}");
         }

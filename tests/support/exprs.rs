@@ -10,6 +10,9 @@ use flowc::project::Project;
 use flowc::value::{Row, Value};
 use std::collections::HashMap;
 
+/// A backend's name and what it computed.
+pub type Outcome = (&'static str, Result<Value, String>);
+
 pub struct Fixture {
     pub project: Project,
     pub program: Program,
@@ -32,15 +35,43 @@ pub fn same(a: &Value, b: &Value) -> bool {
 impl Fixture {
     pub fn load() -> Fixture {
         let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(root.join("tests/expr/schema.flow")).expect("schema.flow");
+        let text =
+            std::fs::read_to_string(root.join("tests/expr/schema.flow")).expect("schema.flow");
         let project = Project::from_texts([("schema.flow", text.as_str())]);
         let checked = project.check();
-        assert!(!checked.has_errors(), "the expression schema must check clean: {:?}", checked.diagnostics);
+        assert!(
+            !checked.has_errors(),
+            "the expression schema must check clean: {:?}",
+            checked.diagnostics
+        );
         let program = checked.program;
-        let mut env = MemEnv { schema: program.schema.clone(), ..MemEnv::default() };
+        let mut env = MemEnv {
+            schema: program.schema.clone(),
+            ..MemEnv::default()
+        };
         let (user, t, item) = (RecordId(0), RecordId(1), RecordId(2));
-        env.insert(user, Row::from_values(1, [Value::text("佐藤"), Value::text("sato@example.jp"), Value::text("sales")]));
-        env.insert(user, Row::from_values(2, [Value::text("加藤"), Value::text("kato@example.jp"), Value::text("manager")]));
+        env.insert(
+            user,
+            Row::from_values(
+                1,
+                [
+                    Value::text("佐藤"),
+                    Value::text("sato@example.jp"),
+                    Value::text("sales"),
+                ],
+            ),
+        );
+        env.insert(
+            user,
+            Row::from_values(
+                2,
+                [
+                    Value::text("加藤"),
+                    Value::text("kato@example.jp"),
+                    Value::text("manager"),
+                ],
+            ),
+        );
         let null = || Value::Null;
         let mut t1 = vec![
             Value::Int(42),
@@ -83,9 +114,37 @@ impl Fixture {
                 ],
             ),
         );
-        env.insert(item, Row::from_values(1, [Value::Ref(1), Value::Int(800), Value::Int(1000), Value::Decimal(1.5)]));
-        env.insert(item, Row::from_values(2, [Value::Ref(1), Value::Int(150), Value::Int(200), Value::Null]));
-        env.insert(item, Row::from_values(3, [Value::Ref(2), Value::Int(5), Value::Int(10), Value::Decimal(2.0)]));
+        env.insert(
+            item,
+            Row::from_values(
+                1,
+                [
+                    Value::Ref(1),
+                    Value::Int(800),
+                    Value::Int(1000),
+                    Value::Decimal(1.5),
+                ],
+            ),
+        );
+        env.insert(
+            item,
+            Row::from_values(
+                2,
+                [Value::Ref(1), Value::Int(150), Value::Int(200), Value::Null],
+            ),
+        );
+        env.insert(
+            item,
+            Row::from_values(
+                3,
+                [
+                    Value::Ref(2),
+                    Value::Int(5),
+                    Value::Int(10),
+                    Value::Decimal(2.0),
+                ],
+            ),
+        );
         env.lists.insert((ListId(0), 1));
         env.segments.insert((SegmentId(0), 1));
         env.tags.insert((t, 1, "hot".to_string()));
@@ -101,18 +160,25 @@ impl Fixture {
         .cloned()
         .unwrap_or_default();
         env.today = flowc::time::parse_date("2024-02-28").unwrap_or(0);
-        env.now = flowc::time::parse_datetime("2024-02-28T12:00", chrono_tz::Asia::Tokyo).unwrap_or(0);
-        Fixture { project, program, env }
+        env.now =
+            flowc::time::parse_datetime("2024-02-28T12:00", chrono_tz::Asia::Tokyo).unwrap_or(0);
+        Fixture {
+            project,
+            program,
+            env,
+        }
     }
 
     /// Type-checks `expr` in a rule for `t` (with `event` and `old` allowed).
     pub fn typed(&self, expr: &str) -> Result<(Program, ir::Expr), String> {
         let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(root.join("tests/expr/schema.flow")).map_err(|e| e.to_string())?;
+        let text = std::fs::read_to_string(root.join("tests/expr/schema.flow"))
+            .map_err(|e| e.to_string())?;
         let mut project = Project::from_texts([("schema.flow", text.as_str())]);
         let checked = project.check_expression("t", expr);
         if checked.has_errors() {
-            let rendered = flowc::diagnostic::render_human(&project.sources, &checked.diagnostics, false);
+            let rendered =
+                flowc::diagnostic::render_human(&project.sources, &checked.diagnostics, false);
             return Err(format!("`{expr}` does not check:\n{rendered}"));
         }
         let typed = checked.probe.ok_or("no expression")?;
@@ -124,21 +190,36 @@ impl Fixture {
     }
 
     /// `(backend, result)` for every backend.
-    pub fn evaluate_all(&self, expr: &str) -> Result<Vec<(&'static str, Result<Value, String>)>, String> {
+    pub fn evaluate_all(&self, expr: &str) -> Result<Vec<Outcome>, String> {
         let (program, typed) = self.typed(expr)?;
         let mut out = Vec::new();
         let mut env = self.clone_env();
-        let mut reference = Reference { program: &program, vars: HashMap::from([(0, Value::Ref(1)), (1, Value::Ref(1))]) };
-        out.push(("reference", reference.eval(&typed, &mut env).map_err(|e| e.to_string())));
-        let code = flowc::vm::compile(&program.functions, &typed, flowc::vm::Frame::RULE).map_err(|e| e.to_string())?;
+        let mut reference = Reference {
+            program: &program,
+            vars: HashMap::from([(0, Value::Ref(1)), (1, Value::Ref(1))]),
+        };
+        out.push((
+            "reference",
+            reference.eval(&typed, &mut env).map_err(|e| e.to_string()),
+        ));
+        let code = flowc::vm::compile(&program.functions, &typed, flowc::vm::Frame::RULE)
+            .map_err(|e| e.to_string())?;
         let mut machine = flowc::vm::Machine::new();
         machine.set_var(0, Value::Ref(1));
         machine.set_var(1, Value::Ref(1));
         let row = self.subject();
         let mut env = self.clone_env();
-        out.push(("vm", code.eval(&mut machine, Some(&row), &mut env).map_err(|e| e.to_string())));
+        out.push((
+            "vm",
+            code.eval(&mut machine, Some(&row), &mut env)
+                .map_err(|e| e.to_string()),
+        ));
         // Twice on the same machine: leftover registers must not leak in.
-        out.push(("vm (reused)", code.eval(&mut machine, Some(&row), &mut env).map_err(|e| e.to_string())));
+        out.push((
+            "vm (reused)",
+            code.eval(&mut machine, Some(&row), &mut env)
+                .map_err(|e| e.to_string()),
+        ));
         Ok(out)
     }
 
@@ -146,7 +227,10 @@ impl Fixture {
     pub fn evaluate_literal(&self, expected: &str) -> Result<Value, String> {
         let (program, typed) = self.typed(expected)?;
         let mut env = self.clone_env();
-        let mut reference = Reference { program: &program, vars: HashMap::from([(0, Value::Ref(1))]) };
+        let mut reference = Reference {
+            program: &program,
+            vars: HashMap::from([(0, Value::Ref(1))]),
+        };
         reference.eval(&typed, &mut env).map_err(|e| e.to_string())
     }
 

@@ -32,7 +32,11 @@ impl MemEnv {
     }
 
     fn table_name(&self, record: RecordId) -> String {
-        self.schema.records.get(record.index()).map(|r| r.name.clone()).unwrap_or_default()
+        self.schema
+            .records
+            .get(record.index())
+            .map(|r| r.name.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -49,7 +53,10 @@ impl Env for MemEnv {
     fn field(&mut self, record: RecordId, id: i64, field: FieldId) -> Result<Value, EvalError> {
         match self.row(record, id) {
             Some(row) => Ok(row.get(field.index())),
-            None => Err(EvalError::Dangling { table: self.table_name(record), id }),
+            None => Err(EvalError::Dangling {
+                table: self.table_name(record),
+                id,
+            }),
         }
     }
     fn old(&mut self, _record: RecordId, field: FieldId) -> Result<Value, EvalError> {
@@ -75,14 +82,30 @@ impl Env for MemEnv {
     fn has_tag(&mut self, record: RecordId, id: i64, tag: &str) -> Result<bool, EvalError> {
         Ok(self.tags.contains(&(record, id, tag.to_string())))
     }
-    fn engaged(&mut self, record: RecordId, id: i64, template: TemplateId, clicked: bool) -> Result<bool, EvalError> {
+    fn engaged(
+        &mut self,
+        record: RecordId,
+        id: i64,
+        template: TemplateId,
+        clicked: bool,
+    ) -> Result<bool, EvalError> {
         Ok(self.engaged.contains(&(record, id, template, clicked)))
     }
-    fn lookup(&mut self, record: RecordId, field: FieldId, value: &Value) -> Result<i64, EvalError> {
+    fn lookup(
+        &mut self,
+        record: RecordId,
+        field: FieldId,
+        value: &Value,
+    ) -> Result<i64, EvalError> {
         let ids: Vec<i64> = self
             .tables
             .get(&record)
-            .map(|t| t.values().filter(|r| r.get(field.index()) == *value).map(|r| r.id).collect())
+            .map(|t| {
+                t.values()
+                    .filter(|r| r.get(field.index()) == *value)
+                    .map(|r| r.id)
+                    .collect()
+            })
             .unwrap_or_default();
         match ids.as_slice() {
             [one] => Ok(*one),
@@ -94,7 +117,11 @@ impl Env for MemEnv {
             }),
         }
     }
-    fn rows(&mut self, record: RecordId, key: Option<(FieldId, &Value)>) -> Result<Vec<i64>, EvalError> {
+    fn rows(
+        &mut self,
+        record: RecordId,
+        key: Option<(FieldId, &Value)>,
+    ) -> Result<Vec<i64>, EvalError> {
         Ok(self
             .tables
             .get(&record)

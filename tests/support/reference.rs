@@ -7,7 +7,9 @@
 
 use super::memenv::MemEnv;
 use flowc::eval::{Env, EvalError};
-use flowc::ir::{AggFunc, ArithOp, Builtin, CmpOp, CmpType, Expr, ExprKind as K, Literal, Num, Program, Type};
+use flowc::ir::{
+    AggFunc, ArithOp, Builtin, CmpOp, CmpType, Expr, ExprKind as K, Literal, Num, Program, Type,
+};
 use flowc::value::Value;
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -18,11 +20,17 @@ pub struct Reference<'p> {
 }
 
 fn int(v: i128, op: &'static str) -> Result<Value, EvalError> {
-    i64::try_from(v).map(Value::Int).map_err(|_| EvalError::Overflow(op))
+    i64::try_from(v)
+        .map(Value::Int)
+        .map_err(|_| EvalError::Overflow(op))
 }
 
 fn finite(v: f64) -> Value {
-    if v.is_finite() { Value::Decimal(v) } else { Value::Null }
+    if v.is_finite() {
+        Value::Decimal(v)
+    } else {
+        Value::Null
+    }
 }
 
 fn key(ty: CmpType, v: &Value) -> Option<Key> {
@@ -31,7 +39,9 @@ fn key(ty: CmpType, v: &Value) -> Option<Key> {
         (CmpType::Text, Value::Text(t)) => Some(Key::Text(t.to_string())),
         (CmpType::Decimal, Value::Decimal(d)) => Some(Key::Dec(*d)),
         (CmpType::Decimal, Value::Int(i)) => Some(Key::Dec(*i as f64)),
-        (CmpType::Int, Value::Int(i) | Value::DateTime(i) | Value::Duration(i) | Value::Ref(i)) => Some(Key::Int(*i)),
+        (CmpType::Int, Value::Int(i) | Value::DateTime(i) | Value::Duration(i) | Value::Ref(i)) => {
+            Some(Key::Int(*i))
+        }
         (CmpType::Int, Value::Date(d)) => Some(Key::Int(*d as i64)),
         (CmpType::Int, Value::Enum(e)) => Some(Key::Int(*e as i64)),
         (CmpType::Int, Value::Bool(b)) => Some(Key::Int(*b as i64)),
@@ -66,7 +76,11 @@ impl Reference<'_> {
                 Literal::Enum(_, i) => V::Enum(*i),
             },
             K::Var(v) => self.vars.get(&v.0).cloned().unwrap_or(V::Null),
-            K::Field { base, record, field } => match self.eval(base, env)? {
+            K::Field {
+                base,
+                record,
+                field,
+            } => match self.eval(base, env)? {
                 V::Ref(id) => env.field(*record, id, *field)?,
                 _ => V::Null,
             },
@@ -76,7 +90,12 @@ impl Reference<'_> {
                 let v = self.eval(inner, env)?;
                 match (v, e.ty.base) {
                     (V::Ref(id), Type::Int) => V::Int(id),
-                    (v, ty) => flowc::value::convert(v, ty, &self.program.schema, self.program.schema.timezone),
+                    (v, ty) => flowc::value::convert(
+                        v,
+                        ty,
+                        &self.program.schema,
+                        self.program.schema.timezone,
+                    ),
                 }
             }
             K::Neg(inner) => match self.eval(inner, env)? {
@@ -89,14 +108,23 @@ impl Reference<'_> {
                 _ => V::Null,
             },
             K::Not(inner) => V::Bool(self.eval(inner, env)? != V::Bool(true)),
-            K::And(a, b) => V::Bool(self.eval(a, env)? == V::Bool(true) && self.eval(b, env)? == V::Bool(true)),
-            K::Or(a, b) => V::Bool(self.eval(a, env)? == V::Bool(true) || self.eval(b, env)? == V::Bool(true)),
+            K::And(a, b) => {
+                V::Bool(self.eval(a, env)? == V::Bool(true) && self.eval(b, env)? == V::Bool(true))
+            }
+            K::Or(a, b) => {
+                V::Bool(self.eval(a, env)? == V::Bool(true) || self.eval(b, env)? == V::Bool(true))
+            }
             K::Arith { op, left, right } => {
                 let a = self.eval(left, env)?;
                 let b = self.eval(right, env)?;
                 self.arith(*op, a, b)?
             }
-            K::Compare { op, ty, left, right } => {
+            K::Compare {
+                op,
+                ty,
+                left,
+                right,
+            } => {
                 let a = self.eval(left, env)?;
                 let b = self.eval(right, env)?;
                 V::Bool(match order(*ty, &a, &b) {
@@ -111,7 +139,13 @@ impl Reference<'_> {
                     },
                 })
             }
-            K::Between { value, low, high, ty, negated } => {
+            K::Between {
+                value,
+                low,
+                high,
+                ty,
+                negated,
+            } => {
                 let v = self.eval(value, env)?;
                 let lo = self.eval(low, env)?;
                 let hi = self.eval(high, env)?;
@@ -120,7 +154,12 @@ impl Reference<'_> {
                     _ => V::Bool(false),
                 }
             }
-            K::In { value, items, ty, negated } => {
+            K::In {
+                value,
+                items,
+                ty,
+                negated,
+            } => {
                 let v = self.eval(value, env)?;
                 let mut found = false;
                 for item in items {
@@ -129,37 +168,59 @@ impl Reference<'_> {
                 }
                 V::Bool(!v.is_null() && found != *negated)
             }
-            K::Contains { text, part, negated } => {
-                match (self.eval(text, env)?, self.eval(part, env)?) {
-                    (V::Text(t), V::Text(p)) => V::Bool(t.contains(&*p) != *negated),
+            K::Contains {
+                text,
+                part,
+                negated,
+            } => match (self.eval(text, env)?, self.eval(part, env)?) {
+                (V::Text(t), V::Text(p)) => V::Bool(t.contains(&*p) != *negated),
+                _ => V::Bool(false),
+            },
+            K::StartsWith { text, prefix } => {
+                match (self.eval(text, env)?, self.eval(prefix, env)?) {
+                    (V::Text(t), V::Text(p)) => V::Bool(t.starts_with(&*p)),
                     _ => V::Bool(false),
                 }
             }
-            K::StartsWith { text, prefix } => match (self.eval(text, env)?, self.eval(prefix, env)?) {
-                (V::Text(t), V::Text(p)) => V::Bool(t.starts_with(&*p)),
-                _ => V::Bool(false),
-            },
             K::IsNull { value, negated } => V::Bool(self.eval(value, env)?.is_null() != *negated),
-            K::If { condition, then, otherwise } => {
+            K::If {
+                condition,
+                then,
+                otherwise,
+            } => {
                 if self.eval(condition, env)? == V::Bool(true) {
                     self.eval(then, env)?
                 } else {
                     self.eval(otherwise, env)?
                 }
             }
-            K::InList { value, list, negated } => match self.eval(value, env)? {
+            K::InList {
+                value,
+                list,
+                negated,
+            } => match self.eval(value, env)? {
                 V::Ref(id) => V::Bool(env.in_list(*list, id)? != *negated),
                 _ => V::Bool(false),
             },
-            K::InSegment { value, segment, negated } => match self.eval(value, env)? {
+            K::InSegment {
+                value,
+                segment,
+                negated,
+            } => match self.eval(value, env)? {
                 V::Ref(id) => V::Bool(env.in_segment(*segment, id)? != *negated),
                 _ => V::Bool(false),
             },
-            K::HasTag { value, tag } => match (self.eval(value, env)?, self.eval(tag, env)?, value.ty.base) {
-                (V::Ref(id), V::Text(t), Type::Record(r)) => V::Bool(env.has_tag(r, id, &t)?),
-                _ => V::Bool(false),
-            },
-            K::Engaged { record, template, clicked } => match (self.eval(record, env)?, record.ty.base) {
+            K::HasTag { value, tag } => {
+                match (self.eval(value, env)?, self.eval(tag, env)?, value.ty.base) {
+                    (V::Ref(id), V::Text(t), Type::Record(r)) => V::Bool(env.has_tag(r, id, &t)?),
+                    _ => V::Bool(false),
+                }
+            }
+            K::Engaged {
+                record,
+                template,
+                clicked,
+            } => match (self.eval(record, env)?, record.ty.base) {
                 (V::Ref(id), Type::Record(r)) => V::Bool(env.engaged(r, id, *template, *clicked)?),
                 _ => V::Bool(false),
             },
@@ -189,7 +250,11 @@ impl Reference<'_> {
                     result?
                 }
             }
-            K::Lookup { record, field, value } => match self.eval(value, env)? {
+            K::Lookup {
+                record,
+                field,
+                value,
+            } => match self.eval(value, env)? {
                 V::Null => V::Null,
                 v => V::Ref(env.lookup(*record, *field, &v)?),
             },
@@ -229,14 +294,26 @@ impl Reference<'_> {
                     AggFunc::Count => V::Int(rows),
                     AggFunc::Sum => match e.ty.base {
                         Type::Int | Type::Duration => {
-                            let total: i128 = values.iter().map(|v| v.as_i64().unwrap_or(0) as i128).sum();
-                            let total = i64::try_from(total).map_err(|_| EvalError::Overflow("sum"))?;
-                            if e.ty.base == Type::Int { V::Int(total) } else { V::Duration(total) }
+                            let total: i128 =
+                                values.iter().map(|v| v.as_i64().unwrap_or(0) as i128).sum();
+                            let total =
+                                i64::try_from(total).map_err(|_| EvalError::Overflow("sum"))?;
+                            if e.ty.base == Type::Int {
+                                V::Int(total)
+                            } else {
+                                V::Duration(total)
+                            }
                         }
                         _ => finite(values.iter().map(|v| v.as_f64().unwrap_or(0.0)).sum()),
                     },
                     AggFunc::Avg if values.is_empty() => V::Null,
-                    AggFunc::Avg => finite(values.iter().map(|v| v.as_f64().unwrap_or(0.0)).sum::<f64>() / values.len() as f64),
+                    AggFunc::Avg => finite(
+                        values
+                            .iter()
+                            .map(|v| v.as_f64().unwrap_or(0.0))
+                            .sum::<f64>()
+                            / values.len() as f64,
+                    ),
                     AggFunc::Min | AggFunc::Max => {
                         let mut best: Option<Value> = None;
                         for v in values {
@@ -267,25 +344,45 @@ impl Reference<'_> {
             return Ok(V::Null);
         }
         let days = |d: i32, n: i128| -> Result<Value, EvalError> {
-            i32::try_from(d as i128 + n).map(V::Date).map_err(|_| EvalError::Overflow("date arithmetic"))
+            i32::try_from(d as i128 + n)
+                .map(V::Date)
+                .map_err(|_| EvalError::Overflow("date arithmetic"))
         };
         let wide = |v: &Value| v.as_i64().unwrap_or(0) as i128;
         Ok(match op {
             ArithOp::Add(Num::Int) => int(wide(&a) + wide(&b), "+")?,
             ArithOp::Sub(Num::Int) => int(wide(&a) - wide(&b), "-")?,
             ArithOp::Mul(Num::Int) => int(wide(&a) * wide(&b), "*")?,
-            ArithOp::Add(Num::Decimal) => finite(a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0)),
-            ArithOp::Sub(Num::Decimal) => finite(a.as_f64().unwrap_or(0.0) - b.as_f64().unwrap_or(0.0)),
-            ArithOp::Mul(Num::Decimal) => finite(a.as_f64().unwrap_or(0.0) * b.as_f64().unwrap_or(0.0)),
+            ArithOp::Add(Num::Decimal) => {
+                finite(a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0))
+            }
+            ArithOp::Sub(Num::Decimal) => {
+                finite(a.as_f64().unwrap_or(0.0) - b.as_f64().unwrap_or(0.0))
+            }
+            ArithOp::Mul(Num::Decimal) => {
+                finite(a.as_f64().unwrap_or(0.0) * b.as_f64().unwrap_or(0.0))
+            }
             ArithOp::Div => {
                 let d = b.as_f64().unwrap_or(0.0);
-                if d == 0.0 { V::Null } else { finite(a.as_f64().unwrap_or(0.0) / d) }
+                if d == 0.0 {
+                    V::Null
+                } else {
+                    finite(a.as_f64().unwrap_or(0.0) / d)
+                }
             }
             ArithOp::Rem => {
                 let (x, y) = (wide(&a), wide(&b));
-                if y == 0 { V::Null } else { V::Int((((x % y) + y.abs()) % y.abs()) as i64) }
+                if y == 0 {
+                    V::Null
+                } else {
+                    V::Int((((x % y) + y.abs()) % y.abs()) as i64)
+                }
             }
-            ArithOp::Concat => V::text(&format!("{}{}", a.as_str().unwrap_or(""), b.as_str().unwrap_or(""))),
+            ArithOp::Concat => V::text(&format!(
+                "{}{}",
+                a.as_str().unwrap_or(""),
+                b.as_str().unwrap_or("")
+            )),
             ArithOp::DateAdd => match (a, b) {
                 (V::Date(d), V::Duration(s)) => days(d, s as i128 / 86_400)?,
                 _ => V::Null,
@@ -322,32 +419,54 @@ impl Reference<'_> {
         use Value as V;
         let schema = &self.program.schema;
         if f == Builtin::Coalesce {
-            return Ok(if args[0].is_null() { args[1].clone() } else { args[0].clone() });
+            return Ok(if args[0].is_null() {
+                args[1].clone()
+            } else {
+                args[0].clone()
+            });
         }
         if f == Builtin::ToText {
-            return Ok(args[0].to_text(arg_ty, schema).map_or(V::Null, |s| V::text(&s)));
+            return Ok(args[0]
+                .to_text(arg_ty, schema)
+                .map_or(V::Null, |s| V::text(&s)));
         }
         if args.iter().any(Value::is_null) {
             return Ok(V::Null);
         }
         let date = |v: &Value| match v {
-            V::Date(d) => chrono::NaiveDate::from_ymd_opt(1970, 1, 1).and_then(|e| e.checked_add_signed(chrono::Duration::days(*d as i64))),
+            V::Date(d) => chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+                .and_then(|e| e.checked_add_signed(chrono::Duration::days(*d as i64))),
             _ => None,
         };
         let to_int = |x: f64, op: &'static str| -> Result<Value, EvalError> {
-            if x.is_finite() && x >= -9.223372036854776e18 && x < 9.223372036854776e18 { Ok(V::Int(x as i64)) } else { Err(EvalError::Overflow(op)) }
+            if (-9.223372036854776e18..9.223372036854776e18).contains(&x) {
+                Ok(V::Int(x as i64))
+            } else {
+                Err(EvalError::Overflow(op))
+            }
         };
         use chrono::Datelike;
         Ok(match f {
-            Builtin::Weekday => date(&args[0]).map_or(V::Null, |d| V::Int(d.weekday().number_from_monday() as i64)),
+            Builtin::Weekday => {
+                date(&args[0]).map_or(V::Null, |d| V::Int(d.weekday().number_from_monday() as i64))
+            }
             Builtin::Year => date(&args[0]).map_or(V::Null, |d| V::Int(d.year() as i64)),
             Builtin::Month => date(&args[0]).map_or(V::Null, |d| V::Int(d.month() as i64)),
             Builtin::Day => date(&args[0]).map_or(V::Null, |d| V::Int(d.day() as i64)),
             Builtin::DateOf => match args[0] {
                 V::DateTime(t) => {
                     use chrono::TimeZone;
-                    let local = schema.timezone.timestamp_opt(t, 0).single().map(|dt| dt.date_naive());
-                    local.map_or(V::Null, |d| V::Date((d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32))
+                    let local = schema
+                        .timezone
+                        .timestamp_opt(t, 0)
+                        .single()
+                        .map(|dt| dt.date_naive());
+                    local.map_or(V::Null, |d| {
+                        V::Date(
+                            (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default())
+                                .num_days() as i32,
+                        )
+                    })
                 }
                 _ => V::Null,
             },
@@ -355,12 +474,22 @@ impl Reference<'_> {
             Builtin::Hours => V::Int(args[0].as_i64().unwrap_or(0) / 3_600),
             Builtin::Minutes => V::Int(args[0].as_i64().unwrap_or(0) / 60),
             Builtin::Div => {
-                let (x, y) = (args[0].as_i64().unwrap_or(0) as i128, args[1].as_i64().unwrap_or(0) as i128);
+                let (x, y) = (
+                    args[0].as_i64().unwrap_or(0) as i128,
+                    args[1].as_i64().unwrap_or(0) as i128,
+                );
                 if y == 0 {
                     V::Null
                 } else {
                     let q = x / y;
-                    int(if x % y != 0 && ((x < 0) != (y < 0)) { q - 1 } else { q }, "div")?
+                    int(
+                        if x % y != 0 && ((x < 0) != (y < 0)) {
+                            q - 1
+                        } else {
+                            q
+                        },
+                        "div",
+                    )?
                 }
             }
             Builtin::AbsInt => int((args[0].as_i64().unwrap_or(0) as i128).abs(), "abs")?,
