@@ -42,7 +42,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         match crate::fmt::format_source(&text) {
             Ok(formatted) if formatted == text => {}
-            Ok(formatted) if args.check => {
+            Ok(_) if args.check => {
                 println!("{}", path.display());
                 unformatted += 1;
             }
