@@ -11,7 +11,9 @@ fn main() {
 /// A realistic project: records with references, enums, lists, templates,
 /// and rules using every common step.
 pub fn generate(records: usize, rules: usize) -> String {
-    let mut s = String::from("timezone \"Asia/Tokyo\"\n\nenum stage { \"見込み\", \"提案\", \"05\", \"06\", \"07\", \"受注\", \"失注\" }\n\n");
+    let mut s = String::from(
+        "timezone \"Asia/Tokyo\"\n\nenum stage { \"見込み\", \"提案\", \"05\", \"06\", \"07\", \"受注\", \"失注\" }\n\n",
+    );
     s.push_str("record user {\n  name: text\n  email: text\n  role: text\n}\n\n");
     for r in 0..records {
         s.push_str(&format!("record r{r} {{\n  name: text\n  email: text\n  score: int\n  amount: decimal\n  stage: stage\n  due: date\n  seen: datetime?\n  note: text?\n  owner: user\n"));
@@ -36,7 +38,11 @@ pub fn generate(records: usize, rules: usize) -> String {
 #[divan::bench(sample_count = 20)]
 fn check_10k_lines(bencher: divan::Bencher) {
     let text = generate(100, 500);
-    assert!(text.lines().count() >= 10_000, "{} lines", text.lines().count());
+    assert!(
+        text.lines().count() >= 10_000,
+        "{} lines",
+        text.lines().count()
+    );
     bencher.bench(|| {
         let project = Project::from_texts([("gen.flow", text.as_str())]);
         let checked = project.check();
@@ -48,5 +54,10 @@ fn check_10k_lines(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 20)]
 fn parse_only_10k_lines(bencher: divan::Bencher) {
     let text = generate(100, 500);
-    bencher.bench(|| flowc::syntax::parse(flowc::source::FileId(0), &text).module.items.len());
+    bencher.bench(|| {
+        flowc::syntax::parse(flowc::source::FileId(0), &text)
+            .module
+            .items
+            .len()
+    });
 }

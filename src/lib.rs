@@ -10,9 +10,11 @@
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
+pub mod engine;
 pub mod eval;
 pub mod fmt;
 pub mod ir;
+pub mod mail;
 pub mod project;
 pub mod source;
 pub mod stdlib;

@@ -1,8 +1,13 @@
 //! The command line: clap definitions and dispatch, one file per subcommand.
 
+mod approvals;
 mod check;
+mod event;
 mod fmt;
+mod log;
+mod run;
 mod schema;
+mod stats;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +33,11 @@ enum Command {
     Check(check::Args),
     Fmt(fmt::Args),
     Schema(schema::Args),
+    Run(run::Args),
+    Event(event::Args),
+    Approvals(approvals::Args),
+    Stats(stats::Args),
+    Log(log::Args),
 }
 
 /// Parses the arguments and runs the subcommand.
@@ -36,6 +46,11 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Fmt(args) => fmt::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Event(args) => event::run(args),
+        Command::Approvals(args) => approvals::run(args),
+        Command::Stats(args) => stats::run(args),
+        Command::Log(args) => log::run(args),
         Command::Schema(args) => schema::run(args),
     };
     match result {
@@ -51,4 +66,62 @@ pub fn main() -> ExitCode {
 pub fn color_stderr() -> bool {
     use std::io::IsTerminal;
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// Loads and checks a project; prints the diagnostics and returns `None`
+/// if there are errors.
+pub(crate) fn checked_project(
+    paths: &[std::path::PathBuf],
+) -> Result<Option<(crate::project::Project, crate::ir::Program)>, String> {
+    let project = crate::project::Project::load(paths).map_err(|e| e.to_string())?;
+    let checked = project.check();
+    if checked.has_errors() {
+        eprint!(
+            "{}",
+            crate::diagnostic::render_human(&project.sources, &checked.diagnostics, color_stderr())
+        );
+        eprintln!("the rules have errors; nothing was run");
+        return Ok(None);
+    }
+    Ok(Some((project, checked.program)))
+}
+
+/// The project's files as one text, kept with each rule version.
+pub(crate) fn project_text(project: &crate::project::Project) -> String {
+    let mut out = String::new();
+    for f in project.user_files() {
+        let file = project.sources.file(f.file);
+        out.push_str(&format!("# file: {}\n{}\n", file.name, file.text));
+    }
+    out
+}
+
+/// Opens an existing database for the inspection commands.
+pub(crate) fn open_db(path: &std::path::Path) -> Result<rusqlite::Connection, String> {
+    if !path.is_file() {
+        return Err(format!("{}: no such database file", path.display()));
+    }
+    crate::store::state::open(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The time zone the engine last ran with (UTC if it never ran).
+pub(crate) fn db_zone(conn: &rusqlite::Connection) -> chrono_tz::Tz {
+    crate::store::state::meta(conn, "timezone")
+        .ok()
+        .flatten()
+        .and_then(|z| crate::time::parse_zone(&z))
+        .unwrap_or(chrono_tz::Tz::UTC)
+}
+
+/// The engine's clock, or the wall clock if it never ran.
+pub(crate) fn db_clock(conn: &rusqlite::Connection) -> i64 {
+    crate::store::state::meta(conn, "clock")
+        .ok()
+        .flatten()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        })
 }

@@ -1,7 +1,10 @@
 //! SQLite: reading the user's tables, the engine's `flow_*` state tables,
 //! migrations and change-capture triggers.
 
+pub mod capture;
 pub mod ddl;
 pub mod drift;
 pub mod introspect;
+pub mod rows;
 pub mod sql;
+pub mod state;

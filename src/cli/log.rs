@@ -1,0 +1,70 @@
+//! `flowc log`: the audit trail.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Print the audit trail: every run started, step taken, wait, email and
+/// failure, oldest first.
+///
+/// Examples:
+///   flowc log --db crm.sqlite --rule seminar
+///   flowc log --db crm.sqlite --run 42
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, value_name = "FILE")]
+    db: PathBuf,
+    /// Only this run.
+    #[arg(long)]
+    run: Option<i64>,
+    /// Only this rule.
+    #[arg(long)]
+    rule: Option<String>,
+    /// Only the last N entries.
+    #[arg(long, value_name = "N")]
+    tail: Option<i64>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    let conn = super::open_db(&args.db)?;
+    let zone = super::db_zone(&conn);
+    let mut stmt = conn
+        .prepare(
+            "SELECT at, run_id, rule, subject, coalesce(step, ''), action, coalesce(detail, '') FROM (
+               SELECT * FROM flow_log WHERE (?1 IS NULL OR run_id = ?1) AND (?2 IS NULL OR rule = ?2)
+               ORDER BY id DESC LIMIT ?3) ORDER BY id",
+        )
+        .map_err(|e| e.to_string())?;
+    let rows = stmt
+        .query_map(
+            rusqlite::params![args.run, args.rule, args.tail.unwrap_or(-1)],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    for row in rows {
+        let (at, run, rule, subject, step, action, detail) = row.map_err(|e| e.to_string())?;
+        let at = crate::time::format_datetime(at, zone);
+        println!(
+            "{}",
+            crate::engine::format_log_line(
+                &at,
+                run,
+                rule.as_deref(),
+                subject.as_deref(),
+                &step,
+                &action,
+                &detail
+            )
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,207 @@
+//! `flowc run`: execute the rules against a database.
+
+use crate::engine::{Advance, Engine, Options, Outcome};
+use crate::mail::{Security, SmtpConfig, Transport};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Process pending changes, events, due timers and sweeps, then deliver
+/// the outbox.
+///
+/// Without --now or --until the wall clock is used. --until fast-forwards
+/// through every due timer in time order (the time machine). The clock
+/// never goes backwards.
+///
+/// Examples:
+///   flowc run --db crm.sqlite rules/ --mail-dir outbox/
+///   flowc run --db crm.sqlite rules/ --until 2025-02-01 --dry-run
+///   FLOWC_SMTP_USER=… FLOWC_SMTP_PASSWORD=… flowc run --db crm.sqlite rules/ --smtp smtps://mail.example.jp --watch
+#[derive(clap::Args)]
+pub struct Args {
+    /// The SQLite database holding the records (and flowc's state).
+    #[arg(long, value_name = "FILE")]
+    db: PathBuf,
+    /// The rules project; default: the current folder.
+    paths: Vec<PathBuf>,
+    /// Process once and exit (the default).
+    #[arg(long, conflicts_with = "watch")]
+    once: bool,
+    /// Keep running, checking for work every --interval seconds.
+    #[arg(long)]
+    watch: bool,
+    /// Seconds between checks with --watch.
+    #[arg(long, default_value_t = 1, value_name = "SECONDS")]
+    interval: u64,
+    /// Run at this time instead of the wall clock.
+    #[arg(long, value_name = "TIME", conflicts_with = "until")]
+    now: Option<String>,
+    /// Fast-forward to this time, processing every due item at its time.
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Print what would happen (and what happens to waiting runs of edited
+    /// rules); change nothing and send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Deliver email through this SMTP server: smtp://HOST:PORT or
+    /// smtps://HOST:PORT. Credentials come from FLOWC_SMTP_USER and
+    /// FLOWC_SMTP_PASSWORD.
+    #[arg(long, value_name = "URL", conflicts_with = "mail_dir")]
+    smtp: Option<String>,
+    /// SMTP transport security (default: none for smtp://, tls for smtps://).
+    #[arg(long, value_enum)]
+    smtp_security: Option<SecurityArg>,
+    /// Write each email as an .eml file into this folder instead.
+    #[arg(long, value_name = "DIR")]
+    mail_dir: Option<PathBuf>,
+    /// The sender of emails whose template has no `from`.
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        default_value = "flowc <flowc@localhost>",
+        env = "FLOWC_MAIL_FROM"
+    )]
+    from: String,
+    /// Evaluation backend.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    backend: BackendArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SecurityArg {
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum, PartialEq)]
+enum BackendArg {
+    Vm,
+    Jit,
+    Auto,
+}
+
+fn transport(args: &Args) -> Result<Transport, String> {
+    let security = args.smtp_security.map(|s| match s {
+        SecurityArg::None => Security::None,
+        SecurityArg::Starttls => Security::StartTls,
+        SecurityArg::Tls => Security::Tls,
+    });
+    Ok(match (&args.smtp, &args.mail_dir) {
+        (Some(url), _) => Transport::Smtp(SmtpConfig::parse(url, security)?),
+        (None, Some(dir)) => Transport::Folder(dir.clone()),
+        (None, None) => Transport::None,
+    })
+}
+
+fn wall_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    let Some((project, program)) = super::checked_project(&args.paths)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let _ = args.once;
+    let _ = args.backend == BackendArg::Jit;
+    let transport = transport(&args)?;
+    let zone = program.schema.timezone;
+    let options = Options {
+        dry_run: args.dry_run,
+        project_text: super::project_text(&project),
+    };
+    let engine = Engine::open(&args.db, program, options)
+        .map_err(|e| format!("{}: {e}", args.db.display()))?;
+    let parse = |t: &String| crate::engine::parse_time(t, zone);
+    let how = match (&args.now, &args.until) {
+        (Some(now), _) => Advance::To(parse(now)?),
+        (None, Some(until)) => Advance::Until(parse(until)?),
+        (None, None) => Advance::To(wall_clock()),
+    };
+    if args.dry_run {
+        dry_run(&engine, how)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    deliver(&engine, &transport, &args.from, true)?;
+    engine.advance(how).map_err(|e| e.to_string())?;
+    report(&engine, &transport, &args.from)?;
+    if !args.watch {
+        return Ok(ExitCode::SUCCESS);
+    }
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(args.interval.max(1)));
+        let now = wall_clock().max(engine.clock().unwrap_or(i64::MIN));
+        engine
+            .advance(Advance::To(now))
+            .map_err(|e| e.to_string())?;
+        report(&engine, &transport, &args.from)?;
+    }
+}
+
+fn deliver(
+    engine: &Engine,
+    transport: &Transport,
+    from: &str,
+    everything: bool,
+) -> Result<crate::mail::Delivery, String> {
+    let clock = engine.clock().unwrap_or(0);
+    crate::mail::deliver(engine.connection(), transport, from, clock, everything)
+        .map_err(|e| e.to_string())
+}
+
+fn report(engine: &Engine, transport: &Transport, from: &str) -> Result<(), String> {
+    let delivery = deliver(engine, transport, from, false)?;
+    let report = engine.take_report();
+    let quiet =
+        report == crate::engine::Report::default() && delivery == crate::mail::Delivery::default();
+    if quiet {
+        return Ok(());
+    }
+    let clock = engine
+        .clock()
+        .map(|c| crate::time::format_datetime(c, engine.program().schema.timezone))
+        .unwrap_or_default();
+    println!(
+        "{clock}  {}; {} sent, {} deferred, {} failed",
+        report.summary(),
+        delivery.sent,
+        delivery.deferred,
+        delivery.failed
+    );
+    for failure in &report.failures {
+        println!("  failed: {failure}");
+    }
+    for problem in &delivery.problems {
+        println!("  email: {problem}");
+    }
+    Ok(())
+}
+
+fn dry_run(engine: &Engine, how: Advance) -> Result<(), String> {
+    let migrations = engine.plan_migrations().map_err(|e| e.to_string())?;
+    let changed: Vec<_> = migrations
+        .iter()
+        .filter(|m| m.outcome != Outcome::Unchanged)
+        .collect();
+    if !changed.is_empty() {
+        println!("waiting runs of edited rules:");
+        for m in changed {
+            let what = match m.outcome {
+                Outcome::Moved => format!("continues at step `{}` of the new version", m.step),
+                _ => format!(
+                    "step `{}` is gone from the new version: the run will fail when it wakes",
+                    m.step
+                ),
+            };
+            println!("  run {} ({}): {what}", m.run, m.rule);
+        }
+    }
+    engine.advance(how).map_err(|e| e.to_string())?;
+    println!("dry run: nothing was changed or sent");
+    for line in engine.take_dry_log() {
+        println!("  {line}");
+    }
+    println!("{}", engine.take_report().summary());
+    Ok(())
+}

@@ -1,0 +1,467 @@
+//! Processing captured changes in commit order: starting the runs they
+//! trigger (`is created`, `changes`, `becomes`, …) and re-checking the
+//! waits and `becomes` conditions that depend on what changed.
+
+use super::deps::{self, Dep, Reach, Source};
+use super::env::Context;
+use super::runs::Cause;
+use super::{Engine, EngineError};
+use crate::ir::{RecordId, RuleId, Trigger};
+use crate::store::rows::{self, Decoded};
+use crate::store::sql::ident;
+use crate::value::Value;
+use rusqlite::params;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+/// One row of `flow_changes`.
+#[derive(Clone, Debug)]
+pub(crate) struct Change {
+    pub seq: i64,
+    pub table: String,
+    pub row_id: i64,
+    pub op: String,
+    pub old: Option<serde_json::Value>,
+    pub new: Option<serde_json::Value>,
+    pub depth: i64,
+}
+
+/// How many changes one transaction processes (group commit).
+const BATCH: i64 = 512;
+
+/// Why a rule watches changes: to start runs, or for its waits.
+#[derive(Clone, Debug)]
+pub(crate) struct Watch {
+    pub rule: RuleId,
+    pub dep: Dep,
+    /// `true`: the rule's `becomes` condition; `false`: its waits.
+    pub becomes: bool,
+}
+
+impl Engine {
+    /// Every rule's dependencies, indexed by the changed table's name.
+    pub(crate) fn watches(&self) -> std::collections::HashMap<String, Vec<Watch>> {
+        let mut out: std::collections::HashMap<String, Vec<Watch>> =
+            std::collections::HashMap::new();
+        for (i, rule) in self.program.rules.iter().enumerate() {
+            let id = RuleId(i as u32);
+            if let Trigger::Becomes { condition } = &rule.trigger {
+                for dep in deps::of(&self.program, condition) {
+                    out.entry(dep.source.change_table(&self.program))
+                        .or_default()
+                        .push(Watch {
+                            rule: id,
+                            dep,
+                            becomes: true,
+                        });
+                }
+            }
+            let mut conditions = Vec::new();
+            collect_wait_conditions(&rule.steps, &mut conditions);
+            for c in conditions {
+                for dep in deps::of(&self.program, c) {
+                    out.entry(dep.source.change_table(&self.program))
+                        .or_default()
+                        .push(Watch {
+                            rule: id,
+                            dep,
+                            becomes: false,
+                        });
+                }
+            }
+        }
+        out
+    }
+
+    /// Processes all pending changes, a batch per transaction; returns
+    /// whether there were any.
+    pub(crate) fn process_changes(&self) -> Result<bool, EngineError> {
+        let mut any = false;
+        loop {
+            let done = self.transaction(|| {
+                let watermark: i64 = crate::store::state::meta(&self.conn, "changes_done")?
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let batch = self.pending_changes(watermark)?;
+                let Some(last) = batch.last().map(|c| c.seq) else {
+                    return Ok(true);
+                };
+                for change in &batch {
+                    self.on_change(change)?;
+                }
+                crate::store::state::set_meta(&self.conn, "changes_done", &last.to_string())?;
+                self.report.borrow_mut().changes += batch.len();
+                Ok(false)
+            })?;
+            if done {
+                return Ok(any);
+            }
+            any = true;
+        }
+    }
+
+    fn pending_changes(&self, after: i64) -> Result<Vec<Change>, EngineError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, tbl, row_id, op, old, new, depth FROM flow_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, BATCH], |r| {
+            let json = |i: usize| -> rusqlite::Result<Option<serde_json::Value>> {
+                Ok(r.get::<_, Option<String>>(i)?
+                    .and_then(|t| serde_json::from_str(&t).ok()))
+            };
+            Ok(Change {
+                seq: r.get(0)?,
+                table: r.get(1)?,
+                row_id: r.get(2)?,
+                op: r.get(3)?,
+                old: json(4)?,
+                new: json(5)?,
+                depth: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn on_change(&self, change: &Change) -> Result<(), EngineError> {
+        if let Some(record) = self.record_named(&change.table) {
+            let def = self.program.schema.record(record);
+            let decode = |json: &Option<serde_json::Value>| {
+                json.as_ref().map(|j| {
+                    Rc::new(rows::decode_json(
+                        &self.program.schema,
+                        def,
+                        change.row_id,
+                        j,
+                    ))
+                })
+            };
+            let (old, new) = (decode(&change.old), decode(&change.new));
+            if change.op == "delete"
+                && let Some(old) = &old
+            {
+                // Rules on a deleted row read its last values.
+                self.rows_cache_put(record, old.clone());
+            }
+            self.start_triggered(record, change, old.as_ref(), new.as_ref())?;
+        }
+        self.recheck_for(change)
+    }
+
+    fn rows_cache_put(&self, record: RecordId, row: Rc<Decoded>) {
+        self.rows_insert(record, row);
+    }
+
+    /// Starts the runs a change on a record triggers.
+    fn start_triggered(
+        &self,
+        record: RecordId,
+        change: &Change,
+        old: Option<&Rc<Decoded>>,
+        new: Option<&Rc<Decoded>>,
+    ) -> Result<(), EngineError> {
+        let Some(rules) = self.rules_of.get(&record) else {
+            return Ok(());
+        };
+        for &rule_id in rules {
+            let rule = self.rule(rule_id);
+            let fires = match (&rule.trigger, change.op.as_str()) {
+                (Trigger::Created, "insert")
+                | (Trigger::Updated, "update")
+                | (Trigger::Deleted, "delete") => true,
+                (Trigger::Changes { field, from, to }, "update") => {
+                    let (Some(old), Some(new)) = (old, new) else {
+                        continue;
+                    };
+                    let before = old.row.get(field.index());
+                    let after = new.row.get(field.index());
+                    let ctx = Context::subject(record, change.row_id);
+                    let matches = |expected: &Option<crate::ir::Expr>,
+                                   actual: &Value|
+                     -> Result<bool, EngineError> {
+                        Ok(match expected {
+                            None => true,
+                            Some(e) => match self.eval(e, &ctx) {
+                                Ok(v) => v.compare(actual) == Some(std::cmp::Ordering::Equal),
+                                Err(_) => false,
+                            },
+                        })
+                    };
+                    before != after
+                        && old.problem(*field).is_none()
+                        && new.problem(*field).is_none()
+                        && matches(from, &before)?
+                        && matches(to, &after)?
+                }
+                // `becomes` is handled with the other dependents.
+                _ => false,
+            };
+            if !fires {
+                continue;
+            }
+            let cause = Cause {
+                old: change.old.clone(),
+                event: None,
+                seq: change.seq,
+                depth: change.depth,
+            };
+            self.start_if(rule_id, change.row_id, &cause)?;
+        }
+        Ok(())
+    }
+
+    /// Starts a run if the rule's `where` holds for the subject.
+    pub(crate) fn start_if(
+        &self,
+        rule_id: RuleId,
+        subject: i64,
+        cause: &Cause,
+    ) -> Result<(), EngineError> {
+        let rule = self.rule(rule_id);
+        if let Some(filter) = &rule.filter {
+            let ctx = Context {
+                subject: Some((rule.subject, subject)),
+                old: cause.old.as_ref().map(|j| {
+                    Rc::new(rows::decode_json(
+                        &self.program.schema,
+                        self.program.schema.record(rule.subject),
+                        subject,
+                        j,
+                    ))
+                }),
+                event: cause.event.clone().map(Rc::new),
+                since: self.clock.get(),
+                recipient: None,
+            };
+            match self.holds(filter, &ctx) {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                Err(e) => {
+                    let table = self.table_name(rule.subject).to_string();
+                    self.log(
+                        None,
+                        "",
+                        "failed",
+                        &format!("rule {}: the `where` of {table} #{subject}: {e}", rule.name),
+                    )?;
+                    self.report
+                        .borrow_mut()
+                        .failures
+                        .push(format!("rule {} on {table} #{subject}: {e}", rule.name));
+                    return Ok(());
+                }
+            }
+        }
+        self.start_run(rule_id, subject, cause)?;
+        Ok(())
+    }
+
+    /// Re-checks waiting runs and `becomes` conditions that read what changed.
+    pub(crate) fn recheck_for(&self, change: &Change) -> Result<(), EngineError> {
+        let table = change.table.clone();
+        let watches = self.watch_index.get(&table).cloned().unwrap_or_default();
+        for watch in watches {
+            let subjects = self.affected(&watch.dep, change)?;
+            let rule = self.rule(watch.rule);
+            if watch.becomes {
+                self.recheck_becomes(watch.rule, subjects, change)?;
+                continue;
+            }
+            let subject_table = self.table_name(rule.subject).to_string();
+            let runs = match subjects {
+                Some(ids) => {
+                    let mut runs = Vec::new();
+                    for id in ids {
+                        runs.extend(self.condition_waiters(
+                            &subject_table,
+                            Some(id),
+                            &rule.name,
+                        )?);
+                    }
+                    runs
+                }
+                None => self.condition_waiters(&subject_table, None, &rule.name)?,
+            };
+            for run in runs {
+                self.recheck(run)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The subjects a change can affect through a dependency (`None`: all).
+    fn affected(&self, dep: &Dep, change: &Change) -> Result<Option<BTreeSet<i64>>, EngineError> {
+        match &dep.reach {
+            Reach::Any => Ok(None),
+            Reach::ReferencedBy(field) => {
+                let Source::Table(record) = dep.source else {
+                    return Ok(None);
+                };
+                let name = &self.program.schema.field(record, *field).name;
+                let ids = [&change.old, &change.new]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|row| row.get(name).and_then(|v| v.as_i64()))
+                    .collect();
+                Ok(Some(ids))
+            }
+            Reach::Path(path) => {
+                // Walk the references back from the changed row to subjects.
+                let mut ids: BTreeSet<i64> = BTreeSet::from([change.row_id]);
+                for (record, field) in path.iter().rev() {
+                    let def = self.program.schema.record(*record);
+                    let sql = format!(
+                        "SELECT {} FROM {} WHERE {} = ?1",
+                        ident("id"),
+                        ident(&def.name),
+                        ident(&def.fields[field.index()].name)
+                    );
+                    let mut next = BTreeSet::new();
+                    let mut stmt = self.conn.prepare_cached(&sql)?;
+                    for id in &ids {
+                        for r in stmt.query_map([id], |r| r.get::<_, i64>(0))? {
+                            next.insert(r?);
+                        }
+                    }
+                    ids = next;
+                }
+                Ok(Some(ids))
+            }
+        }
+    }
+
+    /// `when R becomes COND`: fires for each subject whose condition went
+    /// from false to true (or that was created with it true).
+    fn recheck_becomes(
+        &self,
+        rule_id: RuleId,
+        subjects: Option<BTreeSet<i64>>,
+        change: &Change,
+    ) -> Result<(), EngineError> {
+        let rule = self.rule(rule_id);
+        let Trigger::Becomes { condition } = &rule.trigger else {
+            return Ok(());
+        };
+        let own_row = self.record_named(&change.table) == Some(rule.subject);
+        let ids: Vec<i64> = match subjects {
+            Some(ids) => ids.into_iter().collect(),
+            None => self.all_ids(rule.subject)?,
+        };
+        for id in ids {
+            if own_row && change.op == "delete" && id == change.row_id {
+                self.conn.execute(
+                    "DELETE FROM flow_becomes WHERE rule = ?1 AND row_id = ?2",
+                    params![rule.name, id],
+                )?;
+                continue;
+            }
+            let ctx = Context::subject(rule.subject, id);
+            let now = match self.holds(condition, &ctx) {
+                Ok(v) => v,
+                Err(e) => {
+                    let table = self.table_name(rule.subject).to_string();
+                    self.log(
+                        None,
+                        "",
+                        "failed",
+                        &format!("rule {}: the `becomes` of {table} #{id}: {e}", rule.name),
+                    )?;
+                    continue;
+                }
+            };
+            let before: Option<bool> = self
+                .conn
+                .prepare_cached("SELECT value FROM flow_becomes WHERE rule = ?1 AND row_id = ?2")?
+                .query_row(params![rule.name, id], |r| r.get(0))
+                .ok();
+            let before = match before {
+                Some(b) => b,
+                // Never seen: created rows start false; for an update of the
+                // row itself, the old values tell.
+                None if own_row && change.op == "update" && id == change.row_id => {
+                    self.was_true_before(rule_id, change).unwrap_or(false)
+                }
+                None => false,
+            };
+            if now != before {
+                self.conn.execute(
+                    "INSERT INTO flow_becomes (rule, row_id, value) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (rule, row_id) DO UPDATE SET value = excluded.value",
+                    params![rule.name, id, now],
+                )?;
+            }
+            if now && !before {
+                let cause = Cause {
+                    old: if id == change.row_id {
+                        change.old.clone()
+                    } else {
+                        None
+                    },
+                    event: None,
+                    seq: change.seq,
+                    depth: change.depth,
+                };
+                self.start_if(rule_id, id, &cause)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The `becomes` condition evaluated on the row's old values.
+    fn was_true_before(&self, rule_id: RuleId, change: &Change) -> Option<bool> {
+        let rule = self.rule(rule_id);
+        let Trigger::Becomes { condition } = &rule.trigger else {
+            return None;
+        };
+        let old = change.old.as_ref()?;
+        let decoded = Rc::new(rows::decode_json(
+            &self.program.schema,
+            self.program.schema.record(rule.subject),
+            change.row_id,
+            old,
+        ));
+        self.rows_insert(rule.subject, decoded);
+        let result = self
+            .holds(condition, &Context::subject(rule.subject, change.row_id))
+            .ok();
+        self.forget_row(rule.subject, change.row_id);
+        result
+    }
+
+    pub(crate) fn all_ids(&self, record: RecordId) -> Result<Vec<i64>, EngineError> {
+        let sql = format!(
+            "SELECT {0} FROM {1} ORDER BY {0}",
+            ident("id"),
+            ident(self.table_name(record))
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+}
+
+/// The conditions of `wait until` and `wait … unless COND` steps.
+fn collect_wait_conditions<'a>(steps: &'a [crate::ir::Step], out: &mut Vec<&'a crate::ir::Expr>) {
+    use crate::ir::{StepKind, Unless, Wait};
+    for step in steps {
+        match &step.kind {
+            StepKind::Wait(Wait::UntilCondition { condition, .. }) => out.push(condition),
+            StepKind::Wait(Wait::For {
+                unless: Some(Unless::Condition(c)),
+                ..
+            }) => out.push(c),
+            StepKind::If {
+                branches,
+                otherwise,
+            } => {
+                for (_, body) in branches {
+                    collect_wait_conditions(body, out);
+                }
+                collect_wait_conditions(otherwise, out);
+            }
+            StepKind::RequireApproval { on_reject, .. } => collect_wait_conditions(on_reject, out),
+            _ => {}
+        }
+    }
+}

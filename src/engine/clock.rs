@@ -1,0 +1,173 @@
+//! The engine's clock and the main loop that moves it.
+//!
+//! The clock is stored in the database (`flow_meta.clock`) and never goes
+//! backwards. [`Advance::To`] sets it to a time (the wall clock, or
+//! `--now`) and processes everything due by then; [`Advance::Until`] walks
+//! it through every due time up to the target, so that each wait wakes at
+//! its own time (the time machine simulations and tests use).
+//!
+//! At any one time, pending changes are processed first (in commit order),
+//! then due items in time order; at the same instant events come before
+//! timers, so an event stamped exactly at the end of a `wait … unless`
+//! still counts as arriving during the wait.
+
+use super::{Engine, EngineError};
+use chrono_tz::Tz;
+
+/// How far to move the clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Advance {
+    /// Jump to this time and process everything due by then.
+    To(i64),
+    /// Walk to this time through every due item, each at its own time.
+    Until(i64),
+}
+
+/// Parses a TIME argument: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]` in the
+/// project's time zone, or RFC 3339 with an offset.
+pub fn parse_time(text: &str, zone: Tz) -> Result<i64, String> {
+    crate::time::parse_datetime(text.trim(), zone).ok_or_else(|| {
+        format!("`{text}` is not a time; write YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] or an RFC 3339 time with an offset")
+    })
+}
+
+/// What is due next, in processing order at equal times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Item {
+    Event(i64),
+    Timer(i64),
+    Sweep(u32),
+}
+
+/// How many due items one transaction processes.
+const BATCH: usize = 256;
+
+impl Engine {
+    fn set_clock(&self, t: i64) -> Result<(), EngineError> {
+        self.clock.set(t);
+        if !self.options.dry_run {
+            crate::store::state::set_meta(&self.conn, "clock", &t.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn format(&self, t: i64) -> String {
+        crate::time::format_datetime(t, self.program.schema.timezone)
+    }
+
+    /// Moves the clock and processes everything due on the way.
+    pub fn advance(&self, how: Advance) -> Result<(), EngineError> {
+        let target = match how {
+            Advance::To(t) | Advance::Until(t) => t,
+        };
+        if let Some(current) = self.clock()
+            && target < current
+        {
+            return Err(EngineError::ClockBackwards {
+                clock: self.format(current),
+                requested: self.format(target),
+            });
+        }
+        if self.options.dry_run {
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        }
+        let result = self.advance_inner(how, target);
+        if self.options.dry_run {
+            self.conn.execute_batch("ROLLBACK")?;
+        }
+        result
+    }
+
+    fn advance_inner(&self, how: Advance, target: i64) -> Result<(), EngineError> {
+        let start = match (how, self.clock()) {
+            (Advance::Until(_), Some(current)) => current,
+            _ => target,
+        };
+        self.set_clock(start)?;
+        self.remember_versions()?;
+        self.ensure_schedules()?;
+        loop {
+            self.drain()?;
+            if matches!(how, Advance::To(_)) {
+                break;
+            }
+            match self.next_due_after(self.clock.get())? {
+                Some(t) if t <= target => self.set_clock(t)?,
+                _ => break,
+            }
+        }
+        if self.clock.get() < target {
+            self.set_clock(target)?;
+            self.drain()?;
+        }
+        Ok(())
+    }
+
+    /// Processes everything due at or before the clock.
+    fn drain(&self) -> Result<(), EngineError> {
+        loop {
+            let mut worked = self.process_changes()?;
+            worked |= self.process_decisions()?;
+            if let Some(batch) = self.next_batch()? {
+                self.transaction(|| {
+                    for item in &batch {
+                        match *item {
+                            Item::Event(seq) => self.on_event(seq)?,
+                            Item::Timer(run) => {
+                                self.report.borrow_mut().timers += 1;
+                                self.wake(run)?
+                            }
+                            Item::Sweep(rule) => self.sweep(crate::ir::RuleId(rule))?,
+                        }
+                    }
+                    Ok(())
+                })?;
+                continue;
+            }
+            if !worked {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The due items sharing the earliest due time and kind.
+    fn next_batch(&self) -> Result<Option<Vec<Item>>, EngineError> {
+        let events = self.due_events(BATCH)?;
+        let timers = self.due_timers(BATCH)?;
+        let sweeps = self.due_sweeps()?;
+        let mut candidates: Vec<(i64, Item)> = Vec::new();
+        candidates.extend(events.iter().map(|&(seq, at)| (at, Item::Event(seq))));
+        candidates.extend(timers.iter().map(|&(run, at)| (at, Item::Timer(run))));
+        candidates.extend(sweeps.iter().map(|&(rule, at)| (at, Item::Sweep(rule.0))));
+        candidates.sort();
+        let Some(&(time, first)) = candidates.first() else {
+            return Ok(None);
+        };
+        let same = |item: &Item| std::mem::discriminant(item) == std::mem::discriminant(&first);
+        // Sweeps go one per transaction; events and timers in batches.
+        let batch: Vec<Item> = candidates
+            .into_iter()
+            .take_while(|(t, item)| *t == time && same(item))
+            .map(|(_, item)| item)
+            .take(if matches!(first, Item::Sweep(_)) {
+                1
+            } else {
+                BATCH
+            })
+            .collect();
+        Ok(Some(batch))
+    }
+
+    /// The earliest time after `t` at which something is due.
+    fn next_due_after(&self, t: i64) -> Result<Option<i64>, EngineError> {
+        let next: Option<i64> = self.conn.query_row(
+            "SELECT min(x) FROM (
+               SELECT min(at) AS x FROM flow_events WHERE processed = 0 AND at > ?1
+               UNION ALL SELECT min(wake_at) FROM flow_runs WHERE status = 'waiting' AND wake_at > ?1
+               UNION ALL SELECT min(next_at) FROM flow_schedule WHERE next_at > ?1)",
+            [t],
+            |r| r.get(0),
+        )?;
+        Ok(next)
+    }
+}

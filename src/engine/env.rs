@@ -1,0 +1,239 @@
+//! The evaluation environment over SQLite: what an expression may ask while
+//! a run (or a sweep, or a segment) evaluates it.
+
+use super::Engine;
+use crate::eval::{Env, EvalError};
+use crate::ir::{FieldId, ListId, RecordId, Schema, SegmentId, TemplateId};
+use crate::store::rows::Decoded;
+use crate::store::sql::ident;
+use crate::value::Value;
+use rusqlite::params;
+use std::rc::Rc;
+
+/// What an evaluation knows about the run it belongs to.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Context {
+    /// The subject: record and id (variable 0).
+    pub subject: Option<(RecordId, i64)>,
+    /// The recipient of the message being rendered (variable 1).
+    pub recipient: Option<i64>,
+    /// The subject before the change that started the run (`old.f`).
+    pub old: Option<Rc<Decoded>>,
+    /// The payload of the event that started the run (`event.k`).
+    pub event: Option<Rc<serde_json::Map<String, serde_json::Value>>>,
+    /// When the run started: `R opened T` counts events from then on.
+    pub since: i64,
+}
+
+impl Context {
+    pub fn subject(record: RecordId, id: i64) -> Context {
+        Context {
+            subject: Some((record, id)),
+            ..Context::default()
+        }
+    }
+}
+
+pub(crate) struct DbEnv<'e> {
+    pub engine: &'e Engine,
+    pub ctx: &'e Context,
+}
+
+fn db(e: rusqlite::Error) -> EvalError {
+    EvalError::Database(e.to_string())
+}
+
+/// A JSON payload value as a flow value (objects and arrays as their text).
+pub(crate) fn json_value(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => n.as_f64().map_or(Value::Null, Value::Decimal),
+        },
+        serde_json::Value::String(s) => Value::text(s),
+        other => Value::text(&other.to_string()),
+    }
+}
+
+impl DbEnv<'_> {
+    fn schema_of(&self) -> &Schema {
+        &self.engine.program.schema
+    }
+
+    fn sql_value(&self, record: RecordId, field: FieldId, value: &Value) -> rusqlite::types::Value {
+        let ty = self.schema_of().field(record, field).ty.base;
+        crate::store::rows::to_sql(value, ty, self.schema_of())
+    }
+}
+
+impl Env for DbEnv<'_> {
+    fn schema(&self) -> &Schema {
+        self.schema_of()
+    }
+
+    fn today(&self) -> i32 {
+        crate::time::local_date(self.engine.clock.get(), self.schema_of().timezone)
+    }
+
+    fn now(&self) -> i64 {
+        self.engine.clock.get()
+    }
+
+    fn field(&mut self, record: RecordId, id: i64, field: FieldId) -> Result<Value, EvalError> {
+        let row = self
+            .engine
+            .row(record, id)?
+            .ok_or_else(|| EvalError::Dangling {
+                table: self.schema_of().record(record).name.clone(),
+                id,
+            })?;
+        if let Some(problem) = row.problem(field) {
+            return Err(self.engine.bad_data(record, id, field, problem));
+        }
+        Ok(row.row.get(field.index()))
+    }
+
+    fn old(&mut self, record: RecordId, field: FieldId) -> Result<Value, EvalError> {
+        let Some(old) = &self.ctx.old else {
+            return Ok(Value::Null);
+        };
+        if let Some(problem) = old.problem(field) {
+            return Err(self.engine.bad_data(record, old.row.id, field, problem));
+        }
+        Ok(old.row.get(field.index()))
+    }
+
+    fn event_field(&mut self, key: &str) -> Result<Value, EvalError> {
+        Ok(self
+            .ctx
+            .event
+            .as_ref()
+            .and_then(|e| e.get(key))
+            .map_or(Value::Null, json_value))
+    }
+
+    fn in_list(&mut self, list: ListId, id: i64) -> Result<bool, EvalError> {
+        let name = &self.schema_of().lists[list.index()].name;
+        self.engine
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM flow_list_members WHERE list = ?1 AND row_id = ?2)",
+            )
+            .and_then(|mut s| s.query_row(params![name, id], |r| r.get(0)))
+            .map_err(db)
+    }
+
+    fn in_segment(&mut self, segment: SegmentId, id: i64) -> Result<bool, EvalError> {
+        let def = &self.schema_of().segments[segment.index()];
+        let ctx = Context::subject(def.of, id);
+        self.engine.holds(&def.condition, &ctx)
+    }
+
+    fn has_tag(&mut self, record: RecordId, id: i64, tag: &str) -> Result<bool, EvalError> {
+        let table = &self.schema_of().record(record).name;
+        self.engine
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM flow_tags WHERE tbl = ?1 AND row_id = ?2 AND tag = ?3)")
+            .and_then(|mut s| s.query_row(params![table, id, tag], |r| r.get(0)))
+            .map_err(db)
+    }
+
+    fn engaged(
+        &mut self,
+        record: RecordId,
+        id: i64,
+        template: TemplateId,
+        clicked: bool,
+    ) -> Result<bool, EvalError> {
+        let table = &self.schema_of().record(record).name;
+        let name = if clicked {
+            "email_clicked"
+        } else {
+            "email_opened"
+        };
+        let template = &self.schema_of().templates[template.index()].name;
+        self.engine
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM flow_events WHERE tbl = ?1 AND row_id = ?2 AND name = ?3 \
+                 AND json_extract(data, '$.template') = ?4 AND at >= ?5 AND at <= ?6)",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![table, id, name, template, self.ctx.since, self.engine.clock.get()], |r| r.get(0))
+            })
+            .map_err(db)
+    }
+
+    fn lookup(
+        &mut self,
+        record: RecordId,
+        field: FieldId,
+        value: &Value,
+    ) -> Result<i64, EvalError> {
+        let def = self.schema_of().record(record);
+        let column = &def.fields[field.index()].name;
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} = ?1 LIMIT 2",
+            ident("id"),
+            ident(&def.name),
+            ident(column)
+        );
+        let param = self.sql_value(record, field, value);
+        let ids: Vec<i64> = self
+            .engine
+            .conn
+            .prepare_cached(&sql)
+            .and_then(|mut s| s.query_map([param], |r| r.get(0))?.collect())
+            .map_err(db)?;
+        match ids.as_slice() {
+            [one] => Ok(*one),
+            _ => Err(EvalError::Lookup {
+                table: def.name.clone(),
+                column: column.clone(),
+                value: value
+                    .to_text(def.fields[field.index()].ty.base, self.schema_of())
+                    .unwrap_or_default(),
+                found: ids.len(),
+            }),
+        }
+    }
+
+    fn rows(
+        &mut self,
+        record: RecordId,
+        key: Option<(FieldId, &Value)>,
+    ) -> Result<Vec<i64>, EvalError> {
+        let def = self.schema_of().record(record);
+        let (sql, param) = match key {
+            Some((field, value)) => (
+                format!(
+                    "SELECT {0} FROM {1} WHERE {2} = ?1 ORDER BY {0}",
+                    ident("id"),
+                    ident(&def.name),
+                    ident(&def.fields[field.index()].name)
+                ),
+                Some(self.sql_value(record, field, value)),
+            ),
+            None => (
+                format!(
+                    "SELECT {0} FROM {1} ORDER BY {0}",
+                    ident("id"),
+                    ident(&def.name)
+                ),
+                None,
+            ),
+        };
+        let mut stmt = self.engine.conn.prepare_cached(&sql).map_err(db)?;
+        let ids: rusqlite::Result<Vec<i64>> = match param {
+            Some(p) => stmt
+                .query_map([p], |r| r.get(0))
+                .and_then(|rows| rows.collect()),
+            None => stmt
+                .query_map([], |r| r.get(0))
+                .and_then(|rows| rows.collect()),
+        };
+        ids.map_err(db)
+    }
+}

@@ -1,0 +1,407 @@
+//! The runtime: rules executed against the SQLite database.
+//!
+//! [`Engine::advance`] moves the engine's clock to a target time and, on the
+//! way, processes everything that is due, in time order: record changes
+//! (captured by triggers into `flow_changes`), events (`flow_events`),
+//! timers of waiting runs, decided approvals and scheduled sweeps. Each item
+//! is processed in one transaction together with the steps it causes, so a
+//! crash loses nothing and repeats nothing; emails wait in `flow_outbox`
+//! and are delivered after the commit (see `crate::mail`).
+
+mod changes;
+mod clock;
+mod deps;
+mod env;
+mod events;
+pub mod pc;
+mod pushdown;
+mod report;
+mod runs;
+mod schedule;
+mod steps;
+mod sweeps;
+mod versions;
+mod waits;
+
+pub use clock::{Advance, parse_time};
+pub use report::Report;
+pub use versions::{Migration, Outcome};
+
+use crate::eval::EvalError;
+use crate::ir::{Expr, Program, RecordId, RuleId};
+use crate::store::rows::{self, Decoded};
+use crate::store::state::{self, StateError};
+use crate::value::Value;
+use crate::vm;
+use rusqlite::Connection;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::rc::Rc;
+
+/// How far rule-made changes may trigger further rules (Salesforce's bound).
+pub const CASCADE_LIMIT: i64 = 5;
+
+/// Why the engine as a whole cannot go on (one run's failure is not one of
+/// these: it is logged and the run is marked failed).
+#[derive(Debug)]
+pub enum EngineError {
+    Database(rusqlite::Error),
+    State(StateError),
+    /// The requested time is before the engine's clock.
+    ClockBackwards {
+        clock: String,
+        requested: String,
+    },
+    Compile(String),
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::Database(e) => write!(f, "database error: {e}"),
+            EngineError::State(e) => write!(f, "{e}"),
+            EngineError::ClockBackwards { clock, requested } => write!(
+                f,
+                "the engine's clock is at {clock}; it cannot go back to {requested} (the clock never goes backwards)"
+            ),
+            EngineError::Compile(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+impl From<rusqlite::Error> for EngineError {
+    fn from(e: rusqlite::Error) -> EngineError {
+        EngineError::Database(e)
+    }
+}
+
+impl From<StateError> for EngineError {
+    fn from(e: StateError) -> EngineError {
+        EngineError::State(e)
+    }
+}
+
+/// How the engine was asked to run.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Print what would happen and change nothing.
+    pub dry_run: bool,
+    /// The project's source text, stored with each rule version so that a
+    /// waiting run can finish on its old version after an edit.
+    pub project_text: String,
+}
+
+/// A failure inside one run: logged, the run marked failed, others go on.
+#[derive(Debug)]
+pub(crate) enum RunError {
+    Eval(EvalError),
+    Database(rusqlite::Error),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Eval(e) => write!(f, "{e}"),
+            RunError::Database(e) => write!(f, "{}", describe_db_error(e)),
+        }
+    }
+}
+
+/// SQLite's message, or a clearer one for the cases users meet.
+fn describe_db_error(e: &rusqlite::Error) -> String {
+    let text = e.to_string();
+    if text.contains(crate::store::capture::LOCKED) {
+        "the row is locked (`lock` step); unlock it before changing it".into()
+    } else {
+        text
+    }
+}
+
+impl From<EvalError> for RunError {
+    fn from(e: EvalError) -> RunError {
+        RunError::Eval(e)
+    }
+}
+
+impl From<rusqlite::Error> for RunError {
+    fn from(e: rusqlite::Error) -> RunError {
+        RunError::Database(e)
+    }
+}
+
+pub struct Engine {
+    pub(crate) program: Program,
+    pub(crate) conn: Connection,
+    pub(crate) options: Options,
+    /// The engine's time (Unix seconds); stored in `flow_meta.clock`.
+    pub(crate) clock: Cell<i64>,
+    /// Compiled code per expression, keyed by the expression's address in
+    /// `program` (which never moves while the engine lives).
+    codes: RefCell<HashMap<usize, Rc<vm::Code>>>,
+    /// Spare VM machines: nested evaluations (a segment inside a condition)
+    /// each take their own.
+    machines: RefCell<Vec<vm::Machine>>,
+    /// Rows read in the current transaction.
+    rows: RefCell<HashMap<(RecordId, i64), Rc<Decoded>>>,
+    pub(crate) report: RefCell<Report>,
+    /// In a dry run, the audit trail that would have been written.
+    pub(crate) dry_log: RefCell<Vec<String>>,
+    /// Rules by the record they run for.
+    pub(crate) rules_of: HashMap<RecordId, Vec<RuleId>>,
+    /// What each rule's `becomes` condition and waits read, by changed table.
+    pub(crate) watch_index: HashMap<String, Vec<changes::Watch>>,
+}
+
+impl Engine {
+    /// Opens the database, migrates the state tables and installs change
+    /// capture for the program's records.
+    pub fn open(path: &Path, program: Program, options: Options) -> Result<Engine, EngineError> {
+        let conn = state::open(path)?;
+        Engine::with_connection(conn, program, options)
+    }
+
+    pub fn with_connection(
+        conn: Connection,
+        program: Program,
+        options: Options,
+    ) -> Result<Engine, EngineError> {
+        state::configure(&conn)?;
+        state::migrate(&conn)?;
+        crate::store::capture::install(&conn, &program.schema)?;
+        let mut rules_of: HashMap<RecordId, Vec<RuleId>> = HashMap::new();
+        for (i, rule) in program.rules.iter().enumerate() {
+            rules_of
+                .entry(rule.subject)
+                .or_default()
+                .push(RuleId(i as u32));
+        }
+        let clock = state::meta(&conn, "clock")?
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(i64::MIN);
+        let mut engine = Engine {
+            program,
+            conn,
+            options,
+            clock: Cell::new(clock),
+            codes: RefCell::new(HashMap::new()),
+            machines: RefCell::new(Vec::new()),
+            rows: RefCell::new(HashMap::new()),
+            report: RefCell::new(Report::default()),
+            dry_log: RefCell::new(Vec::new()),
+            rules_of,
+            watch_index: HashMap::new(),
+        };
+        engine.watch_index = engine.watches();
+        let zone = engine.program.schema.timezone.name().to_string();
+        if !engine.options.dry_run
+            && state::meta(&engine.conn, "timezone")?.as_deref() != Some(zone.as_str())
+        {
+            state::set_meta(&engine.conn, "timezone", &zone)?;
+        }
+        Ok(engine)
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The engine's clock, or `None` if it has never run.
+    pub fn clock(&self) -> Option<i64> {
+        let c = self.clock.get();
+        (c != i64::MIN).then_some(c)
+    }
+
+    /// The audit lines a dry run would have written.
+    pub fn take_dry_log(&self) -> Vec<String> {
+        std::mem::take(&mut self.dry_log.borrow_mut())
+    }
+
+    pub fn take_report(&self) -> Report {
+        std::mem::take(&mut self.report.borrow_mut())
+    }
+
+    /// The compiled code for an expression of the program.
+    pub(crate) fn code(&self, expr: &Expr) -> Result<Rc<vm::Code>, EvalError> {
+        let key = expr as *const Expr as usize;
+        if let Some(code) = self.codes.borrow().get(&key) {
+            return Ok(code.clone());
+        }
+        let code = vm::compile(&self.program.functions, expr, vm::Frame::RULE)
+            .map_err(|e| EvalError::Unsupported(e.to_string()))?;
+        let code = Rc::new(code);
+        self.codes.borrow_mut().insert(key, code.clone());
+        Ok(code)
+    }
+
+    /// Evaluates an expression of the program in a run's (or segment's)
+    /// context: variable 0 is the subject, variable 1 the recipient.
+    pub(crate) fn eval(&self, expr: &Expr, ctx: &env::Context) -> Result<Value, EvalError> {
+        let code = self.code(expr)?;
+        let subject = match ctx.subject {
+            Some((record, id)) => Some(self.subject_row(record, id, &code)?),
+            None => None,
+        };
+        let mut machine = self.machines.borrow_mut().pop().unwrap_or_default();
+        machine.set_var(0, ctx.subject.map_or(Value::Null, |(_, id)| Value::Ref(id)));
+        machine.set_var(1, ctx.recipient.map_or(Value::Null, Value::Ref));
+        let mut env = env::DbEnv { engine: self, ctx };
+        let result = code.eval(&mut machine, subject.as_deref().map(|d| &d.row), &mut env);
+        self.machines.borrow_mut().push(machine);
+        result
+    }
+
+    /// A condition: true only if it evaluates to `true`.
+    pub(crate) fn holds(&self, expr: &Expr, ctx: &env::Context) -> Result<bool, EvalError> {
+        Ok(self.eval(expr, ctx)?.truthy())
+    }
+
+    /// The subject's row for code that reads it directly; fails if the code
+    /// reads a field holding bad data.
+    fn subject_row(
+        &self,
+        record: RecordId,
+        id: i64,
+        code: &vm::Code,
+    ) -> Result<Rc<Decoded>, EvalError> {
+        let decoded = self.row(record, id)?.ok_or_else(|| EvalError::Dangling {
+            table: self.program.schema.record(record).name.clone(),
+            id,
+        })?;
+        if !decoded.bad.is_empty() {
+            for op in &code.ops {
+                if let vm::Op::Subject { field, .. } = op
+                    && let Some(problem) = decoded.problem(crate::ir::FieldId(*field))
+                {
+                    return Err(self.bad_data(record, id, crate::ir::FieldId(*field), problem));
+                }
+            }
+        }
+        Ok(decoded)
+    }
+
+    pub(crate) fn bad_data(
+        &self,
+        record: RecordId,
+        id: i64,
+        field: crate::ir::FieldId,
+        message: &str,
+    ) -> EvalError {
+        EvalError::BadData {
+            table: self.program.schema.record(record).name.clone(),
+            id,
+            column: self.program.schema.field(record, field).name.clone(),
+            message: message.to_string(),
+        }
+    }
+
+    /// A row, from the per-transaction cache or the database.
+    pub(crate) fn row(&self, record: RecordId, id: i64) -> Result<Option<Rc<Decoded>>, EvalError> {
+        if let Some(row) = self.rows.borrow().get(&(record, id)) {
+            return Ok(Some(row.clone()));
+        }
+        let loaded = rows::load(&self.conn, &self.program.schema, record, id)
+            .map_err(|e| EvalError::Database(e.to_string()))?;
+        Ok(loaded.map(|d| {
+            let d = Rc::new(d);
+            self.rows.borrow_mut().insert((record, id), d.clone());
+            d
+        }))
+    }
+
+    /// Forgets cached rows (after a write, or between transactions).
+    pub(crate) fn forget_rows(&self) {
+        self.rows.borrow_mut().clear();
+    }
+
+    pub(crate) fn rows_insert(&self, record: RecordId, row: Rc<Decoded>) {
+        self.rows.borrow_mut().insert((record, row.row.id), row);
+    }
+
+    pub(crate) fn forget_row(&self, record: RecordId, id: i64) {
+        self.rows.borrow_mut().remove(&(record, id));
+    }
+
+    pub(crate) fn table_name(&self, record: RecordId) -> &str {
+        &self.program.schema.record(record).name
+    }
+
+    pub(crate) fn record_named(&self, table: &str) -> Option<RecordId> {
+        self.program.schema.record_named(table)
+    }
+
+    /// Runs `work` in one write transaction (`BEGIN IMMEDIATE`, so two
+    /// processes take turns); rolls back on error. In a dry run the whole
+    /// advance is one outer transaction rolled back at the end, and this is
+    /// a savepoint inside it.
+    pub(crate) fn transaction<T>(
+        &self,
+        work: impl FnOnce() -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        self.forget_rows();
+        let nested = self.options.dry_run;
+        self.conn.execute_batch(if nested {
+            "SAVEPOINT flow_step"
+        } else {
+            "BEGIN IMMEDIATE"
+        })?;
+        let result = work();
+        self.forget_rows();
+        match result {
+            Ok(value) => {
+                self.conn.execute_batch(if nested {
+                    "RELEASE flow_step"
+                } else {
+                    "COMMIT"
+                })?;
+                Ok(value)
+            }
+            Err(e) => {
+                let undo = if nested {
+                    "ROLLBACK TO flow_step; RELEASE flow_step"
+                } else {
+                    "ROLLBACK"
+                };
+                let _ = self.conn.execute_batch(undo);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// One audit-trail line as `flowc log` prints it.
+pub fn format_log_line(
+    at: &str,
+    run: Option<i64>,
+    rule: Option<&str>,
+    subject: Option<&str>,
+    step: &str,
+    action: &str,
+    detail: &str,
+) -> String {
+    let mut line = at.to_string();
+    if let Some(run) = run {
+        line.push_str(&format!("  run {run}"));
+    }
+    if let Some(rule) = rule {
+        line.push_str(&format!("  {rule}"));
+    }
+    if let Some(subject) = subject {
+        line.push_str(&format!("  {subject}"));
+    }
+    if !step.is_empty() {
+        line.push_str(&format!("  [{step}]"));
+    }
+    line.push_str(&format!("  {action}"));
+    if !detail.is_empty() {
+        line.push_str(&format!(": {detail}"));
+    }
+    line
+}

@@ -1,0 +1,355 @@
+//! The third lowering of a condition: to an SQL `WHERE`, for sweeps.
+//!
+//! Only what means exactly the same in SQLite is translated. Every
+//! comparison becomes two-valued (`coalesce(a < b, 0)`, since in flow a
+//! comparison with null is false and `not` of it true), and the columns it
+//! reads are guarded: a row whose stored value does not fit the declared
+//! type (text in an int column, `2024-02-30` in a date column, a decimal
+//! stored as text) is always handed to the VM, which reports or reads it
+//! exactly as it would without pushdown. Conjuncts that cannot be
+//! translated are left to the VM on the rows SQL returns.
+
+use crate::ir::{ArithOp, CmpOp, Expr, ExprKind as K, Literal, Program, RecordId, Type, VarId};
+use crate::store::sql::ident;
+use rusqlite::types::Value as SqlValue;
+use std::collections::BTreeSet;
+
+/// How a sweep selects its rows.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Plan {
+    /// Rows to look at: those meeting the pushed conjuncts, plus suspect rows.
+    pub where_sql: String,
+    /// Per row, 1 when SQL alone decided the whole condition.
+    pub exact_sql: String,
+    pub params: Vec<SqlValue>,
+}
+
+pub(crate) fn plan(program: &Program, subject: RecordId, filter: Option<&Expr>, now: i64) -> Plan {
+    let Some(filter) = filter else {
+        return Plan {
+            where_sql: "1".into(),
+            exact_sql: "1".into(),
+            params: Vec::new(),
+        };
+    };
+    let mut conjuncts = Vec::new();
+    flatten(filter, &mut conjuncts);
+    let mut t = Translator {
+        program,
+        subject,
+        params: Vec::new(),
+        columns: BTreeSet::new(),
+        now,
+        args: Vec::new(),
+    };
+    let mut pushed = Vec::new();
+    let mut residual = false;
+    for c in conjuncts {
+        let mark = (t.params.len(), t.columns.clone());
+        match t.condition(c) {
+            Some(sql) => pushed.push(sql),
+            None => {
+                residual = true;
+                t.params.truncate(mark.0);
+                t.columns = mark.1;
+            }
+        }
+    }
+    if pushed.is_empty() {
+        return Plan {
+            where_sql: "1".into(),
+            exact_sql: "0".into(),
+            params: Vec::new(),
+        };
+    }
+    let suspect = t.suspect();
+    let condition = pushed.join(" AND ");
+    let exact = if residual {
+        "0".to_string()
+    } else {
+        format!("NOT ({suspect})")
+    };
+    Plan {
+        where_sql: format!("({condition}) OR ({suspect})"),
+        exact_sql: format!("({exact})"),
+        params: t.params,
+    }
+}
+
+fn flatten<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match &e.kind {
+        K::And(a, b) => {
+            flatten(a, out);
+            flatten(b, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+struct Translator<'p> {
+    program: &'p Program,
+    subject: RecordId,
+    params: Vec<SqlValue>,
+    /// The subject's columns the pushed SQL reads (field indices).
+    columns: BTreeSet<u32>,
+    now: i64,
+    /// Arguments of the functions being inlined, innermost last.
+    args: Vec<Vec<&'p Expr>>,
+}
+
+impl<'p> Translator<'p> {
+    fn param(&mut self, v: SqlValue) -> String {
+        self.params.push(v);
+        format!("?{}", self.params.len())
+    }
+
+    /// A boolean condition as a two-valued SQL expression (0 or 1).
+    fn condition(&mut self, e: &'p Expr) -> Option<String> {
+        Some(match &e.kind {
+            K::And(a, b) => format!("({} AND {})", self.condition(a)?, self.condition(b)?),
+            K::Or(a, b) => format!("({} OR {})", self.condition(a)?, self.condition(b)?),
+            K::Not(a) => format!("(NOT {})", self.condition(a)?),
+            K::Lit(Literal::Bool(b)) => if *b { "1" } else { "0" }.into(),
+            K::Compare {
+                op, left, right, ..
+            } => {
+                if !orderable(left.ty.base) && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                    return None;
+                }
+                let sym = match op {
+                    CmpOp::Eq => "=",
+                    CmpOp::Ne => "!=",
+                    CmpOp::Lt => "<",
+                    CmpOp::Le => "<=",
+                    CmpOp::Gt => ">",
+                    CmpOp::Ge => ">=",
+                };
+                format!(
+                    "coalesce({} {sym} {}, 0)",
+                    self.operand(left)?,
+                    self.operand(right)?
+                )
+            }
+            K::Between {
+                value,
+                low,
+                high,
+                negated,
+                ..
+            } if orderable(value.ty.base) => {
+                let not = if *negated { "NOT " } else { "" };
+                format!(
+                    "coalesce({} {not}BETWEEN {} AND {}, 0)",
+                    self.operand(value)?,
+                    self.operand(low)?,
+                    self.operand(high)?
+                )
+            }
+            K::In {
+                value,
+                items,
+                negated,
+                ..
+            } => {
+                let v = self.operand(value)?;
+                let mut list = Vec::new();
+                for item in items {
+                    let K::Lit(lit) = &item.kind else { return None };
+                    if *lit == Literal::Null {
+                        return None;
+                    }
+                    list.push(self.operand(item)?);
+                }
+                let not = if *negated { "NOT " } else { "" };
+                format!("coalesce({v} {not}IN ({}), 0)", list.join(", "))
+            }
+            K::IsNull { value, negated } => {
+                let v = self.operand(value)?;
+                format!("({v} IS {}NULL)", if *negated { "NOT " } else { "" })
+            }
+            K::Contains {
+                text,
+                part,
+                negated,
+            } => {
+                let cmp = if *negated { "= 0" } else { "> 0" };
+                format!(
+                    "coalesce(instr({}, {}) {cmp}, 0)",
+                    self.operand(text)?,
+                    self.operand(part)?
+                )
+            }
+            K::StartsWith { text, prefix } => {
+                let (t, p) = (self.operand(text)?, self.operand(prefix)?);
+                format!("coalesce(substr({t}, 1, length({p})) = {p}, 0)")
+            }
+            K::Field { .. } if e.ty.base == Type::Bool => {
+                format!("coalesce({} = 1, 0)", self.operand(e)?)
+            }
+            K::CallFn { function, args } => {
+                self.inline(*function, args, |t, body| t.condition(body))?
+            }
+            _ => return None,
+        })
+    }
+
+    /// A value-producing expression as SQL, or `None`.
+    fn operand(&mut self, e: &'p Expr) -> Option<String> {
+        match &e.kind {
+            K::Field {
+                base,
+                record,
+                field,
+            } if *record == self.subject && self.is_subject(base) => {
+                let ty = self.program.schema.field(*record, *field).ty.base;
+                if matches!(ty, Type::DateTime) {
+                    return None;
+                }
+                self.columns.insert(field.0);
+                Some(ident(&self.program.schema.field(*record, *field).name))
+            }
+            K::Lit(lit) => {
+                let v = match lit {
+                    Literal::Null => return None,
+                    Literal::Int(i) | Literal::Duration(i) => SqlValue::Integer(*i),
+                    Literal::Decimal(f) => SqlValue::Real(*f),
+                    Literal::Text(t) => SqlValue::Text(t.clone()),
+                    Literal::Bool(b) => SqlValue::Integer(i64::from(*b)),
+                    Literal::Date(d) => SqlValue::Text(crate::time::format_date(*d)),
+                    Literal::DateTime(_) => return None,
+                    Literal::Enum(id, i) => SqlValue::Text(
+                        self.program
+                            .schema
+                            .enum_def(*id)
+                            .values
+                            .get(*i as usize)?
+                            .clone(),
+                    ),
+                };
+                Some(self.param(v))
+            }
+            K::Today => {
+                let today = crate::time::local_date(self.now, self.program.schema.timezone);
+                Some(self.param(SqlValue::Text(crate::time::format_date(today))))
+            }
+            K::Arith {
+                op: ArithOp::DateDiff,
+                left,
+                right,
+            } => Some(format!(
+                "CAST(julianday({}) - julianday({}) AS INTEGER)",
+                self.operand(left)?,
+                self.operand(right)?
+            )),
+            K::Arith {
+                op: op @ (ArithOp::DateAdd | ArithOp::DateSub),
+                left,
+                right,
+            } => {
+                let K::Lit(Literal::Duration(s)) = right.kind else {
+                    return None;
+                };
+                let days = if *op == ArithOp::DateAdd {
+                    s / 86_400
+                } else {
+                    -(s / 86_400)
+                };
+                let shift = self.param(SqlValue::Text(format!("{days:+} days")));
+                Some(format!("date({}, {shift})", self.operand(left)?))
+            }
+            K::Cast(inner) if e.ty.base == Type::Decimal && inner.ty.base == Type::Int => {
+                self.operand(inner)
+            }
+            K::Var(VarId(v)) => {
+                let arg = *self.args.last()?.get(*v as usize)?;
+                let saved = self.args.pop();
+                let result = self.operand(arg);
+                if let Some(s) = saved {
+                    self.args.push(s);
+                }
+                result
+            }
+            K::CallFn { function, args } => self.inline(*function, args, |t, body| t.operand(body)),
+            _ => None,
+        }
+    }
+
+    /// Whether `base` is the subject (variable 0 outside any inlined function).
+    fn is_subject(&self, base: &Expr) -> bool {
+        match base.kind {
+            K::Var(VarId(0)) if self.args.is_empty() => true,
+            K::Var(VarId(v)) => self
+                .args
+                .last()
+                .and_then(|a| a.get(v as usize))
+                .is_some_and(|arg| arg.kind == K::Var(VarId(0)) && self.args.len() == 1),
+            _ => false,
+        }
+    }
+
+    /// Translates a `fn` body with its parameters standing for the arguments.
+    /// Strict functions are null for null arguments: only pushed when every
+    /// argument is non-nullable, so strictness never applies.
+    fn inline(
+        &mut self,
+        function: crate::ir::FnId,
+        args: &'p [Expr],
+        f: impl FnOnce(&mut Self, &'p Expr) -> Option<String>,
+    ) -> Option<String> {
+        if self.args.len() > 8 || args.iter().any(|a| a.ty.nullable) {
+            return None;
+        }
+        let body = &self.program.functions.get(function.index())?.body;
+        self.args.push(args.iter().collect());
+        let result = f(self, body);
+        self.args.pop();
+        result
+    }
+
+    /// Rows whose stored values in the read columns do not fit their types.
+    fn suspect(&self) -> String {
+        let record = self.program.schema.record(self.subject);
+        let mut parts = Vec::new();
+        for &i in &self.columns {
+            let field = &record.fields[i as usize];
+            let c = ident(&field.name);
+            if !field.ty.nullable {
+                parts.push(format!("{c} IS NULL"));
+            }
+            let bad = match field.ty.base {
+                Type::Int | Type::Duration | Type::Record(_) => format!("typeof({c}) != 'integer'"),
+                Type::Bool => format!("(typeof({c}) != 'integer' OR {c} NOT IN (0, 1))"),
+                Type::Decimal => format!("typeof({c}) NOT IN ('integer', 'real')"),
+                Type::Text => format!("typeof({c}) != 'text'"),
+                Type::Date => format!("(typeof({c}) != 'text' OR date({c}) IS NOT {c})"),
+                Type::Enum(e) => {
+                    let values: Vec<String> = self
+                        .program
+                        .schema
+                        .enum_def(e)
+                        .values
+                        .iter()
+                        .map(|v| format!("'{}'", v.replace('\'', "''")))
+                        .collect();
+                    format!("{c} NOT IN ({})", values.join(", "))
+                }
+                _ => "1".to_string(),
+            };
+            parts.push(format!("({c} IS NOT NULL AND {bad})"));
+        }
+        if parts.is_empty() {
+            "0".into()
+        } else {
+            parts.join(" OR ")
+        }
+    }
+}
+
+/// Types whose SQLite ordering is flow's ordering (not enums: their order
+/// is declaration order, not text order).
+fn orderable(ty: Type) -> bool {
+    matches!(
+        ty,
+        Type::Int | Type::Decimal | Type::Text | Type::Date | Type::Duration
+    )
+}

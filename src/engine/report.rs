@@ -1,0 +1,36 @@
+//! What one `flowc run` did, for its summary line.
+
+/// Counts of what the engine did (since the last `take_report`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    pub changes: usize,
+    pub events: usize,
+    pub timers: usize,
+    pub sweeps: usize,
+    pub started: usize,
+    pub finished: usize,
+    pub queued: usize,
+    pub tasks: usize,
+    pub approvals: usize,
+    /// One line per run that failed, with why.
+    pub failures: Vec<String>,
+}
+
+impl Report {
+    pub fn summary(&self) -> String {
+        format!(
+            "{} changes, {} events, {} timers, {} sweeps: {} runs started, {} finished, {} failed; \
+             {} emails queued, {} tasks, {} approvals requested",
+            self.changes,
+            self.events,
+            self.timers,
+            self.sweeps,
+            self.started,
+            self.finished,
+            self.failures.len(),
+            self.queued,
+            self.tasks,
+            self.approvals
+        )
+    }
+}

@@ -1,0 +1,322 @@
+//! Runs: starting one (if the rule's re-entry policy allows), executing its
+//! steps until it waits or ends, and recording every transition.
+
+use super::env::Context;
+use super::pc::{self, Pc};
+use super::steps::Flow;
+use super::{Engine, EngineError};
+use crate::ir::{Reenter, RuleDef, RuleId};
+use rusqlite::{OptionalExtension, params};
+use std::rc::Rc;
+
+/// A run being executed.
+#[derive(Clone, Debug)]
+pub(crate) struct Run {
+    pub id: i64,
+    pub rule: RuleId,
+    pub subject: i64,
+    /// How many rule-made changes led to this run.
+    pub depth: i64,
+    pub ctx: Context,
+}
+
+/// What started a run: the change's old values or the event's payload,
+/// stored with the run so that a run resumed days later still has them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Cause {
+    pub old: Option<serde_json::Value>,
+    pub event: Option<serde_json::Map<String, serde_json::Value>>,
+    pub seq: i64,
+    pub depth: i64,
+}
+
+impl Cause {
+    fn to_json(&self) -> String {
+        let mut o = serde_json::Map::new();
+        if let Some(old) = &self.old {
+            o.insert("old".into(), old.clone());
+        }
+        if let Some(event) = &self.event {
+            o.insert("event".into(), serde_json::Value::Object(event.clone()));
+        }
+        serde_json::Value::Object(o).to_string()
+    }
+}
+
+impl Engine {
+    pub(crate) fn rule(&self, id: RuleId) -> &RuleDef {
+        &self.program.rules[id.index()]
+    }
+
+    /// The context a run's expressions see.
+    fn context(&self, rule: &RuleDef, subject: i64, started_at: i64, cause: &Cause) -> Context {
+        let record = self.program.schema.record(rule.subject);
+        Context {
+            subject: Some((rule.subject, subject)),
+            recipient: None,
+            old: cause.old.as_ref().map(|json| {
+                Rc::new(crate::store::rows::decode_json(
+                    &self.program.schema,
+                    record,
+                    subject,
+                    json,
+                ))
+            }),
+            event: cause.event.clone().map(Rc::new),
+            since: started_at,
+        }
+    }
+
+    /// Whether the rule's re-entry policy lets `subject` start a new run now.
+    fn may_enter(&self, rule: &RuleDef, subject: i64) -> Result<bool, EngineError> {
+        let table = self.table_name(rule.subject);
+        let active: bool = self.conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM flow_runs WHERE subject_tbl = ?1 AND subject_id = ?2 AND rule = ?3 \
+             AND status IN ('running', 'waiting'))",
+        )?
+        .query_row(params![table, subject, rule.name], |r| r.get(0))?;
+        if active {
+            return Ok(false);
+        }
+        let last: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT max(started_at) FROM flow_runs WHERE subject_tbl = ?1 AND subject_id = ?2 AND rule = ?3",
+            )?
+            .query_row(params![table, subject, rule.name], |r| r.get(0))?;
+        Ok(match (rule.reenter, last) {
+            (_, None) | (Reenter::WhenEnded, _) => true,
+            (Reenter::Never, Some(_)) => false,
+            (Reenter::After(d), Some(t)) => self.clock.get() >= t.saturating_add(d),
+        })
+    }
+
+    /// Starts a run of `rule` for `subject` unless re-entry forbids it;
+    /// the run executes until it waits or ends.
+    pub(crate) fn start_run(
+        &self,
+        rule_id: RuleId,
+        subject: i64,
+        cause: &Cause,
+    ) -> Result<Option<i64>, EngineError> {
+        let rule = self.rule(rule_id);
+        if !self.may_enter(rule, subject)? {
+            return Ok(None);
+        }
+        let now = self.clock.get();
+        let table = self.table_name(rule.subject).to_string();
+        self.conn.execute(
+            "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, started_at, updated_at, \
+             trigger, start_seq, depth) VALUES (?1, ?2, ?3, ?4, 'running', '0', '', ?5, ?5, ?6, ?7, ?8)",
+            params![rule.name, rule.version, table, subject, now, cause.to_json(), cause.seq, cause.depth],
+        )?;
+        let id = self.conn.last_insert_rowid();
+        let run = Run {
+            id,
+            rule: rule_id,
+            subject,
+            depth: cause.depth,
+            ctx: self.context(rule, subject, now, cause),
+        };
+        self.log(Some(&run), "", "started", "")?;
+        self.report.borrow_mut().started += 1;
+        if cause.depth > super::CASCADE_LIMIT {
+            let message = format!(
+                "stopped a cascade deeper than {} rounds: rules kept changing records that trigger rules \
+                 (see `flowc check` warning W0102)",
+                super::CASCADE_LIMIT
+            );
+            self.fail(&run, &message)?;
+            return Ok(Some(id));
+        }
+        if rule.steps.is_empty() {
+            self.finish(&run, "done", "")?;
+        } else {
+            self.execute(&run, vec![0])?;
+        }
+        Ok(Some(id))
+    }
+
+    /// Loads a waiting or running run.
+    pub(crate) fn load_run(&self, id: i64) -> Result<Option<(Run, Pc, String)>, EngineError> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT rule, subject_id, started_at, trigger, depth, pc, status, start_seq FROM flow_runs WHERE id = ?1")?
+            .query_row([id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, i64>(7)?,
+                ))
+            })
+            .optional()?;
+        let Some((rule_name, subject, started_at, trigger, depth, pc_text, status, seq)) = row
+        else {
+            return Ok(None);
+        };
+        let Some(rule_id) = self.program.rule_named(&rule_name) else {
+            if status == "waiting" || status == "running" {
+                self.conn.execute(
+                    "UPDATE flow_runs SET status = 'failed', wake_at = NULL, error = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![id, format!("the rule `{rule_name}` no longer exists"), self.clock.get()],
+                )?;
+            }
+            return Ok(None);
+        };
+        let json: serde_json::Value = serde_json::from_str(&trigger).unwrap_or_default();
+        let cause = Cause {
+            old: json.get("old").cloned(),
+            event: json.get("event").and_then(|e| e.as_object().cloned()),
+            seq,
+            depth,
+        };
+        let rule = self.rule(rule_id);
+        let ctx = self.context(rule, subject, started_at, &cause);
+        let pc = pc::parse(&pc_text).unwrap_or_default();
+        Ok(Some((
+            Run {
+                id,
+                rule: rule_id,
+                subject,
+                depth,
+                ctx,
+            },
+            pc,
+            status,
+        )))
+    }
+
+    /// Executes steps from `pc` until the run waits or ends.
+    pub(crate) fn execute(&self, run: &Run, mut pc: Pc) -> Result<(), EngineError> {
+        let rule = self.rule(run.rule);
+        loop {
+            let Some(step) = pc::step_at(&rule.steps, &pc) else {
+                return self.finish(run, "done", "");
+            };
+            match self.step(run, step, &pc) {
+                Ok(Flow::Next) => match pc::next(&rule.steps, &pc) {
+                    Some(next) => pc = next,
+                    None => return self.finish(run, "done", ""),
+                },
+                Ok(Flow::Enter(block)) => match pc::enter(&rule.steps, &pc, block) {
+                    Some(inside) => pc = inside,
+                    None => return self.finish(run, "done", ""),
+                },
+                Ok(Flow::Wait {
+                    wake_at,
+                    waiting_for,
+                }) => {
+                    self.conn.execute(
+                        "UPDATE flow_runs SET status = 'waiting', pc = ?2, step = ?3, wake_at = ?4, waiting_for = ?5, \
+                         updated_at = ?6 WHERE id = ?1",
+                        params![run.id, pc::to_text(&pc), step.name, wake_at, waiting_for.to_string(), self.clock.get()],
+                    )?;
+                    let until = wake_at
+                        .map(|t| crate::time::format_datetime(t, self.program.schema.timezone));
+                    self.log(
+                        Some(run),
+                        &step.name,
+                        "waiting",
+                        &until.map(|u| format!("until {u}")).unwrap_or_default(),
+                    )?;
+                    return Ok(());
+                }
+                Ok(Flow::End(note)) => return self.finish(run, "done", &note),
+                Err(e) => {
+                    self.log(Some(run), &step.name, "failed", &e.to_string())?;
+                    return self.fail(run, &e.to_string());
+                }
+            }
+        }
+    }
+
+    /// Marks a run finished (`done` or `rejected`), recording whether its
+    /// subject met the rule's goal.
+    pub(crate) fn finish(&self, run: &Run, status: &str, note: &str) -> Result<(), EngineError> {
+        let rule = self.rule(run.rule);
+        let converted = match &rule.goal {
+            Some(goal) => self.holds(goal, &run.ctx).unwrap_or(false),
+            None => false,
+        };
+        self.conn.execute(
+            "UPDATE flow_runs SET status = ?2, wake_at = NULL, waiting_for = NULL, updated_at = ?3, converted = ?4 \
+             WHERE id = ?1",
+            params![run.id, status, self.clock.get(), converted],
+        )?;
+        self.log(Some(run), "", status, note)?;
+        self.report.borrow_mut().finished += 1;
+        Ok(())
+    }
+
+    pub(crate) fn fail(&self, run: &Run, error: &str) -> Result<(), EngineError> {
+        self.conn.execute(
+            "UPDATE flow_runs SET status = 'failed', wake_at = NULL, waiting_for = NULL, updated_at = ?2, error = ?3 \
+             WHERE id = ?1",
+            params![run.id, self.clock.get(), error],
+        )?;
+        let subject = format!(
+            "{} #{}",
+            self.table_name(self.rule(run.rule).subject),
+            run.subject
+        );
+        self.report.borrow_mut().failures.push(format!(
+            "rule {} on {subject}: {error}",
+            self.rule(run.rule).name
+        ));
+        Ok(())
+    }
+
+    /// Appends to the audit trail.
+    pub(crate) fn log(
+        &self,
+        run: Option<&Run>,
+        step: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), EngineError> {
+        let (run_id, rule, subject) = match run {
+            Some(r) => {
+                let def = self.rule(r.rule);
+                (
+                    Some(r.id),
+                    Some(def.name.as_str()),
+                    Some(format!("{} #{}", self.table_name(def.subject), r.subject)),
+                )
+            }
+            None => (None, None, None),
+        };
+        self.conn
+            .prepare_cached("INSERT INTO flow_log (at, run_id, rule, subject, step, action, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+            .execute(params![self.clock.get(), run_id, rule, subject, step, action, detail])?;
+        if self.options.dry_run {
+            let line = crate::engine::format_log_line(
+                &crate::time::format_datetime(self.clock.get(), self.program.schema.timezone),
+                run_id,
+                rule,
+                subject.as_deref(),
+                step,
+                action,
+                detail,
+            );
+            self.dry_log.borrow_mut().push(line);
+        }
+        Ok(())
+    }
+
+    /// Continues a waiting run after the step it waited at.
+    pub(crate) fn continue_after(&self, run: &Run, pc: &[u32]) -> Result<(), EngineError> {
+        self.conn.execute(
+            "UPDATE flow_runs SET status = 'running', wake_at = NULL, waiting_for = NULL, updated_at = ?2 WHERE id = ?1",
+            params![run.id, self.clock.get()],
+        )?;
+        match pc::next(&self.rule(run.rule).steps, pc) {
+            Some(next) => self.execute(run, next),
+            None => self.finish(run, "done", ""),
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Waiting: registering a wait, waking on the timer, and waking early when
+//! the awaited thing happens (an event, an engagement, a condition that a
+//! change made true). Waits and events live in one database, ordered by
+//! sequence, so an event committed after a wait began always reaches it.
+
+use super::runs::Run;
+use super::steps::Flow;
+use super::{Engine, EngineError, RunError};
+use crate::eval::EvalError;
+use crate::ir::{self, StepKind, Unless, Wait};
+use crate::value::Value;
+use rusqlite::params;
+use serde_json::json;
+
+impl Engine {
+    /// Begins a `wait` step: continue at once if there is nothing to wait
+    /// for, end the run if the `unless` already happened, or pause.
+    pub(crate) fn wait_step(&self, run: &Run, wait: &Wait) -> Result<Flow, RunError> {
+        let now = self.clock.get();
+        let ctx = &run.ctx;
+        match wait {
+            Wait::For { duration, unless } => {
+                let seconds = match self.eval(duration, ctx)? {
+                    Value::Duration(s) => s.max(0),
+                    _ => {
+                        return Err(RunError::Eval(EvalError::Unsupported(
+                            "the wait's duration is null".into(),
+                        )));
+                    }
+                };
+                let wake_at = now.saturating_add(seconds);
+                let waiting_for = match unless {
+                    None => json!({ "kind": "time" }),
+                    Some(Unless::Event(name)) => json!({ "kind": "event", "name": name }),
+                    Some(Unless::Engagement {
+                        record,
+                        template,
+                        clicked,
+                    }) => {
+                        let Some(row_id) = self.reference(record, ctx)? else {
+                            return Ok(Flow::Wait {
+                                wake_at: Some(wake_at),
+                                waiting_for: json!({ "kind": "time" }),
+                            });
+                        };
+                        let table = self.table_of(record);
+                        let mut env = super::env::DbEnv { engine: self, ctx };
+                        let (ir::Type::Record(rec), t) = (record.ty.base, *template) else {
+                            return Ok(Flow::Next);
+                        };
+                        if crate::eval::Env::engaged(&mut env, rec, row_id, t, *clicked)? {
+                            return Ok(Flow::End(format!(
+                                "ended: {} before the wait",
+                                if *clicked { "clicked" } else { "opened" }
+                            )));
+                        }
+                        let template = &self.program.schema.templates[template.index()].name;
+                        json!({ "kind": "engagement", "tbl": table, "row_id": row_id, "template": template, "clicked": clicked })
+                    }
+                    Some(Unless::Condition(c)) => {
+                        if self.holds(c, ctx)? {
+                            return Ok(Flow::End(
+                                "ended: the `unless` condition already held".into(),
+                            ));
+                        }
+                        json!({ "kind": "unless" })
+                    }
+                };
+                Ok(Flow::Wait {
+                    wake_at: Some(wake_at),
+                    waiting_for,
+                })
+            }
+            Wait::UntilCondition { condition, at_most } => {
+                if self.holds(condition, ctx)? {
+                    return Ok(Flow::Next);
+                }
+                let wake_at = match at_most {
+                    Some(d) => match self.eval(d, ctx)? {
+                        Value::Duration(s) => Some(now.saturating_add(s.max(0))),
+                        _ => None,
+                    },
+                    None => None,
+                };
+                Ok(Flow::Wait {
+                    wake_at,
+                    waiting_for: json!({ "kind": "until" }),
+                })
+            }
+            Wait::UntilTime { time } => {
+                let wake_at = match self.eval(time, ctx)? {
+                    Value::Date(d) => crate::time::start_of_day(d, self.program.schema.timezone),
+                    Value::DateTime(t) => Some(t),
+                    _ => {
+                        return Err(RunError::Eval(EvalError::Unsupported(
+                            "`wait until` got a null date".into(),
+                        )));
+                    }
+                };
+                match wake_at {
+                    Some(t) if t > now => Ok(Flow::Wait {
+                        wake_at: Some(t),
+                        waiting_for: json!({ "kind": "time" }),
+                    }),
+                    _ => Ok(Flow::Next),
+                }
+            }
+        }
+    }
+
+    /// Waiting runs whose timer is due at or before the clock, earliest first.
+    pub(crate) fn due_timers(&self, limit: usize) -> Result<Vec<(i64, i64)>, EngineError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, wake_at FROM flow_runs WHERE status = 'waiting' AND wake_at IS NOT NULL AND wake_at <= ?1 \
+             ORDER BY wake_at, id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![self.clock.get(), limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A timer fired: the wait is over, the run goes on after it.
+    pub(crate) fn wake(&self, run_id: i64) -> Result<(), EngineError> {
+        let Some((run, pc, status)) = self.load_run(run_id)? else {
+            return Ok(());
+        };
+        if status != "waiting" {
+            return Ok(());
+        }
+        let Some((run, pc)) = self.current_version(run, pc)? else {
+            return Ok(());
+        };
+        self.log(Some(&run), "", "woke", "the wait is over")?;
+        self.continue_after(&run, &pc)
+    }
+
+    /// A waiting run's awaited thing happened (`unless`): the run ends.
+    pub(crate) fn end_wait(&self, run_id: i64, why: &str) -> Result<(), EngineError> {
+        let Some((run, _, status)) = self.load_run(run_id)? else {
+            return Ok(());
+        };
+        if status == "waiting" {
+            self.finish(&run, "done", why)?;
+        }
+        Ok(())
+    }
+
+    /// Re-checks the condition of a waiting run after a change it may
+    /// depend on: `until` continues the run, `unless` ends it.
+    pub(crate) fn recheck(&self, run_id: i64) -> Result<(), EngineError> {
+        let Some((run, pc, status)) = self.load_run(run_id)? else {
+            return Ok(());
+        };
+        if status != "waiting" {
+            return Ok(());
+        }
+        let Some((run, pc)) = self.current_version(run, pc)? else {
+            return Ok(());
+        };
+        let rule = self.rule(run.rule);
+        let Some(step) = super::pc::step_at(&rule.steps, &pc) else {
+            return Ok(());
+        };
+        let (condition, until) = match &step.kind {
+            StepKind::Wait(Wait::UntilCondition { condition, .. }) => (condition, true),
+            StepKind::Wait(Wait::For {
+                unless: Some(Unless::Condition(c)),
+                ..
+            }) => (c, false),
+            _ => return Ok(()),
+        };
+        match self.holds(condition, &run.ctx) {
+            Ok(false) => Ok(()),
+            Ok(true) if until => {
+                self.log(Some(&run), &step.name, "woke", "the condition became true")?;
+                self.continue_after(&run, &pc)
+            }
+            Ok(true) => self.finish(&run, "done", "ended: the `unless` condition became true"),
+            Err(e) => {
+                self.log(Some(&run), &step.name, "failed", &e.to_string())?;
+                self.fail(&run, &e.to_string())
+            }
+        }
+    }
+
+    /// Waiting runs of `rules` on one subject that wait for a condition.
+    pub(crate) fn condition_waiters(
+        &self,
+        table: &str,
+        subject: Option<i64>,
+        rule: &str,
+    ) -> Result<Vec<i64>, EngineError> {
+        let mut ids = Vec::new();
+        let kinds = "json_extract(waiting_for, '$.kind') IN ('until', 'unless')";
+        match subject {
+            Some(id) => {
+                let sql = format!(
+                    "SELECT id FROM flow_runs WHERE subject_tbl = ?1 AND subject_id = ?2 AND rule = ?3 AND status = 'waiting' AND {kinds}"
+                );
+                let mut stmt = self.conn.prepare_cached(&sql)?;
+                for r in stmt.query_map(params![table, id, rule], |r| r.get(0))? {
+                    ids.push(r?);
+                }
+            }
+            None => {
+                let sql = format!(
+                    "SELECT id FROM flow_runs WHERE rule = ?1 AND status = 'waiting' AND {kinds}"
+                );
+                let mut stmt = self.conn.prepare_cached(&sql)?;
+                for r in stmt.query_map(params![rule], |r| r.get(0))? {
+                    ids.push(r?);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Approvals decided since the last look, with their waiting runs.
+    pub(crate) fn process_decisions(&self) -> Result<bool, EngineError> {
+        let decided: Vec<(i64, i64, String)> = {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT a.id, a.run_id, a.status FROM flow_approvals a JOIN flow_runs r ON r.id = a.run_id \
+                 WHERE a.status != 'pending' AND r.status = 'waiting' \
+                 AND json_extract(r.waiting_for, '$.approval') = a.id ORDER BY a.decided_at, a.id",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        if decided.is_empty() {
+            return Ok(false);
+        }
+        for (approval, run_id, status) in decided {
+            self.transaction(|| {
+                let Some((run, pc, _)) = self.load_run(run_id)? else {
+                    return Ok(());
+                };
+                let Some((run, pc)) = self.current_version(run, pc)? else {
+                    return Ok(());
+                };
+                if status == "approved" {
+                    self.log(Some(&run), "", "approved", &format!("approval #{approval}"))?;
+                    return self.continue_after(&run, &pc);
+                }
+                self.log(Some(&run), "", "rejected", &format!("approval #{approval}"))?;
+                self.conn.execute("UPDATE flow_runs SET status = 'running' WHERE id = ?1", [run.id])?;
+                let rule = self.rule(run.rule);
+                let has_on_reject = super::pc::step_at(&rule.steps, &pc)
+                    .and_then(|s| super::pc::block(s, 0))
+                    .is_some_and(|b| !b.is_empty());
+                if has_on_reject {
+                    if let Some(inside) = super::pc::enter(&rule.steps, &pc, 0) {
+                        self.execute(&run, inside)?;
+                    }
+                    // After `on reject`, the run ends as rejected (unless it failed).
+                    self.conn.execute(
+                        "UPDATE flow_runs SET status = 'rejected' WHERE id = ?1 AND status = 'done'",
+                        [run.id],
+                    )?;
+                    Ok(())
+                } else {
+                    self.finish(&run, "rejected", &format!("approval #{approval} rejected"))
+                }
+            })?;
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,316 @@
+//! Delivering the outbox.
+
+use super::{Outgoing, Transport};
+use lettre::Transport as _;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// What one delivery pass did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Delivery {
+    pub sent: usize,
+    pub failed: usize,
+    pub deferred: usize,
+    /// One line per message that failed or was deferred.
+    pub problems: Vec<String>,
+}
+
+/// How long a claim lasts before another process may take the message over
+/// (sooner if the claiming process is gone).
+const LEASE_SECONDS: i64 = 300;
+/// After this many attempts a message is marked failed.
+const MAX_ATTEMPTS: i64 = 12;
+
+fn wall_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Capped exponential backoff: 1 min, 2, 4, … at most one hour.
+pub fn backoff(attempts: i64) -> i64 {
+    60i64
+        .saturating_mul(1 << attempts.clamp(1, 7).saturating_sub(1))
+        .min(3600)
+}
+
+fn process_alive(pid: i64) -> bool {
+    pid == i64::from(std::process::id()) || std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Claims the next message to send, in its own transaction.
+/// `everything`: ignore backoff (the first pass of a `flowc run`).
+fn claim(conn: &Connection, everything: bool) -> rusqlite::Result<Option<Outgoing>> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let now = wall_now();
+    let result = (|| {
+        let candidate: Option<(i64, String, Option<i64>, Option<i64>)> = conn
+            .query_row(
+                "SELECT id, status, claimed_by, lease_until FROM flow_outbox \
+                 WHERE (status = 'queued' AND (?1 OR next_attempt_at <= ?2)) OR status = 'sending' \
+                 ORDER BY status = 'sending', id LIMIT 1",
+                params![everything, now],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let Some((id, status, owner, lease)) = candidate else {
+            return Ok(None);
+        };
+        if status == "sending" {
+            // Another process holds it, unless it died or its lease ran out.
+            let abandoned =
+                owner.is_none_or(|pid| !process_alive(pid)) || lease.is_some_and(|l| l < now);
+            if !abandoned {
+                return Ok(None);
+            }
+        }
+        conn.execute(
+            "UPDATE flow_outbox SET status = 'sending', claimed_by = ?2, lease_until = ?3, attempts = attempts + 1 WHERE id = ?1",
+            params![id, i64::from(std::process::id()), now + LEASE_SECONDS],
+        )?;
+        conn.query_row(
+            "SELECT id, message_id, to_addr, from_addr, reply_to, subject, body FROM flow_outbox WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(Some(Outgoing {
+                    id: r.get(0)?,
+                    message_id: r.get(1)?,
+                    to: r.get(2)?,
+                    from: r.get(3)?,
+                    reply_to: r.get(4)?,
+                    subject: r.get(5)?,
+                    body: r.get(6)?,
+                }))
+            },
+        )
+    })();
+    match result {
+        Ok(v) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+enum Outcome {
+    Sent,
+    Temporary(String),
+    Permanent(String),
+}
+
+fn send(transport: &Transport, message: &Outgoing, default_from: &str) -> Outcome {
+    let email = match super::build(message, default_from) {
+        Ok(e) => e,
+        Err(e) => return Outcome::Permanent(e.0),
+    };
+    match transport {
+        Transport::None => {
+            Outcome::Temporary("no mail transport configured (use --smtp or --mail-dir)".into())
+        }
+        Transport::Folder(dir) => {
+            let name: String = message
+                .message_id
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+                .collect();
+            let path = dir.join(format!("{name}.eml"));
+            let tmp = dir.join(format!(".{name}.eml.tmp"));
+            let written = std::fs::create_dir_all(dir)
+                .and_then(|_| std::fs::write(&tmp, email.formatted()))
+                .and_then(|_| std::fs::rename(&tmp, &path));
+            match written {
+                Ok(()) => Outcome::Sent,
+                Err(e) => Outcome::Temporary(format!("{}: {e}", path.display())),
+            }
+        }
+        Transport::Smtp(config) => {
+            let mut builder = match config.security {
+                super::Security::None => {
+                    lettre::SmtpTransport::builder_dangerous(config.host.clone())
+                }
+                super::Security::StartTls => {
+                    match lettre::SmtpTransport::starttls_relay(&config.host) {
+                        Ok(b) => b,
+                        Err(e) => return Outcome::Temporary(e.to_string()),
+                    }
+                }
+                super::Security::Tls => match lettre::SmtpTransport::relay(&config.host) {
+                    Ok(b) => b,
+                    Err(e) => return Outcome::Temporary(e.to_string()),
+                },
+            };
+            builder = builder
+                .port(config.port)
+                .timeout(Some(std::time::Duration::from_secs(config.timeout_seconds)));
+            if let Some((user, password)) = &config.credentials {
+                builder =
+                    builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                        user.clone(),
+                        password.clone(),
+                    ));
+            }
+            match builder.build().send(&email) {
+                Ok(_) => Outcome::Sent,
+                Err(e) if e.is_permanent() => Outcome::Permanent(e.to_string()),
+                Err(e) => Outcome::Temporary(e.to_string()),
+            }
+        }
+    }
+}
+
+/// Delivers every due message. `clock` stamps the `email_sent` events the
+/// engine records; `everything` retries deferred messages at once.
+pub fn deliver(
+    conn: &Connection,
+    transport: &Transport,
+    default_from: &str,
+    clock: i64,
+    everything: bool,
+) -> rusqlite::Result<Delivery> {
+    let mut report = Delivery::default();
+    if matches!(transport, Transport::None) {
+        return Ok(report);
+    }
+    let mut first_pass = everything;
+    let mut seen = std::collections::HashSet::new();
+    while let Some(message) = claim(conn, first_pass)? {
+        if !seen.insert(message.id) {
+            // Claimed again in this pass: it was deferred; stop here.
+            conn.execute(
+                "UPDATE flow_outbox SET status = 'queued' WHERE id = ?1 AND status = 'sending'",
+                [message.id],
+            )?;
+            first_pass = false;
+            continue;
+        }
+        let outcome = send(transport, &message, default_from);
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let recorded = record(conn, &message, &outcome, clock, &mut report);
+        match recorded {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        if matches!(outcome, Outcome::Temporary(_)) && matches!(transport, Transport::Smtp(_)) {
+            // The server is down or busy: leave the rest for later.
+            first_pass = false;
+            let _ = first_pass;
+            break;
+        }
+    }
+    Ok(report)
+}
+
+fn record(
+    conn: &Connection,
+    message: &Outgoing,
+    outcome: &Outcome,
+    clock: i64,
+    report: &mut Delivery,
+) -> rusqlite::Result<()> {
+    let now = wall_now();
+    let subject: Option<(String, i64, Option<String>, Option<i64>)> = conn
+        .query_row(
+            "SELECT subject_tbl, subject_id, template, run_id FROM flow_outbox WHERE id = ?1",
+            [message.id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?
+        .and_then(
+            |(t, i, template, run): (Option<String>, Option<i64>, Option<String>, Option<i64>)| {
+                Some((t?, i?, template, run))
+            },
+        );
+    match outcome {
+        Outcome::Sent => {
+            conn.execute(
+                "UPDATE flow_outbox SET status = 'sent', sent_at = ?2, claimed_by = NULL, lease_until = NULL, last_error = NULL WHERE id = ?1",
+                params![message.id, now],
+            )?;
+            if let Some((table, id, template, run)) = subject {
+                let data = serde_json::json!({ "template": template, "message_id": message.message_id, "to": message.to });
+                conn.execute(
+                    "INSERT INTO flow_events (name, tbl, row_id, data, at) VALUES ('email_sent', ?1, ?2, ?3, ?4)",
+                    params![table, id, data.to_string(), clock],
+                )?;
+                log(
+                    conn,
+                    clock,
+                    run,
+                    "email sent",
+                    &format!("{} to {}", message.message_id, message.to),
+                )?;
+            }
+            report.sent += 1;
+        }
+        Outcome::Temporary(error) => {
+            let attempts: i64 = conn.query_row(
+                "SELECT attempts FROM flow_outbox WHERE id = ?1",
+                [message.id],
+                |r| r.get(0),
+            )?;
+            if attempts >= MAX_ATTEMPTS {
+                conn.execute(
+                    "UPDATE flow_outbox SET status = 'failed', claimed_by = NULL, last_error = ?2 WHERE id = ?1",
+                    params![message.id, format!("gave up after {attempts} attempts: {error}")],
+                )?;
+                report.failed += 1;
+                report.problems.push(format!(
+                    "{} to {}: gave up after {attempts} attempts: {error}",
+                    message.message_id, message.to
+                ));
+            } else {
+                conn.execute(
+                    "UPDATE flow_outbox SET status = 'queued', claimed_by = NULL, lease_until = NULL, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+                    params![message.id, now + backoff(attempts), error],
+                )?;
+                report.deferred += 1;
+                report.problems.push(format!(
+                    "{} to {}: will retry: {error}",
+                    message.message_id, message.to
+                ));
+            }
+        }
+        Outcome::Permanent(error) => {
+            conn.execute(
+                "UPDATE flow_outbox SET status = 'failed', claimed_by = NULL, lease_until = NULL, last_error = ?2 WHERE id = ?1",
+                params![message.id, error],
+            )?;
+            let run = subject.and_then(|s| s.3);
+            log(
+                conn,
+                clock,
+                run,
+                "email failed",
+                &format!("{} to {}: {error}", message.message_id, message.to),
+            )?;
+            report.failed += 1;
+            report.problems.push(format!(
+                "{} to {}: rejected: {error}",
+                message.message_id, message.to
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn log(
+    conn: &Connection,
+    at: i64,
+    run: Option<i64>,
+    action: &str,
+    detail: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO flow_log (at, run_id, rule, subject, action, detail) \
+         SELECT ?1, ?2, r.rule, r.subject_tbl || ' #' || r.subject_id, ?3, ?4 FROM (SELECT 1) \
+         LEFT JOIN flow_runs r ON r.id = ?2",
+        params![at, run, action, detail],
+    )?;
+    Ok(())
+}

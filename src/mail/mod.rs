@@ -1,0 +1,175 @@
+//! Email: building messages and delivering the outbox with lettre, over
+//! SMTP or into a folder of `.eml` files.
+//!
+//! Delivery happens after the transaction that queued a message commits.
+//! Each message is claimed (`sending`, with the claiming process's id and
+//! a lease), sent, then marked `sent`; a temporary failure puts it back in
+//! the queue with capped exponential backoff, a permanent one (5xx) marks
+//! it `failed` for good. The Message-ID is made from the run and the step,
+//! so a message is queued once however often its step is retried, and a
+//! message resent after a crash carries the same Message-ID.
+
+mod deliver;
+
+pub use deliver::{Delivery, deliver};
+
+use lettre::message::{Mailbox, header::ContentType};
+use std::path::PathBuf;
+
+/// Where mail goes.
+#[derive(Clone, Debug)]
+pub enum Transport {
+    Smtp(SmtpConfig),
+    /// One `.eml` file per message (dry runs, demos, tests).
+    Folder(PathBuf),
+    /// Keep messages queued (no `--smtp` or `--mail-dir` given).
+    None,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Security {
+    /// Plain text: only for a relay on the same machine or network.
+    None,
+    /// Upgrade with STARTTLS (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    /// From the environment (`FLOWC_SMTP_USER`, `FLOWC_SMTP_PASSWORD`),
+    /// never from files or arguments.
+    pub credentials: Option<(String, String)>,
+    pub timeout_seconds: u64,
+}
+
+impl SmtpConfig {
+    /// Parses `smtp://host:port` (plain text unless `security` asks for
+    /// STARTTLS) or `smtps://host:port` (TLS).
+    pub fn parse(url: &str, security: Option<Security>) -> Result<SmtpConfig, String> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| format!("`{url}`: expected smtp://HOST:PORT or smtps://HOST:PORT"))?;
+        if rest.contains('@') {
+            return Err(
+                "put SMTP credentials in FLOWC_SMTP_USER and FLOWC_SMTP_PASSWORD, not in the URL"
+                    .into(),
+            );
+        }
+        let default_security = match scheme {
+            "smtp" => Security::None,
+            "smtps" => Security::Tls,
+            other => return Err(format!("unknown scheme `{other}`; use smtp:// or smtps://")),
+        };
+        let security = security.unwrap_or(default_security);
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) => (
+                h.to_string(),
+                p.parse::<u16>()
+                    .map_err(|_| format!("`{p}` is not a port number"))?,
+            ),
+            None => (
+                rest.to_string(),
+                match security {
+                    Security::None => 25,
+                    Security::StartTls => 587,
+                    Security::Tls => 465,
+                },
+            ),
+        };
+        if host.is_empty() {
+            return Err(format!("`{url}` names no host"));
+        }
+        let credentials = match (
+            std::env::var("FLOWC_SMTP_USER"),
+            std::env::var("FLOWC_SMTP_PASSWORD"),
+        ) {
+            (Ok(user), Ok(password)) => Some((user, password)),
+            _ => None,
+        };
+        Ok(SmtpConfig {
+            host,
+            port,
+            security,
+            credentials,
+            timeout_seconds: 30,
+        })
+    }
+}
+
+/// The Message-ID of the `n`-th message a step of a run sends.
+pub fn message_id(instance: &str, run: i64, step: &str, n: usize) -> String {
+    let step: String = step
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("<{run}.{step}.{n}.{instance}@flowc>")
+}
+
+/// A random hexadecimal id (for this database's Message-IDs).
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 8];
+    let from_os = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    if from_os.is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes = (t as u64 ^ u64::from(std::process::id()).rotate_left(32)).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A queued message as stored in `flow_outbox`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    pub id: i64,
+    pub message_id: String,
+    pub to: String,
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Why a message cannot be built (a bad address): permanent.
+#[derive(Debug)]
+pub struct BuildError(pub String);
+
+/// Builds the RFC 5322 message. Header values with CR or LF were refused
+/// when the message was queued; lettre encodes the rest.
+pub fn build(message: &Outgoing, default_from: &str) -> Result<lettre::Message, BuildError> {
+    let mailbox = |what: &str, text: &str| -> Result<Mailbox, BuildError> {
+        if text.contains(['\r', '\n']) {
+            return Err(BuildError(format!(
+                "the {what} address contains a line break"
+            )));
+        }
+        text.parse::<Mailbox>()
+            .map_err(|e| BuildError(format!("the {what} address {text:?} is not valid: {e}")))
+    };
+    if message.subject.contains(['\r', '\n']) {
+        return Err(BuildError("the subject contains a line break".into()));
+    }
+    let mut builder = lettre::Message::builder()
+        .message_id(Some(message.message_id.clone()))
+        .from(mailbox(
+            "from",
+            message.from.as_deref().unwrap_or(default_from),
+        )?)
+        .to(mailbox("to", &message.to)?)
+        .subject(message.subject.clone())
+        .header(ContentType::TEXT_PLAIN);
+    if let Some(reply_to) = &message.reply_to {
+        builder = builder.reply_to(mailbox("reply-to", reply_to)?);
+    }
+    builder
+        .body(message.body.clone())
+        .map_err(|e| BuildError(e.to_string()))
+}

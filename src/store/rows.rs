@@ -1,0 +1,255 @@
+//! Reading and writing the user's rows, with the declared types.
+//!
+//! SQLite lets any column hold any value; flowc does not. A value that does
+//! not fit its declared type (text in an int column, `"lost"` in a `stage`
+//! column, null in a non-null field) is recorded as bad data on the row and
+//! fails only the run that reads that field, with a message naming the
+//! table, row and column.
+
+use super::sql::ident;
+use crate::ir::{FieldId, RecordDef, RecordId, Schema, Type};
+use crate::value::{Row, Value};
+use chrono_tz::Tz;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension};
+
+/// A stored value before it is given its declared type.
+#[derive(Clone, Copy, Debug)]
+pub enum Raw<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(&'a str),
+    Other,
+}
+
+impl<'a> From<ValueRef<'a>> for Raw<'a> {
+    fn from(v: ValueRef<'a>) -> Raw<'a> {
+        match v {
+            ValueRef::Null => Raw::Null,
+            ValueRef::Integer(i) => Raw::Int(i),
+            ValueRef::Real(f) => Raw::Real(f),
+            ValueRef::Text(t) => std::str::from_utf8(t).map_or(Raw::Other, Raw::Text),
+            ValueRef::Blob(_) => Raw::Other,
+        }
+    }
+}
+
+impl<'a> From<&'a serde_json::Value> for Raw<'a> {
+    fn from(v: &'a serde_json::Value) -> Raw<'a> {
+        match v {
+            serde_json::Value::Null => Raw::Null,
+            serde_json::Value::Bool(b) => Raw::Int(i64::from(*b)),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Raw::Int(i),
+                None => n.as_f64().map_or(Raw::Other, Raw::Real),
+            },
+            serde_json::Value::String(s) => Raw::Text(s),
+            _ => Raw::Other,
+        }
+    }
+}
+
+/// A decoded row: the values that fit, and what was wrong with the others.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Decoded {
+    pub row: Row,
+    /// `(field, message)` for each value that did not fit.
+    pub bad: Vec<(FieldId, String)>,
+}
+
+impl Decoded {
+    /// The problem with a field, if it holds bad data.
+    pub fn problem(&self, field: FieldId) -> Option<&str> {
+        self.bad
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+fn describe(raw: Raw) -> String {
+    match raw {
+        Raw::Null => "null".into(),
+        Raw::Int(i) => format!("the number {i}"),
+        Raw::Real(f) => format!("the number {f}"),
+        Raw::Text(t) => format!("the text {t:?}"),
+        Raw::Other => "a blob".into(),
+    }
+}
+
+/// Gives a stored value its declared type; `Err` says why it does not fit.
+pub fn decode(raw: Raw, ty: crate::ir::Ty, schema: &Schema, zone: Tz) -> Result<Value, String> {
+    let mismatch = || {
+        format!(
+            "{} in a field of type `{}`",
+            describe(raw),
+            schema.type_name(ty.with_nullable(false))
+        )
+    };
+    let value = match (ty.base, raw) {
+        (_, Raw::Null) => {
+            return if ty.nullable {
+                Ok(Value::Null)
+            } else {
+                Err(format!(
+                    "null in a field declared `{}` (not `{0}?`)",
+                    schema.type_name(ty)
+                ))
+            };
+        }
+        (Type::Int, Raw::Int(i)) => Value::Int(i),
+        (Type::Duration, Raw::Int(i)) => Value::Duration(i),
+        (Type::Record(_), Raw::Int(i)) => Value::Ref(i),
+        (Type::Bool, Raw::Int(i @ (0 | 1))) => Value::Bool(i == 1),
+        (Type::Decimal, Raw::Int(i)) => Value::Decimal(i as f64),
+        (Type::Decimal, Raw::Real(f)) if f.is_finite() => Value::Decimal(f),
+        (Type::Decimal, Raw::Text(t)) => match t.trim().parse::<f64>() {
+            Ok(f) if f.is_finite() => Value::Decimal(f),
+            _ => return Err(mismatch()),
+        },
+        (Type::Text, Raw::Text(t)) => Value::text(t),
+        (Type::Text, Raw::Int(i)) => Value::text(&i.to_string()),
+        (Type::Text, Raw::Real(f)) => Value::text(&crate::value::format_decimal(f)),
+        (Type::Date, Raw::Text(t)) => crate::time::parse_date(t)
+            .map(Value::Date)
+            .ok_or_else(mismatch)?,
+        (Type::DateTime, Raw::Text(t)) => crate::time::parse_datetime(t, zone)
+            .map(Value::DateTime)
+            .ok_or_else(mismatch)?,
+        (Type::Enum(e), Raw::Text(t)) => {
+            let def = schema.enum_def(e);
+            match def.values.iter().position(|v| v == t) {
+                Some(i) => Value::Enum(i as u32),
+                None => {
+                    return Err(format!(
+                        "{} is not a value of `{}`",
+                        describe(raw),
+                        def.name
+                    ));
+                }
+            }
+        }
+        _ => return Err(mismatch()),
+    };
+    Ok(value)
+}
+
+/// Decodes a row from raw values in field order.
+pub fn decode_row<'a>(
+    schema: &Schema,
+    record: &RecordDef,
+    id: i64,
+    raws: impl IntoIterator<Item = Raw<'a>>,
+) -> Decoded {
+    let mut decoded = Decoded {
+        row: Row::new(id),
+        bad: Vec::new(),
+    };
+    for (i, (field, raw)) in record.fields.iter().zip(raws).enumerate() {
+        match decode(raw, field.ty, schema, schema.timezone) {
+            Ok(v) => decoded.row.push(v),
+            Err(message) => {
+                decoded.row.push(Value::Null);
+                decoded.bad.push((FieldId(i as u32), message));
+            }
+        }
+    }
+    decoded
+}
+
+/// Decodes a row from a change's JSON (`flow_changes.old` / `.new`).
+pub fn decode_json(
+    schema: &Schema,
+    record: &RecordDef,
+    id: i64,
+    json: &serde_json::Value,
+) -> Decoded {
+    let raws = record
+        .fields
+        .iter()
+        .map(|f| json.get(&f.name).map_or(Raw::Null, Raw::from));
+    decode_row(schema, record, id, raws)
+}
+
+/// `SELECT "a", "b", … FROM "t" WHERE id = ?`, the columns in field order.
+pub fn select_sql(record: &RecordDef) -> String {
+    let columns: Vec<String> = record.fields.iter().map(|f| ident(&f.name)).collect();
+    let list = if columns.is_empty() {
+        "1".to_string()
+    } else {
+        columns.join(", ")
+    };
+    format!(
+        "SELECT {list} FROM {} WHERE {} = ?1",
+        ident(&record.name),
+        ident("id")
+    )
+}
+
+/// Loads one row; `None` if it does not exist.
+pub fn load(
+    conn: &Connection,
+    schema: &Schema,
+    record: RecordId,
+    id: i64,
+) -> rusqlite::Result<Option<Decoded>> {
+    let def = schema.record(record);
+    let mut stmt = conn.prepare_cached(&select_sql(def))?;
+    stmt.query_row([id], |r| {
+        let raws: Vec<Raw> = (0..def.fields.len())
+            .map(|i| r.get_ref(i).map(Raw::from).unwrap_or(Raw::Other))
+            .collect();
+        Ok(decode_row(schema, def, id, raws))
+    })
+    .optional()
+}
+
+/// The SQLite form of a value (DESIGN.md §2 storage, normative).
+pub fn to_sql(value: &Value, ty: Type, schema: &Schema) -> rusqlite::types::Value {
+    use rusqlite::types::Value as S;
+    match value {
+        Value::Null => S::Null,
+        Value::Int(i) | Value::Duration(i) | Value::Ref(i) => S::Integer(*i),
+        Value::Decimal(f) => S::Real(*f),
+        Value::Bool(b) => S::Integer(i64::from(*b)),
+        Value::Text(t) => S::Text(t.to_string()),
+        Value::Date(d) => S::Text(crate::time::format_date(*d)),
+        Value::DateTime(t) => S::Text(crate::time::format_datetime(*t, schema.timezone)),
+        Value::Enum(_) => value.to_text(ty, schema).map_or(S::Null, S::Text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::Ty;
+
+    #[test]
+    fn bad_data_is_reported_not_guessed() {
+        let schema = Schema::default();
+        let zone = Tz::UTC;
+        assert_eq!(
+            decode(Raw::Int(3), Ty::INT, &schema, zone),
+            Ok(Value::Int(3))
+        );
+        assert_eq!(
+            decode(Raw::Text("abc"), Ty::INT, &schema, zone),
+            Err("the text \"abc\" in a field of type `int`".into())
+        );
+        assert!(decode(Raw::Null, Ty::INT, &schema, zone).is_err());
+        assert_eq!(
+            decode(Raw::Null, Ty::nullable(Type::Int), &schema, zone),
+            Ok(Value::Null)
+        );
+        assert_eq!(
+            decode(Raw::Text("2.5"), Ty::DECIMAL, &schema, zone),
+            Ok(Value::Decimal(2.5))
+        );
+        assert_eq!(decode(Raw::Int(2), Ty::BOOL, &schema, zone).ok(), None);
+        assert_eq!(
+            decode(Raw::Text("2024-02-30"), Ty::DATE, &schema, zone).ok(),
+            None
+        );
+    }
+}
