@@ -21,6 +21,7 @@ pub mod stdlib;
 pub mod store;
 pub mod suggest;
 pub mod syntax;
+pub mod tester;
 pub mod time;
 pub mod value;
 pub mod vm;

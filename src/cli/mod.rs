@@ -8,6 +8,7 @@ mod log;
 mod run;
 mod schema;
 mod stats;
+mod test;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -38,6 +39,7 @@ enum Command {
     Approvals(approvals::Args),
     Stats(stats::Args),
     Log(log::Args),
+    Test(test::Args),
 }
 
 /// Parses the arguments and runs the subcommand.
@@ -51,6 +53,7 @@ pub fn main() -> ExitCode {
         Command::Approvals(args) => approvals::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Log(args) => log::run(args),
+        Command::Test(args) => test::run(args),
         Command::Schema(args) => schema::run(args),
     };
     match result {

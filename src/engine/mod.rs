@@ -148,6 +148,8 @@ pub struct Engine {
     /// Rows read in the current transaction.
     rows: RefCell<HashMap<(RecordId, i64), Rc<Decoded>>>,
     pub(crate) report: RefCell<Report>,
+    /// `(rule, step)` pairs executed, for `flowc test --coverage`.
+    pub(crate) covered: RefCell<std::collections::HashSet<(String, String)>>,
     /// In a dry run, the audit trail that would have been written.
     pub(crate) dry_log: RefCell<Vec<String>>,
     /// Rules by the record they run for.
@@ -192,6 +194,7 @@ impl Engine {
             rows: RefCell::new(HashMap::new()),
             report: RefCell::new(Report::default()),
             dry_log: RefCell::new(Vec::new()),
+            covered: RefCell::new(std::collections::HashSet::new()),
             rules_of,
             watch_index: HashMap::new(),
         };
@@ -217,6 +220,49 @@ impl Engine {
     pub fn clock(&self) -> Option<i64> {
         let c = self.clock.get();
         (c != i64::MIN).then_some(c)
+    }
+
+    /// The `(rule, step)` pairs executed so far.
+    pub fn coverage(&self) -> std::collections::HashSet<(String, String)> {
+        self.covered.borrow().clone()
+    }
+
+    /// Evaluates an expression of a `test` block: variable `i` is the test's
+    /// i-th `given` record.
+    pub fn eval_test(&self, expr: &Expr, vars: &[Value]) -> Result<Value, EvalError> {
+        let key = expr as *const Expr as usize;
+        let cached = self.codes.borrow().get(&key).cloned();
+        let code = match cached {
+            Some(c) => c,
+            None => {
+                let frame = vm::Frame {
+                    vars: vars.len() as u32,
+                    subject_row: false,
+                };
+                let code = Rc::new(
+                    vm::compile(&self.program.functions, expr, frame)
+                        .map_err(|e| EvalError::Unsupported(e.to_string()))?,
+                );
+                self.codes.borrow_mut().insert(key, code.clone());
+                code
+            }
+        };
+        let mut machine = self.machines.borrow_mut().pop().unwrap_or_default();
+        for (i, v) in vars.iter().enumerate() {
+            machine.set_var(i, v.clone());
+        }
+        let ctx = env::Context {
+            since: i64::MIN,
+            ..env::Context::default()
+        };
+        let mut env = env::DbEnv {
+            engine: self,
+            ctx: &ctx,
+        };
+        self.forget_rows();
+        let result = code.eval(&mut machine, None, &mut env);
+        self.machines.borrow_mut().push(machine);
+        result
     }
 
     /// The audit lines a dry run would have written.

@@ -198,6 +198,9 @@ impl Engine {
             let Some(step) = pc::step_at(&rule.steps, &pc) else {
                 return self.finish(run, "done", "");
             };
+            self.covered
+                .borrow_mut()
+                .insert((rule.name.clone(), step.name.clone()));
             match self.step(run, step, &pc) {
                 Ok(Flow::Next) => match pc::next(&rule.steps, &pc) {
                     Some(next) => pc = next,

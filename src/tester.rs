@@ -1,0 +1,491 @@
+//! `flowc test`: runs the `test "…" … end` blocks of a project.
+//!
+//! Each test gets a fresh in-memory SQLite database with the project's
+//! tables, and the engine's clock starts at [`START`] (2025-01-01 09:00 in
+//! the project's time zone, a Wednesday). Every step is processed by the
+//! real engine: `given`/`update`/`delete` are ordinary writes seen through
+//! change capture, `event` records an event, `approve`/`reject` decide
+//! pending approvals, and `after D` moves the clock with the time machine.
+
+use crate::engine::{Advance, Engine, Options};
+use crate::eval::EvalError;
+use crate::ir::{Program, RecordId, TestDef, TestStep, TestStepKind, Type};
+use crate::source::Span;
+use crate::store::sql::ident;
+use crate::syntax::ast::EmailCount;
+use crate::value::Value;
+use rusqlite::{Connection, params};
+use std::collections::HashSet;
+
+/// When every test starts, in the project's time zone.
+pub const START: &str = "2025-01-01T09:00";
+
+/// Why a test failed: the step, what was expected, what happened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub span: Span,
+    pub message: String,
+    /// What actually happened, one fact per line.
+    pub actual: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub name: String,
+    pub span: Span,
+    pub failure: Option<Failure>,
+    /// `(rule, step)` pairs the test executed.
+    pub covered: HashSet<(String, String)>,
+}
+
+struct Runner<'p> {
+    program: &'p Program,
+    engine: Engine,
+    vars: Vec<Value>,
+}
+
+/// Runs one test.
+pub fn run(program: &Program, test: &TestDef) -> Outcome {
+    let (failure, covered) = match Runner::new(program) {
+        Ok(mut runner) => {
+            let failure = test
+                .steps
+                .iter()
+                .find_map(|step| runner.step(test, step).err());
+            (failure, runner.engine.coverage())
+        }
+        Err(message) => (
+            Some(Failure {
+                span: test.span,
+                message,
+                actual: Vec::new(),
+            }),
+            HashSet::new(),
+        ),
+    };
+    Outcome {
+        name: test.name.clone(),
+        span: test.span,
+        failure,
+        covered,
+    }
+}
+
+fn fail(span: Span, message: impl Into<String>) -> Failure {
+    Failure {
+        span,
+        message: message.into(),
+        actual: Vec::new(),
+    }
+}
+
+impl<'p> Runner<'p> {
+    fn new(program: &'p Program) -> Result<Runner<'p>, String> {
+        let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+        crate::store::state::migrate(&conn).map_err(|e| e.to_string())?;
+        crate::store::ddl::create_missing(&conn, &program.schema).map_err(|e| e.to_string())?;
+        let engine = Engine::with_connection(conn, program.clone(), Options::default())
+            .map_err(|e| e.to_string())?;
+        let start = crate::time::parse_datetime(START, program.schema.timezone).unwrap_or(0);
+        engine
+            .advance(Advance::To(start))
+            .map_err(|e| e.to_string())?;
+        Ok(Runner {
+            program,
+            engine,
+            vars: Vec::new(),
+        })
+    }
+
+    fn conn(&self) -> &Connection {
+        self.engine.connection()
+    }
+
+    /// Lets the engine process what the last step did, at the current time.
+    fn settle(&self, span: Span) -> Result<(), Failure> {
+        let now = self.engine.clock().unwrap_or(0);
+        self.engine
+            .advance(Advance::To(now))
+            .map_err(|e| fail(span, format!("the engine failed: {e}")))?;
+        let report = self.engine.take_report();
+        if report.failures.is_empty() {
+            return Ok(());
+        }
+        Err(Failure {
+            span,
+            message: "a run failed".into(),
+            actual: report
+                .failures
+                .iter()
+                .map(|f| format!("failed: {f}"))
+                .collect(),
+        })
+    }
+
+    fn value(&self, e: &crate::ir::Expr) -> Result<Value, Failure> {
+        self.engine
+            .eval_test(e, &self.vars)
+            .map_err(|err| eval_failure(e.span, err))
+    }
+
+    fn id_of(&self, e: &crate::ir::Expr) -> Result<i64, Failure> {
+        match self.value(e)? {
+            Value::Ref(id) => Ok(id),
+            other => Err(fail(
+                e.span,
+                format!("expected a record here, found {other:?}"),
+            )),
+        }
+    }
+
+    fn write(
+        &self,
+        sql: &str,
+        values: Vec<rusqlite::types::Value>,
+        span: Span,
+    ) -> Result<(), Failure> {
+        self.conn()
+            .execute(sql, rusqlite::params_from_iter(values))
+            .map(|_| ())
+            .map_err(|e| fail(span, format!("the database refused the write: {e}")))
+    }
+
+    fn fields(
+        &self,
+        record: RecordId,
+        fields: &[(crate::ir::FieldId, crate::ir::Expr)],
+    ) -> Result<Vec<(String, rusqlite::types::Value)>, Failure> {
+        fields
+            .iter()
+            .map(|(field, e)| {
+                let def = self.program.schema.field(record, *field);
+                let v = self.value(e)?;
+                Ok((
+                    ident(&def.name),
+                    crate::store::rows::to_sql(&v, def.ty.base, &self.program.schema),
+                ))
+            })
+            .collect()
+    }
+
+    fn step(&mut self, test: &TestDef, step: &TestStep) -> Result<(), Failure> {
+        let span = step.span;
+        match &step.kind {
+            TestStepKind::Given { record, fields, .. } => {
+                let columns = self.fields(*record, fields)?;
+                let table = ident(&self.program.schema.record(*record).name);
+                let sql = if columns.is_empty() {
+                    format!("INSERT INTO {table} DEFAULT VALUES")
+                } else {
+                    let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
+                    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+                    format!(
+                        "INSERT INTO {table} ({}) VALUES ({})",
+                        names.join(", "),
+                        marks.join(", ")
+                    )
+                };
+                self.write(&sql, columns.into_iter().map(|(_, v)| v).collect(), span)?;
+                self.vars.push(Value::Ref(self.conn().last_insert_rowid()));
+                self.settle(span)
+            }
+            TestStepKind::Update {
+                var,
+                record,
+                fields,
+            } => {
+                let id = self.vars.get(var.index()).and_then(ref_id).unwrap_or(0);
+                let columns = self.fields(*record, fields)?;
+                let sets: Vec<String> = columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (n, _))| format!("{n} = ?{}", i + 1))
+                    .collect();
+                let sql = format!(
+                    "UPDATE {} SET {} WHERE {} = {id}",
+                    ident(&self.program.schema.record(*record).name),
+                    sets.join(", "),
+                    ident("id")
+                );
+                self.write(&sql, columns.into_iter().map(|(_, v)| v).collect(), span)?;
+                self.settle(span)
+            }
+            TestStepKind::Delete { var, record } => {
+                let id = self.vars.get(var.index()).and_then(ref_id).unwrap_or(0);
+                let sql = format!(
+                    "DELETE FROM {} WHERE {} = {id}",
+                    ident(&self.program.schema.record(*record).name),
+                    ident("id")
+                );
+                self.write(&sql, Vec::new(), span)?;
+                self.settle(span)
+            }
+            TestStepKind::Event { name, var, data } => {
+                let id = self.vars.get(var.index()).and_then(ref_id).unwrap_or(0);
+                let table = self.table_of_var(test, var.index());
+                let mut payload = serde_json::Map::new();
+                for (key, e) in data {
+                    payload.insert(
+                        key.clone(),
+                        to_json(&self.value(e)?, e.ty.base, self.program),
+                    );
+                }
+                let at = self.engine.clock().unwrap_or(0);
+                Engine::record_event(
+                    self.conn(),
+                    name,
+                    &table,
+                    id,
+                    &serde_json::Value::Object(payload).to_string(),
+                    at,
+                )
+                .map_err(|e| fail(span, e.to_string()))?;
+                self.settle(span)
+            }
+            TestStepKind::Approve { subject, approve } => {
+                let subject = match subject {
+                    Some(e) => Some(self.id_of(e)?),
+                    None => None,
+                };
+                let status = if *approve { "approved" } else { "rejected" };
+                let changed = self
+                    .conn()
+                    .execute(
+                        "UPDATE flow_approvals SET status = ?1, decided_at = ?2 WHERE status = 'pending' \
+                         AND (?3 IS NULL OR run_id IN (SELECT id FROM flow_runs WHERE subject_id = ?3))",
+                        params![status, self.engine.clock(), subject],
+                    )
+                    .map_err(|e| fail(span, e.to_string()))?;
+                if changed == 0 {
+                    return Err(fail(span, "there is no pending approval to decide"));
+                }
+                self.settle(span)
+            }
+            TestStepKind::After { seconds } => {
+                let target = self.engine.clock().unwrap_or(0).saturating_add(*seconds);
+                self.engine
+                    .advance(Advance::Until(target))
+                    .map_err(|e| fail(span, format!("the engine failed: {e}")))?;
+                self.settle(span)
+            }
+            TestStepKind::ExpectCondition(e) => match self.value(e)? {
+                Value::Bool(true) => Ok(()),
+                other => Err(Failure {
+                    span: e.span,
+                    message: "this expectation does not hold".into(),
+                    actual: vec![format!("it is {}", shown(&other))],
+                }),
+            },
+            TestStepKind::ExpectEmail {
+                count,
+                template,
+                to,
+            } => self.expect_email(span, *count, *template, to),
+            TestStepKind::ExpectTask {
+                negated,
+                title,
+                assignee,
+            } => {
+                let id = self.id_of(assignee)?;
+                let found: i64 = self
+                    .conn()
+                    .query_row(
+                        "SELECT count(*) FROM flow_tasks WHERE title = ?1 AND assignee_id = ?2",
+                        params![title, id],
+                        |r| r.get(0),
+                    )
+                    .map_err(|e| fail(span, e.to_string()))?;
+                if (found > 0) == !*negated {
+                    return Ok(());
+                }
+                let tasks = self.rows("SELECT title || ' for ' || assignee_tbl || ' #' || assignee_id || coalesce(', due ' || due, '') FROM flow_tasks ORDER BY id");
+                let message = if *negated {
+                    format!("expected no task {title:?}")
+                } else {
+                    format!("expected a task {title:?} for #{id}")
+                };
+                Err(Failure {
+                    span,
+                    message,
+                    actual: facts("tasks", tasks),
+                })
+            }
+            TestStepKind::ExpectApproval { negated, subject } => {
+                let subject = match subject {
+                    Some(e) => Some(self.id_of(e)?),
+                    None => None,
+                };
+                let found: i64 = self
+                    .conn()
+                    .query_row(
+                        "SELECT count(*) FROM flow_approvals a JOIN flow_runs r ON r.id = a.run_id \
+                         WHERE a.status = 'pending' AND (?1 IS NULL OR r.subject_id = ?1)",
+                        [subject],
+                        |r| r.get(0),
+                    )
+                    .map_err(|e| fail(span, e.to_string()))?;
+                if (found > 0) == !*negated {
+                    return Ok(());
+                }
+                let pending = self.rows("SELECT a.rule || ' for ' || r.subject_tbl || ' #' || r.subject_id || ': ' || a.status FROM flow_approvals a JOIN flow_runs r ON r.id = a.run_id ORDER BY a.id");
+                let message = if *negated {
+                    "expected no pending approval"
+                } else {
+                    "expected a pending approval"
+                };
+                Err(Failure {
+                    span,
+                    message: message.into(),
+                    actual: facts("approvals", pending),
+                })
+            }
+            TestStepKind::ExpectRun {
+                rule,
+                subject,
+                state,
+            } => {
+                let id = self.id_of(subject)?;
+                let name = &self.program.rules[rule.index()].name;
+                let status: Option<String> = self
+                    .conn()
+                    .query_row(
+                        "SELECT status FROM flow_runs WHERE rule = ?1 AND subject_id = ?2 ORDER BY id DESC LIMIT 1",
+                        params![name, id],
+                        |r| r.get(0),
+                    )
+                    .ok();
+                if status.as_deref() == Some(state.as_str()) {
+                    return Ok(());
+                }
+                Err(Failure {
+                    span,
+                    message: format!(
+                        "expected the run of `{name}` on #{id} to be {}",
+                        state.as_str()
+                    ),
+                    actual: vec![match status {
+                        Some(s) => format!("it is {s}"),
+                        None => "the rule never ran for it".into(),
+                    }],
+                })
+            }
+        }
+    }
+
+    fn table_of_var(&self, test: &TestDef, var: usize) -> String {
+        test.vars
+            .get(var)
+            .map(|(_, r)| self.program.schema.record(*r).name.clone())
+            .unwrap_or_default()
+    }
+
+    fn rows(&self, sql: &str) -> Vec<String> {
+        self.conn()
+            .prepare(sql)
+            .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect())
+            .unwrap_or_default()
+    }
+
+    fn expect_email(
+        &self,
+        span: Span,
+        count: EmailCount,
+        template: Option<crate::ir::TemplateId>,
+        to: &crate::ir::Expr,
+    ) -> Result<(), Failure> {
+        let address = match (self.value(to)?, to.ty.base) {
+            (Value::Ref(id), Type::Record(record)) => {
+                let def = self.program.schema.record(record);
+                let field = def
+                    .field_named("email")
+                    .ok_or_else(|| fail(to.span, format!("`{}` has no email field", def.name)))?;
+                let row = crate::store::rows::load(self.conn(), &self.program.schema, record, id)
+                    .map_err(|e| fail(span, e.to_string()))?
+                    .ok_or_else(|| fail(to.span, "the record no longer exists"))?;
+                row.row
+                    .get(field.index())
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_default()
+            }
+            (Value::Text(t), _) => t.to_string(),
+            (other, _) => {
+                return Err(fail(
+                    to.span,
+                    format!("expected a record or an address, found {}", shown(&other)),
+                ));
+            }
+        };
+        let template_name = template.map(|t| self.program.schema.templates[t.index()].name.clone());
+        let found: i64 = self
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM flow_outbox WHERE to_addr = ?1 AND (?2 IS NULL OR template = ?2)",
+                params![address, template_name],
+                |r| r.get(0),
+            )
+            .map_err(|e| fail(span, e.to_string()))?;
+        let ok = match count {
+            EmailCount::Some => found > 0,
+            EmailCount::None => found == 0,
+            EmailCount::Exactly(n) => found == i64::from(n),
+        };
+        if ok {
+            return Ok(());
+        }
+        let what = template_name.map(|t| format!("`{t}` ")).unwrap_or_default();
+        let message = match count {
+            EmailCount::Some => format!("expected an email {what}to {address}"),
+            EmailCount::None => format!("expected no email {what}to {address}, found {found}"),
+            EmailCount::Exactly(n) => {
+                format!("expected {n} emails {what}to {address}, found {found}")
+            }
+        };
+        let sent = self.rows("SELECT coalesce(template, kind) || ' to ' || to_addr || ': ' || subject FROM flow_outbox ORDER BY id");
+        Err(Failure {
+            span,
+            message,
+            actual: facts("emails", sent),
+        })
+    }
+}
+
+fn ref_id(v: &Value) -> Option<i64> {
+    match v {
+        Value::Ref(id) => Some(*id),
+        _ => None,
+    }
+}
+
+fn facts(what: &str, items: Vec<String>) -> Vec<String> {
+    if items.is_empty() {
+        vec![format!("no {what} at all")]
+    } else {
+        items.into_iter().map(|i| format!("{what}: {i}")).collect()
+    }
+}
+
+fn shown(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn eval_failure(span: Span, e: EvalError) -> Failure {
+    fail(span, format!("cannot evaluate: {e}"))
+}
+
+fn to_json(v: &Value, ty: Type, program: &Program) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Int(i) | Value::Ref(i) | Value::Duration(i) => (*i).into(),
+        Value::Decimal(f) => serde_json::Number::from_f64(*f)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::Bool(b) => (*b).into(),
+        other => other
+            .to_text(ty, &program.schema)
+            .map_or(serde_json::Value::Null, serde_json::Value::String),
+    }
+}
