@@ -295,7 +295,7 @@ impl<'p> Runner<'p> {
                         |r| r.get(0),
                     )
                     .map_err(|e| fail(span, e.to_string()))?;
-                if (found > 0) == !*negated {
+                if (found > 0) != *negated {
                     return Ok(());
                 }
                 let tasks = self.rows("SELECT title || ' for ' || assignee_tbl || ' #' || assignee_id || coalesce(', due ' || due, '') FROM flow_tasks ORDER BY id");
@@ -324,7 +324,7 @@ impl<'p> Runner<'p> {
                         |r| r.get(0),
                     )
                     .map_err(|e| fail(span, e.to_string()))?;
-                if (found > 0) == !*negated {
+                if (found > 0) != *negated {
                     return Ok(());
                 }
                 let pending = self.rows("SELECT a.rule || ' for ' || r.subject_tbl || ' #' || r.subject_id || ': ' || a.status FROM flow_approvals a JOIN flow_runs r ON r.id = a.run_id ORDER BY a.id");
