@@ -14,6 +14,7 @@ pub mod engine;
 pub mod eval;
 pub mod fmt;
 pub mod ir;
+pub mod jit;
 pub mod mail;
 pub mod project;
 pub mod source;

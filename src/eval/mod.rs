@@ -2,7 +2,10 @@
 //! ([`Env`]), the errors evaluation can raise, and the operations whose
 //! meaning both backends share ([`ops`]).
 
+pub mod compiled;
 pub mod ops;
+
+pub use compiled::{Backend, Compiled};
 
 use crate::ir::{FieldId, ListId, RecordId, Schema, SegmentId, TemplateId};
 use crate::value::Value;

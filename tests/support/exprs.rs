@@ -5,9 +5,12 @@
 
 use super::memenv::MemEnv;
 use super::reference::Reference;
+use flowc::eval::{Backend, Compiled};
 use flowc::ir::{self, ListId, Program, RecordId, SegmentId, TemplateId};
+use flowc::jit::Outcome as JitOutcome;
 use flowc::project::Project;
 use flowc::value::{Row, Value};
+use flowc::vm::Frame;
 use std::collections::HashMap;
 
 /// A backend's name and what it computed.
@@ -220,7 +223,45 @@ impl Fixture {
             code.eval(&mut machine, Some(&row), &mut env)
                 .map_err(|e| e.to_string()),
         ));
+        out.push(("jit", self.jit(&program, &typed, &row)));
+        let functions: std::rc::Rc<[ir::FnDef]> = program.functions.clone().into();
+        for (name, backend) in [
+            ("compiled (vm)", Backend::Vm),
+            ("compiled (jit)", Backend::Jit),
+            ("compiled (auto)", Backend::Auto),
+        ] {
+            let compiled = Compiled::new(functions.clone(), &typed, Frame::RULE, backend)
+                .map_err(|e| e.to_string())?;
+            let mut env = self.clone_env();
+            out.push((
+                name,
+                compiled
+                    .eval(&mut machine, Some(&row), &mut env)
+                    .map_err(|e| e.to_string()),
+            ));
+        }
         Ok(out)
+    }
+
+    /// The JIT alone: declining or bailing out to the VM counts as a
+    /// failure here, so that the suite shows what runs natively.
+    fn jit(&self, program: &Program, typed: &ir::Expr, row: &Row) -> Result<Value, String> {
+        let code = flowc::jit::compile(&program.functions, typed, Frame::RULE)
+            .map_err(|e| format!("the jit declines: {e}"))?;
+        let mut env = self.clone_env();
+        let vars = [Value::Ref(1), Value::Ref(1)];
+        let first = code.eval(&vars, Some(row), &mut env);
+        // Twice: nothing may carry over from one evaluation to the next.
+        let second = code.eval(&vars, Some(row), &mut env);
+        if first != second {
+            return Err(format!(
+                "the jit changed its mind: {first:?}, then {second:?}"
+            ));
+        }
+        match first {
+            JitOutcome::Done(result) => result.map_err(|e| e.to_string()),
+            JitOutcome::Bail => Err("the jit bailed out to the vm".into()),
+        }
     }
 
     /// The value of a literal-like expected result (`43`, `"x"`, `2024-03-01`).

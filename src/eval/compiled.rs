@@ -1,0 +1,227 @@
+//! One evaluation interface for the engine: a compiled expression that
+//! runs on the VM or on the JIT, chosen by a [`Backend`].
+//!
+//! Every expression is compiled to bytecode up front (cheap: a few
+//! microseconds). Native code is compiled lazily, when the backend asks
+//! for it, and cached in the [`Compiled`] value:
+//! - [`Backend::Vm`] never compiles native code;
+//! - [`Backend::Jit`] compiles it at the first evaluation;
+//! - [`Backend::Auto`] compiles it once the expression has been evaluated
+//!   [`JIT_AFTER`] times, or at once when the caller announces a sweep of
+//!   at least that many rows ([`Compiled::prepare`]): the point where the
+//!   JIT's compile time is paid back by its faster evaluations (see
+//!   docs/performance.md, "Break-even", for the measurement).
+//!
+//! Whatever the backend, the result is the VM's: where the JIT declines an
+//! expression, or bails out on data it was not compiled for, the VM runs.
+
+use super::{Env, EvalError};
+use crate::ir::{Expr, FnDef};
+use crate::jit::{self, Decline, JitCode, Outcome};
+use crate::value::{Row, Value};
+use crate::vm::{self, CompileError, Frame, Machine};
+use std::cell::{Cell, OnceCell};
+use std::fmt;
+use std::rc::Rc;
+use std::str::FromStr;
+
+/// Evaluations after which `Auto` compiles native code. The measured
+/// break-even point (JIT compile time ÷ VM time saved per evaluation) of
+/// the benchmark's rules is between a few hundred and two thousand
+/// evaluations; compiling at this point costs at most about as much as
+/// the evaluations already made, so `Auto` is never far from the better
+/// of the two backends.
+pub const JIT_AFTER: u32 = 1_000;
+
+/// Which backend evaluates compiled expressions (`--backend`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// The bytecode VM only.
+    Vm,
+    /// Native code from the first evaluation (the VM where the JIT declines).
+    Jit,
+    /// The VM until an expression is hot, then native code.
+    #[default]
+    Auto,
+}
+
+impl Backend {
+    pub const ALL: [Backend; 3] = [Backend::Vm, Backend::Jit, Backend::Auto];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Vm => "vm",
+            Backend::Jit => "jit",
+            Backend::Auto => "auto",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Backend, String> {
+        Backend::ALL
+            .into_iter()
+            .find(|b| b.as_str() == s)
+            .ok_or_else(|| format!("unknown backend `{s}` (expected vm, jit or auto)"))
+    }
+}
+
+/// Which backend an expression runs on, and why.
+#[derive(Debug)]
+pub enum Placement<'a> {
+    /// The VM, because the backend is `Vm`.
+    Vm,
+    /// Native code (compiled already, or as soon as `Auto` finds it hot).
+    Jit { after: u32 },
+    /// The VM, because the JIT declines the expression.
+    Declined(&'a Decline),
+}
+
+impl fmt::Display for Placement<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Placement::Vm => write!(f, "vm (backend vm)"),
+            Placement::Jit { after: 0 } => write!(f, "jit"),
+            Placement::Jit { after } => write!(f, "jit after {after} evaluations (vm before)"),
+            Placement::Declined(why) => write!(f, "vm (the jit declines: {why})"),
+        }
+    }
+}
+
+/// An expression compiled for evaluation.
+pub struct Compiled {
+    code: vm::Code,
+    backend: Backend,
+    /// What native compilation needs, kept for when it happens.
+    functions: Rc<[FnDef]>,
+    expr: Expr,
+    frame: Frame,
+    /// The native code, or why there is none; set once compiled.
+    jit: OnceCell<Result<JitCode, Decline>>,
+    /// Evaluations so far (for `Auto`, until native code exists).
+    evaluations: Cell<u32>,
+}
+
+impl fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Compiled")
+            .field("backend", &self.backend)
+            .field("jit", &self.jit.get().map(|j| j.is_ok()))
+            .finish()
+    }
+}
+
+impl Compiled {
+    /// Compiles `expr` (bytecode now, native code when `backend` asks).
+    /// `functions` are the program's `fn`s.
+    pub fn new(
+        functions: Rc<[FnDef]>,
+        expr: &Expr,
+        frame: Frame,
+        backend: Backend,
+    ) -> Result<Compiled, CompileError> {
+        let code = vm::compile(&functions, expr, frame)?;
+        Ok(Compiled {
+            code,
+            backend,
+            functions,
+            expr: expr.clone(),
+            frame,
+            jit: OnceCell::new(),
+            evaluations: Cell::new(0),
+        })
+    }
+
+    /// Evaluates the expression: the same inputs and result as
+    /// [`vm::Code::eval`] (variables set on the machine beforehand).
+    pub fn eval(
+        &self,
+        m: &mut Machine,
+        subject: Option<&Row>,
+        env: &mut dyn Env,
+    ) -> Result<Value, EvalError> {
+        if let Some(jit) = self.native() {
+            match jit.eval(&m.vars, subject, env) {
+                Outcome::Done(result) => return result,
+                Outcome::Bail => {}
+            }
+        }
+        self.code.eval(m, subject, env)
+    }
+
+    /// Tells `Auto` that about `evaluations` evaluations are coming (a
+    /// sweep over that many rows): worth compiling native code now when
+    /// they reach the break-even point.
+    pub fn prepare(&self, evaluations: u64) {
+        if self.backend == Backend::Auto && evaluations >= u64::from(JIT_AFTER) {
+            // A declined expression simply stays on the VM.
+            let _ = self.compiled();
+        }
+    }
+
+    /// The native code to run now, if any.
+    fn native(&self) -> Option<&JitCode> {
+        match self.backend {
+            Backend::Vm => None,
+            Backend::Jit => self.compiled().ok(),
+            Backend::Auto => {
+                if let Some(done) = self.jit.get() {
+                    return done.as_ref().ok();
+                }
+                let n = self.evaluations.get().saturating_add(1);
+                self.evaluations.set(n);
+                if n >= JIT_AFTER {
+                    self.compiled().ok()
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// The native code, compiling it if not done yet.
+    fn compiled(&self) -> Result<&JitCode, &Decline> {
+        self.jit
+            .get_or_init(|| jit::compile(&self.functions, &self.expr, self.frame))
+            .as_ref()
+    }
+
+    /// Where the expression runs under its backend, and why (compiling
+    /// native code to find out, except for `Vm`).
+    pub fn placement(&self) -> Placement<'_> {
+        match self.backend {
+            Backend::Vm => Placement::Vm,
+            Backend::Jit | Backend::Auto => match self.compiled() {
+                Ok(_) => Placement::Jit {
+                    after: if self.backend == Backend::Auto {
+                        JIT_AFTER
+                    } else {
+                        0
+                    },
+                },
+                Err(why) => Placement::Declined(why),
+            },
+        }
+    }
+
+    /// Whether native code has been compiled and is in use.
+    pub fn is_native(&self) -> bool {
+        self.backend != Backend::Vm && matches!(self.jit.get(), Some(Ok(_)))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The bytecode.
+    pub fn code(&self) -> &vm::Code {
+        &self.code
+    }
+}

@@ -1,0 +1,400 @@
+//! The Cranelift backend: one IR expression (with the program's `fn`s
+//! inlined, as the VM does) compiled to native code.
+//!
+//! Numbers, booleans, dates, datetimes, durations, enums and references are
+//! computed natively, with the rules of `eval/ops.rs` (null propagation,
+//! overflow errors tested only on non-null operands, null for division by
+//! zero and non-finite decimals, whole-day date arithmetic). Text, other
+//! records' fields, lists, segments, tags, engagement, lookups, aggregates,
+//! event and old values, conversions from event values and the rarer
+//! primitives are runtime calls into Rust ([`runtime`]) that do exactly
+//! what the VM does. The subject's own fields are read straight from its
+//! row's slots. `abi.rs` documents the calling convention and how values
+//! are held; `translate.rs` is the translator.
+//!
+//! The JIT *declines* ([`Decline`]) what it cannot hold in one compiled
+//! value (branches giving values of different kinds, event values used
+//! untyped); the caller then uses the VM. At run time it *bails* (returns
+//! [`Outcome::Bail`]) when the data is not what the code was compiled for
+//! (a slot whose tag does not match its field's type, a value of an
+//! unexpected kind from the environment): the caller then evaluates the
+//! same expression with the VM, so the answer is always the VM's.
+//!
+//! This is the only module allowed `unsafe`: calling compiled code and
+//! the runtime functions it calls back.
+
+#![allow(unsafe_code)]
+
+mod abi;
+mod plan;
+mod runtime;
+mod translate;
+mod translate_ops;
+
+pub use abi::Cell;
+
+use crate::eval::{Env, EvalError};
+use crate::ir::{Expr, FnDef, Ty, Type};
+use crate::value::{Row, Slot, Tag, Value};
+use crate::vm::Frame;
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{Linkage, Module, ModuleError, default_libcall_names};
+use std::cell::RefCell;
+use std::ffi::c_void;
+use std::fmt;
+
+/// A compiled function: `(ctx, subject slots, frame, row) -> status` (see `abi`).
+type JitFn = unsafe extern "C" fn(*mut c_void, *const Slot, *const Cell, i64) -> u32;
+
+/// Why the JIT leaves an expression to the VM.
+#[derive(Debug)]
+pub enum Decline {
+    /// The expression has type errors (the VM refuses it too).
+    TypeErrors,
+    /// A variable that is not in scope (the checker lets none through).
+    UnboundVariable(u32),
+    /// A call to a `fn` the program does not have.
+    UnknownFunction(u32),
+    /// `fn` calls nested deeper than the VM inlines (a cycle?).
+    TooDeep,
+    /// Branches (of `if`, `coalesce`, a strict call) that give values of
+    /// different kinds, which one compiled value cannot hold.
+    Mixed(Type, Type),
+    /// A value whose kind is only known at run time (an event payload
+    /// value, a caller variable of no declared type) used where the kind
+    /// decides what happens.
+    Untyped(&'static str),
+    /// More calls, cells or fields than the tables can number.
+    TooLarge,
+    /// Cranelift does not support this machine (or it is not 64-bit).
+    Host(&'static str),
+    /// Cranelift refused the generated code (a translator bug).
+    Codegen(Box<ModuleError>),
+}
+
+impl fmt::Display for Decline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Decline::TypeErrors => write!(f, "the expression has type errors"),
+            Decline::UnboundVariable(v) => write!(f, "variable #{v} is not in scope"),
+            Decline::UnknownFunction(id) => write!(f, "unknown function #{id}"),
+            Decline::TooDeep => write!(f, "functions nested too deeply"),
+            Decline::Mixed(a, b) => {
+                write!(f, "branches give values of different kinds ({a:?}, {b:?})")
+            }
+            Decline::Untyped(what) => write!(f, "{what} whose kind is only known at run time"),
+            Decline::TooLarge => write!(f, "the expression is too large"),
+            Decline::Host(why) => write!(f, "this machine is not supported: {why}"),
+            Decline::Codegen(e) => write!(f, "code generation failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Decline {}
+
+impl From<ModuleError> for Decline {
+    fn from(e: ModuleError) -> Decline {
+        Decline::Codegen(Box::new(e))
+    }
+}
+
+/// What running compiled code gave.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    /// The value, or the error, the VM would give.
+    Done(Result<Value, EvalError>),
+    /// The data is not what the code was compiled for: evaluate with the VM.
+    Bail,
+}
+
+/// One compiled expression. Its machine code lives as long as it does.
+pub struct JitCode {
+    /// The compiled functions: 0 is the expression, then aggregate blocks.
+    functions: Vec<JitFn>,
+    /// The tables the code and the runtime share.
+    plan: plan::Plan,
+    /// The expression's type.
+    pub ty: Ty,
+    /// Variables the caller provides.
+    vars: u32,
+    /// Owns the memory `functions` point into; freed on drop.
+    _module: OwnedModule,
+}
+
+impl fmt::Debug for JitCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JitCode")
+            .field("functions", &self.functions.len())
+            .field("plan", &self.plan)
+            .field("ty", &self.ty)
+            .finish()
+    }
+}
+
+/// A `JITModule` whose code and data are freed when it is dropped.
+struct OwnedModule(Option<JITModule>);
+
+impl Drop for OwnedModule {
+    fn drop(&mut self) {
+        if let Some(module) = self.0.take() {
+            // SAFETY: the module belongs to one `JitCode`, which is being
+            // dropped: no function pointer into its memory survives (they
+            // are private to `JitCode`, and nothing runs while it drops).
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+/// Reused from one compilation to the next on a thread: the host's
+/// instruction set (with our settings) and Cranelift's scratch contexts.
+struct Workspace {
+    isa: OwnedTargetIsa,
+    context: cranelift_codegen::Context,
+    builder: FunctionBuilderContext,
+}
+
+thread_local! {
+    static WORKSPACE: RefCell<Option<Workspace>> = const { RefCell::new(None) };
+}
+
+fn host_isa() -> Result<OwnedTargetIsa, Decline> {
+    if std::mem::size_of::<usize>() != 8 {
+        return Err(Decline::Host("the JIT needs a 64-bit machine"));
+    }
+    let mut flags = settings::builder();
+    flags.set("opt_level", "speed").map_err(ModuleError::from)?;
+    flags.set("is_pic", "false").map_err(ModuleError::from)?;
+    flags
+        .set("use_colocated_libcalls", "false")
+        .map_err(ModuleError::from)?;
+    let verify = if cfg!(debug_assertions) {
+        "true"
+    } else {
+        "false"
+    };
+    flags
+        .set("enable_verifier", verify)
+        .map_err(ModuleError::from)?;
+    let isa = cranelift_native::builder()
+        .map_err(Decline::Host)?
+        .finish(settings::Flags::new(flags))
+        .map_err(ModuleError::from)?;
+    Ok(isa)
+}
+
+/// Runs `f` with this thread's workspace.
+fn with_workspace<T>(f: impl FnOnce(&mut Workspace) -> Result<T, Decline>) -> Result<T, Decline> {
+    WORKSPACE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let workspace = match slot.take() {
+            Some(w) => w,
+            None => Workspace {
+                isa: host_isa()?,
+                context: cranelift_codegen::Context::new(),
+                builder: FunctionBuilderContext::new(),
+            },
+        };
+        let mut workspace = workspace;
+        let result = f(&mut workspace);
+        if result.is_err() {
+            // A translation that stopped half way leaves the builder
+            // context dirty; start the next one from a clean one.
+            workspace.builder = FunctionBuilderContext::new();
+        }
+        *slot = Some(workspace);
+        result
+    })
+}
+
+/// Compiles `expr` for a caller laid out as `frame`; `functions` are the
+/// program's `fn`s, inlined.
+pub fn compile(functions: &[FnDef], expr: &Expr, frame: Frame) -> Result<JitCode, Decline> {
+    with_workspace(|w| {
+        let config = w.isa.frontend_config();
+        let call_conv = w.isa.default_call_conv();
+        let translated =
+            translate::translate(functions, expr, frame, config, call_conv, &mut w.builder)?;
+        let mut builder = JITBuilder::with_isa(w.isa.clone(), default_libcall_names());
+        let runtime = runtime::functions();
+        for rt in &runtime {
+            builder.symbol(rt.name, rt.address);
+        }
+        let mut module = OwnedModule(Some(JITModule::new(builder)));
+        let Some(jit) = module.0.as_mut() else {
+            return Err(Decline::TooLarge);
+        };
+        for (i, rt) in runtime.iter().enumerate() {
+            let mut sig = jit.make_signature();
+            sig.params.extend(
+                rt.params
+                    .iter()
+                    .map(|t| cranelift_codegen::ir::AbiParam::new(*t)),
+            );
+            sig.returns
+                .push(cranelift_codegen::ir::AbiParam::new(rt.ret));
+            let id = jit.declare_function(rt.name, Linkage::Import, &sig)?;
+            // The translator refers to runtime function `i` as import `i`.
+            if id.as_u32() as usize != i {
+                return Err(Decline::TooLarge);
+            }
+        }
+        let mut ids = Vec::with_capacity(translated.functions.len());
+        for func in translated.functions {
+            let id = jit.declare_anonymous_function(&func.signature)?;
+            w.context.func = func;
+            let defined = jit.define_function(id, &mut w.context);
+            jit.clear_context(&mut w.context);
+            defined?;
+            ids.push(id);
+        }
+        jit.finalize_definitions()?;
+        let functions = ids
+            .into_iter()
+            .map(|id| {
+                let address = jit.get_finalized_function(id);
+                // SAFETY: `address` is the entry of a function just compiled
+                // with `translate::signature`, i.e. four 64-bit integer
+                // parameters and an `i32` result in the host's default
+                // calling convention, which is what `extern "C"` means for
+                // `JitFn`; the memory stays mapped until `module` drops,
+                // and `module` is stored beside these pointers.
+                unsafe { std::mem::transmute::<*const u8, JitFn>(address) }
+            })
+            .collect();
+        Ok(JitCode {
+            functions,
+            plan: translated.plan,
+            ty: expr.ty,
+            vars: frame.vars,
+            _module: module,
+        })
+    })
+}
+
+/// The Cranelift IR `expr` translates to, one function after the other,
+/// for `flowc compile --emit clif`.
+pub fn clif(functions: &[FnDef], expr: &Expr, frame: Frame) -> Result<String, Decline> {
+    with_workspace(|w| {
+        let config = w.isa.frontend_config();
+        let call_conv = w.isa.default_call_conv();
+        let translated =
+            translate::translate(functions, expr, frame, config, call_conv, &mut w.builder)?;
+        let mut out = String::from(
+            "; imports: u0:0 = flowc_jit_call, u0:1 = flowc_jit_aggregate, u0:2 = flowc_jit_text\n",
+        );
+        for (i, text) in translated.plan.texts.iter().enumerate() {
+            out.push_str(&format!(
+                "; text {:#x} = {text:?}\n",
+                abi::TEXT_CONST | i as u64
+            ));
+        }
+        for (i, call) in translated.plan.calls.iter().enumerate() {
+            out.push_str(&format!(
+                "; call {i} = {:?} {:?} -> {:?}\n",
+                call.op, call.args, call.result
+            ));
+        }
+        for (i, a) in translated.plan.aggregates.iter().enumerate() {
+            out.push_str(&format!("; aggregate {i} = {a:?}\n"));
+        }
+        for func in &translated.functions {
+            out.push_str(&func.display().to_string());
+        }
+        Ok(out)
+    })
+}
+
+impl JitCode {
+    /// Runs the code. `vars` are the caller's variables (the VM machine's),
+    /// `subject` the subject row when the frame passes it.
+    pub fn eval(&self, vars: &[Value], subject: Option<&Row>, env: &mut dyn Env) -> Outcome {
+        let slots = match subject {
+            Some(row) if self.fits(row) => row.slots.as_ptr(),
+            None if !self.plan.reads_subject => std::ptr::null(),
+            _ => return Outcome::Bail,
+        };
+        let mut ctx = abi::Context {
+            ret_null: 1,
+            ret_bits: 0,
+            code: self,
+            env,
+            subject,
+            arena: Vec::new(),
+            values: Vec::new(),
+            error: None,
+            panic: None,
+        };
+        let mut small = [Cell::NULL; 4];
+        let mut large = Vec::new();
+        let cells: &mut [Cell] = if self.vars as usize <= small.len() {
+            &mut small
+        } else {
+            large.resize(self.vars as usize, Cell::NULL);
+            &mut large
+        };
+        for (var, ty) in self.plan.vars.iter().enumerate() {
+            let (Some(ty), Some(cell)) = (ty, cells.get_mut(var)) else {
+                continue;
+            };
+            let value = vars.get(var).cloned().unwrap_or_default();
+            match ctx.unboxed(value, *ty) {
+                Some(c) => *cell = c,
+                None => return Outcome::Bail,
+            }
+        }
+        let Some(entry) = self.functions.first() else {
+            return Outcome::Bail;
+        };
+        let ctx_ptr = std::ptr::from_mut(&mut ctx).cast::<c_void>();
+        // SAFETY: `entry` was compiled for this plan with the `JitFn`
+        // signature (see `compile`). It reads `slots` only below
+        // `plan.subject_len`, which `fits` checked, and only with text
+        // handles `fits` checked; it reads `frame` only below `self.vars`
+        // cells, which `cells` holds; it passes `ctx_ptr` to the runtime,
+        // which makes short-lived references from it while no reference
+        // to `ctx` is in use here (we touch `ctx` again only after the
+        // call). Every instruction that could trap (division, float to
+        // int) is guarded in the generated code.
+        let status = unsafe { entry(ctx_ptr, slots, cells.as_ptr(), 0) };
+        if let Some(payload) = ctx.panic.take() {
+            std::panic::resume_unwind(payload);
+        }
+        let result = match status {
+            abi::OK => match ctx.ret(self.plan.results.first().copied().unwrap_or(Type::Null)) {
+                Some(v) => Ok(v),
+                None => return Outcome::Bail,
+            },
+            abi::ERROR => Err(ctx
+                .error
+                .take()
+                .unwrap_or_else(|| EvalError::Unsupported("a failure without an error".into()))),
+            s if s >= abi::OVERFLOW => {
+                let op = abi::OVERFLOW_OPS
+                    .get((s - abi::OVERFLOW) as usize)
+                    .copied()
+                    .unwrap_or("?");
+                Err(EvalError::Overflow(op))
+            }
+            _ => return Outcome::Bail,
+        };
+        Outcome::Done(result)
+    }
+
+    /// Whether the code can read `row`'s slots directly.
+    fn fits(&self, row: &Row) -> bool {
+        row.slots.len() >= self.plan.subject_len
+            && self.plan.subject_texts.iter().all(|&f| {
+                row.slots
+                    .get(f)
+                    .is_some_and(|s| s.tag != Tag::Text || (s.bits as usize) < row.texts.len())
+            })
+    }
+
+    /// How many functions the expression compiled to (1 + aggregate blocks).
+    pub fn function_count(&self) -> usize {
+        self.functions.len()
+    }
+}

@@ -1,0 +1,1036 @@
+//! Typed IR → Cranelift IR, one `translate_<node>` per IR node.
+//!
+//! The story: [`translate`] builds the expression's main function, and one
+//! function per aggregate filter or value block it meets (blocks are
+//! queued as [`Job`]s and built after their parent, since they run once
+//! per row, called back from the runtime). Each function starts with its
+//! parameters (context, subject slots, frame, row), ends by storing its
+//! result in the context's return slot and returning `OK`, and sends every
+//! failure to one `exit` block that returns the status it is given.
+//!
+//! Values are [`JValue`]s: the IR type of the value the VM would hold (the
+//! *actual* kind, which decides how the result is boxed), whether it is
+//! null (known at compile time when it can be, so that non-null paths
+//! carry no null tests), and its bits. The arithmetic and comparison nodes
+//! are in `translate_ops.rs`.
+
+use super::Decline;
+use super::abi::{self, BAIL, CELL_BITS, CELL_NULL, CELL_SIZE, OK};
+use super::plan::{AggregatePlan, CallOp, CallPlan, Plan};
+use super::runtime;
+use crate::ir::{self, Expr, ExprKind as K, FieldId, FnDef, Literal, RecordId, Type, VarId};
+use crate::value::Tag;
+use crate::vm::Frame;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{F64, I8, I32, I64};
+use cranelift_codegen::ir::{
+    AbiParam, Block, ExtFuncData, ExternalName, FuncRef, Function, InstBuilder, MemFlagsData,
+    Signature, StackSlot, StackSlotData, StackSlotKind, UserExternalName, UserFuncName, Value,
+};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use std::collections::HashMap;
+
+/// Inlining deeper than this means a function cycle slipped through (the
+/// VM's limit too).
+const MAX_INLINE_DEPTH: usize = 64;
+
+/// What is known about a value's nullness.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Null {
+    /// Never null: no test needed.
+    Never,
+    /// Always null (a `null` literal, an operation on one).
+    Always,
+    /// Null when this `i8` is 1.
+    Maybe(Value),
+}
+
+/// A value in compiled code.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct JValue {
+    /// The IR type of the value the VM would hold here (when not null).
+    pub ty: Type,
+    pub null: Null,
+    /// `i64` bits, or an `f64` for decimals; meaningless when null.
+    pub bits: Value,
+}
+
+/// How a variable is reached.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Binding {
+    /// Cell `index` of the function's frame. `caller` is the caller's
+    /// variable it holds, if it is one (its type is the type it is read
+    /// at, which the entry converts it to); otherwise the cell holds a
+    /// captured value of type `ty`.
+    Cell {
+        index: u32,
+        caller: Option<u32>,
+        ty: Type,
+    },
+    /// A value computed in this function (an inlined `fn`'s argument).
+    Value(JValue),
+    /// The row a block runs for (the function's `row` parameter).
+    Row(RecordId),
+}
+
+/// An aggregate block waiting for its own function.
+#[derive(Clone, Debug)]
+pub(super) struct Job<'p> {
+    /// The filter or value expression.
+    expr: &'p Expr,
+    /// The scope the block sees: the parent's, captured into frame cells,
+    /// plus the row variable.
+    scope: HashMap<u32, Binding>,
+    /// The inlining depth at the aggregate.
+    depth: usize,
+}
+
+/// The translated expression: Cranelift functions (main first, then the
+/// blocks, in the order of `plan.results`) and the tables they use.
+pub(super) struct Translation {
+    pub functions: Vec<Function>,
+    pub plan: Plan,
+}
+
+/// The signature every compiled function has (see `abi`).
+pub(super) fn signature(call_conv: CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    for _ in 0..4 {
+        sig.params.push(AbiParam::new(I64));
+    }
+    sig.returns.push(AbiParam::new(I32));
+    sig
+}
+
+/// Translates `expr` (with `functions` inlined) for a caller laid out as
+/// `frame`. `builder` must be fresh; it is left fresh only on success.
+pub(super) fn translate(
+    functions: &[FnDef],
+    expr: &Expr,
+    frame: Frame,
+    config: TargetFrontendConfig,
+    call_conv: CallConv,
+    builder: &mut FunctionBuilderContext,
+) -> Result<Translation, Decline> {
+    let mut plan = Plan::default();
+    let mut jobs: Vec<Job<'_>> = Vec::new();
+    let caller: HashMap<u32, Binding> = (0..frame.vars)
+        .map(|v| {
+            let cell = Binding::Cell {
+                index: v,
+                caller: Some(v),
+                ty: Type::Null,
+            };
+            (v, cell)
+        })
+        .collect();
+    let main = Job {
+        expr,
+        scope: caller,
+        depth: 0,
+    };
+    let mut out = vec![build(
+        functions,
+        &mut plan,
+        &mut jobs,
+        builder,
+        (config, call_conv),
+        0,
+        &main,
+        frame.subject_row,
+    )?];
+    let mut next = 0;
+    while let Some(job) = jobs.get(next).cloned() {
+        next += 1;
+        let f = build(
+            functions,
+            &mut plan,
+            &mut jobs,
+            builder,
+            (config, call_conv),
+            next,
+            &job,
+            false,
+        )?;
+        out.push(f);
+    }
+    Ok(Translation {
+        functions: out,
+        plan,
+    })
+}
+
+/// Builds function number `index` computing `job.expr`.
+#[allow(clippy::too_many_arguments)]
+fn build<'p>(
+    functions: &'p [FnDef],
+    plan: &mut Plan,
+    jobs: &mut Vec<Job<'p>>,
+    builder: &mut FunctionBuilderContext,
+    (config, call_conv): (TargetFrontendConfig, CallConv),
+    index: usize,
+    job: &Job<'p>,
+    subject_row: bool,
+) -> Result<Function, Decline> {
+    let name = UserFuncName::user(1, u32::try_from(index).map_err(|_| Decline::TooLarge)?);
+    let mut func = Function::with_name_signature(name, signature(call_conv));
+    let mut b = FunctionBuilder::new(&mut func, builder);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let params = b.block_params(entry).to_vec();
+    let [ctx, slots, frame, row] = params[..] else {
+        return Err(Decline::TooLarge);
+    };
+    let exit = b.create_block();
+    b.append_block_param(exit, I32);
+    let mut t = Translator {
+        functions,
+        plan,
+        jobs,
+        b,
+        call_conv,
+        ctx,
+        slots,
+        frame,
+        row,
+        exit,
+        scopes: vec![job.scope.clone()],
+        subject_row,
+        depth: job.depth,
+        imports: [None; 3],
+    };
+    let result = t.translate(job.expr)?;
+    t.store_result(result);
+    let status = t.b.block_params(exit)[0];
+    t.b.switch_to_block(exit);
+    t.b.ins().return_(&[status]);
+    t.b.seal_all_blocks();
+    t.b.finalize(config);
+    Ok(func)
+}
+
+/// The state of one function's translation.
+pub(super) struct Translator<'p, 'a> {
+    /// The program's `fn`s, inlined where they are called.
+    pub functions: &'p [FnDef],
+    /// The tables every function of this expression shares.
+    pub plan: &'a mut Plan,
+    /// Aggregate blocks met so far that still need their own function.
+    pub jobs: &'a mut Vec<Job<'p>>,
+    /// Emits instructions into the function being built.
+    pub b: FunctionBuilder<'a>,
+    /// The calling convention of the host (for imported signatures).
+    pub call_conv: CallConv,
+    /// The function's parameters: the context pointer, the subject's slots,
+    /// the frame of cells, and the row id of a block.
+    pub ctx: Value,
+    pub slots: Value,
+    pub frame: Value,
+    pub row: Value,
+    /// Returns its `i32` parameter as the function's status: where every
+    /// error, overflow and bail-out jumps.
+    pub exit: Block,
+    /// How each variable in scope is reached; innermost scope last (only
+    /// the innermost is visible, as in the VM).
+    pub scopes: Vec<HashMap<u32, Binding>>,
+    /// Whether `subject.field` reads the subject's slots directly: in the
+    /// main function when the caller passes the row (the VM's rule).
+    pub subject_row: bool,
+    /// How many `fn` calls deep the translation is.
+    pub depth: usize,
+    /// The runtime functions imported into this function so far.
+    pub imports: [Option<FuncRef>; 3],
+}
+
+impl<'p> Translator<'p, '_> {
+    /// Translates `e`; every node's value is computed in evaluation order,
+    /// as the VM computes it.
+    pub fn translate(&mut self, e: &'p Expr) -> Result<JValue, Decline> {
+        if e.ty.is_error() {
+            return Err(Decline::TypeErrors);
+        }
+        match &e.kind {
+            K::Lit(lit) => Ok(self.translate_literal(lit, e.ty.base)),
+            K::Var(v) => self.translate_var(*v, e.ty.base),
+            K::Field {
+                base,
+                record,
+                field,
+            } => self.translate_field(base, *record, *field, e.ty.base),
+            K::Old { record, field } => self.call(
+                CallOp::Old {
+                    record: *record,
+                    field: *field,
+                },
+                &[],
+                e.ty.base,
+            ),
+            K::EventField(key) => {
+                let key = key.as_str().into();
+                self.call(CallOp::Event { key }, &[], Type::Any)
+            }
+            K::Cast(inner) => self.translate_cast(inner, e.ty.base),
+            K::Neg(inner) => self.translate_neg(inner, e.ty.base),
+            K::Not(inner) => self.translate_not(inner),
+            K::And(a, b) => self.translate_logic(true, a, b),
+            K::Or(a, b) => self.translate_logic(false, a, b),
+            K::Arith { op, left, right } => self.translate_arith(*op, left, right, e.ty.base),
+            K::Compare {
+                op,
+                ty,
+                left,
+                right,
+            } => self.translate_compare(*op, *ty, left, right),
+            K::Between {
+                value,
+                low,
+                high,
+                ty,
+                negated,
+            } => self.translate_between(*ty, value, low, high, *negated),
+            K::In {
+                value,
+                items,
+                ty,
+                negated,
+            } => self.translate_in(*ty, value, items, *negated),
+            K::Contains {
+                text,
+                part,
+                negated,
+            } => self.translate_text_test(runtime::TEXT_CONTAINS, text, part, *negated),
+            K::StartsWith { text, prefix } => {
+                self.translate_text_test(runtime::TEXT_STARTS_WITH, text, prefix, false)
+            }
+            K::IsNull { value, negated } => self.translate_is_null(value, *negated),
+            K::If {
+                condition,
+                then,
+                otherwise,
+            } => self.translate_if(condition, then, otherwise, e.ty.base),
+            K::InList {
+                value,
+                list,
+                negated,
+            } => {
+                let op = CallOp::InList {
+                    list: *list,
+                    negated: *negated,
+                };
+                self.translate_membership(op, value, None)
+            }
+            K::InSegment {
+                value,
+                segment,
+                negated,
+            } => {
+                let op = CallOp::InSegment {
+                    segment: *segment,
+                    negated: *negated,
+                };
+                self.translate_membership(op, value, None)
+            }
+            K::HasTag { value, tag } => {
+                let op = CallOp::HasTag {
+                    record: record_of(value)?,
+                };
+                self.translate_membership(op, value, Some(tag))
+            }
+            K::Engaged {
+                record,
+                template,
+                clicked,
+            } => {
+                let op = CallOp::Engaged {
+                    record: record_of(record)?,
+                    template: *template,
+                    clicked: *clicked,
+                };
+                self.translate_membership(op, record, None)
+            }
+            K::Call { function, args } => self.translate_builtin_call(*function, args, e.ty.base),
+            K::CallFn { function, args } => self.translate_call_fn(*function, args, e.ty.base),
+            K::Lookup {
+                record,
+                field,
+                value,
+            } => {
+                let v = self.translate(value)?;
+                let op = CallOp::Lookup {
+                    record: *record,
+                    field: *field,
+                };
+                self.call(op, &[v], e.ty.base)
+            }
+            K::Aggregate(a) => self.translate_aggregate(a, e.ty.base),
+            K::Today => self.call(CallOp::Today, &[], Type::Date),
+            K::Now => self.call(CallOp::Now, &[], Type::DateTime),
+        }
+    }
+
+    fn translate_literal(&mut self, lit: &Literal, ty: Type) -> JValue {
+        let (ty, bits) = match lit {
+            Literal::Null => return self.null_of(ty),
+            Literal::Int(v) => (Type::Int, *v),
+            Literal::Decimal(v) => {
+                let bits = self.b.ins().f64const(*v);
+                return JValue {
+                    ty: Type::Decimal,
+                    null: Null::Never,
+                    bits,
+                };
+            }
+            Literal::Text(text) => (Type::Text, self.plan.text(text) as i64),
+            Literal::Bool(b) => (Type::Bool, i64::from(*b)),
+            Literal::Date(d) => (Type::Date, i64::from(*d)),
+            Literal::DateTime(t) => (Type::DateTime, *t),
+            Literal::Duration(s) => (Type::Duration, *s),
+            Literal::Enum(e, i) => (Type::Enum(*e), i64::from(*i)),
+        };
+        let bits = self.b.ins().iconst(I64, bits);
+        JValue {
+            ty,
+            null: Null::Never,
+            bits,
+        }
+    }
+
+    fn translate_var(&mut self, var: VarId, ty: Type) -> Result<JValue, Decline> {
+        let binding = self
+            .scopes
+            .last()
+            .and_then(|s| s.get(&var.0).copied())
+            .ok_or(Decline::UnboundVariable(var.0))?;
+        match binding {
+            Binding::Value(v) => Ok(v),
+            Binding::Row(record) => Ok(JValue {
+                ty: Type::Record(record),
+                null: Null::Never,
+                bits: self.row,
+            }),
+            Binding::Cell {
+                index,
+                caller,
+                ty: held,
+            } => {
+                let ty = match caller {
+                    Some(v) => {
+                        if abi::tag_of(ty).is_none() || !self.plan.read_var(v as usize, ty) {
+                            return Err(Decline::Untyped("a variable"));
+                        }
+                        ty
+                    }
+                    None => held,
+                };
+                Ok(self.load_cell(self.frame, index, ty))
+            }
+        }
+    }
+
+    /// `base.field`: from the subject's slots when `base` is the subject
+    /// at the top scope of the main function, else through the runtime.
+    fn translate_field(
+        &mut self,
+        base: &'p Expr,
+        record: RecordId,
+        field: FieldId,
+        ty: Type,
+    ) -> Result<JValue, Decline> {
+        if self.subject_row && self.depth == 0 && base.kind == K::Var(VarId(0)) {
+            return self.load_subject_field(field, ty);
+        }
+        let base = self.translate(base)?;
+        self.call(CallOp::Field { record, field }, &[base], ty)
+    }
+
+    /// Reads a subject slot: null when its tag is `Null`, the field's
+    /// value when the tag is the declared type's, else bail to the VM.
+    fn load_subject_field(&mut self, field: FieldId, ty: Type) -> Result<JValue, Decline> {
+        let tag = abi::tag_of(ty).ok_or(Decline::Untyped("a field"))?;
+        self.plan.read_subject(field.index(), ty);
+        let offset = i32::try_from(field.index())
+            .ok()
+            .and_then(|i| i.checked_mul(abi::SLOT_SIZE))
+            .ok_or(Decline::TooLarge)?;
+        let flags = MemFlagsData::trusted().with_readonly();
+        let found = self
+            .b
+            .ins()
+            .load(I32, flags, self.slots, offset + abi::SLOT_TAG);
+        let raw = self
+            .b
+            .ins()
+            .load(clif_type(ty), flags, self.slots, offset + abi::SLOT_BITS);
+        let null = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, found, Tag::Null as i64);
+        let expected = self.b.ins().icmp_imm_s(IntCC::Equal, found, tag as i64);
+        let fits = self.b.ins().bor(null, expected);
+        let misfit = self.b.ins().bxor_imm_s(fits, 1);
+        self.exit_if(misfit, BAIL);
+        let bits = self.normalize(ty, raw);
+        Ok(JValue {
+            ty,
+            null: Null::Maybe(null),
+            bits,
+        })
+    }
+
+    /// The canonical bits of a value loaded from memory, as `Row::get`
+    /// reads them: bools are 0 or 1, dates and enums 32-bit.
+    fn normalize(&mut self, ty: Type, raw: Value) -> Value {
+        let ins = self.b.ins();
+        match ty {
+            Type::Bool => {
+                let set = ins.icmp_imm_s(IntCC::NotEqual, raw, 0);
+                self.b.ins().uextend(I64, set)
+            }
+            Type::Date => {
+                let low = ins.ireduce(I32, raw);
+                self.b.ins().sextend(I64, low)
+            }
+            Type::Enum(_) => {
+                let low = ins.ireduce(I32, raw);
+                self.b.ins().uextend(I64, low)
+            }
+            _ => raw,
+        }
+    }
+
+    /// `Cast`: `.id` and int → decimal natively, anything else (event
+    /// values, text) through the runtime's `convert`.
+    fn translate_cast(&mut self, inner: &'p Expr, ty: Type) -> Result<JValue, Decline> {
+        let v = self.translate(inner)?;
+        match (v.null, v.ty, ty) {
+            (Null::Always, _, _) => Ok(self.null_of(ty)),
+            (_, Type::Record(_), Type::Int) => Ok(JValue { ty: Type::Int, ..v }),
+            (_, Type::Int, Type::Decimal) => {
+                let bits = self.b.ins().fcvt_from_sint(F64, v.bits);
+                Ok(JValue {
+                    ty: Type::Decimal,
+                    null: v.null,
+                    bits,
+                })
+            }
+            _ => self.call(CallOp::Convert, &[v], ty),
+        }
+    }
+
+    fn translate_not(&mut self, inner: &'p Expr) -> Result<JValue, Decline> {
+        let v = self.translate(inner)?;
+        let truth = self.truthy(v)?;
+        let not = self.b.ins().bxor_imm_s(truth, 1);
+        Ok(self.bool_value(not))
+    }
+
+    /// `a and b` / `a or b`: the right side runs only when needed; the
+    /// result is a (non-null) bool.
+    fn translate_logic(&mut self, and: bool, a: &'p Expr, b: &'p Expr) -> Result<JValue, Decline> {
+        let left = self.translate(a)?;
+        let truth = self.truthy(left)?;
+        let rhs = self.b.create_block();
+        let end = self.b.create_block();
+        self.b.append_block_param(end, I8);
+        let short = self.b.ins().iconst(I8, i64::from(!and));
+        if and {
+            self.b.ins().brif(truth, rhs, &[], end, &[short.into()]);
+        } else {
+            self.b.ins().brif(truth, end, &[short.into()], rhs, &[]);
+        }
+        self.b.switch_to_block(rhs);
+        let right = self.translate(b)?;
+        let truth = self.truthy(right)?;
+        self.b.ins().jump(end, &[truth.into()]);
+        self.b.switch_to_block(end);
+        let result = self.b.block_params(end)[0];
+        Ok(self.bool_value(result))
+    }
+
+    fn translate_is_null(&mut self, value: &'p Expr, negated: bool) -> Result<JValue, Decline> {
+        let v = self.translate(value)?;
+        let flag = match v.null {
+            Null::Never => self.b.ins().iconst(I8, i64::from(negated)),
+            Null::Always => self.b.ins().iconst(I8, i64::from(!negated)),
+            Null::Maybe(n) if negated => self.b.ins().bxor_imm_s(n, 1),
+            Null::Maybe(n) => n,
+        };
+        Ok(self.bool_value(flag))
+    }
+
+    /// `if c then a else b`: only the branch taken runs.
+    fn translate_if(
+        &mut self,
+        condition: &'p Expr,
+        then: &'p Expr,
+        otherwise: &'p Expr,
+        ty: Type,
+    ) -> Result<JValue, Decline> {
+        let c = self.translate(condition)?;
+        let truth = self.truthy(c)?;
+        let (then_block, else_block) = (self.b.create_block(), self.b.create_block());
+        self.b.ins().brif(truth, then_block, &[], else_block, &[]);
+        self.b.switch_to_block(then_block);
+        let a = self.translate(then)?;
+        let join = self.join_block(a, ty);
+        self.jump_to_join(join, a, ty)?;
+        self.b.switch_to_block(else_block);
+        let b = self.translate(otherwise)?;
+        self.jump_to_join(join, b, ty)?;
+        self.b.switch_to_block(join);
+        self.joined(join, a, b)
+    }
+
+    /// `InList`, `InSegment`, `HasTag`, `Engaged`: a runtime call on the
+    /// record (and the tag).
+    fn translate_membership(
+        &mut self,
+        op: CallOp,
+        value: &'p Expr,
+        tag: Option<&'p Expr>,
+    ) -> Result<JValue, Decline> {
+        let mut args = vec![self.translate(value)?];
+        if let Some(tag) = tag {
+            args.push(self.translate(tag)?);
+        }
+        self.call(op, &args, Type::Bool)
+    }
+
+    /// `f(args)` for a `fn`: inlined with the arguments bound to its
+    /// parameters. All arguments are computed; if one given for a
+    /// non-nullable parameter is null, the call is null and the body
+    /// does not run.
+    fn translate_call_fn(
+        &mut self,
+        function: ir::FnId,
+        args: &'p [Expr],
+        ty: Type,
+    ) -> Result<JValue, Decline> {
+        let def = self
+            .functions
+            .get(function.index())
+            .ok_or(Decline::UnknownFunction(function.0))?;
+        if self.depth >= MAX_INLINE_DEPTH {
+            return Err(Decline::TooDeep);
+        }
+        let mut scope = HashMap::new();
+        let mut strict = Null::Never;
+        for (i, arg) in args.iter().enumerate() {
+            let v = self.translate(arg)?;
+            if def.params.get(i).is_some_and(|(_, t)| !t.nullable) && arg.ty.nullable {
+                strict = self.either(strict, v.null);
+            }
+            scope.insert(i as u32, Binding::Value(v));
+        }
+        let body = |t: &mut Self| -> Result<JValue, Decline> {
+            t.scopes.push(scope);
+            t.depth += 1;
+            let v = t.translate(&def.body);
+            t.depth -= 1;
+            t.scopes.pop();
+            v
+        };
+        match strict {
+            Null::Never => body(self),
+            Null::Always => Ok(self.null_of(ty)),
+            Null::Maybe(any_null) => {
+                let body_block = self.b.create_block();
+                let null = self.null_of(ty);
+                let join = self.join_block(null, ty);
+                let (one, zero) = (self.b.ins().iconst(I8, 1), self.zero(ty));
+                self.b
+                    .ins()
+                    .brif(any_null, join, &[one.into(), zero.into()], body_block, &[]);
+                self.b.switch_to_block(body_block);
+                let v = body(self)?;
+                self.jump_to_join(join, v, ty)?;
+                self.b.switch_to_block(join);
+                self.joined(join, null, v)
+            }
+        }
+    }
+
+    /// An aggregate: the enclosing scope is captured into a frame of cells
+    /// (plus the key), the filter and value become block functions, and
+    /// the runtime loops over the rows.
+    fn translate_aggregate(&mut self, a: &'p ir::Aggregate, ty: Type) -> Result<JValue, Decline> {
+        let scope = self.scopes.last().cloned().unwrap_or_default();
+        let mut vars: Vec<u32> = scope.keys().copied().collect();
+        vars.sort_unstable();
+        let key_cell = vars.len();
+        let frame = self.cells(key_cell + 1)?;
+        let mut inner = HashMap::new();
+        for (i, var) in vars.iter().enumerate() {
+            let binding = match scope.get(var) {
+                Some(Binding::Cell { index, caller, ty }) => {
+                    self.copy_cell(*index, frame, i);
+                    Binding::Cell {
+                        index: i as u32,
+                        caller: *caller,
+                        ty: *ty,
+                    }
+                }
+                Some(Binding::Value(v)) => {
+                    self.store_cell(frame, i, *v);
+                    Binding::Cell {
+                        index: i as u32,
+                        caller: None,
+                        ty: v.ty,
+                    }
+                }
+                Some(Binding::Row(record)) => {
+                    let v = JValue {
+                        ty: Type::Record(*record),
+                        null: Null::Never,
+                        bits: self.row,
+                    };
+                    self.store_cell(frame, i, v);
+                    Binding::Cell {
+                        index: i as u32,
+                        caller: None,
+                        ty: v.ty,
+                    }
+                }
+                None => continue,
+            };
+            inner.insert(*var, binding);
+        }
+        inner.insert(a.row.0, Binding::Row(a.record));
+        let filter = a.filter.as_ref().map(|f| self.queue(f, &inner));
+        let value = a.value.as_ref().map(|v| self.queue(v, &inner));
+        let key = match &a.key {
+            Some((field, k)) => {
+                let v = self.translate(k)?;
+                self.store_cell(frame, key_cell, v);
+                Some((*field, v.ty))
+            }
+            None => None,
+        };
+        let index = i64::try_from(self.plan.aggregates.len()).map_err(|_| Decline::TooLarge)?;
+        self.plan.aggregates.push(AggregatePlan {
+            function: a.function,
+            result: ty,
+            record: a.record,
+            key,
+            key_cell,
+            filter,
+            value,
+        });
+        let index = self.b.ins().iconst(I32, index);
+        let frame = self.b.ins().stack_addr(I64, frame, 0);
+        let status = self.call_runtime(runtime::AGGREGATE, &[self.ctx, index, frame]);
+        self.exit_unless_ok(status);
+        Ok(self.load_ret(ty))
+    }
+
+    /// Queues a block; its function number.
+    fn queue(&mut self, expr: &'p Expr, scope: &HashMap<u32, Binding>) -> usize {
+        self.jobs.push(Job {
+            expr,
+            scope: scope.clone(),
+            depth: self.depth,
+        });
+        self.jobs.len()
+    }
+
+    // ------------------------------------------------------------ runtime
+
+    /// A call through `flowc_jit_call`: the arguments are stored in cells,
+    /// the result comes back in the return slot as a value of type `result`.
+    pub fn call(&mut self, op: CallOp, args: &[JValue], result: Type) -> Result<JValue, Decline> {
+        let index = i64::try_from(self.plan.calls.len()).map_err(|_| Decline::TooLarge)?;
+        self.plan.calls.push(CallPlan {
+            op,
+            args: args.iter().map(|a| a.ty).collect(),
+            result,
+        });
+        let cells = self.cells(args.len().max(1))?;
+        for (i, a) in args.iter().enumerate() {
+            self.store_cell(cells, i, *a);
+        }
+        let index = self.b.ins().iconst(I32, index);
+        let cells = self.b.ins().stack_addr(I64, cells, 0);
+        let status = self.call_runtime(runtime::CALL, &[self.ctx, index, cells]);
+        self.exit_unless_ok(status);
+        Ok(self.load_ret(result))
+    }
+
+    /// Calls runtime function `which`; its single result.
+    pub fn call_runtime(&mut self, which: usize, args: &[Value]) -> Value {
+        let f = self.import(which);
+        let inst = self.b.ins().call(f, args);
+        self.b.inst_results(inst)[0]
+    }
+
+    fn import(&mut self, which: usize) -> FuncRef {
+        if let Some(f) = self.imports.get(which).copied().flatten() {
+            return f;
+        }
+        let functions = runtime::functions();
+        let rt = &functions[which.min(functions.len() - 1)];
+        let mut sig = Signature::new(self.call_conv);
+        sig.params
+            .extend(rt.params.iter().map(|t| AbiParam::new(*t)));
+        sig.returns.push(AbiParam::new(rt.ret));
+        let signature = self.b.import_signature(sig);
+        let name = self
+            .b
+            .func
+            .declare_imported_user_function(UserExternalName::new(0, which as u32));
+        let f = self.b.import_function(ExtFuncData {
+            name: ExternalName::user(name),
+            signature,
+            colocated: false,
+            patchable: false,
+        });
+        if let Some(slot) = self.imports.get_mut(which) {
+            *slot = Some(f);
+        }
+        f
+    }
+
+    /// The return slot, read as a value of type `ty`.
+    fn load_ret(&mut self, ty: Type) -> JValue {
+        let flags = MemFlagsData::trusted();
+        let null = self.b.ins().load(I8, flags, self.ctx, abi::RET_NULL);
+        let bits = self
+            .b
+            .ins()
+            .load(clif_type(ty), flags, self.ctx, abi::RET_BITS);
+        JValue {
+            ty,
+            null: Null::Maybe(null),
+            bits,
+        }
+    }
+
+    /// Stores the function's result in the return slot and returns `OK`.
+    fn store_result(&mut self, v: JValue) {
+        self.plan.results.push(v.ty);
+        let flags = MemFlagsData::trusted();
+        let null = self.null_flag(v.null);
+        let bits = match v.null {
+            Null::Always => self.b.ins().iconst(I64, 0),
+            _ => v.bits,
+        };
+        self.b.ins().store(flags, null, self.ctx, abi::RET_NULL);
+        self.b.ins().store(flags, bits, self.ctx, abi::RET_BITS);
+        let ok = self.b.ins().iconst(I32, i64::from(OK));
+        self.b.ins().return_(&[ok]);
+    }
+
+    // ------------------------------------------------------------ cells
+
+    /// A stack slot of `n` cells.
+    fn cells(&mut self, n: usize) -> Result<StackSlot, Decline> {
+        let size = u32::try_from(n)
+            .ok()
+            .and_then(|n| n.checked_mul(CELL_SIZE as u32))
+            .ok_or(Decline::TooLarge)?;
+        Ok(self
+            .b
+            .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3)))
+    }
+
+    fn store_cell(&mut self, slot: StackSlot, i: usize, v: JValue) {
+        let at = i as i32 * CELL_SIZE;
+        let null = self.null_flag(v.null);
+        let bits = match v.null {
+            Null::Always => self.b.ins().iconst(I64, 0),
+            _ => v.bits,
+        };
+        let addr = self.b.ins().stack_addr(I64, slot, 0);
+        let flags = MemFlagsData::trusted();
+        self.b.ins().store(flags, null, addr, at + CELL_NULL);
+        self.b.ins().store(flags, bits, addr, at + CELL_BITS);
+    }
+
+    /// Copies cell `from` of this function's frame into cell `to` of `slot`.
+    fn copy_cell(&mut self, from: u32, slot: StackSlot, to: usize) {
+        let flags = MemFlagsData::trusted();
+        let at = from as i32 * CELL_SIZE;
+        let null = self.b.ins().load(I8, flags, self.frame, at + CELL_NULL);
+        let bits = self.b.ins().load(I64, flags, self.frame, at + CELL_BITS);
+        let to = to as i32 * CELL_SIZE;
+        let addr = self.b.ins().stack_addr(I64, slot, 0);
+        self.b.ins().store(flags, null, addr, to + CELL_NULL);
+        self.b.ins().store(flags, bits, addr, to + CELL_BITS);
+    }
+
+    /// Cell `index` of `frame`, read as a value of type `ty`.
+    fn load_cell(&mut self, frame: Value, index: u32, ty: Type) -> JValue {
+        let flags = MemFlagsData::trusted();
+        let at = index as i32 * CELL_SIZE;
+        let null = self.b.ins().load(I8, flags, frame, at + CELL_NULL);
+        let bits = self
+            .b
+            .ins()
+            .load(clif_type(ty), flags, frame, at + CELL_BITS);
+        JValue {
+            ty,
+            null: Null::Maybe(null),
+            bits,
+        }
+    }
+
+    // ------------------------------------------------------------ values
+
+    /// A null value of type `ty`.
+    pub fn null_of(&mut self, ty: Type) -> JValue {
+        JValue {
+            ty,
+            null: Null::Always,
+            bits: self.zero(ty),
+        }
+    }
+
+    /// Zero bits of `ty`'s machine type.
+    pub fn zero(&mut self, ty: Type) -> Value {
+        if clif_type(ty) == F64 {
+            self.b.ins().f64const(0.0)
+        } else {
+            self.b.ins().iconst(I64, 0)
+        }
+    }
+
+    /// 1 when `null` holds, as an `i8`.
+    pub fn null_flag(&mut self, null: Null) -> Value {
+        match null {
+            Null::Never => self.b.ins().iconst(I8, 0),
+            Null::Always => self.b.ins().iconst(I8, 1),
+            Null::Maybe(n) => n,
+        }
+    }
+
+    /// Null when either is.
+    pub fn either(&mut self, a: Null, b: Null) -> Null {
+        match (a, b) {
+            (Null::Always, _) | (_, Null::Always) => Null::Always,
+            (Null::Never, x) | (x, Null::Never) => x,
+            (Null::Maybe(x), Null::Maybe(y)) => Null::Maybe(self.b.ins().bor(x, y)),
+        }
+    }
+
+    /// `flag` (an `i8` 0/1) where the value is not null, else 0.
+    pub fn unless_null(&mut self, null: Null, flag: Value) -> Value {
+        match null {
+            Null::Never => flag,
+            Null::Always => self.b.ins().iconst(I8, 0),
+            Null::Maybe(n) => self.b.ins().band_not(flag, n),
+        }
+    }
+
+    /// A non-null bool from an `i8` flag.
+    pub fn bool_value(&mut self, flag: Value) -> JValue {
+        let bits = self.b.ins().uextend(I64, flag);
+        JValue {
+            ty: Type::Bool,
+            null: Null::Never,
+            bits,
+        }
+    }
+
+    /// A condition's truth (`Value::truthy`): 1 only for a non-null true.
+    pub fn truthy(&mut self, v: JValue) -> Result<Value, Decline> {
+        if matches!(v.null, Null::Always) {
+            return Ok(self.b.ins().iconst(I8, 0));
+        }
+        match v.ty {
+            Type::Bool => {
+                let set = self.b.ins().icmp_imm_s(IntCC::NotEqual, v.bits, 0);
+                Ok(self.unless_null(v.null, set))
+            }
+            Type::Any => Err(Decline::Untyped("a condition")),
+            _ => Ok(self.b.ins().iconst(I8, 0)),
+        }
+    }
+
+    // ------------------------------------------------------------ control
+
+    /// Leaves the function with `status` when `cond` (an `i8`) is 1.
+    pub fn exit_if(&mut self, cond: Value, status: u32) {
+        let next = self.b.create_block();
+        let status = self.b.ins().iconst(I32, i64::from(status));
+        self.b
+            .ins()
+            .brif(cond, self.exit, &[status.into()], next, &[]);
+        self.b.switch_to_block(next);
+    }
+
+    /// Leaves the function with `status` (an `i32`) unless it is `OK`.
+    pub fn exit_unless_ok(&mut self, status: Value) {
+        let next = self.b.create_block();
+        self.b
+            .ins()
+            .brif(status, self.exit, &[status.into()], next, &[]);
+        self.b.switch_to_block(next);
+    }
+
+    /// A block joining branches that give values like `first` (or, when
+    /// `first` is always null, values of type `ty`): null flag and bits.
+    pub fn join_block(&mut self, first: JValue, ty: Type) -> Block {
+        let machine = match first.null {
+            Null::Always => clif_type(ty),
+            _ => clif_type(first.ty),
+        };
+        let join = self.b.create_block();
+        self.b.append_block_param(join, I8);
+        self.b.append_block_param(join, machine);
+        join
+    }
+
+    /// Jumps to `join` with `v`; declines if `v` does not fit its bits.
+    pub fn jump_to_join(&mut self, join: Block, v: JValue, ty: Type) -> Result<(), Decline> {
+        let machine = self.b.func.dfg.block_params(join)[1];
+        let machine = self.b.func.dfg.value_type(machine);
+        let null = self.null_flag(v.null);
+        let bits = match v.null {
+            Null::Always if machine == F64 => self.b.ins().f64const(0.0),
+            Null::Always => self.b.ins().iconst(I64, 0),
+            _ if clif_type(v.ty) == machine => v.bits,
+            _ => return Err(Decline::Mixed(v.ty, ty)),
+        };
+        self.b.ins().jump(join, &[null.into(), bits.into()]);
+        Ok(())
+    }
+
+    /// The value at `join`, where branches gave `a` and `b`.
+    pub fn joined(&mut self, join: Block, a: JValue, b: JValue) -> Result<JValue, Decline> {
+        let ty = match (a.null, b.null) {
+            (Null::Always, _) => b.ty,
+            (_, Null::Always) => a.ty,
+            _ if same_kind(a.ty, b.ty) => a.ty,
+            _ => return Err(Decline::Mixed(a.ty, b.ty)),
+        };
+        let params = self.b.block_params(join);
+        let (null, bits) = (params[0], params[1]);
+        let null = match (a.null, b.null) {
+            (Null::Never, Null::Never) => Null::Never,
+            (Null::Always, Null::Always) => Null::Always,
+            _ => Null::Maybe(null),
+        };
+        Ok(JValue { ty, null, bits })
+    }
+}
+
+/// The machine type holding a value of IR type `ty`.
+pub(super) fn clif_type(ty: Type) -> cranelift_codegen::ir::Type {
+    if ty == Type::Decimal { F64 } else { I64 }
+}
+
+/// Whether values of these types are the same kind of `Value`.
+pub(super) fn same_kind(a: Type, b: Type) -> bool {
+    match (a, b) {
+        (Type::Any, Type::Any) => true,
+        _ => abi::tag_of(a).is_some() && abi::tag_of(a) == abi::tag_of(b),
+    }
+}
+
+fn record_of(e: &Expr) -> Result<RecordId, Decline> {
+    match e.ty.base {
+        Type::Record(r) => Ok(r),
+        _ => Err(Decline::Untyped("a record operation")),
+    }
+}
