@@ -465,16 +465,21 @@ impl<'p> Compiler<'p> {
             )));
         }
         let mut scope = HashMap::new();
-        let mut null_checks = Vec::new();
+        let mut strict = Vec::new();
         for (i, arg) in args.iter().enumerate() {
             let r = self.alloc()?;
             self.expr(arg, r)?;
             scope.insert(i as u32, Place::Reg(r));
-            let strict = def.params.get(i).is_some_and(|(_, ty)| !ty.nullable);
-            if strict && arg.ty.nullable {
-                null_checks.push(self.emit(Op::JumpIfNull { src: r, to: 0 }));
+            if def.params.get(i).is_some_and(|(_, ty)| !ty.nullable) && arg.ty.nullable {
+                strict.push(r);
             }
         }
+        // Every argument is computed (as for primitives) before a null one
+        // for a non-nullable parameter skips the body.
+        let null_checks: Vec<u32> = strict
+            .into_iter()
+            .map(|src| self.emit(Op::JumpIfNull { src, to: 0 }))
+            .collect();
         // Variables the body binds itself (aggregate rows) get fresh slots.
         let mut body_vars = Vec::new();
         def.body.walk(&mut |x| {
