@@ -236,18 +236,9 @@ impl Engine {
                 Ok(true) => {}
                 Ok(false) => return Ok(()),
                 Err(e) => {
-                    let table = self.table_name(rule.subject).to_string();
-                    self.log(
-                        None,
-                        "",
-                        "failed",
-                        &format!("rule {}: the `where` of {table} #{subject}: {e}", rule.name),
-                    )?;
-                    self.report
-                        .borrow_mut()
-                        .failures
-                        .push(format!("rule {} on {table} #{subject}: {e}", rule.name));
-                    return Ok(());
+                    // The run could not even decide whether to start: it
+                    // counts as a run that failed, with the reason.
+                    return self.start_failed(rule_id, subject, cause, &e.to_string());
                 }
             }
         }

@@ -137,6 +137,39 @@ impl Engine {
         Ok(Some(id))
     }
 
+    /// Records a run that failed before its first step (its `where` could
+    /// not be evaluated).
+    pub(crate) fn start_failed(
+        &self,
+        rule_id: RuleId,
+        subject: i64,
+        cause: &Cause,
+        error: &str,
+    ) -> Result<(), EngineError> {
+        let rule = self.rule(rule_id);
+        let now = self.clock.get();
+        self.conn.execute(
+            "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, started_at, updated_at, \
+             trigger, start_seq, depth, error) VALUES (?1, ?2, ?3, ?4, 'failed', '', '', ?5, ?5, ?6, ?7, ?8, ?9)",
+            params![rule.name, rule.version, self.table_name(rule.subject), subject, now, cause.to_json(), cause.seq, cause.depth, error],
+        )?;
+        let run = Run {
+            id: self.conn.last_insert_rowid(),
+            rule: rule_id,
+            subject,
+            depth: cause.depth,
+            ctx: Context::default(),
+        };
+        self.log(
+            Some(&run),
+            "",
+            "failed",
+            &format!("the `where` could not be evaluated: {error}"),
+        )?;
+        self.report.borrow_mut().started += 1;
+        self.fail(&run, error)
+    }
+
     /// Loads a waiting or running run.
     pub(crate) fn load_run(&self, id: i64) -> Result<Option<(Run, Pc, String)>, EngineError> {
         let row = self

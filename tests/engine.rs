@@ -1,0 +1,661 @@
+//! The engine end to end: the built `flowc`, real SQLite files, and a real
+//! SMTP server on 127.0.0.1.
+
+#[path = "support/smtp.rs"]
+mod smtp;
+#[path = "support/world.rs"]
+mod world;
+
+use world::{World, text};
+
+fn seminar() -> World {
+    let w = World::example("seminar");
+    w.run(&["--now", "2025-01-01T09:00"]);
+    w.sql("INSERT INTO contact (id, name, email) VALUES (1, '山田 花子', 'hanako@example.jp'), (2, '鈴木 一郎', 'ichiro@example.jp');");
+    w
+}
+
+#[test]
+fn emails_reach_a_real_smtp_server_with_their_headers_and_body() {
+    let w = seminar();
+    let server = smtp::Server::start(&w.path("received"));
+    w.event(
+        "form_submitted",
+        "contact:1",
+        r#"{"form": "seminar"}"#,
+        None,
+    );
+    w.run(&[
+        "--now",
+        "2025-01-01T10:00",
+        "--smtp",
+        &server.url(),
+        "--from",
+        "Seminar <seminar@example.jp>",
+    ]);
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let m = &messages[0];
+    assert_eq!(m["rcpt_tos"], serde_json::json!(["hanako@example.jp"]));
+    assert_eq!(m["to"], "hanako@example.jp");
+    assert_eq!(m["from"], "Seminar <seminar@example.jp>");
+    assert_eq!(
+        m["subject"],
+        "お申し込みありがとうございます / Thank you for applying, 山田 花子"
+    );
+    let body = m["body"].as_str().unwrap_or_default();
+    assert!(body.contains("山田 花子 様"), "{body}");
+    assert!(
+        body.contains("seminar へのお申し込みを受け付けました。"),
+        "{body}"
+    );
+    let id = m["message_id"].as_str().unwrap_or_default();
+    assert_eq!(
+        w.strings("SELECT message_id FROM flow_outbox WHERE status = 'sent'"),
+        [id]
+    );
+    // The engine records that it sent the email.
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_events WHERE name = 'email_sent' AND row_id = 1"),
+        1
+    );
+    // Running again sends nothing new.
+    w.run(&["--now", "2025-01-01T11:00", "--smtp", &server.url()]);
+    assert_eq!(server.messages().len(), 1);
+}
+
+#[test]
+fn smtp_down_then_up_delivers_every_queued_email_exactly_once() {
+    let w = seminar();
+    let port = smtp::free_port();
+    let url = format!("smtp://127.0.0.1:{port}");
+    w.event(
+        "form_submitted",
+        "contact:1",
+        r#"{"form": "seminar"}"#,
+        None,
+    );
+    w.event(
+        "form_submitted",
+        "contact:2",
+        r#"{"form": "seminar"}"#,
+        None,
+    );
+    let out = w.run(&["--now", "2025-01-01T10:00", "--smtp", &url]);
+    assert!(out.contains("will retry"), "{out}");
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_outbox WHERE status = 'queued'"),
+        2
+    );
+    assert_eq!(
+        w.count(
+            "SELECT count(*) FROM flow_outbox WHERE status = 'queued' AND last_error IS NOT NULL"
+        ),
+        1,
+        "one attempt, then wait"
+    );
+    // Still down: nothing lost, nothing marked sent.
+    w.run(&["--now", "2025-01-01T10:05", "--smtp", &url]);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_outbox WHERE status = 'queued'"),
+        2
+    );
+    let server = smtp::Server::start_on(port, &w.path("received"));
+    w.run(&["--now", "2025-01-01T10:10", "--smtp", &url]);
+    w.run(&["--now", "2025-01-01T10:15", "--smtp", &url]);
+    let ids: Vec<String> = server
+        .messages()
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_ne!(ids[0], ids[1]);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_outbox WHERE status = 'sent'"),
+        2
+    );
+}
+
+#[test]
+fn a_permanent_rejection_fails_the_email_once_and_is_never_retried() {
+    let w = seminar();
+    w.sql("INSERT INTO contact (id, name, email) VALUES (3, 'Reject', 'reject@example.jp');");
+    let server = smtp::Server::start(&w.path("received"));
+    w.event(
+        "form_submitted",
+        "contact:3",
+        r#"{"form": "seminar"}"#,
+        None,
+    );
+    w.event(
+        "form_submitted",
+        "contact:1",
+        r#"{"form": "seminar"}"#,
+        None,
+    );
+    let out = w.run(&["--now", "2025-01-01T10:00", "--smtp", &server.url()]);
+    assert!(out.contains("rejected"), "{out}");
+    assert_eq!(w.count("SELECT count(*) FROM flow_outbox WHERE status = 'failed' AND to_addr = 'reject@example.jp'"), 1);
+    assert_eq!(
+        w.count("SELECT attempts FROM flow_outbox WHERE to_addr = 'reject@example.jp'"),
+        1
+    );
+    for hour in ["11", "12", "13"] {
+        w.run(&[
+            "--now",
+            &format!("2025-01-01T{hour}:00"),
+            "--smtp",
+            &server.url(),
+        ]);
+    }
+    assert_eq!(
+        w.count("SELECT attempts FROM flow_outbox WHERE to_addr = 'reject@example.jp'"),
+        1,
+        "never retried"
+    );
+    assert_eq!(server.messages().len(), 1, "the other email still went out");
+    let log = text(&w.flowc(&["log", "--db", "crm.sqlite"]).stdout);
+    assert!(log.contains("email failed") && log.contains("550"), "{log}");
+}
+
+#[test]
+fn the_clock_never_goes_backwards() {
+    let w = seminar();
+    let out = w.flowc(&["run", "--db", "crm.sqlite", "rules", "--now", "2024-12-31"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the engine's clock is at 2025-01-01T09:00:00+09:00; it cannot go back to 2024-12-31T00:00:00+09:00"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn time_arguments_accept_dates_local_times_and_offsets() {
+    let w = seminar();
+    w.run(&["--now", "2025-01-01T09:30"]);
+    w.run(&["--now", "2025-01-01T10:00:30"]);
+    w.run(&["--now", "2025-01-01T02:00:00Z"]);
+    assert_eq!(
+        w.strings("SELECT value FROM flow_meta WHERE key = 'clock'"),
+        [(1_735_696_800i64).to_string()]
+    );
+    w.run(&["--until", "2025-01-02"]);
+    let out = w.flowc(&["run", "--db", "crm.sqlite", "rules", "--now", "tomorrow"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("is not a time"));
+}
+
+#[test]
+fn the_seminar_runs_with_the_time_machine() {
+    let w = seminar();
+    w.event(
+        "form_submitted",
+        "contact:1",
+        r#"{"form": "seminar"}"#,
+        None,
+    );
+    w.event(
+        "form_submitted",
+        "contact:2",
+        r#"{"form": "seminar"}"#,
+        None,
+    );
+    // Contact 2 opens the auto-reply on day 2 and pays on day 3; both loaded
+    // in advance, stamped in the future.
+    w.event(
+        "email_opened",
+        "contact:2",
+        r#"{"template": "autoreply"}"#,
+        Some("2025-01-03T12:00"),
+    );
+    w.event(
+        "payment_received",
+        "contact:2",
+        "{}",
+        Some("2025-01-04T15:00"),
+    );
+    w.run(&["--until", "2025-01-20", "--mail-dir", "mail"]);
+    let sent = |template: &str, to: &str| {
+        w.count(&format!("SELECT count(*) FROM flow_outbox WHERE template = '{template}' AND to_addr = '{to}' AND status = 'sent'"))
+    };
+    assert_eq!(sent("autoreply", "hanako@example.jp"), 2);
+    assert_eq!(sent("payment_reminder", "hanako@example.jp"), 1);
+    assert_eq!(sent("payment_confirmed", "hanako@example.jp"), 0);
+    assert_eq!(sent("autoreply", "ichiro@example.jp"), 1);
+    assert_eq!(sent("payment_confirmed", "ichiro@example.jp"), 1);
+    assert_eq!(sent("payment_reminder", "ichiro@example.jp"), 0);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_outbox"),
+        5,
+        "and nothing else"
+    );
+    // The confirmation went out the moment the payment arrived.
+    let confirmed: i64 =
+        w.count("SELECT created_at FROM flow_outbox WHERE template = 'payment_confirmed'");
+    assert_eq!(confirmed, 1_735_970_400, "2025-01-04T15:00+09:00");
+    let files = std::fs::read_dir(w.path("mail"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(files, 5, "one .eml per email");
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_list_members WHERE list = 'paid' AND row_id = 2"),
+        1
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_runs WHERE status != 'done'"),
+        0
+    );
+}
+
+#[test]
+fn an_event_at_the_boundary_instant_of_an_unless_wait_counts_as_during_it() {
+    let w = seminar();
+    w.event(
+        "form_submitted",
+        "contact:1",
+        r#"{"form": "seminar"}"#,
+        Some("2025-01-01T09:00"),
+    );
+    w.run(&["--now", "2025-01-01T09:00"]);
+    // The wait ends exactly at 2025-01-08T09:00; the opening is stamped then.
+    w.event(
+        "email_opened",
+        "contact:1",
+        r#"{"template": "autoreply"}"#,
+        Some("2025-01-08T09:00"),
+    );
+    w.run(&["--until", "2025-01-10"]);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_outbox WHERE template = 'autoreply'"),
+        1,
+        "no second auto-reply"
+    );
+    let log = text(
+        &w.flowc(&["log", "--db", "crm.sqlite", "--rule", "seminar"])
+            .stdout,
+    );
+    assert!(log.contains("2025-01-08T09:00:00+09:00  run 1  seminar  contact #1  done: ended: autoreply was opened"), "{log}");
+}
+
+#[test]
+fn an_event_committed_right_after_a_wait_begins_reaches_it() {
+    let w = seminar();
+    w.event(
+        "form_submitted",
+        "contact:1",
+        r#"{"form": "seminar"}"#,
+        None,
+    );
+    w.run(&["--now", "2025-01-01T09:00"]);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_runs WHERE rule = 'seminar' AND status = 'waiting'"),
+        1
+    );
+    // Recorded in the same second the wait began.
+    w.event(
+        "email_opened",
+        "contact:1",
+        r#"{"template": "autoreply"}"#,
+        None,
+    );
+    w.run(&["--now", "2025-01-01T09:00"]);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_runs WHERE rule = 'seminar' AND status = 'done'"),
+        1
+    );
+    w.run(&["--until", "2025-01-10"]);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_outbox WHERE template = 'autoreply'"),
+        1
+    );
+}
+
+#[test]
+fn a_dry_run_reports_and_changes_nothing() {
+    let w = seminar();
+    w.event(
+        "form_submitted",
+        "contact:1",
+        r#"{"form": "seminar"}"#,
+        None,
+    );
+    let before = w.count("SELECT count(*) FROM flow_log");
+    let out = w.run(&["--until", "2025-01-10", "--dry-run", "--mail-dir", "mail"]);
+    assert!(
+        out.contains("dry run: nothing was changed or sent"),
+        "{out}"
+    );
+    assert!(
+        out.contains("queued: email autoreply to hanako@example.jp"),
+        "{out}"
+    );
+    assert!(
+        out.contains("queued: email payment_reminder to hanako@example.jp"),
+        "{out}"
+    );
+    assert_eq!(w.count("SELECT count(*) FROM flow_log"), before);
+    assert_eq!(w.count("SELECT count(*) FROM flow_outbox"), 0);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_events WHERE processed = 1"),
+        0
+    );
+    assert_eq!(
+        w.strings("SELECT value FROM flow_meta WHERE key = 'clock'"),
+        ["1735689600"],
+        "the clock stays"
+    );
+    assert!(!w.path("mail").exists());
+}
+
+const BAD_DATA: &str = r#"
+timezone "Asia/Tokyo"
+record user {
+  name: text
+  email: text
+}
+record contact {
+  name: text
+  email: text
+  score: int
+  owner: user
+}
+list hot of contact
+rule hot_leads
+  when contact is created where contact.score >= 50
+  add contact to list hot
+end
+rule owner_notice
+  when contact is created
+  notify contact.owner "New contact {{contact.name}}"
+end
+"#;
+
+#[test]
+fn bad_data_fails_only_that_run_with_a_readable_error() {
+    let w = World::files(&[("main.flow", BAD_DATA)]);
+    w.run(&["--now", "2025-01-01"]);
+    // Written by a program that does not enforce foreign keys.
+    w.sql(
+        "PRAGMA foreign_keys = OFF;
+         INSERT INTO user (id, name, email) VALUES (1, 'Rep', 'rep@example.jp');
+         INSERT INTO contact (id, name, email, score, owner) VALUES (1, 'Good', 'g@example.jp', 80, 1);
+         INSERT INTO contact (id, name, email, score, owner) VALUES (2, 'Text score', 't@example.jp', 'lots', 1);
+         INSERT INTO contact (id, name, email, score, owner) VALUES (3, 'Dangling', 'd@example.jp', 90, 42);",
+    );
+    let out = w.run(&["--now", "2025-01-01T01:00", "--mail-dir", "mail"]);
+    assert!(out.contains("failed: rule hot_leads on contact #2: bad data in contact #2, column score: the text \"lots\" in a field of type `int`"), "{out}");
+    assert!(out.contains("failed: rule owner_notice on contact #3: user #42 does not exist (a dangling reference)"), "{out}");
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_list_members WHERE list = 'hot'"),
+        2,
+        "contacts 1 and 3"
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_outbox WHERE to_addr = 'rep@example.jp'"),
+        2,
+        "contacts 1 and 2"
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_runs WHERE status = 'failed'"),
+        2
+    );
+    let stats = text(&w.flowc(&["stats", "--db", "crm.sqlite", "--json"]).stdout);
+    let stats: serde_json::Value = serde_json::from_str(&stats).expect("json");
+    assert_eq!(stats[0]["rule"], "hot_leads");
+    assert_eq!(
+        (stats[0]["started"].as_i64(), stats[0]["failed"].as_i64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(stats[1]["rule"], "owner_notice");
+    assert_eq!(
+        (stats[1]["started"].as_i64(), stats[1]["failed"].as_i64()),
+        (Some(3), Some(1))
+    );
+}
+
+#[test]
+fn a_null_in_a_non_null_field_fails_the_run_that_reads_it() {
+    let w = World::files(&[("main.flow", BAD_DATA)]);
+    w.conn()
+        .execute_batch(
+            "DROP TABLE contact;
+             CREATE TABLE contact (id INTEGER PRIMARY KEY, name TEXT, email TEXT, score INTEGER, owner INTEGER);",
+        )
+        .expect("a looser table");
+    w.run(&["--now", "2025-01-01"]);
+    w.sql("INSERT INTO contact (id, name, email, score, owner) VALUES (1, 'No score', 'n@example.jp', NULL, NULL);");
+    let out = w.run(&["--now", "2025-01-01T01:00"]);
+    assert!(
+        out.contains("column score: null in a field declared `int` (not `int?`)"),
+        "{out}"
+    );
+}
+
+const LOCKS: &str = r#"
+enum stage { "提案", "受注" }
+record deal {
+  name: text
+  stage: stage
+  amount: int
+}
+rule lock_won
+  when deal.stage changes to "受注"
+  lock deal
+end
+rule discount
+  when deal.amount changes
+  set deal.name = "changed"
+end
+"#;
+
+#[test]
+fn a_locked_row_refuses_writes_from_any_program() {
+    let w = World::files(&[("main.flow", LOCKS)]);
+    w.run(&["--now", "2025-01-01"]);
+    w.sql("INSERT INTO deal (id, name, stage, amount) VALUES (1, 'A', '提案', 100), (2, 'B', '提案', 100);");
+    w.sql("UPDATE deal SET stage = '受注' WHERE id = 1;");
+    w.run(&["--now", "2025-01-01T01:00"]);
+    let refused = w
+        .conn()
+        .execute("UPDATE deal SET amount = 1 WHERE id = 1", []);
+    let message = refused
+        .expect_err("the database refuses the write")
+        .to_string();
+    assert!(
+        message.contains("flowc: this row is locked by a rule"),
+        "{message}"
+    );
+    assert!(
+        w.conn()
+            .execute("DELETE FROM deal WHERE id = 1", [])
+            .is_err()
+    );
+    w.sql("UPDATE deal SET amount = 5 WHERE id = 2;");
+    assert_eq!(
+        w.count("SELECT amount FROM deal WHERE id = 2"),
+        5,
+        "other rows are free"
+    );
+}
+
+const CASCADE: &str = r#"
+record counter {
+  n: int
+}
+rule bump
+  when counter.n changes
+  set counter.n = counter.n + 1
+end
+"#;
+
+#[test]
+fn a_cascade_deeper_than_the_bound_stops_with_a_clear_error() {
+    let w = World::files(&[("main.flow", CASCADE)]);
+    let check = w.flowc(&["check", "rules"]);
+    assert!(
+        text(&check.stderr).contains("warning[W0102]"),
+        "the checker sees the loop"
+    );
+    w.run(&["--now", "2025-01-01"]);
+    w.sql("INSERT INTO counter (id, n) VALUES (1, 0); UPDATE counter SET n = 1 WHERE id = 1;");
+    let out = w.run(&["--now", "2025-01-01T00:01"]);
+    assert!(
+        out.contains("stopped a cascade deeper than 5 rounds"),
+        "{out}"
+    );
+    assert_eq!(
+        w.count("SELECT n FROM counter"),
+        7,
+        "the user's change, then 6 rule changes"
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_runs WHERE status = 'failed'"),
+        1
+    );
+}
+
+const EDITED_BEFORE: &str = r#"
+timezone "Asia/Tokyo"
+record contact {
+  name: text
+  email: text
+}
+template a {
+  subject: "A"
+  body: "a"
+}
+template b {
+  subject: "B"
+  body: "b"
+}
+rule nurture
+  when contact is created
+  send email a to contact
+  pause: wait 7d
+  send email b to contact
+end
+"#;
+
+#[test]
+fn waiting_runs_move_to_the_same_named_step_of_an_edited_rule() {
+    let w = World::files(&[("main.flow", EDITED_BEFORE)]);
+    w.run(&["--now", "2025-01-01"]);
+    w.sql("INSERT INTO contact (id, name, email) VALUES (1, 'A', 'a@example.jp');");
+    w.run(&["--now", "2025-01-01T01:00"]);
+    // A new step before the wait, and a changed step after it.
+    let edited = EDITED_BEFORE
+        .replace(
+            "  send email a to contact\n  pause:",
+            "  tag contact \"nurtured\"\n  send email a to contact\n  pause:",
+        )
+        .replace(
+            "  send email b to contact\nend",
+            "  tag contact \"done\"\n  send email b to contact\nend",
+        );
+    std::fs::write(w.project.join("main.flow"), edited).expect("edit");
+    let plan = w.run(&["--now", "2025-01-02", "--dry-run"]);
+    assert!(
+        plan.contains("run 1 (nurture): continues at step `pause` of the new version"),
+        "{plan}"
+    );
+    w.run(&["--until", "2025-01-09"]);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_tags WHERE tag = 'done'"),
+        1,
+        "the new step after the wait ran"
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_tags WHERE tag = 'nurtured'"),
+        0,
+        "the new step before it did not"
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_outbox WHERE template = 'b'"),
+        1
+    );
+}
+
+#[test]
+fn a_waiting_run_whose_step_was_removed_is_reported_and_ends_failed() {
+    let w = World::files(&[("main.flow", EDITED_BEFORE)]);
+    w.run(&["--now", "2025-01-01"]);
+    w.sql("INSERT INTO contact (id, name, email) VALUES (1, 'A', 'a@example.jp');");
+    w.run(&["--now", "2025-01-01T01:00"]);
+    let edited = EDITED_BEFORE.replace("  pause: wait 7d\n", "");
+    std::fs::write(w.project.join("main.flow"), edited).expect("edit");
+    let plan = w.run(&["--now", "2025-01-02", "--dry-run"]);
+    assert!(
+        plan.contains("run 1 (nurture): step `pause` is gone from the new version"),
+        "{plan}"
+    );
+    let out = w.run(&["--until", "2025-01-09"]);
+    assert!(
+        out.contains("its step `pause`, where this run was waiting, no longer exists"),
+        "{out}"
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_outbox WHERE template = 'b'"),
+        0,
+        "nothing re-ran"
+    );
+}
+
+#[test]
+fn a_database_from_a_newer_flowc_is_refused() {
+    let w = World::files(&[("main.flow", CASCADE)]);
+    w.run(&["--now", "2025-01-01"]);
+    w.sql("UPDATE flow_meta SET value = '99' WHERE key = 'schema_version';");
+    let out = w.flowc(&["run", "--db", "crm.sqlite", "rules"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("state is version 99, but this flowc only knows versions up to 1"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn approvals_are_listed_approved_and_resumed() {
+    let w = World::example("invoice_reminder");
+    w.run(&["--now", "2025-01-01T09:00"]);
+    w.sql(
+        "INSERT INTO user (id, name, email, role) VALUES (1, '佐藤', 'sato@example.jp', 'sales');
+         INSERT INTO account (id, name, email, owner) VALUES (1, 'ABC', 'abc@example.jp', 1), (2, 'XYZ', 'xyz@example.jp', 1);",
+    );
+    w.event("invoice_sent", "account:1", "{}", None);
+    w.event("invoice_sent", "account:2", "{}", None);
+    w.event(
+        "reply_received",
+        "account:2",
+        "{}",
+        Some("2025-01-02T10:00"),
+    );
+    w.run(&["--until", "2025-01-05", "--mail-dir", "mail"]);
+    let list = text(&w.flowc(&["approvals", "--db", "crm.sqlite"]).stdout);
+    assert_eq!(
+        list,
+        "1  invoice_reminder  account #1  approver user #1  requested 2025-01-04T09:00:00+09:00\n"
+    );
+    let approve = w.flowc(&["approvals", "--db", "crm.sqlite", "approve", "1"]);
+    assert!(approve.status.success());
+    let again = w.flowc(&["approvals", "--db", "crm.sqlite", "approve", "1"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("approval 1 was already decided"));
+    assert_eq!(
+        w.flowc(&["approvals", "--db", "crm.sqlite", "reject", "7"])
+            .status
+            .code(),
+        Some(2)
+    );
+    w.run(&["--now", "2025-01-05T10:00", "--mail-dir", "mail"]);
+    assert_eq!(
+        w.strings("SELECT to_addr FROM flow_outbox WHERE status = 'sent'"),
+        ["abc@example.jp"]
+    );
+    assert_eq!(
+        w.strings("SELECT status FROM flow_runs ORDER BY id"),
+        ["done", "done"]
+    );
+}
