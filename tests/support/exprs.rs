@@ -189,17 +189,27 @@ impl Fixture {
     }
 
     pub fn subject(&self) -> Row {
-        self.env.row(RecordId(1), 1).cloned().unwrap_or_default()
+        self.subject_row(1)
     }
 
-    /// `(backend, result)` for every backend.
+    fn subject_row(&self, id: i64) -> Row {
+        self.env.row(RecordId(1), id).cloned().unwrap_or_default()
+    }
+
+    /// `(backend, result)` for every backend, on row t#1.
     pub fn evaluate_all(&self, expr: &str) -> Result<Vec<Outcome>, String> {
+        self.evaluate_all_on(expr, 1)
+    }
+
+    /// `(backend, result)` for every backend, on row t#`id` (subject and
+    /// recipient).
+    pub fn evaluate_all_on(&self, expr: &str, id: i64) -> Result<Vec<Outcome>, String> {
         let (program, typed) = self.typed(expr)?;
         let mut out = Vec::new();
         let mut env = self.clone_env();
         let mut reference = Reference {
             program: &program,
-            vars: HashMap::from([(0, Value::Ref(1)), (1, Value::Ref(1))]),
+            vars: HashMap::from([(0, Value::Ref(id)), (1, Value::Ref(id))]),
         };
         out.push((
             "reference",
@@ -208,9 +218,9 @@ impl Fixture {
         let code = flowc::vm::compile(&program.functions, &typed, flowc::vm::Frame::RULE)
             .map_err(|e| e.to_string())?;
         let mut machine = flowc::vm::Machine::new();
-        machine.set_var(0, Value::Ref(1));
-        machine.set_var(1, Value::Ref(1));
-        let row = self.subject();
+        machine.set_var(0, Value::Ref(id));
+        machine.set_var(1, Value::Ref(id));
+        let row = self.subject_row(id);
         let mut env = self.clone_env();
         out.push((
             "vm",
@@ -246,10 +256,11 @@ impl Fixture {
     /// The JIT alone: declining or bailing out to the VM counts as a
     /// failure here, so that the suite shows what runs natively.
     fn jit(&self, program: &Program, typed: &ir::Expr, row: &Row) -> Result<Value, String> {
+        let id = row.id;
         let code = flowc::jit::compile(&program.functions, typed, Frame::RULE)
             .map_err(|e| format!("the jit declines: {e}"))?;
         let mut env = self.clone_env();
-        let vars = [Value::Ref(1), Value::Ref(1)];
+        let vars = [Value::Ref(id), Value::Ref(id)];
         let first = code.eval(&vars, Some(row), &mut env);
         // Twice: nothing may carry over from one evaluation to the next.
         let second = code.eval(&vars, Some(row), &mut env);
