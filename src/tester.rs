@@ -55,9 +55,11 @@ pub fn run(program: &Program, test: &TestDef) -> Outcome {
                 .steps
                 .iter()
                 .filter_map(|s| match &s.kind {
-                    TestStepKind::ExpectRun { rule, state: crate::ir::RunState::Failed, .. } => {
-                        Some(program.rules[rule.index()].name.clone())
-                    }
+                    TestStepKind::ExpectRun {
+                        rule,
+                        state: crate::ir::RunState::Failed,
+                        ..
+                    } => Some(program.rules[rule.index()].name.clone()),
                     _ => None,
                 })
                 .collect();
@@ -125,13 +127,22 @@ impl<'p> Runner<'p> {
         let unexpected: Vec<String> = report
             .failures
             .iter()
-            .filter(|f| !self.may_fail.iter().any(|rule| f.starts_with(&format!("rule {rule} "))))
+            .filter(|f| {
+                !self
+                    .may_fail
+                    .iter()
+                    .any(|rule| f.starts_with(&format!("rule {rule} ")))
+            })
             .map(|f| format!("failed: {f}"))
             .collect();
         if unexpected.is_empty() {
             return Ok(());
         }
-        Err(Failure { span, message: "a run failed".into(), actual: unexpected })
+        Err(Failure {
+            span,
+            message: "a run failed".into(),
+            actual: unexpected,
+        })
     }
 
     fn value(&self, e: &crate::ir::Expr) -> Result<Value, Failure> {

@@ -18,21 +18,50 @@ fn examples() -> Vec<PathBuf> {
 #[test]
 fn every_example_checks_clean() {
     let dirs = examples();
-    assert!(dirs.len() >= 11, "the ten scenarios and the quickstart: {dirs:?}");
+    assert!(
+        dirs.len() >= 11,
+        "the ten scenarios and the quickstart: {dirs:?}"
+    );
     for dir in dirs {
-        let out = Command::new(env!("CARGO_BIN_EXE_flowc")).arg("check").arg(&dir).env("NO_COLOR", "1").output().expect("flowc");
+        let out = Command::new(env!("CARGO_BIN_EXE_flowc"))
+            .arg("check")
+            .arg(&dir)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("flowc");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && stderr.contains("no problems"), "{}:\n{stderr}", dir.display());
+        assert!(
+            out.status.success() && stderr.contains("no problems"),
+            "{}:\n{stderr}",
+            dir.display()
+        );
     }
 }
 
 #[test]
 fn every_example_passes_its_tests() {
     for dir in examples() {
-        let out = Command::new(env!("CARGO_BIN_EXE_flowc")).arg("test").arg(&dir).env("NO_COLOR", "1").output().expect("flowc");
+        let out = Command::new(env!("CARGO_BIN_EXE_flowc"))
+            .arg("test")
+            .arg(&dir)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("flowc");
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{}:\n{stdout}\n{}", dir.display(), String::from_utf8_lossy(&out.stderr));
-        let summary = stdout.lines().find(|l| l.starts_with("test result:")).unwrap_or_default();
-        assert!(summary.starts_with("test result: ok.") && !summary.contains(" 0 passed"), "{}: {summary}", dir.display());
+        assert!(
+            out.status.success(),
+            "{}:\n{stdout}\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let summary = stdout
+            .lines()
+            .find(|l| l.starts_with("test result:"))
+            .unwrap_or_default();
+        assert!(
+            summary.starts_with("test result: ok.") && !summary.contains(" 0 passed"),
+            "{}: {summary}",
+            dir.display()
+        );
     }
 }

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 /// Per rule: runs started, waiting, done, failed and rejected, emails sent,
 /// and conversions (runs whose subject met the rule's `goal`). Every email
-/// is accounted for: queued + sending + sent + failed = all emails.
+/// is accounted for: queued + sent + unconfirmed + failed = all emails
+/// (unconfirmed: a crash struck while the server was accepting it).
 ///
 /// Example: flowc stats --db crm.sqlite
 #[derive(clap::Args)]
@@ -28,6 +29,8 @@ struct RuleStats {
     emails_sent: i64,
     emails_queued: i64,
     emails_failed: i64,
+    /// Interrupted mid-hand-over by a crash: most likely delivered, never resent.
+    emails_unconfirmed: i64,
     conversions: i64,
 }
 
@@ -43,9 +46,10 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
                (SELECT count(*) FROM flow_runs r WHERE r.rule = rules.rule AND r.status = 'failed'),
                (SELECT count(*) FROM flow_runs r WHERE r.rule = rules.rule AND r.status = 'rejected'),
                (SELECT count(*) FROM flow_outbox o WHERE o.rule = rules.rule AND o.status = 'sent'),
-               (SELECT count(*) FROM flow_outbox o WHERE o.rule = rules.rule AND o.status IN ('queued', 'sending')),
+               (SELECT count(*) FROM flow_outbox o WHERE o.rule = rules.rule AND o.status IN ('queued', 'sending', 'finalizing')),
                (SELECT count(*) FROM flow_outbox o WHERE o.rule = rules.rule AND o.status = 'failed'),
-               (SELECT count(*) FROM flow_runs r WHERE r.rule = rules.rule AND r.converted = 1)
+               (SELECT count(*) FROM flow_runs r WHERE r.rule = rules.rule AND r.converted = 1),
+               (SELECT count(*) FROM flow_outbox o WHERE o.rule = rules.rule AND o.status = 'unconfirmed')
              FROM rules ORDER BY rules.rule",
         )
         .map_err(|e| e.to_string())?;
@@ -62,6 +66,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
                 emails_queued: r.get(7)?,
                 emails_failed: r.get(8)?,
                 conversions: r.get(9)?,
+                emails_unconfirmed: r.get(10)?,
             })
         })
         .and_then(|rows| rows.collect())
@@ -80,7 +85,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         .unwrap_or(4)
         .max(4);
     println!(
-        "{:width$}  {:>7} {:>7} {:>7} {:>7} {:>8}  {:>6} {:>6} {:>6}  {:>11}",
+        "{:width$}  {:>7} {:>7} {:>7} {:>7} {:>8}  {:>6} {:>6} {:>6} {:>11}  {:>11}",
         "rule",
         "started",
         "waiting",
@@ -90,11 +95,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         "sent",
         "queued",
         "failed",
+        "unconfirmed",
         "conversions"
     );
     for s in &stats {
         println!(
-            "{:width$}  {:>7} {:>7} {:>7} {:>7} {:>8}  {:>6} {:>6} {:>6}  {:>11}",
+            "{:width$}  {:>7} {:>7} {:>7} {:>7} {:>8}  {:>6} {:>6} {:>6} {:>11}  {:>11}",
             s.rule,
             s.started,
             s.waiting,
@@ -104,6 +110,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             s.emails_sent,
             s.emails_queued,
             s.emails_failed,
+            s.emails_unconfirmed,
             s.conversions
         );
     }

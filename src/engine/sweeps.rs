@@ -51,6 +51,18 @@ impl Engine {
         let Trigger::Every { schedule } = rule.trigger else {
             return Ok(());
         };
+        // Another process may have run this sweep since we looked.
+        let due: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT next_at FROM flow_schedule WHERE rule = ?1",
+                [&rule.name],
+                |r| r.get(0),
+            )
+            .ok();
+        if due.is_none_or(|at| at > self.clock.get()) {
+            return Ok(());
+        }
         let next =
             super::schedule::next_after(schedule, self.clock.get(), self.program.schema.timezone);
         self.conn.execute(

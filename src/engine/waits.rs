@@ -232,9 +232,13 @@ impl Engine {
         }
         for (approval, run_id, status) in decided {
             self.transaction(|| {
-                let Some((run, pc, _)) = self.load_run(run_id)? else {
+                let Some((run, pc, run_status)) = self.load_run(run_id)? else {
                     return Ok(());
                 };
+                // Another process may have resumed it since we looked.
+                if run_status != "waiting" {
+                    return Ok(());
+                }
                 let Some((run, pc)) = self.current_version(run, pc)? else {
                     return Ok(());
                 };

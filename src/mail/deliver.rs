@@ -1,7 +1,6 @@
 //! Delivering the outbox.
 
 use super::{Outgoing, Transport};
-use lettre::Transport as _;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// What one delivery pass did.
@@ -43,6 +42,7 @@ fn claim(conn: &Connection, everything: bool) -> rusqlite::Result<Option<Outgoin
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let now = wall_now();
     let result = (|| {
+        abandon_finalizing(conn, now)?;
         let candidate: Option<(i64, String, Option<i64>, Option<i64>)> = conn
             .query_row(
                 "SELECT id, status, claimed_by, lease_until FROM flow_outbox \
@@ -95,13 +95,37 @@ fn claim(conn: &Connection, everything: bool) -> rusqlite::Result<Option<Outgoin
     }
 }
 
-enum Outcome {
-    Sent,
-    Temporary(String),
-    Permanent(String),
+use super::smtp::Outcome;
+
+/// Messages a dead process left `finalizing`: the server may have them,
+/// so they are never resent; they become `unconfirmed` for a person to check.
+fn abandon_finalizing(conn: &Connection, now: i64) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, claimed_by, lease_until FROM flow_outbox WHERE status = 'finalizing'",
+    )?;
+    let stuck: Vec<(i64, Option<i64>, Option<i64>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, owner, lease) in stuck {
+        let abandoned =
+            owner.is_none_or(|pid| !process_alive(pid)) || lease.is_some_and(|l| l < now);
+        if abandoned {
+            conn.execute(
+                "UPDATE flow_outbox SET status = 'unconfirmed', claimed_by = NULL, last_error = ?2 WHERE id = ?1",
+                params![id, "delivery was interrupted after the message was handed to the server; \
+                             it was most likely delivered, and is not sent again"],
+            )?;
+        }
+    }
+    Ok(())
 }
 
-fn send(transport: &Transport, message: &Outgoing, default_from: &str) -> Outcome {
+fn send(
+    conn: &Connection,
+    transport: &Transport,
+    message: &Outgoing,
+    default_from: &str,
+) -> Outcome {
     let email = match super::build(message, default_from) {
         Ok(e) => e,
         Err(e) => return Outcome::Permanent(e.0),
@@ -126,38 +150,13 @@ fn send(transport: &Transport, message: &Outgoing, default_from: &str) -> Outcom
                 Err(e) => Outcome::Temporary(format!("{}: {e}", path.display())),
             }
         }
-        Transport::Smtp(config) => {
-            let mut builder = match config.security {
-                super::Security::None => {
-                    lettre::SmtpTransport::builder_dangerous(config.host.clone())
-                }
-                super::Security::StartTls => {
-                    match lettre::SmtpTransport::starttls_relay(&config.host) {
-                        Ok(b) => b,
-                        Err(e) => return Outcome::Temporary(e.to_string()),
-                    }
-                }
-                super::Security::Tls => match lettre::SmtpTransport::relay(&config.host) {
-                    Ok(b) => b,
-                    Err(e) => return Outcome::Temporary(e.to_string()),
-                },
-            };
-            builder = builder
-                .port(config.port)
-                .timeout(Some(std::time::Duration::from_secs(config.timeout_seconds)));
-            if let Some((user, password)) = &config.credentials {
-                builder =
-                    builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
-                        user.clone(),
-                        password.clone(),
-                    ));
-            }
-            match builder.build().send(&email) {
-                Ok(_) => Outcome::Sent,
-                Err(e) if e.is_permanent() => Outcome::Permanent(e.to_string()),
-                Err(e) => Outcome::Temporary(e.to_string()),
-            }
-        }
+        Transport::Smtp(config) => super::smtp::send(config, &email, || {
+            conn.execute(
+                "UPDATE flow_outbox SET status = 'finalizing' WHERE id = ?1",
+                [message.id],
+            )
+            .is_ok()
+        }),
     }
 }
 
@@ -186,7 +185,7 @@ pub fn deliver(
             first_pass = false;
             continue;
         }
-        let outcome = send(transport, &message, default_from);
+        let outcome = send(conn, transport, &message, default_from);
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let recorded = record(conn, &message, &outcome, clock, &mut report);
         match recorded {
@@ -198,8 +197,6 @@ pub fn deliver(
         }
         if matches!(outcome, Outcome::Temporary(_)) && matches!(transport, Transport::Smtp(_)) {
             // The server is down or busy: leave the rest for later.
-            first_pass = false;
-            let _ = first_pass;
             break;
         }
     }

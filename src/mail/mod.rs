@@ -10,6 +10,7 @@
 //! message resent after a crash carries the same Message-ID.
 
 mod deliver;
+mod smtp;
 
 pub use deliver::{Delivery, deliver};
 

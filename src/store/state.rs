@@ -101,7 +101,7 @@ CREATE TABLE IF NOT EXISTS flow_outbox (
   reply_to        TEXT,
   subject         TEXT NOT NULL,
   body            TEXT NOT NULL,
-  status          TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed')),
+  status          TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'finalizing', 'sent', 'unconfirmed', 'failed')),
   attempts        INTEGER NOT NULL DEFAULT 0,
   next_attempt_at INTEGER NOT NULL DEFAULT 0,
   lease_until     INTEGER,
