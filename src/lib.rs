@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod demo;
 pub mod diagnostic;
 pub mod engine;
 pub mod eval;

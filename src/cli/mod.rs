@@ -2,6 +2,8 @@
 
 mod approvals;
 mod check;
+mod compile;
+mod demo;
 mod event;
 mod fmt;
 mod log;
@@ -31,7 +33,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Demo(demo::Args),
     Check(check::Args),
+    Compile(compile::Args),
     Fmt(fmt::Args),
     Schema(schema::Args),
     Run(run::Args),
@@ -46,7 +50,9 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Check(args) => check::run(args),
+        Command::Compile(args) => compile::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Run(args) => run::run(args),
         Command::Event(args) => event::run(args),

@@ -135,13 +135,9 @@ fn send(
             Outcome::Temporary("no mail transport configured (use --smtp or --mail-dir)".into())
         }
         Transport::Folder(dir) => {
-            let name: String = message
-                .message_id
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
-                .collect();
-            let path = dir.join(format!("{name}.eml"));
-            let tmp = dir.join(format!(".{name}.eml.tmp"));
+            let name = super::file_name(&message.message_id);
+            let path = dir.join(&name);
+            let tmp = dir.join(format!(".{name}.tmp"));
             let written = std::fs::create_dir_all(dir)
                 .and_then(|_| std::fs::write(&tmp, email.formatted()))
                 .and_then(|_| std::fs::rename(&tmp, &path));

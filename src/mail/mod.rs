@@ -112,6 +112,20 @@ pub fn message_id(instance: &str, run: i64, step: &str, n: usize) -> String {
     format!("<{run}.{step}.{n}.{instance}@flowc>")
 }
 
+/// The file a message is written to in a mail folder: its Message-ID,
+/// made safe for file names (so writing it again replaces it).
+pub fn file_name(message_id: &str) -> String {
+    let name: String = message_id
+        .chars()
+        .filter_map(|c| match c {
+            '<' | '>' => None,
+            c if c.is_ascii_alphanumeric() || matches!(c, '.' | '-') => Some(c),
+            _ => Some('_'),
+        })
+        .collect();
+    format!("{name}.eml")
+}
+
 /// A random hexadecimal id (for this database's Message-IDs).
 pub fn random_id() -> String {
     let mut bytes = [0u8; 8];

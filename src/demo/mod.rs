@@ -1,0 +1,265 @@
+//! `flowc demo`: a demo CRM, the example rules, and a simulated month.
+//!
+//! The project (`DIR/rules/`) is written once and then kept, so a user can
+//! edit the rules and run the demo again; the database (`DIR/crm.sqlite`)
+//! and the mail folder (`DIR/mail/`) start over on every run.
+
+mod data;
+
+use crate::engine::{Advance, Engine, Options};
+use crate::mail::Transport;
+use crate::project::Project;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The demo project, embedded from `examples/demo/`.
+const FILES: &[(&str, &str)] = &[
+    (
+        "schema.flow",
+        include_str!("../../examples/demo/schema.flow"),
+    ),
+    (
+        "templates.flow",
+        include_str!("../../examples/demo/templates.flow"),
+    ),
+    ("rules.flow", include_str!("../../examples/demo/rules.flow")),
+    ("tests.flow", include_str!("../../examples/demo/tests.flow")),
+    (
+        "templates/autoreply.txt",
+        include_str!("../../examples/demo/templates/autoreply.txt"),
+    ),
+];
+
+/// The simulated month.
+const START: &str = "2025-04-01T09:00:00+09:00";
+const DAYS: i64 = 30;
+
+/// What the demo did, read back from the database.
+#[derive(Debug, Default, PartialEq)]
+pub struct Summary {
+    pub runs_by_rule: Vec<(String, i64)>,
+    pub emails: i64,
+    pub example_email: Option<PathBuf>,
+    pub tasks: i64,
+    pub approvals_waiting: i64,
+    pub failed_runs: i64,
+}
+
+fn write_project(rules: &Path) -> Result<bool, String> {
+    if rules.exists() {
+        return Ok(false);
+    }
+    for (name, text) in FILES {
+        let path = rules.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(true)
+}
+
+fn remove(path: &Path) -> Result<(), String> {
+    let result = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("{}: {e}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Runs the demo in `dir`, printing progress and the summary to `out`.
+pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, String> {
+    let rules = dir.join("rules");
+    let db = dir.join("crm.sqlite");
+    let mail = dir.join("mail");
+    let created = write_project(&rules)?;
+    let project = Project::load(std::slice::from_ref(&rules)).map_err(|e| e.to_string())?;
+    let checked = project.check();
+    if checked.has_errors() {
+        let shown = crate::diagnostic::render_human(&project.sources, &checked.diagnostics, false);
+        return Err(format!(
+            "the demo rules in {} have errors:\n{shown}",
+            rules.display()
+        ));
+    }
+    for path in [
+        db.clone(),
+        dir.join("crm.sqlite-wal"),
+        dir.join("crm.sqlite-shm"),
+        mail.clone(),
+    ] {
+        remove(&path)?;
+    }
+    let say = |out: &mut dyn Write, text: String| {
+        let _ = writeln!(out, "{text}");
+    };
+    say(
+        out,
+        format!(
+            "flowc demo: a month of automation rules on a demo CRM ({})",
+            checked.program.schema.timezone.name()
+        ),
+    );
+    say(out, String::new());
+    let verb = if created { "written to" } else { "kept in" };
+    say(
+        out,
+        format!(
+            "  rules     {} rules {verb} {}",
+            checked.program.rules.len(),
+            rules.display()
+        ),
+    );
+
+    let conn = crate::store::state::open(&db).map_err(|e| format!("{}: {e}", db.display()))?;
+    crate::store::ddl::create_missing(&conn, &checked.program.schema).map_err(|e| e.to_string())?;
+    let zone = checked.program.schema.timezone;
+    let start = crate::time::parse_datetime(START, zone).ok_or("bad start time")?;
+    let mut rng = data::Rng::new(2025_04_01);
+    data::seed(&conn, &mut rng, crate::time::local_date(start, zone)).map_err(|e| e.to_string())?;
+    drop(conn);
+    let s = &data::SIZE;
+    say(
+        out,
+        format!(
+            "  database  {} ({} users, {} companies, {} contacts, {} opportunities, {} contracts)",
+            db.display(),
+            data::USERS.len(),
+            s.companies,
+            s.contacts,
+            s.opportunities,
+            s.contracts
+        ),
+    );
+    let options = Options {
+        dry_run: false,
+        project_text: String::new(),
+    };
+    let engine = Engine::open(&db, checked.program, options).map_err(|e| e.to_string())?;
+    let transport = Transport::Folder(mail.clone());
+    let deliver = |engine: &Engine| {
+        crate::mail::deliver(
+            engine.connection(),
+            &transport,
+            "flowc demo <demo@example.jp>",
+            engine.clock().unwrap_or(0),
+            true,
+        )
+        .map_err(|e| e.to_string())
+    };
+    engine
+        .advance(Advance::To(start))
+        .map_err(|e| e.to_string())?;
+    let (mut lead, mut opportunity) = (0i64, s.opportunities as i64);
+    for day in 0..DAYS {
+        let day_start = start + day * 86_400;
+        if progress {
+            let _ = write!(
+                out,
+                "\r  simulating {} …",
+                crate::time::format_date(crate::time::local_date(day_start, zone))
+            );
+            let _ = out.flush();
+        }
+        data::day(
+            engine.connection(),
+            &mut rng,
+            day_start,
+            &mut lead,
+            &mut opportunity,
+        )
+        .map_err(|e| e.to_string())?;
+        engine
+            .advance(Advance::Until(day_start + 86_400 - 1))
+            .map_err(|e| e.to_string())?;
+        deliver(&engine)?;
+    }
+    engine
+        .advance(Advance::Until(start + DAYS * 86_400))
+        .map_err(|e| e.to_string())?;
+    deliver(&engine)?;
+    if progress {
+        let _ = write!(out, "\r{:40}\r", "");
+    }
+    let end = crate::time::format_date(crate::time::local_date(start + DAYS * 86_400, zone));
+    say(
+        out,
+        format!(
+            "  simulated 2025-04-01 → {end}, with mail delivered into {}",
+            mail.display()
+        ),
+    );
+    let summary = summarize(&engine, &mail).map_err(|e| e.to_string())?;
+    print_summary(out, &summary, dir, &db);
+    Ok(summary)
+}
+
+fn summarize(engine: &Engine, mail: &Path) -> rusqlite::Result<Summary> {
+    let conn = engine.connection();
+    let mut stmt =
+        conn.prepare("SELECT rule, count(*) FROM flow_runs GROUP BY rule ORDER BY rule")?;
+    let runs_by_rule = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+    let example_email = conn
+        .query_row("SELECT message_id FROM flow_outbox WHERE template = 'autoreply' AND status = 'sent' ORDER BY id LIMIT 1", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .ok()
+        .map(|id| mail.join(crate::mail::file_name(&id)));
+    Ok(Summary {
+        runs_by_rule,
+        emails: count("SELECT count(*) FROM flow_outbox WHERE status = 'sent'")?,
+        example_email,
+        tasks: count("SELECT count(*) FROM flow_tasks")?,
+        approvals_waiting: count("SELECT count(*) FROM flow_approvals WHERE status = 'pending'")?,
+        failed_runs: count("SELECT count(*) FROM flow_runs WHERE status = 'failed'")?,
+    })
+}
+
+fn print_summary(out: &mut dyn Write, s: &Summary, dir: &Path, db: &Path) {
+    let mut lines = vec![String::new(), "What fired:".to_string()];
+    let width = s
+        .runs_by_rule
+        .iter()
+        .map(|(r, _)| r.len())
+        .max()
+        .unwrap_or(0);
+    for (rule, runs) in &s.runs_by_rule {
+        lines.push(format!("  {rule:width$}  {runs} runs"));
+    }
+    lines.push(String::new());
+    lines.push(format!("Emails written:     {}", s.emails));
+    if let Some(path) = &s.example_email {
+        lines.push(format!("  open one:         {}", path.display()));
+    }
+    lines.push(format!("Tasks created:      {}", s.tasks));
+    lines.push(format!("Approvals waiting:  {}", s.approvals_waiting));
+    lines.push(format!("Failed runs:        {}", s.failed_runs));
+    let db = db.display();
+    let rules = dir.join("rules");
+    let rules = rules.display();
+    lines.extend([
+        String::new(),
+        "Next, try (with `cargo run --release --` in place of `flowc` if it is not installed):"
+            .to_string(),
+        format!("  flowc stats --db {db}"),
+        format!("  flowc log --db {db} --rule seminar"),
+        format!("  flowc approvals --db {db}"),
+        format!("  flowc check {rules}"),
+        format!("  flowc test {rules}"),
+        format!("  flowc graph seminar {rules}"),
+        "Then edit the rules and run `flowc demo` again; docs/tutorial.md walks through it."
+            .to_string(),
+    ]);
+    for line in lines {
+        let _ = writeln!(out, "{line}");
+    }
+}
