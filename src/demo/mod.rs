@@ -121,7 +121,7 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
     crate::store::ddl::create_missing(&conn, &checked.program.schema).map_err(|e| e.to_string())?;
     let zone = checked.program.schema.timezone;
     let start = crate::time::parse_datetime(START, zone).ok_or("bad start time")?;
-    let mut rng = data::Rng::new(2025_04_01);
+    let mut rng = data::Rng::new(20_250_401);
     data::seed(&conn, &mut rng, crate::time::local_date(start, zone)).map_err(|e| e.to_string())?;
     drop(conn);
     let s = &data::SIZE;
