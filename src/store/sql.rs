@@ -49,6 +49,8 @@ mod tests {
         assert_eq!(affinity(""), Affinity::Blob);
         assert_eq!(affinity("DOUBLE PRECISION"), Affinity::Real);
         assert_eq!(affinity("DATE"), Affinity::Numeric);
-        assert_eq!(affinity("POINT"), Affinity::Numeric);
+        // SQLite's own quirk: "POINT" contains "INT".
+        assert_eq!(affinity("FLOATING POINT"), Affinity::Integer);
+        assert_eq!(affinity("NUMERIC(10,2)"), Affinity::Numeric);
     }
 }
