@@ -227,3 +227,103 @@ pub fn render_json(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
     }
     out
 }
+
+/// Escapes a GitHub workflow command's message.
+fn github_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a GitHub workflow command's property value.
+fn github_property(text: &str) -> String {
+    github_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Renders diagnostics as GitHub Actions workflow commands, so that errors
+/// show inline on the pull request (`--format github`).
+pub fn render_github(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        let at = locate(sources, d);
+        let kind = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut message = d.message.clone();
+        if let Some(hint) = &d.hint {
+            message.push_str(&format!("\nhint: {hint}"));
+        }
+        out.push_str(&format!(
+            "::{kind} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
+            github_property(at.file),
+            at.line,
+            at.column,
+            at.end_line,
+            at.end_column,
+            github_property(&format!("flowc {}", d.code)),
+            github_data(&message)
+        ));
+    }
+    out
+}
+
+/// Renders diagnostics as a SARIF 2.1.0 log (`--format sarif`), the format
+/// code-scanning tools read.
+pub fn render_sarif(sources: &SourceMap, diagnostics: &[Diagnostic]) -> String {
+    let mut codes: Vec<&str> = diagnostics.iter().map(|d| d.code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let rules: Vec<serde_json::Value> = codes
+        .iter()
+        .map(|code| {
+            let first = diagnostics.iter().find(|d| d.code == *code);
+            serde_json::json!({
+                "id": code,
+                "shortDescription": { "text": first.map_or("", |d| d.message.as_str()) },
+                "helpUri": format!("https://github.com/flowc/flowc/blob/main/docs/diagnostics.md#{}", code.to_lowercase()),
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = diagnostics
+        .iter()
+        .map(|d| {
+            let at = locate(sources, d);
+            let text = match &d.hint {
+                Some(hint) => format!("{} (hint: {hint})", d.message),
+                None => d.message.clone(),
+            };
+            serde_json::json!({
+                "ruleId": d.code,
+                "ruleIndex": codes.iter().position(|c| *c == d.code).unwrap_or(0),
+                "level": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
+                "message": { "text": text },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": at.file.replace('\\', "/") },
+                        "region": {
+                            "startLine": at.line.max(1),
+                            "startColumn": at.column.max(1),
+                            "endLine": at.end_line.max(1),
+                            "endColumn": at.end_column.max(1),
+                        }
+                    }
+                }],
+            })
+        })
+        .collect();
+    let log = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "flowc",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/flowc/flowc",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    });
+    serde_json::to_string_pretty(&log).unwrap_or_default() + "\n"
+}

@@ -7,6 +7,7 @@
 #![deny(clippy::unwrap_used)]
 #![deny(unsafe_code)]
 
+pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod demo;

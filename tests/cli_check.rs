@@ -296,3 +296,69 @@ fn fmt_leaves_a_file_with_syntax_errors_alone() {
         Some(broken)
     );
 }
+
+/// Inputs that once overflowed the stack (found by fuzzing): any nesting
+/// depth or chain length gets E0006, never a crash.
+#[test]
+fn absurd_nesting_is_an_error_not_a_crash() {
+    let n = 20_000;
+    let shapes = [
+        (
+            "parens",
+            format!("fn f() -> int = {}1{}\n", "(".repeat(n), ")".repeat(n)),
+        ),
+        ("plus", format!("fn f() -> int = 1{}\n", "+1".repeat(n))),
+        (
+            "or",
+            format!("fn f() -> bool = true{}\n", " or true".repeat(n)),
+        ),
+        (
+            "not",
+            format!("fn f() -> bool = {}true\n", "not ".repeat(n)),
+        ),
+        ("minus", format!("fn f() -> int = {}1\n", "- ".repeat(n))),
+        (
+            "fields",
+            format!(
+                "record r {{ a: r? }}\nsegment s of r where r{}.a is null\n",
+                ".a".repeat(n)
+            ),
+        ),
+        (
+            "ifs",
+            format!(
+                "record r {{ a: int }}\nrule x\n  when r is created\n{}  stop\n{}end\n",
+                "  if true\n".repeat(5_000),
+                "  end\n".repeat(5_000)
+            ),
+        ),
+        (
+            "list",
+            format!(
+                "fn f() -> bool = 1 in {}1{}\n",
+                "[".repeat(n),
+                "]".repeat(n)
+            ),
+        ),
+    ];
+    for (name, text) in shapes {
+        let dir = project(&[("deep.flow", &text)]);
+        let out = flowc(&["check", "deep.flow"], dir.path());
+        let stderr = text_of(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: {}",
+            stderr.chars().take(400).collect::<String>()
+        );
+        assert!(
+            stderr.contains("error[E0006]") || stderr.contains("error[E0001]"),
+            "{name}: {}",
+            stderr.chars().take(400).collect::<String>()
+        );
+    }
+}
+
+fn text_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

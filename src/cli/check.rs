@@ -29,6 +29,10 @@ enum Format {
     Human,
     /// One JSON object per line per problem, for tools.
     Json,
+    /// A SARIF 2.1.0 log, for code-scanning tools.
+    Sarif,
+    /// GitHub Actions workflow commands: errors inline on pull requests.
+    Github,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
@@ -53,6 +57,17 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             "{}",
             diagnostic::render_json(&project.sources, &diagnostics)
         ),
+        Format::Sarif => print!(
+            "{}",
+            diagnostic::render_sarif(&project.sources, &diagnostics)
+        ),
+        Format::Github => {
+            print!(
+                "{}",
+                diagnostic::render_github(&project.sources, &diagnostics)
+            );
+            eprintln!("{}", summary(&diagnostics, project.user_files().count()));
+        }
     }
     let failed = diagnostics.iter().any(Diagnostic::is_error);
     Ok(ExitCode::from(u8::from(failed)))

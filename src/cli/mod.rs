@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch, one file per subcommand.
 
 mod approvals;
+mod bench;
 mod check;
 mod compile;
 mod demo;
@@ -43,6 +44,7 @@ enum Command {
     Approvals(approvals::Args),
     Stats(stats::Args),
     Log(log::Args),
+    Bench(bench::Args),
     Test(test::Args),
 }
 
@@ -59,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::Approvals(args) => approvals::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Log(args) => log::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Test(args) => test::run(args),
         Command::Schema(args) => schema::run(args),
     };

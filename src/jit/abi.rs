@@ -10,7 +10,8 @@
 //!
 //! - `ctx` is the [`Context`] of this evaluation: its first two fields are
 //!   the *return slot* (a null flag and 64 bits) that both compiled
-//!   functions and runtime calls write their result into;
+//!   functions and runtime calls write their result into; the next two
+//!   are `today` and `now`, which compiled code reads directly;
 //! - `slots` are the subject row's fields (null when there is no subject row,
 //!   and in aggregate blocks, which never read it);
 //! - `frame` holds variables as [`Cell`]s: the caller's variables in the
@@ -78,12 +79,14 @@ pub const TEXT_CONST: u64 = 1 << 32;
 pub const TEXT_ARENA: u64 = 2 << 32;
 
 /// A variable or argument in memory: a null flag and 64 bits (an `f64`'s
-/// bits for decimals, a handle for texts).
+/// bits for decimals, a handle for texts). The flag is a whole word, so
+/// that reading a cell right after compiled code wrote it is one
+/// forwarded store per field, not a stall.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cell {
     /// 1 when the value is null, else 0.
-    pub null: u8,
+    pub null: u64,
     pub bits: u64,
 }
 
@@ -100,15 +103,21 @@ pub const SLOT_TAG: i32 = std::mem::offset_of!(Slot, tag) as i32;
 pub const SLOT_BITS: i32 = std::mem::offset_of!(Slot, bits) as i32;
 pub const RET_NULL: i32 = std::mem::offset_of!(Context<'static>, ret_null) as i32;
 pub const RET_BITS: i32 = std::mem::offset_of!(Context<'static>, ret_bits) as i32;
+pub const TODAY: i32 = std::mem::offset_of!(Context<'static>, today) as i32;
+pub const NOW: i32 = std::mem::offset_of!(Context<'static>, now) as i32;
 
 /// The state of one evaluation, shared by the compiled code and the
 /// runtime calls it makes. Compiled code only touches the return slot.
 #[repr(C)]
 pub struct Context<'a> {
-    /// Return slot: 1 when the result is null.
-    pub ret_null: u8,
+    /// Return slot: 1 when the result is null (a whole word, see [`Cell`]).
+    pub ret_null: u64,
     /// Return slot: the result's bits.
     pub ret_bits: u64,
+    /// `today` (a day number) and `now` (Unix seconds), read from the
+    /// environment once per evaluation when the code uses them.
+    pub today: i64,
+    pub now: i64,
     /// The compiled expression (for its constant texts, calls, aggregates
     /// and block functions).
     pub code: &'a super::JitCode,
@@ -127,6 +136,7 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     /// The text a handle stands for.
+    #[inline]
     pub fn text(&self, handle: u64) -> Option<&Rc<str>> {
         let index = (handle & 0xffff_ffff) as usize;
         match handle >> 32 {
@@ -139,6 +149,7 @@ impl Context<'_> {
 
     /// A value of IR type `ty` from its null flag and bits; `None` for a
     /// handle that resolves to nothing.
+    #[inline]
     pub fn boxed(&self, ty: Type, cell: Cell) -> Option<Value> {
         if cell.null != 0 {
             return Some(Value::Null);
@@ -199,6 +210,7 @@ impl Context<'_> {
     }
 
     /// The return slot as a value of IR type `ty`.
+    #[inline]
     pub fn ret(&self, ty: Type) -> Option<Value> {
         self.boxed(
             ty,

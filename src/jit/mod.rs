@@ -316,9 +316,19 @@ impl JitCode {
             None if !self.plan.reads_subject => std::ptr::null(),
             _ => return Outcome::Bail,
         };
+        // Read once per evaluation (the VM asks at each use; a clock is not
+        // expected to move within one evaluation).
+        let today = if self.plan.reads_today {
+            i64::from(env.today())
+        } else {
+            0
+        };
+        let now = if self.plan.reads_now { env.now() } else { 0 };
         let mut ctx = abi::Context {
             ret_null: 1,
             ret_bits: 0,
+            today,
+            now,
             code: self,
             env,
             subject,

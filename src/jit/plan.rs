@@ -26,6 +26,9 @@ pub struct Plan {
     pub results: Vec<Type>,
     /// For each caller variable the code reads: the type it is read as.
     pub vars: Vec<Option<Type>>,
+    /// Whether the code reads `today` / `now` (from the context).
+    pub reads_today: bool,
+    pub reads_now: bool,
     /// Whether the code reads the subject row's slots.
     pub reads_subject: bool,
     /// How many slots the subject row must have for the code to read them.
@@ -126,8 +129,6 @@ pub enum CallOp {
         record: RecordId,
         field: FieldId,
     },
-    Today,
-    Now,
 }
 
 /// One aggregate: the rows of `record` (matching the key), each run

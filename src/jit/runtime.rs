@@ -174,8 +174,6 @@ fn run_call(ctx: &mut Context<'_>, call: &CallPlan, args: &[Value]) -> Result<Va
                 Value::Ref(env.lookup(*record, *field, a)?)
             }
         }
-        CallOp::Today => Value::Date(env.today()),
-        CallOp::Now => Value::DateTime(env.now()),
     })
 }
 

@@ -365,8 +365,14 @@ impl<'p> Translator<'p, '_> {
                 self.call(op, &[v], e.ty.base)
             }
             K::Aggregate(a) => self.translate_aggregate(a, e.ty.base),
-            K::Today => self.call(CallOp::Today, &[], Type::Date),
-            K::Now => self.call(CallOp::Now, &[], Type::DateTime),
+            K::Today => {
+                self.plan.reads_today = true;
+                Ok(self.load_clock(abi::TODAY, Type::Date))
+            }
+            K::Now => {
+                self.plan.reads_now = true;
+                Ok(self.load_clock(abi::NOW, Type::DateTime))
+            }
         }
     }
 
@@ -725,6 +731,17 @@ impl<'p> Translator<'p, '_> {
         Ok(self.load_ret(ty))
     }
 
+    /// `today` or `now`, which the entry read from the environment.
+    fn load_clock(&mut self, offset: i32, ty: Type) -> JValue {
+        let flags = MemFlagsData::trusted().with_readonly();
+        let bits = self.b.ins().load(I64, flags, self.ctx, offset);
+        JValue {
+            ty,
+            null: Null::Never,
+            bits,
+        }
+    }
+
     /// Queues a block; its function number.
     fn queue(&mut self, expr: &'p Expr, scope: &HashMap<u32, Binding>) -> usize {
         self.jobs.push(Job {
@@ -794,7 +811,7 @@ impl<'p> Translator<'p, '_> {
     /// The return slot, read as a value of type `ty`.
     fn load_ret(&mut self, ty: Type) -> JValue {
         let flags = MemFlagsData::trusted();
-        let null = self.b.ins().load(I8, flags, self.ctx, abi::RET_NULL);
+        let null = self.load_null(self.ctx, abi::RET_NULL);
         let bits = self
             .b
             .ins()
@@ -810,12 +827,11 @@ impl<'p> Translator<'p, '_> {
     fn store_result(&mut self, v: JValue) {
         self.plan.results.push(v.ty);
         let flags = MemFlagsData::trusted();
-        let null = self.null_flag(v.null);
+        self.store_null(v.null, self.ctx, abi::RET_NULL);
         let bits = match v.null {
             Null::Always => self.b.ins().iconst(I64, 0),
             _ => v.bits,
         };
-        self.b.ins().store(flags, null, self.ctx, abi::RET_NULL);
         self.b.ins().store(flags, bits, self.ctx, abi::RET_BITS);
         let ok = self.b.ins().iconst(I32, i64::from(OK));
         self.b.ins().return_(&[ok]);
@@ -836,14 +852,13 @@ impl<'p> Translator<'p, '_> {
 
     fn store_cell(&mut self, slot: StackSlot, i: usize, v: JValue) {
         let at = i as i32 * CELL_SIZE;
-        let null = self.null_flag(v.null);
         let bits = match v.null {
             Null::Always => self.b.ins().iconst(I64, 0),
             _ => v.bits,
         };
         let addr = self.b.ins().stack_addr(I64, slot, 0);
         let flags = MemFlagsData::trusted();
-        self.b.ins().store(flags, null, addr, at + CELL_NULL);
+        self.store_null(v.null, addr, at + CELL_NULL);
         self.b.ins().store(flags, bits, addr, at + CELL_BITS);
     }
 
@@ -851,7 +866,7 @@ impl<'p> Translator<'p, '_> {
     fn copy_cell(&mut self, from: u32, slot: StackSlot, to: usize) {
         let flags = MemFlagsData::trusted();
         let at = from as i32 * CELL_SIZE;
-        let null = self.b.ins().load(I8, flags, self.frame, at + CELL_NULL);
+        let null = self.b.ins().load(I64, flags, self.frame, at + CELL_NULL);
         let bits = self.b.ins().load(I64, flags, self.frame, at + CELL_BITS);
         let to = to as i32 * CELL_SIZE;
         let addr = self.b.ins().stack_addr(I64, slot, 0);
@@ -863,7 +878,7 @@ impl<'p> Translator<'p, '_> {
     fn load_cell(&mut self, frame: Value, index: u32, ty: Type) -> JValue {
         let flags = MemFlagsData::trusted();
         let at = index as i32 * CELL_SIZE;
-        let null = self.b.ins().load(I8, flags, frame, at + CELL_NULL);
+        let null = self.load_null(frame, at + CELL_NULL);
         let bits = self
             .b
             .ins()
@@ -873,6 +888,27 @@ impl<'p> Translator<'p, '_> {
             null: Null::Maybe(null),
             bits,
         }
+    }
+
+    /// A null flag word at `base + offset`, as an `i8`.
+    fn load_null(&mut self, base: Value, offset: i32) -> Value {
+        let word = self
+            .b
+            .ins()
+            .load(I64, MemFlagsData::trusted(), base, offset);
+        self.b.ins().ireduce(I8, word)
+    }
+
+    /// Stores `null` as a flag word at `base + offset`.
+    fn store_null(&mut self, null: Null, base: Value, offset: i32) {
+        let word = match null {
+            Null::Never => self.b.ins().iconst(I64, 0),
+            Null::Always => self.b.ins().iconst(I64, 1),
+            Null::Maybe(n) => self.b.ins().uextend(I64, n),
+        };
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), word, base, offset);
     }
 
     // ------------------------------------------------------------ values

@@ -25,6 +25,8 @@ pub enum SyntaxError {
     UnterminatedText { span: Span },
     /// E0005. An aggregate with more than one value: `fn f() -> int = sum(1, 2 for true)`.
     BadAggregate { span: Span },
+    /// E0006. Nesting too deep to check safely: 300 nested parentheses.
+    TooDeep { span: Span },
     /// E0009. The grammar and the lowering disagree: a bug in flowc.
     Internal { span: Span, what: String },
 }
@@ -42,6 +44,12 @@ impl SyntaxError {
         };
         let positives: &[Rule] = match &error.variant {
             pest::error::ErrorVariant::ParsingError { positives, .. } => positives,
+            // pest's own guard against running out of stack.
+            pest::error::ErrorVariant::CustomError { message } if message.contains("limit") => {
+                return SyntaxError::TooDeep {
+                    span: Span::new(file, offset + pos, offset + pos + 1),
+                };
+            }
             pest::error::ErrorVariant::CustomError { .. } => &[],
         };
         let rest = &text[pos.min(text.len())..];
@@ -112,6 +120,7 @@ impl SyntaxError {
             | SyntaxError::BadName { span, .. }
             | SyntaxError::UnterminatedText { span }
             | SyntaxError::BadAggregate { span }
+            | SyntaxError::TooDeep { span }
             | SyntaxError::Internal { span, .. } => *span,
         }
     }
@@ -172,6 +181,12 @@ impl SyntaxError {
                 "an aggregate takes one value and one condition",
                 Label::new(*span, "write it as `sum(VALUE for CONDITION)`"),
             ),
+            SyntaxError::TooDeep { span } => Diagnostic::error(
+                "E0006",
+                "this is nested too deeply",
+                Label::new(*span, "more than 200 levels of nesting start here"),
+            )
+            .with_hint("split it up: give parts of a long expression their own `fn`, or flatten nested `if`s"),
             SyntaxError::Internal { span, what } => Diagnostic::error(
                 "E0009",
                 format!("internal error: the parser lost a {what}"),

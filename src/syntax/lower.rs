@@ -21,6 +21,7 @@ pub(super) fn parse_chunk(
         file,
         offset,
         errors: Vec::new(),
+        depth: 0,
     };
     let mut items = Vec::new();
     for file_pair in pairs {
@@ -37,10 +38,16 @@ pub(super) fn parse_chunk(
     }
 }
 
+/// Deeper nesting than this is refused with E0006: every later phase walks
+/// the tree recursively, and this limit keeps them all within the stack.
+pub(super) const MAX_DEPTH: usize = 200;
+
 pub(super) struct Lower {
     pub(super) file: FileId,
     pub(super) offset: usize,
     pub(super) errors: Vec<SyntaxError>,
+    /// How deep the tree being built is here.
+    pub(super) depth: usize,
 }
 
 /// Keywords that only punctuate: their presence carries no information.
@@ -510,6 +517,35 @@ impl Lower {
 
     fn step(&mut self, pair: Pair<Rule>) -> Step {
         let span = self.span(&pair);
+        if !self.deeper(span, 1) {
+            return Step {
+                label: None,
+                kind: StepKind::Stop,
+                span,
+            };
+        }
+        let step = self.step_inner(pair, span);
+        self.depth -= 1;
+        step
+    }
+
+    /// Goes `levels` deeper, or reports E0006 (once) and returns false.
+    pub(super) fn deeper(&mut self, span: Span, levels: usize) -> bool {
+        if self.depth + levels > MAX_DEPTH {
+            if !self
+                .errors
+                .iter()
+                .any(|e| matches!(e, SyntaxError::TooDeep { .. }))
+            {
+                self.errors.push(SyntaxError::TooDeep { span });
+            }
+            return false;
+        }
+        self.depth += levels;
+        true
+    }
+
+    fn step_inner(&mut self, pair: Pair<Rule>, span: Span) -> Step {
         let mut outer = Parts::of(pair);
         let label = outer.next_if(Rule::step_label).map(|p| {
             let s = self.span(&p);

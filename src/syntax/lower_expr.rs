@@ -71,6 +71,26 @@ impl Lower {
 
     pub(super) fn expr(&mut self, pair: Pair<Rule>) -> Expr {
         let span = self.span(&pair);
+        // Flat chains (`a + b + …`, `x.a.b…`, `- - x`) become as deep as
+        // they are long.
+        let length = match pair.as_rule() {
+            // Operands and operators alternate.
+            Rule::logic | Rule::arith => pair.clone().into_inner().count().div_ceil(2),
+            Rule::postfix_expr | Rule::unary_expr => pair.clone().into_inner().count(),
+            _ => 1,
+        };
+        if !self.deeper(span, length.max(1)) {
+            return Expr {
+                kind: ExprKind::Null,
+                span,
+            };
+        }
+        let e = self.expr_inner(pair, span);
+        self.depth -= length.max(1);
+        e
+    }
+
+    fn expr_inner(&mut self, pair: Pair<Rule>, span: Span) -> Expr {
         match pair.as_rule() {
             Rule::expr | Rule::paren => {
                 let mut parts = Parts::of(pair);

@@ -1,0 +1,288 @@
+//! `flowc bench`: the engine's speed on generated workloads, each measured
+//! beside the baseline it should be compared with, in the same run.
+//!
+//! - changes: N updates against 50 rules, processed end to end;
+//! - timers: M waiting runs, of which K are due and woken;
+//! - sweep: an `every day … for each` over R rows, beside SQLite's own
+//!   `SELECT count(*) … WHERE` with the same condition;
+//! - commits: single-row commits per second (the reason changes are
+//!   processed in batches).
+
+use crate::engine::{Advance, Engine, Options};
+use crate::project::Project;
+use rusqlite::{Connection, params};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Sizes of the workloads.
+#[derive(Clone, Copy, Debug)]
+pub struct Scale {
+    pub changes: usize,
+    pub waiting: usize,
+    pub due: usize,
+    pub rows: usize,
+}
+
+impl Scale {
+    /// The sizes the issue's targets are stated for.
+    pub const FULL: Scale = Scale {
+        changes: 100_000,
+        waiting: 1_000_000,
+        due: 10_000,
+        rows: 1_000_000,
+    };
+    /// A quick run for tests.
+    pub const SMALL: Scale = Scale {
+        changes: 2_000,
+        waiting: 20_000,
+        due: 500,
+        rows: 20_000,
+    };
+}
+
+/// One measurement and its baseline.
+#[derive(Clone, Debug)]
+pub struct Measure {
+    pub name: &'static str,
+    pub work: String,
+    pub took: Duration,
+    pub rate: String,
+    pub baseline: Option<(String, Duration)>,
+}
+
+fn project(text: &str) -> Result<crate::ir::Program, String> {
+    let project = Project::from_texts([("bench.flow", text)]);
+    let checked = project.check();
+    if checked.has_errors() {
+        return Err(crate::diagnostic::render_human(
+            &project.sources,
+            &checked.diagnostics,
+            false,
+        ));
+    }
+    Ok(checked.program)
+}
+
+fn open(dir: &Path, name: &str, program: &crate::ir::Program) -> Result<Connection, String> {
+    let conn = crate::store::state::open(&dir.join(name)).map_err(|e| e.to_string())?;
+    crate::store::ddl::create_missing(&conn, &program.schema).map_err(|e| e.to_string())?;
+    Ok(conn)
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+const START: i64 = 1_735_689_600; // 2025-01-01T00:00:00Z
+
+/// Updates against 50 rules: a few fire, most only look.
+pub fn changes(dir: &Path, n: usize) -> Result<Measure, String> {
+    let mut text = String::from(
+        "record contact {\n  name: text\n  score: int\n  region: int\n}\nlist top of contact\n",
+    );
+    for i in 0..50 {
+        text.push_str(&format!(
+            "rule r{i}\n  when contact.score changes where contact.region == {i} and contact.score > 90\n  add contact to list top\nend\n"
+        ));
+    }
+    let program = project(&text)?;
+    let conn = open(dir, "changes.sqlite", &program)?;
+    let rows = 10_000.min(n.max(1));
+    conn.execute_batch("BEGIN").map_err(err)?;
+    for i in 0..rows {
+        conn.execute(
+            "INSERT INTO contact (id, name, score, region) VALUES (?1, 'c', 0, ?2)",
+            params![i as i64, (i % 100) as i64],
+        )
+        .map_err(err)?;
+    }
+    conn.execute_batch("COMMIT").map_err(err)?;
+    let engine = Engine::with_connection(conn, program, Options::default()).map_err(err)?;
+    engine.advance(Advance::To(START)).map_err(err)?;
+    let conn = engine.connection();
+    conn.execute_batch("BEGIN").map_err(err)?;
+    {
+        let mut update = conn
+            .prepare("UPDATE contact SET score = ?1 WHERE id = ?2")
+            .map_err(err)?;
+        for i in 0..n {
+            update
+                .execute(params![(i % 97) as i64, (i % rows) as i64])
+                .map_err(err)?;
+        }
+    }
+    conn.execute_batch("COMMIT").map_err(err)?;
+    let began = Instant::now();
+    engine.advance(Advance::To(START + 1)).map_err(err)?;
+    let took = began.elapsed();
+    let processed = engine.take_report().changes;
+    if processed != n {
+        return Err(format!("processed {processed} changes, expected {n}"));
+    }
+    Ok(Measure {
+        name: "changes",
+        work: format!("{n} updates against 50 rules"),
+        took,
+        rate: format!("{:.0} changes/s", n as f64 / took.as_secs_f64()),
+        baseline: None,
+    })
+}
+
+/// `waiting` runs asleep on a timer, `due` of them due now.
+pub fn timers(dir: &Path, waiting: usize, due: usize) -> Result<Measure, String> {
+    let text = "record contact {\n  name: text\n}\nrule nurture\n  when contact is created\n  pause: wait 7d\n  tag contact \"woken\"\nend\n";
+    let program = project(text)?;
+    let conn = open(dir, "timers.sqlite", &program)?;
+    let version = program.rules[0].version.clone();
+    conn.execute_batch("BEGIN").map_err(err)?;
+    {
+        let mut insert = conn
+            .prepare(
+                "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, wake_at, waiting_for, \
+                 started_at, updated_at) VALUES ('nurture', ?1, 'contact', ?2, 'waiting', '0', 'pause', ?3, '{\"kind\":\"time\"}', ?4, ?4)",
+            )
+            .map_err(err)?;
+        let mut contact = conn
+            .prepare("INSERT INTO contact (id, name) VALUES (?1, 'c')")
+            .map_err(err)?;
+        let step = (waiting / due.max(1)).max(1);
+        for i in 0..waiting {
+            let is_due = i % step == 0 && i / step < due;
+            let wake = if is_due {
+                START + 60
+            } else {
+                START + 86_400 * 30
+            };
+            insert
+                .execute(params![version, i as i64, wake, START - 3600])
+                .map_err(err)?;
+            contact.execute([i as i64]).map_err(err)?;
+        }
+    }
+    conn.execute_batch("COMMIT").map_err(err)?;
+    let engine = Engine::with_connection(conn, program, Options::default()).map_err(err)?;
+    engine.advance(Advance::To(START)).map_err(err)?;
+    let began = Instant::now();
+    engine.advance(Advance::To(START + 120)).map_err(err)?;
+    let took = began.elapsed();
+    let woke = engine.take_report().timers;
+    if woke != due {
+        return Err(format!("woke {woke} runs, expected {due}"));
+    }
+    Ok(Measure {
+        name: "timers",
+        work: format!("{due} due of {waiting} waiting runs"),
+        took,
+        rate: format!("{:.0} wakes/s", due as f64 / took.as_secs_f64()),
+        baseline: None,
+    })
+}
+
+/// A daily sweep over `rows` rows, beside SQLite counting the same rows.
+pub fn sweep(dir: &Path, rows: usize) -> Result<Measure, String> {
+    let text = "timezone \"UTC\"\nrecord account {\n  name: text\n  score: int\n  region: text\n  renewal: date\n}\n\
+                rule renew\n  every day at \"09:00\" for each account\n    where account.score >= 990 and account.region == \"east\"\n      \
+                and days_until(account.renewal) between 45 and 75\n  tag account \"renewal\"\nend\n";
+    let program = project(text)?;
+    let conn = open(dir, "sweep.sqlite", &program)?;
+    conn.execute_batch("BEGIN").map_err(err)?;
+    {
+        let mut insert = conn.prepare("INSERT INTO account (id, name, score, region, renewal) VALUES (?1, 'a', ?2, ?3, ?4)").map_err(err)?;
+        for i in 0..rows {
+            let region = if i % 2 == 0 { "east" } else { "west" };
+            let renewal = crate::time::format_date(20_089 + (i % 120) as i32);
+            insert
+                .execute(params![i as i64, (i * 7919 % 1000) as i64, region, renewal])
+                .map_err(err)?;
+        }
+    }
+    conn.execute_batch("COMMIT").map_err(err)?;
+    let today = crate::time::format_date(20_089);
+    let count_sql = "SELECT count(*) FROM account WHERE score >= 990 AND region = 'east' \
+                     AND julianday(renewal) - julianday(?1) BETWEEN 45 AND 75";
+    let began = Instant::now();
+    let matching: i64 = conn
+        .query_row(count_sql, [&today], |r| r.get(0))
+        .map_err(err)?;
+    let sqlite = began.elapsed();
+    let engine = Engine::with_connection(conn, program, Options::default()).map_err(err)?;
+    engine.advance(Advance::To(START)).map_err(err)?;
+    let began = Instant::now();
+    engine
+        .advance(Advance::To(START + 10 * 3600))
+        .map_err(err)?;
+    let took = began.elapsed();
+    let started = engine.take_report().started as i64;
+    if started != matching {
+        return Err(format!(
+            "the sweep started {started} runs, SQLite counts {matching} rows"
+        ));
+    }
+    Ok(Measure {
+        name: "sweep",
+        work: format!("{rows} rows, {matching} match"),
+        took,
+        rate: format!("{:.0} ns/row", took.as_nanos() as f64 / rows as f64),
+        baseline: Some(("SELECT count(*) with the same WHERE".into(), sqlite)),
+    })
+}
+
+/// Single-row commits per second in WAL mode.
+pub fn commits(dir: &Path, n: usize) -> Result<Measure, String> {
+    let conn = crate::store::state::open(&dir.join("commits.sqlite")).map_err(err)?;
+    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
+        .map_err(err)?;
+    let began = Instant::now();
+    for i in 0..n {
+        conn.execute("INSERT INTO t (v) VALUES (?1)", [i as i64])
+            .map_err(err)?;
+    }
+    let took = began.elapsed();
+    Ok(Measure {
+        name: "commits",
+        work: format!("{n} single-row commits"),
+        took,
+        rate: format!("{:.0} commits/s", n as f64 / took.as_secs_f64()),
+        baseline: None,
+    })
+}
+
+/// Runs every benchmark in a temporary folder.
+pub fn run_all(scale: Scale) -> Result<Vec<Measure>, String> {
+    let dir = std::env::temp_dir().join(format!("flowc-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(err)?;
+    let result = (|| {
+        Ok(vec![
+            changes(&dir, scale.changes)?,
+            timers(&dir, scale.waiting, scale.due)?,
+            sweep(&dir, scale.rows)?,
+            commits(&dir, scale.changes.min(20_000))?,
+        ])
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// The results as a Markdown table.
+pub fn table(measures: &[Measure]) -> String {
+    let mut out = String::from(
+        "| benchmark | work | time | rate | baseline | ratio |\n| --- | --- | --- | --- | --- | --- |\n",
+    );
+    for m in measures {
+        let (baseline, ratio) = match &m.baseline {
+            Some((what, t)) => (
+                format!("{what}: {:.1} ms", t.as_secs_f64() * 1e3),
+                format!("{:.2}×", m.took.as_secs_f64() / t.as_secs_f64().max(1e-9)),
+            ),
+            None => ("".into(), "".into()),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {:.1} ms | {} | {baseline} | {ratio} |\n",
+            m.name,
+            m.work,
+            m.took.as_secs_f64() * 1e3,
+            m.rate
+        ));
+    }
+    out
+}

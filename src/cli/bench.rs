@@ -1,0 +1,27 @@
+//! `flowc bench`: measure the engine on this machine.
+
+use std::process::ExitCode;
+
+/// Measure the engine on generated workloads (in a temporary folder): change
+/// processing, waking timers, a sweep beside SQLite's own count, and plain
+/// commits. Prints a Markdown table.
+///
+/// Example: flowc bench          (the full sizes: about a minute)
+///          flowc bench --small  (seconds)
+#[derive(clap::Args)]
+pub struct Args {
+    /// Small workloads, for a quick look.
+    #[arg(long)]
+    small: bool,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    let scale = if args.small {
+        crate::bench::Scale::SMALL
+    } else {
+        crate::bench::Scale::FULL
+    };
+    let measures = crate::bench::run_all(scale)?;
+    print!("{}", crate::bench::table(&measures));
+    Ok(ExitCode::SUCCESS)
+}
