@@ -121,7 +121,11 @@ fn show(
         },
     };
     for line in code.lines() {
-        let _ = writeln!(out, "    {line}");
+        if line.is_empty() {
+            out.push('\n');
+        } else {
+            let _ = writeln!(out, "    {line}");
+        }
     }
     Ok(())
 }

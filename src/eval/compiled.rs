@@ -78,8 +78,9 @@ impl FromStr for Backend {
 pub enum Placement<'a> {
     /// The VM, because the backend is `Vm`.
     Vm,
-    /// Native code (compiled already, or as soon as `Auto` finds it hot).
-    Jit { after: u32 },
+    /// Native code (from the start, or once `Auto` finds it hot after
+    /// `after` evaluations), making `runtime_calls` calls into Rust.
+    Jit { after: u32, runtime_calls: usize },
     /// The VM, because the JIT declines the expression.
     Declined(&'a Decline),
 }
@@ -88,8 +89,20 @@ impl fmt::Display for Placement<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Placement::Vm => write!(f, "vm (backend vm)"),
-            Placement::Jit { after: 0 } => write!(f, "jit"),
-            Placement::Jit { after } => write!(f, "jit after {after} evaluations (vm before)"),
+            Placement::Jit {
+                after,
+                runtime_calls,
+            } => {
+                match after {
+                    0 => write!(f, "jit")?,
+                    n => write!(f, "jit after {n} evaluations (vm before)")?,
+                }
+                match runtime_calls {
+                    0 => write!(f, "; all native"),
+                    1 => write!(f, "; 1 runtime call"),
+                    n => write!(f, "; {n} runtime calls"),
+                }
+            }
             Placement::Declined(why) => write!(f, "vm (the jit declines: {why})"),
         }
     }
@@ -141,19 +154,37 @@ impl Compiled {
 
     /// Evaluates the expression: the same inputs and result as
     /// [`vm::Code::eval`] (variables set on the machine beforehand).
+    #[inline]
     pub fn eval(
         &self,
         m: &mut Machine,
         subject: Option<&Row>,
         env: &mut dyn Env,
     ) -> Result<Value, EvalError> {
-        if let Some(jit) = self.native() {
-            match jit.eval(&m.vars, subject, env) {
-                Outcome::Done(result) => return result,
-                Outcome::Bail => {}
-            }
+        if let Some(jit) = self.native()
+            && let Outcome::Done(result) = jit.eval(&m.vars, subject, env)
+        {
+            return result;
         }
         self.code.eval(m, subject, env)
+    }
+
+    /// Evaluates the expression as a condition: whether its value is true
+    /// (null counts as false, as [`Value::truthy`] says). The same as
+    /// `eval(…).map(|v| v.truthy())`, without building the value.
+    #[inline]
+    pub fn eval_condition(
+        &self,
+        m: &mut Machine,
+        subject: Option<&Row>,
+        env: &mut dyn Env,
+    ) -> Result<bool, EvalError> {
+        if let Some(jit) = self.native()
+            && let Outcome::Done(result) = jit.eval_condition(&m.vars, subject, env)
+        {
+            return result;
+        }
+        self.code.eval(m, subject, env).map(|v| v.truthy())
     }
 
     /// Tells `Auto` that about `evaluations` evaluations are coming (a
@@ -167,6 +198,7 @@ impl Compiled {
     }
 
     /// The native code to run now, if any.
+    #[inline]
     fn native(&self) -> Option<&JitCode> {
         match self.backend {
             Backend::Vm => None,
@@ -199,12 +231,13 @@ impl Compiled {
         match self.backend {
             Backend::Vm => Placement::Vm,
             Backend::Jit | Backend::Auto => match self.compiled() {
-                Ok(_) => Placement::Jit {
+                Ok(code) => Placement::Jit {
                     after: if self.backend == Backend::Auto {
                         JIT_AFTER
                     } else {
                         0
                     },
+                    runtime_calls: code.runtime_calls(),
                 },
                 Err(why) => Placement::Declined(why),
             },

@@ -26,7 +26,7 @@
 //! Inside compiled code a value is a null flag (`i8`) and its bits: an
 //! `i64` for ints, bools (0/1), dates (day numbers), datetimes, durations,
 //! enums and references; an `f64` for decimals; a *text handle* for text
-//! (see [`TEXT_CONST`]); a handle into [`Context::values`] for event
+//! (see [`TEXT_CONST`]); a handle into [`Spill::values`] for event
 //! payload values of unknown type.
 
 use crate::eval::{Env, EvalError};
@@ -37,7 +37,7 @@ use std::rc::Rc;
 
 /// The compiled code finished; its result is in the return slot.
 pub const OK: u32 = 0;
-/// Evaluation failed; the error is in [`Context::error`].
+/// Evaluation failed; the error is in [`Spill::error`].
 pub const ERROR: u32 = 1;
 /// The data is not what the code was compiled for (a slot whose tag does
 /// not match the field's declared type, a value of an unexpected kind from
@@ -45,7 +45,7 @@ pub const ERROR: u32 = 1;
 /// the exact same result the VM always gives. Nothing has been changed:
 /// expressions only read.
 pub const BAIL: u32 = 2;
-/// A runtime call panicked; the payload is in [`Context::panic`] and is
+/// A runtime call panicked; the payload is in [`Spill::panic`] and is
 /// resumed once the compiled code has returned.
 pub const PANIC: u32 = 3;
 /// `OVERFLOW + k`: integer overflow in the operation `OVERFLOW_OPS[k]`
@@ -124,6 +124,15 @@ pub struct Context<'a> {
     pub env: &'a mut dyn Env,
     /// The subject row whose slots the code reads (texts of kind 0).
     pub subject: Option<&'a Row>,
+    /// What only runtime calls need, allocated by the first that does:
+    /// most evaluations never touch it, and then it costs nothing. The
+    /// caller owns it, so that the context itself has nothing to drop.
+    pub spill: &'a mut Option<Box<Spill>>,
+}
+
+/// The parts of a [`Context`] that only runtime calls use.
+#[derive(Default)]
+pub struct Spill {
     /// Texts made during this evaluation (kind 2 handles).
     pub arena: Vec<Rc<str>>,
     /// Values of unknown type (event payload values) by handle.
@@ -135,6 +144,11 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// The spill area, allocated on first use.
+    pub fn spill(&mut self) -> &mut Spill {
+        self.spill.get_or_insert_with(Box::default)
+    }
+
     /// The text a handle stands for.
     #[inline]
     pub fn text(&self, handle: u64) -> Option<&Rc<str>> {
@@ -142,7 +156,7 @@ impl Context<'_> {
         match handle >> 32 {
             0 => self.subject?.texts.get(index),
             1 => self.code.plan.texts.get(index),
-            2 => self.arena.get(index),
+            2 => self.spill.as_ref()?.arena.get(index),
             _ => None,
         }
     }
@@ -165,7 +179,7 @@ impl Context<'_> {
             Type::Duration => Value::Duration(bits as i64),
             Type::Enum(_) => Value::Enum(bits as u32),
             Type::Record(_) => Value::Ref(bits as i64),
-            Type::Any => self.values.get(bits as usize)?.clone(),
+            Type::Any => self.spill.as_ref()?.values.get(bits as usize)?.clone(),
             Type::Null => Value::Null,
             Type::Error => return None,
         })
@@ -177,15 +191,17 @@ impl Context<'_> {
         let bits = match (ty, value) {
             (_, Value::Null) => return Some(Cell::NULL),
             (Type::Any, v) => {
-                self.values.push(v);
-                self.values.len() as u64 - 1
+                let values = &mut self.spill().values;
+                values.push(v);
+                values.len() as u64 - 1
             }
             (Type::Int, Value::Int(v)) => v as u64,
             (Type::Decimal, Value::Decimal(v)) => v.to_bits(),
             (Type::Bool, Value::Bool(b)) => u64::from(b),
             (Type::Text, Value::Text(t)) => {
-                self.arena.push(t);
-                TEXT_ARENA | (self.arena.len() as u64 - 1)
+                let arena = &mut self.spill().arena;
+                arena.push(t);
+                TEXT_ARENA | (arena.len() as u64 - 1)
             }
             (Type::Date, Value::Date(d)) => i64::from(d) as u64,
             (Type::DateTime, Value::DateTime(t)) => t as u64,

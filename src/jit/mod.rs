@@ -26,6 +26,7 @@
 #![allow(unsafe_code)]
 
 mod abi;
+mod entry;
 mod plan;
 mod runtime;
 mod translate;
@@ -33,9 +34,9 @@ mod translate_ops;
 
 pub use abi::Cell;
 
-use crate::eval::{Env, EvalError};
+use crate::eval::EvalError;
 use crate::ir::{Expr, FnDef, Ty, Type};
-use crate::value::{Row, Slot, Tag, Value};
+use crate::value::{Slot, Value};
 use crate::vm::Frame;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
@@ -103,9 +104,9 @@ impl From<ModuleError> for Decline {
 
 /// What running compiled code gave.
 #[derive(Debug, PartialEq)]
-pub enum Outcome {
-    /// The value, or the error, the VM would give.
-    Done(Result<Value, EvalError>),
+pub enum Outcome<T = Value> {
+    /// The value (or the condition's truth), or the error, the VM would give.
+    Done(Result<T, EvalError>),
     /// The data is not what the code was compiled for: evaluate with the VM.
     Bail,
 }
@@ -118,6 +119,8 @@ pub struct JitCode {
     plan: plan::Plan,
     /// The expression's type.
     pub ty: Ty,
+    /// The IR type the result is boxed as.
+    result: Type,
     /// Variables the caller provides.
     vars: u32,
     /// Owns the memory `functions` point into; freed on drop.
@@ -264,8 +267,15 @@ pub fn compile(functions: &[FnDef], expr: &Expr, frame: Frame) -> Result<JitCode
                 unsafe { std::mem::transmute::<*const u8, JitFn>(address) }
             })
             .collect();
+        let result = translated
+            .plan
+            .results
+            .first()
+            .copied()
+            .unwrap_or(Type::Null);
         Ok(JitCode {
             functions,
+            result,
             plan: translated.plan,
             ty: expr.ty,
             vars: frame.vars,
@@ -305,106 +315,4 @@ pub fn clif(functions: &[FnDef], expr: &Expr, frame: Frame) -> Result<String, De
         }
         Ok(out)
     })
-}
-
-impl JitCode {
-    /// Runs the code. `vars` are the caller's variables (the VM machine's),
-    /// `subject` the subject row when the frame passes it.
-    pub fn eval(&self, vars: &[Value], subject: Option<&Row>, env: &mut dyn Env) -> Outcome {
-        let slots = match subject {
-            Some(row) if self.fits(row) => row.slots.as_ptr(),
-            None if !self.plan.reads_subject => std::ptr::null(),
-            _ => return Outcome::Bail,
-        };
-        // Read once per evaluation (the VM asks at each use; a clock is not
-        // expected to move within one evaluation).
-        let today = if self.plan.reads_today {
-            i64::from(env.today())
-        } else {
-            0
-        };
-        let now = if self.plan.reads_now { env.now() } else { 0 };
-        let mut ctx = abi::Context {
-            ret_null: 1,
-            ret_bits: 0,
-            today,
-            now,
-            code: self,
-            env,
-            subject,
-            arena: Vec::new(),
-            values: Vec::new(),
-            error: None,
-            panic: None,
-        };
-        let mut small = [Cell::NULL; 4];
-        let mut large = Vec::new();
-        let cells: &mut [Cell] = if self.vars as usize <= small.len() {
-            &mut small
-        } else {
-            large.resize(self.vars as usize, Cell::NULL);
-            &mut large
-        };
-        for (var, ty) in self.plan.vars.iter().enumerate() {
-            let (Some(ty), Some(cell)) = (ty, cells.get_mut(var)) else {
-                continue;
-            };
-            let value = vars.get(var).cloned().unwrap_or_default();
-            match ctx.unboxed(value, *ty) {
-                Some(c) => *cell = c,
-                None => return Outcome::Bail,
-            }
-        }
-        let Some(entry) = self.functions.first() else {
-            return Outcome::Bail;
-        };
-        let ctx_ptr = std::ptr::from_mut(&mut ctx).cast::<c_void>();
-        // SAFETY: `entry` was compiled for this plan with the `JitFn`
-        // signature (see `compile`). It reads `slots` only below
-        // `plan.subject_len`, which `fits` checked, and only with text
-        // handles `fits` checked; it reads `frame` only below `self.vars`
-        // cells, which `cells` holds; it passes `ctx_ptr` to the runtime,
-        // which makes short-lived references from it while no reference
-        // to `ctx` is in use here (we touch `ctx` again only after the
-        // call). Every instruction that could trap (division, float to
-        // int) is guarded in the generated code.
-        let status = unsafe { entry(ctx_ptr, slots, cells.as_ptr(), 0) };
-        if let Some(payload) = ctx.panic.take() {
-            std::panic::resume_unwind(payload);
-        }
-        let result = match status {
-            abi::OK => match ctx.ret(self.plan.results.first().copied().unwrap_or(Type::Null)) {
-                Some(v) => Ok(v),
-                None => return Outcome::Bail,
-            },
-            abi::ERROR => Err(ctx
-                .error
-                .take()
-                .unwrap_or_else(|| EvalError::Unsupported("a failure without an error".into()))),
-            s if s >= abi::OVERFLOW => {
-                let op = abi::OVERFLOW_OPS
-                    .get((s - abi::OVERFLOW) as usize)
-                    .copied()
-                    .unwrap_or("?");
-                Err(EvalError::Overflow(op))
-            }
-            _ => return Outcome::Bail,
-        };
-        Outcome::Done(result)
-    }
-
-    /// Whether the code can read `row`'s slots directly.
-    fn fits(&self, row: &Row) -> bool {
-        row.slots.len() >= self.plan.subject_len
-            && self.plan.subject_texts.iter().all(|&f| {
-                row.slots
-                    .get(f)
-                    .is_some_and(|s| s.tag != Tag::Text || (s.bits as usize) < row.texts.len())
-            })
-    }
-
-    /// How many functions the expression compiled to (1 + aggregate blocks).
-    pub fn function_count(&self) -> usize {
-        self.functions.len()
-    }
 }

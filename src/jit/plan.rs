@@ -26,6 +26,9 @@ pub struct Plan {
     pub results: Vec<Type>,
     /// For each caller variable the code reads: the type it is read as.
     pub vars: Vec<Option<Type>>,
+    /// Whether the code reads the caller's frame of variables (if not,
+    /// the entry passes none).
+    pub reads_frame: bool,
     /// Whether the code reads `today` / `now` (from the context).
     pub reads_today: bool,
     pub reads_now: bool,

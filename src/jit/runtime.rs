@@ -85,14 +85,14 @@ fn guarded(ctx: *mut c_void, f: impl FnOnce(&mut Context<'_>) -> u32) -> u32 {
     result.unwrap_or_else(|payload| {
         // SAFETY: as above; the reference made inside the closure is gone.
         let ctx = unsafe { &mut *ctx.cast::<Context>() };
-        ctx.panic = Some(payload);
+        ctx.spill().panic = Some(payload);
         PANIC
     })
 }
 
 /// Stores `error` in the context; the status that reports it.
 fn fail(ctx: &mut Context<'_>, error: EvalError) -> u32 {
-    ctx.error = Some(error);
+    ctx.spill().error = Some(error);
     ERROR
 }
 
@@ -189,7 +189,7 @@ extern "C" fn flowc_jit_aggregate(ctx: *mut c_void, index: u32, frame: *const Ce
         panicked = true;
         // SAFETY: see `guarded`; no other reference to the context is live.
         let ctx = unsafe { &mut *ctx.cast::<Context>() };
-        ctx.panic = Some(payload);
+        ctx.spill().panic = Some(payload);
     }
     if panicked { PANIC } else { status }
 }

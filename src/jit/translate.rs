@@ -509,6 +509,15 @@ impl<'p> Translator<'p, '_> {
     /// `Cast`: `.id` and int → decimal natively, anything else (event
     /// values, text) through the runtime's `convert`.
     fn translate_cast(&mut self, inner: &'p Expr, ty: Type) -> Result<JValue, Decline> {
+        if let (K::Lit(Literal::Int(n)), Type::Decimal) = (&inner.kind, ty) {
+            // `amount > 1000000`: the constant, converted once, here.
+            let bits = self.b.ins().f64const(*n as f64);
+            return Ok(JValue {
+                ty: Type::Decimal,
+                null: Null::Never,
+                bits,
+            });
+        }
         let v = self.translate(inner)?;
         match (v.null, v.ty, ty) {
             (Null::Always, _, _) => Ok(self.null_of(ty)),
@@ -864,6 +873,7 @@ impl<'p> Translator<'p, '_> {
 
     /// Copies cell `from` of this function's frame into cell `to` of `slot`.
     fn copy_cell(&mut self, from: u32, slot: StackSlot, to: usize) {
+        self.plan.reads_frame = true;
         let flags = MemFlagsData::trusted();
         let at = from as i32 * CELL_SIZE;
         let null = self.b.ins().load(I64, flags, self.frame, at + CELL_NULL);
@@ -876,6 +886,7 @@ impl<'p> Translator<'p, '_> {
 
     /// Cell `index` of `frame`, read as a value of type `ty`.
     fn load_cell(&mut self, frame: Value, index: u32, ty: Type) -> JValue {
+        self.plan.reads_frame = true;
         let flags = MemFlagsData::trusted();
         let at = index as i32 * CELL_SIZE;
         let null = self.load_null(frame, at + CELL_NULL);

@@ -243,12 +243,12 @@ impl Fixture {
             let compiled = Compiled::new(functions.clone(), &typed, Frame::RULE, backend)
                 .map_err(|e| e.to_string())?;
             let mut env = self.clone_env();
-            out.push((
-                name,
-                compiled
-                    .eval(&mut machine, Some(&row), &mut env)
-                    .map_err(|e| e.to_string()),
-            ));
+            let value = compiled.eval(&mut machine, Some(&row), &mut env);
+            let condition = compiled.eval_condition(&mut machine, Some(&row), &mut env);
+            if condition != value.as_ref().map(Value::truthy).map_err(Clone::clone) {
+                return Err(format!("{name}: condition {condition:?}, value {value:?}"));
+            }
+            out.push((name, value.map_err(|e| e.to_string())));
         }
         Ok(out)
     }
@@ -267,6 +267,19 @@ impl Fixture {
         if first != second {
             return Err(format!(
                 "the jit changed its mind: {first:?}, then {second:?}"
+            ));
+        }
+        // The condition entry agrees with the value's truth.
+        let condition = code.eval_condition(&vars, Some(row), &mut env);
+        let truth = match &first {
+            JitOutcome::Done(r) => {
+                JitOutcome::Done(r.as_ref().map(Value::truthy).map_err(Clone::clone))
+            }
+            JitOutcome::Bail => JitOutcome::Bail,
+        };
+        if condition != truth {
+            return Err(format!(
+                "the jit's condition entry says {condition:?}, its value {first:?}"
             ));
         }
         match first {
