@@ -13,6 +13,8 @@ pub struct Args {
     /// Small workloads, for a quick look.
     #[arg(long)]
     small: bool,
+    /// Only these benchmarks: changes, timers, sweep, commits.
+    only: Vec<String>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
@@ -21,7 +23,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     } else {
         crate::bench::Scale::FULL
     };
-    let measures = crate::bench::run_all(scale)?;
+    let measures = crate::bench::run_all(scale, &args.only)?;
     print!("{}", crate::bench::table(&measures));
     Ok(ExitCode::SUCCESS)
 }

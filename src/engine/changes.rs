@@ -21,8 +21,8 @@ pub(crate) struct Change {
     pub table: String,
     pub row_id: i64,
     pub op: String,
-    pub old: Option<serde_json::Value>,
-    pub new: Option<serde_json::Value>,
+    pub old: Option<Rc<serde_json::Value>>,
+    pub new: Option<Rc<serde_json::Value>>,
     pub depth: i64,
 }
 
@@ -105,9 +105,10 @@ impl Engine {
             "SELECT seq, tbl, row_id, op, old, new, depth FROM flow_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after, BATCH], |r| {
-            let json = |i: usize| -> rusqlite::Result<Option<serde_json::Value>> {
+            let json = |i: usize| -> rusqlite::Result<Option<Rc<serde_json::Value>>> {
                 Ok(r.get::<_, Option<String>>(i)?
-                    .and_then(|t| serde_json::from_str(&t).ok()))
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .map(Rc::new))
             };
             Ok(Change {
                 seq: r.get(0)?,
@@ -125,7 +126,7 @@ impl Engine {
     fn on_change(&self, change: &Change) -> Result<(), EngineError> {
         if let Some(record) = self.record_named(&change.table) {
             let def = self.program.schema.record(record);
-            let decode = |json: &Option<serde_json::Value>| {
+            let decode = |json: &Option<Rc<serde_json::Value>>| {
                 json.as_ref().map(|j| {
                     Rc::new(rows::decode_json(
                         &self.program.schema,
@@ -200,6 +201,7 @@ impl Engine {
             }
             let cause = Cause {
                 old: change.old.clone(),
+                old_row: old.cloned(),
                 event: None,
                 seq: change.seq,
                 depth: change.depth,
@@ -220,15 +222,17 @@ impl Engine {
         if let Some(filter) = &rule.filter {
             let ctx = Context {
                 subject: Some((rule.subject, subject)),
-                old: cause.old.as_ref().map(|j| {
-                    Rc::new(rows::decode_json(
-                        &self.program.schema,
-                        self.program.schema.record(rule.subject),
-                        subject,
-                        j,
-                    ))
+                old: cause.old_row.clone().or_else(|| {
+                    cause.old.as_ref().map(|j| {
+                        Rc::new(rows::decode_json(
+                            &self.program.schema,
+                            self.program.schema.record(rule.subject),
+                            subject,
+                            j,
+                        ))
+                    })
                 }),
-                event: cause.event.clone().map(Rc::new),
+                event: cause.event.clone(),
                 since: self.clock.get(),
                 recipient: None,
             };
@@ -339,7 +343,7 @@ impl Engine {
         };
         for id in ids {
             if own_row && change.op == "delete" && id == change.row_id {
-                self.conn.execute(
+                self.sql(
                     "DELETE FROM flow_becomes WHERE rule = ?1 AND row_id = ?2",
                     params![rule.name, id],
                 )?;
@@ -374,7 +378,7 @@ impl Engine {
                 None => false,
             };
             if now != before {
-                self.conn.execute(
+                self.sql(
                     "INSERT INTO flow_becomes (rule, row_id, value) VALUES (?1, ?2, ?3) \
                      ON CONFLICT (rule, row_id) DO UPDATE SET value = excluded.value",
                     params![rule.name, id, now],
@@ -387,6 +391,7 @@ impl Engine {
                     } else {
                         None
                     },
+                    old_row: None,
                     event: None,
                     seq: change.seq,
                     depth: change.depth,

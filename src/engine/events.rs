@@ -39,19 +39,19 @@ impl Engine {
         self.conn
             .execute("UPDATE flow_events SET processed = 1 WHERE seq = ?1", [seq])?;
         self.report.borrow_mut().events += 1;
-        let payload: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(&data)
-        {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => {
-                self.log(
-                    None,
-                    "",
-                    "event ignored",
-                    &format!("event #{seq} {name}: its data is not a JSON object"),
-                )?;
-                return Ok(());
-            }
-        };
+        let payload: std::rc::Rc<serde_json::Map<String, serde_json::Value>> =
+            match serde_json::from_str(&data) {
+                Ok(serde_json::Value::Object(map)) => std::rc::Rc::new(map),
+                _ => {
+                    self.log(
+                        None,
+                        "",
+                        "event ignored",
+                        &format!("event #{seq} {name}: its data is not a JSON object"),
+                    )?;
+                    return Ok(());
+                }
+            };
         let Some(record) = self.record_named(&table) else {
             return Ok(());
         };
@@ -60,6 +60,7 @@ impl Engine {
                 if matches!(&self.rule(rule_id).trigger, Trigger::Event { name: n } if *n == name) {
                     let cause = Cause {
                         old: None,
+                        old_row: None,
                         event: Some(payload.clone()),
                         seq,
                         depth: 0,
@@ -85,8 +86,8 @@ impl Engine {
                 .to_string();
             let clicked = name == "email_clicked";
             for run in self.waiting_on(
-                "SELECT id FROM flow_runs WHERE status = 'waiting' AND json_extract(waiting_for, '$.kind') = 'engagement' \
-                 AND json_extract(waiting_for, '$.tbl') = ?1 AND json_extract(waiting_for, '$.row_id') = ?2 \
+                "SELECT id FROM flow_runs WHERE wait_tbl = ?1 AND wait_row = ?2 AND status = 'waiting' \
+                 AND json_extract(waiting_for, '$.kind') = 'engagement' \
                  AND json_extract(waiting_for, '$.template') = ?3 AND json_extract(waiting_for, '$.clicked') = ?4",
                 params![table, row_id, template, clicked],
             )? {

@@ -40,6 +40,37 @@ use std::fmt;
 use std::path::Path;
 use std::rc::Rc;
 
+/// A hash map for small integer keys on the hot path (expression
+/// addresses, row ids): a multiplicative hash instead of SipHash. The keys
+/// are not chosen by users, so hash flooding is not a concern.
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+
+#[derive(Default)]
+pub(crate) struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
 /// How far rule-made changes may trigger further rules (Salesforce's bound).
 pub const CASCADE_LIMIT: i64 = 5;
 
@@ -141,12 +172,12 @@ pub struct Engine {
     pub(crate) clock: Cell<i64>,
     /// Compiled code per expression, keyed by the expression's address in
     /// `program` (which never moves while the engine lives).
-    codes: RefCell<HashMap<usize, Rc<vm::Code>>>,
+    codes: RefCell<FastMap<usize, Rc<vm::Code>>>,
     /// Spare VM machines: nested evaluations (a segment inside a condition)
     /// each take their own.
     machines: RefCell<Vec<vm::Machine>>,
     /// Rows read in the current transaction.
-    rows: RefCell<HashMap<(RecordId, i64), Rc<Decoded>>>,
+    rows: RefCell<FastMap<(RecordId, i64), Rc<Decoded>>>,
     pub(crate) report: RefCell<Report>,
     /// `(rule, step)` pairs executed, for `flowc test --coverage`.
     pub(crate) covered: RefCell<std::collections::HashSet<(String, String)>>,
@@ -173,6 +204,7 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         state::configure(&conn)?;
         state::migrate(&conn)?;
+        conn.set_prepared_statement_cache_capacity(256);
         crate::store::capture::install(&conn, &program.schema)?;
         let mut rules_of: HashMap<RecordId, Vec<RuleId>> = HashMap::new();
         for (i, rule) in program.rules.iter().enumerate() {
@@ -189,9 +221,9 @@ impl Engine {
             conn,
             options,
             clock: Cell::new(clock),
-            codes: RefCell::new(HashMap::new()),
+            codes: RefCell::new(FastMap::default()),
             machines: RefCell::new(Vec::new()),
-            rows: RefCell::new(HashMap::new()),
+            rows: RefCell::new(FastMap::default()),
             report: RefCell::new(Report::default()),
             dry_log: RefCell::new(Vec::new()),
             covered: RefCell::new(std::collections::HashSet::new()),
@@ -292,8 +324,10 @@ impl Engine {
     pub(crate) fn eval(&self, expr: &Expr, ctx: &env::Context) -> Result<Value, EvalError> {
         let code = self.code(expr)?;
         let subject = match ctx.subject {
-            Some((record, id)) => Some(self.subject_row(record, id, &code)?),
-            None => None,
+            Some((record, id)) if code.reads_subject() => {
+                Some(self.subject_row(record, id, &code)?)
+            }
+            _ => None,
         };
         let mut machine = self.machines.borrow_mut().pop().unwrap_or_default();
         machine.set_var(0, ctx.subject.map_or(Value::Null, |(_, id)| Value::Ref(id)));
@@ -373,6 +407,11 @@ impl Engine {
 
     pub(crate) fn forget_row(&self, record: RecordId, id: i64) {
         self.rows.borrow_mut().remove(&(record, id));
+    }
+
+    /// Executes a statement, keeping it prepared for the next time.
+    pub(crate) fn sql(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached(sql)?.execute(params)
     }
 
     pub(crate) fn table_name(&self, record: RecordId) -> &str {

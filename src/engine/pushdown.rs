@@ -1,13 +1,15 @@
 //! The third lowering of a condition: to an SQL `WHERE`, for sweeps.
 //!
-//! Only what means exactly the same in SQLite is translated. Every
-//! comparison becomes two-valued (`coalesce(a < b, 0)`, since in flow a
-//! comparison with null is false and `not` of it true), and the columns it
-//! reads are guarded: a row whose stored value does not fit the declared
-//! type (text in an int column, `2024-02-30` in a date column, a decimal
-//! stored as text) is always handed to the VM, which reports or reads it
-//! exactly as it would without pushdown. Conjuncts that cannot be
-//! translated are left to the VM on the rows SQL returns.
+//! Only what means exactly the same in SQLite is translated. A comparison
+//! with null is false in flow and `not` of it is true; SQLite's NULL only
+//! differs under `NOT`, so comparisons there become two-valued
+//! (`coalesce(a < b, 0)`). Rows with a null in a non-nullable column the
+//! condition reads are always returned, so that the VM reports the bad
+//! data; every returned row's pushed columns are decoded before a run
+//! starts, so a value of the wrong type (text in an int column) is reported
+//! too. A wrong-typed value that SQLite's comparison rejects is skipped like
+//! any row that does not match. Conjuncts that cannot be translated are left
+//! to the VM on the rows SQL returns.
 
 use crate::ir::{ArithOp, CmpOp, Expr, ExprKind as K, Literal, Program, RecordId, Type, VarId};
 use crate::store::sql::ident;
@@ -17,20 +19,26 @@ use std::collections::BTreeSet;
 /// How a sweep selects its rows.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Plan {
-    /// Rows to look at: those meeting the pushed conjuncts, plus suspect rows.
+    /// Rows to look at: those meeting the pushed conjuncts, plus rows with
+    /// a null where the condition reads a non-nullable column.
     pub where_sql: String,
-    /// Per row, 1 when SQL alone decided the whole condition.
+    /// Per row, 1 when SQL alone decided the whole condition (the row's
+    /// pushed `columns` still have to decode cleanly).
     pub exact_sql: String,
     pub params: Vec<SqlValue>,
+    /// The subject's fields the pushed SQL reads.
+    pub columns: Vec<crate::ir::FieldId>,
 }
 
 pub(crate) fn plan(program: &Program, subject: RecordId, filter: Option<&Expr>, now: i64) -> Plan {
+    let everything = |exact: &str| Plan {
+        where_sql: "1".into(),
+        exact_sql: exact.into(),
+        params: Vec::new(),
+        columns: Vec::new(),
+    };
     let Some(filter) = filter else {
-        return Plan {
-            where_sql: "1".into(),
-            exact_sql: "1".into(),
-            params: Vec::new(),
-        };
+        return everything("1");
     };
     let mut conjuncts = Vec::new();
     flatten(filter, &mut conjuncts);
@@ -41,6 +49,7 @@ pub(crate) fn plan(program: &Program, subject: RecordId, filter: Option<&Expr>, 
         columns: BTreeSet::new(),
         now,
         args: Vec::new(),
+        negated: 0,
     };
     let mut pushed = Vec::new();
     let mut residual = false;
@@ -56,23 +65,20 @@ pub(crate) fn plan(program: &Program, subject: RecordId, filter: Option<&Expr>, 
         }
     }
     if pushed.is_empty() {
-        return Plan {
-            where_sql: "1".into(),
-            exact_sql: "0".into(),
-            params: Vec::new(),
-        };
+        return everything("0");
     }
-    let suspect = t.suspect();
+    let nulls = t.nulls();
     let condition = pushed.join(" AND ");
     let exact = if residual {
         "0".to_string()
     } else {
-        format!("NOT ({suspect})")
+        format!("NOT ({nulls})")
     };
     Plan {
-        where_sql: format!("({condition}) OR ({suspect})"),
+        where_sql: format!("({condition}) OR ({nulls})"),
         exact_sql: format!("({exact})"),
         params: t.params,
+        columns: t.columns.iter().map(|&f| crate::ir::FieldId(f)).collect(),
     }
 }
 
@@ -95,9 +101,21 @@ struct Translator<'p> {
     now: i64,
     /// Arguments of the functions being inlined, innermost last.
     args: Vec<Vec<&'p Expr>>,
+    /// How many `not`s the current condition is under.
+    negated: usize,
 }
 
 impl<'p> Translator<'p> {
+    /// A comparison: SQLite's NULL result already means "no row" unless a
+    /// `NOT` above would turn it into true, so only there is it made 0.
+    fn two_valued(&self, sql: String) -> String {
+        if self.negated > 0 {
+            format!("coalesce({sql}, 0)")
+        } else {
+            format!("({sql})")
+        }
+    }
+
     fn param(&mut self, v: SqlValue) -> String {
         self.params.push(v);
         format!("?{}", self.params.len())
@@ -108,7 +126,12 @@ impl<'p> Translator<'p> {
         Some(match &e.kind {
             K::And(a, b) => format!("({} AND {})", self.condition(a)?, self.condition(b)?),
             K::Or(a, b) => format!("({} OR {})", self.condition(a)?, self.condition(b)?),
-            K::Not(a) => format!("(NOT {})", self.condition(a)?),
+            K::Not(a) => {
+                self.negated += 1;
+                let inner = self.condition(a);
+                self.negated -= 1;
+                format!("(NOT {})", inner?)
+            }
             K::Lit(Literal::Bool(b)) => if *b { "1" } else { "0" }.into(),
             K::Compare {
                 op, left, right, ..
@@ -124,11 +147,8 @@ impl<'p> Translator<'p> {
                     CmpOp::Gt => ">",
                     CmpOp::Ge => ">=",
                 };
-                format!(
-                    "coalesce({} {sym} {}, 0)",
-                    self.operand(left)?,
-                    self.operand(right)?
-                )
+                let (l, r) = (self.operand(left)?, self.operand(right)?);
+                self.two_valued(format!("{l} {sym} {r}"))
             }
             K::Between {
                 value,
@@ -138,12 +158,12 @@ impl<'p> Translator<'p> {
                 ..
             } if orderable(value.ty.base) => {
                 let not = if *negated { "NOT " } else { "" };
-                format!(
-                    "coalesce({} {not}BETWEEN {} AND {}, 0)",
+                let (v, lo, hi) = (
                     self.operand(value)?,
                     self.operand(low)?,
-                    self.operand(high)?
-                )
+                    self.operand(high)?,
+                );
+                self.two_valued(format!("{v} {not}BETWEEN {lo} AND {hi}"))
             }
             K::In {
                 value,
@@ -161,7 +181,7 @@ impl<'p> Translator<'p> {
                     list.push(self.operand(item)?);
                 }
                 let not = if *negated { "NOT " } else { "" };
-                format!("coalesce({v} {not}IN ({}), 0)", list.join(", "))
+                self.two_valued(format!("{v} {not}IN ({})", list.join(", ")))
             }
             K::IsNull { value, negated } => {
                 let v = self.operand(value)?;
@@ -173,18 +193,16 @@ impl<'p> Translator<'p> {
                 negated,
             } => {
                 let cmp = if *negated { "= 0" } else { "> 0" };
-                format!(
-                    "coalesce(instr({}, {}) {cmp}, 0)",
-                    self.operand(text)?,
-                    self.operand(part)?
-                )
+                let (t, p) = (self.operand(text)?, self.operand(part)?);
+                self.two_valued(format!("instr({t}, {p}) {cmp}"))
             }
             K::StartsWith { text, prefix } => {
                 let (t, p) = (self.operand(text)?, self.operand(prefix)?);
-                format!("coalesce(substr({t}, 1, length({p})) = {p}, 0)")
+                self.two_valued(format!("substr({t}, 1, length({p})) = {p}"))
             }
             K::Field { .. } if e.ty.base == Type::Bool => {
-                format!("coalesce({} = 1, 0)", self.operand(e)?)
+                let v = self.operand(e)?;
+                self.two_valued(format!("{v} = 1"))
             }
             K::CallFn { function, args } => {
                 self.inline(*function, args, |t, body| t.condition(body))?
@@ -306,37 +324,17 @@ impl<'p> Translator<'p> {
         result
     }
 
-    /// Rows whose stored values in the read columns do not fit their types.
-    fn suspect(&self) -> String {
+    /// Rows with a null in a non-nullable column the SQL reads: bad data,
+    /// always handed to the VM to report.
+    fn nulls(&self) -> String {
         let record = self.program.schema.record(self.subject);
-        let mut parts = Vec::new();
-        for &i in &self.columns {
-            let field = &record.fields[i as usize];
-            let c = ident(&field.name);
-            if !field.ty.nullable {
-                parts.push(format!("{c} IS NULL"));
-            }
-            let bad = match field.ty.base {
-                Type::Int | Type::Duration | Type::Record(_) => format!("typeof({c}) != 'integer'"),
-                Type::Bool => format!("(typeof({c}) != 'integer' OR {c} NOT IN (0, 1))"),
-                Type::Decimal => format!("typeof({c}) NOT IN ('integer', 'real')"),
-                Type::Text => format!("typeof({c}) != 'text'"),
-                Type::Date => format!("(typeof({c}) != 'text' OR date({c}) IS NOT {c})"),
-                Type::Enum(e) => {
-                    let values: Vec<String> = self
-                        .program
-                        .schema
-                        .enum_def(e)
-                        .values
-                        .iter()
-                        .map(|v| format!("'{}'", v.replace('\'', "''")))
-                        .collect();
-                    format!("{c} NOT IN ({})", values.join(", "))
-                }
-                _ => "1".to_string(),
-            };
-            parts.push(format!("({c} IS NOT NULL AND {bad})"));
-        }
+        let parts: Vec<String> = self
+            .columns
+            .iter()
+            .map(|&i| &record.fields[i as usize])
+            .filter(|f| !f.ty.nullable)
+            .map(|f| format!("{} IS NULL", ident(&f.name)))
+            .collect();
         if parts.is_empty() {
             "0".into()
         } else {

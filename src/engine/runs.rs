@@ -18,14 +18,20 @@ pub(crate) struct Run {
     /// How many rule-made changes led to this run.
     pub depth: i64,
     pub ctx: Context,
+    /// The rule version the run is on, and the step it last waited at.
+    pub version: String,
+    pub step: String,
 }
 
 /// What started a run: the change's old values or the event's payload,
 /// stored with the run so that a run resumed days later still has them.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Cause {
-    pub old: Option<serde_json::Value>,
-    pub event: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The changed row's old values as captured (JSON), stored with the run.
+    pub old: Option<Rc<serde_json::Value>>,
+    /// The same, decoded once for every rule the change triggers.
+    pub old_row: Option<Rc<crate::store::rows::Decoded>>,
+    pub event: Option<Rc<serde_json::Map<String, serde_json::Value>>>,
     pub seq: i64,
     pub depth: i64,
 }
@@ -34,10 +40,10 @@ impl Cause {
     fn to_json(&self) -> String {
         let mut o = serde_json::Map::new();
         if let Some(old) = &self.old {
-            o.insert("old".into(), old.clone());
+            o.insert("old".into(), (**old).clone());
         }
         if let Some(event) = &self.event {
-            o.insert("event".into(), serde_json::Value::Object(event.clone()));
+            o.insert("event".into(), serde_json::Value::Object((**event).clone()));
         }
         serde_json::Value::Object(o).to_string()
     }
@@ -54,15 +60,17 @@ impl Engine {
         Context {
             subject: Some((rule.subject, subject)),
             recipient: None,
-            old: cause.old.as_ref().map(|json| {
-                Rc::new(crate::store::rows::decode_json(
-                    &self.program.schema,
-                    record,
-                    subject,
-                    json,
-                ))
+            old: cause.old_row.clone().or_else(|| {
+                cause.old.as_ref().map(|json| {
+                    Rc::new(crate::store::rows::decode_json(
+                        &self.program.schema,
+                        record,
+                        subject,
+                        json,
+                    ))
+                })
             }),
-            event: cause.event.clone().map(Rc::new),
+            event: cause.event.clone(),
             since: started_at,
         }
     }
@@ -70,20 +78,16 @@ impl Engine {
     /// Whether the rule's re-entry policy lets `subject` start a new run now.
     fn may_enter(&self, rule: &RuleDef, subject: i64) -> Result<bool, EngineError> {
         let table = self.table_name(rule.subject);
-        let active: bool = self.conn.prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM flow_runs WHERE subject_tbl = ?1 AND subject_id = ?2 AND rule = ?3 \
-             AND status IN ('running', 'waiting'))",
-        )?
-        .query_row(params![table, subject, rule.name], |r| r.get(0))?;
+        let (active, last): (bool, Option<i64>) = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(max(status IN ('running', 'waiting')), 0), max(started_at) FROM flow_runs \
+                 WHERE subject_id = ?2 AND subject_tbl = ?1 AND rule = ?3",
+            )?
+            .query_row(params![table, subject, rule.name], |r| Ok((r.get(0)?, r.get(1)?)))?;
         if active {
             return Ok(false);
         }
-        let last: Option<i64> = self
-            .conn
-            .prepare_cached(
-                "SELECT max(started_at) FROM flow_runs WHERE subject_tbl = ?1 AND subject_id = ?2 AND rule = ?3",
-            )?
-            .query_row(params![table, subject, rule.name], |r| r.get(0))?;
         Ok(match (rule.reenter, last) {
             (_, None) | (Reenter::WhenEnded, _) => true,
             (Reenter::Never, Some(_)) => false,
@@ -105,7 +109,7 @@ impl Engine {
         }
         let now = self.clock.get();
         let table = self.table_name(rule.subject).to_string();
-        self.conn.execute(
+        self.sql(
             "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, started_at, updated_at, \
              trigger, start_seq, depth) VALUES (?1, ?2, ?3, ?4, 'running', '0', '', ?5, ?5, ?6, ?7, ?8)",
             params![rule.name, rule.version, table, subject, now, cause.to_json(), cause.seq, cause.depth],
@@ -117,6 +121,8 @@ impl Engine {
             subject,
             depth: cause.depth,
             ctx: self.context(rule, subject, now, cause),
+            version: rule.version.clone(),
+            step: String::new(),
         };
         self.log(Some(&run), "", "started", "")?;
         self.report.borrow_mut().started += 1;
@@ -148,7 +154,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let rule = self.rule(rule_id);
         let now = self.clock.get();
-        self.conn.execute(
+        self.sql(
             "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, started_at, updated_at, \
              trigger, start_seq, depth, error) VALUES (?1, ?2, ?3, ?4, 'failed', '', '', ?5, ?5, ?6, ?7, ?8, ?9)",
             params![rule.name, rule.version, self.table_name(rule.subject), subject, now, cause.to_json(), cause.seq, cause.depth, error],
@@ -159,6 +165,8 @@ impl Engine {
             subject,
             depth: cause.depth,
             ctx: Context::default(),
+            version: rule.version.clone(),
+            step: String::new(),
         };
         self.log(
             Some(&run),
@@ -174,27 +182,27 @@ impl Engine {
     pub(crate) fn load_run(&self, id: i64) -> Result<Option<(Run, Pc, String)>, EngineError> {
         let row = self
             .conn
-            .prepare_cached("SELECT rule, subject_id, started_at, trigger, depth, pc, status, start_seq FROM flow_runs WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT rule, subject_id, started_at, trigger, depth, pc, status, start_seq, version, step \
+                 FROM flow_runs WHERE id = ?1",
+            )?
             .query_row([id], |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, i64>(7)?,
+                    (r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?, r.get::<_, i64>(4)?),
+                    (r.get::<_, String>(5)?, r.get::<_, String>(6)?, r.get::<_, i64>(7)?, r.get::<_, String>(8)?, r.get::<_, String>(9)?),
                 ))
             })
             .optional()?;
-        let Some((rule_name, subject, started_at, trigger, depth, pc_text, status, seq)) = row
+        let Some((
+            (rule_name, subject, started_at, trigger, depth),
+            (pc_text, status, seq, version, step),
+        )) = row
         else {
             return Ok(None);
         };
         let Some(rule_id) = self.program.rule_named(&rule_name) else {
             if status == "waiting" || status == "running" {
-                self.conn.execute(
+                self.sql(
                     "UPDATE flow_runs SET status = 'failed', wake_at = NULL, error = ?2, updated_at = ?3 WHERE id = ?1",
                     params![id, format!("the rule `{rule_name}` no longer exists"), self.clock.get()],
                 )?;
@@ -203,8 +211,12 @@ impl Engine {
         };
         let json: serde_json::Value = serde_json::from_str(&trigger).unwrap_or_default();
         let cause = Cause {
-            old: json.get("old").cloned(),
-            event: json.get("event").and_then(|e| e.as_object().cloned()),
+            old: json.get("old").cloned().map(Rc::new),
+            old_row: None,
+            event: json
+                .get("event")
+                .and_then(|e| e.as_object().cloned())
+                .map(Rc::new),
             seq,
             depth,
         };
@@ -218,6 +230,8 @@ impl Engine {
                 subject,
                 depth,
                 ctx,
+                version,
+                step,
             },
             pc,
             status,
@@ -247,10 +261,19 @@ impl Engine {
                     wake_at,
                     waiting_for,
                 }) => {
-                    self.conn.execute(
+                    self.sql(
                         "UPDATE flow_runs SET status = 'waiting', pc = ?2, step = ?3, wake_at = ?4, waiting_for = ?5, \
-                         updated_at = ?6 WHERE id = ?1",
-                        params![run.id, pc::to_text(&pc), step.name, wake_at, waiting_for.to_string(), self.clock.get()],
+                         updated_at = ?6, wait_tbl = ?7, wait_row = ?8 WHERE id = ?1",
+                        params![
+                            run.id,
+                            pc::to_text(&pc),
+                            step.name,
+                            wake_at,
+                            waiting_for.to_string(),
+                            self.clock.get(),
+                            waiting_for.get("tbl").and_then(|v| v.as_str()),
+                            waiting_for.get("row_id").and_then(|v| v.as_i64())
+                        ],
                     )?;
                     let until = wake_at
                         .map(|t| crate::time::format_datetime(t, self.program.schema.timezone));
@@ -279,8 +302,9 @@ impl Engine {
             Some(goal) => self.holds(goal, &run.ctx).unwrap_or(false),
             None => false,
         };
-        self.conn.execute(
-            "UPDATE flow_runs SET status = ?2, wake_at = NULL, waiting_for = NULL, updated_at = ?3, converted = ?4 \
+        self.sql(
+            "UPDATE flow_runs SET status = ?2, wake_at = NULL, waiting_for = NULL, wait_tbl = NULL, wait_row = NULL, \
+             updated_at = ?3, converted = ?4 \
              WHERE id = ?1",
             params![run.id, status, self.clock.get(), converted],
         )?;
@@ -290,8 +314,8 @@ impl Engine {
     }
 
     pub(crate) fn fail(&self, run: &Run, error: &str) -> Result<(), EngineError> {
-        self.conn.execute(
-            "UPDATE flow_runs SET status = 'failed', wake_at = NULL, waiting_for = NULL, updated_at = ?2, error = ?3 \
+        self.sql(
+            "UPDATE flow_runs SET status = 'failed', wake_at = NULL, waiting_for = NULL, wait_tbl = NULL, updated_at = ?2, error = ?3 \
              WHERE id = ?1",
             params![run.id, self.clock.get(), error],
         )?;
@@ -346,10 +370,8 @@ impl Engine {
 
     /// Continues a waiting run after the step it waited at.
     pub(crate) fn continue_after(&self, run: &Run, pc: &[u32]) -> Result<(), EngineError> {
-        self.conn.execute(
-            "UPDATE flow_runs SET status = 'running', wake_at = NULL, waiting_for = NULL, updated_at = ?2 WHERE id = ?1",
-            params![run.id, self.clock.get()],
-        )?;
+        // No need to record `running`: the run ends or waits again before
+        // this transaction commits, and that write says where it is.
         match pc::next(&self.rule(run.rule).steps, pc) {
             Some(next) => self.execute(run, next),
             None => self.finish(run, "done", ""),

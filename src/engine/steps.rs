@@ -52,12 +52,12 @@ impl Engine {
                 };
                 let name = &self.program.schema.lists[list.index()].name;
                 let changed = if add {
-                    self.conn.execute(
+                    self.sql(
                         "INSERT OR IGNORE INTO flow_list_members (list, row_id, added_at, run_id) VALUES (?1, ?2, ?3, ?4)",
                         params![name, id, self.clock.get(), run.id],
                     )?
                 } else {
-                    self.conn.execute(
+                    self.sql(
                         "DELETE FROM flow_list_members WHERE list = ?1 AND row_id = ?2",
                         params![name, id],
                     )?
@@ -87,12 +87,12 @@ impl Engine {
                 };
                 let table = self.table_of(target);
                 let changed = if add {
-                    self.conn.execute(
+                    self.sql(
                         "INSERT OR IGNORE INTO flow_tags (tbl, row_id, tag, at) VALUES (?1, ?2, ?3, ?4)",
                         params![table, id, tag, self.clock.get()],
                     )?
                 } else {
-                    self.conn.execute(
+                    self.sql(
                         "DELETE FROM flow_tags WHERE tbl = ?1 AND row_id = ?2 AND tag = ?3",
                         params![table, id, tag],
                     )?
@@ -184,7 +184,7 @@ impl Engine {
                     None => None,
                 };
                 let table = self.table_of(assignee);
-                self.conn.execute(
+                self.sql(
                     "INSERT INTO flow_tasks (run_id, rule, title, assignee_tbl, assignee_id, due, created_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![run.id, self.rule(run.rule).name, title, table, who, due, self.clock.get()],
@@ -217,7 +217,7 @@ impl Engine {
                     )));
                 };
                 let table = self.table_of(from);
-                self.conn.execute(
+                self.sql(
                     "INSERT INTO flow_approvals (run_id, rule, approver_tbl, approver_id, status, requested_at) \
                      VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
                     params![run.id, self.rule(run.rule).name, table, approver, self.clock.get()],
@@ -244,12 +244,12 @@ impl Engine {
                 };
                 let table = self.table_of(e);
                 if lock {
-                    self.conn.execute(
+                    self.sql(
                         "INSERT OR IGNORE INTO flow_locks (tbl, row_id, run_id, locked_at) VALUES (?1, ?2, ?3, ?4)",
                         params![table, id, run.id, self.clock.get()],
                     )?;
                 } else {
-                    self.conn.execute(
+                    self.sql(
                         "DELETE FROM flow_locks WHERE tbl = ?1 AND row_id = ?2",
                         params![table, id],
                     )?;
@@ -321,7 +321,7 @@ impl Engine {
             ident("id")
         );
         self.set_context(run.depth + 1, Some(run.id))?;
-        let updated = self.conn.execute(&sql, params![sql_value, id]);
+        let updated = self.sql(&sql, params![sql_value, id]);
         self.set_context(0, None)?;
         if updated? == 0 {
             return Err(RunError::Eval(EvalError::Dangling {
@@ -361,6 +361,10 @@ impl Engine {
         added: bool,
         run: &Run,
     ) -> rusqlite::Result<()> {
+        // Only worth recording if some condition reads it.
+        if !self.watch_index.contains_key(table) {
+            return Ok(());
+        }
         self.conn
             .prepare_cached("INSERT INTO flow_changes (tbl, row_id, op, depth, run_id) VALUES (?1, ?2, ?3, ?4, ?5)")?
             .execute(params![table, id, if added { "insert" } else { "delete" }, run.depth + 1, run.id])?;
@@ -475,7 +479,7 @@ impl Engine {
         }
         let rule = self.rule(run.rule);
         let message_id = crate::mail::message_id(&self.instance()?, run.id, &step.name, n);
-        let inserted = self.conn.execute(
+        let inserted = self.sql(
             "INSERT OR IGNORE INTO flow_outbox (message_id, run_id, rule, template, kind, to_addr, from_addr, reply_to, \
              subject, body, status, created_at, subject_tbl, subject_id) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, ?13)",

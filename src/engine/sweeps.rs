@@ -20,7 +20,7 @@ impl Engine {
                 if let Trigger::Every { schedule } = rule.trigger {
                     let next =
                         super::schedule::next_after(schedule, now, self.program.schema.timezone);
-                    self.conn.execute(
+                    self.sql(
                         "INSERT OR IGNORE INTO flow_schedule (rule, next_at) VALUES (?1, ?2)",
                         params![rule.name, next],
                     )?;
@@ -65,7 +65,7 @@ impl Engine {
         }
         let next =
             super::schedule::next_after(schedule, self.clock.get(), self.program.schema.timezone);
-        self.conn.execute(
+        self.sql(
             "UPDATE flow_schedule SET next_at = ?2 WHERE rule = ?1",
             params![rule.name, next],
         )?;
@@ -97,8 +97,14 @@ impl Engine {
         )?;
         let cause = Cause::default();
         for (id, exact) in candidates {
-            if exact {
-                // SQLite already decided the whole `where`.
+            // SQLite decided the whole `where`, if the columns it read hold
+            // values of their declared types.
+            let clean = exact
+                && match self.row(rule.subject, id) {
+                    Ok(Some(row)) => plan.columns.iter().all(|f| row.problem(*f).is_none()),
+                    _ => false,
+                };
+            if clean {
                 self.start_run(rule_id, id, &cause)?;
             } else {
                 self.start_if(rule_id, id, &cause)?;

@@ -38,7 +38,7 @@ impl Engine {
             return Ok(());
         }
         for rule in &self.program.rules {
-            self.conn.execute(
+            self.sql(
                 "INSERT OR IGNORE INTO flow_versions (version, rule, project, seen_at) VALUES (?1, ?2, ?3, ?4)",
                 params![rule.version, rule.name, self.options.project_text, self.clock.get().max(0)],
             )?;
@@ -79,17 +79,14 @@ impl Engine {
         run: Run,
         pc: pc::Pc,
     ) -> Result<Option<(Run, pc::Pc)>, EngineError> {
-        let (version, step): (String, String) = self
-            .conn
-            .prepare_cached("SELECT version, step FROM flow_runs WHERE id = ?1")?
-            .query_row([run.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (version, step) = (run.version.clone(), run.step.clone());
         let rule = self.rule(run.rule);
         if rule.version == version {
             return Ok(Some((run, pc)));
         }
         match pc::find(&rule.steps, &step) {
             Some(new_pc) => {
-                self.conn.execute(
+                self.sql(
                     "UPDATE flow_runs SET version = ?2, pc = ?3 WHERE id = ?1",
                     params![run.id, rule.version, pc::to_text(&new_pc)],
                 )?;

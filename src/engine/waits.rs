@@ -131,7 +131,7 @@ impl Engine {
         let Some((run, pc)) = self.current_version(run, pc)? else {
             return Ok(());
         };
-        self.log(Some(&run), "", "woke", "the wait is over")?;
+        // The next step's log line (at the wake time) records the wake.
         self.continue_after(&run, &pc)
     }
 
@@ -220,9 +220,8 @@ impl Engine {
     pub(crate) fn process_decisions(&self) -> Result<bool, EngineError> {
         let decided: Vec<(i64, i64, String)> = {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT a.id, a.run_id, a.status FROM flow_approvals a JOIN flow_runs r ON r.id = a.run_id \
-                 WHERE a.status != 'pending' AND r.status = 'waiting' \
-                 AND json_extract(r.waiting_for, '$.approval') = a.id ORDER BY a.decided_at, a.id",
+                "SELECT id, run_id, status FROM flow_approvals WHERE applied = 0 AND status != 'pending' \
+                 ORDER BY decided_at, id",
             )?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             rows.collect::<Result<_, _>>()?
@@ -232,11 +231,20 @@ impl Engine {
         }
         for (approval, run_id, status) in decided {
             self.transaction(|| {
+                // Another process may have acted on it since we looked.
+                let claimed = self
+                    .conn
+                    .execute("UPDATE flow_approvals SET applied = 1 WHERE id = ?1 AND applied = 0", [approval])?;
+                if claimed == 0 {
+                    return Ok(());
+                }
                 let Some((run, pc, run_status)) = self.load_run(run_id)? else {
                     return Ok(());
                 };
-                // Another process may have resumed it since we looked.
-                if run_status != "waiting" {
+                let waiting_for: Option<i64> = self
+                    .conn
+                    .query_row("SELECT json_extract(waiting_for, '$.approval') FROM flow_runs WHERE id = ?1", [run_id], |r| r.get(0))?;
+                if run_status != "waiting" || waiting_for != Some(approval) {
                     return Ok(());
                 }
                 let Some((run, pc)) = self.current_version(run, pc)? else {
@@ -247,7 +255,7 @@ impl Engine {
                     return self.continue_after(&run, &pc);
                 }
                 self.log(Some(&run), "", "rejected", &format!("approval #{approval}"))?;
-                self.conn.execute("UPDATE flow_runs SET status = 'running' WHERE id = ?1", [run.id])?;
+                self.sql("UPDATE flow_runs SET status = 'running' WHERE id = ?1", [run.id])?;
                 let rule = self.rule(run.rule);
                 let has_on_reject = super::pc::step_at(&rule.steps, &pc)
                     .and_then(|s| super::pc::block(s, 0))
@@ -257,7 +265,7 @@ impl Engine {
                         self.execute(&run, inside)?;
                     }
                     // After `on reject`, the run ends as rejected (unless it failed).
-                    self.conn.execute(
+                    self.sql(
                         "UPDATE flow_runs SET status = 'rejected' WHERE id = ?1 AND status = 'done'",
                         [run.id],
                     )?;

@@ -74,11 +74,17 @@ CREATE TABLE IF NOT EXISTS flow_runs (
   start_seq   INTEGER NOT NULL DEFAULT 0,
   depth       INTEGER NOT NULL DEFAULT 0,
   converted   INTEGER NOT NULL DEFAULT 0,
-  error       TEXT
+  error       TEXT,
+  -- For `wait … unless R opened T`: the record whose engagement ends the wait.
+  wait_tbl    TEXT,
+  wait_row    INTEGER
 );
-CREATE INDEX IF NOT EXISTS flow_runs_wake ON flow_runs (status, wake_at);
-CREATE INDEX IF NOT EXISTS flow_runs_subject ON flow_runs (subject_tbl, subject_id, rule, status);
-CREATE INDEX IF NOT EXISTS flow_runs_rule ON flow_runs (rule, status);
+CREATE INDEX IF NOT EXISTS flow_runs_engagement ON flow_runs (wait_tbl, wait_row) WHERE wait_tbl IS NOT NULL;
+-- Narrow and partial indexes: a run changes status several times, and
+-- every index it is in must be updated each time.
+CREATE INDEX IF NOT EXISTS flow_runs_wake ON flow_runs (wake_at) WHERE status = 'waiting';
+CREATE INDEX IF NOT EXISTS flow_runs_waiting ON flow_runs (rule) WHERE status = 'waiting';
+CREATE INDEX IF NOT EXISTS flow_runs_subject ON flow_runs (subject_id, subject_tbl);
 
 -- The project text a run's rule version came from, so a waiting run can
 -- finish on its old version after the rules change.
@@ -152,9 +158,11 @@ CREATE TABLE IF NOT EXISTS flow_approvals (
   status       TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
   requested_at INTEGER NOT NULL,
   decided_at   INTEGER,
-  note         TEXT
+  note         TEXT,
+  -- Set once the engine has acted on the decision.
+  applied      INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS flow_approvals_status ON flow_approvals (status);
+CREATE INDEX IF NOT EXISTS flow_approvals_todo ON flow_approvals (applied, status);
 
 CREATE TABLE IF NOT EXISTS flow_locks (
   tbl       TEXT NOT NULL,
@@ -240,6 +248,10 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // In WAL mode a commit survives the process being killed; NORMAL only
     // risks the last commits on an operating-system crash or power loss.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // A 64 MiB page cache and memory-mapped reads: large tables (a million
+    // waiting runs) would otherwise be read page by page with a syscall each.
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.pragma_update(None, "mmap_size", 268_435_456)?;
     Ok(())
 }
 
