@@ -284,6 +284,8 @@ pub struct RuleDef {
     /// A hash of the rule's meaning; runs remember the version they started on.
     pub version: String,
     pub span: Span,
+    /// Where the trigger (`when …`, `every …`) is written.
+    pub trigger_span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]

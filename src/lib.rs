@@ -15,6 +15,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod eval;
 pub mod fmt;
+pub mod graph;
 pub mod ir;
 pub mod jit;
 pub mod mail;

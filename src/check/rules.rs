@@ -20,6 +20,7 @@ pub(crate) fn check_rule(cx: &mut Checker, decl: &ast::RuleDecl) -> ir::RuleDef 
         steps: Vec::new(),
         version,
         span: decl.span,
+        trigger_span: decl.trigger.span,
     };
     let Some((subject, mut scope)) = trigger(cx, decl, &mut rule) else {
         return rule;

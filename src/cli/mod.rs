@@ -7,6 +7,7 @@ mod compile;
 mod demo;
 mod event;
 mod fmt;
+mod graph;
 mod log;
 mod run;
 mod schema;
@@ -46,6 +47,7 @@ enum Command {
     Log(log::Args),
     Bench(bench::Args),
     Test(test::Args),
+    Graph(graph::Args),
 }
 
 /// Parses the arguments and runs the subcommand.
@@ -63,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Log(args) => log::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Test(args) => test::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::Schema(args) => schema::run(args),
     };
     match result {

@@ -1,0 +1,112 @@
+//! `flowc graph`: draw a rule.
+
+use rusqlite::params;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Draw a rule as a flow chart: its trigger, conditions, waits, branches and
+/// actions. With --db, each step shows how many runs wait there now and how
+/// many went through it.
+///
+/// Examples:
+///   flowc graph seminar rules/                  (Mermaid, for Markdown and GitHub)
+///   flowc graph seminar rules/ --format svg > seminar.svg
+///   flowc graph rules/seminar.flow --format dot | dot -Tpng > seminar.png
+///   flowc graph seminar rules/ --db crm.sqlite
+#[derive(clap::Args)]
+pub struct Args {
+    /// A rule's name, or a file or folder (then every rule in it is drawn).
+    target: String,
+    /// The project (when TARGET is a rule's name); default: the current folder.
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Mermaid)]
+    format: Format,
+    /// Annotate each step with its runs in this database.
+    #[arg(long, value_name = "FILE")]
+    db: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Mermaid,
+    Dot,
+    Svg,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    let target_is_path = std::path::Path::new(&args.target).exists();
+    let paths: Vec<PathBuf> = if target_is_path {
+        std::iter::once(PathBuf::from(&args.target))
+            .chain(args.paths.iter().cloned())
+            .collect()
+    } else {
+        args.paths.clone()
+    };
+    let Some((project, program)) = super::checked_project(&paths)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let rules: Vec<&crate::ir::RuleDef> = if target_is_path {
+        let files: Vec<crate::source::FileId> = project.user_files().map(|f| f.file).collect();
+        program
+            .rules
+            .iter()
+            .filter(|r| files.contains(&r.span.file))
+            .collect()
+    } else {
+        match program.rules.iter().find(|r| r.name == args.target) {
+            Some(r) => vec![r],
+            None => {
+                let names: Vec<&str> = program.rules.iter().map(|r| r.name.as_str()).collect();
+                let hint = crate::suggest::closest(&args.target, names.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "there is no rule `{}`{hint}; the rules are {}",
+                    args.target,
+                    names.join(", ")
+                ));
+            }
+        }
+    };
+    let conn = match &args.db {
+        Some(db) => Some(super::open_db(db)?),
+        None => None,
+    };
+    for rule in rules {
+        let graph = crate::graph::build(rule, &project.sources);
+        let counts = match &conn {
+            Some(conn) => counts(conn, &rule.name).map_err(|e| e.to_string())?,
+            None => crate::graph::Counts::new(),
+        };
+        let text = match args.format {
+            Format::Mermaid => crate::graph::mermaid(&graph, &counts),
+            Format::Dot => crate::graph::dot(&graph, &counts),
+            Format::Svg => crate::graph::svg(&graph, &counts),
+        };
+        print!("{text}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn counts(conn: &rusqlite::Connection, rule: &str) -> rusqlite::Result<crate::graph::Counts> {
+    let mut out = crate::graph::Counts::new();
+    let mut waiting = conn.prepare(
+        "SELECT step, count(*) FROM flow_runs WHERE rule = ?1 AND status = 'waiting' GROUP BY step",
+    )?;
+    for row in waiting.query_map(params![rule], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })? {
+        let (step, n) = row?;
+        out.entry(step).or_insert((0, 0)).0 = n;
+    }
+    let mut passed = conn.prepare(
+        "SELECT step, count(DISTINCT run_id) FROM flow_log WHERE rule = ?1 AND step != '' AND action != 'failed' GROUP BY step",
+    )?;
+    for row in passed.query_map(params![rule], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })? {
+        let (step, n) = row?;
+        out.entry(step).or_insert((0, 0)).1 = n;
+    }
+    Ok(out)
+}

@@ -1,0 +1,140 @@
+//! `flowc graph`: golden Mermaid and DOT charts of the example rules, SVG
+//! that parses as XML, and `--db` counts that match the database.
+
+#[path = "support/golden.rs"]
+mod golden;
+#[path = "support/world.rs"]
+mod world;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const CHARTS: &[(&str, &str)] = &[
+    ("seminar", "seminar"),
+    ("seminar", "seminar_payment"),
+    ("invoice_reminder", "invoice_reminder"),
+    ("renewal", "renewal"),
+    ("lead_assignment", "assign_web_lead"),
+    ("undecided_followup", "undecided_followup"),
+];
+
+fn graph(example: &str, rule: &str, format: &str) -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args([
+            "graph",
+            rule,
+            &format!("examples/{example}"),
+            "--format",
+            format,
+        ])
+        .current_dir(&root)
+        .output()
+        .expect("flowc graph");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn mermaid_and_dot_charts_match_their_golden_files() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut failures = Vec::new();
+    for (example, rule) in CHARTS {
+        for (format, ext) in [("mermaid", "mmd"), ("dot", "dot")] {
+            let path = root.join(format!("tests/graph/{rule}.{ext}"));
+            if let Err(e) = golden::compare(&path, &graph(example, rule, format)) {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn svg_charts_are_well_formed_xml_with_every_step() {
+    for (example, rule) in CHARTS {
+        let svg = graph(example, rule, "svg");
+        let mut child = Command::new("python3")
+            .args([
+                "-c",
+                "import sys, xml.etree.ElementTree as ET; r = ET.fromstring(sys.stdin.read()); \
+                          print(r.tag, len([e for e in r.iter() if e.tag.endswith('text')]))",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(svg.as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("parse");
+        let printed = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && printed.starts_with("{http://www.w3.org/2000/svg}svg"),
+            "{rule}: {printed}"
+        );
+        let mermaid = graph(example, rule, "mermaid");
+        let nodes = mermaid
+            .lines()
+            .filter(|l| l.trim_start().starts_with('n') && !l.contains("-->"))
+            .count();
+        let texts: usize = printed
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(texts >= nodes, "{rule}: {texts} texts for {nodes} nodes");
+    }
+}
+
+#[test]
+fn a_rule_name_that_does_not_exist_gets_a_suggestion() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(["graph", "seminr", "examples/seminar"])
+        .current_dir(&root)
+        .output()
+        .expect("flowc graph");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `seminar`?"));
+}
+
+#[test]
+fn with_a_database_each_step_shows_its_runs() {
+    let w = world::World::example("seminar");
+    w.run(&["--now", "2025-01-01T09:00"]);
+    w.sql("INSERT INTO contact (id, name, email) VALUES (1, 'A', 'a@example.jp'), (2, 'B', 'b@example.jp'), (3, 'C', 'c@example.jp');");
+    for id in 1..=3 {
+        w.event(
+            "form_submitted",
+            &format!("contact:{id}"),
+            r#"{"form": "seminar"}"#,
+            None,
+        );
+    }
+    w.event(
+        "email_opened",
+        "contact:1",
+        r#"{"template": "autoreply"}"#,
+        Some("2025-01-02"),
+    );
+    w.run(&["--until", "2025-01-03"]);
+    let out = w.flowc(&["graph", "seminar", "rules", "--db", "crm.sqlite"]);
+    let chart = world::text(&out.stdout);
+    assert!(
+        chart.contains("n1[\"send email autoreply to contact<br/>3 passed\"]"),
+        "{chart}"
+    );
+    assert!(
+        chart.contains("n2{{\"wait 7d unless contact opened autoreply<br/>2 waiting, 3 passed\"}}"),
+        "{chart}"
+    );
+}
