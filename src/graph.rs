@@ -63,6 +63,8 @@ struct Builder<'a> {
     sources: &'a SourceMap,
     graph: Graph,
     end: Option<usize>,
+    /// Field names, for `assign` labels.
+    fields: HashMap<(crate::ir::RecordId, crate::ir::FieldId), String>,
 }
 
 /// Open edges: where control leaves a part of the chart, and the label the
@@ -83,6 +85,13 @@ impl Builder<'_> {
         for (from, label) in exits {
             self.graph.edges.push(Edge { from, to, label });
         }
+    }
+
+    fn field_name(&self, record: crate::ir::RecordId, field: crate::ir::FieldId) -> String {
+        self.fields
+            .get(&(record, field))
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn end(&mut self) -> usize {
@@ -167,6 +176,54 @@ impl Builder<'_> {
                     _ => vec![(node, None)],
                 }
             }
+            StepKind::Assign {
+                target,
+                cases,
+                otherwise,
+                record,
+                field,
+            } => {
+                // The first matching line wins: a chain of decisions.
+                let name = format!(
+                    "{}.{}",
+                    text(self.sources, target.span),
+                    self.field_name(*record, *field)
+                );
+                let mut pending = exits;
+                let mut out = Exits::new();
+                for (condition, value) in cases {
+                    let decision = self.node(
+                        Shape::Decision,
+                        text(self.sources, condition.span),
+                        Some(step),
+                    );
+                    self.connect(pending, decision);
+                    let action = self.node(
+                        Shape::Action,
+                        format!("{name} = {}", text(self.sources, value.span)),
+                        Some(step),
+                    );
+                    self.graph.edges.push(Edge {
+                        from: decision,
+                        to: action,
+                        label: Some("yes".into()),
+                    });
+                    out.push((action, None));
+                    pending = vec![(decision, Some("no".into()))];
+                }
+                if let Some(value) = otherwise {
+                    let action = self.node(
+                        Shape::Action,
+                        format!("{name} = {}", text(self.sources, value.span)),
+                        Some(step),
+                    );
+                    self.connect(pending, action);
+                    out.push((action, None));
+                } else {
+                    out.extend(pending);
+                }
+                out
+            }
             StepKind::Stop => {
                 let end = self.end();
                 self.connect(exits, end);
@@ -182,7 +239,16 @@ impl Builder<'_> {
 }
 
 /// Builds the chart of a rule.
-pub fn build(rule: &RuleDef, sources: &SourceMap) -> Graph {
+pub fn build(rule: &RuleDef, schema: &crate::ir::Schema, sources: &SourceMap) -> Graph {
+    let mut fields = HashMap::new();
+    for (r, record) in schema.records.iter().enumerate() {
+        for (f, field) in record.fields.iter().enumerate() {
+            fields.insert(
+                (crate::ir::RecordId(r as u32), crate::ir::FieldId(f as u32)),
+                field.name.clone(),
+            );
+        }
+    }
     let mut b = Builder {
         sources,
         graph: Graph {
@@ -190,6 +256,7 @@ pub fn build(rule: &RuleDef, sources: &SourceMap) -> Graph {
             ..Graph::default()
         },
         end: None,
+        fields,
     };
     let written = text(sources, rule.trigger_span);
     let mut trigger = match rule.trigger {

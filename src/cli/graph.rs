@@ -73,7 +73,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         None => None,
     };
     for rule in rules {
-        let graph = crate::graph::build(rule, &project.sources);
+        let graph = crate::graph::build(rule, &program.schema, &project.sources);
         let counts = match &conn {
             Some(conn) => counts(conn, &rule.name).map_err(|e| e.to_string())?,
             None => crate::graph::Counts::new(),

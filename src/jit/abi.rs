@@ -77,6 +77,9 @@ pub fn overflow_status(op: &str) -> u32 {
 pub const TEXT_CONST: u64 = 1 << 32;
 /// See [`TEXT_CONST`].
 pub const TEXT_ARENA: u64 = 2 << 32;
+/// The handle compiled code passes for a null text (the runtime answers
+/// "no ordering" / false; the code masks the answer with the null flag).
+pub const TEXT_NULL: u64 = u64::MAX;
 
 /// A variable or argument in memory: a null flag and 64 bits (an `f64`'s
 /// bits for decimals, a handle for texts). The flag is a whole word, so
@@ -118,6 +121,10 @@ pub struct Context<'a> {
     /// environment once per evaluation when the code uses them.
     pub today: i64,
     pub now: i64,
+    /// Set by a runtime call that met data the code was not compiled for
+    /// but could not stop the code (`flowc_jit_text`): the entry then
+    /// bails out to the VM whatever the code returned.
+    pub bailed: bool,
     /// The compiled expression (for its constant texts, calls, aggregates
     /// and block functions).
     pub code: &'a super::JitCode,

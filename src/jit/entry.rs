@@ -122,6 +122,7 @@ impl JitCode {
             ret_bits: 0,
             today,
             now,
+            bailed: false,
             code: self,
             env,
             subject,
@@ -134,6 +135,7 @@ impl JitCode {
         } else {
             self.run(&mut ctx, slots, &[])
         };
+        let status = if ctx.bailed { abi::BAIL } else { status };
         then(status, &mut ctx)
     }
 
@@ -178,7 +180,7 @@ impl JitCode {
         // signature (see `compile`). It reads `slots` only below
         // `plan.subject_len`, which `fits` checked (and only with text
         // handles `fits` checked), and only if `plan.reads_subject`, in
-        // which case `slots` is not null; it reads the frame only if
+        // which case `slots` is the subject row's (not null); it reads the frame only if
         // `plan.reads_frame`, and then below `self.vars` cells, which
         // `run_with_frame` provides; it passes `ctx_ptr` to the runtime,
         // which makes short-lived references from it while no reference
@@ -188,14 +190,18 @@ impl JitCode {
         unsafe { entry(ctx_ptr, slots, frame.as_ptr(), 0) }
     }
 
-    /// Whether the code can read `row`'s slots directly.
+    /// Whether the code can read `row`'s slots directly: every slot it
+    /// reads exists, and is null or of its field's declared kind (a text
+    /// slot's handle pointing into the row's texts).
     #[inline]
     fn fits(&self, row: &Row) -> bool {
         row.slots.len() >= self.plan.subject_len
-            && self.plan.subject_texts.iter().all(|&f| {
-                row.slots
-                    .get(f)
-                    .is_some_and(|s| s.tag != Tag::Text || (s.bits as usize) < row.texts.len())
+            && self.plan.subject_fields.iter().all(|&(f, tag)| {
+                row.slots.get(f).is_some_and(|s| {
+                    s.tag == Tag::Null
+                        || (s.tag == tag
+                            && (tag != Tag::Text || (s.bits as usize) < row.texts.len()))
+                })
             })
     }
 

@@ -168,7 +168,11 @@ fn host_isa() -> Result<OwnedTargetIsa, Decline> {
         return Err(Decline::Host("the JIT needs a 64-bit machine"));
     }
     let mut flags = settings::builder();
-    flags.set("opt_level", "speed").map_err(ModuleError::from)?;
+    // The translator already folds what matters (null flags known at
+    // compile time, literal conversions); Cranelift's e-graph pass would
+    // cost a quarter of the compile time for code no faster in our
+    // measurements (docs/performance.md).
+    flags.set("opt_level", "none").map_err(ModuleError::from)?;
     flags.set("is_pic", "false").map_err(ModuleError::from)?;
     flags
         .set("use_colocated_libcalls", "false")
@@ -216,10 +220,13 @@ fn with_workspace<T>(f: impl FnOnce(&mut Workspace) -> Result<T, Decline>) -> Re
 /// program's `fn`s, inlined.
 pub fn compile(functions: &[FnDef], expr: &Expr, frame: Frame) -> Result<JitCode, Decline> {
     with_workspace(|w| {
-        let config = w.isa.frontend_config();
-        let call_conv = w.isa.default_call_conv();
-        let translated =
-            translate::translate(functions, expr, frame, config, call_conv, &mut w.builder)?;
+        let mut translation = translate::Translation::new(
+            functions,
+            expr,
+            frame,
+            w.isa.frontend_config(),
+            w.isa.default_call_conv(),
+        );
         let mut builder = JITBuilder::with_isa(w.isa.clone(), default_libcall_names());
         let runtime = runtime::functions();
         for rt in &runtime {
@@ -244,10 +251,12 @@ pub fn compile(functions: &[FnDef], expr: &Expr, frame: Frame) -> Result<JitCode
                 return Err(Decline::TooLarge);
             }
         }
-        let mut ids = Vec::with_capacity(translated.functions.len());
-        for func in translated.functions {
-            let id = jit.declare_anonymous_function(&func.signature)?;
-            w.context.func = func;
+        // Each function is translated into the reused context, compiled,
+        // and the context cleared (keeping its buffers) for the next.
+        let signature = translate::signature(w.isa.default_call_conv());
+        let mut ids = Vec::new();
+        while translation.next(&mut w.context.func, &mut w.builder)? {
+            let id = jit.declare_anonymous_function(&signature)?;
             let defined = jit.define_function(id, &mut w.context);
             jit.clear_context(&mut w.context);
             defined?;
@@ -267,16 +276,12 @@ pub fn compile(functions: &[FnDef], expr: &Expr, frame: Frame) -> Result<JitCode
                 unsafe { std::mem::transmute::<*const u8, JitFn>(address) }
             })
             .collect();
-        let result = translated
-            .plan
-            .results
-            .first()
-            .copied()
-            .unwrap_or(Type::Null);
+        let plan = translation.finish();
+        let result = plan.results.first().copied().unwrap_or(Type::Null);
         Ok(JitCode {
             functions,
             result,
-            plan: translated.plan,
+            plan,
             ty: expr.ty,
             vars: frame.vars,
             _module: module,
@@ -288,31 +293,38 @@ pub fn compile(functions: &[FnDef], expr: &Expr, frame: Frame) -> Result<JitCode
 /// for `flowc compile --emit clif`.
 pub fn clif(functions: &[FnDef], expr: &Expr, frame: Frame) -> Result<String, Decline> {
     with_workspace(|w| {
-        let config = w.isa.frontend_config();
-        let call_conv = w.isa.default_call_conv();
-        let translated =
-            translate::translate(functions, expr, frame, config, call_conv, &mut w.builder)?;
+        let mut translation = translate::Translation::new(
+            functions,
+            expr,
+            frame,
+            w.isa.frontend_config(),
+            w.isa.default_call_conv(),
+        );
+        let mut text = String::new();
+        let mut func = cranelift_codegen::ir::Function::new();
+        while translation.next(&mut func, &mut w.builder)? {
+            text.push_str(&func.display().to_string());
+        }
+        let plan = translation.finish();
         let mut out = String::from(
             "; imports: u0:0 = flowc_jit_call, u0:1 = flowc_jit_aggregate, u0:2 = flowc_jit_text\n",
         );
-        for (i, text) in translated.plan.texts.iter().enumerate() {
+        for (i, t) in plan.texts.iter().enumerate() {
             out.push_str(&format!(
-                "; text {:#x} = {text:?}\n",
+                "; text {:#x} = {t:?}\n",
                 abi::TEXT_CONST | i as u64
             ));
         }
-        for (i, call) in translated.plan.calls.iter().enumerate() {
+        for (i, call) in plan.calls.iter().enumerate() {
             out.push_str(&format!(
                 "; call {i} = {:?} {:?} -> {:?}\n",
                 call.op, call.args, call.result
             ));
         }
-        for (i, a) in translated.plan.aggregates.iter().enumerate() {
+        for (i, a) in plan.aggregates.iter().enumerate() {
             out.push_str(&format!("; aggregate {i} = {a:?}\n"));
         }
-        for func in &translated.functions {
-            out.push_str(&func.display().to_string());
-        }
+        out.push_str(&text);
         Ok(out)
     })
 }

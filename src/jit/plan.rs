@@ -10,6 +10,7 @@ use crate::ir::{
     AggFunc, ArithOp, Builtin, CmpOp, CmpType, FieldId, ListId, RecordId, SegmentId, TemplateId,
     Type,
 };
+use crate::value::Tag;
 use std::rc::Rc;
 
 /// The tables of one compiled expression.
@@ -36,9 +37,11 @@ pub struct Plan {
     pub reads_subject: bool,
     /// How many slots the subject row must have for the code to read them.
     pub subject_len: usize,
-    /// The subject fields read directly that hold text: their handles are
-    /// checked on entry, so that the runtime never meets a bad one.
-    pub subject_texts: Vec<usize>,
+    /// The subject fields read directly, with the tag each must have when
+    /// not null: checked on entry (a mismatch bails out to the VM), so
+    /// that the code only loads; a text slot's handle is checked too, so
+    /// that the runtime never meets a bad one.
+    pub subject_fields: Vec<(usize, Tag)>,
 }
 
 impl Plan {
@@ -54,12 +57,13 @@ impl Plan {
         super::abi::TEXT_CONST | index as u64
     }
 
-    /// Notes that the code reads subject field `field` of type `ty`.
-    pub fn read_subject(&mut self, field: usize, ty: Type) {
+    /// Notes that the code reads subject field `field`, whose non-null
+    /// slots have tag `tag`.
+    pub fn read_subject(&mut self, field: usize, tag: Tag) {
         self.reads_subject = true;
         self.subject_len = self.subject_len.max(field + 1);
-        if ty == Type::Text && !self.subject_texts.contains(&field) {
-            self.subject_texts.push(field);
+        if !self.subject_fields.contains(&(field, tag)) {
+            self.subject_fields.push((field, tag));
         }
     }
 

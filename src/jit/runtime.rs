@@ -9,13 +9,14 @@
 //! - `flowc_jit_aggregate(ctx, index, frame)`: the aggregate
 //!   `plan.aggregates[index]`, running its block functions per row;
 //! - `flowc_jit_text(ctx, op, a, b)`: comparison, `contains` and `starts
-//!   with` on two text handles, the text operations conditions use most.
+//!   with` on two text handles, the text operations conditions use most;
+//!   it returns its answer directly, so that the code needs no branch.
 //!
 //! None lets a panic unwind into compiled code (which has no unwind
 //! tables): a panic is caught, parked in the context and resumed by the
 //! caller once the compiled code has returned.
 
-use super::abi::{BAIL, Cell, Context, ERROR, OK, PANIC};
+use super::abi::{BAIL, Cell, Context, ERROR, OK, PANIC, TEXT_NULL};
 use super::plan::{CallOp, CallPlan};
 use crate::eval::{EvalError, ops};
 use crate::ir::Type;
@@ -40,8 +41,8 @@ pub const AGGREGATE: usize = 1;
 /// Index of `flowc_jit_text`.
 pub const TEXT: usize = 2;
 
-/// `flowc_jit_text` operations. Compare returns 0 (less), 1 (equal) or 2
-/// (greater); the others 0 or 1; a negative result means "bail".
+/// `flowc_jit_text` operations. Compare returns 0 (less), 1 (equal), 2
+/// (greater) or 3 (no ordering: a null); the others 0 or 1.
 pub const TEXT_COMPARE: i64 = 0;
 pub const TEXT_CONTAINS: i64 = 1;
 pub const TEXT_STARTS_WITH: i64 = 2;
@@ -279,23 +280,43 @@ fn run_block(
     ctx.ret(ty).ok_or(BAIL)
 }
 
-/// A text operation on two handles (neither null).
+/// A text operation on two handles; [`TEXT_NULL`] for a null text. It
+/// cannot stop the compiled code (which calls it without a status check,
+/// to stay branch-free): a bad handle sets [`Context::bailed`] instead,
+/// and the answer is then the one for a null.
 extern "C" fn flowc_jit_text(ctx: *mut c_void, op: u32, a: u64, b: u64) -> i32 {
-    let status = guarded(ctx, |ctx| {
-        let (Some(a), Some(b)) = (ctx.text(a), ctx.text(b)) else {
-            return u32::MAX;
-        };
-        let (a, b): (&str, &str) = (a, b);
-        match i64::from(op) {
-            TEXT_COMPARE => (a.cmp(b) as i32 + 1) as u32,
-            TEXT_CONTAINS => u32::from(a.contains(b)),
-            TEXT_STARTS_WITH => u32::from(a.starts_with(b)),
-            _ => u32::MAX,
-        }
-    });
-    if status == PANIC {
-        // Unreachable in practice (no user code runs here); bail to the VM.
-        return -1;
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: see `guarded`.
+        text_op(unsafe { &mut *ctx.cast::<Context>() }, op, a, b)
+    }));
+    result.unwrap_or_else(|payload| {
+        // SAFETY: see `guarded`; the reference made above is gone.
+        let ctx = unsafe { &mut *ctx.cast::<Context>() };
+        ctx.bailed = true;
+        ctx.spill().panic = Some(payload);
+        0
+    })
+}
+
+fn text_op(ctx: &mut Context<'_>, op: u32, a: u64, b: u64) -> i32 {
+    let op = i64::from(op);
+    // Compare answers 0 (less), 1 (equal), 2 (greater), or 3: no ordering.
+    let none = if op == TEXT_COMPARE { 3 } else { 0 };
+    if a == TEXT_NULL || b == TEXT_NULL {
+        return none;
     }
-    status as i32
+    let (Some(x), Some(y)) = (ctx.text(a), ctx.text(b)) else {
+        ctx.bailed = true;
+        return none;
+    };
+    let (x, y): (&str, &str) = (x, y);
+    match op {
+        TEXT_COMPARE => x.cmp(y) as i32 + 1,
+        TEXT_CONTAINS => i32::from(x.contains(y)),
+        TEXT_STARTS_WITH => i32::from(x.starts_with(y)),
+        _ => {
+            ctx.bailed = true;
+            none
+        }
+    }
 }

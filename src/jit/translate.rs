@@ -15,7 +15,7 @@
 //! are in `translate_ops.rs`.
 
 use super::Decline;
-use super::abi::{self, BAIL, CELL_BITS, CELL_NULL, CELL_SIZE, OK};
+use super::abi::{self, CELL_BITS, CELL_NULL, CELL_SIZE, OK};
 use super::plan::{AggregatePlan, CallOp, CallPlan, Plan};
 use super::runtime;
 use crate::ir::{self, Expr, ExprKind as K, FieldId, FnDef, Literal, RecordId, Type, VarId};
@@ -86,11 +86,23 @@ pub(super) struct Job<'p> {
     depth: usize,
 }
 
-/// The translated expression: Cranelift functions (main first, then the
-/// blocks, in the order of `plan.results`) and the tables they use.
-pub(super) struct Translation {
-    pub functions: Vec<Function>,
-    pub plan: Plan,
+/// A translation in progress: the expression's functions are translated
+/// one at a time ([`Translation::next`]) into a Cranelift function the
+/// caller reuses, so that each can be compiled (or printed) before the
+/// next is translated, and no function's buffers are allocated anew.
+pub(super) struct Translation<'p> {
+    /// The program's `fn`s, inlined where they are called.
+    functions: &'p [FnDef],
+    /// The tables the functions share.
+    plan: Plan,
+    /// The main function's job, then the aggregate blocks met so far.
+    jobs: Vec<Job<'p>>,
+    /// The next function to translate.
+    next: usize,
+    /// Whether the main function may read the subject's slots.
+    subject_row: bool,
+    config: TargetFrontendConfig,
+    call_conv: CallConv,
 }
 
 /// The signature every compiled function has (see `abi`).
@@ -103,79 +115,76 @@ pub(super) fn signature(call_conv: CallConv) -> Signature {
     sig
 }
 
-/// Translates `expr` (with `functions` inlined) for a caller laid out as
-/// `frame`. `builder` must be fresh; it is left fresh only on success.
-pub(super) fn translate(
-    functions: &[FnDef],
-    expr: &Expr,
-    frame: Frame,
-    config: TargetFrontendConfig,
-    call_conv: CallConv,
-    builder: &mut FunctionBuilderContext,
-) -> Result<Translation, Decline> {
-    let mut plan = Plan::default();
-    let mut jobs: Vec<Job<'_>> = Vec::new();
-    let caller: HashMap<u32, Binding> = (0..frame.vars)
-        .map(|v| {
-            let cell = Binding::Cell {
-                index: v,
-                caller: Some(v),
-                ty: Type::Null,
-            };
-            (v, cell)
-        })
-        .collect();
-    let main = Job {
-        expr,
-        scope: caller,
-        depth: 0,
-    };
-    let mut out = vec![build(
-        functions,
-        &mut plan,
-        &mut jobs,
-        builder,
-        (config, call_conv),
-        0,
-        &main,
-        frame.subject_row,
-    )?];
-    let mut next = 0;
-    while let Some(job) = jobs.get(next).cloned() {
-        next += 1;
-        let f = build(
+impl<'p> Translation<'p> {
+    /// Starts translating `expr` (with `functions` inlined) for a caller
+    /// laid out as `frame`, for a target configured as `config`.
+    pub fn new(
+        functions: &'p [FnDef],
+        expr: &'p Expr,
+        frame: Frame,
+        config: TargetFrontendConfig,
+        call_conv: CallConv,
+    ) -> Translation<'p> {
+        let caller: HashMap<u32, Binding> = (0..frame.vars)
+            .map(|v| {
+                let cell = Binding::Cell {
+                    index: v,
+                    caller: Some(v),
+                    ty: Type::Null,
+                };
+                (v, cell)
+            })
+            .collect();
+        Translation {
             functions,
-            &mut plan,
-            &mut jobs,
-            builder,
-            (config, call_conv),
-            next,
-            &job,
-            false,
-        )?;
-        out.push(f);
+            plan: Plan::default(),
+            jobs: vec![Job {
+                expr,
+                scope: caller,
+                depth: 0,
+            }],
+            next: 0,
+            subject_row: frame.subject_row,
+            config,
+            call_conv,
+        }
     }
-    Ok(Translation {
-        functions: out,
-        plan,
-    })
+
+    /// Translates the next function into `func` (cleared first); false
+    /// when every function has been translated. `builder` must be fresh;
+    /// it is left fresh unless this fails.
+    pub fn next(
+        &mut self,
+        func: &mut Function,
+        builder: &mut FunctionBuilderContext,
+    ) -> Result<bool, Decline> {
+        let Some(job) = self.jobs.get(self.next).cloned() else {
+            return Ok(false);
+        };
+        let index = u32::try_from(self.next).map_err(|_| Decline::TooLarge)?;
+        func.clear();
+        func.name = UserFuncName::user(1, index);
+        func.signature = signature(self.call_conv);
+        build(self, func, builder, &job)?;
+        self.next += 1;
+        Ok(true)
+    }
+
+    /// The tables, once every function is translated.
+    pub fn finish(self) -> Plan {
+        self.plan
+    }
 }
 
-/// Builds function number `index` computing `job.expr`.
-#[allow(clippy::too_many_arguments)]
+/// Builds the function for `job` (number `t.next`) into `func`.
 fn build<'p>(
-    functions: &'p [FnDef],
-    plan: &mut Plan,
-    jobs: &mut Vec<Job<'p>>,
+    session: &mut Translation<'p>,
+    func: &mut Function,
     builder: &mut FunctionBuilderContext,
-    (config, call_conv): (TargetFrontendConfig, CallConv),
-    index: usize,
     job: &Job<'p>,
-    subject_row: bool,
-) -> Result<Function, Decline> {
-    let name = UserFuncName::user(1, u32::try_from(index).map_err(|_| Decline::TooLarge)?);
-    let mut func = Function::with_name_signature(name, signature(call_conv));
-    let mut b = FunctionBuilder::new(&mut func, builder);
+) -> Result<(), Decline> {
+    let config = session.config;
+    let mut b = FunctionBuilder::new(func, builder);
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
@@ -183,32 +192,33 @@ fn build<'p>(
     let [ctx, slots, frame, row] = params[..] else {
         return Err(Decline::TooLarge);
     };
-    let exit = b.create_block();
-    b.append_block_param(exit, I32);
     let mut t = Translator {
-        functions,
-        plan,
-        jobs,
+        functions: session.functions,
+        plan: &mut session.plan,
+        jobs: &mut session.jobs,
         b,
-        call_conv,
+        call_conv: session.call_conv,
         ctx,
         slots,
         frame,
         row,
-        exit,
+        exit: None,
+        flags: HashMap::new(),
         scopes: vec![job.scope.clone()],
-        subject_row,
+        subject_row: session.subject_row && session.next == 0,
         depth: job.depth,
         imports: [None; 3],
     };
     let result = t.translate(job.expr)?;
     t.store_result(result);
-    let status = t.b.block_params(exit)[0];
-    t.b.switch_to_block(exit);
-    t.b.ins().return_(&[status]);
+    if let Some(exit) = t.exit {
+        let status = t.b.block_params(exit)[0];
+        t.b.switch_to_block(exit);
+        t.b.ins().return_(&[status]);
+    }
     t.b.seal_all_blocks();
     t.b.finalize(config);
-    Ok(func)
+    Ok(())
 }
 
 /// The state of one function's translation.
@@ -230,8 +240,11 @@ pub(super) struct Translator<'p, 'a> {
     pub frame: Value,
     pub row: Value,
     /// Returns its `i32` parameter as the function's status: where every
-    /// error, overflow and bail-out jumps.
-    pub exit: Block,
+    /// error, overflow and bail-out jumps (made when first needed).
+    pub exit: Option<Block>,
+    /// The `i8` truth behind each bool made from one, so that a condition
+    /// of a condition does not widen and test it again.
+    pub flags: HashMap<Value, Value>,
     /// How each variable in scope is reached; innermost scope last (only
     /// the innermost is visible, as in the VM).
     pub scopes: Vec<HashMap<u32, Binding>>,
@@ -451,11 +464,12 @@ impl<'p> Translator<'p, '_> {
         self.call(CallOp::Field { record, field }, &[base], ty)
     }
 
-    /// Reads a subject slot: null when its tag is `Null`, the field's
-    /// value when the tag is the declared type's, else bail to the VM.
+    /// Reads a subject slot: null when its tag is `Null`, else the field's
+    /// value (the entry has checked that every slot the code reads is null
+    /// or of its field's declared kind).
     fn load_subject_field(&mut self, field: FieldId, ty: Type) -> Result<JValue, Decline> {
         let tag = abi::tag_of(ty).ok_or(Decline::Untyped("a field"))?;
-        self.plan.read_subject(field.index(), ty);
+        self.plan.read_subject(field.index(), tag);
         let offset = i32::try_from(field.index())
             .ok()
             .and_then(|i| i.checked_mul(abi::SLOT_SIZE))
@@ -473,10 +487,6 @@ impl<'p> Translator<'p, '_> {
             .b
             .ins()
             .icmp_imm_s(IntCC::Equal, found, Tag::Null as i64);
-        let expected = self.b.ins().icmp_imm_s(IntCC::Equal, found, tag as i64);
-        let fits = self.b.ins().bor(null, expected);
-        let misfit = self.b.ins().bxor_imm_s(fits, 1);
-        self.exit_if(misfit, BAIL);
         let bits = self.normalize(ty, raw);
         Ok(JValue {
             ty,
@@ -542,10 +552,22 @@ impl<'p> Translator<'p, '_> {
     }
 
     /// `a and b` / `a or b`: the right side runs only when needed; the
-    /// result is a (non-null) bool.
+    /// result is a (non-null) bool. When the right side cannot fail (see
+    /// [`Translator::infallible`]) running it anyway is unobservable, and
+    /// cheaper than a branch: both sides are combined without one.
     fn translate_logic(&mut self, and: bool, a: &'p Expr, b: &'p Expr) -> Result<JValue, Decline> {
         let left = self.translate(a)?;
         let truth = self.truthy(left)?;
+        if self.infallible(b) {
+            let right = self.translate(b)?;
+            let other = self.truthy(right)?;
+            let both = if and {
+                self.b.ins().band(truth, other)
+            } else {
+                self.b.ins().bor(truth, other)
+            };
+            return Ok(self.bool_value(both));
+        }
         let rhs = self.b.create_block();
         let end = self.b.create_block();
         self.b.append_block_param(end, I8);
@@ -596,6 +618,95 @@ impl<'p> Translator<'p, '_> {
         self.jump_to_join(join, b, ty)?;
         self.b.switch_to_block(join);
         self.joined(join, a, b)
+    }
+
+    /// Whether `e`, translated here, is plain native code that cannot
+    /// fail, bail out or call the runtime, so that running it where the VM
+    /// would not (the right side of `and` / `or`) changes nothing but
+    /// speed. Conservative: comparisons, `between` and `in` of numbers and
+    /// other integer-like values, `is null`, `not`, `and` / `or`, decimal
+    /// arithmetic, date differences, the subject's fields, variables,
+    /// literals, `today` and `now`.
+    fn infallible(&self, e: &Expr) -> bool {
+        use crate::ir::{ArithOp, CmpType};
+        let ints = |es: &[&Expr]| es.iter().all(|x| int_like(x.ty.base) && self.infallible(x));
+        let numbers = |es: &[&Expr]| {
+            es.iter()
+                .all(|x| matches!(x.ty.base, Type::Int | Type::Decimal) && self.infallible(x))
+        };
+        match &e.kind {
+            K::Lit(_) | K::Var(_) | K::Today | K::Now => true,
+            K::Field { base, .. } => {
+                self.subject_row
+                    && self.depth == 0
+                    && base.kind == K::Var(VarId(0))
+                    && abi::tag_of(e.ty.base).is_some()
+            }
+            K::Not(x) | K::IsNull { value: x, .. } => self.infallible(x),
+            K::And(x, y) | K::Or(x, y) => self.infallible(x) && self.infallible(y),
+            K::Compare {
+                ty: CmpType::Int,
+                left,
+                right,
+                ..
+            } => ints(&[left, right]),
+            K::Compare {
+                ty: CmpType::Decimal,
+                left,
+                right,
+                ..
+            } => numbers(&[left, right]),
+            K::Between {
+                ty: CmpType::Int,
+                value,
+                low,
+                high,
+                ..
+            } => ints(&[value, low, high]),
+            K::Between {
+                ty: CmpType::Decimal,
+                value,
+                low,
+                high,
+                ..
+            } => numbers(&[value, low, high]),
+            K::In {
+                ty, value, items, ..
+            } => {
+                let mut all: Vec<&Expr> = items.iter().collect();
+                all.push(value);
+                match ty {
+                    CmpType::Int => ints(&all),
+                    CmpType::Decimal => numbers(&all),
+                    CmpType::Text => false,
+                }
+            }
+            K::Arith { op, left, right } => match op {
+                ArithOp::Add(crate::ir::Num::Decimal)
+                | ArithOp::Sub(crate::ir::Num::Decimal)
+                | ArithOp::Mul(crate::ir::Num::Decimal)
+                | ArithOp::Div => {
+                    left.ty.base == Type::Decimal
+                        && right.ty.base == Type::Decimal
+                        && self.infallible(left)
+                        && self.infallible(right)
+                }
+                ArithOp::DateDiff => {
+                    left.ty.base == Type::Date
+                        && right.ty.base == Type::Date
+                        && self.infallible(left)
+                        && self.infallible(right)
+                }
+                _ => false,
+            },
+            K::Cast(x) => {
+                matches!(
+                    (x.ty.base, e.ty.base),
+                    (Type::Int, Type::Decimal) | (Type::Record(_), Type::Int)
+                ) && self.infallible(x)
+            }
+            _ => false,
+        }
     }
 
     /// `InList`, `InSegment`, `HasTag`, `Engaged`: a runtime call on the
@@ -758,7 +869,7 @@ impl<'p> Translator<'p, '_> {
             scope: scope.clone(),
             depth: self.depth,
         });
-        self.jobs.len()
+        self.jobs.len() - 1
     }
 
     // ------------------------------------------------------------ runtime
@@ -972,6 +1083,7 @@ impl<'p> Translator<'p, '_> {
     /// A non-null bool from an `i8` flag.
     pub fn bool_value(&mut self, flag: Value) -> JValue {
         let bits = self.b.ins().uextend(I64, flag);
+        self.flags.insert(bits, flag);
         JValue {
             ty: Type::Bool,
             null: Null::Never,
@@ -986,7 +1098,10 @@ impl<'p> Translator<'p, '_> {
         }
         match v.ty {
             Type::Bool => {
-                let set = self.b.ins().icmp_imm_s(IntCC::NotEqual, v.bits, 0);
+                let set = match self.flags.get(&v.bits) {
+                    Some(flag) => *flag,
+                    None => self.b.ins().icmp_imm_s(IntCC::NotEqual, v.bits, 0),
+                };
                 Ok(self.unless_null(v.null, set))
             }
             Type::Any => Err(Decline::Untyped("a condition")),
@@ -996,22 +1111,31 @@ impl<'p> Translator<'p, '_> {
 
     // ------------------------------------------------------------ control
 
+    /// The block that returns its parameter as the status.
+    fn exit_block(&mut self) -> Block {
+        if let Some(exit) = self.exit {
+            return exit;
+        }
+        let exit = self.b.create_block();
+        self.b.append_block_param(exit, I32);
+        self.exit = Some(exit);
+        exit
+    }
+
     /// Leaves the function with `status` when `cond` (an `i8`) is 1.
     pub fn exit_if(&mut self, cond: Value, status: u32) {
+        let exit = self.exit_block();
         let next = self.b.create_block();
         let status = self.b.ins().iconst(I32, i64::from(status));
-        self.b
-            .ins()
-            .brif(cond, self.exit, &[status.into()], next, &[]);
+        self.b.ins().brif(cond, exit, &[status.into()], next, &[]);
         self.b.switch_to_block(next);
     }
 
     /// Leaves the function with `status` (an `i32`) unless it is `OK`.
     pub fn exit_unless_ok(&mut self, status: Value) {
+        let exit = self.exit_block();
         let next = self.b.create_block();
-        self.b
-            .ins()
-            .brif(status, self.exit, &[status.into()], next, &[]);
+        self.b.ins().brif(status, exit, &[status.into()], next, &[]);
         self.b.switch_to_block(next);
     }
 
@@ -1073,6 +1197,16 @@ pub(super) fn same_kind(a: Type, b: Type) -> bool {
         (Type::Any, Type::Any) => true,
         _ => abi::tag_of(a).is_some() && abi::tag_of(a) == abi::tag_of(b),
     }
+}
+
+/// Whether a value of this type compares as an integer (`Value::as_i64`).
+pub(super) fn int_like(ty: Type) -> bool {
+    matches!(
+        abi::tag_of(ty),
+        Some(
+            Tag::Int | Tag::Bool | Tag::Date | Tag::DateTime | Tag::Duration | Tag::Enum | Tag::Ref
+        )
+    )
 }
 
 fn record_of(e: &Expr) -> Result<RecordId, Decline> {

@@ -8,24 +8,13 @@ use super::Decline;
 use super::abi::{self, overflow_status};
 use super::plan::CallOp;
 use super::runtime::{self, TEXT_COMPARE};
-use super::translate::{JValue, Null, Translator};
+use super::translate::{JValue, Null, Translator, int_like};
 use crate::ir::{ArithOp, Builtin, CmpOp, CmpType, Expr, Num, Type};
-use crate::value::Tag;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F64, I8, I32, I64};
 use cranelift_codegen::ir::{InstBuilder, Value};
 
 const DAY: i64 = 86_400;
-
-/// Whether a value of this type compares as an integer (`Value::as_i64`).
-fn int_like(ty: Type) -> bool {
-    matches!(
-        abi::tag_of(ty),
-        Some(
-            Tag::Int | Tag::Bool | Tag::Date | Tag::DateTime | Tag::Duration | Tag::Enum | Tag::Ref
-        )
-    )
-}
 
 fn int_cc(op: CmpOp) -> IntCC {
     match op {
@@ -227,12 +216,26 @@ impl<'p> Translator<'p, '_> {
             CmpType::Int if int_like(v.ty) => Some(v.bits),
             CmpType::Decimal if v.ty == Type::Decimal => Some(v.bits),
             CmpType::Decimal if v.ty == Type::Int => Some(self.b.ins().fcvt_from_sint(F64, v.bits)),
-            CmpType::Text if v.ty == Type::Text => Some(v.bits),
+            CmpType::Text if v.ty == Type::Text => Some(self.handle(v)),
             _ => None,
         }
     }
 
-    /// `ordering(a, b) OP 0` for two non-null comparable values, as an `i8`.
+    /// A text's handle, or [`abi::TEXT_NULL`] when it is null (selected,
+    /// not branched: the runtime answers for a null, the caller masks).
+    fn handle(&mut self, v: JValue) -> Value {
+        match v.null {
+            Null::Never => v.bits,
+            Null::Always => self.b.ins().iconst(I64, abi::TEXT_NULL as i64),
+            Null::Maybe(n) => {
+                let none = self.b.ins().iconst(I64, abi::TEXT_NULL as i64);
+                self.b.ins().select(n, none, v.bits)
+            }
+        }
+    }
+
+    /// `ordering(a, b) OP 0` for two comparable values, as an `i8`
+    /// (meaningless where either is null: the caller masks it).
     fn compare_bits(&mut self, op: CmpOp, ty: CmpType, a: Value, b: Value) -> Value {
         match ty {
             CmpType::Int => self.b.ins().icmp(int_cc(op), a, b),
@@ -263,12 +266,8 @@ impl<'p> Translator<'p, '_> {
         let (Some(x), Some(y)) = (self.comparable(ty, a), self.comparable(ty, b)) else {
             return self.call(CallOp::Compare(op, ty), &[a, b], Type::Bool);
         };
-        let flag = if ty == CmpType::Text {
-            self.when_not_null(null, |t| Ok(t.compare_bits(op, ty, x, y)))?
-        } else {
-            let r = self.compare_bits(op, ty, x, y);
-            self.unless_null(null, r)
-        };
+        let r = self.compare_bits(op, ty, x, y);
+        let flag = self.unless_null(null, r);
         Ok(self.bool_value(flag))
     }
 
@@ -294,24 +293,22 @@ impl<'p> Translator<'p, '_> {
         };
         let null = self.either(v.null, lo.null);
         let null = self.either(null, hi.null);
-        let flag = self.when_not_null(null, |t| {
-            let above = t.compare_bits(CmpOp::Ge, ty, x, l);
-            let below = t.compare_bits(CmpOp::Le, ty, x, h);
-            let inside = t.b.ins().band(above, below);
-            let mut flag = if negated {
-                t.b.ins().bxor_imm_s(inside, 1)
-            } else {
-                inside
-            };
-            if ty == CmpType::Decimal {
-                // NaN on either side: no ordering, so false even negated.
-                let a = t.b.ins().fcmp(FloatCC::Ordered, x, l);
-                let b = t.b.ins().fcmp(FloatCC::Ordered, x, h);
-                let ordered = t.b.ins().band(a, b);
-                flag = t.b.ins().band(flag, ordered);
-            }
-            Ok(flag)
-        })?;
+        let above = self.compare_bits(CmpOp::Ge, ty, x, l);
+        let below = self.compare_bits(CmpOp::Le, ty, x, h);
+        let inside = self.b.ins().band(above, below);
+        let mut flag = if negated {
+            self.b.ins().bxor_imm_s(inside, 1)
+        } else {
+            inside
+        };
+        if ty == CmpType::Decimal {
+            // NaN on either side: no ordering, so false even negated.
+            let a = self.b.ins().fcmp(FloatCC::Ordered, x, l);
+            let b = self.b.ins().fcmp(FloatCC::Ordered, x, h);
+            let ordered = self.b.ins().band(a, b);
+            flag = self.b.ins().band(flag, ordered);
+        }
+        let flag = self.unless_null(null, flag);
         Ok(self.bool_value(flag))
     }
 
@@ -336,23 +333,18 @@ impl<'p> Translator<'p, '_> {
             let b = self.comparable(ty, *item);
             bits.push((b.ok_or(Decline::Untyped("`in`"))?, item.null));
         }
-        let flag = self.when_not_null(v.null, |t| {
-            let mut found = t.b.ins().iconst(I8, 0);
-            for (y, null) in bits {
-                let equal = if ty == CmpType::Text {
-                    t.when_not_null(null, |t| Ok(t.compare_bits(CmpOp::Eq, ty, x, y)))?
-                } else {
-                    let eq = t.compare_bits(CmpOp::Eq, ty, x, y);
-                    t.unless_null(null, eq)
-                };
-                found = t.b.ins().bor(found, equal);
-            }
-            Ok(if negated {
-                t.b.ins().bxor_imm_s(found, 1)
-            } else {
-                found
-            })
-        })?;
+        let mut found = self.b.ins().iconst(I8, 0);
+        for (y, null) in bits {
+            let eq = self.compare_bits(CmpOp::Eq, ty, x, y);
+            let equal = self.unless_null(null, eq);
+            found = self.b.ins().bor(found, equal);
+        }
+        let flag = if negated {
+            self.b.ins().bxor_imm_s(found, 1)
+        } else {
+            found
+        };
+        let flag = self.unless_null(v.null, flag);
         Ok(self.bool_value(flag))
     }
 
@@ -372,53 +364,25 @@ impl<'p> Translator<'p, '_> {
         }
         let null = self.either(a.null, b.null);
         let flag = if a.ty == Type::Text && b.ty == Type::Text {
-            self.when_not_null(null, |t| {
-                let r = t.text_op(op, a.bits, b.bits);
-                let r = t.b.ins().ireduce(I8, r);
-                Ok(if negated {
-                    t.b.ins().bxor_imm_s(r, 1)
-                } else {
-                    r
-                })
-            })?
+            let (x, y) = (self.handle(a), self.handle(b));
+            let r = self.text_op(op, x, y);
+            let r = self.b.ins().ireduce(I8, r);
+            let r = if negated {
+                self.b.ins().bxor_imm_s(r, 1)
+            } else {
+                r
+            };
+            self.unless_null(null, r)
         } else {
             self.b.ins().iconst(I8, 0)
         };
         Ok(self.bool_value(flag))
     }
 
-    /// Calls `flowc_jit_text`; its (non-negative) `i32` result.
+    /// Calls `flowc_jit_text`; its (non-negative) `i32` answer.
     fn text_op(&mut self, op: i64, a: Value, b: Value) -> Value {
         let op = self.b.ins().iconst(I32, op);
-        let r = self.call_runtime(runtime::TEXT, &[self.ctx, op, a, b]);
-        let bad = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
-        self.exit_if(bad, abi::BAIL);
-        r
-    }
-
-    /// `f`'s `i8` flag, computed only when `null` is false at run time
-    /// (0 otherwise): guards runtime calls from null operands' bits.
-    fn when_not_null(
-        &mut self,
-        null: Null,
-        f: impl FnOnce(&mut Self) -> Result<Value, Decline>,
-    ) -> Result<Value, Decline> {
-        match null {
-            Null::Never => f(self),
-            Null::Always => Ok(self.b.ins().iconst(I8, 0)),
-            Null::Maybe(n) => {
-                let body = self.b.create_block();
-                let join = self.b.create_block();
-                self.b.append_block_param(join, I8);
-                let no = self.b.ins().iconst(I8, 0);
-                self.b.ins().brif(n, join, &[no.into()], body, &[]);
-                self.b.switch_to_block(body);
-                let flag = f(self)?;
-                self.b.ins().jump(join, &[flag.into()]);
-                self.b.switch_to_block(join);
-                Ok(self.b.block_params(join)[0])
-            }
-        }
+        self.call_runtime(runtime::TEXT, &[self.ctx, op, a, b])
     }
 
     // ------------------------------------------------------------ primitives

@@ -75,6 +75,11 @@ impl Machine {
 }
 
 impl Code {
+    /// Whether the code reads the subject's row directly (`Op::Subject`).
+    pub fn reads_subject(&self) -> bool {
+        self.ops.iter().any(|op| matches!(op, Op::Subject { .. }))
+    }
+
     /// The bytecode as text, one instruction per line (`flowc compile --emit bytecode`).
     pub fn listing(&self) -> String {
         let mut out = String::new();

@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! Golden files: compare output with a file beside the fixture; a missing
 //! expectation is written on first run, `UPDATE_EXPECT=1` rewrites them all.
 
