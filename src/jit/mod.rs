@@ -26,6 +26,7 @@
 #![allow(unsafe_code)]
 
 mod abi;
+mod emit;
 mod entry;
 mod plan;
 mod runtime;

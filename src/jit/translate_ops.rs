@@ -6,9 +6,10 @@
 
 use super::Decline;
 use super::abi::{self, overflow_status};
+use super::emit::{clif_type, int_like, same_kind};
 use super::plan::CallOp;
 use super::runtime::{self, TEXT_COMPARE};
-use super::translate::{JValue, Null, Translator, int_like};
+use super::translate::{JValue, Null, Translator};
 use crate::ir::{ArithOp, Builtin, CmpOp, CmpType, Expr, Num, Type};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F64, I8, I32, I64};
@@ -441,8 +442,7 @@ impl<'p> Translator<'p, '_> {
                 return Ok(self.floor_div(x.bits, y.bits, null));
             }
             (Builtin::MinOf | Builtin::MaxOf, [a, b])
-                if crate::jit::translate::same_kind(a.ty, b.ty)
-                    && (int_like(a.ty) || a.ty == Type::Decimal) =>
+                if same_kind(a.ty, b.ty) && (int_like(a.ty) || a.ty == Type::Decimal) =>
             {
                 return Ok(self.min_max(f == Builtin::MinOf, *a, *b, null));
             }
@@ -472,8 +472,7 @@ impl<'p> Translator<'p, '_> {
             return Ok(*a);
         };
         if !matches!(b.null, Null::Always)
-            && (!crate::jit::translate::same_kind(a.ty, b.ty)
-                || super::translate::clif_type(a.ty) != super::translate::clif_type(b.ty))
+            && (!same_kind(a.ty, b.ty) || clif_type(a.ty) != clif_type(b.ty))
         {
             return self.call(CallOp::Builtin(Builtin::Coalesce), values, ty);
         }
@@ -492,12 +491,13 @@ impl<'p> Translator<'p, '_> {
     }
 
     /// ISO weekday (1 = Monday) of a day number: `(d + 3) mod 7 + 1`.
+    /// Day numbers are 32-bit, so adding 3 and a multiple of 7 above 2³²
+    /// makes the dividend positive: an unsigned remainder, which is what
+    /// the Euclidean one is for positive numbers, with no sign fix-up.
     fn weekday(&mut self, days: Value) -> Value {
-        let shifted = self.b.ins().iadd_imm_s(days, 3);
-        let r = self.b.ins().srem_imm_s(shifted, 7);
-        let negative = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
-        let lifted = self.b.ins().iadd_imm_s(r, 7);
-        let r = self.b.ins().select(negative, lifted, r);
+        const LIFT: i64 = 3 + 7 * (1 << 32);
+        let shifted = self.b.ins().iadd_imm_s(days, LIFT);
+        let r = self.b.ins().urem_imm_u(shifted, 7);
         self.b.ins().iadd_imm_s(r, 1)
     }
 
