@@ -329,3 +329,6 @@ pub fn clif(functions: &[FnDef], expr: &Expr, frame: Frame) -> Result<String, De
         Ok(out)
     })
 }
+
+#[cfg(test)]
+mod tests;
