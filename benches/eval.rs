@@ -173,3 +173,47 @@ fn compile_jit(bencher: Bencher, name: &str) {
             .map(|code| code.function_count())
     });
 }
+
+/// Sweeps: each iteration evaluates the condition on all 64 records (per
+/// evaluation: the time divided by 64), the closure over the deals, the
+/// backends through the engine's interface, `Compiled::eval_conditions`.
+mod sweep {
+    use super::*;
+
+    #[divan::bench(args = NAMES)]
+    fn closure(bencher: Bencher, name: &str) {
+        let c = condition(name);
+        let deals = conditions::deals(RECORDS);
+        bencher.bench_local(|| {
+            black_box(&deals)
+                .iter()
+                .filter(|d| (c.native)(d, black_box(&CLOCK)))
+                .count()
+        });
+    }
+
+    fn compiled(bencher: Bencher, name: &str, backend: Backend) {
+        let mut s = setup(name);
+        let functions = s.program.functions.clone().into();
+        let code = Compiled::new(functions, &s.expr, Frame::RULE, backend).expect("compile");
+        let mut machine = Machine::new();
+        code.eval_conditions(&mut machine, &s.rows, &mut s.env, |_, _| {});
+        bencher.bench_local(|| {
+            let mut n = 0;
+            code.eval_conditions(&mut machine, black_box(&s.rows), &mut s.env, |_, r| {
+                n += usize::from(r == Ok(true))
+            });
+            n
+        });
+    }
+
+    #[divan::bench(args = NAMES)]
+    fn vm(bencher: Bencher, name: &str) {
+        compiled(bencher, name, Backend::Vm);
+    }
+
+    #[divan::bench(args = NAMES)]
+    fn jit(bencher: Bencher, name: &str) {
+        compiled(bencher, name, Backend::Jit);
+    }
+}

@@ -11,7 +11,7 @@ import sys
 
 UNITS = {"ps": 1e-3, "ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}
 TREE = "│├╰─ "
-EVAL = ["closure", "flowc_jit", "flowc_vm", "zen", "cel", "rhai", "evalexpr"]
+EVAL = ["closure", "flowc_jit", "flowc_vm", "zen", "cel", "rhai", "evalexpr"]  # per call
 PEERS = ["zen", "cel", "rhai", "evalexpr"]
 COMPILE = ["flowc_vm", "flowc_jit", "zen", "cel", "rhai", "evalexpr"]
 
@@ -55,38 +55,67 @@ def ratio(x):
 def main():
     m = parse(sys.stdin.read().splitlines())
     names = [p[1] for p in m if len(p) == 2 and p[0] == "closure"]
-    print("Per evaluation (median ns; each iteration evaluates one condition on the next of 64 records):\n")
-    print("| condition | " + " | ".join(EVAL) + " | fastest peer | VM vs peer | JIT vs peer | JIT vs closure |")
-    print("|---" * (len(EVAL) + 5) + "|")
-    totals = {e: [] for e in EVAL}
+    rows = {}
     for n in names:
-        row = {e: m.get((e, n)) for e in EVAL}
-        for e, v in row.items():
-            totals[e].append(v)
-        best_peer, best = min(((p, row[p]) for p in PEERS), key=lambda x: x[1])
-        cells = [fmt(row[e]) for e in EVAL]
+        r = {e: m.get((e, n)) for e in EVAL}
+        r["closure_sweep"] = m[("sweep", "closure", n)] / 64
+        r["flowc_jit_sweep"] = m[("sweep", "flowc_jit", n)] / 64
+        r["best"] = min(PEERS, key=lambda p: r[p])
+        rows[n] = r
+    cols = ["closure", "closure_sweep", "flowc_jit", "flowc_jit_sweep", "flowc_vm"] + PEERS
+    heads = ["closure", "closure (sweep)", "JIT", "JIT (sweep)", "VM"] + PEERS
+    print("Median ns per evaluation (each iteration evaluates one condition on the next of 64 records; sweeps evaluate all 64 per iteration, divided by 64):\n")
+    print("| condition | " + " | ".join(heads) + " |")
+    print("|---" * (len(cols) + 1) + "|")
+    geo = {}
+    for c in cols:
+        geo[c] = geomean([rows[n][c] for n in names])
+    for n in names:
+        print(f"| {n} | " + " | ".join(fmt(rows[n][c]) for c in cols) + " |")
+    print("| **geometric mean** | " + " | ".join(f"**{fmt(geo[c])}**" for c in cols) + " |")
+
+    print("\nRatios (× faster than the fastest peer on that condition; JIT ÷ closure, lower is better):\n")
+    print("| condition | fastest peer | VM vs peer | JIT vs peer | JIT (sweep) vs peer | JIT ÷ closure | JIT (sweep) ÷ closure (sweep) |")
+    print("|---" * 7 + "|")
+    gr = {k: [] for k in ["vm", "jit", "sweep", "jc", "sc"]}
+    for n in names:
+        r = rows[n]
+        best = r[r["best"]]
+        vals = {
+            "vm": best / r["flowc_vm"],
+            "jit": best / r["flowc_jit"],
+            "sweep": best / r["flowc_jit_sweep"],
+            "jc": r["flowc_jit"] / r["closure"],
+            "sc": r["flowc_jit_sweep"] / r["closure_sweep"],
+        }
+        for k, v in vals.items():
+            gr[k].append(v)
         print(
-            f"| {n} | "
-            + " | ".join(cells)
-            + f" | {best_peer} | {ratio(best / row['flowc_vm'])} | {ratio(best / row['flowc_jit'])}"
-            + f" | {row['flowc_jit'] / row['closure']:.1f}× |"
+            f"| {n} | {r['best']} ({fmt(best)}) | {ratio(vals['vm'])} | {ratio(vals['jit'])} | {ratio(vals['sweep'])}"
+            f" | {vals['jc']:.1f}× | {vals['sc']:.1f}× |"
         )
-    geo = {e: geomean(v) for e, v in totals.items()}
-    best_peer = min(PEERS, key=lambda p: geo[p])
+    g = {k: geomean(v) for k, v in gr.items()}
     print(
-        "| **geometric mean** | "
-        + " | ".join(f"**{fmt(geo[e])}**" for e in EVAL)
-        + f" | {best_peer} | **{ratio(geo[best_peer] / geo['flowc_vm'])}** | **{ratio(geo[best_peer] / geo['flowc_jit'])}**"
-        + f" | **{geo['flowc_jit'] / geo['closure']:.1f}×** |"
+        f"| **geometric mean** | | **{ratio(g['vm'])}** | **{ratio(g['jit'])}** | **{ratio(g['sweep'])}**"
+        f" | **{g['jc']:.1f}×** | **{g['sc']:.1f}×** |"
     )
-    print("\nCompile time per condition (median):\n")
-    print("| condition | " + " | ".join(COMPILE) + " | JIT break-even (evaluations) |")
+
+    print("\nCompile time per condition (median) and the JIT's break-even point (JIT compile time ÷ VM time saved per evaluation):\n")
+    print("| condition | " + " | ".join(COMPILE) + " | break-even (evaluations) |")
     print("|---" * (len(COMPILE) + 2) + "|")
+    evens = []
     for n in names:
         row = {e: m.get(("compile", e, n)) for e in COMPILE}
-        saved = m[("flowc_vm", n)] - m[("flowc_jit", n)]
-        even = f"{row['flowc_jit'] / saved:,.0f}" if saved > 0 else "never"
-        print(f"| {n} | " + " | ".join(fmt(row[e]) for e in COMPILE) + f" | {even} |")
+        saved = rows[n]["flowc_vm"] - rows[n]["flowc_jit"]
+        even = row["flowc_jit"] / saved if saved > 0 else float("inf")
+        evens.append(even)
+        print(f"| {n} | " + " | ".join(fmt(row[e]) for e in COMPILE) + f" | {even:,.0f} |")
+    cg = {e: geomean([m[("compile", e, n)] for n in names]) for e in COMPILE}
+    print(
+        "| **geometric mean** | "
+        + " | ".join(f"**{fmt(cg[e])}**" for e in COMPILE)
+        + f" | **{geomean(evens):,.0f}** |"
+    )
 
 
 def geomean(values):

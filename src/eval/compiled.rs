@@ -187,6 +187,49 @@ impl Compiled {
         self.code.eval(m, subject, env).map(|v| v.truthy())
     }
 
+    /// Evaluates the expression as a condition on each row of a sweep:
+    /// `rows[i]` is the subject (variable 0 is set to it, as the engine
+    /// does row by row; other variables are the machine's), and
+    /// `each(i, truth)` gets its result. The same as calling
+    /// [`Compiled::eval_condition`] per row, but native code prepares
+    /// once per sweep rather than once per row; rows the JIT leaves to the
+    /// VM are reported after the others. `Auto` counts the rows as
+    /// evaluations, so a large sweep compiles native code at once.
+    pub fn eval_conditions(
+        &self,
+        m: &mut Machine,
+        rows: &[Row],
+        env: &mut dyn Env,
+        mut each: impl FnMut(usize, Result<bool, EvalError>),
+    ) {
+        let native = match self.backend {
+            Backend::Vm => None,
+            Backend::Jit => self.compiled().ok(),
+            Backend::Auto => match self.jit.get() {
+                Some(done) => done.as_ref().ok(),
+                None => {
+                    let n = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+                    let n = self.evaluations.get().saturating_add(n);
+                    self.evaluations.set(n);
+                    (n >= JIT_AFTER).then(|| self.compiled().ok()).flatten()
+                }
+            },
+        };
+        let mut left = Vec::new();
+        match native {
+            Some(jit) => jit.eval_conditions(&m.vars, rows, env, |i, outcome| match outcome {
+                Outcome::Done(result) => each(i, result),
+                Outcome::Bail => left.push(i),
+            }),
+            None => left.extend(0..rows.len()),
+        }
+        for i in left {
+            let Some(row) = rows.get(i) else { continue };
+            m.set_var(0, Value::Ref(row.id));
+            each(i, self.code.eval(m, Some(row), env).map(|v| v.truthy()));
+        }
+    }
+
     /// Tells `Auto` that about `evaluations` evaluations are coming (a
     /// sweep over that many rows): worth compiling native code now when
     /// they reach the break-even point.
@@ -200,13 +243,21 @@ impl Compiled {
     /// The native code to run now, if any.
     #[inline]
     fn native(&self) -> Option<&JitCode> {
+        match self.jit.get() {
+            Some(done) if self.backend != Backend::Vm => done.as_ref().ok(),
+            _ => self.native_first(),
+        }
+    }
+
+    /// The native code before it exists: compiled now for `Jit`, counted
+    /// towards [`JIT_AFTER`] for `Auto`.
+    #[cold]
+    #[inline(never)]
+    fn native_first(&self) -> Option<&JitCode> {
         match self.backend {
             Backend::Vm => None,
             Backend::Jit => self.compiled().ok(),
             Backend::Auto => {
-                if let Some(done) = self.jit.get() {
-                    return done.as_ref().ok();
-                }
                 let n = self.evaluations.get().saturating_add(1);
                 self.evaluations.set(n);
                 if n >= JIT_AFTER {

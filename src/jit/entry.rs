@@ -93,6 +93,101 @@ impl JitCode {
         }
     }
 
+    /// Runs the code as a condition on each row of a sweep: `rows[i]` is
+    /// the subject (variable 0 refers to it; the other caller variables
+    /// are `vars`), and `each(i, outcome)` gets its truth. The context,
+    /// the frame and the clock are prepared once for the whole sweep, so
+    /// a row costs little more than the compiled code itself.
+    pub fn eval_conditions(
+        &self,
+        vars: &[Value],
+        rows: &[Row],
+        env: &mut dyn Env,
+        mut each: impl FnMut(usize, Outcome<bool>),
+    ) {
+        let today = if self.plan.reads_today {
+            i64::from(env.today())
+        } else {
+            0
+        };
+        let now = if self.plan.reads_now { env.now() } else { 0 };
+        let mut spill = None;
+        let mut ctx = abi::Context {
+            ret_null: 1,
+            ret_bits: 0,
+            today,
+            now,
+            bailed: false,
+            code: self,
+            env,
+            subject: None,
+            spill: &mut spill,
+        };
+        let mut small = [Cell::NULL; 4];
+        let mut large = Vec::new();
+        let frame: &mut [Cell] = if !self.plan.reads_frame {
+            &mut []
+        } else if self.vars <= 4 {
+            &mut small
+        } else {
+            large.resize(self.vars as usize, Cell::NULL);
+            &mut large
+        };
+        // Variables other than the subject are the same for every row.
+        let mut fixed = true;
+        for (var, ty) in self.plan.vars.iter().enumerate().skip(1) {
+            let (Some(ty), Some(cell)) = (ty, frame.get_mut(var)) else {
+                continue;
+            };
+            let value = vars.get(var).cloned().unwrap_or_default();
+            match ctx.unboxed(value, *ty) {
+                Some(c) => *cell = c,
+                None => fixed = false,
+            }
+        }
+        let subject_ty = self.plan.vars.first().copied().flatten();
+        for (i, row) in rows.iter().enumerate() {
+            if !fixed || !self.fits(row) {
+                each(i, Outcome::Bail);
+                continue;
+            }
+            if let (Some(ty), Some(cell)) = (subject_ty, frame.first_mut()) {
+                match ctx.unboxed(Value::Ref(row.id), ty) {
+                    Some(c) => *cell = c,
+                    None => {
+                        each(i, Outcome::Bail);
+                        continue;
+                    }
+                }
+            }
+            ctx.subject = Some(row);
+            ctx.ret_null = 1;
+            let status = self.run(&mut ctx, row.slots.as_ptr(), frame);
+            let status = if ctx.bailed { abi::BAIL } else { status };
+            if status != abi::OK || ctx.spill.is_some() {
+                // Rare: an error, a bail-out, or runtime calls that left
+                // texts behind; start the next row clean.
+                ctx.bailed = false;
+                let left = ctx.spill.take();
+                if status != abi::OK {
+                    each(i, failed(status, left));
+                    continue;
+                }
+                if let Some(left) = left {
+                    drop_spill(left);
+                }
+            }
+            let truth = match self.result {
+                Type::Bool => ctx.ret_null == 0 && ctx.ret_bits != 0,
+                _ => {
+                    each(i, Outcome::Bail);
+                    continue;
+                }
+            };
+            each(i, Outcome::Done(Ok(truth)));
+        }
+    }
+
     /// Runs the main function, then `then` with its status and the
     /// context holding the return slot (read in place: copying the context
     /// out would stall on the stores the compiled code just made).

@@ -219,3 +219,32 @@ fn code_is_freed_when_dropped() {
         drop(code);
     }
 }
+
+#[test]
+fn sweeps_agree_with_row_by_row_evaluation_and_hand_odd_rows_to_the_vm() {
+    let (program, expr) = typed("deal.amount > 10 and deal.id != 3");
+    let functions: Rc<[_]> = program.functions.clone().into();
+    let compiled = Compiled::new(functions, &expr, Frame::RULE, Backend::Jit).expect("compiles");
+    let mut rows: Vec<Row> = [
+        Value::Int(11),
+        Value::Null,
+        Value::Decimal(50.0),
+        Value::Int(99),
+    ]
+    .into_iter()
+    .map(deal)
+    .collect();
+    for (i, row) in rows.iter_mut().enumerate() {
+        row.id = i as i64 + 1;
+    }
+    let mut env = TestEnv::default();
+    let mut m = Machine::new();
+    let mut swept = vec![None; rows.len()];
+    compiled.eval_conditions(&mut m, &rows, &mut env, |i, r| swept[i] = Some(r));
+    let vm = crate::vm::compile(&program.functions, &expr, Frame::RULE).expect("compiles");
+    for (i, row) in rows.iter().enumerate() {
+        m.set_var(0, Value::Ref(row.id));
+        let want = vm.eval(&mut m, Some(row), &mut env).map(|v| v.truthy());
+        assert_eq!(swept[i], Some(want), "row {i}");
+    }
+}

@@ -248,6 +248,13 @@ impl Fixture {
             if condition != value.as_ref().map(Value::truthy).map_err(Clone::clone) {
                 return Err(format!("{name}: condition {condition:?}, value {value:?}"));
             }
+            // The sweep entry, on this row alone, agrees too.
+            let mut swept = Vec::new();
+            let rows = std::slice::from_ref(&row);
+            compiled.eval_conditions(&mut machine, rows, &mut env, |i, r| swept.push((i, r)));
+            if swept != [(0, condition.clone())] {
+                return Err(format!("{name}: sweep {swept:?}, condition {condition:?}"));
+            }
             out.push((name, value.map_err(|e| e.to_string())));
         }
         Ok(out)

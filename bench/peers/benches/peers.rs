@@ -9,7 +9,10 @@
 //! context, rhai scope, evalexpr context) built once, outside the timed
 //! loop. Each iteration evaluates one condition on the next of 64 records.
 //! Before timing, every engine's answer is checked against the closure's
-//! on every record. Run (from this folder):
+//! on every record. flowc is measured through the engine's interface for
+//! conditions (`Compiled::eval_condition`, one call per evaluation) and,
+//! for sweeps, `Compiled::eval_conditions` over the 64 records, next to
+//! the closure looping over them. Run (from this folder):
 //!
 //! ```text
 //! cargo bench --bench peers | tee peers.txt && python3 table.py < peers.txt
@@ -25,6 +28,7 @@ mod conditions;
 
 use conditions::{BenchEnv, CLOCK, CONDITIONS, Deal, STAGES};
 use divan::{Bencher, black_box};
+use flowc::eval::{Backend, Compiled};
 use flowc::value::{Row, Value};
 use flowc::vm::{Frame, Machine};
 use std::collections::HashMap;
@@ -136,7 +140,10 @@ const PEERS: [Peer; 12] = [
 ];
 
 fn index(name: &str) -> usize {
-    NAMES.iter().position(|n| *n == name).expect("a known condition")
+    NAMES
+        .iter()
+        .position(|n| *n == name)
+        .expect("a known condition")
 }
 
 fn deals() -> Vec<Deal> {
@@ -272,7 +279,10 @@ mod rhai_peer {
         put("close_date", i64::from(d.close_date).into());
         put("created_at", d.created_at.into());
         put("region", d.region.clone().into());
-        put("employees", d.employees.map_or(Dynamic::UNIT, Dynamic::from));
+        put(
+            "employees",
+            d.employees.map_or(Dynamic::UNIT, Dynamic::from),
+        );
         put("discount", d.discount.map_or(Dynamic::UNIT, Dynamic::from));
         put("owner", d.owner.into());
         put("email", d.email.clone().into());
@@ -330,14 +340,19 @@ mod evalexpr_peer {
             "text_contains".into(),
             Function::new(|arg| {
                 let args = arg.as_fixed_len_tuple(2)?;
-                Ok(V::Boolean(args[0].as_string()?.contains(&args[1].as_string()?)))
+                Ok(V::Boolean(
+                    args[0].as_string()?.contains(&args[1].as_string()?),
+                ))
             }),
         )
         .expect("a function");
         ctx
     }
 
-    pub fn eval(node: &Node<DefaultNumericTypes>, ctx: &HashMapContext<DefaultNumericTypes>) -> bool {
+    pub fn eval(
+        node: &Node<DefaultNumericTypes>,
+        ctx: &HashMapContext<DefaultNumericTypes>,
+    ) -> bool {
         node.eval_boolean_with_context(ctx).unwrap_or(false)
     }
 }
@@ -361,7 +376,10 @@ fn check_agreement() {
         for (d, row) in deals.iter().zip(&f.rows) {
             let want = (c.native)(d, &CLOCK);
             let got = [
-                ("vm", code.eval(&mut machine, Some(row), &mut f.env) == Ok(Value::Bool(true))),
+                (
+                    "vm",
+                    code.eval(&mut machine, Some(row), &mut f.env) == Ok(Value::Bool(true)),
+                ),
                 (
                     "jit",
                     jit.eval(&[], Some(row), &mut f.env)
@@ -369,8 +387,14 @@ fn check_agreement() {
                 ),
                 ("zen", zen::eval(&zen, &zen::scope(d), &mut vm)),
                 ("cel", cel_peer::eval(&cel, &cel_peer::context(d))),
-                ("rhai", rhai_peer::eval(&rhai_engine, &rhai, &mut rhai_peer::scope(d))),
-                ("evalexpr", evalexpr_peer::eval(&evalexpr, &evalexpr_peer::context(d))),
+                (
+                    "rhai",
+                    rhai_peer::eval(&rhai_engine, &rhai, &mut rhai_peer::scope(d)),
+                ),
+                (
+                    "evalexpr",
+                    evalexpr_peer::eval(&evalexpr, &evalexpr_peer::context(d)),
+                ),
             ];
             for (engine, answer) in got {
                 assert_eq!(answer, want, "{engine} on `{}` for {d:?}", c.name);
@@ -392,27 +416,63 @@ fn closure(bencher: Bencher, name: &str) {
     });
 }
 
-#[divan::bench(args = NAMES)]
-fn flowc_vm(bencher: Bencher, name: &str) {
+/// flowc through the engine's interface for a condition, one call per
+/// evaluation (native code compiled before timing).
+fn flowc_call(bencher: Bencher, name: &str, backend: Backend) {
     let mut f = flowc(name);
-    let code = flowc::vm::compile(&f.program.functions, &f.expr, Frame::RULE).expect("vm");
+    let functions = f.program.functions.clone().into();
+    let code = Compiled::new(functions, &f.expr, Frame::RULE, backend).expect("compiles");
     let mut machine = Machine::new();
+    let _ = code.eval_condition(&mut machine, Some(&f.rows[0]), &mut f.env);
     let mut i = 0;
     bencher.bench_local(|| {
         i = (i + 1) % RECORDS;
-        code.eval(&mut machine, Some(black_box(&f.rows[i])), &mut f.env)
+        code.eval_condition(&mut machine, Some(black_box(&f.rows[i])), &mut f.env)
     });
 }
 
 #[divan::bench(args = NAMES)]
+fn flowc_vm(bencher: Bencher, name: &str) {
+    flowc_call(bencher, name, Backend::Vm);
+}
+
+#[divan::bench(args = NAMES)]
 fn flowc_jit(bencher: Bencher, name: &str) {
-    let mut f = flowc(name);
-    let code = flowc::jit::compile(&f.program.functions, &f.expr, Frame::RULE).expect("jit");
-    let mut i = 0;
-    bencher.bench_local(|| {
-        i = (i + 1) % RECORDS;
-        code.eval(&[], Some(black_box(&f.rows[i])), &mut f.env)
-    });
+    flowc_call(bencher, name, Backend::Jit);
+}
+
+/// Sweeps: one iteration evaluates the condition on all 64 records
+/// (per evaluation: the time divided by 64).
+mod sweep {
+    use super::*;
+
+    #[divan::bench(args = NAMES)]
+    fn closure(bencher: Bencher, name: &str) {
+        let c = &CONDITIONS[index(name)];
+        let deals = deals();
+        bencher.bench_local(|| {
+            black_box(&deals)
+                .iter()
+                .filter(|d| (c.native)(d, black_box(&CLOCK)))
+                .count()
+        });
+    }
+
+    #[divan::bench(args = NAMES)]
+    fn flowc_jit(bencher: Bencher, name: &str) {
+        let mut f = super::flowc(name);
+        let functions = f.program.functions.clone().into();
+        let code = Compiled::new(functions, &f.expr, Frame::RULE, Backend::Jit).expect("compiles");
+        let mut machine = Machine::new();
+        code.eval_conditions(&mut machine, &f.rows, &mut f.env, |_, _| {});
+        bencher.bench_local(|| {
+            let mut n = 0;
+            code.eval_conditions(&mut machine, black_box(&f.rows), &mut f.env, |_, r| {
+                n += usize::from(r == Ok(true))
+            });
+            n
+        });
+    }
 }
 
 #[divan::bench(args = NAMES)]
@@ -469,7 +529,9 @@ mod compile {
     #[divan::bench(args = NAMES)]
     fn flowc_vm(bencher: Bencher, name: &str) {
         let f = super::flowc(name);
-        bencher.bench_local(|| flowc::vm::compile(&f.program.functions, black_box(&f.expr), Frame::RULE));
+        bencher.bench_local(|| {
+            flowc::vm::compile(&f.program.functions, black_box(&f.expr), Frame::RULE)
+        });
     }
 
     #[divan::bench(args = NAMES, sample_count = 30)]
