@@ -27,10 +27,11 @@ use std::str::FromStr;
 
 /// Evaluations after which `Auto` compiles native code. The measured
 /// break-even point (JIT compile time ÷ VM time saved per evaluation) of
-/// the benchmark's rules is between a few hundred and two thousand
-/// evaluations; compiling at this point costs at most about as much as
-/// the evaluations already made, so `Auto` is never far from the better
-/// of the two backends.
+/// the benchmark's conditions is 430 to 2,300 evaluations (841 geometric
+/// mean, docs/performance.md): switching once the time spent on the VM is
+/// about what compiling costs keeps `Auto` within a small factor of the
+/// better backend for every expression (the ski-rental rule), and spares
+/// expressions evaluated only a few times a compile they would never repay.
 pub const JIT_AFTER: u32 = 1_000;
 
 /// Which backend evaluates compiled expressions (`--backend`).

@@ -4,13 +4,16 @@
 //! Numbers, booleans, dates, datetimes, durations, enums and references are
 //! computed natively, with the rules of `eval/ops.rs` (null propagation,
 //! overflow errors tested only on non-null operands, null for division by
-//! zero and non-finite decimals, whole-day date arithmetic). Text, other
-//! records' fields, lists, segments, tags, engagement, lookups, aggregates,
-//! event and old values, conversions from event values and the rarer
-//! primitives are runtime calls into Rust ([`runtime`]) that do exactly
-//! what the VM does. The subject's own fields are read straight from its
-//! row's slots. `abi.rs` documents the calling convention and how values
-//! are held; `translate.rs` is the translator.
+//! zero and non-finite decimals, whole-day date arithmetic); the subject's
+//! own fields are read straight from its row's slots, and `today` / `now`
+//! are read from the environment once per evaluation. Text tests,
+//! other records' fields, lists, segments, tags, engagement, lookups,
+//! aggregates, event and old values, conversions from event values and the
+//! rarer primitives are runtime calls into Rust (`runtime.rs`) that do
+//! exactly what the VM does. `abi.rs` documents the calling convention and
+//! how values are held; `translate.rs` is the translator; `entry.rs` runs
+//! compiled code ([`JitCode::eval`], [`JitCode::eval_condition`], and
+//! [`JitCode::eval_conditions`] for sweeps).
 //!
 //! The JIT *declines* ([`Decline`]) what it cannot hold in one compiled
 //! value (branches giving values of different kinds, event values used
@@ -20,8 +23,9 @@
 //! unexpected kind from the environment): the caller then evaluates the
 //! same expression with the VM, so the answer is always the VM's.
 //!
-//! This is the only module allowed `unsafe`: calling compiled code and
-//! the runtime functions it calls back.
+//! This is the only module allowed `unsafe`: calling compiled code, the
+//! runtime functions' access to the context it passes them, and freeing
+//! the code's memory.
 
 #![allow(unsafe_code)]
 
