@@ -37,7 +37,9 @@ fn typed(expr: &str) -> (Program, Expr) {
 #[derive(Default)]
 struct TestEnv {
     schema: Schema,
-    /// What `field` answers.
+    /// What `field` answers for these (record, field) pairs…
+    fields: Vec<((u32, u32), Value)>,
+    /// …and for any other.
     field: Option<Value>,
     /// `rows` fails with this.
     rows_error: Option<EvalError>,
@@ -55,9 +57,13 @@ impl Env for TestEnv {
     fn now(&self) -> i64 {
         0
     }
-    fn field(&mut self, _: RecordId, _: i64, _: FieldId) -> Result<Value, EvalError> {
+    fn field(&mut self, record: RecordId, _: i64, field: FieldId) -> Result<Value, EvalError> {
         assert!(!self.panic, "the environment panics");
-        Ok(self.field.clone().unwrap_or_default())
+        let known = self.fields.iter().find(|(k, _)| *k == (record.0, field.0));
+        Ok(known.map_or_else(
+            || self.field.clone().unwrap_or_default(),
+            |(_, v)| v.clone(),
+        ))
     }
     fn old(&mut self, _: RecordId, _: FieldId) -> Result<Value, EvalError> {
         Ok(Value::Null)
@@ -247,4 +253,35 @@ fn sweeps_agree_with_row_by_row_evaluation_and_hand_odd_rows_to_the_vm() {
         let want = vm.eval(&mut m, Some(row), &mut env).map(|v| v.truthy());
         assert_eq!(swept[i], Some(want), "row {i}");
     }
+}
+
+#[test]
+fn wide_frames_without_a_subject_row_read_variables_and_ask_the_environment() {
+    // As a test block's expression: variables are the `given` records,
+    // and even the first one's fields come from the environment.
+    let (program, expr) = typed("deal.owner.name == \"佐藤\" and deal.id == 7");
+    let frame = Frame {
+        vars: 6,
+        subject_row: false,
+    };
+    let code = compile(&program.functions, &expr, frame).expect("compiles");
+    // deal (record 1).owner (field 2) is user #1, whose name (field 0) is 佐藤.
+    let mut env = TestEnv {
+        fields: vec![((1, 2), Value::Ref(1)), ((0, 0), Value::text("佐藤"))],
+        ..TestEnv::default()
+    };
+    let mut vars = vec![Value::Null; 6];
+    vars[0] = Value::Ref(7);
+    assert_eq!(
+        code.eval(&vars, None, &mut env),
+        Outcome::Done(Ok(Value::Bool(true)))
+    );
+    vars[0] = Value::Ref(8);
+    assert_eq!(
+        code.eval(&vars, None, &mut env),
+        Outcome::Done(Ok(Value::Bool(false)))
+    );
+    // An owner that is not a reference: the VM decides what that means.
+    env.fields[0].1 = Value::text("佐藤");
+    assert_eq!(code.eval(&vars, None, &mut env), Outcome::Bail);
 }
