@@ -323,7 +323,7 @@ fn placeholder(
     } else {
         let names = scope.names().join("`, `");
         return Err(format!(
-            "names `{root}`, which is not in scope here (`{names}` are)"
+            "names `{root}`, which is not in scope here (in scope: `{names}`)"
         ));
     };
     for field in fields {
