@@ -9,6 +9,7 @@
 //!   processed in batches).
 
 use crate::engine::{Advance, Engine, Options};
+use crate::eval::compiled::Backend;
 use crate::project::Project;
 use rusqlite::{Connection, params};
 use std::path::Path;
@@ -38,6 +39,13 @@ impl Scale {
         due: 500,
         rows: 20_000,
     };
+}
+
+fn options(backend: Backend) -> Options {
+    Options {
+        backend,
+        ..Options::default()
+    }
 }
 
 /// One measurement and its baseline.
@@ -76,7 +84,7 @@ fn err(e: impl std::fmt::Display) -> String {
 const START: i64 = 1_735_689_600; // 2025-01-01T00:00:00Z
 
 /// Updates against 50 rules: a few fire, most only look.
-pub fn changes(dir: &Path, n: usize) -> Result<Measure, String> {
+pub fn changes(dir: &Path, n: usize, backend: Backend) -> Result<Measure, String> {
     let mut text = String::from(
         "record contact {\n  name: text\n  score: int\n  region: int\n}\nlist top of contact\n",
     );
@@ -97,7 +105,7 @@ pub fn changes(dir: &Path, n: usize) -> Result<Measure, String> {
         .map_err(err)?;
     }
     conn.execute_batch("COMMIT").map_err(err)?;
-    let engine = Engine::with_connection(conn, program, Options::default()).map_err(err)?;
+    let engine = Engine::with_connection(conn, program, options(backend)).map_err(err)?;
     engine.advance(Advance::To(START)).map_err(err)?;
     let conn = engine.connection();
     conn.execute_batch("BEGIN").map_err(err)?;
@@ -137,7 +145,13 @@ pub fn changes(dir: &Path, n: usize) -> Result<Measure, String> {
 /// `waiting` runs asleep on a timer, `due` of them due now: either started
 /// together (neighbours in the table, the usual case: a campaign's runs wake
 /// together) or spread evenly through it (the worst case for the disk).
-pub fn timers(dir: &Path, waiting: usize, due: usize, spread: bool) -> Result<Measure, String> {
+pub fn timers(
+    dir: &Path,
+    waiting: usize,
+    due: usize,
+    spread: bool,
+    backend: Backend,
+) -> Result<Measure, String> {
     let text = "record contact {\n  name: text\n}\nrule nurture\n  when contact is created\n  pause: wait 7d\n  tag contact \"woken\"\nend\n";
     let program = project(text)?;
     let conn = open(dir, &format!("timers-{waiting}-{spread}.sqlite"), &program)?;
@@ -172,7 +186,7 @@ pub fn timers(dir: &Path, waiting: usize, due: usize, spread: bool) -> Result<Me
         }
     }
     conn.execute_batch("COMMIT").map_err(err)?;
-    let engine = Engine::with_connection(conn, program, Options::default()).map_err(err)?;
+    let engine = Engine::with_connection(conn, program, options(backend)).map_err(err)?;
     engine.advance(Advance::To(START)).map_err(err)?;
     let began = Instant::now();
     engine.advance(Advance::To(START + 120)).map_err(err)?;
@@ -198,7 +212,7 @@ pub fn timers(dir: &Path, waiting: usize, due: usize, spread: bool) -> Result<Me
 }
 
 /// A daily sweep over `rows` rows, beside SQLite counting the same rows.
-pub fn sweep(dir: &Path, rows: usize) -> Result<Measure, String> {
+pub fn sweep(dir: &Path, rows: usize, backend: Backend) -> Result<Measure, String> {
     let text = "timezone \"UTC\"\nrecord account {\n  name: text\n  score: int\n  region: text\n  renewal: date\n}\n\
                 rule renew\n  every day at \"09:00\" for each account\n    where account.score >= 990 and account.region == \"east\"\n      \
                 and days_until(account.renewal) between 45 and 75\n  tag account \"renewal\"\nend\n";
@@ -224,7 +238,7 @@ pub fn sweep(dir: &Path, rows: usize) -> Result<Measure, String> {
         .query_row(count_sql, [&today], |r| r.get(0))
         .map_err(err)?;
     let sqlite = began.elapsed();
-    let engine = Engine::with_connection(conn, program, Options::default()).map_err(err)?;
+    let engine = Engine::with_connection(conn, program, options(backend)).map_err(err)?;
     engine.advance(Advance::To(START)).map_err(err)?;
     let began = Instant::now();
     engine
@@ -267,22 +281,22 @@ pub fn commits(dir: &Path, n: usize) -> Result<Measure, String> {
 }
 
 /// Runs the benchmarks (all, or those named in `only`) in a temporary folder.
-pub fn run_all(scale: Scale, only: &[String]) -> Result<Vec<Measure>, String> {
+pub fn run_all(scale: Scale, only: &[String], backend: Backend) -> Result<Vec<Measure>, String> {
     let dir = std::env::temp_dir().join(format!("flowc-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(err)?;
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let result = (|| {
         let mut out = Vec::new();
         if wanted("changes") {
-            out.push(changes(&dir, scale.changes)?);
+            out.push(changes(&dir, scale.changes, backend)?);
         }
         if wanted("timers") {
-            out.push(timers(&dir, scale.waiting, scale.due, false)?);
-            out.push(timers(&dir, scale.waiting / 10, scale.due, false)?);
-            out.push(timers(&dir, scale.waiting, scale.due, true)?);
+            out.push(timers(&dir, scale.waiting, scale.due, false, backend)?);
+            out.push(timers(&dir, scale.waiting / 10, scale.due, false, backend)?);
+            out.push(timers(&dir, scale.waiting, scale.due, true, backend)?);
         }
         if wanted("sweep") {
-            out.push(sweep(&dir, scale.rows)?);
+            out.push(sweep(&dir, scale.rows, backend)?);
         }
         if wanted("commits") {
             out.push(commits(&dir, scale.changes.min(20_000))?);

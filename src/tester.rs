@@ -9,6 +9,7 @@
 
 use crate::engine::{Advance, Engine, Options};
 use crate::eval::EvalError;
+use crate::eval::compiled::Backend;
 use crate::ir::{Program, RecordId, TestDef, TestStep, TestStepKind, Type};
 use crate::source::Span;
 use crate::store::sql::ident;
@@ -48,8 +49,8 @@ struct Runner<'p> {
 }
 
 /// Runs one test.
-pub fn run(program: &Program, test: &TestDef) -> Outcome {
-    let (failure, covered) = match Runner::new(program) {
+pub fn run(program: &Program, test: &TestDef, backend: Backend) -> Outcome {
+    let (failure, covered) = match Runner::new(program, backend) {
         Ok(mut runner) => {
             runner.may_fail = test
                 .steps
@@ -95,12 +96,16 @@ fn fail(span: Span, message: impl Into<String>) -> Failure {
 }
 
 impl<'p> Runner<'p> {
-    fn new(program: &'p Program) -> Result<Runner<'p>, String> {
+    fn new(program: &'p Program, backend: Backend) -> Result<Runner<'p>, String> {
         let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
         crate::store::state::migrate(&conn).map_err(|e| e.to_string())?;
         crate::store::ddl::create_missing(&conn, &program.schema).map_err(|e| e.to_string())?;
-        let engine = Engine::with_connection(conn, program.clone(), Options::default())
-            .map_err(|e| e.to_string())?;
+        let options = Options {
+            backend,
+            ..Options::default()
+        };
+        let engine =
+            Engine::with_connection(conn, program.clone(), options).map_err(|e| e.to_string())?;
         let start = crate::time::parse_datetime(START, program.schema.timezone).unwrap_or(0);
         engine
             .advance(Advance::To(start))

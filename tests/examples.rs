@@ -38,12 +38,13 @@ fn every_example_checks_clean() {
     }
 }
 
-#[test]
-fn every_example_passes_its_tests() {
+/// Runs every example's tests on one backend.
+fn examples_pass_on(backend: &str) {
     for dir in examples() {
         let out = Command::new(env!("CARGO_BIN_EXE_flowc"))
             .arg("test")
             .arg(&dir)
+            .args(["--backend", backend])
             .env("NO_COLOR", "1")
             .output()
             .expect("flowc");
@@ -60,8 +61,25 @@ fn every_example_passes_its_tests() {
             .unwrap_or_default();
         assert!(
             summary.starts_with("test result: ok.") && !summary.contains(" 0 passed"),
-            "{}: {summary}",
+            "{} ({backend}): {summary}",
             dir.display()
         );
     }
+}
+
+#[test]
+fn every_example_passes_its_tests() {
+    examples_pass_on("auto");
+}
+
+/// The same scenarios with every expression on the bytecode VM, and with
+/// every expression compiled to native code: the backends must agree.
+#[test]
+fn every_example_passes_on_the_vm() {
+    examples_pass_on("vm");
+}
+
+#[test]
+fn every_example_passes_on_the_jit() {
+    examples_pass_on("jit");
 }

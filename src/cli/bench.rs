@@ -15,6 +15,9 @@ pub struct Args {
     small: bool,
     /// Only these benchmarks: changes, timers, sweep, commits.
     only: Vec<String>,
+    /// Evaluation backend: vm, jit or auto (as for `flowc run`).
+    #[arg(long, default_value_t = crate::eval::compiled::Backend::Auto)]
+    backend: crate::eval::compiled::Backend,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
@@ -23,7 +26,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     } else {
         crate::bench::Scale::FULL
     };
-    let measures = crate::bench::run_all(scale, &args.only)?;
+    let measures = crate::bench::run_all(scale, &args.only, args.backend)?;
     print!("{}", crate::bench::table(&measures));
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! `flowc run`: execute the rules against a database.
 
 use crate::engine::{Advance, Engine, Options, Outcome};
+use crate::eval::compiled::Backend;
 use crate::mail::{Security, SmtpConfig, Transport};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,9 +62,10 @@ pub struct Args {
         env = "FLOWC_MAIL_FROM"
     )]
     from: String,
-    /// Evaluation backend.
-    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
-    backend: BackendArg,
+    /// Evaluation backend: the bytecode VM, the Cranelift JIT, or the VM
+    /// until an expression is hot (1,000 evaluations), then the JIT.
+    #[arg(long, default_value_t = Backend::Auto)]
+    backend: Backend,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -71,13 +73,6 @@ enum SecurityArg {
     None,
     Starttls,
     Tls,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum, PartialEq)]
-enum BackendArg {
-    Vm,
-    Jit,
-    Auto,
 }
 
 fn transport(args: &Args) -> Result<Transport, String> {
@@ -104,12 +99,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         return Ok(ExitCode::from(1));
     };
     let _ = args.once;
-    let _ = args.backend == BackendArg::Jit;
     let transport = transport(&args)?;
     let zone = program.schema.timezone;
     let options = Options {
         dry_run: args.dry_run,
         project_text: super::project_text(&project),
+        backend: args.backend,
     };
     let engine = Engine::open(&args.db, program, options)
         .map_err(|e| format!("{}: {e}", args.db.display()))?;

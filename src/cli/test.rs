@@ -1,6 +1,7 @@
 //! `flowc test`: run the project's rule tests.
 
 use crate::diagnostic::{Diagnostic, Label};
+use crate::eval::compiled::Backend;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +22,9 @@ pub struct Args {
     /// Report the rules and steps no test reached.
     #[arg(long)]
     coverage: bool,
+    /// Evaluation backend: vm, jit or auto (as for `flowc run`).
+    #[arg(long, default_value_t = Backend::Auto)]
+    backend: Backend,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
@@ -44,7 +48,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let mut failures = Vec::new();
     let mut covered: HashSet<(String, String)> = HashSet::new();
     for test in &tests {
-        let outcome = crate::tester::run(&program, test);
+        let outcome = crate::tester::run(&program, test, args.backend);
         println!(
             "test {} ... {}",
             outcome.name,

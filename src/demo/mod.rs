@@ -140,6 +140,7 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
     let options = Options {
         dry_run: false,
         project_text: String::new(),
+        ..Options::default()
     };
     let engine = Engine::open(&db, checked.program, options).map_err(|e| e.to_string())?;
     let transport = Transport::Folder(mail.clone());

@@ -28,6 +28,7 @@ pub use report::Report;
 pub use versions::{Migration, Outcome};
 
 use crate::eval::EvalError;
+use crate::eval::compiled::Compiled;
 use crate::ir::{Expr, Program, RecordId, RuleId};
 use crate::store::rows::{self, Decoded};
 use crate::store::state::{self, StateError};
@@ -124,6 +125,8 @@ pub struct Options {
     /// The project's source text, stored with each rule version so that a
     /// waiting run can finish on its old version after an edit.
     pub project_text: String,
+    /// Which backend evaluates expressions (`--backend`).
+    pub backend: crate::eval::compiled::Backend,
 }
 
 /// A failure inside one run: logged, the run marked failed, others go on.
@@ -172,7 +175,9 @@ pub struct Engine {
     pub(crate) clock: Cell<i64>,
     /// Compiled code per expression, keyed by the expression's address in
     /// `program` (which never moves while the engine lives).
-    codes: RefCell<FastMap<usize, Rc<vm::Code>>>,
+    codes: RefCell<FastMap<usize, Rc<Compiled>>>,
+    /// The program's `fn`s, shared by every compiled expression.
+    functions: Rc<[crate::ir::FnDef]>,
     /// Spare VM machines: nested evaluations (a segment inside a condition)
     /// each take their own.
     machines: RefCell<Vec<vm::Machine>>,
@@ -216,7 +221,9 @@ impl Engine {
         let clock = state::meta(&conn, "clock")?
             .and_then(|c| c.parse().ok())
             .unwrap_or(i64::MIN);
+        let functions: Rc<[crate::ir::FnDef]> = program.functions.clone().into();
         let mut engine = Engine {
+            functions,
             program,
             conn,
             options,
@@ -272,7 +279,7 @@ impl Engine {
                     subject_row: false,
                 };
                 let code = Rc::new(
-                    vm::compile(&self.program.functions, expr, frame)
+                    Compiled::new(self.functions.clone(), expr, frame, self.options.backend)
                         .map_err(|e| EvalError::Unsupported(e.to_string()))?,
                 );
                 self.codes.borrow_mut().insert(key, code.clone());
@@ -307,13 +314,18 @@ impl Engine {
     }
 
     /// The compiled code for an expression of the program.
-    pub(crate) fn code(&self, expr: &Expr) -> Result<Rc<vm::Code>, EvalError> {
+    pub(crate) fn code(&self, expr: &Expr) -> Result<Rc<Compiled>, EvalError> {
         let key = expr as *const Expr as usize;
         if let Some(code) = self.codes.borrow().get(&key) {
             return Ok(code.clone());
         }
-        let code = vm::compile(&self.program.functions, expr, vm::Frame::RULE)
-            .map_err(|e| EvalError::Unsupported(e.to_string()))?;
+        let code = Compiled::new(
+            self.functions.clone(),
+            expr,
+            vm::Frame::RULE,
+            self.options.backend,
+        )
+        .map_err(|e| EvalError::Unsupported(e.to_string()))?;
         let code = Rc::new(code);
         self.codes.borrow_mut().insert(key, code.clone());
         Ok(code)
@@ -322,10 +334,33 @@ impl Engine {
     /// Evaluates an expression of the program in a run's (or segment's)
     /// context: variable 0 is the subject, variable 1 the recipient.
     pub(crate) fn eval(&self, expr: &Expr, ctx: &env::Context) -> Result<Value, EvalError> {
+        self.evaluate(expr, ctx, |code, m, row, env| code.eval(m, row, env))
+    }
+
+    /// A condition: true only if it evaluates to `true`.
+    pub(crate) fn holds(&self, expr: &Expr, ctx: &env::Context) -> Result<bool, EvalError> {
+        self.evaluate(expr, ctx, |code, m, row, env| {
+            code.eval_condition(m, row, env)
+        })
+    }
+
+    /// Sets up a machine, the subject's row and the environment for one
+    /// evaluation of `expr`, and runs `how` on them.
+    fn evaluate<T>(
+        &self,
+        expr: &Expr,
+        ctx: &env::Context,
+        how: impl FnOnce(
+            &Compiled,
+            &mut vm::Machine,
+            Option<&crate::value::Row>,
+            &mut env::DbEnv,
+        ) -> Result<T, EvalError>,
+    ) -> Result<T, EvalError> {
         let code = self.code(expr)?;
         let subject = match ctx.subject {
-            Some((record, id)) if code.reads_subject() => {
-                Some(self.subject_row(record, id, &code)?)
+            Some((record, id)) if code.code().reads_subject() => {
+                Some(self.subject_row(record, id, code.code())?)
             }
             _ => None,
         };
@@ -333,14 +368,14 @@ impl Engine {
         machine.set_var(0, ctx.subject.map_or(Value::Null, |(_, id)| Value::Ref(id)));
         machine.set_var(1, ctx.recipient.map_or(Value::Null, Value::Ref));
         let mut env = env::DbEnv { engine: self, ctx };
-        let result = code.eval(&mut machine, subject.as_deref().map(|d| &d.row), &mut env);
+        let result = how(
+            &code,
+            &mut machine,
+            subject.as_deref().map(|d| &d.row),
+            &mut env,
+        );
         self.machines.borrow_mut().push(machine);
         result
-    }
-
-    /// A condition: true only if it evaluates to `true`.
-    pub(crate) fn holds(&self, expr: &Expr, ctx: &env::Context) -> Result<bool, EvalError> {
-        Ok(self.eval(expr, ctx)?.truthy())
     }
 
     /// The subject's row for code that reads it directly; fails if the code

@@ -95,6 +95,13 @@ impl Engine {
             "sweep",
             &format!("rule {}: {} candidate rows", rule.name, candidates.len()),
         )?;
+        if let Some(filter) = &rule.filter {
+            // A large sweep is worth native code for the `where` at once.
+            let inexact = candidates.iter().filter(|(_, exact)| !exact).count();
+            if let Ok(code) = self.code(filter) {
+                code.prepare(inexact as u64);
+            }
+        }
         let cause = Cause::default();
         for (id, exact) in candidates {
             // SQLite decided the whole `where`, if the columns it read hold
