@@ -1,7 +1,9 @@
 //! Golden tests for diagnostics: `tests/check/NAME.flow` is checked with the
 //! real `flowc check`, and its output compared with `NAME.stderr` (human
 //! form) and, where `NAME.json` exists or `NAME.flow` starts with `# json`,
-//! with `NAME.json` (`--format json`). One test per fixture.
+//! with `NAME.json` (`--format json`). Where `NAME.sql` exists, it is run
+//! into a fresh SQLite file passed as `--db` (the schema drift codes).
+//! One test per fixture.
 
 #[path = "support/golden.rs"]
 mod golden;
@@ -50,8 +52,28 @@ fn relative(root: &Path, fixture: &Path) -> String {
         .replace('\\', "/")
 }
 
+/// `flowc check FIXTURE`, with `--db` on a database made from `NAME.sql`
+/// when there is one.
+fn check(root: &Path, fixture: &Path, format: &[&str]) -> Result<std::process::Output, Failed> {
+    let mut args = vec!["check"];
+    args.extend_from_slice(format);
+    let sql = fixture.with_extension("sql");
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let db = dir.path().join("crm.sqlite");
+    let db_arg = db.to_string_lossy().into_owned();
+    if sql.exists() {
+        let text = std::fs::read_to_string(&sql).map_err(|e| e.to_string())?;
+        let conn = rusqlite::Connection::open(&db).map_err(|e| e.to_string())?;
+        conn.execute_batch(&text).map_err(|e| e.to_string())?;
+        args.extend(["--db", &db_arg]);
+    }
+    let fixture = relative(root, fixture);
+    args.push(&fixture);
+    Ok(flowc(root, &args))
+}
+
 fn human(root: &Path, fixture: &Path) -> Result<(), Failed> {
-    let out = flowc(root, &["check", &relative(root, fixture)]);
+    let out = check(root, fixture, &[])?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     let code = out.status.code().unwrap_or(-1);
     let has_error = stderr.contains("error[");
@@ -82,10 +104,7 @@ fn human(root: &Path, fixture: &Path) -> Result<(), Failed> {
 }
 
 fn json(root: &Path, fixture: &Path) -> Result<(), Failed> {
-    let out = flowc(
-        root,
-        &["check", "--format", "json", &relative(root, fixture)],
-    );
+    let out = check(root, fixture, &["--format", "json"])?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     for line in stdout.lines() {
         let v: serde_json::Value =

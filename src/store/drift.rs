@@ -50,7 +50,7 @@ impl Drift {
             Drift::IncompatibleColumn { span, table, column, field_type, sql_type, why } => Diagnostic::error(
                 "E0703",
                 format!("`{table}.{column}` is declared `{field_type}`, but its column is `{sql_type}`"),
-                Label::new(*span, format!("`{field_type}` here")),
+                Label::new(*span, format!("declared `{field_type}` here")),
             )
             .with_hint(why.to_string()),
             Drift::NoIdColumn { span, table } => Diagnostic::error(
