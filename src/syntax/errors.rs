@@ -52,6 +52,47 @@ impl SyntaxError {
             }
             pest::error::ErrorVariant::CustomError { .. } => &[],
         };
+        SyntaxError::unexpected_at(file, text, offset, pos, positives, Vec::new())
+    }
+
+    /// A better error for a parse whose rule-level expectations say
+    /// nothing (`subject "…"` where `subject: "…"` is wanted): pest's
+    /// detailed attempts, which include punctuation, at their farthest
+    /// position. `None` when they say nothing either.
+    pub(super) fn from_attempts(
+        file: FileId,
+        text: &str,
+        offset: usize,
+        pos: usize,
+        expected: &[String],
+    ) -> Option<SyntaxError> {
+        let mut tokens: Vec<String> = Vec::new();
+        // Blanks and comment starts are allowed almost everywhere: noise.
+        let noise = |t: &str| t.trim_matches(['\u{feff}', ' ', '\t', '\r', '\n']).is_empty() || t.starts_with('#');
+        for token in expected.iter().filter(|t| !noise(t)) {
+            let token = format!("`{token}`");
+            if !tokens.contains(&token) {
+                tokens.push(token);
+            }
+        }
+        if tokens.is_empty() {
+            return None;
+        }
+        tokens.sort();
+        tokens.truncate(5);
+        Some(SyntaxError::unexpected_at(file, text, offset, pos, &[], tokens))
+    }
+
+    /// `found` at `pos` where `positives` (or, failing those, `tokens`)
+    /// were expected.
+    fn unexpected_at(
+        file: FileId,
+        text: &str,
+        offset: usize,
+        pos: usize,
+        positives: &[Rule],
+        tokens: Vec<String>,
+    ) -> SyntaxError {
         let rest = &text[pos.min(text.len())..];
         let found_word = word_at(rest);
         // At the end of the text, point just after the last token rather
@@ -104,13 +145,22 @@ impl SyntaxError {
             let c = rest.chars().next().unwrap_or(' ');
             (format!("`{c}`"), c.len_utf8())
         };
+        let mut expected = describe(positives);
+        if expected.is_empty() {
+            expected = tokens;
+        }
         SyntaxError::Unexpected {
             span: span_of(len),
-            expected: describe(positives),
+            expected,
             found,
             suggestion,
             at_end,
         }
+    }
+
+    /// Whether this is an `Unexpected` that cannot say what was expected.
+    pub(super) fn expects_nothing(&self) -> bool {
+        matches!(self, SyntaxError::Unexpected { expected, .. } if expected.is_empty())
     }
 
     pub fn span(&self) -> Span {
@@ -216,6 +266,8 @@ fn join_or(items: &[String]) -> String {
     match items {
         [] => "something else".to_string(),
         [one] => one.clone(),
+        // A comma keeps "a step such as … or …, or `end`" readable.
+        [first, second] if !first.contains(" or ") => format!("{first} or {second}"),
         [init @ .., last] => format!("{}, or {last}", init.join(", ")),
     }
 }

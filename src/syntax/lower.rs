@@ -15,7 +15,15 @@ pub(super) fn parse_chunk(
 ) -> Result<Vec<Item>, Vec<SyntaxError>> {
     let pairs = match FlowParser::parse(Rule::file, text) {
         Ok(pairs) => pairs,
-        Err(error) => return Err(vec![SyntaxError::from_pest(file, text, offset, &error)]),
+        Err(error) => {
+            let mut e = SyntaxError::from_pest(file, text, offset, &error);
+            if e.expects_nothing()
+                && let Some(better) = detailed_error(file, text, offset)
+            {
+                e = better;
+            }
+            return Err(vec![e]);
+        }
     };
     let mut lower = Lower {
         file,
@@ -36,6 +44,25 @@ pub(super) fn parse_chunk(
     } else {
         Err(lower.errors)
     }
+}
+
+/// Parses the chunk again with pest's detailed error tracking, which also
+/// records punctuation that was expected. Only done after a failure whose
+/// plain error says nothing useful, since the tracking slows parsing.
+fn detailed_error(file: FileId, text: &str, offset: usize) -> Option<SyntaxError> {
+    pest::set_error_detail(true);
+    let result = FlowParser::parse(Rule::file, text);
+    pest::set_error_detail(false);
+    let attempts = result.err()?.parse_attempts()?;
+    // pest does not export its token type: keep the literal texts, which
+    // its Debug form marks `Sensitive`, and print them with Display.
+    let literals: Vec<String> = attempts
+        .expected_tokens()
+        .iter()
+        .filter(|t| format!("{t:?}").starts_with("Sensitive"))
+        .map(|t| t.to_string())
+        .collect();
+    SyntaxError::from_attempts(file, text, offset, attempts.max_position, &literals)
 }
 
 /// Deeper nesting than this is refused with E0006: every later phase walks
