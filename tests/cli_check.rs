@@ -362,3 +362,39 @@ fn absurd_nesting_is_an_error_not_a_crash() {
 fn text_of(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+#[test]
+fn every_command_help_shows_an_example_on_its_own_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let commands = [
+        "demo",
+        "check",
+        "compile",
+        "fmt",
+        "schema",
+        "run",
+        "event",
+        "approvals",
+        "stats",
+        "log",
+        "bench",
+        "test",
+        "graph",
+    ];
+    for command in commands {
+        let out = flowc(&[command, "--help"], dir.path());
+        let help = text(&out.stdout);
+        assert!(out.status.success(), "{command}: {help}");
+        let examples = help
+            .lines()
+            .skip_while(|l| !l.starts_with("Example"))
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .filter(|l| l.trim_start().contains(&format!("flowc {command}")))
+            .count();
+        assert!(
+            examples >= 1,
+            "`flowc {command} --help` shows no example line:\n{help}"
+        );
+    }
+}

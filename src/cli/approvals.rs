@@ -12,6 +12,7 @@ use std::process::ExitCode;
 ///   flowc approvals --db crm.sqlite
 ///   flowc approvals --db crm.sqlite approve 3
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     #[arg(long, value_name = "FILE")]
     db: PathBuf,

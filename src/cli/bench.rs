@@ -6,9 +6,12 @@ use std::process::ExitCode;
 /// processing, waking timers, a sweep beside SQLite's own count, and plain
 /// commits. Prints a Markdown table.
 ///
-/// Example: flowc bench          (the full sizes: about a minute)
-///          flowc bench --small  (seconds)
+/// Examples:
+///   flowc bench                     (the full sizes: about a minute)
+///   flowc bench --small             (seconds)
+///   flowc bench sweep --backend vm  (one workload, one backend)
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Small workloads, for a quick look.
     #[arg(long)]

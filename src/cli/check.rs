@@ -10,8 +10,13 @@ use std::process::ExitCode;
 /// Exit status: 0 when there are no errors (warnings allowed), 1 when there
 /// is any error, 2 when the files or the database cannot be read.
 ///
-/// Example: `flowc check rules/ --format json`
+/// Examples:
+///   flowc check rules/
+///   flowc check rules/ --format json
+///   flowc check rules/ --db crm.sqlite        (also compare with the database)
+///   flowc check rules/ --format sarif > flowc.sarif
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Files or folders (searched recursively for .flow files); default: the current folder.
     paths: Vec<PathBuf>,

@@ -18,8 +18,10 @@ use std::rc::Rc;
 /// what it compiles to. With `--explain-backend`, says instead which
 /// backend evaluates each expression, and why.
 ///
-/// Example: `flowc compile --emit bytecode --rule welcome rules/`
+/// Example:
+///   flowc compile --emit bytecode --rule welcome rules/
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Files or folders (searched recursively for .flow files); default: the current folder.
     paths: Vec<PathBuf>,

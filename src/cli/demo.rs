@@ -7,8 +7,10 @@ use std::process::ExitCode;
 /// a simulated month (April 2025, Asia/Tokyo), delivering mail into a
 /// folder. The rules are kept between runs: edit them and run again.
 ///
-/// Example: flowc demo --dir flowc-demo
+/// Example:
+///   flowc demo --dir flowc-demo
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Where the demo project, database and mail go.
     #[arg(long, default_value = "flowc-demo", value_name = "DIR")]

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 ///   flowc event --db crm.sqlite form_submitted --on contact:42 --data '{"form": "seminar"}'
 ///   flowc event --db crm.sqlite email_opened --on contact:42 --data '{"template": "autoreply"}' --at 2025-01-03T10:00
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     #[arg(long, value_name = "FILE")]
     db: PathBuf,

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 ///   flowc fmt rules/
 ///   flowc fmt --check
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Report files that are not formatted instead of rewriting them.
     #[arg(long)]

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 ///   flowc graph rules/seminar.flow --format dot | dot -Tpng > seminar.png
 ///   flowc graph seminar rules/ --db crm.sqlite
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// A rule's name, or a file or folder (then every rule in it is drawn).
     target: String,

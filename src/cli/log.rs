@@ -10,6 +10,7 @@ use std::process::ExitCode;
 ///   flowc log --db crm.sqlite --rule seminar
 ///   flowc log --db crm.sqlite --run 42
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     #[arg(long, value_name = "FILE")]
     db: PathBuf,

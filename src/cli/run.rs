@@ -18,6 +18,7 @@ use std::process::ExitCode;
 ///   flowc run --db crm.sqlite rules/ --until 2025-02-01 --dry-run
 ///   FLOWC_SMTP_USER=… FLOWC_SMTP_PASSWORD=… flowc run --db crm.sqlite rules/ --smtp smtps://mail.example.jp --watch
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// The SQLite database holding the records (and flowc's state).
     #[arg(long, value_name = "FILE")]

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 ///   flowc schema --db crm.sqlite > schema.flow
 ///   flowc schema --db crm.sqlite --create rules/
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// The SQLite database.
     #[arg(long, value_name = "FILE")]

@@ -8,8 +8,10 @@ use std::process::ExitCode;
 /// is accounted for: queued + sent + unconfirmed + failed = all emails
 /// (unconfirmed: a crash struck while the server was accepting it).
 ///
-/// Example: flowc stats --db crm.sqlite
+/// Example:
+///   flowc stats --db crm.sqlite
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     #[arg(long, value_name = "FILE")]
     db: PathBuf,

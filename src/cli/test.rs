@@ -13,6 +13,7 @@ use std::process::ExitCode;
 ///   flowc test rules/
 ///   flowc test --filter "lost deals" --coverage
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Files or folders; default: the current folder.
     paths: Vec<PathBuf>,

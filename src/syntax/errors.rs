@@ -68,7 +68,11 @@ impl SyntaxError {
     ) -> Option<SyntaxError> {
         let mut tokens: Vec<String> = Vec::new();
         // Blanks and comment starts are allowed almost everywhere: noise.
-        let noise = |t: &str| t.trim_matches(['\u{feff}', ' ', '\t', '\r', '\n']).is_empty() || t.starts_with('#');
+        let noise = |t: &str| {
+            t.trim_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
+                .is_empty()
+                || t.starts_with('#')
+        };
         for token in expected.iter().filter(|t| !noise(t)) {
             let token = format!("`{token}`");
             if !tokens.contains(&token) {
@@ -80,7 +84,14 @@ impl SyntaxError {
         }
         tokens.sort();
         tokens.truncate(5);
-        Some(SyntaxError::unexpected_at(file, text, offset, pos, &[], tokens))
+        Some(SyntaxError::unexpected_at(
+            file,
+            text,
+            offset,
+            pos,
+            &[],
+            tokens,
+        ))
     }
 
     /// `found` at `pos` where `positives` (or, failing those, `tokens`)

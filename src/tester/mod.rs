@@ -7,6 +7,8 @@
 //! change capture, `event` records an event, `approve`/`reject` decide
 //! pending approvals, and `after D` moves the clock with the time machine.
 
+mod explain;
+
 use crate::engine::{Advance, Engine, Options};
 use crate::eval::EvalError;
 use crate::eval::compiled::Backend;
@@ -43,6 +45,8 @@ struct Runner<'p> {
     program: &'p Program,
     engine: Engine,
     vars: Vec<Value>,
+    /// The test's names for its `given` records, by variable.
+    names: Vec<(String, RecordId)>,
     /// Rules the test expects to fail (`expect run R on x is failed`): their
     /// failures do not fail the test by themselves.
     may_fail: Vec<String>,
@@ -52,6 +56,7 @@ struct Runner<'p> {
 pub fn run(program: &Program, test: &TestDef, backend: Backend) -> Outcome {
     let (failure, covered) = match Runner::new(program, backend) {
         Ok(mut runner) => {
+            runner.names = test.vars.clone();
             runner.may_fail = test
                 .steps
                 .iter()
@@ -114,6 +119,7 @@ impl<'p> Runner<'p> {
             program,
             engine,
             vars: Vec::new(),
+            names: Vec::new(),
             may_fail: Vec::new(),
         })
     }
@@ -298,10 +304,10 @@ impl<'p> Runner<'p> {
             }
             TestStepKind::ExpectCondition(e) => match self.value(e)? {
                 Value::Bool(true) => Ok(()),
-                other => Err(Failure {
+                _ => Err(Failure {
                     span: e.span,
                     message: "this expectation does not hold".into(),
-                    actual: vec![format!("it is {}", shown(&other))],
+                    actual: self.explain(e),
                 }),
             },
             TestStepKind::ExpectEmail {
@@ -326,11 +332,12 @@ impl<'p> Runner<'p> {
                 if (found > 0) != *negated {
                     return Ok(());
                 }
-                let tasks = self.rows("SELECT title || ' for ' || assignee_tbl || ' #' || assignee_id || coalesce(', due ' || due, '') FROM flow_tasks ORDER BY id");
+                let tasks = self.tasks();
+                let who = self.who_expr(assignee, id);
                 let message = if *negated {
-                    format!("expected no task {title:?}")
+                    format!("expected no task {title:?} for {who}")
                 } else {
-                    format!("expected a task {title:?} for #{id}")
+                    format!("expected a task {title:?} for {who}")
                 };
                 Err(Failure {
                     span,
@@ -388,16 +395,76 @@ impl<'p> Runner<'p> {
                 Err(Failure {
                     span,
                     message: format!(
-                        "expected the run of `{name}` on #{id} to be {}",
+                        "expected the run of `{name}` on {} to be {}",
+                        self.who_expr(subject, id),
                         state.as_str()
                     ),
                     actual: vec![match status {
-                        Some(s) => format!("it is {s}"),
+                        Some(s) => format!("it is {s}{}", self.waiting_until(name, id)),
                         None => "the rule never ran for it".into(),
                     }],
                 })
             }
         }
+    }
+
+    /// `who` for a record-valued expression.
+    fn who_expr(&self, e: &crate::ir::Expr, id: i64) -> String {
+        match e.ty.base {
+            Type::Record(record) => self.who(record, id),
+            _ => format!("#{id}"),
+        }
+    }
+
+    /// ` until …` for a waiting run: when it will wake, if on a timer.
+    fn waiting_until(&self, rule: &str, id: i64) -> String {
+        let wake: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT wake_at FROM flow_runs WHERE rule = ?1 AND subject_id = ?2 \
+                 AND status = 'waiting' ORDER BY id DESC LIMIT 1",
+                params![rule, id],
+                |r| r.get(0),
+            )
+            .ok()
+            .flatten();
+        let zone = self.program.schema.timezone;
+        wake.map(|at| format!(" until {}", crate::time::format_datetime(at, zone)))
+            .unwrap_or_default()
+    }
+
+    /// Every task, for a failure: `"title" for u (user #1), due …`.
+    fn tasks(&self) -> Vec<String> {
+        let mut stmt = match self
+            .conn()
+            .prepare("SELECT title, assignee_tbl, assignee_id, due FROM flow_tasks ORDER BY id")
+        {
+            Ok(stmt) => stmt,
+            Err(_) => return Vec::new(),
+        };
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        });
+        let Ok(rows) = rows else { return Vec::new() };
+        rows.filter_map(Result::ok)
+            .map(|(title, table, id, due)| {
+                let record = table
+                    .as_deref()
+                    .and_then(|t| self.program.schema.record_named(t));
+                let who = match (record, id) {
+                    (Some(record), Some(id)) => self.who(record, id),
+                    (_, Some(id)) => format!("#{id}"),
+                    _ => "nobody".into(),
+                };
+                let due = due.map(|d| format!(", due {d}")).unwrap_or_default();
+                format!("{title:?} for {who}{due}")
+            })
+            .collect()
     }
 
     fn table_of_var(&self, test: &TestDef, var: usize) -> String {
@@ -466,7 +533,8 @@ impl<'p> Runner<'p> {
             EmailCount::Some => format!("expected an email {what}to {address}"),
             EmailCount::None => format!("expected no email {what}to {address}, found {found}"),
             EmailCount::Exactly(n) => {
-                format!("expected {n} emails {what}to {address}, found {found}")
+                let emails = if n == 1 { "email" } else { "emails" };
+                format!("expected {n} {emails} {what}to {address}, found {found}")
             }
         };
         let sent = self.rows("SELECT coalesce(template, kind) || ' to ' || to_addr || ': ' || subject FROM flow_outbox ORDER BY id");

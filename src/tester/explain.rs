@@ -1,0 +1,158 @@
+//! What a failed expectation saw: the values a condition compared, the
+//! records it was about, by the names the test gave them.
+
+use super::Runner;
+use crate::ir::{Expr, ExprKind, Type};
+use crate::value::Value;
+use rusqlite::params;
+
+impl Runner<'_> {
+    /// A record by the test's name for it: `c (contact #1)`, or
+    /// `contact #7` for a row the test did not name.
+    pub(super) fn who(&self, record: crate::ir::RecordId, id: i64) -> String {
+        let table = &self.program.schema.record(record).name;
+        let named = self
+            .names
+            .iter()
+            .zip(&self.vars)
+            .find(|((_, r), v)| *r == record && **v == Value::Ref(id));
+        match named {
+            Some(((name, _), _)) => format!("{name} ({table} #{id})"),
+            None => format!("{table} #{id}"),
+        }
+    }
+
+    /// A value as the test would write it.
+    pub(super) fn show(&self, value: &Value, ty: Type) -> String {
+        match (value, ty) {
+            (Value::Null, _) => "null".into(),
+            (Value::Ref(id), Type::Record(record)) => self.who(record, *id),
+            (Value::Text(t), Type::Text | Type::Any) => format!("\"{t}\""),
+            (v, ty) => match v.to_text(ty, &self.program.schema) {
+                Some(text) if matches!(ty, Type::Enum(_)) => format!("\"{text}\""),
+                Some(text) => text,
+                None => format!("{v:?}"),
+            },
+        }
+    }
+
+    /// Why the condition `e` is not true, one fact per line.
+    pub(super) fn explain(&self, e: &Expr) -> Vec<String> {
+        let mut facts = vec![match self.engine_value(e) {
+            Some(Value::Null) => "it is null".to_string(),
+            Some(v) => format!("it is {}", self.show(&v, e.ty.base)),
+            None => "it cannot be evaluated".to_string(),
+        }];
+        self.operands(e, &mut facts);
+        facts
+    }
+
+    /// The values the condition `e` is made of.
+    fn operands(&self, e: &Expr, facts: &mut Vec<String>) {
+        let mut operand = |label: &str, part: &Expr| {
+            if let Some(v) = self.engine_value(part) {
+                facts.push(format!("{label}: {}", self.show(&v, part.ty.base)));
+            }
+        };
+        match &e.kind {
+            ExprKind::Compare { left, right, .. } => {
+                operand("left side", left);
+                operand("right side", right);
+            }
+            ExprKind::Between {
+                value, low, high, ..
+            } => {
+                operand("value", value);
+                operand("low", low);
+                operand("high", high);
+            }
+            ExprKind::In { value, .. } | ExprKind::IsNull { value, .. } => operand("value", value),
+            ExprKind::Contains { text, part, .. } => {
+                operand("text", text);
+                operand("part", part);
+            }
+            ExprKind::StartsWith { text, prefix } => {
+                operand("text", text);
+                operand("prefix", prefix);
+            }
+            ExprKind::Not(inner) => {
+                facts.push("the condition after `not` is true".into());
+                self.operands(inner, facts);
+            }
+            ExprKind::And(left, right) | ExprKind::Or(left, right) => {
+                for (side, part) in [("left", left), ("right", right)] {
+                    if self.engine_value(part) != Some(Value::Bool(true)) {
+                        facts.push(format!("the {side} part is not true"));
+                        self.operands(part, facts);
+                    }
+                }
+            }
+            ExprKind::InList { value, list, .. } => {
+                let list = &self.program.schema.lists[list.index()];
+                self.membership(value, &list.name, list.of, facts);
+            }
+            ExprKind::InSegment { value, segment, .. } => {
+                if let Some(Value::Ref(id)) = self.engine_value(value) {
+                    let segment = &self.program.schema.segments[segment.index()];
+                    let member = self.engine_value(e) == Some(Value::Bool(true));
+                    let is = if member { "is" } else { "is not" };
+                    let who = self.who(segment.of, id);
+                    facts.push(format!("{who} {is} in segment {}", segment.name));
+                }
+            }
+            ExprKind::HasTag { value, .. } => {
+                if let (Some(Value::Ref(id)), Type::Record(record)) =
+                    (self.engine_value(value), value.ty.base)
+                {
+                    let table = &self.program.schema.record(record).name;
+                    let tags = self.rows_with(
+                        "SELECT tag FROM flow_tags WHERE tbl = ?1 AND row_id = ?2 ORDER BY tag",
+                        params![table, id],
+                    );
+                    let who = self.who(record, id);
+                    facts.push(match tags.is_empty() {
+                        true => format!("{who} has no tags"),
+                        false => format!("{who} has tags: {}", tags.join(", ")),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the row is in the list, and which rule put it there.
+    fn membership(
+        &self,
+        value: &Expr,
+        list: &str,
+        of: crate::ir::RecordId,
+        facts: &mut Vec<String>,
+    ) {
+        let Some(Value::Ref(id)) = self.engine_value(value) else {
+            return;
+        };
+        let who = self.who(of, id);
+        let added_by = self.rows_with(
+            "SELECT coalesce((SELECT rule FROM flow_runs WHERE id = m.run_id), '') \
+             FROM flow_list_members m WHERE m.list = ?1 AND m.row_id = ?2",
+            params![list, id],
+        );
+        facts.push(match added_by.first().map(String::as_str) {
+            None => format!("{who} is not in list {list}"),
+            Some("") => format!("{who} is in list {list}"),
+            Some(rule) => format!("{who} is in list {list}, added by rule {rule}"),
+        });
+    }
+
+    /// Evaluates a part of an expectation, `None` when it fails.
+    fn engine_value(&self, e: &Expr) -> Option<Value> {
+        self.engine.eval_test(e, &self.vars).ok()
+    }
+
+    fn rows_with(&self, sql: &str, params: impl rusqlite::Params) -> Vec<String> {
+        self.conn()
+            .prepare(sql)
+            .and_then(|mut s| s.query_map(params, |r| r.get::<_, String>(0))?.collect())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,57 @@
+//! `flowc test` through the built binary: a fixture project whose tests pass
+//! and fail in known ways; the failure report is a golden file.
+
+#[path = "support/golden.rs"]
+mod golden;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn flowc_test(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .arg("test")
+        .args(args)
+        .env("NO_COLOR", "1")
+        .current_dir(root())
+        .output()
+        .expect("flowc test")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn failure_report_matches_golden() {
+    let out = flowc_test(&["tests/flowtest/failing"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("1 passed, 6 failed"), "{text}");
+    if let Err(e) = golden::compare(&root().join("tests/flowtest/failing.stdout"), &text) {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn filter_selects_tests_by_name() {
+    let out = flowc_test(&["tests/flowtest/failing", "--filter", "passes:"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("running 1 test"), "{text}");
+    assert!(text.contains("1 passed, 0 failed"), "{text}");
+    assert!(!text.contains("FAILED"), "{text}");
+}
+
+#[test]
+fn every_backend_reports_the_same_failures() {
+    let reports: Vec<String> = ["vm", "jit"]
+        .iter()
+        .map(|b| stdout(&flowc_test(&["tests/flowtest/failing", "--backend", b])))
+        .collect();
+    assert_eq!(reports[0], reports[1]);
+    assert!(reports[0].contains("1 passed, 6 failed"), "{}", reports[0]);
+}
