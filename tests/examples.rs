@@ -83,3 +83,80 @@ fn every_example_passes_on_the_vm() {
 fn every_example_passes_on_the_jit() {
     examples_pass_on("jit");
 }
+
+#[test]
+fn every_example_is_formatted() {
+    let out = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(["fmt", "--check"])
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples"))
+        .output()
+        .expect("flowc");
+    assert!(
+        out.status.success(),
+        "files that `flowc fmt` would change:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The example rules repository's CI workflow: each `run: flowc …` step,
+/// run as written (with the built `flowc` first on PATH) in a copy of the
+/// repository, succeeds and leaves SARIF where the upload step looks.
+#[test]
+fn rules_repo_workflow_steps_pass() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/rules_repo");
+    let workflow = std::fs::read_to_string(repo.join(".github/workflows/flowc.yml"))
+        .expect("the workflow file");
+    let steps: Vec<&str> = workflow
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("run: "))
+        .filter(|cmd| cmd.starts_with("flowc "))
+        .collect();
+    let commands: Vec<&str> = steps
+        .iter()
+        .map(|s| s.split(' ').nth(1).unwrap_or(""))
+        .collect();
+    assert_eq!(commands, ["fmt", "check", "check", "test"], "{steps:?}");
+
+    let work = tempfile::tempdir().expect("temp dir");
+    copy_dir(&repo, work.path());
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_flowc"));
+    let bin_dir = bin_dir.parent().expect("the binary's folder");
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .expect("PATH");
+    for step in &steps {
+        let out = Command::new("sh")
+            .args(["-c", step])
+            .current_dir(work.path())
+            .env("PATH", &path)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("sh");
+        assert!(
+            out.status.success(),
+            "`{step}` failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let sarif = std::fs::read_to_string(work.path().join("flowc.sarif")).expect("flowc.sarif");
+    assert!(sarif.contains("\"version\": \"2.1.0\"") || sarif.contains("\"version\":\"2.1.0\""));
+    assert!(
+        sarif.contains("\"results\": []") || sarif.contains("\"results\":[]"),
+        "{sarif}"
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
