@@ -577,27 +577,117 @@ fn waiting_runs_move_to_the_same_named_step_of_an_edited_rule() {
 }
 
 #[test]
-fn a_waiting_run_whose_step_was_removed_is_reported_and_ends_failed() {
+fn a_waiting_run_whose_step_was_removed_finishes_on_its_old_version() {
+    // Two waits, so the run waits again on the old version.
+    let before = EDITED_BEFORE.replace(
+        "  send email b to contact\nend",
+        "  send email b to contact\n  wait 7d\n  tag contact \"finished\"\nend",
+    );
+    let w = World::files(&[("main.flow", &before)]);
+    w.run(&["--now", "2025-01-01"]);
+    w.sql("INSERT INTO contact (id, name, email) VALUES (1, 'A', 'a@example.jp');");
+    w.run(&["--now", "2025-01-01T01:00"]);
+    // The new version has neither `pause` nor a second wait, and tags
+    // differently: none of it may reach the old run.
+    let edited = EDITED_BEFORE.replace("  pause: wait 7d\n", "").replace(
+        "  send email b to contact\nend",
+        "  tag contact \"new\"\nend",
+    );
+    std::fs::write(w.project.join("main.flow"), edited).expect("edit");
+    let plan = w.run(&["--now", "2025-01-02", "--dry-run"]);
+    assert!(
+        plan.contains(
+            "run 1 (nurture): step `pause` is gone from the new version: the run finishes on the version it started on"
+        ),
+        "{plan}"
+    );
+    let out = w.run(&["--until", "2025-01-20"]);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_runs WHERE status = 'failed'"),
+        0,
+        "{out}"
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_outbox WHERE template = 'b'"),
+        1,
+        "the old version's next step ran, once"
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_tags WHERE tag = 'finished'"),
+        1,
+        "after its second wait, still on the old version"
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_tags WHERE tag = 'new'"),
+        0,
+        "nothing of the new version ran"
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_runs WHERE id = 1 AND status = 'done'"),
+        1
+    );
+    let log = w.flowc(&["log", "--db", "crm.sqlite", "--run", "1"]);
+    assert!(
+        text(&log.stdout).contains("stays on its old version"),
+        "{}",
+        text(&log.stdout)
+    );
+    // A contact created now runs on the new version.
+    w.sql("INSERT INTO contact (id, name, email) VALUES (2, 'B', 'b@example.jp');");
+    w.run(&["--now", "2025-01-21"]);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_tags WHERE tag = 'new'"),
+        1
+    );
+}
+
+#[test]
+fn a_waiting_run_whose_old_version_is_lost_is_reported_and_ends_failed() {
     let w = World::files(&[("main.flow", EDITED_BEFORE)]);
     w.run(&["--now", "2025-01-01"]);
     w.sql("INSERT INTO contact (id, name, email) VALUES (1, 'A', 'a@example.jp');");
     w.run(&["--now", "2025-01-01T01:00"]);
+    w.sql("UPDATE flow_versions SET project = '';");
     let edited = EDITED_BEFORE.replace("  pause: wait 7d\n", "");
     std::fs::write(w.project.join("main.flow"), edited).expect("edit");
     let plan = w.run(&["--now", "2025-01-02", "--dry-run"]);
     assert!(
-        plan.contains("run 1 (nurture): step `pause` is gone from the new version"),
+        plan.contains("run 1 (nurture): step `pause` is gone from the new version and its old version was not kept: the run will fail when it wakes"),
         "{plan}"
     );
     let out = w.run(&["--until", "2025-01-09"]);
     assert!(
-        out.contains("its step `pause`, where this run was waiting, no longer exists"),
+        out.contains("its step `pause`, where this run was waiting, no longer exists; its old version was not kept"),
         "{out}"
     );
     assert_eq!(
         w.count("SELECT count(*) FROM flow_outbox WHERE template = 'b'"),
         0,
         "nothing re-ran"
+    );
+}
+
+#[test]
+fn waiting_runs_of_a_deleted_rule_end_failed() {
+    let w = World::files(&[("main.flow", EDITED_BEFORE)]);
+    w.run(&["--now", "2025-01-01"]);
+    w.sql("INSERT INTO contact (id, name, email) VALUES (1, 'A', 'a@example.jp');");
+    w.run(&["--now", "2025-01-01T01:00"]);
+    let start = EDITED_BEFORE.find("rule nurture").expect("the rule");
+    std::fs::write(w.project.join("main.flow"), &EDITED_BEFORE[..start]).expect("edit");
+    let plan = w.run(&["--now", "2025-01-02", "--dry-run"]);
+    assert!(
+        plan.contains("run 1 (nurture): the rule was deleted"),
+        "{plan}"
+    );
+    w.run(&["--until", "2025-01-09"]);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_runs WHERE status = 'failed' AND error LIKE '%no longer exists%'"),
+        1
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_outbox WHERE template = 'b'"),
+        0
     );
 }
 

@@ -183,12 +183,18 @@ fn dry_run(engine: &Engine, how: Advance) -> Result<(), String> {
     if !changed.is_empty() {
         println!("waiting runs of edited rules:");
         for m in changed {
-            let what = match m.outcome {
+            let what = match &m.outcome {
                 Outcome::Moved => format!("continues at step `{}` of the new version", m.step),
-                _ => format!(
-                    "step `{}` is gone from the new version: the run will fail when it wakes",
+                Outcome::FinishesOnOld => format!(
+                    "step `{}` is gone from the new version: the run finishes on the version it started on",
                     m.step
                 ),
+                Outcome::Orphaned(why) => format!(
+                    "step `{}` is gone from the new version and {why}: the run will fail when it wakes",
+                    m.step
+                ),
+                Outcome::Deleted => "the rule was deleted: the run will fail when it wakes".into(),
+                Outcome::Unchanged => continue,
             };
             println!("  run {} ({}): {what}", m.run, m.rule);
         }

@@ -169,7 +169,8 @@ impl From<rusqlite::Error> for RunError {
 
 pub struct Engine {
     pub(crate) program: Program,
-    pub(crate) conn: Connection,
+    /// Shared with the engines of old rule versions (`versions.rs`).
+    pub(crate) conn: Rc<Connection>,
     pub(crate) options: Options,
     /// The engine's time (Unix seconds); stored in `flow_meta.clock`.
     pub(crate) clock: Cell<i64>,
@@ -192,6 +193,8 @@ pub struct Engine {
     pub(crate) rules_of: HashMap<RecordId, Vec<RuleId>>,
     /// What each rule's `becomes` condition and waits read, by changed table.
     pub(crate) watch_index: HashMap<String, Vec<changes::Watch>>,
+    /// Engines for rule versions that waiting runs finish on, by version.
+    pub(crate) old_versions: RefCell<HashMap<String, versions::OldVersion>>,
 }
 
 impl Engine {
@@ -211,6 +214,21 @@ impl Engine {
         state::migrate(&conn)?;
         conn.set_prepared_statement_cache_capacity(256);
         crate::store::capture::install(&conn, &program.schema)?;
+        let clock = state::meta(&conn, "clock")?
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(i64::MIN);
+        let engine = Engine::assemble(Rc::new(conn), program, options, clock);
+        let zone = engine.program.schema.timezone.name().to_string();
+        if !engine.options.dry_run
+            && state::meta(&engine.conn, "timezone")?.as_deref() != Some(zone.as_str())
+        {
+            state::set_meta(&engine.conn, "timezone", &zone)?;
+        }
+        Ok(engine)
+    }
+
+    /// An engine for `program` on a connection that is already set up.
+    fn assemble(conn: Rc<Connection>, program: Program, options: Options, clock: i64) -> Engine {
         let mut rules_of: HashMap<RecordId, Vec<RuleId>> = HashMap::new();
         for (i, rule) in program.rules.iter().enumerate() {
             rules_of
@@ -218,9 +236,6 @@ impl Engine {
                 .or_default()
                 .push(RuleId(i as u32));
         }
-        let clock = state::meta(&conn, "clock")?
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(i64::MIN);
         let functions: Rc<[crate::ir::FnDef]> = program.functions.clone().into();
         let mut engine = Engine {
             functions,
@@ -236,15 +251,10 @@ impl Engine {
             covered: RefCell::new(std::collections::HashSet::new()),
             rules_of,
             watch_index: HashMap::new(),
+            old_versions: RefCell::new(HashMap::new()),
         };
         engine.watch_index = engine.watches();
-        let zone = engine.program.schema.timezone.name().to_string();
-        if !engine.options.dry_run
-            && state::meta(&engine.conn, "timezone")?.as_deref() != Some(zone.as_str())
-        {
-            state::set_meta(&engine.conn, "timezone", &zone)?;
-        }
-        Ok(engine)
+        engine
     }
 
     pub fn program(&self) -> &Program {

@@ -34,3 +34,19 @@ impl Report {
         )
     }
 }
+
+impl Report {
+    /// Adds what another engine (an old rule version's) did.
+    pub(crate) fn absorb(&mut self, other: Report) {
+        self.changes += other.changes;
+        self.events += other.events;
+        self.timers += other.timers;
+        self.sweeps += other.sweeps;
+        self.started += other.started;
+        self.finished += other.finished;
+        self.queued += other.queued;
+        self.tasks += other.tasks;
+        self.approvals += other.approvals;
+        self.failures.extend(other.failures);
+    }
+}

@@ -5,6 +5,7 @@
 
 use super::runs::Run;
 use super::steps::Flow;
+use super::versions::Placement;
 use super::{Engine, EngineError, RunError};
 use crate::eval::EvalError;
 use crate::ir::{self, StepKind, Unless, Wait};
@@ -128,11 +129,12 @@ impl Engine {
         if status != "waiting" {
             return Ok(());
         }
-        let Some((run, pc)) = self.current_version(run, pc)? else {
-            return Ok(());
-        };
-        // The next step's log line (at the wake time) records the wake.
-        self.continue_after(&run, &pc)
+        match self.place(run, pc)? {
+            // The next step's log line (at the wake time) records the wake.
+            Placement::Here(run, pc) => self.continue_after(&run, &pc),
+            Placement::Old(old) => self.on_old_version(&old, |e| e.wake(run_id)),
+            Placement::Gone => Ok(()),
+        }
     }
 
     /// A waiting run's awaited thing happened (`unless`): the run ends.
@@ -155,8 +157,10 @@ impl Engine {
         if status != "waiting" {
             return Ok(());
         }
-        let Some((run, pc)) = self.current_version(run, pc)? else {
-            return Ok(());
+        let (run, pc) = match self.place(run, pc)? {
+            Placement::Here(run, pc) => (run, pc),
+            Placement::Old(old) => return self.on_old_version(&old, |e| e.recheck(run_id)),
+            Placement::Gone => return Ok(()),
         };
         let rule = self.rule(run.rule);
         let Some(step) = super::pc::step_at(&rule.steps, &pc) else {
@@ -232,49 +236,64 @@ impl Engine {
         for (approval, run_id, status) in decided {
             self.transaction(|| {
                 // Another process may have acted on it since we looked.
-                let claimed = self
-                    .conn
-                    .execute("UPDATE flow_approvals SET applied = 1 WHERE id = ?1 AND applied = 0", [approval])?;
+                let claimed = self.conn.execute(
+                    "UPDATE flow_approvals SET applied = 1 WHERE id = ?1 AND applied = 0",
+                    [approval],
+                )?;
                 if claimed == 0 {
                     return Ok(());
                 }
-                let Some((run, pc, run_status)) = self.load_run(run_id)? else {
-                    return Ok(());
-                };
-                let waiting_for: Option<i64> = self
-                    .conn
-                    .query_row("SELECT json_extract(waiting_for, '$.approval') FROM flow_runs WHERE id = ?1", [run_id], |r| r.get(0))?;
-                if run_status != "waiting" || waiting_for != Some(approval) {
-                    return Ok(());
-                }
-                let Some((run, pc)) = self.current_version(run, pc)? else {
-                    return Ok(());
-                };
-                if status == "approved" {
-                    self.log(Some(&run), "", "approved", &format!("approval #{approval}"))?;
-                    return self.continue_after(&run, &pc);
-                }
-                self.log(Some(&run), "", "rejected", &format!("approval #{approval}"))?;
-                self.sql("UPDATE flow_runs SET status = 'running' WHERE id = ?1", [run.id])?;
-                let rule = self.rule(run.rule);
-                let has_on_reject = super::pc::step_at(&rule.steps, &pc)
-                    .and_then(|s| super::pc::block(s, 0))
-                    .is_some_and(|b| !b.is_empty());
-                if has_on_reject {
-                    if let Some(inside) = super::pc::enter(&rule.steps, &pc, 0) {
-                        self.execute(&run, inside)?;
-                    }
-                    // After `on reject`, the run ends as rejected (unless it failed).
-                    self.sql(
-                        "UPDATE flow_runs SET status = 'rejected' WHERE id = ?1 AND status = 'done'",
-                        [run.id],
-                    )?;
-                    Ok(())
-                } else {
-                    self.finish(&run, "rejected", &format!("approval #{approval} rejected"))
-                }
+                self.decide(run_id, approval, &status)
             })?;
         }
         Ok(true)
+    }
+
+    /// Applies a decided approval to the run waiting for it.
+    fn decide(&self, run_id: i64, approval: i64, status: &str) -> Result<(), EngineError> {
+        let Some((run, pc, run_status)) = self.load_run(run_id)? else {
+            return Ok(());
+        };
+        let waiting_for: Option<i64> = self.conn.query_row(
+            "SELECT json_extract(waiting_for, '$.approval') FROM flow_runs WHERE id = ?1",
+            [run_id],
+            |r| r.get(0),
+        )?;
+        if run_status != "waiting" || waiting_for != Some(approval) {
+            return Ok(());
+        }
+        let (run, pc) = match self.place(run, pc)? {
+            Placement::Here(run, pc) => (run, pc),
+            Placement::Old(old) => {
+                return self.on_old_version(&old, |e| e.decide(run_id, approval, status));
+            }
+            Placement::Gone => return Ok(()),
+        };
+        if status == "approved" {
+            self.log(Some(&run), "", "approved", &format!("approval #{approval}"))?;
+            return self.continue_after(&run, &pc);
+        }
+        self.log(Some(&run), "", "rejected", &format!("approval #{approval}"))?;
+        self.sql(
+            "UPDATE flow_runs SET status = 'running' WHERE id = ?1",
+            [run.id],
+        )?;
+        let rule = self.rule(run.rule);
+        let has_on_reject = super::pc::step_at(&rule.steps, &pc)
+            .and_then(|s| super::pc::block(s, 0))
+            .is_some_and(|b| !b.is_empty());
+        if has_on_reject {
+            if let Some(inside) = super::pc::enter(&rule.steps, &pc, 0) {
+                self.execute(&run, inside)?;
+            }
+            // After `on reject`, the run ends as rejected (unless it failed).
+            self.sql(
+                "UPDATE flow_runs SET status = 'rejected' WHERE id = ?1 AND status = 'done'",
+                [run.id],
+            )?;
+            Ok(())
+        } else {
+            self.finish(&run, "rejected", &format!("approval #{approval} rejected"))
+        }
     }
 }
