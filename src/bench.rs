@@ -215,12 +215,7 @@ pub fn timers(
 /// the rule tags the accounts with `score >= min_score` (among others).
 /// With `min_score` above every score, nothing matches and what is left is
 /// the scan; otherwise the time includes running the matched runs.
-pub fn sweep(
-    dir: &Path,
-    rows: usize,
-    backend: Backend,
-    min_score: i64,
-) -> Result<Measure, String> {
+pub fn sweep(dir: &Path, rows: usize, backend: Backend, min_score: i64) -> Result<Measure, String> {
     let text = format!(
         "timezone \"UTC\"\nrecord account {{\n  name: text\n  score: int\n  region: text\n  renewal: date\n}}\n\
          rule renew\n  every day at \"09:00\" for each account\n    where account.score >= {min_score} and account.region == \"east\"\n      \

@@ -1,8 +1,8 @@
 //! The examples in the documentation are checked like any other flow code.
 //!
-//! Every ```flow block in `docs/language.md` and `docs/diagnostics.md` is a
-//! whole project on its own (the standard library is loaded as usual). Its
-//! info string says what `flowc check` must find:
+//! Every ```flow block in `docs/language.md`, `docs/diagnostics.md` and
+//! `docs/tutorial.md` is a whole project on its own (the standard library is
+//! loaded as usual). Its info string says what `flowc check` must find:
 //!
 //! - ```` ```flow ````: nothing at all, neither errors nor warnings;
 //! - ```` ```flow warning ````: no errors and at least one warning;
@@ -183,6 +183,12 @@ fn language_reference_examples_check() {
 #[test]
 fn diagnostics_examples_check() {
     check_document("docs/diagnostics.md");
+}
+
+#[test]
+fn tutorial_examples_check() {
+    let n = check_document("docs/tutorial.md");
+    assert!(n >= 3, "docs/tutorial.md has only {n} flow blocks");
 }
 
 /// Codes written as string literals (`"E0101"`) in a source file.

@@ -215,7 +215,8 @@ fn the_seminar_runs_with_the_time_machine() {
         "{}",
         Some("2025-01-04T15:00"),
     );
-    w.run(&["--until", "2025-01-20", "--mail-dir", "mail"]);
+    let server = smtp::Server::start(&w.path("received"));
+    w.run(&["--until", "2025-01-20", "--smtp", &server.url()]);
     let sent = |template: &str, to: &str| {
         w.count(&format!("SELECT count(*) FROM flow_outbox WHERE template = '{template}' AND to_addr = '{to}' AND status = 'sent'"))
     };
@@ -234,10 +235,13 @@ fn the_seminar_runs_with_the_time_machine() {
     let confirmed: i64 =
         w.count("SELECT created_at FROM flow_outbox WHERE template = 'payment_confirmed'");
     assert_eq!(confirmed, 1_735_970_400, "2025-01-04T15:00+09:00");
-    let files = std::fs::read_dir(w.path("mail"))
-        .map(|d| d.count())
-        .unwrap_or(0);
-    assert_eq!(files, 5, "one .eml per email");
+    let mut outbox = w.strings("SELECT to_addr || ' | ' || subject FROM flow_outbox");
+    outbox.sort();
+    assert_eq!(
+        server.summary(),
+        outbox,
+        "the SMTP server got each email once"
+    );
     assert_eq!(
         w.count("SELECT count(*) FROM flow_list_members WHERE list = 'paid' AND row_id = 2"),
         1
@@ -722,7 +726,8 @@ fn approvals_are_listed_approved_and_resumed() {
         "{}",
         Some("2025-01-02T10:00"),
     );
-    w.run(&["--until", "2025-01-05", "--mail-dir", "mail"]);
+    let server = smtp::Server::start(&w.path("received"));
+    w.run(&["--until", "2025-01-05", "--smtp", &server.url()]);
     let list = text(&w.flowc(&["approvals", "--db", "crm.sqlite"]).stdout);
     assert_eq!(
         list,
@@ -739,11 +744,17 @@ fn approvals_are_listed_approved_and_resumed() {
             .code(),
         Some(2)
     );
-    w.run(&["--now", "2025-01-05T10:00", "--mail-dir", "mail"]);
+    w.run(&["--now", "2025-01-05T10:00", "--smtp", &server.url()]);
     assert_eq!(
         w.strings("SELECT to_addr FROM flow_outbox WHERE status = 'sent'"),
         ["abc@example.jp"]
     );
+    let received: Vec<String> = server
+        .messages()
+        .iter()
+        .map(|m| m["to"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(received, ["abc@example.jp"]);
     assert_eq!(
         w.strings("SELECT status FROM flow_runs ORDER BY id"),
         ["done", "done"]

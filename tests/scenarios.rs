@@ -1,20 +1,61 @@
 //! The ten scenarios of DESIGN.md §1, each driven through `flowc run
-//! --until` on a real SQLite file with seed data, asserting everything it
-//! must produce and that nothing else is produced. (The seminar and the
-//! invoice reminder are in tests/engine.rs.)
+//! --until` on a real SQLite file with seed data and a real SMTP server,
+//! asserting everything it must produce and that nothing else is produced.
+//! (The seminar and the invoice reminder are in tests/engine.rs.)
 
+#[path = "support/smtp.rs"]
+mod smtp;
 #[path = "support/world.rs"]
 mod world;
 
 use world::World;
 
+/// An example project with its database and an SMTP server on 127.0.0.1
+/// that every `run` delivers to.
+struct Scenario {
+    world: World,
+    server: smtp::Server,
+}
+
+impl std::ops::Deref for Scenario {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.world
+    }
+}
+
+impl Scenario {
+    fn run(&self, extra: &[&str]) -> String {
+        let url = self.server.url();
+        let mut args = extra.to_vec();
+        args.extend_from_slice(&["--smtp", &url]);
+        self.world.run(&args)
+    }
+
+    /// Every email in the outbox was sent, and the SMTP server received
+    /// exactly those.
+    fn assert_delivered(&self) {
+        assert_eq!(
+            self.count("SELECT count(*) FROM flow_outbox WHERE status != 'sent'"),
+            0,
+            "undelivered: {:?}",
+            self.strings("SELECT to_addr || ' ' || status || ' ' || coalesce(error, '') FROM flow_outbox WHERE status != 'sent'")
+        );
+        let mut sent = self.strings("SELECT to_addr || ' | ' || subject FROM flow_outbox");
+        sent.sort();
+        assert_eq!(self.server.summary(), sent);
+    }
+}
+
 /// Starts an example at 2025-01-01 09:00 (change capture installed), then
 /// loads `seed` as changes made by another program.
-fn scenario(name: &str, seed: &str) -> World {
-    let w = World::example(name);
-    w.run(&["--now", "2025-01-01T09:00"]);
-    w.sql(seed);
-    w
+fn scenario(name: &str, seed: &str) -> Scenario {
+    let world = World::example(name);
+    let server = smtp::Server::start(&world.path("received"));
+    let s = Scenario { world, server };
+    s.run(&["--now", "2025-01-01T09:00"]);
+    s.sql(seed);
+    s
 }
 
 fn outbox(w: &World) -> Vec<String> {
@@ -37,6 +78,7 @@ fn scenario_1_lost_and_won_deals_go_to_their_lists() {
         ["followup:1", "upsell:2"]
     );
     assert!(outbox(&w).is_empty());
+    w.assert_delivered();
 }
 
 #[test]
@@ -46,7 +88,7 @@ fn scenario_2_big_deals_alert_the_executives() {
         "INSERT INTO user VALUES (1, '佐藤', 'sato@example.jp', 'sales'), (2, '社長', 'ceo@example.jp', 'executive'), (3, '専務', 'senmu@example.jp', 'executive');
          INSERT INTO opportunity VALUES (1, '全社導入', 15000000, 1), (2, '小口', 300000, 1);",
     );
-    w.run(&["--until", "2025-01-02", "--mail-dir", "mail"]);
+    w.run(&["--until", "2025-01-02"]);
     assert_eq!(
         outbox(&w),
         ["notify -> ceo@example.jp", "notify -> senmu@example.jp"]
@@ -55,6 +97,7 @@ fn scenario_2_big_deals_alert_the_executives() {
         w.strings("SELECT DISTINCT subject FROM flow_outbox"),
         ["Big deal: 全社導入 (15000000 円, 佐藤)"]
     );
+    w.assert_delivered();
 }
 
 #[test]
@@ -65,7 +108,7 @@ fn scenario_4_renewals_enter_daily_at_nine_local_time() {
          INSERT INTO opportunity VALUES (1, '保守', '提案', 1), (2, '交渉中', '07', 2), (3, '更新', '見込み', 3);
          INSERT INTO contract VALUES (1, 1, 1, '2025-03-03', NULL), (2, 2, 2, '2025-03-03', NULL), (3, 3, 3, '2025-04-01', NULL);",
     );
-    w.run(&["--until", "2025-02-28", "--mail-dir", "mail"]);
+    w.run(&["--until", "2025-02-28"]);
     assert_eq!(
         outbox(&w),
         [
@@ -95,6 +138,7 @@ fn scenario_4_renewals_enter_daily_at_nine_local_time() {
         57,
         "one sweep a day, 2025-01-02 to 2025-02-27 (09:00)"
     );
+    w.assert_delivered();
 }
 
 #[test]
@@ -116,6 +160,7 @@ fn scenario_6_web_leads_are_assigned_by_the_first_matching_line() {
         ["1:1", "2:2", "3:3", "4:4", "5:5"]
     );
     assert!(outbox(&w).is_empty());
+    w.assert_delivered();
 }
 
 #[test]
@@ -140,6 +185,7 @@ fn scenario_7_undecided_deals_get_a_task_ninety_days_later() {
         w.strings("SELECT title || ' / ' || assignee_id || ' / ' || due FROM flow_tasks"),
         ["フォローアップ: 展示会 / 1 / 2025-04-09"]
     );
+    w.assert_delivered();
 }
 
 #[test]
@@ -179,6 +225,7 @@ fn scenario_8_won_deals_lock_and_big_discounts_need_the_manager() {
             .is_ok(),
         "not locked"
     );
+    w.assert_delivered();
 }
 
 #[test]
@@ -200,6 +247,7 @@ fn scenario_9_the_owner_hears_when_the_discount_crosses_half() {
         w.strings("SELECT subject FROM flow_outbox"),
         ["値引率が50%を超えました: 値引き"]
     );
+    w.assert_delivered();
 }
 
 #[test]
@@ -223,4 +271,5 @@ fn scenario_10_far_close_dates_are_confirmed_with_the_owner() {
         w.strings("SELECT CAST(subject_id AS TEXT) FROM flow_outbox ORDER BY id"),
         ["1", "2"]
     );
+    w.assert_delivered();
 }

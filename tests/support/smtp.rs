@@ -94,6 +94,23 @@ impl Server {
     pub fn messages(&self) -> Vec<serde_json::Value> {
         received(&self.dir)
     }
+
+    /// `to | subject` of every message received so far, sorted.
+    pub fn summary(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .messages()
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} | {}",
+                    m["to"].as_str().unwrap_or_default(),
+                    m["subject"].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        lines.sort();
+        lines
+    }
 }
 
 /// Messages an aiosmtpd wrote into `dir`, in arrival order.
