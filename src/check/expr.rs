@@ -616,12 +616,10 @@ impl Checker<'_> {
     ) -> ir::Expr {
         let l = self.expr(left, scope);
         let r = self.expr(right, scope);
-        if matches!(op, BinaryOp::Eq | BinaryOp::Ne)
-            && (l.ty.base == Type::Null || r.ty.base == Type::Null)
-        {
+        if l.ty.base == Type::Null || r.ty.base == Type::Null {
             self.report(Problem::CompareWithNull {
                 span,
-                negated: op == BinaryOp::Ne,
+                op: op.symbol(),
             });
             return error_expr(span);
         }

@@ -146,6 +146,8 @@ pub(crate) struct Checker<'a> {
     pub problems: Vec<Problem>,
     /// Names whose declarations failed to parse: not reported as unknown.
     pub broken: HashSet<String>,
+    /// The record each rule runs for, by `RuleId` (known once rules are checked).
+    pub rule_subjects: Vec<ir::RecordId>,
     template_files: &'a HashMap<(FileId, String), Result<FileId, String>>,
 }
 
@@ -159,6 +161,7 @@ impl<'a> Checker<'a> {
             templates: Vec::new(),
             problems: Vec::new(),
             broken: input.broken.iter().map(|(_, n)| n.clone()).collect(),
+            rule_subjects: Vec::new(),
             template_files: input.template_files,
         }
     }
@@ -220,6 +223,7 @@ impl<'a> Checker<'a> {
             .map(|r| rules::check_rule(self, r))
             .collect::<Vec<_>>();
         graph::rule_cycles(self, &rules);
+        self.rule_subjects = rules.iter().map(|r| r.subject).collect();
         let tests = decls
             .tests
             .iter()

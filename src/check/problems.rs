@@ -138,7 +138,7 @@ pub enum Problem {
         hint: Option<String>,
     },
     /// E0211. `segment s of r where r.a == null`
-    CompareWithNull { span: Span, negated: bool },
+    CompareWithNull { span: Span, op: &'static str },
     /// E0212. `count(x for true)`: the aggregate's rows are not named.
     AggregateRows { span: Span, hint: String },
     /// E0213. `old.x` outside a `changes` trigger, `event.x` outside an event rule.
@@ -186,8 +186,9 @@ pub enum Problem {
         what: &'static str,
         first: Span,
     },
-    /// E0507. `every 0s for each r`
-    BadInterval { span: Span },
+    /// E0507. `every 0s for each r`, `wait -1d`: a fixed duration that
+    /// must be positive is not.
+    BadInterval { span: Span, what: &'static str },
     /// E0508. Two steps with the same label.
     DuplicateLabel {
         span: Span,
@@ -218,7 +219,11 @@ pub enum Problem {
 
 /// `a contact`, `an opportunity`.
 fn a(word: &str) -> String {
-    let vowel = word.starts_with(['a', 'e', 'i', 'o', 'u']);
+    // "a user", "a unit": a `u` sounding like "you" takes "a".
+    let you = ["us", "uni", "uti", "ur"]
+        .iter()
+        .any(|p| word.starts_with(p));
+    let vowel = word.starts_with(['a', 'e', 'i', 'o', 'u']) && !you;
     format!("{} `{word}`", if vowel { "an" } else { "a" })
 }
 
@@ -364,7 +369,12 @@ impl Problem {
                 hint,
             } => Diagnostic::error(
                 "E0203",
-                format!("{context} must be `{expected}`, but this is `{found}`"),
+                // A type is quoted; a description ("a duration literal") is not.
+                if expected.contains(' ') {
+                    format!("{context} must be {expected}, but this is `{found}`")
+                } else {
+                    format!("{context} must be `{expected}`, but this is `{found}`")
+                },
                 Label::new(*span, format!("this is `{found}`")),
             )
             .maybe_hint(hint.clone()),
@@ -390,15 +400,15 @@ impl Problem {
                 Label::new(*span, format!("`.{field}` on {}", a(found))),
             )
             .with_hint(hint.clone().unwrap_or_else(|| "only records (and references to them) have fields".into())),
-            CompareWithNull { span, negated } => Diagnostic::error(
+            CompareWithNull { span, op } => Diagnostic::error(
                 "E0211",
                 "a comparison with `null` is never true",
                 Label::new(*span, "always false"),
             )
-            .with_hint(if *negated {
-                "write `is not null`"
-            } else {
-                "write `is null`"
+            .with_hint(match *op {
+                "==" => "write `is null`",
+                "!=" => "write `is not null`",
+                _ => "compare with a value; to test for a missing value, write `is null`",
             }),
             AggregateRows { span, hint } => Diagnostic::error(
                 "E0212",
@@ -498,9 +508,9 @@ impl Problem {
                 Label::new(*span, "again here"),
             )
             .with_label(*first, "first here"),
-            BadInterval { span } => Diagnostic::error(
+            BadInterval { span, what } => Diagnostic::error(
                 "E0507",
-                "a sweep interval must be positive",
+                format!("{what} must be positive"),
                 Label::new(*span, "zero or negative"),
             ),
             DuplicateLabel { span, label, first } => Diagnostic::error(

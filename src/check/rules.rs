@@ -206,7 +206,10 @@ fn schedule(cx: &mut Checker, schedule: &ast::Schedule, span: Span) -> Option<ir
                 Some(ir::Schedule::Interval { seconds })
             }
             _ => {
-                cx.report(Problem::BadInterval { span: every.span });
+                cx.report(Problem::BadInterval {
+                    span: every.span,
+                    what: "a sweep interval",
+                });
                 None
             }
         },
@@ -231,6 +234,13 @@ fn options(cx: &mut Checker, decl: &ast::RuleDecl, rule: &mut ir::RuleDef, scope
                 rule.reenter = match after {
                     None => ir::Reenter::Never,
                     Some(e) => match constant_duration(cx, e, scope, "`reenter after`") {
+                        Some(seconds) if seconds <= 0 => {
+                            cx.report(Problem::BadInterval {
+                                span: e.span,
+                                what: "`reenter after`",
+                            });
+                            ir::Reenter::WhenEnded
+                        }
                         Some(seconds) => ir::Reenter::After(seconds),
                         None => ir::Reenter::WhenEnded,
                     },
@@ -253,6 +263,23 @@ fn options(cx: &mut Checker, decl: &ast::RuleDecl, rule: &mut ir::RuleDef, scope
 }
 
 /// A duration that must be known without any record: `60d`, `2w`.
+/// Reports a fixed duration (`0s`, `-1d`) where only a positive one makes
+/// sense; computed durations are checked when the run gets there.
+fn positive(cx: &mut Checker, d: &ir::Expr, span: Span, what: &'static str) {
+    if fixed_seconds(d).is_some_and(|s| s <= 0) {
+        cx.report(Problem::BadInterval { span, what });
+    }
+}
+
+/// A duration literal's seconds, negated or not (`7d`, `-1d`).
+fn fixed_seconds(d: &ir::Expr) -> Option<i64> {
+    match &d.kind {
+        K::Lit(ir::Literal::Duration(s)) => Some(*s),
+        K::Neg(inner) => fixed_seconds(inner).map(|s| -s),
+        _ => None,
+    }
+}
+
 pub(crate) fn constant_duration(
     cx: &mut Checker,
     e: &ast::Expr,
@@ -260,9 +287,9 @@ pub(crate) fn constant_duration(
     context: &str,
 ) -> Option<i64> {
     let typed = cx.expr(e, scope);
-    match typed.kind {
-        K::Lit(ir::Literal::Duration(s)) => Some(s),
-        _ if typed.ty.is_error() => None,
+    match fixed_seconds(&typed) {
+        Some(s) => Some(s),
+        None if typed.ty.is_error() => None,
         _ => {
             let found = cx.schema.type_name(typed.ty);
             cx.report(Problem::Mismatch {
@@ -356,7 +383,7 @@ fn steps(
 }
 
 /// A record-typed expression, or a report that it is not one.
-fn record(
+pub(super) fn record(
     cx: &mut Checker,
     e: &ast::Expr,
     scope: &mut Scope,
@@ -580,7 +607,11 @@ fn step(
 }
 
 /// Who an email goes to: a record with an `email` field, or a text address.
-fn recipient(cx: &mut Checker, to: &ast::Expr, scope: &mut Scope) -> Option<ir::Recipient> {
+pub(super) fn recipient(
+    cx: &mut Checker,
+    to: &ast::Expr,
+    scope: &mut Scope,
+) -> Option<ir::Recipient> {
     let typed = cx.expr(to, scope);
     match typed.ty.base {
         Type::Record(r) => {
@@ -691,6 +722,7 @@ fn wait(cx: &mut Checker, wait: &ast::Wait, scope: &mut Scope) -> ir::Wait {
         ast::Wait::For { duration, unless } => {
             let d = cx.expr(duration, scope);
             let d = cx.coerce(d, Ty::DURATION, "a wait's duration", None);
+            positive(cx, &d, duration.span, "a wait's duration");
             let unless = unless.as_ref().map(|u| match u {
                 ast::Unless::Event(name) => ir::Unless::Event(name.name.clone()),
                 ast::Unless::Condition(c) => {
@@ -739,7 +771,9 @@ fn wait(cx: &mut Checker, wait: &ast::Wait, scope: &mut Scope) -> ir::Wait {
                     }
                     let at_most = at_most.as_ref().map(|m| {
                         let d = cx.expr(m, scope);
-                        cx.coerce(d, Ty::DURATION, "`at most`", None)
+                        let d = cx.coerce(d, Ty::DURATION, "`at most`", None);
+                        positive(cx, &d, m.span, "`at most`");
+                        d
                     });
                     ir::Wait::UntilCondition { condition, at_most }
                 }

@@ -170,7 +170,10 @@ fn expect(
                 Some(t) => Some(cx.template_named(t)?),
                 None => None,
             };
-            let to = cx.expr(to, scope);
+            let to = match super::rules::recipient(cx, to, scope)? {
+                ir::Recipient::Record { expr, .. } => expr,
+                ir::Recipient::Address(expr) => expr,
+            };
             I::ExpectEmail {
                 count: *count,
                 template,
@@ -182,7 +185,7 @@ fn expect(
             title,
             assignee,
         } => {
-            let assignee = cx.expr(assignee, scope);
+            let (assignee, _) = super::rules::record(cx, assignee, scope, "a task's assignee");
             I::ExpectTask {
                 negated: *negated,
                 title: title.value.clone(),
@@ -207,6 +210,19 @@ fn expect(
                 return None;
             };
             let subject = cx.expr(subject, scope);
+            let subject = match cx.rule_subjects.get(id.0 as usize) {
+                Some(&runs_for) => cx.coerce(
+                    subject,
+                    Ty::new(Type::Record(runs_for)),
+                    "the record a run is for",
+                    Some(format!(
+                        "`{}` runs for `{}` records",
+                        rule.name,
+                        cx.schema.record(runs_for).name
+                    )),
+                ),
+                None => subject,
+            };
             let Some(state_value) = ir::RunState::parse(&state.name) else {
                 cx.report(Problem::UnknownRunState {
                     span: state.span,
