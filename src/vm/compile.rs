@@ -190,6 +190,19 @@ impl<'p> Compiler<'p> {
                 let key = self.constant(Value::text(key));
                 self.emit(Op::Event { dst, key });
             }
+            // A literal's conversion gives the same value on every
+            // evaluation: done once here (text may need the schema or zone).
+            K::Cast(inner)
+                if matches!(&inner.kind, K::Lit(lit) if !matches!(lit, Literal::Text(_)))
+                    && e.ty.base != Type::Text =>
+            {
+                if let K::Lit(lit) = &inner.kind {
+                    let schema = ir::Schema::default();
+                    let value =
+                        crate::value::convert(literal(lit), e.ty.base, &schema, chrono_tz::UTC);
+                    self.load(value, dst);
+                }
+            }
             K::Cast(inner) => {
                 self.expr(inner, dst)?;
                 self.emit(Op::Cast {
