@@ -88,20 +88,35 @@ fn a_second_demo_run_keeps_edited_rules_and_starts_the_data_over() {
     let first = demo(&dir);
     assert!(first.contains("rules written to"));
     let rules = dir.join("rules/rules.flow");
-    let edited = std::fs::read_to_string(&rules)
-        .expect("rules")
-        .replace("rule won_upsell", "rule won_upsell_edited");
+    let mut edited = std::fs::read_to_string(&rules).expect("rules");
+    edited.push_str("\nrule won_tag\n  when opportunity.stage changes to \"受注\"\n  tag opportunity \"won\"\nend\n");
     std::fs::write(&rules, edited).expect("edit");
     let second = demo(&dir);
     assert!(second.contains("rules kept in"), "{second}");
-    assert!(second.contains("won_upsell_edited"), "{second}");
+    assert!(second.contains("won_tag "), "the new rule ran:\n{second}");
     let conn = rusqlite::Connection::open(dir.join("crm.sqlite")).expect("db");
-    let old: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM flow_runs WHERE rule = 'won_upsell'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count");
-    assert_eq!(old, 0, "the database started over");
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect("count") };
+    let lost_runs = |summary: &str| number_after_rule(summary, "lost_followup");
+    assert_eq!(
+        count("SELECT count(*) FROM flow_runs WHERE rule = 'lost_followup'"),
+        lost_runs(&first),
+        "the database started over: the same runs again, not twice as many"
+    );
+    assert_eq!(lost_runs(&second), lost_runs(&first));
+    assert_eq!(
+        count("SELECT count(*) FROM flow_tags WHERE tag = 'won'"),
+        number_after_rule(&second, "won_upsell"),
+        "the new rule fired with the old one on every won deal"
+    );
+}
+
+/// The number of runs the summary's "What fired" lists for `rule`.
+fn number_after_rule(summary: &str, rule: &str) -> i64 {
+    summary
+        .lines()
+        .find_map(|l| {
+            let mut words = l.split_whitespace();
+            (words.next() == Some(rule)).then(|| words.next()?.parse().ok())?
+        })
+        .unwrap_or_else(|| panic!("no runs of `{rule}` in:\n{summary}"))
 }
