@@ -2,7 +2,7 @@
 //! records it was about, by the names the test gave them.
 
 use super::Runner;
-use crate::ir::{Expr, ExprKind, Type};
+use crate::ir::{Expr, ExprKind, Step, StepKind, Type};
 use crate::value::Value;
 use rusqlite::params;
 
@@ -100,7 +100,7 @@ impl Runner<'_> {
                     facts.push(format!("{who} {is} in segment {}", segment.name));
                 }
             }
-            ExprKind::HasTag { value, .. } => {
+            ExprKind::HasTag { value, tag } => {
                 if let (Some(Value::Ref(id)), Type::Record(record)) =
                     (self.engine_value(value), value.ty.base)
                 {
@@ -114,6 +114,13 @@ impl Runner<'_> {
                         true => format!("{who} has no tags"),
                         false => format!("{who} has tags: {}", tags.join(", ")),
                     });
+                    if let Some(Value::Text(wanted)) = self.engine_value(tag)
+                        && !tags.iter().any(|t| **t == *wanted)
+                    {
+                        facts.extend(self.producers(
+                            |s| matches!(s, StepKind::Tag { tag, .. } if **tag == *wanted),
+                        ));
+                    }
                 }
             }
             _ => {}
@@ -138,10 +145,70 @@ impl Runner<'_> {
             params![list, id],
         );
         facts.push(match added_by.first().map(String::as_str) {
-            None => format!("{who} is not in list {list}"),
+            None => {
+                facts.push(format!("{who} is not in list {list}"));
+                facts.extend(self.producers(|s| {
+                    matches!(s, StepKind::AddToList { list: l, .. } if self.program.schema.lists[l.index()].name == list)
+                }));
+                return;
+            }
             Some("") => format!("{who} is in list {list}"),
             Some(rule) => format!("{who} is in list {list}, added by rule {rule}"),
         });
+    }
+
+    /// For something that did not happen: each rule with a step that could
+    /// have done it, and how far its runs got (`rule welcome: did not start`,
+    /// `rule welcome: waiting at wait#1 until …`).
+    pub(super) fn producers(&self, does_it: impl Fn(&StepKind) -> bool) -> Vec<String> {
+        let zone = self.program.schema.timezone;
+        let mut facts = Vec::new();
+        for rule in &self.program.rules {
+            if !any_step(&rule.steps, &does_it) {
+                continue;
+            }
+            let runs: Vec<RunRow> = self
+                .conn()
+                .prepare(
+                    "SELECT subject_id, status, step, wake_at, error FROM flow_runs WHERE rule = ?1 ORDER BY id",
+                )
+                .and_then(|mut s| {
+                    s.query_map([&rule.name], |r| {
+                        Ok(RunRow {
+                            subject: r.get(0)?,
+                            status: r.get(1)?,
+                            step: r.get(2)?,
+                            wake_at: r.get(3)?,
+                            error: r.get(4)?,
+                        })
+                    })?
+                    .collect()
+                })
+                .unwrap_or_default();
+            if runs.is_empty() {
+                facts.push(format!(
+                    "rule {} (which could do it) did not start: its trigger did not fire, or its `where` was false",
+                    rule.name
+                ));
+            }
+            for run in runs {
+                let who = self.who(rule.subject, run.subject);
+                let step = run.step;
+                let state = match run.status.as_str() {
+                    "waiting" => match run.wake_at {
+                        Some(at) => format!(
+                            "waiting at {step} until {}",
+                            crate::time::format_datetime(at, zone)
+                        ),
+                        None => format!("waiting at {step}"),
+                    },
+                    "failed" => format!("failed: {}", run.error.unwrap_or_default()),
+                    other => other.to_string(),
+                };
+                facts.push(format!("rule {} on {who}: {state}", rule.name));
+            }
+        }
+        facts
     }
 
     /// Evaluates a part of an expectation, `None` when it fails.
@@ -155,4 +222,31 @@ impl Runner<'_> {
             .and_then(|mut s| s.query_map(params, |r| r.get::<_, String>(0))?.collect())
             .unwrap_or_default()
     }
+}
+
+/// A row of `flow_runs`, as far as a failure report needs it.
+struct RunRow {
+    subject: i64,
+    status: String,
+    step: String,
+    wake_at: Option<i64>,
+    error: Option<String>,
+}
+
+/// Whether any step, in any branch, satisfies `does_it`.
+fn any_step(steps: &[Step], does_it: &impl Fn(&StepKind) -> bool) -> bool {
+    steps.iter().any(|step| {
+        does_it(&step.kind)
+            || match &step.kind {
+                StepKind::If {
+                    branches,
+                    otherwise,
+                } => {
+                    branches.iter().any(|(_, b)| any_step(b, does_it))
+                        || any_step(otherwise, does_it)
+                }
+                StepKind::RequireApproval { on_reject, .. } => any_step(on_reject, does_it),
+                _ => false,
+            }
+    })
 }

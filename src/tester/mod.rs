@@ -12,7 +12,7 @@ mod explain;
 use crate::engine::{Advance, Engine, Options};
 use crate::eval::EvalError;
 use crate::eval::compiled::Backend;
-use crate::ir::{Program, RecordId, TestDef, TestStep, TestStepKind, Type};
+use crate::ir::{Program, RecordId, StepKind, TestDef, TestStep, TestStepKind, Type};
 use crate::source::Span;
 use crate::store::sql::ident;
 use crate::syntax::ast::EmailCount;
@@ -339,10 +339,14 @@ impl<'p> Runner<'p> {
                 } else {
                     format!("expected a task {title:?} for {who}")
                 };
+                let mut actual = facts("tasks", tasks);
+                if !*negated {
+                    actual.extend(self.producers(|s| matches!(s, StepKind::CreateTask { .. })));
+                }
                 Err(Failure {
                     span,
                     message,
-                    actual: facts("tasks", tasks),
+                    actual,
                 })
             }
             TestStepKind::ExpectApproval { negated, subject } => {
@@ -538,10 +542,23 @@ impl<'p> Runner<'p> {
             }
         };
         let sent = self.rows("SELECT coalesce(template, kind) || ' to ' || to_addr || ': ' || subject FROM flow_outbox ORDER BY id");
+        let mut actual = facts("emails", sent);
+        let too_few = match count {
+            EmailCount::Some => found == 0,
+            EmailCount::None => false,
+            EmailCount::Exactly(n) => found < i64::from(n),
+        };
+        if too_few {
+            actual.extend(self.producers(|s| match (s, template) {
+                (StepKind::SendEmail { template: t, .. }, Some(wanted)) => *t == wanted,
+                (StepKind::SendEmail { .. } | StepKind::Notify { .. }, None) => true,
+                _ => false,
+            }));
+        }
         Err(Failure {
             span,
             message,
-            actual: facts("emails", sent),
+            actual,
         })
     }
 }
