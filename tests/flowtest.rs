@@ -30,7 +30,7 @@ fn failure_report_matches_golden() {
     let out = flowc_test(&["tests/flowtest/failing"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let text = stdout(&out);
-    assert!(text.contains("1 passed, 7 failed"), "{text}");
+    assert!(text.contains("1 passed, 8 failed"), "{text}");
     if let Err(e) = golden::compare(&root().join("tests/flowtest/failing.stdout"), &text) {
         panic!("{e}");
     }
@@ -53,5 +53,5 @@ fn every_backend_reports_the_same_failures() {
         .map(|b| stdout(&flowc_test(&["tests/flowtest/failing", "--backend", b])))
         .collect();
     assert_eq!(reports[0], reports[1]);
-    assert!(reports[0].contains("1 passed, 7 failed"), "{}", reports[0]);
+    assert!(reports[0].contains("1 passed, 8 failed"), "{}", reports[0]);
 }

@@ -238,7 +238,12 @@ impl Engine {
             };
             match self.holds(filter, &ctx) {
                 Ok(true) => {}
-                Ok(false) => return Ok(()),
+                Ok(false) => {
+                    if let Some((filtered, _)) = self.held_back.get(rule_id.index()) {
+                        filtered.set(filtered.get().saturating_add(1));
+                    }
+                    return Ok(());
+                }
                 Err(e) => {
                     // The run could not even decide whether to start: it
                     // counts as a run that failed, with the reason.

@@ -193,6 +193,9 @@ pub struct Engine {
     pub(crate) rules_of: HashMap<RecordId, Vec<RuleId>>,
     /// What each rule's `becomes` condition and waits read, by changed table.
     pub(crate) watch_index: HashMap<String, Vec<changes::Watch>>,
+    /// Per rule: triggers whose `where` was false, and starts refused by
+    /// `reenter`; for `flowc test` to say why a rule did not run.
+    pub(crate) held_back: Vec<(Cell<u32>, Cell<u32>)>,
     /// Engines for rule versions that waiting runs finish on, by version.
     pub(crate) old_versions: RefCell<HashMap<String, versions::OldVersion>>,
 }
@@ -251,8 +254,12 @@ impl Engine {
             covered: RefCell::new(std::collections::HashSet::new()),
             rules_of,
             watch_index: HashMap::new(),
+            held_back: Vec::new(),
             old_versions: RefCell::new(HashMap::new()),
         };
+        engine.held_back = (0..engine.program.rules.len())
+            .map(|_| (Cell::new(0), Cell::new(0)))
+            .collect();
         engine.watch_index = engine.watches();
         engine
     }
@@ -269,6 +276,16 @@ impl Engine {
     pub fn clock(&self) -> Option<i64> {
         let c = self.clock.get();
         (c != i64::MIN).then_some(c)
+    }
+
+    /// How often `rule` was triggered but did not start: its `where` was
+    /// false, or `reenter` refused a second run.
+    pub fn held_back(&self, rule: RuleId) -> (u32, u32) {
+        self.held_back
+            .get(rule.index())
+            .map_or((0, 0), |(filtered, refused)| {
+                (filtered.get(), refused.get())
+            })
     }
 
     /// The `(rule, step)` pairs executed so far.

@@ -105,6 +105,9 @@ impl Engine {
     ) -> Result<Option<i64>, EngineError> {
         let rule = self.rule(rule_id);
         if !self.may_enter(rule, subject)? {
+            if let Some((_, refused)) = self.held_back.get(rule_id.index()) {
+                refused.set(refused.get().saturating_add(1));
+            }
             return Ok(None);
         }
         let now = self.clock.get();

@@ -163,7 +163,8 @@ impl Runner<'_> {
     pub(super) fn producers(&self, does_it: impl Fn(&StepKind) -> bool) -> Vec<String> {
         let zone = self.program.schema.timezone;
         let mut facts = Vec::new();
-        for rule in &self.program.rules {
+        for (i, rule) in self.program.rules.iter().enumerate() {
+            let id = crate::ir::RuleId(i as u32);
             if !any_step(&rule.steps, &does_it) {
                 continue;
             }
@@ -186,8 +187,21 @@ impl Runner<'_> {
                 })
                 .unwrap_or_default();
             if runs.is_empty() {
+                let why = match self.engine.held_back(id) {
+                    (0, 0) => "its trigger never fired".to_string(),
+                    (filtered, 0) => format!(
+                        "its trigger fired {}, and its `where` was false",
+                        times(filtered)
+                    ),
+                    (0, refused) => format!("`reenter` refused it {}", times(refused)),
+                    (filtered, refused) => format!(
+                        "its `where` was false {}, and `reenter` refused it {}",
+                        times(filtered),
+                        times(refused)
+                    ),
+                };
                 facts.push(format!(
-                    "rule {} (which could do it) did not start: its trigger did not fire, or its `where` was false",
+                    "rule {} (which could do it) did not start: {why}",
                     rule.name
                 ));
             }
@@ -221,6 +235,14 @@ impl Runner<'_> {
             .prepare(sql)
             .and_then(|mut s| s.query_map(params, |r| r.get::<_, String>(0))?.collect())
             .unwrap_or_default()
+    }
+}
+
+fn times(n: u32) -> String {
+    if n == 1 {
+        "once".into()
+    } else {
+        format!("{n} times")
     }
 }
 
