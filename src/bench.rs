@@ -150,11 +150,16 @@ pub fn timers(
     waiting: usize,
     due: usize,
     spread: bool,
+    own_seconds: bool,
     backend: Backend,
 ) -> Result<Measure, String> {
     let text = "record contact {\n  name: text\n}\nrule nurture\n  when contact is created\n  pause: wait 7d\n  tag contact \"woken\"\nend\n";
     let program = project(text)?;
-    let conn = open(dir, &format!("timers-{waiting}-{spread}.sqlite"), &program)?;
+    let conn = open(
+        dir,
+        &format!("timers-{waiting}-{spread}-{own_seconds}.sqlite"),
+        &program,
+    )?;
     let version = program.rules[0].version.clone();
     conn.execute_batch("BEGIN").map_err(err)?;
     {
@@ -174,7 +179,10 @@ pub fn timers(
             } else {
                 i < due
             };
-            let wake = if is_due {
+            let wake = if is_due && own_seconds {
+                // Each run started at its own second: every due time differs.
+                START + 1 + i as i64 % 100_000
+            } else if is_due {
                 START + 60
             } else {
                 START + 86_400 * 30
@@ -189,7 +197,7 @@ pub fn timers(
     let engine = Engine::with_connection(conn, program, options(backend)).map_err(err)?;
     engine.advance(Advance::To(START)).map_err(err)?;
     let began = Instant::now();
-    engine.advance(Advance::To(START + 120)).map_err(err)?;
+    engine.advance(Advance::To(START + 100_001)).map_err(err)?;
     let took = began.elapsed();
     let woke = engine.take_report().timers;
     if woke != due {
@@ -199,10 +207,10 @@ pub fn timers(
         name: "timers",
         work: format!(
             "{due} due of {waiting} waiting runs, {}",
-            if spread {
-                "spread through the table"
-            } else {
-                "started together"
+            match (spread, own_seconds) {
+                (true, _) => "spread through the table",
+                (false, true) => "each due at its own second",
+                (false, false) => "started together",
             }
         ),
         took,
@@ -298,9 +306,38 @@ pub fn run_all(scale: Scale, only: &[String], backend: Backend) -> Result<Vec<Me
             out.push(changes(&dir, scale.changes, backend)?);
         }
         if wanted("timers") {
-            out.push(timers(&dir, scale.waiting, scale.due, false, backend)?);
-            out.push(timers(&dir, scale.waiting / 10, scale.due, false, backend)?);
-            out.push(timers(&dir, scale.waiting, scale.due, true, backend)?);
+            out.push(timers(
+                &dir,
+                scale.waiting,
+                scale.due,
+                false,
+                false,
+                backend,
+            )?);
+            out.push(timers(
+                &dir,
+                scale.waiting / 10,
+                scale.due,
+                false,
+                false,
+                backend,
+            )?);
+            out.push(timers(
+                &dir,
+                scale.waiting,
+                scale.due,
+                false,
+                true,
+                backend,
+            )?);
+            out.push(timers(
+                &dir,
+                scale.waiting,
+                scale.due,
+                true,
+                false,
+                backend,
+            )?);
         }
         if wanted("sweep") {
             out.push(sweep(&dir, scale.rows, backend, 990)?);

@@ -760,3 +760,53 @@ fn approvals_are_listed_approved_and_resumed() {
         ["done", "done"]
     );
 }
+
+const ORDERED: &str = r#"
+timezone "Asia/Tokyo"
+record contact {
+  name: text
+  replied: int
+}
+rule mark_replied
+  when contact is created
+  wait 1h
+  set contact.replied = 1
+end
+rule remind
+  when contact is created
+  wait 2h unless contact.replied == 1
+  tag contact "reminded"
+end
+"#;
+
+/// Timers overdue at different times are processed in one transaction only
+/// while they write nothing: here the first one's `set` must end the second
+/// one's wait before that timer is looked at, as if each woke at its time.
+#[test]
+fn overdue_timers_see_what_earlier_ones_changed() {
+    for how in [
+        ["--now", "2025-01-01T12:00"],
+        ["--until", "2025-01-01T12:00"],
+    ] {
+        let w = World::files(&[("main.flow", ORDERED)]);
+        w.run(&["--now", "2025-01-01T09:00"]);
+        w.sql("INSERT INTO contact (id, name, replied) VALUES (1, 'A', 0), (2, 'B', 0);");
+        w.run(&["--now", "2025-01-01T09:00:30"]);
+        w.run(&how);
+        assert_eq!(
+            w.count("SELECT count(*) FROM contact WHERE replied = 1"),
+            2,
+            "{how:?}"
+        );
+        assert_eq!(
+            w.count("SELECT count(*) FROM flow_tags WHERE tag = 'reminded'"),
+            0,
+            "{how:?}: the reply came an hour before the reminder was due"
+        );
+        assert_eq!(
+            w.count("SELECT count(*) FROM flow_runs WHERE status = 'done'"),
+            4,
+            "{how:?}"
+        );
+    }
+}

@@ -109,19 +109,7 @@ impl Engine {
             let mut worked = self.process_changes()?;
             worked |= self.process_decisions()?;
             if let Some(batch) = self.next_batch()? {
-                self.transaction(|| {
-                    for item in &batch {
-                        match *item {
-                            Item::Event(seq) => self.on_event(seq)?,
-                            Item::Timer(run) => {
-                                self.report.borrow_mut().timers += 1;
-                                self.wake(run)?
-                            }
-                            Item::Sweep(rule) => self.sweep(crate::ir::RuleId(rule))?,
-                        }
-                    }
-                    Ok(())
-                })?;
+                self.transaction(|| self.process_batch(&batch))?;
                 continue;
             }
             if !worked {
@@ -130,8 +118,44 @@ impl Engine {
         }
     }
 
-    /// The due items sharing the earliest due time and kind.
-    fn next_batch(&self) -> Result<Option<Vec<Item>>, EngineError> {
+    /// Processes due items in order in one transaction. Items due at the
+    /// batch's first time all go; a later one goes only while nothing done
+    /// so far wrote a change or an event, which must be processed before
+    /// anything due later (the rest stays due for the next batch).
+    fn process_batch(&self, batch: &[(i64, Item)]) -> Result<(), EngineError> {
+        let Some(&(first_time, _)) = batch.first() else {
+            return Ok(());
+        };
+        let quiet = self.activity()?;
+        for &(time, item) in batch {
+            if time != first_time && self.activity()? != quiet {
+                break;
+            }
+            match item {
+                Item::Event(seq) => self.on_event(seq)?,
+                Item::Timer(run) => {
+                    self.report.borrow_mut().timers += 1;
+                    self.wake(run)?
+                }
+                Item::Sweep(rule) => self.sweep(crate::ir::RuleId(rule))?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The newest change and event: when either moves, processing wrote
+    /// something that must be looked at before later items.
+    fn activity(&self) -> Result<(i64, i64), EngineError> {
+        Ok(self.conn.prepare_cached(
+            "SELECT (SELECT coalesce(max(seq), 0) FROM flow_changes), (SELECT coalesce(max(seq), 0) FROM flow_events)",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    }
+
+    /// The next due items (all at or before the clock), in processing
+    /// order: events or timers, as many of one kind as come in a row (up to
+    /// a batch), or a single sweep.
+    fn next_batch(&self) -> Result<Option<Vec<(i64, Item)>>, EngineError> {
         let events = self.due_events(BATCH)?;
         let timers = self.due_timers(BATCH)?;
         let sweeps = self.due_sweeps()?;
@@ -140,15 +164,13 @@ impl Engine {
         candidates.extend(timers.iter().map(|&(run, at)| (at, Item::Timer(run))));
         candidates.extend(sweeps.iter().map(|&(rule, at)| (at, Item::Sweep(rule.0))));
         candidates.sort();
-        let Some(&(time, first)) = candidates.first() else {
+        let Some(&(_, first)) = candidates.first() else {
             return Ok(None);
         };
         let same = |item: &Item| std::mem::discriminant(item) == std::mem::discriminant(&first);
-        // Sweeps go one per transaction; events and timers in batches.
-        let batch: Vec<Item> = candidates
+        let batch: Vec<(i64, Item)> = candidates
             .into_iter()
-            .take_while(|(t, item)| *t == time && same(item))
-            .map(|(_, item)| item)
+            .take_while(|(_, item)| same(item))
             .take(if matches!(first, Item::Sweep(_)) {
                 1
             } else {
