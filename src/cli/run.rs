@@ -3,6 +3,7 @@
 use crate::engine::{Advance, Engine, Options, Outcome};
 use crate::eval::compiled::Backend;
 use crate::mail::{Security, SmtpConfig, Transport};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -120,7 +121,22 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     deliver(&engine, &transport, &args.from, true)?;
-    engine.advance(how).map_err(|e| e.to_string())?;
+    let terminal = std::io::stdout().is_terminal();
+    if terminal {
+        engine.on_progress(std::time::Duration::from_millis(200), move |clock, r| {
+            print!(
+                "\r{}  {} changes, {} events, {} timers, {} sweeps: {} runs started \x1b[K",
+                crate::time::format_datetime(clock, zone),
+                r.changes,
+                r.events,
+                r.timers,
+                r.sweeps,
+                r.started
+            );
+            let _ = std::io::stdout().flush();
+        });
+    }
+    advance(&engine, how, terminal)?;
     report(&engine, &transport, &args.from)?;
     if !args.watch {
         return Ok(ExitCode::SUCCESS);
@@ -128,11 +144,20 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     loop {
         std::thread::sleep(std::time::Duration::from_secs(args.interval.max(1)));
         let now = wall_clock().max(engine.clock().unwrap_or(i64::MIN));
-        engine
-            .advance(Advance::To(now))
-            .map_err(|e| e.to_string())?;
+        advance(&engine, Advance::To(now), terminal)?;
         report(&engine, &transport, &args.from)?;
     }
+}
+
+/// Advances the engine; on a terminal, the progress line it printed (if
+/// any) is cleared afterwards so the summary line replaces it.
+fn advance(engine: &Engine, how: Advance, terminal: bool) -> Result<(), String> {
+    let advanced = engine.advance(how).map_err(|e| e.to_string());
+    if terminal {
+        print!("\r\x1b[K");
+        let _ = std::io::stdout().flush();
+    }
+    advanced
 }
 
 fn deliver(

@@ -97,6 +97,7 @@ impl Engine {
                 return Ok(any);
             }
             any = true;
+            self.tick();
         }
     }
 

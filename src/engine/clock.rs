@@ -110,6 +110,7 @@ impl Engine {
             worked |= self.process_decisions()?;
             if let Some(batch) = self.next_batch()? {
                 self.transaction(|| self.process_batch(&batch))?;
+                self.tick();
                 continue;
             }
             if !worked {
@@ -191,5 +192,47 @@ impl Engine {
             |r| r.get(0),
         )?;
         Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Options;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// The progress callback sees the counts grow between transactions of
+    /// one long advance, ending with the whole.
+    #[test]
+    fn progress_is_reported_between_batches() {
+        let text = "record contact {\n  score: int\n}\nrule hot\n  when contact.score changes\n    where contact.score > 5\n  tag contact \"hot\"\nend\n";
+        let checked = crate::project::Project::from_texts([("main.flow", text)]).check();
+        assert!(!checked.has_errors());
+        let conn = rusqlite::Connection::open_in_memory().expect("memory db");
+        crate::store::state::migrate(&conn).expect("state tables");
+        crate::store::ddl::create_missing(&conn, &checked.program.schema).expect("tables");
+        let engine =
+            Engine::with_connection(conn, checked.program, Options::default()).expect("engine");
+        engine.advance(Advance::To(0)).expect("start");
+        engine
+            .connection()
+            .execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+                 INSERT INTO contact (id, score) SELECT i, 0 FROM n;
+                 UPDATE contact SET score = id % 10;",
+            )
+            .expect("rows");
+        let seen: Rc<RefCell<Vec<usize>>> = Rc::default();
+        let log = seen.clone();
+        engine.on_progress(std::time::Duration::ZERO, move |_, report| {
+            log.borrow_mut().push(report.changes)
+        });
+        engine.advance(Advance::To(60)).expect("advance");
+        let seen = seen.borrow();
+        // 2,000 inserts and 1,800 real updates, 512 to a transaction.
+        assert!(seen.len() >= 7, "{seen:?}");
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+        assert_eq!(seen.last(), Some(&3800), "{seen:?}");
     }
 }

@@ -117,6 +117,16 @@ impl From<StateError> for EngineError {
     }
 }
 
+/// Shows the clock and the counts so far.
+type ShowProgress = Box<dyn FnMut(i64, &Report)>;
+
+/// A progress callback and how often to call it.
+struct Progress {
+    every: std::time::Duration,
+    last: std::time::Instant,
+    show: ShowProgress,
+}
+
 /// How the engine was asked to run.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -196,6 +206,8 @@ pub struct Engine {
     /// Per rule: triggers whose `where` was false, and starts refused by
     /// `reenter`; for `flowc test` to say why a rule did not run.
     pub(crate) held_back: Vec<(Cell<u32>, Cell<u32>)>,
+    /// Called now and then during a long `advance` (`on_progress`).
+    progress: RefCell<Option<Progress>>,
     /// Engines for rule versions that waiting runs finish on, by version.
     pub(crate) old_versions: RefCell<HashMap<String, versions::OldVersion>>,
 }
@@ -255,6 +267,7 @@ impl Engine {
             rules_of,
             watch_index: HashMap::new(),
             held_back: Vec::new(),
+            progress: RefCell::new(None),
             old_versions: RefCell::new(HashMap::new()),
         };
         engine.held_back = (0..engine.program.rules.len())
@@ -338,6 +351,32 @@ impl Engine {
 
     pub fn take_report(&self) -> Report {
         std::mem::take(&mut self.report.borrow_mut())
+    }
+
+    /// Has `show` called with the clock and the report so far at most every
+    /// `every`, between transactions of a long `advance` (for a progress
+    /// line on a terminal).
+    pub fn on_progress(
+        &self,
+        every: std::time::Duration,
+        show: impl FnMut(i64, &Report) + 'static,
+    ) {
+        *self.progress.borrow_mut() = Some(Progress {
+            every,
+            last: std::time::Instant::now(),
+            show: Box::new(show),
+        });
+    }
+
+    /// Reports progress if it is time to.
+    pub(crate) fn tick(&self) {
+        let mut progress = self.progress.borrow_mut();
+        if let Some(p) = progress.as_mut()
+            && p.last.elapsed() >= p.every
+        {
+            p.last = std::time::Instant::now();
+            (p.show)(self.clock.get(), &self.report.borrow());
+        }
     }
 
     /// The compiled code for an expression of the program.
