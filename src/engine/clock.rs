@@ -134,10 +134,7 @@ impl Engine {
             }
             match item {
                 Item::Event(seq) => self.on_event(seq)?,
-                Item::Timer(run) => {
-                    self.report.borrow_mut().timers += 1;
-                    self.wake(run)?
-                }
+                Item::Timer(run) => self.wake(run, time)?,
                 Item::Sweep(rule) => self.sweep(crate::ir::RuleId(rule))?,
             }
         }
@@ -234,5 +231,49 @@ mod tests {
         assert!(seen.len() >= 7, "{seen:?}");
         assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
         assert_eq!(seen.last(), Some(&3800), "{seen:?}");
+    }
+
+    /// A process that read a timer before another one woke that run (and
+    /// the run now waits again) must leave the run alone.
+    #[test]
+    fn a_stale_timer_does_not_wake_a_run_that_waits_again() {
+        let text = "record contact {\n  score: int\n}\nrule twice\n  when contact is created\n  wait 1h\n  tag contact \"a\"\n  wait 1h\n  tag contact \"b\"\nend\n";
+        let checked = crate::project::Project::from_texts([("main.flow", text)]).check();
+        assert!(!checked.has_errors());
+        let conn = rusqlite::Connection::open_in_memory().expect("memory db");
+        crate::store::state::migrate(&conn).expect("state tables");
+        crate::store::ddl::create_missing(&conn, &checked.program.schema).expect("tables");
+        let engine =
+            Engine::with_connection(conn, checked.program, Options::default()).expect("engine");
+        engine.advance(Advance::To(0)).expect("start");
+        engine
+            .connection()
+            .execute("INSERT INTO contact (id, score) VALUES (1, 0)", [])
+            .expect("row");
+        engine
+            .advance(Advance::To(1))
+            .expect("run starts, waits until 3601");
+        engine
+            .advance(Advance::To(3601))
+            .expect("wakes, waits until 7201");
+        let tags = |engine: &Engine| -> Vec<String> {
+            let mut stmt = engine
+                .connection()
+                .prepare("SELECT tag FROM flow_tags ORDER BY tag")
+                .expect("query");
+            stmt.query_map([], |r| r.get(0))
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("tags")
+        };
+        assert_eq!(tags(&engine), ["a"]);
+        engine
+            .transaction(|| engine.wake(1, 3601))
+            .expect("stale wake");
+        assert_eq!(tags(&engine), ["a"], "the second wait was not skipped");
+        engine
+            .advance(Advance::To(7201))
+            .expect("the real second wake");
+        assert_eq!(tags(&engine), ["a", "b"]);
     }
 }

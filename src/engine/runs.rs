@@ -21,6 +21,8 @@ pub(crate) struct Run {
     /// The rule version the run is on, and the step it last waited at.
     pub version: String,
     pub step: String,
+    /// When its current wait ends on a timer, as loaded.
+    pub wake_at: Option<i64>,
 }
 
 /// What started a run: the change's old values or the event's payload,
@@ -126,6 +128,7 @@ impl Engine {
             ctx: self.context(rule, subject, now, cause),
             version: rule.version.clone(),
             step: String::new(),
+            wake_at: None,
         };
         self.log(Some(&run), "", "started", "")?;
         self.report.borrow_mut().started += 1;
@@ -170,6 +173,7 @@ impl Engine {
             ctx: Context::default(),
             version: rule.version.clone(),
             step: String::new(),
+            wake_at: None,
         };
         self.log(
             Some(&run),
@@ -186,19 +190,21 @@ impl Engine {
         let row = self
             .conn
             .prepare_cached(
-                "SELECT rule, subject_id, started_at, trigger, depth, pc, status, start_seq, version, step \
+                "SELECT rule, subject_id, started_at, trigger, depth, pc, status, start_seq, version, step, wake_at \
                  FROM flow_runs WHERE id = ?1",
             )?
             .query_row([id], |r| {
                 Ok((
                     (r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?, r.get::<_, i64>(4)?),
                     (r.get::<_, String>(5)?, r.get::<_, String>(6)?, r.get::<_, i64>(7)?, r.get::<_, String>(8)?, r.get::<_, String>(9)?),
+                    r.get::<_, Option<i64>>(10)?,
                 ))
             })
             .optional()?;
         let Some((
             (rule_name, subject, started_at, trigger, depth),
             (pc_text, status, seq, version, step),
+            wake_at,
         )) = row
         else {
             return Ok(None);
@@ -235,6 +241,7 @@ impl Engine {
                 ctx,
                 version,
                 step,
+                wake_at,
             },
             pc,
             status,

@@ -121,19 +121,28 @@ impl Engine {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// A timer fired: the wait is over, the run goes on after it.
-    pub(crate) fn wake(&self, run_id: i64) -> Result<(), EngineError> {
+    /// A timer due at `due` fired: that wait is over, the run goes on
+    /// after it. Checked again here, inside the transaction: another
+    /// process may have woken the run since the timer was read, and the
+    /// run may already wait again, on a later timer.
+    pub(crate) fn wake(&self, run_id: i64, due: i64) -> Result<(), EngineError> {
         let Some((run, pc, status)) = self.load_run(run_id)? else {
             return Ok(());
         };
-        if status != "waiting" {
+        if status != "waiting" || run.wake_at != Some(due) {
             return Ok(());
         }
         match self.place(run, pc)? {
-            // The next step's log line (at the wake time) records the wake.
-            Placement::Here(run, pc) => self.continue_after(&run, &pc),
-            Placement::Old(old) => self.on_old_version(&old, |e| e.wake(run_id)),
-            Placement::Gone => Ok(()),
+            Placement::Here(run, pc) => {
+                self.report.borrow_mut().timers += 1;
+                // The next step's log line (at the wake time) records the wake.
+                self.continue_after(&run, &pc)
+            }
+            Placement::Old(old) => self.on_old_version(&old, |e| e.wake(run_id, due)),
+            Placement::Gone => {
+                self.report.borrow_mut().timers += 1;
+                Ok(())
+            }
         }
     }
 
