@@ -120,3 +120,148 @@ fn number_after_rule(summary: &str, rule: &str) -> i64 {
         })
         .unwrap_or_else(|| panic!("no runs of `{rule}` in:\n{summary}"))
 }
+
+/// The first ```text block after `heading` in docs/tutorial.md.
+fn tutorial_block(heading: &str) -> String {
+    let tutorial = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/tutorial.md"),
+    )
+    .expect("docs/tutorial.md");
+    let section = &tutorial[tutorial.find(heading).expect("the section")..];
+    let start = section.find("```text\n").expect("a text block") + "```text\n".len();
+    let end = start + section[start..].find("```").expect("its end");
+    section[start..end].to_string()
+}
+
+/// Tutorial step 3 ("Break it") shows exactly what `flowc check` prints
+/// for the two mistakes it asks the reader to make in the demo's rules.
+#[test]
+fn the_tutorial_shows_what_check_prints_for_its_mistakes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(["demo", "--dir", "flowc-demo"])
+        .current_dir(tmp.path())
+        .output()
+        .expect("flowc demo");
+    assert!(out.status.success());
+    let rules = tmp.path().join("flowc-demo/rules/rules.flow");
+    let text = std::fs::read_to_string(&rules).expect("rules");
+    let broken = text
+        .replacen(
+            "when opportunity.stage changes to \"失注\"",
+            "when opportunity.stage changes to \"lost\"",
+            1,
+        )
+        .replacen(
+            "add opportunity.contact to list followup",
+            "add opportunity.contcat to list followup",
+            1,
+        );
+    assert_ne!(broken, text);
+    std::fs::write(&rules, broken).expect("break the rules");
+    let check = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(["check", "flowc-demo/rules"])
+        .current_dir(tmp.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("flowc check");
+    assert_eq!(check.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&check.stderr),
+        tutorial_block("## 3. Break it")
+    );
+}
+
+/// Tutorial steps 4 and 5 on the demo project: the rule and the test it
+/// shows are added as it says; the test passes; broken as it says, the
+/// failure report is exactly the one it shows.
+#[test]
+fn the_tutorial_rule_and_test_work_in_the_demo_project() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let flowc = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_flowc"))
+            .args(args)
+            .current_dir(tmp.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("flowc")
+    };
+    assert!(flowc(&["demo", "--dir", "flowc-demo"]).status.success());
+    let tutorial = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/tutorial.md"),
+    )
+    .expect("docs/tutorial.md");
+    // The first ```flow block after `heading`, from `from` to its end.
+    let snippet = |heading: &str, from: &str| -> String {
+        let section = &tutorial[tutorial.find(heading).expect("section")..];
+        let block = &section[section.find("```flow\n").expect("flow block")..];
+        let block = &block[..block[8..].find("```").expect("block end") + 8];
+        block[block.find(from).expect("snippet")..].to_string()
+    };
+    let append = |file: &str, text: &str| {
+        let path = tmp.path().join("flowc-demo/rules").join(file);
+        let mut all = std::fs::read_to_string(&path).expect("file");
+        all.push('\n');
+        all.push_str(text);
+        std::fs::write(&path, all).expect("write");
+    };
+    append(
+        "rules.flow",
+        &snippet("## 4. Write a rule", "rule hot_contact"),
+    );
+    append("tests.flow", &snippet("## 5. Test it", "test \""));
+    let passing = flowc(&["test", "flowc-demo/rules"]);
+    let stdout = String::from_utf8_lossy(&passing.stdout).into_owned();
+    assert!(passing.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("test a contact reaching 80 is tagged and its owner gets a task ... ok"),
+        "{stdout}"
+    );
+    let tests = tmp.path().join("flowc-demo/rules/tests.flow");
+    let text = std::fs::read_to_string(&tests).expect("tests");
+    std::fs::write(
+        &tests,
+        text.replace("update c set score = 85", "update c set score = 75"),
+    )
+    .expect("break the test");
+    let failing = flowc(&["test", "flowc-demo/rules"]);
+    assert_eq!(failing.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&failing.stdout).into_owned();
+    let report = &stdout[stdout.find("failures:").expect("a failure report")..];
+    assert_eq!(report, tutorial_block("Make it fail on purpose"));
+    // Step 6: run the demo again; the new rule takes part in the month.
+    std::fs::write(&tests, text).expect("fix the test");
+    let again = flowc(&["demo", "--dir", "flowc-demo"]);
+    let summary = String::from_utf8_lossy(&again.stdout).into_owned();
+    assert!(again.status.success(), "{summary}");
+    assert!(number_after_rule(&summary, "hot_contact") > 0, "{summary}");
+}
+
+/// `flowc log | head`: the reader closes the pipe early; flowc ends
+/// quietly instead of panicking.
+#[test]
+fn a_closed_pipe_ends_flowc_quietly() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("demo");
+    demo(&dir);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(["log", "--db"])
+        .arg(dir.join("crm.sqlite"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("flowc log");
+    let mut first = [0u8; 100];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("the first lines");
+    // Dropping the read end closes the pipe, as `head` does.
+    let out = child.wait_with_output().expect("flowc log ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -76,17 +76,16 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             if !failure.actual.is_empty() {
                 d = d.with_hint(format!("what happened:\n{}", failure.actual.join("\n")));
             }
-            print!(
-                "{}",
-                crate::diagnostic::render_human(&project.sources, &[d], false)
-            );
-            println!();
+            let shown = crate::diagnostic::render_human(&project.sources, &[d], false);
+            println!("{}\n", shown.trim_end());
         }
+    } else {
+        println!();
     }
     let passed = tests.len() - failures.len();
     let verdict = if failures.is_empty() { "ok" } else { "FAILED" };
     println!(
-        "\ntest result: {verdict}. {passed} passed, {} failed",
+        "test result: {verdict}. {passed} passed, {} failed",
         failures.len()
     );
     if args.coverage {

@@ -234,6 +234,15 @@ pub fn day(
             params![stage, id],
         );
     }
+    // Lead scoring: engagement moves a few contacts' scores up or down.
+    for _ in 0..(4 + rng.below(6)) {
+        let id = rng.below(SIZE.contacts as u64) as i64 + 1;
+        let delta = rng.below(31) as i64 - 10;
+        conn.execute(
+            "UPDATE contact SET score = max(0, min(100, score + ?1)) WHERE id = ?2",
+            params![delta, id],
+        )?;
+    }
     // Some discounts, some of them deep.
     for _ in 0..rng.below(3) {
         let id = rng.below(SIZE.opportunities as u64) as i64 + 1;
