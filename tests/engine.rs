@@ -810,3 +810,51 @@ fn overdue_timers_see_what_earlier_ones_changed() {
         );
     }
 }
+
+#[test]
+fn run_refuses_a_missing_database_and_one_that_does_not_match_the_rules() {
+    let w = World::files(&[("main.flow", EDITED_BEFORE)]);
+    let missing = w.flowc(&["run", "--db", "typo.sqlite", "rules"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains(
+            "typo.sqlite: no such database file; to create the tables the rules declare: flowc schema --db typo.sqlite --create rules"
+        ),
+        "{}",
+        text(&missing.stderr)
+    );
+    assert!(
+        !w.path("typo.sqlite").exists(),
+        "no empty database left behind"
+    );
+    w.sql("ALTER TABLE contact RENAME COLUMN email TO mail;");
+    let drifted = w.flowc(&["run", "--db", "crm.sqlite", "rules"]);
+    assert_eq!(drifted.status.code(), Some(1));
+    let stderr = text(&drifted.stderr);
+    assert!(stderr.contains("error[E0702]"), "{stderr}");
+    assert!(stderr.contains("nothing was run"), "{stderr}");
+    assert_eq!(
+        w.count("SELECT count(*) FROM sqlite_master WHERE name = 'flow_runs'"),
+        0,
+        "the engine did not even set up its tables"
+    );
+}
+
+#[test]
+fn an_event_on_a_record_that_does_not_exist_is_refused() {
+    let w = seminar();
+    for (on, says) in [
+        ("contact:99", "contact #99 does not exist"),
+        ("contcat:1", "the database has no table `contcat`"),
+        ("flow_runs:1", "the database has no table `flow_runs`"),
+    ] {
+        let out = w.flowc(&["event", "--db", "crm.sqlite", "form_submitted", "--on", on]);
+        assert_eq!(out.status.code(), Some(2), "{on}");
+        assert!(
+            text(&out.stderr).contains(says),
+            "{on}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(w.count("SELECT count(*) FROM flow_events"), 0);
+}

@@ -46,6 +46,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         return Err("the event needs a name".into());
     }
     let conn = super::open_db(&args.db)?;
+    check_target(&conn, &table, id).map_err(|e| format!("--on {}: {e}", args.on))?;
     let at = match &args.at {
         Some(t) => crate::engine::parse_time(t, super::db_zone(&conn))?,
         None => super::db_clock(&conn),
@@ -59,4 +60,30 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         crate::time::format_datetime(at, super::db_zone(&conn))
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The event's record must exist: a typo in TABLE:ID would otherwise be an
+/// event no rule ever sees.
+fn check_target(conn: &rusqlite::Connection, table: &str, id: i64) -> Result<(), String> {
+    let known: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1 AND name NOT LIKE 'flow\\_%' ESCAPE '\\'",
+            [table],
+            |r| r.get(0),
+        )
+        .map_err(|e| e.to_string())?;
+    if !known {
+        return Err(format!("the database has no table `{table}`"));
+    }
+    let sql = format!(
+        "SELECT count(*) > 0 FROM {} WHERE id = ?1",
+        crate::store::sql::ident(table)
+    );
+    let exists: bool = conn
+        .query_row(&sql, [id], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if !exists {
+        return Err(format!("{table} #{id} does not exist"));
+    }
+    Ok(())
 }

@@ -100,6 +100,30 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let Some((project, program)) = super::checked_project(&args.paths)? else {
         return Ok(ExitCode::from(1));
     };
+    if !args.db.is_file() {
+        return Err(format!(
+            "{}: no such database file; to create the tables the rules declare: flowc schema --db {} --create {}",
+            args.db.display(),
+            args.db.display(),
+            paths_shown(&args.paths)
+        ));
+    }
+    // Running rules against tables that do not match them would act on
+    // misread data: refuse, showing what differs.
+    let drift: Vec<_> = crate::store::drift::compare(&args.db, &program.schema)?
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect();
+    if !drift.is_empty() {
+        eprint!(
+            "{}",
+            crate::diagnostic::render_human(&project.sources, &drift, super::color_stderr())
+        );
+        eprintln!(
+            "the database does not match the rules (see `flowc check --db`); nothing was run"
+        );
+        return Ok(ExitCode::from(1));
+    }
     let _ = args.once;
     let transport = transport(&args)?;
     let zone = program.schema.timezone;
@@ -147,6 +171,15 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         advance(&engine, Advance::To(now), terminal)?;
         report(&engine, &transport, &args.from)?;
     }
+}
+
+/// The project paths as the user would type them again.
+fn paths_shown(paths: &[PathBuf]) -> String {
+    if paths.is_empty() {
+        return ".".into();
+    }
+    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    shown.join(" ")
 }
 
 /// Advances the engine; on a terminal, the progress line it printed (if
