@@ -858,3 +858,37 @@ fn an_event_on_a_record_that_does_not_exist_is_refused() {
     }
     assert_eq!(w.count("SELECT count(*) FROM flow_events"), 0);
 }
+
+/// A record value with a line break in an email header (here the subject,
+/// built from the contact's name) would inject headers: that run fails,
+/// saying why, and nothing reaches the server; other runs go on.
+#[test]
+fn a_line_break_in_an_email_header_fails_that_run_and_sends_nothing() {
+    let w = seminar();
+    w.sql("INSERT INTO contact (id, name, email) VALUES (3, 'Eve' || char(13, 10) || 'Bcc: all@example.com', 'eve@example.jp');");
+    let server = smtp::Server::start(&w.path("received"));
+    for id in [1, 3] {
+        w.event(
+            "form_submitted",
+            &format!("contact:{id}"),
+            r#"{"form": "seminar"}"#,
+            None,
+        );
+    }
+    let out = w.run(&["--now", "2025-01-01T10:00", "--smtp", &server.url()]);
+    assert!(out.contains("line break"), "{out}");
+    let received: Vec<String> = server
+        .messages()
+        .iter()
+        .map(|m| m["to"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(received, ["hanako@example.jp"]);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_outbox WHERE to_addr = 'eve@example.jp'"),
+        0
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_runs WHERE subject_id = 3 AND status = 'failed' AND error LIKE '%line break%'"),
+        1
+    );
+}
