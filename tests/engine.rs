@@ -892,3 +892,18 @@ fn a_line_break_in_an_email_header_fails_that_run_and_sends_nothing() {
         1
     );
 }
+
+#[test]
+fn log_of_a_misspelled_rule_suggests_the_right_one() {
+    let w = seminar();
+    let out = w.flowc(&["log", "--db", "crm.sqlite", "--rule", "seminr"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("there is no rule `seminr` in this database (did you mean `seminar`?)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let known = w.flowc(&["log", "--db", "crm.sqlite", "--rule", "seminar"]);
+    assert!(known.status.success(), "{}", text(&known.stderr));
+}

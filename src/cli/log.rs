@@ -27,6 +27,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
     let conn = super::open_db(&args.db)?;
+    if let Some(rule) = &args.rule {
+        known_rule(&conn, rule)?;
+    }
     let zone = super::db_zone(&conn);
     let mut stmt = conn
         .prepare(
@@ -68,4 +71,31 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A rule name the engine never ran with is most likely a typo: say so,
+/// with the names it knows (from `flow_versions`, which is small), rather
+/// than print nothing.
+fn known_rule(conn: &rusqlite::Connection, rule: &str) -> Result<(), String> {
+    let mut stmt = conn
+        .prepare("SELECT DISTINCT rule FROM flow_versions ORDER BY rule")
+        .map_err(|e| e.to_string())?;
+    let names: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| e.to_string())?;
+    if names.iter().any(|n| n == rule) {
+        return Ok(());
+    }
+    let hint = crate::suggest::closest(rule, names.iter().map(String::as_str))
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default();
+    Err(if names.is_empty() {
+        format!("no rules have run on this database yet, so nothing is logged for `{rule}`")
+    } else {
+        format!(
+            "there is no rule `{rule}` in this database{hint}; its rules are {}",
+            names.join(", ")
+        )
+    })
 }
