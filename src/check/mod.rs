@@ -16,6 +16,7 @@ mod declare;
 mod expr;
 mod graph;
 mod nulls;
+mod operators;
 mod problems;
 mod rules;
 mod scope;

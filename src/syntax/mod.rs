@@ -8,6 +8,8 @@ pub mod ast;
 mod errors;
 mod lower;
 mod lower_expr;
+mod lower_steps;
+mod lower_tests;
 
 pub use errors::SyntaxError;
 pub use lower::unescape;
