@@ -142,24 +142,29 @@ pub fn changes(dir: &Path, n: usize, backend: Backend) -> Result<Measure, String
     })
 }
 
-/// `waiting` runs asleep on a timer, `due` of them due now: either started
-/// together (neighbours in the table, the usual case: a campaign's runs wake
-/// together) or spread evenly through it (the worst case for the disk).
+/// Where the due runs of the timers workload are, and when they are due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerShape {
+    /// Neighbours in the table, due at the same second (a campaign's runs).
+    Together,
+    /// Neighbours, each due at its own second (runs started one by one).
+    OwnSeconds,
+    /// Every hundredth run (the worst case for the disk).
+    Spread,
+}
+
+/// `waiting` runs asleep on a timer, `due` of them overdue, placed as
+/// `shape` says.
 pub fn timers(
     dir: &Path,
     waiting: usize,
     due: usize,
-    spread: bool,
-    own_seconds: bool,
+    shape: TimerShape,
     backend: Backend,
 ) -> Result<Measure, String> {
     let text = "record contact {\n  name: text\n}\nrule nurture\n  when contact is created\n  pause: wait 7d\n  tag contact \"woken\"\nend\n";
     let program = project(text)?;
-    let conn = open(
-        dir,
-        &format!("timers-{waiting}-{spread}-{own_seconds}.sqlite"),
-        &program,
-    )?;
+    let conn = open(dir, &format!("timers-{waiting}-{shape:?}.sqlite"), &program)?;
     let version = program.rules[0].version.clone();
     conn.execute_batch("BEGIN").map_err(err)?;
     {
@@ -174,12 +179,12 @@ pub fn timers(
             .map_err(err)?;
         let step = (waiting / due.max(1)).max(1);
         for i in 0..waiting {
-            let is_due = if spread {
+            let is_due = if shape == TimerShape::Spread {
                 i % step == 0 && i / step < due
             } else {
                 i < due
             };
-            let wake = if is_due && own_seconds {
+            let wake = if is_due && shape == TimerShape::OwnSeconds {
                 // Each run started at its own second: every due time differs.
                 START + 1 + i as i64 % 100_000
             } else if is_due {
@@ -207,10 +212,10 @@ pub fn timers(
         name: "timers",
         work: format!(
             "{due} due of {waiting} waiting runs, {}",
-            match (spread, own_seconds) {
-                (true, _) => "spread through the table",
-                (false, true) => "each due at its own second",
-                (false, false) => "started together",
+            match shape {
+                TimerShape::Together => "started together",
+                TimerShape::OwnSeconds => "each due at its own second",
+                TimerShape::Spread => "spread through the table",
             }
         ),
         took,
@@ -306,38 +311,15 @@ pub fn run_all(scale: Scale, only: &[String], backend: Backend) -> Result<Vec<Me
             out.push(changes(&dir, scale.changes, backend)?);
         }
         if wanted("timers") {
-            out.push(timers(
-                &dir,
-                scale.waiting,
-                scale.due,
-                false,
-                false,
-                backend,
-            )?);
-            out.push(timers(
-                &dir,
-                scale.waiting / 10,
-                scale.due,
-                false,
-                false,
-                backend,
-            )?);
-            out.push(timers(
-                &dir,
-                scale.waiting,
-                scale.due,
-                false,
-                true,
-                backend,
-            )?);
-            out.push(timers(
-                &dir,
-                scale.waiting,
-                scale.due,
-                true,
-                false,
-                backend,
-            )?);
+            let shapes = [
+                (scale.waiting, TimerShape::Together),
+                (scale.waiting / 10, TimerShape::Together),
+                (scale.waiting, TimerShape::OwnSeconds),
+                (scale.waiting, TimerShape::Spread),
+            ];
+            for (waiting, shape) in shapes {
+                out.push(timers(&dir, waiting, scale.due, shape, backend)?);
+            }
         }
         if wanted("sweep") {
             out.push(sweep(&dir, scale.rows, backend, 990)?);

@@ -199,11 +199,9 @@ mod tests {
     use std::cell::RefCell;
     use std::rc::Rc;
 
-    /// The progress callback sees the counts grow between transactions of
-    /// one long advance, ending with the whole.
-    #[test]
-    fn progress_is_reported_between_batches() {
-        let text = "record contact {\n  score: int\n}\nrule hot\n  when contact.score changes\n    where contact.score > 5\n  tag contact \"hot\"\nend\n";
+    /// An engine for `text` on an in-memory database with its tables, its
+    /// clock at 0.
+    fn started(text: &str) -> Engine {
         let checked = crate::project::Project::from_texts([("main.flow", text)]).check();
         assert!(!checked.has_errors());
         let conn = rusqlite::Connection::open_in_memory().expect("memory db");
@@ -212,6 +210,15 @@ mod tests {
         let engine =
             Engine::with_connection(conn, checked.program, Options::default()).expect("engine");
         engine.advance(Advance::To(0)).expect("start");
+        engine
+    }
+
+    /// The progress callback sees the counts grow between transactions of
+    /// one long advance, ending with the whole.
+    #[test]
+    fn progress_is_reported_between_batches() {
+        let text = "record contact {\n  score: int\n}\nrule hot\n  when contact.score changes\n    where contact.score > 5\n  tag contact \"hot\"\nend\n";
+        let engine = started(text);
         engine
             .connection()
             .execute_batch(
@@ -238,14 +245,7 @@ mod tests {
     #[test]
     fn a_stale_timer_does_not_wake_a_run_that_waits_again() {
         let text = "record contact {\n  score: int\n}\nrule twice\n  when contact is created\n  wait 1h\n  tag contact \"a\"\n  wait 1h\n  tag contact \"b\"\nend\n";
-        let checked = crate::project::Project::from_texts([("main.flow", text)]).check();
-        assert!(!checked.has_errors());
-        let conn = rusqlite::Connection::open_in_memory().expect("memory db");
-        crate::store::state::migrate(&conn).expect("state tables");
-        crate::store::ddl::create_missing(&conn, &checked.program.schema).expect("tables");
-        let engine =
-            Engine::with_connection(conn, checked.program, Options::default()).expect("engine");
-        engine.advance(Advance::To(0)).expect("start");
+        let engine = started(text);
         engine
             .connection()
             .execute("INSERT INTO contact (id, score) VALUES (1, 0)", [])
