@@ -55,3 +55,24 @@ fn every_backend_reports_the_same_failures() {
     assert_eq!(reports[0], reports[1]);
     assert!(reports[0].contains("1 passed, 8 failed"), "{}", reports[0]);
 }
+
+#[test]
+fn github_format_annotates_each_failure_on_its_line() {
+    let out = flowc_test(&["tests/flowtest/failing", "--format", "github"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let annotations: Vec<&str> = text.lines().filter(|l| l.starts_with("::error ")).collect();
+    assert_eq!(annotations.len(), 8, "{text}");
+    assert!(
+        annotations[0].starts_with(
+            "::error file=tests/flowtest/failing/tests.flow,line=28,col=10,endLine=28,endColumn=32,title=flowc test::this expectation does not hold"
+        ),
+        "{}",
+        annotations[0]
+    );
+    // The human report is still there, unchanged.
+    assert!(
+        text.contains("test result: FAILED. 1 passed, 8 failed"),
+        "{text}"
+    );
+}

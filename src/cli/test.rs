@@ -12,6 +12,7 @@ use std::process::ExitCode;
 /// Examples:
 ///   flowc test rules/
 ///   flowc test --filter "lost deals" --coverage
+///   flowc test --format github rules/     (failures also as GitHub annotations)
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -26,6 +27,16 @@ pub struct Args {
     /// Evaluation backend: vm, jit or auto (as for `flowc run`).
     #[arg(long, default_value_t = Backend::Auto)]
     backend: Backend,
+    /// `github` also prints each failure as a workflow command, which
+    /// GitHub Actions shows on the test's line in a pull request.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Human,
+    Github,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
@@ -64,6 +75,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             failures.push((outcome.name, failure));
         }
     }
+    let mut reported = Vec::new();
     if !failures.is_empty() {
         println!("\nfailures:\n");
         for (name, failure) in &failures {
@@ -76,8 +88,10 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             if !failure.actual.is_empty() {
                 d = d.with_hint(format!("what happened:\n{}", failure.actual.join("\n")));
             }
-            let shown = crate::diagnostic::render_human(&project.sources, &[d], false);
+            let shown =
+                crate::diagnostic::render_human(&project.sources, std::slice::from_ref(&d), false);
             println!("{}\n", shown.trim_end());
+            reported.push(d);
         }
     } else {
         println!();
@@ -90,6 +104,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     );
     if args.coverage {
         print_coverage(&program, &covered);
+    }
+    if args.format == Format::Github {
+        print!(
+            "{}",
+            crate::diagnostic::render_github(&project.sources, &reported)
+        );
     }
     Ok(ExitCode::from(u8::from(!failures.is_empty())))
 }
