@@ -85,7 +85,7 @@ fn decide(
     status: &str,
     note: Option<String>,
 ) -> Result<(), String> {
-    let at = super::db_clock(conn);
+    let at = super::db_clock(conn)?;
     let changed = conn
         .execute(
             "UPDATE flow_approvals SET status = ?2, decided_at = ?3, note = ?4 WHERE id = ?1 AND status = 'pending'",

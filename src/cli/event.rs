@@ -49,7 +49,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     check_target(&conn, &table, id).map_err(|e| format!("--on {}: {e}", args.on))?;
     let at = match &args.at {
         Some(t) => crate::engine::parse_time(t, super::db_zone(&conn))?,
-        None => super::db_clock(&conn),
+        None => super::db_clock(&conn)?,
     };
     let seq =
         crate::engine::Engine::record_event(&conn, &args.name, &table, id, &data.to_string(), at)

@@ -148,15 +148,13 @@ pub(crate) fn db_zone(conn: &rusqlite::Connection) -> chrono_tz::Tz {
         .unwrap_or(chrono_tz::Tz::UTC)
 }
 
-/// The engine's clock, or the wall clock if it never ran.
-pub(crate) fn db_clock(conn: &rusqlite::Connection) -> i64 {
-    crate::store::state::meta(conn, "clock")
-        .ok()
-        .flatten()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64)
-        })
+/// The engine's clock, or the wall clock if it never ran; an error if the
+/// stored clock is damaged.
+pub(crate) fn db_clock(conn: &rusqlite::Connection) -> Result<i64, String> {
+    let stored = crate::store::state::clock(conn).map_err(|e| e.to_string())?;
+    Ok(stored.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    }))
 }

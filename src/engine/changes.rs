@@ -79,9 +79,8 @@ impl Engine {
         let mut any = false;
         loop {
             let done = self.transaction(|| {
-                let watermark: i64 = crate::store::state::meta(&self.conn, "changes_done")?
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
+                let watermark =
+                    crate::store::state::int_meta(&self.conn, "changes_done")?.unwrap_or(0);
                 let batch = self.pending_changes(watermark)?;
                 let Some(last) = batch.last().map(|c| c.seq) else {
                     return Ok(true);

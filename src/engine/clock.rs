@@ -43,11 +43,15 @@ enum Item {
 const BATCH: usize = 256;
 
 impl Engine {
+    /// Moves the clock to `t`, or to the stored clock if another process
+    /// has already moved it further: the clock never goes backwards.
     fn set_clock(&self, t: i64) -> Result<(), EngineError> {
-        self.clock.set(t);
-        if !self.options.dry_run {
-            crate::store::state::set_meta(&self.conn, "clock", &t.to_string())?;
-        }
+        let now = if self.options.dry_run {
+            t
+        } else {
+            crate::store::state::advance_clock(&self.conn, t)?
+        };
+        self.clock.set(now);
         Ok(())
     }
 
@@ -275,6 +279,55 @@ mod tests {
             .advance(Advance::To(7201))
             .expect("the real second wake");
         assert_eq!(tags(&engine), ["a", "b"]);
+    }
+
+    /// Two engines on one file: the slower one, which read the clock before
+    /// the faster one moved it on, must not write its older time back.
+    #[test]
+    fn a_slow_process_never_moves_the_stored_clock_back() {
+        let text = "record contact {\n  score: int\n}\n";
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("crm.sqlite");
+        let open = || {
+            let checked = crate::project::Project::from_texts([("main.flow", text)]).check();
+            let conn = crate::store::state::open(&path).expect("db");
+            crate::store::ddl::create_missing(&conn, &checked.program.schema).expect("tables");
+            Engine::with_connection(conn, checked.program, Options::default()).expect("engine")
+        };
+        let slow = open();
+        slow.advance(Advance::To(10)).expect("first run");
+        let fast = open();
+        fast.advance(Advance::To(100)).expect("fast run");
+        slow.advance(Advance::To(50)).expect("slow run");
+        let stored = crate::store::state::clock(slow.connection()).expect("clock");
+        assert_eq!(stored, Some(100));
+        assert_eq!(
+            slow.clock(),
+            Some(100),
+            "the slow engine adopts the later clock"
+        );
+    }
+
+    /// A damaged watermark stops the engine with the row's name instead of
+    /// processing every captured change again.
+    #[test]
+    fn a_damaged_watermark_is_an_error_not_zero() {
+        let text = "record contact {\n  score: int\n}\nrule hot\n  when contact is created\n  tag contact \"new\"\nend\n";
+        let engine = started(text);
+        engine
+            .connection()
+            .execute_batch(
+                "INSERT INTO flow_meta (key, value) VALUES ('changes_done', 'x1')
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+                 INSERT INTO contact (id, score) VALUES (1, 0);",
+            )
+            .expect("damage");
+        let err = engine.advance(Advance::To(60)).expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("flow_meta row `changes_done` holds \"x1\""),
+            "{err}"
+        );
     }
 }
 

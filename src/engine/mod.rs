@@ -229,9 +229,7 @@ impl Engine {
         state::migrate(&conn)?;
         conn.set_prepared_statement_cache_capacity(256);
         crate::store::capture::install(&conn, &program.schema)?;
-        let clock = state::meta(&conn, "clock")?
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(i64::MIN);
+        let clock = state::clock(&conn)?.unwrap_or(i64::MIN);
         let engine = Engine::assemble(Rc::new(conn), program, options, clock);
         let zone = engine.program.schema.timezone.name().to_string();
         if !engine.options.dry_run

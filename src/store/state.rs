@@ -207,6 +207,14 @@ pub enum StateError {
         found: i64,
         known: i64,
     },
+    /// A stored value that cannot be read: the table, the row (its key or
+    /// id) and what it holds. Never replaced by a default.
+    Corrupt {
+        table: &'static str,
+        row: String,
+        value: String,
+        expected: &'static str,
+    },
     Sqlite(rusqlite::Error),
 }
 
@@ -217,6 +225,16 @@ impl std::fmt::Display for StateError {
                 f,
                 "this database's flowc state is version {found}, but this flowc only knows versions up to {known}; \
                  use a newer flowc"
+            ),
+            StateError::Corrupt {
+                table,
+                row,
+                value,
+                expected,
+            } => write!(
+                f,
+                "{table} row {row} holds {value:?}, which is not {expected}; \
+                 the stored state is damaged (fix or delete that row)"
             ),
             StateError::Sqlite(e) => write!(f, "{e}"),
         }
@@ -322,6 +340,50 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<(
     Ok(())
 }
 
+/// An integer kept in `flow_meta`: `None` when absent, an error naming the
+/// row when it holds anything but an integer.
+pub fn int_meta(conn: &Connection, key: &str) -> Result<Option<i64>, StateError> {
+    match meta(conn, key)? {
+        None => Ok(None),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| StateError::Corrupt {
+                table: "flow_meta",
+                row: format!("`{key}`"),
+                value: text,
+                expected: "an integer",
+            }),
+    }
+}
+
+/// The engine's stored clock (Unix seconds), `None` before the first run.
+pub fn clock(conn: &Connection) -> Result<Option<i64>, StateError> {
+    int_meta(conn, "clock")
+}
+
+/// Moves the stored clock forward to `t` and returns the stored clock,
+/// which is later than `t` when another process has already moved it
+/// further: the clock only ever moves forward (`max`), whatever the
+/// interleaving of processes. One statement, so atomic on its own.
+pub fn advance_clock(conn: &Connection, t: i64) -> Result<i64, StateError> {
+    clock(conn)?; // a damaged clock is an error, not something to overwrite
+    let stored: String = conn
+        .prepare_cached(
+            "INSERT INTO flow_meta (key, value) VALUES ('clock', ?1) \
+             ON CONFLICT (key) DO UPDATE SET value = CAST(max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT) \
+             RETURNING value",
+        )?
+        .query_row(params![t.to_string()], |r| r.get(0))?;
+    stored.parse().map_err(|_| StateError::Corrupt {
+        table: "flow_meta",
+        row: "`clock`".into(),
+        value: stored,
+        expected: "an integer",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,5 +402,24 @@ mod tests {
             Err(StateError::TooNew { found: 99, .. }) => {}
             other => panic!("expected TooNew, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_clock_only_moves_forward_and_a_damaged_one_is_an_error() {
+        let conn = Connection::open_in_memory().expect("memory db");
+        migrate(&conn).expect("migrate");
+        assert_eq!(clock(&conn).ok(), Some(None));
+        assert_eq!(advance_clock(&conn, 100).ok(), Some(100));
+        // A slower process writing back an earlier time leaves it alone.
+        assert_eq!(advance_clock(&conn, 50).ok(), Some(100));
+        assert_eq!(clock(&conn).ok(), Some(Some(100)));
+        set_meta(&conn, "clock", "soon").expect("set");
+        let err = clock(&conn).expect_err("damaged");
+        assert!(
+            err.to_string()
+                .contains("flow_meta row `clock` holds \"soon\""),
+            "{err}"
+        );
+        assert!(advance_clock(&conn, 200).is_err());
     }
 }
