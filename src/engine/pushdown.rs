@@ -1,15 +1,21 @@
 //! The third lowering of a condition: to an SQL `WHERE`, for sweeps.
 //!
-//! Only what means exactly the same in SQLite is translated. A comparison
-//! with null is false in flow and `not` of it is true; SQLite's NULL only
-//! differs under `NOT`, so comparisons there become two-valued
-//! (`coalesce(a < b, 0)`). Rows with a null in a non-nullable column the
-//! condition reads are always returned, so that the VM reports the bad
-//! data; every returned row's pushed columns are decoded before a run
-//! starts, so a value of the wrong type (text in an int column) is reported
-//! too. A wrong-typed value that SQLite's comparison rejects is skipped like
-//! any row that does not match. Conjuncts that cannot be translated are left
-//! to the VM on the rows SQL returns.
+//! Only what SQLite computes exactly as flow does is translated, and only
+//! on values stored the way flowc reads them. SQLite lets any column hold
+//! any value and compares by its own affinity rules (a decimal stored as
+//! text compares as text; an untyped column's text is greater than every
+//! number; a `COLLATE NOCASE` column ignores case). So each column the
+//! pushed SQL reads has a *canonical* form (an int column: an integer; a
+//! date column: `YYYY-MM-DD` text that is a real date; an enum column: one
+//! of its values; null only where the field is nullable), and a row with
+//! any column out of that form is always handed to the VM, which decodes
+//! it with the declared types and reports bad data instead of skipping the
+//! row. Text is compared with `COLLATE BINARY`, flow's byte order.
+//!
+//! A comparison with null is false in flow and `not` of it is true;
+//! SQLite's NULL only differs under `NOT`, so comparisons there become
+//! two-valued (`coalesce(a < b, 0)`). Conjuncts that cannot be translated
+//! are left to the VM on the rows SQL returns.
 
 use crate::ir::{ArithOp, CmpOp, Expr, ExprKind as K, Literal, Program, RecordId, Type, VarId};
 use crate::store::sql::ident;
@@ -67,15 +73,15 @@ pub(crate) fn plan(program: &Program, subject: RecordId, filter: Option<&Expr>, 
     if pushed.is_empty() {
         return everything("0");
     }
-    let nulls = t.nulls();
+    let canonical = t.canonical();
     let condition = pushed.join(" AND ");
     let exact = if residual {
         "0".to_string()
     } else {
-        format!("NOT ({nulls})")
+        canonical.clone()
     };
     Plan {
-        where_sql: format!("({condition}) OR ({nulls})"),
+        where_sql: format!("NOT ({canonical}) OR ({condition})"),
         exact_sql: format!("({exact})"),
         params: t.params,
         columns: t.columns.iter().map(|&f| crate::ir::FieldId(f)).collect(),
@@ -224,7 +230,13 @@ impl<'p> Translator<'p> {
                     return None;
                 }
                 self.columns.insert(field.0);
-                Some(ident(&self.program.schema.field(*record, *field).name))
+                let column = ident(&self.program.schema.field(*record, *field).name);
+                // The column's own collation (`COLLATE NOCASE`) must not
+                // apply: flow compares text byte by byte.
+                Some(match ty {
+                    Type::Text | Type::Enum(_) | Type::Date => format!("{column} COLLATE BINARY"),
+                    _ => column,
+                })
             }
             K::Lit(lit) => {
                 let v = match lit {
@@ -324,21 +336,52 @@ impl<'p> Translator<'p> {
         result
     }
 
-    /// Rows with a null in a non-nullable column the SQL reads: bad data,
-    /// always handed to the VM to report.
-    fn nulls(&self) -> String {
+    /// Whether every column the SQL reads holds its value the way flowc
+    /// reads it, so that SQLite's answer is flow's (see the module doc).
+    fn canonical(&mut self) -> String {
         let record = self.program.schema.record(self.subject);
-        let parts: Vec<String> = self
-            .columns
-            .iter()
-            .map(|&i| &record.fields[i as usize])
-            .filter(|f| !f.ty.nullable)
-            .map(|f| format!("{} IS NULL", ident(&f.name)))
-            .collect();
+        let mut parts = Vec::new();
+        for &i in &self.columns.clone() {
+            let field = &record.fields[i as usize];
+            let c = ident(&field.name);
+            // Each part is two-valued (never NULL): `NOT` of it must be true
+            // for every row it does not hold for.
+            let stored = match field.ty.base {
+                Type::Int | Type::Duration | Type::Record(_) => {
+                    format!("typeof({c}) = 'integer'")
+                }
+                Type::Decimal => format!(
+                    "(typeof({c}) = 'integer' OR (typeof({c}) = 'real' AND abs({c}) <= 1.7976931348623157e308))"
+                ),
+                Type::Bool => format!("(typeof({c}) = 'integer' AND {c} IN (0, 1))"),
+                Type::Text => format!("typeof({c}) = 'text'"),
+                // `date()` gives back the same text only for a real date
+                // written `YYYY-MM-DD`: not `2025-1-5`, `2025-02-30` or
+                // `next spring`.
+                Type::Date => format!("(typeof({c}) = 'text' AND date({c}) IS {c} COLLATE BINARY)"),
+                Type::Enum(e) => {
+                    let values = self.program.schema.enum_def(e).values.clone();
+                    let list: Vec<String> = values
+                        .into_iter()
+                        .map(|v| self.param(SqlValue::Text(v)))
+                        .collect();
+                    format!(
+                        "(typeof({c}) = 'text' AND {c} COLLATE BINARY IN ({}))",
+                        list.join(", ")
+                    )
+                }
+                _ => "0".into(),
+            };
+            parts.push(if field.ty.nullable {
+                format!("({c} IS NULL OR {stored})")
+            } else {
+                stored
+            });
+        }
         if parts.is_empty() {
-            "0".into()
+            "1".into()
         } else {
-            parts.join(" OR ")
+            parts.join(" AND ")
         }
     }
 }

@@ -14,6 +14,9 @@ pub struct Report {
     pub approvals: usize,
     /// One line per run that failed, with why.
     pub failures: Vec<String>,
+    /// One line per problem logged without failing a run (a repeated
+    /// failure, a `notify role` nobody has, a value a trigger cannot read).
+    pub problems: Vec<String>,
 }
 
 impl Report {
@@ -31,7 +34,11 @@ impl Report {
             self.queued,
             self.tasks,
             self.approvals
-        )
+        ) + &match self.problems.len() {
+            0 => String::new(),
+            1 => "; 1 problem".into(),
+            n => format!("; {n} problems"),
+        }
     }
 }
 
@@ -48,5 +55,6 @@ impl Report {
         self.tasks += other.tasks;
         self.approvals += other.approvals;
         self.failures.extend(other.failures);
+        self.problems.extend(other.problems);
     }
 }

@@ -160,6 +160,11 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let rule = self.rule(rule_id);
         let now = self.clock.get();
+        if let Some((previous, at)) = self.same_failure(rule, subject, error)? {
+            let when = crate::time::format_datetime(at, self.program.schema.timezone);
+            let detail = format!("the same problem as run #{previous} ({when}): {error}");
+            return self.problem(rule_id, Some(subject), Some(previous), "", &detail);
+        }
         self.sql(
             "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, started_at, updated_at, \
              trigger, start_seq, depth, error) VALUES (?1, ?2, ?3, ?4, 'failed', '', '', ?5, ?5, ?6, ?7, ?8, ?9)",
@@ -183,6 +188,59 @@ impl Engine {
         )?;
         self.report.borrow_mut().started += 1;
         self.fail(&run, error)
+    }
+
+    /// The subject's latest run of `rule`, if it failed with `error`: a
+    /// sweep meeting the same bad row every day reports it as the same
+    /// problem instead of failing a new run each time.
+    fn same_failure(
+        &self,
+        rule: &RuleDef,
+        subject: i64,
+        error: &str,
+    ) -> Result<Option<(i64, i64)>, EngineError> {
+        let latest: Option<(i64, String, Option<String>, i64)> = self
+            .conn
+            .prepare_cached(
+                "SELECT id, status, error, updated_at FROM flow_runs \
+                 WHERE subject_id = ?2 AND subject_tbl = ?1 AND rule = ?3 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(
+                params![self.table_name(rule.subject), subject, rule.name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        Ok(latest.and_then(|(id, status, previous, at)| {
+            (status == "failed" && previous.as_deref() == Some(error)).then_some((id, at))
+        }))
+    }
+
+    /// Logs a problem that fails no run (or no new one): counted per rule
+    /// by `flowc stats` and in the run's summary.
+    pub(crate) fn problem(
+        &self,
+        rule_id: RuleId,
+        subject: Option<i64>,
+        run_id: Option<i64>,
+        step: &str,
+        detail: &str,
+    ) -> Result<(), EngineError> {
+        let rule = self.rule(rule_id);
+        let subject = subject.map(|id| format!("{} #{id}", self.table_name(rule.subject)));
+        self.write_log(
+            run_id,
+            Some(&rule.name),
+            subject.as_deref(),
+            step,
+            "problem",
+            detail,
+        )?;
+        let line = match &subject {
+            Some(s) => format!("{} {s}: {detail}", rule.name),
+            None => format!("{}: {detail}", rule.name),
+        };
+        self.report.borrow_mut().problems.push(line);
+        Ok(())
     }
 
     /// Loads a waiting or running run.
@@ -360,6 +418,19 @@ impl Engine {
             }
             None => (None, None, None),
         };
+        self.write_log(run_id, rule, subject.as_deref(), step, action, detail)
+    }
+
+    /// Appends one line to the audit trail (and to a dry run's log).
+    fn write_log(
+        &self,
+        run_id: Option<i64>,
+        rule: Option<&str>,
+        subject: Option<&str>,
+        step: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), EngineError> {
         self.conn
             .prepare_cached("INSERT INTO flow_log (at, run_id, rule, subject, step, action, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
             .execute(params![self.clock.get(), run_id, rule, subject, step, action, detail])?;
@@ -368,7 +439,7 @@ impl Engine {
                 &crate::time::format_datetime(self.clock.get(), self.program.schema.timezone),
                 run_id,
                 rule,
-                subject.as_deref(),
+                subject,
                 step,
                 action,
                 detail,
