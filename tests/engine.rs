@@ -704,7 +704,7 @@ fn a_database_from_a_newer_flowc_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr)
-            .contains("state is version 99, but this flowc only knows versions up to 1"),
+            .contains("state is version 99, but this flowc only knows versions up to "),
         "{}",
         text(&out.stderr)
     );
@@ -906,4 +906,77 @@ fn log_of_a_misspelled_rule_suggests_the_right_one() {
     );
     let known = w.flowc(&["log", "--db", "crm.sqlite", "--rule", "seminar"]);
     assert!(known.status.success(), "{}", text(&known.stderr));
+}
+
+/// The commands that only look never turn a stray file into a database and
+/// never add flowc's tables to one flowc has not run on.
+#[test]
+fn read_only_commands_never_create_or_change_a_database() {
+    let w = World::files(&[("main.flow", "record contact {\n  name: text\n}\n")]);
+    std::fs::write(w.path("empty.sqlite"), b"").expect("empty file");
+    for args in [
+        &["stats", "--db", "empty.sqlite"][..],
+        &["log", "--db", "empty.sqlite"],
+        &["approvals", "--db", "empty.sqlite", "list"],
+    ] {
+        let out = w.flowc(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("has no flowc state"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(
+        std::fs::metadata(w.path("empty.sqlite"))
+            .map(|m| m.len())
+            .ok(),
+        Some(0)
+    );
+    // crm.sqlite has the user's tables but flowc never ran on it.
+    let out = w.flowc(&["stats", "--db", "crm.sqlite"]);
+    assert!(
+        text(&out.stderr).contains("has no flowc state"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'flow_%'"),
+        0
+    );
+    let out = w.flowc(&["log", "--db", "missing.sqlite"]);
+    assert!(
+        text(&out.stderr).contains("no such database file"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!w.path("missing.sqlite").exists());
+}
+
+/// `notify role "R"` when nobody has role R is a logged problem, counted by
+/// `flowc stats`, not a silent skip.
+#[test]
+fn notify_a_role_nobody_has_is_a_logged_problem() {
+    let w = World::files(&[(
+        "main.flow",
+        "record user {\n  name: text\n  email: text?\n  role: text\n}\n\
+         record deal {\n  amount: int\n}\n\
+         rule big_deal\n  when deal is created\n  notify role \"executive\" \"a big deal\"\nend\n",
+    )]);
+    w.run(&["--now", "2025-01-01T09:00"]);
+    w.sql(
+        "INSERT INTO user (id, name, email, role) VALUES (1, 'Sato', 'sato@example.jp', 'manager');
+           INSERT INTO deal (id, amount) VALUES (1, 100);",
+    );
+    let out = w.run(&["--now", "2025-01-01T10:00", "--mail-dir", "mail"]);
+    assert!(out.contains("1 problem"), "{out}");
+    assert_eq!(
+        w.strings("SELECT rule || ': ' || detail FROM flow_log WHERE action = 'problem'"),
+        ["big_deal: nobody to notify: no user with role \"executive\" has an email address"]
+    );
+    let stats = text(&w.flowc(&["stats", "--db", "crm.sqlite", "--json"]).stdout);
+    let stats: serde_json::Value = serde_json::from_str(&stats).expect("json");
+    assert_eq!(stats[0]["rule"], "big_deal");
+    assert_eq!(stats[0]["problems"], 1);
+    assert_eq!(stats[0]["done"], 1);
 }

@@ -39,9 +39,13 @@ enum Action {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    let conn = super::open_db(&args.db)?;
+    let action = args.action.unwrap_or(Action::List);
+    let conn = match action {
+        Action::List => super::open_db_read_only(&args.db)?,
+        _ => super::open_db(&args.db)?,
+    };
     let zone = super::db_zone(&conn);
-    match args.action.unwrap_or(Action::List) {
+    match action {
         Action::List => {
             let mut stmt = conn
                 .prepare(

@@ -70,7 +70,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         }
     };
     let conn = match &args.db {
-        Some(db) => Some(super::open_db(db)?),
+        Some(db) => Some(super::open_db_read_only(db)?),
         None => None,
     };
     for rule in rules {

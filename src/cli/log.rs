@@ -26,7 +26,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    let conn = super::open_db(&args.db)?;
+    let conn = super::open_db_read_only(&args.db)?;
     if let Some(rule) = &args.rule {
         known_rule(&conn, rule)?;
     }

@@ -139,6 +139,16 @@ pub(crate) fn open_db(path: &std::path::Path) -> Result<rusqlite::Connection, St
     crate::store::state::open(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// Opens an existing database for the commands that only look (`stats`,
+/// `log`, `approvals list`, `graph --db`): read-only, never created or
+/// migrated.
+pub(crate) fn open_db_read_only(path: &std::path::Path) -> Result<rusqlite::Connection, String> {
+    if !path.is_file() {
+        return Err(format!("{}: no such database file", path.display()));
+    }
+    crate::store::state::open_read_only(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// The time zone the engine last ran with (UTC if it never ran).
 pub(crate) fn db_zone(conn: &rusqlite::Connection) -> chrono_tz::Tz {
     crate::store::state::meta(conn, "timezone")

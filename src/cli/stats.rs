@@ -7,6 +7,8 @@ use std::process::ExitCode;
 /// and conversions (runs whose subject met the rule's `goal`). Every email
 /// is accounted for: queued + sent + unconfirmed + failed = all emails
 /// (unconfirmed: a crash struck while the server was accepting it).
+/// `problems` counts what was logged without failing a run: a sweep
+/// meeting the same bad row again, `notify role` with nobody in the role.
 ///
 /// Example:
 ///   flowc stats --db crm.sqlite
@@ -20,59 +22,9 @@ pub struct Args {
     json: bool,
 }
 
-#[derive(serde::Serialize)]
-struct RuleStats {
-    rule: String,
-    started: i64,
-    waiting: i64,
-    done: i64,
-    failed: i64,
-    rejected: i64,
-    emails_sent: i64,
-    emails_queued: i64,
-    emails_failed: i64,
-    /// Interrupted mid-hand-over by a crash: most likely delivered, never resent.
-    emails_unconfirmed: i64,
-    conversions: i64,
-}
-
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    let conn = super::open_db(&args.db)?;
-    let mut stmt = conn
-        .prepare(
-            "WITH rules AS (SELECT rule FROM flow_runs UNION SELECT rule FROM flow_outbox WHERE rule IS NOT NULL)
-             SELECT rules.rule,
-               (SELECT count(*) FROM flow_runs r WHERE r.rule = rules.rule),
-               (SELECT count(*) FROM flow_runs r WHERE r.rule = rules.rule AND r.status = 'waiting'),
-               (SELECT count(*) FROM flow_runs r WHERE r.rule = rules.rule AND r.status = 'done'),
-               (SELECT count(*) FROM flow_runs r WHERE r.rule = rules.rule AND r.status = 'failed'),
-               (SELECT count(*) FROM flow_runs r WHERE r.rule = rules.rule AND r.status = 'rejected'),
-               (SELECT count(*) FROM flow_outbox o WHERE o.rule = rules.rule AND o.status = 'sent'),
-               (SELECT count(*) FROM flow_outbox o WHERE o.rule = rules.rule AND o.status IN ('queued', 'sending', 'finalizing')),
-               (SELECT count(*) FROM flow_outbox o WHERE o.rule = rules.rule AND o.status = 'failed'),
-               (SELECT count(*) FROM flow_runs r WHERE r.rule = rules.rule AND r.converted = 1),
-               (SELECT count(*) FROM flow_outbox o WHERE o.rule = rules.rule AND o.status = 'unconfirmed')
-             FROM rules ORDER BY rules.rule",
-        )
-        .map_err(|e| e.to_string())?;
-    let stats: Vec<RuleStats> = stmt
-        .query_map([], |r| {
-            Ok(RuleStats {
-                rule: r.get(0)?,
-                started: r.get(1)?,
-                waiting: r.get(2)?,
-                done: r.get(3)?,
-                failed: r.get(4)?,
-                rejected: r.get(5)?,
-                emails_sent: r.get(6)?,
-                emails_queued: r.get(7)?,
-                emails_failed: r.get(8)?,
-                conversions: r.get(9)?,
-                emails_unconfirmed: r.get(10)?,
-            })
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(|e| e.to_string())?;
+    let conn = super::open_db_read_only(&args.db)?;
+    let stats = crate::store::stats::per_rule(&conn).map_err(|e| e.to_string())?;
     if args.json {
         println!(
             "{}",
@@ -87,7 +39,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         .unwrap_or(4)
         .max(4);
     println!(
-        "{:width$}  {:>7} {:>7} {:>7} {:>7} {:>8}  {:>6} {:>6} {:>6} {:>11}  {:>11}",
+        "{:width$}  {:>7} {:>7} {:>7} {:>7} {:>8}  {:>6} {:>6} {:>6} {:>11}  {:>11}  {:>8}",
         "rule",
         "started",
         "waiting",
@@ -98,11 +50,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         "queued",
         "failed",
         "unconfirmed",
-        "conversions"
+        "conversions",
+        "problems"
     );
     for s in &stats {
         println!(
-            "{:width$}  {:>7} {:>7} {:>7} {:>7} {:>8}  {:>6} {:>6} {:>6} {:>11}  {:>11}",
+            "{:width$}  {:>7} {:>7} {:>7} {:>7} {:>8}  {:>6} {:>6} {:>6} {:>11}  {:>11}  {:>8}",
             s.rule,
             s.started,
             s.waiting,
@@ -113,7 +66,8 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             s.emails_queued,
             s.emails_failed,
             s.emails_unconfirmed,
-            s.conversions
+            s.conversions,
+            s.problems
         );
     }
     Ok(ExitCode::SUCCESS)

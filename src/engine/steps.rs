@@ -162,7 +162,26 @@ impl Engine {
                     ir::NotifyTarget::Recipient(r) => self.recipient(r, ctx)?.into_iter().collect(),
                 };
                 if recipients.is_empty() {
-                    self.note(run, step, "skipped", "nobody to notify")?;
+                    match to {
+                        // A role nobody has is a mistake to fix, not a quiet
+                        // skip: a problem, counted by `flowc stats`.
+                        ir::NotifyTarget::Role(role) => {
+                            let detail = format!(
+                                "nobody to notify: no user with role {role:?} has an email address"
+                            );
+                            self.problem(
+                                run.rule,
+                                Some(run.subject),
+                                Some(run.id),
+                                &step.name,
+                                &detail,
+                            )
+                            .map_err(engine_to_run_error)?;
+                        }
+                        ir::NotifyTarget::Recipient(_) => {
+                            self.note(run, step, "skipped", "nobody to notify")?
+                        }
+                    }
                 }
                 for (n, (address, recipient)) in recipients.into_iter().enumerate() {
                     self.queue(run, step, "notify", &address, recipient, message, n)?;
@@ -268,10 +287,7 @@ impl Engine {
 
     fn note(&self, run: &Run, step: &Step, action: &str, detail: &str) -> Result<(), RunError> {
         self.log(Some(run), &step.name, action, detail)
-            .map_err(|e| match e {
-                super::EngineError::Database(d) => RunError::Database(d),
-                other => RunError::Eval(EvalError::Unsupported(other.to_string())),
-            })
+            .map_err(engine_to_run_error)
     }
 
     /// The row id a record-valued expression refers to (`None` if null).
@@ -520,5 +536,13 @@ impl Engine {
         let id = crate::mail::random_id();
         crate::store::state::set_meta(&self.conn, "instance", &id)?;
         Ok(id)
+    }
+}
+
+/// An engine error met inside a step fails the run.
+fn engine_to_run_error(e: super::EngineError) -> RunError {
+    match e {
+        super::EngineError::Database(d) => RunError::Database(d),
+        other => RunError::Eval(EvalError::Unsupported(other.to_string())),
     }
 }

@@ -8,3 +8,4 @@ pub mod introspect;
 pub mod rows;
 pub mod sql;
 pub mod state;
+pub mod stats;

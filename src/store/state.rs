@@ -11,10 +11,11 @@ use std::time::Duration;
 
 /// The newest state layout this flowc knows. A database written by a newer
 /// flowc (a higher version) is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Each migration takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE IF NOT EXISTS flow_meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -197,7 +198,12 @@ CREATE TABLE IF NOT EXISTS flow_log (
   detail  TEXT
 );
 CREATE INDEX IF NOT EXISTS flow_log_run ON flow_log (run_id);
-"#];
+"#,
+    // 2: problems logged without failing a run, counted per rule by `flowc stats`.
+    r#"
+CREATE INDEX IF NOT EXISTS flow_log_problems ON flow_log (rule) WHERE action = 'problem';
+"#,
+];
 
 /// Why the state tables cannot be used.
 #[derive(Debug)]
@@ -215,6 +221,8 @@ pub enum StateError {
         value: String,
         expected: &'static str,
     },
+    /// A read-only command was pointed at a database flowc never ran on.
+    NoState,
     Sqlite(rusqlite::Error),
 }
 
@@ -235,6 +243,10 @@ impl std::fmt::Display for StateError {
                 f,
                 "{table} row {row} holds {value:?}, which is not {expected}; \
                  the stored state is damaged (fix or delete that row)"
+            ),
+            StateError::NoState => write!(
+                f,
+                "this database has no flowc state (`flowc run` has never run on it)"
             ),
             StateError::Sqlite(e) => write!(f, "{e}"),
         }
@@ -257,6 +269,25 @@ pub fn open(path: &Path) -> Result<Connection, StateError> {
     configure(&conn)?;
     migrate(&conn)?;
     Ok(conn)
+}
+
+/// Opens a database flowc has run on, for the commands that only look:
+/// read-only, so that a mistyped path or a stray file (an empty one
+/// included) is never turned into a database, and nothing is migrated.
+pub fn open_read_only(path: &Path) -> Result<Connection, StateError> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    match version(&conn)? {
+        0 => Err(StateError::NoState),
+        found if found > SCHEMA_VERSION => Err(StateError::TooNew {
+            found,
+            known: SCHEMA_VERSION,
+        }),
+        _ => Ok(conn),
+    }
 }
 
 /// Connection settings every engine connection uses.
