@@ -136,7 +136,66 @@ impl Project {
         project
     }
 
+    /// Everything a rule version needs to be rebuilt later: every user
+    /// `.flow` file and every template file they name, as they are now
+    /// (kept in `flow_versions`, so that a waiting run can finish on its
+    /// old version after the files change).
+    pub fn snapshot(&self) -> String {
+        let files: Vec<serde_json::Value> = self
+            .user_files()
+            .map(|f| {
+                let source = self.sources.file(f.file);
+                serde_json::json!({ "name": source.name, "text": source.text })
+            })
+            .collect();
+        let mut templates: Vec<serde_json::Value> = self
+            .template_files
+            .iter()
+            .filter_map(|((file, wanted), loaded)| {
+                let loaded = loaded.as_ref().ok()?;
+                Some(serde_json::json!({
+                    "file": self.sources.file(*file).name,
+                    "path": wanted,
+                    "text": self.sources.file(*loaded).text,
+                }))
+            })
+            .collect();
+        templates.sort_by_key(|t| (t["file"].to_string(), t["path"].to_string()));
+        serde_json::json!({ "snapshot": 1, "files": files, "templates": templates }).to_string()
+    }
+
+    /// A project rebuilt from [`Project::snapshot`]'s text; `None` if the
+    /// text is not a snapshot (versions kept before snapshots existed
+    /// hold the `.flow` files' text only).
+    pub fn from_snapshot(text: &str) -> Option<Project> {
+        let json: serde_json::Value = serde_json::from_str(text).ok()?;
+        json.get("snapshot")?;
+        let mut templates = HashMap::new();
+        for t in json.get("templates")?.as_array()? {
+            let key = (
+                t.get("file")?.as_str()?.to_string(),
+                t.get("path")?.as_str()?.to_string(),
+            );
+            templates.insert(key, t.get("text")?.as_str()?.to_string());
+        }
+        let mut project = Project::empty();
+        for f in json.get("files")?.as_array()? {
+            let name = f.get("name")?.as_str()?.to_string();
+            let text = f.get("text")?.as_str()?.to_string();
+            project.add_from(name, text, false, &Templates::Kept(&templates));
+        }
+        Some(project)
+    }
+
     fn add(&mut self, name: String, text: String, path: Option<PathBuf>, stdlib: bool) {
+        self.add_from(name, text, stdlib, &Templates::Disk(path));
+    }
+
+    fn add_from(&mut self, name: String, text: String, stdlib: bool, templates: &Templates) {
+        let path = match templates {
+            Templates::Disk(path) => path.clone(),
+            Templates::Kept(_) => None,
+        };
         let file = self.sources.add(name, text);
         let parsed = syntax::parse(file, &self.sources.file(file).text);
         let wanted = template_paths(&parsed.module);
@@ -147,9 +206,18 @@ impl Project {
             path: path.clone(),
         });
         for wanted_path in wanted {
-            let loaded = match &path {
-                None => Err("templates in files need a project on disk".to_string()),
-                Some(p) => {
+            let loaded = match (templates, &path) {
+                (Templates::Kept(kept), _) => {
+                    let key = (self.sources.file(file).name.clone(), wanted_path.clone());
+                    match kept.get(&key) {
+                        Some(text) => Ok(self.sources.add(wanted_path.clone(), text.clone())),
+                        None => Err(format!("{wanted_path} was not kept with this version")),
+                    }
+                }
+                (Templates::Disk(_), None) => {
+                    Err("templates in files need a project on disk".to_string())
+                }
+                (Templates::Disk(_), Some(p)) => {
                     let full = p.parent().unwrap_or(Path::new(".")).join(&wanted_path);
                     match std::fs::read_to_string(&full) {
                         Ok(text) => Ok(self.sources.add(display_path(&full), text)),
@@ -226,6 +294,14 @@ impl Project {
     pub fn user_files(&self) -> impl Iterator<Item = &LoadedFile> {
         self.files.iter().filter(|f| !f.stdlib)
     }
+}
+
+/// Where a project's template files come from.
+enum Templates<'a> {
+    /// Beside the `.flow` file at this path (none: a project in memory).
+    Disk(Option<PathBuf>),
+    /// From a snapshot: text by (`.flow` file name, path as written).
+    Kept(&'a HashMap<(String, String), String>),
 }
 
 fn display_path(p: &Path) -> String {

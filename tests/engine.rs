@@ -980,3 +980,34 @@ fn notify_a_role_nobody_has_is_a_logged_problem() {
     assert_eq!(stats[0]["problems"], 1);
     assert_eq!(stats[0]["done"], 1);
 }
+
+/// A run finishing on its old version gets that version's template files
+/// too: they are kept with the version, not read from today's folder.
+#[test]
+fn an_old_version_keeps_its_template_files() {
+    let before = EDITED_BEFORE.replace("  body: \"b\"", "  body: file \"templates/b.txt\"");
+    let w = World::files(&[
+        ("main.flow", &before),
+        ("templates/b.txt", "old body of b\n"),
+    ]);
+    w.run(&["--now", "2025-01-01"]);
+    w.sql("INSERT INTO contact (id, name, email) VALUES (1, 'A', 'a@example.jp');");
+    w.run(&["--now", "2025-01-01T01:00"]);
+    // The new version drops the wait and the template file.
+    let edited = EDITED_BEFORE.replace("  pause: wait 7d\n", "").replace(
+        "  send email b to contact\nend",
+        "  tag contact \"new\"\nend",
+    );
+    std::fs::write(w.project.join("main.flow"), edited).expect("edit");
+    std::fs::remove_dir_all(w.project.join("templates")).expect("remove templates");
+    let out = w.run(&["--until", "2025-01-20"]);
+    assert_eq!(
+        w.strings("SELECT status || ' ' || coalesce(error, '') FROM flow_runs WHERE id = 1"),
+        ["done "],
+        "{out}"
+    );
+    assert_eq!(
+        w.strings("SELECT body FROM flow_outbox WHERE template = 'b'"),
+        ["old body of b"]
+    );
+}

@@ -121,14 +121,9 @@ pub(crate) fn checked_project(
     Ok(Some((project, checked.program)))
 }
 
-/// The project's files as one text, kept with each rule version.
+/// The project's files (templates included), kept with each rule version.
 pub(crate) fn project_text(project: &crate::project::Project) -> String {
-    let mut out = String::new();
-    for f in project.user_files() {
-        let file = project.sources.file(f.file);
-        out.push_str(&format!("# file: {}\n{}\n", file.name, file.text));
-    }
-    out
+    project.snapshot()
 }
 
 /// Opens an existing database for the inspection commands.

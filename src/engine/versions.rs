@@ -125,7 +125,9 @@ impl Engine {
 
     fn rebuild(&self, rule: &str, version: &str, text: &str) -> OldVersion {
         let name = format!("{rule} (version {version})");
-        let checked = Project::from_texts([(name.as_str(), text)]).check();
+        let project = Project::from_snapshot(text)
+            .unwrap_or_else(|| Project::from_texts([(name.as_str(), text)]));
+        let checked = project.check();
         if let Some(error) = checked.diagnostics.iter().find(|d| d.is_error()) {
             return Err(format!(
                 "its old version no longer checks: {}",
