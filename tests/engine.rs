@@ -1011,3 +1011,57 @@ fn an_old_version_keeps_its_template_files() {
         ["old body of b"]
     );
 }
+
+/// A value outside the enum in the field a `changes` trigger watches never
+/// makes the change vanish: the trigger fires when the value it needs is
+/// readable, and logs a problem when it cannot tell.
+#[test]
+fn a_value_outside_the_enum_is_never_a_dropped_change() {
+    let w = World::files(&[(
+        "main.flow",
+        "enum stage { \"商談\", \"失注\" }\nrecord opportunity {\n  name: text\n  stage: stage\n}\n\
+         rule lost\n  when opportunity.stage changes to \"失注\"\n  tag opportunity \"lost\"\nend\n\
+         rule lost_in_talks\n  when opportunity.stage changes from \"商談\" to \"失注\"\n  tag opportunity \"lost_in_talks\"\nend\n",
+    )]);
+    w.run(&["--now", "2025-01-01"]);
+    w.sql("INSERT INTO opportunity (id, name, stage) VALUES (1, 'A', '商談'), (2, 'B', '商談');");
+    w.run(&["--now", "2025-01-01T01:00"]);
+    // 1: from a value outside the enum to 失注; 2: to a value outside it.
+    w.sql("UPDATE opportunity SET stage = 'lost' WHERE id = 1;");
+    w.run(&["--now", "2025-01-01T02:00"]);
+    w.sql("UPDATE opportunity SET stage = '失注' WHERE id = 1; UPDATE opportunity SET stage = 'won' WHERE id = 2;");
+    let out = w.run(&["--now", "2025-01-01T03:00"]);
+    assert_eq!(
+        w.strings("SELECT row_id || ' ' || tag FROM flow_tags ORDER BY row_id, tag"),
+        ["1 lost"],
+        "{out}"
+    );
+    let problems = w.strings(
+        "SELECT rule || ' ' || subject || ': ' || detail FROM flow_log WHERE action = 'problem' ORDER BY id",
+    );
+    let expected = [
+        // The update to 'lost' (2:00): neither rule can tell.
+        ("lost opportunity #1", "its new value is the text \"lost\""),
+        (
+            "lost_in_talks opportunity #1",
+            "its new value is the text \"lost\"",
+        ),
+        // 3:00: row 1 came from 'lost', row 2 went to 'won'.
+        (
+            "lost_in_talks opportunity #1",
+            "its old value is the text \"lost\"",
+        ),
+        ("lost opportunity #2", "its new value is the text \"won\""),
+        (
+            "lost_in_talks opportunity #2",
+            "its new value is the text \"won\"",
+        ),
+    ];
+    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    for (line, (who, what)) in problems.iter().zip(expected) {
+        assert!(
+            line.starts_with(who) && line.contains(what) && line.contains("not a value of `stage`"),
+            "{line}"
+        );
+    }
+}

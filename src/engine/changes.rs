@@ -173,25 +173,25 @@ impl Engine {
                     let (Some(old), Some(new)) = (old, new) else {
                         continue;
                     };
-                    let before = old.row.get(field.index());
-                    let after = new.row.get(field.index());
-                    let ctx = Context::subject(record, change.row_id);
-                    let matches = |expected: &Option<crate::ir::Expr>,
-                                   actual: &Value|
-                     -> Result<bool, EngineError> {
-                        Ok(match expected {
-                            None => true,
-                            Some(e) => match self.eval(e, &ctx) {
-                                Ok(v) => v.compare(actual) == Some(std::cmp::Ordering::Equal),
-                                Err(_) => false,
-                            },
-                        })
-                    };
-                    before != after
-                        && old.problem(*field).is_none()
-                        && new.problem(*field).is_none()
-                        && matches(from, &before)?
-                        && matches(to, &after)?
+                    match self.changed_as_expected(
+                        record,
+                        change.row_id,
+                        *field,
+                        (from, to),
+                        (old, new),
+                    ) {
+                        Ok(fires) => fires,
+                        Err(problem) => {
+                            // Never a dropped change: the rule could not
+                            // tell, and says so.
+                            let detail = format!(
+                                "the change #{} could not be matched: {problem}",
+                                change.seq
+                            );
+                            self.problem(rule_id, Some(change.row_id), None, "", &detail)?;
+                            false
+                        }
+                    }
                 }
                 // `becomes` is handled with the other dependents.
                 _ => false,
@@ -209,6 +209,41 @@ impl Engine {
             self.start_if(rule_id, change.row_id, &cause)?;
         }
         Ok(())
+    }
+
+    /// Whether a field changed `from` → `to` (either may be absent: any
+    /// value). `Err` when that cannot be told: a value the trigger needs is
+    /// bad data (an enum column holding a value outside the enum), or an
+    /// expected value cannot be evaluated. An old value the trigger does
+    /// not need (no `from`) may be bad: the change to `to` still counts.
+    fn changed_as_expected(
+        &self,
+        record: RecordId,
+        row_id: i64,
+        field: crate::ir::FieldId,
+        (from, to): (&Option<crate::ir::Expr>, &Option<crate::ir::Expr>),
+        (old, new): (&Decoded, &Decoded),
+    ) -> Result<bool, String> {
+        if let Some(bad) = new.problem(field) {
+            return Err(format!("its new value is {bad}"));
+        }
+        let after = new.row.get(field.index());
+        let ctx = Context::subject(record, row_id);
+        let matches = |expected: &Option<crate::ir::Expr>, actual: &Value| match expected {
+            None => Ok(true),
+            Some(e) => self
+                .eval(e, &ctx)
+                .map(|v| v.compare(actual) == Some(std::cmp::Ordering::Equal))
+                .map_err(|e| e.to_string()),
+        };
+        if let Some(bad) = old.problem(field) {
+            return match from {
+                None => matches(to, &after),
+                Some(_) => Err(format!("its old value is {bad}")),
+            };
+        }
+        let before = old.row.get(field.index());
+        Ok(before != after && matches(from, &before)? && matches(to, &after)?)
     }
 
     /// Starts a run if the rule's `where` holds for the subject.
