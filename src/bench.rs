@@ -170,8 +170,8 @@ pub fn timers(
     {
         let mut insert = conn
             .prepare(
-                "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, wake_at, waiting_for, \
-                 started_at, updated_at) VALUES ('nurture', ?1, 'contact', ?2, 'waiting', '0', 'pause', ?3, '{\"kind\":\"time\"}', ?4, ?4)",
+                "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, wake_at, wait_kind, \
+                 started_at, updated_at) VALUES ('nurture', ?1, 'contact', ?2, 'waiting', '0', 'pause', ?3, 'time', ?4, ?4)",
             )
             .map_err(err)?;
         let mut contact = conn

@@ -1065,3 +1065,32 @@ fn a_value_outside_the_enum_is_never_a_dropped_change() {
         );
     }
 }
+
+/// A waiting run whose stored position is damaged fails, naming the row
+/// and column; it never ends as `done` with its remaining steps skipped.
+#[test]
+fn a_damaged_run_position_fails_the_run_naming_the_row() {
+    let w = World::files(&[(
+        "main.flow",
+        "record contact {\n  name: text\n}\nrule nurture\n  when contact is created\n  wait 1d\n  tag contact \"woken\"\nend\n",
+    )]);
+    w.run(&["--now", "2025-01-01"]);
+    w.sql("INSERT INTO contact (id, name) VALUES (1, 'A'), (2, 'B');");
+    w.run(&["--now", "2025-01-01T01:00"]);
+    w.sql("UPDATE flow_runs SET pc = '0.x' WHERE subject_id = 1;");
+    let out = w.flowc(&["run", "--db", "crm.sqlite", "rules", "--now", "2025-01-03"]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("1 failed"), "{stdout}");
+    assert_eq!(
+        w.strings("SELECT subject_id || ' ' || status || ': ' || coalesce(error, '') FROM flow_runs ORDER BY id"),
+        [
+            "1 failed: flow_runs row #1 (column `pc`) holds \"0.x\", which is not a step position such as `2.1.0`; \
+             the stored state is damaged (fix or delete that row)",
+            "2 done: ",
+        ]
+    );
+    assert_eq!(
+        w.strings("SELECT CAST(row_id AS TEXT) FROM flow_tags"),
+        ["2"]
+    );
+}

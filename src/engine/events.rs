@@ -70,11 +70,7 @@ impl Engine {
             }
         }
         // `wait … unless event NAME` on this subject.
-        for run in self.waiting_on(
-            "SELECT id FROM flow_runs WHERE subject_tbl = ?1 AND subject_id = ?2 AND status = 'waiting' \
-             AND json_extract(waiting_for, '$.kind') = 'event' AND json_extract(waiting_for, '$.name') = ?3",
-            params![table, row_id, name],
-        )? {
+        for run in crate::store::runs::waiting_for_event(&self.conn, &table, row_id, &name)? {
             self.end_wait(run, &format!("ended: event {name} arrived"))?;
         }
         // `wait … unless R opened T` / `clicked`.
@@ -85,11 +81,8 @@ impl Engine {
                 .unwrap_or_default()
                 .to_string();
             let clicked = name == "email_clicked";
-            for run in self.waiting_on(
-                "SELECT id FROM flow_runs WHERE wait_tbl = ?1 AND wait_row = ?2 AND status = 'waiting' \
-                 AND json_extract(waiting_for, '$.kind') = 'engagement' \
-                 AND json_extract(waiting_for, '$.template') = ?3 AND json_extract(waiting_for, '$.clicked') = ?4",
-                params![table, row_id, template, clicked],
+            for run in crate::store::runs::waiting_for_engagement(
+                &self.conn, &table, row_id, &template, clicked,
             )? {
                 let what = if clicked { "clicked" } else { "opened" };
                 self.end_wait(run, &format!("ended: {template} was {what}"))?;
@@ -106,18 +99,6 @@ impl Engine {
             depth: 0,
         };
         self.recheck_for(&change)
-    }
-
-    fn waiting_on(
-        &self,
-        sql: &str,
-        params: impl rusqlite::Params,
-    ) -> Result<Vec<i64>, EngineError> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let ids = stmt
-            .query_map(params, |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        Ok(ids)
     }
 
     /// Records an event (what `flowc event` and the engine's own

@@ -6,6 +6,8 @@ use super::pc::{self, Pc};
 use super::steps::Flow;
 use super::{Engine, EngineError};
 use crate::ir::{Reenter, RuleDef, RuleId};
+use crate::store::runs::{self as stored, Awaited, RunState, Transition};
+use crate::store::state::StateError;
 use rusqlite::{OptionalExtension, params};
 use std::rc::Rc;
 
@@ -23,6 +25,8 @@ pub(crate) struct Run {
     pub step: String,
     /// When its current wait ends on a timer, as loaded.
     pub wake_at: Option<i64>,
+    /// What else its current wait ends on, as loaded.
+    pub awaited: Option<Awaited>,
 }
 
 /// What started a run: the change's old values or the event's payload,
@@ -129,6 +133,7 @@ impl Engine {
             version: rule.version.clone(),
             step: String::new(),
             wake_at: None,
+            awaited: None,
         };
         self.log(Some(&run), "", "started", "")?;
         self.report.borrow_mut().started += 1;
@@ -142,7 +147,7 @@ impl Engine {
             return Ok(Some(id));
         }
         if rule.steps.is_empty() {
-            self.finish(&run, "done", "")?;
+            self.finish(&run, RunState::Done, "")?;
         } else {
             self.execute(&run, vec![0])?;
         }
@@ -179,6 +184,7 @@ impl Engine {
             version: rule.version.clone(),
             step: String::new(),
             wake_at: None,
+            awaited: None,
         };
         self.log(
             Some(&run),
@@ -243,40 +249,49 @@ impl Engine {
         Ok(())
     }
 
-    /// Loads a waiting or running run.
-    pub(crate) fn load_run(&self, id: i64) -> Result<Option<(Run, Pc, String)>, EngineError> {
-        let row = self
-            .conn
-            .prepare_cached(
-                "SELECT rule, subject_id, started_at, trigger, depth, pc, status, start_seq, version, step, wake_at \
-                 FROM flow_runs WHERE id = ?1",
-            )?
-            .query_row([id], |r| {
-                Ok((
-                    (r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?, r.get::<_, i64>(4)?),
-                    (r.get::<_, String>(5)?, r.get::<_, String>(6)?, r.get::<_, i64>(7)?, r.get::<_, String>(8)?, r.get::<_, String>(9)?),
-                    r.get::<_, Option<i64>>(10)?,
-                ))
-            })
-            .optional()?;
-        let Some((
-            (rule_name, subject, started_at, trigger, depth),
-            (pc_text, status, seq, version, step),
-            wake_at,
-        )) = row
-        else {
-            return Ok(None);
+    /// Loads a run. A run that cannot be read (a damaged position,
+    /// trigger or wait) is failed with the reason naming its row, and
+    /// `None` returned: it never goes on as if nothing happened.
+    pub(crate) fn load_run(&self, id: i64) -> Result<Option<(Run, Pc, RunState)>, EngineError> {
+        let stored = match stored::load(&self.conn, id) {
+            Ok(Some(run)) => run,
+            Ok(None) => return Ok(None),
+            Err(StateError::Corrupt {
+                table,
+                row,
+                value,
+                expected,
+            }) => {
+                let error = StateError::Corrupt {
+                    table,
+                    row,
+                    value,
+                    expected,
+                }
+                .to_string();
+                stored::fail_unreadable(&self.conn, id, self.clock.get(), &error)?;
+                self.write_log(Some(id), None, None, "", "failed", &error)?;
+                self.report
+                    .borrow_mut()
+                    .failures
+                    .push(format!("run {id}: {error}"));
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
         };
-        let Some(rule_id) = self.program.rule_named(&rule_name) else {
-            if status == "waiting" || status == "running" {
-                self.sql(
-                    "UPDATE flow_runs SET status = 'failed', wake_at = NULL, error = ?2, updated_at = ?3 WHERE id = ?1",
-                    params![id, format!("the rule `{rule_name}` no longer exists"), self.clock.get()],
+        let Some(rule_id) = self.program.rule_named(&stored.rule) else {
+            if matches!(stored.state, RunState::Waiting | RunState::Running) {
+                let error = format!("the rule `{}` no longer exists", stored.rule);
+                stored::apply(
+                    &self.conn,
+                    id,
+                    self.clock.get(),
+                    &Transition::Fail { error: &error },
                 )?;
             }
             return Ok(None);
         };
-        let json: serde_json::Value = serde_json::from_str(&trigger).unwrap_or_default();
+        let json = &stored.trigger;
         let cause = Cause {
             old: json.get("old").cloned().map(Rc::new),
             old_row: None,
@@ -284,25 +299,25 @@ impl Engine {
                 .get("event")
                 .and_then(|e| e.as_object().cloned())
                 .map(Rc::new),
-            seq,
-            depth,
+            seq: stored.start_seq,
+            depth: stored.depth,
         };
         let rule = self.rule(rule_id);
-        let ctx = self.context(rule, subject, started_at, &cause);
-        let pc = pc::parse(&pc_text).unwrap_or_default();
+        let ctx = self.context(rule, stored.subject_id, stored.started_at, &cause);
         Ok(Some((
             Run {
                 id,
                 rule: rule_id,
-                subject,
-                depth,
+                subject: stored.subject_id,
+                depth: stored.depth,
                 ctx,
-                version,
-                step,
-                wake_at,
+                version: stored.version,
+                step: stored.step,
+                wake_at: stored.wake_at,
+                awaited: stored.awaited,
             },
-            pc,
-            status,
+            stored.pc,
+            stored.state,
         )))
     }
 
@@ -311,7 +326,7 @@ impl Engine {
         let rule = self.rule(run.rule);
         loop {
             let Some(step) = pc::step_at(&rule.steps, &pc) else {
-                return self.finish(run, "done", "");
+                return self.finish(run, RunState::Done, "");
             };
             self.covered
                 .borrow_mut()
@@ -319,30 +334,20 @@ impl Engine {
             match self.step(run, step, &pc) {
                 Ok(Flow::Next) => match pc::next(&rule.steps, &pc) {
                     Some(next) => pc = next,
-                    None => return self.finish(run, "done", ""),
+                    None => return self.finish(run, RunState::Done, ""),
                 },
                 Ok(Flow::Enter(block)) => match pc::enter(&rule.steps, &pc, block) {
                     Some(inside) => pc = inside,
-                    None => return self.finish(run, "done", ""),
+                    None => return self.finish(run, RunState::Done, ""),
                 },
-                Ok(Flow::Wait {
-                    wake_at,
-                    waiting_for,
-                }) => {
-                    self.sql(
-                        "UPDATE flow_runs SET status = 'waiting', pc = ?2, step = ?3, wake_at = ?4, waiting_for = ?5, \
-                         updated_at = ?6, wait_tbl = ?7, wait_row = ?8 WHERE id = ?1",
-                        params![
-                            run.id,
-                            pc::to_text(&pc),
-                            step.name,
-                            wake_at,
-                            waiting_for.to_string(),
-                            self.clock.get(),
-                            waiting_for.get("tbl").and_then(|v| v.as_str()),
-                            waiting_for.get("row_id").and_then(|v| v.as_i64())
-                        ],
-                    )?;
+                Ok(Flow::Wait { wake_at, awaited }) => {
+                    let wait = Transition::Wait {
+                        pc: &pc,
+                        step: &step.name,
+                        wake_at,
+                        awaited: &awaited,
+                    };
+                    stored::apply(&self.conn, run.id, self.clock.get(), &wait)?;
                     let until = wake_at
                         .map(|t| crate::time::format_datetime(t, self.program.schema.timezone));
                     self.log(
@@ -353,7 +358,7 @@ impl Engine {
                     )?;
                     return Ok(());
                 }
-                Ok(Flow::End(note)) => return self.finish(run, "done", &note),
+                Ok(Flow::End(note)) => return self.finish(run, RunState::Done, &note),
                 Err(e) => {
                     self.log(Some(run), &step.name, "failed", &e.to_string())?;
                     return self.fail(run, &e.to_string());
@@ -364,28 +369,25 @@ impl Engine {
 
     /// Marks a run finished (`done` or `rejected`), recording whether its
     /// subject met the rule's goal.
-    pub(crate) fn finish(&self, run: &Run, status: &str, note: &str) -> Result<(), EngineError> {
+    pub(crate) fn finish(&self, run: &Run, state: RunState, note: &str) -> Result<(), EngineError> {
         let rule = self.rule(run.rule);
         let converted = match &rule.goal {
             Some(goal) => self.holds(goal, &run.ctx).unwrap_or(false),
             None => false,
         };
-        self.sql(
-            "UPDATE flow_runs SET status = ?2, wake_at = NULL, waiting_for = NULL, wait_tbl = NULL, wait_row = NULL, \
-             updated_at = ?3, converted = ?4 \
-             WHERE id = ?1",
-            params![run.id, status, self.clock.get(), converted],
-        )?;
-        self.log(Some(run), "", status, note)?;
+        let finish = Transition::Finish { state, converted };
+        stored::apply(&self.conn, run.id, self.clock.get(), &finish)?;
+        self.log(Some(run), "", state.as_str(), note)?;
         self.report.borrow_mut().finished += 1;
         Ok(())
     }
 
     pub(crate) fn fail(&self, run: &Run, error: &str) -> Result<(), EngineError> {
-        self.sql(
-            "UPDATE flow_runs SET status = 'failed', wake_at = NULL, waiting_for = NULL, wait_tbl = NULL, updated_at = ?2, error = ?3 \
-             WHERE id = ?1",
-            params![run.id, self.clock.get(), error],
+        stored::apply(
+            &self.conn,
+            run.id,
+            self.clock.get(),
+            &Transition::Fail { error },
         )?;
         let subject = format!(
             "{} #{}",
@@ -455,7 +457,7 @@ impl Engine {
         // this transaction commits, and that write says where it is.
         match pc::next(&self.rule(run.rule).steps, pc) {
             Some(next) => self.execute(run, next),
-            None => self.finish(run, "done", ""),
+            None => self.finish(run, RunState::Done, ""),
         }
     }
 }

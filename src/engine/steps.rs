@@ -6,6 +6,7 @@ use super::runs::Run;
 use super::{Engine, RunError};
 use crate::eval::EvalError;
 use crate::ir::{self, Expr, Message, Part, Recipient, RecordId, Step, StepKind, Type};
+use crate::store::runs::Awaited;
 use crate::store::sql::ident;
 use crate::value::Value;
 use rusqlite::params;
@@ -16,10 +17,10 @@ pub(crate) enum Flow {
     Next,
     /// Continue inside block `n` of this step (an `if` branch).
     Enter(u32),
-    /// Pause until `wake_at` (if any) or until something in `waiting_for`.
+    /// Pause until `wake_at` (if any) or until what it awaits.
     Wait {
         wake_at: Option<i64>,
-        waiting_for: serde_json::Value,
+        awaited: Awaited,
     },
     /// The run ends here (`stop`, or a `wait … unless` that happened).
     End(String),
@@ -252,7 +253,7 @@ impl Engine {
                 let _ = pc;
                 Ok(Flow::Wait {
                     wake_at: None,
-                    waiting_for: serde_json::json!({ "kind": "approval", "approval": approval }),
+                    awaited: Awaited::Approval(approval),
                 })
             }
             StepKind::Lock(e) | StepKind::Unlock(e) => {

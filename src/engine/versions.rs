@@ -48,7 +48,7 @@ pub(crate) type OldVersion = Result<Rc<Engine>, String>;
 /// Where a waiting run goes on.
 pub(crate) enum Placement {
     /// On this engine's rules, at `pc`.
-    Here(Run, pc::Pc),
+    Here(Box<Run>, pc::Pc),
     /// On the engine of the version it started on.
     Old(Rc<Engine>),
     /// Nowhere: it was failed, saying why.
@@ -184,20 +184,21 @@ impl Engine {
         let (version, step) = (run.version.clone(), run.step.clone());
         let rule = self.rule(run.rule);
         if rule.version == version {
-            return Ok(Placement::Here(run, pc));
+            return Ok(Placement::Here(Box::new(run), pc));
         }
         if let Some(new_pc) = pc::find(&rule.steps, &step) {
-            self.sql(
-                "UPDATE flow_runs SET version = ?2, pc = ?3 WHERE id = ?1",
-                params![run.id, rule.version, pc::to_text(&new_pc)],
-            )?;
+            let moved = crate::store::runs::Transition::Move {
+                version: &rule.version,
+                pc: &new_pc,
+            };
+            crate::store::runs::apply(&self.conn, run.id, self.clock.get(), &moved)?;
             self.log(
                 Some(&run),
                 &step,
                 "moved to new version",
                 &format!("rule version {}", rule.version),
             )?;
-            return Ok(Placement::Here(run, new_pc));
+            return Ok(Placement::Here(Box::new(run), new_pc));
         }
         match self.old_version(&rule.name, &version)? {
             Ok(old) => {

@@ -9,9 +9,9 @@ use super::versions::Placement;
 use super::{Engine, EngineError, RunError};
 use crate::eval::EvalError;
 use crate::ir::{self, StepKind, Unless, Wait};
+use crate::store::runs::{self as stored, Awaited, RunState, Transition};
 use crate::value::Value;
 use rusqlite::params;
-use serde_json::json;
 
 impl Engine {
     /// Begins a `wait` step: continue at once if there is nothing to wait
@@ -30,9 +30,9 @@ impl Engine {
                     }
                 };
                 let wake_at = now.saturating_add(seconds);
-                let waiting_for = match unless {
-                    None => json!({ "kind": "time" }),
-                    Some(Unless::Event(name)) => json!({ "kind": "event", "name": name }),
+                let awaited = match unless {
+                    None => Awaited::Time,
+                    Some(Unless::Event(name)) => Awaited::Event { name: name.clone() },
                     Some(Unless::Engagement {
                         record,
                         template,
@@ -41,7 +41,7 @@ impl Engine {
                         let Some(row_id) = self.reference(record, ctx)? else {
                             return Ok(Flow::Wait {
                                 wake_at: Some(wake_at),
-                                waiting_for: json!({ "kind": "time" }),
+                                awaited: Awaited::Time,
                             });
                         };
                         let table = self.table_of(record);
@@ -55,8 +55,12 @@ impl Engine {
                                 if *clicked { "clicked" } else { "opened" }
                             )));
                         }
-                        let template = &self.program.schema.templates[template.index()].name;
-                        json!({ "kind": "engagement", "tbl": table, "row_id": row_id, "template": template, "clicked": clicked })
+                        Awaited::Engagement {
+                            table: table.to_string(),
+                            row: row_id,
+                            template: self.program.schema.templates[template.index()].name.clone(),
+                            clicked: *clicked,
+                        }
                     }
                     Some(Unless::Condition(c)) => {
                         if self.holds(c, ctx)? {
@@ -64,12 +68,12 @@ impl Engine {
                                 "ended: the `unless` condition already held".into(),
                             ));
                         }
-                        json!({ "kind": "unless" })
+                        Awaited::Unless
                     }
                 };
                 Ok(Flow::Wait {
                     wake_at: Some(wake_at),
-                    waiting_for,
+                    awaited,
                 })
             }
             Wait::UntilCondition { condition, at_most } => {
@@ -85,7 +89,7 @@ impl Engine {
                 };
                 Ok(Flow::Wait {
                     wake_at,
-                    waiting_for: json!({ "kind": "until" }),
+                    awaited: Awaited::Until,
                 })
             }
             Wait::UntilTime { time } => {
@@ -101,7 +105,7 @@ impl Engine {
                 match wake_at {
                     Some(t) if t > now => Ok(Flow::Wait {
                         wake_at: Some(t),
-                        waiting_for: json!({ "kind": "time" }),
+                        awaited: Awaited::Time,
                     }),
                     _ => Ok(Flow::Next),
                 }
@@ -129,7 +133,7 @@ impl Engine {
         let Some((run, pc, status)) = self.load_run(run_id)? else {
             return Ok(());
         };
-        if status != "waiting" || run.wake_at != Some(due) {
+        if status != RunState::Waiting || run.wake_at != Some(due) {
             return Ok(());
         }
         match self.place(run, pc)? {
@@ -151,8 +155,8 @@ impl Engine {
         let Some((run, _, status)) = self.load_run(run_id)? else {
             return Ok(());
         };
-        if status == "waiting" {
-            self.finish(&run, "done", why)?;
+        if status == RunState::Waiting {
+            self.finish(&run, RunState::Done, why)?;
         }
         Ok(())
     }
@@ -163,11 +167,11 @@ impl Engine {
         let Some((run, pc, status)) = self.load_run(run_id)? else {
             return Ok(());
         };
-        if status != "waiting" {
+        if status != RunState::Waiting {
             return Ok(());
         }
         let (run, pc) = match self.place(run, pc)? {
-            Placement::Here(run, pc) => (run, pc),
+            Placement::Here(run, pc) => (*run, pc),
             Placement::Old(old) => return self.on_old_version(&old, |e| e.recheck(run_id)),
             Placement::Gone => return Ok(()),
         };
@@ -189,7 +193,11 @@ impl Engine {
                 self.log(Some(&run), &step.name, "woke", "the condition became true")?;
                 self.continue_after(&run, &pc)
             }
-            Ok(true) => self.finish(&run, "done", "ended: the `unless` condition became true"),
+            Ok(true) => self.finish(
+                &run,
+                RunState::Done,
+                "ended: the `unless` condition became true",
+            ),
             Err(e) => {
                 self.log(Some(&run), &step.name, "failed", &e.to_string())?;
                 self.fail(&run, &e.to_string())
@@ -204,29 +212,9 @@ impl Engine {
         subject: Option<i64>,
         rule: &str,
     ) -> Result<Vec<i64>, EngineError> {
-        let mut ids = Vec::new();
-        let kinds = "json_extract(waiting_for, '$.kind') IN ('until', 'unless')";
-        match subject {
-            Some(id) => {
-                let sql = format!(
-                    "SELECT id FROM flow_runs WHERE subject_tbl = ?1 AND subject_id = ?2 AND rule = ?3 AND status = 'waiting' AND {kinds}"
-                );
-                let mut stmt = self.conn.prepare_cached(&sql)?;
-                for r in stmt.query_map(params![table, id, rule], |r| r.get(0))? {
-                    ids.push(r?);
-                }
-            }
-            None => {
-                let sql = format!(
-                    "SELECT id FROM flow_runs WHERE rule = ?1 AND status = 'waiting' AND {kinds}"
-                );
-                let mut stmt = self.conn.prepare_cached(&sql)?;
-                for r in stmt.query_map(params![rule], |r| r.get(0))? {
-                    ids.push(r?);
-                }
-            }
-        }
-        Ok(ids)
+        Ok(stored::waiting_for_condition(
+            &self.conn, table, subject, rule,
+        )?)
     }
 
     /// Approvals decided since the last look, with their waiting runs.
@@ -263,16 +251,11 @@ impl Engine {
         let Some((run, pc, run_status)) = self.load_run(run_id)? else {
             return Ok(());
         };
-        let waiting_for: Option<i64> = self.conn.query_row(
-            "SELECT json_extract(waiting_for, '$.approval') FROM flow_runs WHERE id = ?1",
-            [run_id],
-            |r| r.get(0),
-        )?;
-        if run_status != "waiting" || waiting_for != Some(approval) {
+        if run_status != RunState::Waiting || run.awaited != Some(Awaited::Approval(approval)) {
             return Ok(());
         }
         let (run, pc) = match self.place(run, pc)? {
-            Placement::Here(run, pc) => (run, pc),
+            Placement::Here(run, pc) => (*run, pc),
             Placement::Old(old) => {
                 return self.on_old_version(&old, |e| e.decide(run_id, approval, status));
             }
@@ -283,10 +266,7 @@ impl Engine {
             return self.continue_after(&run, &pc);
         }
         self.log(Some(&run), "", "rejected", &format!("approval #{approval}"))?;
-        self.sql(
-            "UPDATE flow_runs SET status = 'running' WHERE id = ?1",
-            [run.id],
-        )?;
+        stored::apply(&self.conn, run.id, self.clock.get(), &Transition::Resume)?;
         let rule = self.rule(run.rule);
         let has_on_reject = super::pc::step_at(&rule.steps, &pc)
             .and_then(|s| super::pc::block(s, 0))
@@ -296,13 +276,14 @@ impl Engine {
                 self.execute(&run, inside)?;
             }
             // After `on reject`, the run ends as rejected (unless it failed).
-            self.sql(
-                "UPDATE flow_runs SET status = 'rejected' WHERE id = ?1 AND status = 'done'",
-                [run.id],
-            )?;
+            stored::apply(&self.conn, run.id, self.clock.get(), &Transition::Rejected)?;
             Ok(())
         } else {
-            self.finish(&run, "rejected", &format!("approval #{approval} rejected"))
+            self.finish(
+                &run,
+                RunState::Rejected,
+                &format!("approval #{approval} rejected"),
+            )
         }
     }
 }

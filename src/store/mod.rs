@@ -6,6 +6,7 @@ pub mod ddl;
 pub mod drift;
 pub mod introspect;
 pub mod rows;
+pub mod runs;
 pub mod sql;
 pub mod state;
 pub mod stats;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The newest state layout this flowc knows. A database written by a newer
 /// flowc (a higher version) is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Each migration takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -203,6 +203,8 @@ CREATE INDEX IF NOT EXISTS flow_log_run ON flow_log (run_id);
     r#"
 CREATE INDEX IF NOT EXISTS flow_log_problems ON flow_log (rule) WHERE action = 'problem';
 "#,
+    // 3: what a run waits for, in typed columns instead of JSON.
+    super::runs::TYPED_WAITS,
 ];
 
 /// Why the state tables cannot be used.
