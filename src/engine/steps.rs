@@ -6,8 +6,8 @@ use super::runs::Run;
 use super::{Engine, RunError};
 use crate::eval::EvalError;
 use crate::ir::{self, Expr, Message, Part, Recipient, RecordId, Step, StepKind, Type};
+use crate::store::effects;
 use crate::store::runs::Awaited;
-use crate::store::sql::ident;
 use crate::value::Value;
 use rusqlite::params;
 
@@ -53,17 +53,11 @@ impl Engine {
                 };
                 let name = &self.program.schema.lists[list.index()].name;
                 let changed = if add {
-                    self.sql(
-                        "INSERT OR IGNORE INTO flow_list_members (list, row_id, added_at, run_id) VALUES (?1, ?2, ?3, ?4)",
-                        params![name, id, self.clock.get(), run.id],
-                    )?
+                    effects::add_list_member(&self.conn, name, id, self.clock.get(), run.id)?
                 } else {
-                    self.sql(
-                        "DELETE FROM flow_list_members WHERE list = ?1 AND row_id = ?2",
-                        params![name, id],
-                    )?
+                    effects::remove_list_member(&self.conn, name, id)?
                 };
-                if changed > 0 {
+                if changed {
                     self.synthetic_change(&format!("list:{name}"), id, add, run)?;
                 }
                 let record = self.program.schema.lists[list.index()].of;
@@ -88,17 +82,11 @@ impl Engine {
                 };
                 let table = self.table_of(target);
                 let changed = if add {
-                    self.sql(
-                        "INSERT OR IGNORE INTO flow_tags (tbl, row_id, tag, at) VALUES (?1, ?2, ?3, ?4)",
-                        params![table, id, tag, self.clock.get()],
-                    )?
+                    effects::add_tag(&self.conn, &table, id, tag, self.clock.get())?
                 } else {
-                    self.sql(
-                        "DELETE FROM flow_tags WHERE tbl = ?1 AND row_id = ?2 AND tag = ?3",
-                        params![table, id, tag],
-                    )?
+                    effects::remove_tag(&self.conn, &table, id, tag)?
                 };
-                if changed > 0 {
+                if changed {
                     self.synthetic_change(&format!("tag:{table}"), id, add, run)?;
                 }
                 self.note(
@@ -204,11 +192,16 @@ impl Engine {
                     None => None,
                 };
                 let table = self.table_of(assignee);
-                self.sql(
-                    "INSERT INTO flow_tasks (run_id, rule, title, assignee_tbl, assignee_id, due, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![run.id, self.rule(run.rule).name, title, table, who, due, self.clock.get()],
-                )?;
+                let task = effects::NewTask {
+                    run: run.id,
+                    rule: &self.rule(run.rule).name,
+                    title: &title,
+                    assignee_table: &table,
+                    assignee: who,
+                    due: due.as_deref(),
+                    at: self.clock.get(),
+                };
+                effects::insert_task(&self.conn, &task)?;
                 let detail = format!(
                     "{title:?} for {table} #{who}{}",
                     due.map(|d| format!(", due {d}")).unwrap_or_default()
@@ -237,12 +230,14 @@ impl Engine {
                     )));
                 };
                 let table = self.table_of(from);
-                self.sql(
-                    "INSERT INTO flow_approvals (run_id, rule, approver_tbl, approver_id, status, requested_at) \
-                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
-                    params![run.id, self.rule(run.rule).name, table, approver, self.clock.get()],
+                let approval = effects::request_approval(
+                    &self.conn,
+                    run.id,
+                    &self.rule(run.rule).name,
+                    &table,
+                    approver,
+                    self.clock.get(),
                 )?;
-                let approval = self.conn.last_insert_rowid();
                 self.note(
                     run,
                     step,
@@ -264,15 +259,9 @@ impl Engine {
                 };
                 let table = self.table_of(e);
                 if lock {
-                    self.sql(
-                        "INSERT OR IGNORE INTO flow_locks (tbl, row_id, run_id, locked_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![table, id, run.id, self.clock.get()],
-                    )?;
+                    effects::lock(&self.conn, &table, id, run.id, self.clock.get())?;
                 } else {
-                    self.sql(
-                        "DELETE FROM flow_locks WHERE tbl = ?1 AND row_id = ?2",
-                        params![table, id],
-                    )?;
+                    effects::unlock(&self.conn, &table, id)?;
                 }
                 self.note(
                     run,
@@ -331,16 +320,16 @@ impl Engine {
             }));
         }
         let sql_value = crate::store::rows::to_sql(&value, def.ty.base, &self.program.schema);
-        let sql = format!(
-            "UPDATE {} SET {} = ?1 WHERE {} = ?2",
-            ident(self.table_name(record)),
-            ident(&def.name),
-            ident("id")
-        );
         self.set_context(run.depth + 1, Some(run.id))?;
-        let updated = self.sql(&sql, params![sql_value, id]);
+        let updated = crate::store::rows::update_field(
+            &self.conn,
+            self.table_name(record),
+            &def.name,
+            id,
+            sql_value,
+        );
         self.set_context(0, None)?;
-        if updated? == 0 {
+        if !updated? {
             return Err(RunError::Eval(EvalError::Dangling {
                 table: self.table_name(record).to_string(),
                 id,
@@ -361,12 +350,7 @@ impl Engine {
 
     /// Tells the capture triggers who is writing (read back into `flow_changes`).
     pub(crate) fn set_context(&self, depth: i64, run: Option<i64>) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(
-                "UPDATE flow_context SET value = CASE key WHEN 'depth' THEN ?1 ELSE ?2 END",
-            )?
-            .execute(params![depth, run])?;
-        Ok(())
+        effects::set_capture_context(&self.conn, depth, run)
     }
 
     /// Records a list or tag change as a change, so that waits and
@@ -382,10 +366,7 @@ impl Engine {
         if !self.watch_index.contains_key(table) {
             return Ok(());
         }
-        self.conn
-            .prepare_cached("INSERT INTO flow_changes (tbl, row_id, op, depth, run_id) VALUES (?1, ?2, ?3, ?4, ?5)")?
-            .execute(params![table, id, if added { "insert" } else { "delete" }, run.depth + 1, run.id])?;
-        Ok(())
+        effects::record_synthetic_change(&self.conn, table, id, added, run.depth + 1, run.id)
     }
 
     /// The address an email goes to, and the recipient row if it is a record.
@@ -422,21 +403,9 @@ impl Engine {
         let Some(user) = self.record_named("user") else {
             return Ok(Vec::new());
         };
-        let sql = format!(
-            "SELECT {}, {} FROM {} WHERE {} = ?1 ORDER BY {}",
-            ident("id"),
-            ident("email"),
-            ident(self.table_name(user)),
-            ident("role"),
-            ident("id")
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map([role], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
-        })?;
+        let rows = crate::store::rows::users_with_role(&self.conn, self.table_name(user), role)?;
         let mut out = Vec::new();
-        for row in rows {
-            let (id, email) = row?;
+        for (id, email) in rows {
             if let Some(email) = email.filter(|e| !e.trim().is_empty()) {
                 header_safe("to", &email)?;
                 out.push((email.trim().to_string(), Some(id)));

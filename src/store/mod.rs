@@ -4,6 +4,7 @@
 pub mod capture;
 pub mod ddl;
 pub mod drift;
+pub mod effects;
 pub mod introspect;
 pub mod rows;
 pub mod runs;

@@ -253,3 +253,43 @@ mod tests {
         );
     }
 }
+
+/// `UPDATE table SET column = value WHERE id = row`; `false` if there is
+/// no such row.
+pub fn update_field(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    row: i64,
+    value: rusqlite::types::Value,
+) -> rusqlite::Result<bool> {
+    let sql = format!(
+        "UPDATE {} SET {} = ?1 WHERE {} = ?2",
+        ident(table),
+        ident(column),
+        ident("id")
+    );
+    let n = conn
+        .prepare_cached(&sql)?
+        .execute(rusqlite::params![value, row])?;
+    Ok(n > 0)
+}
+
+/// The users (rows of `table`) whose `role` is `role`: id and email, by id.
+pub fn users_with_role(
+    conn: &Connection,
+    table: &str,
+    role: &str,
+) -> rusqlite::Result<Vec<(i64, Option<String>)>> {
+    let sql = format!(
+        "SELECT {}, {} FROM {} WHERE {} = ?1 ORDER BY {}",
+        ident("id"),
+        ident("email"),
+        ident(table),
+        ident("role"),
+        ident("id")
+    );
+    conn.prepare_cached(&sql)?
+        .query_map([role], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
+}
