@@ -1,6 +1,6 @@
 //! `flowc approvals`: the approval queue of semi-automatic rules.
 
-use rusqlite::params;
+use crate::store::approvals::{DecideError, Decision};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -47,38 +47,25 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let zone = super::db_zone(&conn);
     match action {
         Action::List => {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT a.id, a.rule, r.subject_tbl, r.subject_id, a.approver_tbl, a.approver_id, a.requested_at \
-                     FROM flow_approvals a JOIN flow_runs r ON r.id = a.run_id WHERE a.status = 'pending' ORDER BY a.id",
-                )
-                .map_err(|e| e.to_string())?;
-            let rows: Vec<(i64, String, String, i64, String, i64, i64)> = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                    ))
-                })
-                .and_then(|rows| rows.collect())
-                .map_err(|e| e.to_string())?;
-            if rows.is_empty() {
+            let pending = crate::store::approvals::pending(&conn).map_err(|e| e.to_string())?;
+            if pending.is_empty() {
                 println!("no approvals pending");
             }
-            for (id, rule, tbl, subject, approver_tbl, approver, at) in rows {
+            for p in pending {
                 println!(
-                    "{id}  {rule}  {tbl} #{subject}  approver {approver_tbl} #{approver}  requested {}",
-                    crate::time::format_datetime(at, zone)
+                    "{}  {}  {} #{}  approver {} #{}  requested {}",
+                    p.id,
+                    p.rule,
+                    p.subject_table,
+                    p.subject,
+                    p.approver_table,
+                    p.approver,
+                    crate::time::format_datetime(p.requested_at, zone)
                 );
             }
         }
-        Action::Approve { id, note } => decide(&conn, id, "approved", note)?,
-        Action::Reject { id, note } => decide(&conn, id, "rejected", note)?,
+        Action::Approve { id, note } => decide(&conn, id, Decision::Approved, note)?,
+        Action::Reject { id, note } => decide(&conn, id, Decision::Rejected, note)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -86,30 +73,21 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
 fn decide(
     conn: &rusqlite::Connection,
     id: i64,
-    status: &str,
+    decision: Decision,
     note: Option<String>,
 ) -> Result<(), String> {
     let at = super::db_clock(conn)?;
-    let changed = conn
-        .execute(
-            "UPDATE flow_approvals SET status = ?2, decided_at = ?3, note = ?4 WHERE id = ?1 AND status = 'pending'",
-            params![id, status, at, note],
-        )
-        .map_err(|e| e.to_string())?;
-    if changed == 0 {
-        let exists: bool = conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM flow_approvals WHERE id = ?1)",
-                [id],
-                |r| r.get(0),
-            )
-            .map_err(|e| e.to_string())?;
-        return Err(if exists {
-            format!("approval {id} was already decided")
-        } else {
-            format!("there is no approval {id}")
-        });
+    match crate::store::approvals::decide(conn, id, decision, at, note.as_deref()) {
+        Ok(Ok(())) => {}
+        Ok(Err(DecideError::AlreadyDecided)) => {
+            return Err(format!("approval {id} was already decided"));
+        }
+        Ok(Err(DecideError::NoSuchApproval)) => return Err(format!("there is no approval {id}")),
+        Err(e) => return Err(e.to_string()),
     }
-    println!("approval {id} {status}; the run goes on at the next `flowc run`");
+    println!(
+        "approval {id} {}; the run goes on at the next `flowc run`",
+        decision.as_str()
+    );
     Ok(())
 }

@@ -65,23 +65,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
 /// The event's record must exist: a typo in TABLE:ID would otherwise be an
 /// event no rule ever sees.
 fn check_target(conn: &rusqlite::Connection, table: &str, id: i64) -> Result<(), String> {
-    let known: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1 AND name NOT LIKE 'flow\\_%' ESCAPE '\\'",
-            [table],
-            |r| r.get(0),
-        )
-        .map_err(|e| e.to_string())?;
+    let known =
+        crate::store::introspect::user_table_exists(conn, table).map_err(|e| e.to_string())?;
     if !known {
         return Err(format!("the database has no table `{table}`"));
     }
-    let sql = format!(
-        "SELECT count(*) > 0 FROM {} WHERE id = ?1",
-        crate::store::sql::ident(table)
-    );
-    let exists: bool = conn
-        .query_row(&sql, [id], |r| r.get(0))
-        .map_err(|e| e.to_string())?;
+    let exists = crate::store::rows::exists(conn, table, id).map_err(|e| e.to_string())?;
     if !exists {
         return Err(format!("{table} #{id} does not exist"));
     }

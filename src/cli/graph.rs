@@ -1,6 +1,5 @@
 //! `flowc graph`: draw a rule.
 
-use rusqlite::params;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -91,23 +90,8 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
 
 fn counts(conn: &rusqlite::Connection, rule: &str) -> rusqlite::Result<crate::graph::Counts> {
     let mut out = crate::graph::Counts::new();
-    let mut waiting = conn.prepare(
-        "SELECT step, count(*) FROM flow_runs WHERE rule = ?1 AND status = 'waiting' GROUP BY step",
-    )?;
-    for row in waiting.query_map(params![rule], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-    })? {
-        let (step, n) = row?;
-        out.entry(step).or_insert((0, 0)).0 = n;
-    }
-    let mut passed = conn.prepare(
-        "SELECT step, count(DISTINCT run_id) FROM flow_log WHERE rule = ?1 AND step != '' AND action != 'failed' GROUP BY step",
-    )?;
-    for row in passed.query_map(params![rule], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-    })? {
-        let (step, n) = row?;
-        out.entry(step).or_insert((0, 0)).1 = n;
+    for (step, waiting, passed) in crate::store::log::step_counts(conn, rule)? {
+        out.insert(step, (waiting, passed));
     }
     Ok(out)
 }

@@ -31,42 +31,24 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         known_rule(&conn, rule)?;
     }
     let zone = super::db_zone(&conn);
-    let mut stmt = conn
-        .prepare(
-            "SELECT at, run_id, rule, subject, coalesce(step, ''), action, coalesce(detail, '') FROM (
-               SELECT * FROM flow_log WHERE (?1 IS NULL OR run_id = ?1) AND (?2 IS NULL OR rule = ?2)
-               ORDER BY id DESC LIMIT ?3) ORDER BY id",
-        )
-        .map_err(|e| e.to_string())?;
-    let rows = stmt
-        .query_map(
-            rusqlite::params![args.run, args.rule, args.tail.unwrap_or(-1)],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<i64>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                ))
-            },
-        )
-        .map_err(|e| e.to_string())?;
-    for row in rows {
-        let (at, run, rule, subject, step, action, detail) = row.map_err(|e| e.to_string())?;
-        let at = crate::time::format_datetime(at, zone);
+    let filter = crate::store::log::Filter {
+        run: args.run,
+        rule: args.rule.as_deref(),
+        tail: args.tail,
+    };
+    let entries = crate::store::log::read(&conn, &filter).map_err(|e| e.to_string())?;
+    for e in entries {
+        let at = crate::time::format_datetime(e.at, zone);
         println!(
             "{}",
             crate::engine::format_log_line(
                 &at,
-                run,
-                rule.as_deref(),
-                subject.as_deref(),
-                &step,
-                &action,
-                &detail
+                e.run,
+                e.rule.as_deref(),
+                e.subject.as_deref(),
+                &e.step,
+                &e.action,
+                &e.detail
             )
         );
     }
@@ -77,13 +59,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
 /// with the names it knows (from `flow_versions`, which is small), rather
 /// than print nothing.
 fn known_rule(conn: &rusqlite::Connection, rule: &str) -> Result<(), String> {
-    let mut stmt = conn
-        .prepare("SELECT DISTINCT rule FROM flow_versions ORDER BY rule")
-        .map_err(|e| e.to_string())?;
-    let names: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .and_then(|rows| rows.collect())
-        .map_err(|e| e.to_string())?;
+    let names = crate::store::versions::rule_names(conn).map_err(|e| e.to_string())?;
     if names.iter().any(|n| n == rule) {
         return Ok(());
     }

@@ -72,12 +72,13 @@ impl Engine {
                 requested: self.format(target),
             });
         }
+        use crate::store::tx::{self, Scope};
         if self.options.dry_run {
-            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            tx::begin(&self.conn, Scope::Transaction)?;
         }
         let result = self.advance_inner(how, target);
         if self.options.dry_run {
-            self.conn.execute_batch("ROLLBACK")?;
+            tx::rollback(&self.conn, Scope::Transaction)?;
         }
         result
     }
@@ -148,10 +149,7 @@ impl Engine {
     /// The newest change and event: when either moves, processing wrote
     /// something that must be looked at before later items.
     fn activity(&self) -> Result<(i64, i64), EngineError> {
-        Ok(self.conn.prepare_cached(
-            "SELECT (SELECT coalesce(max(seq), 0) FROM flow_changes), (SELECT coalesce(max(seq), 0) FROM flow_events)",
-        )?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
+        Ok(crate::store::schedule::activity(&self.conn)?)
     }
 
     /// The next due items (all at or before the clock), in processing
@@ -184,15 +182,7 @@ impl Engine {
 
     /// The earliest time after `t` at which something is due.
     fn next_due_after(&self, t: i64) -> Result<Option<i64>, EngineError> {
-        let next: Option<i64> = self.conn.query_row(
-            "SELECT min(x) FROM (
-               SELECT min(at) AS x FROM flow_events WHERE processed = 0 AND at > ?1
-               UNION ALL SELECT min(wake_at) FROM flow_runs WHERE status = 'waiting' AND wake_at > ?1
-               UNION ALL SELECT min(next_at) FROM flow_schedule WHERE next_at > ?1)",
-            [t],
-            |r| r.get(0),
-        )?;
-        Ok(next)
+        Ok(crate::store::schedule::next_due_after(&self.conn, t)?)
     }
 }
 

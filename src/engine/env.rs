@@ -5,7 +5,6 @@ use super::Engine;
 use crate::eval::{Env, EvalError};
 use crate::ir::{FieldId, ListId, RecordId, Schema, SegmentId, TemplateId};
 use crate::store::rows::Decoded;
-use crate::store::sql::ident;
 use crate::value::Value;
 use rusqlite::params;
 use std::rc::Rc;
@@ -116,13 +115,7 @@ impl Env for DbEnv<'_> {
 
     fn in_list(&mut self, list: ListId, id: i64) -> Result<bool, EvalError> {
         let name = &self.schema_of().lists[list.index()].name;
-        self.engine
-            .conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM flow_list_members WHERE list = ?1 AND row_id = ?2)",
-            )
-            .and_then(|mut s| s.query_row(params![name, id], |r| r.get(0)))
-            .map_err(db)
+        crate::store::effects::is_list_member(&self.engine.conn, name, id).map_err(db)
     }
 
     fn in_segment(&mut self, segment: SegmentId, id: i64) -> Result<bool, EvalError> {
@@ -133,11 +126,7 @@ impl Env for DbEnv<'_> {
 
     fn has_tag(&mut self, record: RecordId, id: i64, tag: &str) -> Result<bool, EvalError> {
         let table = &self.schema_of().record(record).name;
-        self.engine
-            .conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM flow_tags WHERE tbl = ?1 AND row_id = ?2 AND tag = ?3)")
-            .and_then(|mut s| s.query_row(params![table, id, tag], |r| r.get(0)))
-            .map_err(db)
+        crate::store::effects::has_tag(&self.engine.conn, table, id, tag).map_err(db)
     }
 
     fn engaged(
@@ -174,19 +163,14 @@ impl Env for DbEnv<'_> {
     ) -> Result<i64, EvalError> {
         let def = self.schema_of().record(record);
         let column = &def.fields[field.index()].name;
-        let sql = format!(
-            "SELECT {} FROM {} WHERE {} = ?1 LIMIT 2",
-            ident("id"),
-            ident(&def.name),
-            ident(column)
-        );
         let param = self.sql_value(record, field, value);
-        let ids: Vec<i64> = self
-            .engine
-            .conn
-            .prepare_cached(&sql)
-            .and_then(|mut s| s.query_map([param], |r| r.get(0))?.collect())
-            .map_err(db)?;
+        let ids = crate::store::rows::ids_where(
+            &self.engine.conn,
+            &def.name,
+            Some((column, param)),
+            Some(2),
+        )
+        .map_err(db)?;
         match ids.as_slice() {
             [one] => Ok(*one),
             _ => Err(EvalError::Lookup {
@@ -206,34 +190,12 @@ impl Env for DbEnv<'_> {
         key: Option<(FieldId, &Value)>,
     ) -> Result<Vec<i64>, EvalError> {
         let def = self.schema_of().record(record);
-        let (sql, param) = match key {
-            Some((field, value)) => (
-                format!(
-                    "SELECT {0} FROM {1} WHERE {2} = ?1 ORDER BY {0}",
-                    ident("id"),
-                    ident(&def.name),
-                    ident(&def.fields[field.index()].name)
-                ),
-                Some(self.sql_value(record, field, value)),
-            ),
-            None => (
-                format!(
-                    "SELECT {0} FROM {1} ORDER BY {0}",
-                    ident("id"),
-                    ident(&def.name)
-                ),
-                None,
-            ),
-        };
-        let mut stmt = self.engine.conn.prepare_cached(&sql).map_err(db)?;
-        let ids: rusqlite::Result<Vec<i64>> = match param {
-            Some(p) => stmt
-                .query_map([p], |r| r.get(0))
-                .and_then(|rows| rows.collect()),
-            None => stmt
-                .query_map([], |r| r.get(0))
-                .and_then(|rows| rows.collect()),
-        };
-        ids.map_err(db)
+        let key = key.map(|(field, value)| {
+            (
+                def.fields[field.index()].name.as_str(),
+                self.sql_value(record, field, value),
+            )
+        });
+        crate::store::rows::ids_where(&self.engine.conn, &def.name, key, None).map_err(db)
     }
 }

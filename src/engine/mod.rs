@@ -529,31 +529,24 @@ impl Engine {
         &self,
         work: impl FnOnce() -> Result<T, EngineError>,
     ) -> Result<T, EngineError> {
+        use crate::store::tx::{self, Scope};
         self.forget_rows();
-        let nested = self.options.dry_run;
-        self.conn.execute_batch(if nested {
-            "SAVEPOINT flow_step"
+        let scope = if self.options.dry_run {
+            Scope::Savepoint
         } else {
-            "BEGIN IMMEDIATE"
-        })?;
+            Scope::Transaction
+        };
+        tx::begin(&self.conn, scope)?;
         let result = work();
         self.forget_rows();
         match result {
             Ok(value) => {
-                self.conn.execute_batch(if nested {
-                    "RELEASE flow_step"
-                } else {
-                    "COMMIT"
-                })?;
+                tx::commit(&self.conn, scope)?;
                 Ok(value)
             }
             Err(e) => {
-                let undo = if nested {
-                    "ROLLBACK TO flow_step; RELEASE flow_step"
-                } else {
-                    "ROLLBACK"
-                };
-                let _ = self.conn.execute_batch(undo);
+                // The work's error is the one to report.
+                let _ = tx::rollback(&self.conn, scope);
                 Err(e)
             }
         }

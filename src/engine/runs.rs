@@ -433,9 +433,16 @@ impl Engine {
         action: &str,
         detail: &str,
     ) -> Result<(), EngineError> {
-        self.conn
-            .prepare_cached("INSERT INTO flow_log (at, run_id, rule, subject, step, action, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
-            .execute(params![self.clock.get(), run_id, rule, subject, step, action, detail])?;
+        let entry = crate::store::log::Entry {
+            at: self.clock.get(),
+            run: run_id,
+            rule: rule.map(str::to_string),
+            subject: subject.map(str::to_string),
+            step: step.to_string(),
+            action: action.to_string(),
+            detail: detail.to_string(),
+        };
+        crate::store::log::append(&self.conn, &entry)?;
         if self.options.dry_run {
             let line = crate::engine::format_log_line(
                 &crate::time::format_datetime(self.clock.get(), self.program.schema.timezone),

@@ -7,8 +7,8 @@
 use super::runs::Cause;
 use super::{Engine, EngineError};
 use crate::ir::{RuleId, Trigger};
+use crate::store::schedule;
 use crate::store::sql::ident;
-use rusqlite::params;
 
 impl Engine {
     /// Gives every sweep rule its first due time (the next occurrence after
@@ -20,10 +20,7 @@ impl Engine {
                 if let Trigger::Every { schedule } = rule.trigger {
                     let next =
                         super::schedule::next_after(schedule, now, self.program.schema.timezone);
-                    self.sql(
-                        "INSERT OR IGNORE INTO flow_schedule (rule, next_at) VALUES (?1, ?2)",
-                        params![rule.name, next],
-                    )?;
+                    schedule::ensure(&self.conn, &rule.name, next)?;
                 }
             }
             Ok(())
@@ -32,12 +29,7 @@ impl Engine {
 
     /// Sweeps due at or before the clock, earliest first.
     pub(crate) fn due_sweeps(&self) -> Result<Vec<(RuleId, i64)>, EngineError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT rule, next_at FROM flow_schedule WHERE next_at <= ?1 ORDER BY next_at, rule",
-        )?;
-        let rows: Vec<(String, i64)> = stmt
-            .query_map([self.clock.get()], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
+        let rows = schedule::due(&self.conn, self.clock.get())?;
         Ok(rows
             .into_iter()
             .filter_map(|(name, at)| self.program.rule_named(&name).map(|id| (id, at)))
@@ -52,23 +44,13 @@ impl Engine {
             return Ok(());
         };
         // Another process may have run this sweep since we looked.
-        let due: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT next_at FROM flow_schedule WHERE rule = ?1",
-                [&rule.name],
-                |r| r.get(0),
-            )
-            .ok();
+        let due = schedule::next_at(&self.conn, &rule.name)?;
         if due.is_none_or(|at| at > self.clock.get()) {
             return Ok(());
         }
         let next =
             super::schedule::next_after(schedule, self.clock.get(), self.program.schema.timezone);
-        self.sql(
-            "UPDATE flow_schedule SET next_at = ?2 WHERE rule = ?1",
-            params![rule.name, next],
-        )?;
+        schedule::set_next_at(&self.conn, &rule.name, next)?;
         let plan = super::pushdown::plan(
             &self.program,
             rule.subject,

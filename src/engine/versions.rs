@@ -14,7 +14,6 @@ use super::pc;
 use super::runs::Run;
 use super::{Engine, EngineError};
 use crate::project::Project;
-use rusqlite::{OptionalExtension, params};
 use std::rc::Rc;
 
 /// What the new rules mean for one waiting run.
@@ -62,9 +61,12 @@ impl Engine {
             return Ok(());
         }
         for rule in &self.program.rules {
-            self.sql(
-                "INSERT OR IGNORE INTO flow_versions (version, rule, project, seen_at) VALUES (?1, ?2, ?3, ?4)",
-                params![rule.version, rule.name, self.options.project_text, self.clock.get().max(0)],
+            crate::store::versions::remember(
+                &self.conn,
+                &rule.version,
+                &rule.name,
+                &self.options.project_text,
+                self.clock.get().max(0),
             )?;
         }
         Ok(())
@@ -72,14 +74,14 @@ impl Engine {
 
     /// What the current rules mean for every waiting run.
     pub fn plan_migrations(&self) -> Result<Vec<Migration>, EngineError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, rule, version, step FROM flow_runs WHERE status = 'waiting' ORDER BY id",
-        )?;
-        let rows: Vec<(i64, String, String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<Result<_, _>>()?;
         let mut plan = Vec::new();
-        for (run, rule, version, step) in rows {
+        for waiting in crate::store::runs::waiting(&self.conn)? {
+            let crate::store::runs::WaitingAt {
+                id: run,
+                rule,
+                version,
+                step,
+            } = waiting;
             let outcome = match self.program.rule_named(&rule).map(|id| self.rule(id)) {
                 None => Outcome::Deleted,
                 Some(def) if def.version == version => Outcome::Unchanged,
@@ -105,14 +107,7 @@ impl Engine {
         if let Some(old) = self.old_versions.borrow().get(version) {
             return Ok(old.clone());
         }
-        let text: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT project FROM flow_versions WHERE version = ?1 AND rule = ?2",
-                params![version, rule],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let text = crate::store::versions::project(&self.conn, rule, version)?;
         let old = match text {
             Some(text) if !text.is_empty() => self.rebuild(rule, version, &text),
             _ => Err("its old version was not kept".to_string()),

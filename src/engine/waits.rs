@@ -9,9 +9,9 @@ use super::versions::Placement;
 use super::{Engine, EngineError, RunError};
 use crate::eval::EvalError;
 use crate::ir::{self, StepKind, Unless, Wait};
+use crate::store::approvals::{self, Decision};
 use crate::store::runs::{self as stored, Awaited, RunState, Transition};
 use crate::value::Value;
-use rusqlite::params;
 
 impl Engine {
     /// Begins a `wait` step: continue at once if there is nothing to wait
@@ -115,14 +115,7 @@ impl Engine {
 
     /// Waiting runs whose timer is due at or before the clock, earliest first.
     pub(crate) fn due_timers(&self, limit: usize) -> Result<Vec<(i64, i64)>, EngineError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, wake_at FROM flow_runs WHERE status = 'waiting' AND wake_at IS NOT NULL AND wake_at <= ?1 \
-             ORDER BY wake_at, id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![self.clock.get(), limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(stored::due_timers(&self.conn, self.clock.get(), limit)?)
     }
 
     /// A timer due at `due` fired: that wait is over, the run goes on
@@ -219,35 +212,24 @@ impl Engine {
 
     /// Approvals decided since the last look, with their waiting runs.
     pub(crate) fn process_decisions(&self) -> Result<bool, EngineError> {
-        let decided: Vec<(i64, i64, String)> = {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT id, run_id, status FROM flow_approvals WHERE applied = 0 AND status != 'pending' \
-                 ORDER BY decided_at, id",
-            )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            rows.collect::<Result<_, _>>()?
-        };
+        let decided = approvals::decided(&self.conn)?;
         if decided.is_empty() {
             return Ok(false);
         }
-        for (approval, run_id, status) in decided {
+        for d in decided {
             self.transaction(|| {
                 // Another process may have acted on it since we looked.
-                let claimed = self.conn.execute(
-                    "UPDATE flow_approvals SET applied = 1 WHERE id = ?1 AND applied = 0",
-                    [approval],
-                )?;
-                if claimed == 0 {
+                if !approvals::claim_decided(&self.conn, d.approval)? {
                     return Ok(());
                 }
-                self.decide(run_id, approval, &status)
+                self.decide(d.run, d.approval, d.decision)
             })?;
         }
         Ok(true)
     }
 
     /// Applies a decided approval to the run waiting for it.
-    fn decide(&self, run_id: i64, approval: i64, status: &str) -> Result<(), EngineError> {
+    fn decide(&self, run_id: i64, approval: i64, decision: Decision) -> Result<(), EngineError> {
         let Some((run, pc, run_status)) = self.load_run(run_id)? else {
             return Ok(());
         };
@@ -257,11 +239,11 @@ impl Engine {
         let (run, pc) = match self.place(run, pc)? {
             Placement::Here(run, pc) => (*run, pc),
             Placement::Old(old) => {
-                return self.on_old_version(&old, |e| e.decide(run_id, approval, status));
+                return self.on_old_version(&old, |e| e.decide(run_id, approval, decision));
             }
             Placement::Gone => return Ok(()),
         };
-        if status == "approved" {
+        if decision == Decision::Approved {
             self.log(Some(&run), "", "approved", &format!("approval #{approval}"))?;
             return self.continue_after(&run, &pc);
         }

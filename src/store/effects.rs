@@ -28,6 +28,22 @@ pub fn remove_list_member(conn: &Connection, list: &str, row: i64) -> rusqlite::
     Ok(n > 0)
 }
 
+/// Whether `row` is a member of `list`.
+pub fn is_list_member(conn: &Connection, list: &str, row: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM flow_list_members WHERE list = ?1 AND row_id = ?2)",
+    )?
+    .query_row(params![list, row], |r| r.get(0))
+}
+
+/// Whether a row has a tag.
+pub fn has_tag(conn: &Connection, table: &str, row: i64, tag: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM flow_tags WHERE tbl = ?1 AND row_id = ?2 AND tag = ?3)",
+    )?
+    .query_row(params![table, row, tag], |r| r.get(0))
+}
+
 /// Tags a row; `false` if it already had the tag.
 pub fn add_tag(
     conn: &Connection,

@@ -28,6 +28,16 @@ pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
     )
 }
 
+/// Whether the user (not flowc) has a table of this name.
+pub fn user_table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1 \
+         AND name NOT LIKE 'flow\\_%' ESCAPE '\\'",
+        [name],
+        |r| r.get(0),
+    )
+}
+
 /// The user's tables (not SQLite's own, not flowc's `flow_*` state), by name.
 pub fn tables(conn: &Connection) -> rusqlite::Result<Vec<Table>> {
     let mut stmt = conn.prepare(

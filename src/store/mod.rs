@@ -1,13 +1,18 @@
 //! SQLite: reading the user's tables, the engine's `flow_*` state tables,
 //! migrations and change-capture triggers.
 
+pub mod approvals;
 pub mod capture;
 pub mod ddl;
 pub mod drift;
 pub mod effects;
 pub mod introspect;
+pub mod log;
 pub mod rows;
 pub mod runs;
+pub mod schedule;
 pub mod sql;
 pub mod state;
 pub mod stats;
+pub mod tx;
+pub mod versions;

@@ -220,40 +220,6 @@ pub fn to_sql(value: &Value, ty: Type, schema: &Schema) -> rusqlite::types::Valu
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ir::Ty;
-
-    #[test]
-    fn bad_data_is_reported_not_guessed() {
-        let schema = Schema::default();
-        let zone = Tz::UTC;
-        assert_eq!(
-            decode(Raw::Int(3), Ty::INT, &schema, zone),
-            Ok(Value::Int(3))
-        );
-        assert_eq!(
-            decode(Raw::Text("abc"), Ty::INT, &schema, zone),
-            Err("the text \"abc\" in a field of type `int`".into())
-        );
-        assert!(decode(Raw::Null, Ty::INT, &schema, zone).is_err());
-        assert_eq!(
-            decode(Raw::Null, Ty::nullable(Type::Int), &schema, zone),
-            Ok(Value::Null)
-        );
-        assert_eq!(
-            decode(Raw::Text("2.5"), Ty::DECIMAL, &schema, zone),
-            Ok(Value::Decimal(2.5))
-        );
-        assert_eq!(decode(Raw::Int(2), Ty::BOOL, &schema, zone).ok(), None);
-        assert_eq!(
-            decode(Raw::Text("2024-02-30"), Ty::DATE, &schema, zone).ok(),
-            None
-        );
-    }
-}
-
 /// `UPDATE table SET column = value WHERE id = row`; `false` if there is
 /// no such row.
 pub fn update_field(
@@ -292,4 +258,82 @@ pub fn users_with_role(
     conn.prepare_cached(&sql)?
         .query_map([role], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect()
+}
+
+/// The ids of `table`'s rows whose `column` equals `value` (all rows
+/// without a key), in id order, at most `limit`.
+pub fn ids_where(
+    conn: &Connection,
+    table: &str,
+    key: Option<(&str, rusqlite::types::Value)>,
+    limit: Option<i64>,
+) -> rusqlite::Result<Vec<i64>> {
+    let limit = limit.unwrap_or(-1);
+    match key {
+        Some((column, value)) => {
+            let sql = format!(
+                "SELECT {0} FROM {1} WHERE {2} = ?1 ORDER BY {0} LIMIT ?2",
+                ident("id"),
+                ident(table),
+                ident(column)
+            );
+            conn.prepare_cached(&sql)?
+                .query_map(rusqlite::params![value, limit], |r| r.get(0))?
+                .collect()
+        }
+        None => {
+            let sql = format!(
+                "SELECT {0} FROM {1} ORDER BY {0} LIMIT ?1",
+                ident("id"),
+                ident(table)
+            );
+            conn.prepare_cached(&sql)?
+                .query_map([limit], |r| r.get(0))?
+                .collect()
+        }
+    }
+}
+
+/// Whether `table` has a row with this id.
+pub fn exists(conn: &Connection, table: &str, id: i64) -> rusqlite::Result<bool> {
+    let sql = format!(
+        "SELECT count(*) > 0 FROM {} WHERE {} = ?1",
+        ident(table),
+        ident("id")
+    );
+    conn.query_row(&sql, [id], |r| r.get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::Ty;
+
+    #[test]
+    fn bad_data_is_reported_not_guessed() {
+        let schema = Schema::default();
+        let zone = Tz::UTC;
+        assert_eq!(
+            decode(Raw::Int(3), Ty::INT, &schema, zone),
+            Ok(Value::Int(3))
+        );
+        assert_eq!(
+            decode(Raw::Text("abc"), Ty::INT, &schema, zone),
+            Err("the text \"abc\" in a field of type `int`".into())
+        );
+        assert!(decode(Raw::Null, Ty::INT, &schema, zone).is_err());
+        assert_eq!(
+            decode(Raw::Null, Ty::nullable(Type::Int), &schema, zone),
+            Ok(Value::Null)
+        );
+        assert_eq!(
+            decode(Raw::Text("2.5"), Ty::DECIMAL, &schema, zone),
+            Ok(Value::Decimal(2.5))
+        );
+        assert_eq!(decode(Raw::Int(2), Ty::BOOL, &schema, zone).ok(), None);
+        assert_eq!(
+            decode(Raw::Text("2024-02-30"), Ty::DATE, &schema, zone).ok(),
+            None
+        );
+    }
 }

@@ -392,6 +392,45 @@ pub fn waiting_for_condition(
     }
 }
 
+/// Waiting runs whose timer is due at or before `now`, earliest first:
+/// `(id, wake_at)`.
+pub fn due_timers(conn: &Connection, now: i64, limit: usize) -> rusqlite::Result<Vec<(i64, i64)>> {
+    conn.prepare_cached(
+        "SELECT id, wake_at FROM flow_runs WHERE status = 'waiting' AND wake_at IS NOT NULL AND wake_at <= ?1 \
+         ORDER BY wake_at, id LIMIT ?2",
+    )?
+    .query_map(params![now, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?
+    .collect()
+}
+
+/// A waiting run's rule, version and step, for planning what an edit of
+/// the rules means for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaitingAt {
+    pub id: i64,
+    pub rule: String,
+    pub version: String,
+    pub step: String,
+}
+
+/// Every waiting run, by id.
+pub fn waiting(conn: &Connection) -> rusqlite::Result<Vec<WaitingAt>> {
+    conn.prepare(
+        "SELECT id, rule, version, step FROM flow_runs WHERE status = 'waiting' ORDER BY id",
+    )?
+    .query_map([], |r| {
+        Ok(WaitingAt {
+            id: r.get(0)?,
+            rule: r.get(1)?,
+            version: r.get(2)?,
+            step: r.get(3)?,
+        })
+    })?
+    .collect()
+}
+
 /// The migration that moved what a run waits for from JSON into typed
 /// columns (state version 3).
 pub(super) const TYPED_WAITS: &str = r#"

@@ -1,0 +1,91 @@
+//! `flow_log`: the audit trail of every step, problem and delivery.
+
+use rusqlite::{Connection, params};
+
+/// One line of the audit trail.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub at: i64,
+    pub run: Option<i64>,
+    pub rule: Option<String>,
+    /// `table #id`.
+    pub subject: Option<String>,
+    pub step: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// Appends one line.
+pub fn append(conn: &Connection, entry: &Entry) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO flow_log (at, run_id, rule, subject, step, action, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        entry.at,
+        entry.run,
+        entry.rule,
+        entry.subject,
+        entry.step,
+        entry.action,
+        entry.detail
+    ])?;
+    Ok(())
+}
+
+/// Which lines to read.
+#[derive(Clone, Debug, Default)]
+pub struct Filter<'a> {
+    pub run: Option<i64>,
+    pub rule: Option<&'a str>,
+    /// Only the last N lines.
+    pub tail: Option<i64>,
+}
+
+/// The lines that pass `filter`, oldest first.
+pub fn read(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<Entry>> {
+    conn.prepare(
+        "SELECT at, run_id, rule, subject, coalesce(step, ''), action, coalesce(detail, '') FROM (
+           SELECT * FROM flow_log WHERE (?1 IS NULL OR run_id = ?1) AND (?2 IS NULL OR rule = ?2)
+           ORDER BY id DESC LIMIT ?3) ORDER BY id",
+    )?
+    .query_map(
+        params![filter.run, filter.rule, filter.tail.unwrap_or(-1)],
+        |r| {
+            Ok(Entry {
+                at: r.get(0)?,
+                run: r.get(1)?,
+                rule: r.get(2)?,
+                subject: r.get(3)?,
+                step: r.get(4)?,
+                action: r.get(5)?,
+                detail: r.get(6)?,
+            })
+        },
+    )?
+    .collect()
+}
+
+/// Per step of `rule`: runs waiting there now, and runs that passed it
+/// (for `flowc graph --db`).
+pub fn step_counts(conn: &Connection, rule: &str) -> rusqlite::Result<Vec<(String, i64, i64)>> {
+    let mut out: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    let mut waiting = conn.prepare(
+        "SELECT step, count(*) FROM flow_runs WHERE rule = ?1 AND status = 'waiting' GROUP BY step",
+    )?;
+    for row in waiting.query_map([rule], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })? {
+        let (step, n) = row?;
+        out.entry(step).or_default().0 = n;
+    }
+    let mut passed = conn.prepare(
+        "SELECT step, count(DISTINCT run_id) FROM flow_log WHERE rule = ?1 AND step != '' AND action != 'failed' GROUP BY step",
+    )?;
+    for row in passed.query_map([rule], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })? {
+        let (step, n) = row?;
+        out.entry(step).or_default().1 = n;
+    }
+    Ok(out.into_iter().map(|(s, (w, p))| (s, w, p)).collect())
+}

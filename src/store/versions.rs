@@ -1,0 +1,36 @@
+//! `flow_versions`: every rule version the engine ran, with a snapshot of
+//! the project it came from (see `Project::snapshot`).
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Keeps `version` of `rule` with its project snapshot (once).
+pub fn remember(
+    conn: &Connection,
+    version: &str,
+    rule: &str,
+    project: &str,
+    at: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO flow_versions (version, rule, project, seen_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![version, rule, project, at])?;
+    Ok(())
+}
+
+/// The project snapshot kept with `version` of `rule`.
+pub fn project(conn: &Connection, rule: &str, version: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT project FROM flow_versions WHERE version = ?1 AND rule = ?2",
+        params![version, rule],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Every rule name the engine ever ran, by name.
+pub fn rule_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    conn.prepare("SELECT DISTINCT rule FROM flow_versions ORDER BY rule")?
+        .query_map([], |r| r.get(0))?
+        .collect()
+}
