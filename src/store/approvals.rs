@@ -107,6 +107,21 @@ pub fn decide(
     }))
 }
 
+/// Decides every pending approval (of runs on `subject`, if given), as a
+/// `flowc test` step does; returns how many.
+pub fn decide_pending(
+    conn: &Connection,
+    decision: Decision,
+    at: i64,
+    subject: Option<i64>,
+) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE flow_approvals SET status = ?1, decided_at = ?2 WHERE status = 'pending' \
+         AND (?3 IS NULL OR run_id IN (SELECT id FROM flow_runs WHERE subject_id = ?3))",
+        params![decision.as_str(), at, subject],
+    )
+}
+
 /// A pending approval, for `flowc approvals list`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pending {

@@ -6,6 +6,7 @@ pub mod capture;
 pub mod ddl;
 pub mod drift;
 pub mod effects;
+pub mod inspect;
 pub mod introspect;
 pub mod log;
 pub mod rows;

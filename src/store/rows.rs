@@ -304,6 +304,64 @@ pub fn exists(conn: &Connection, table: &str, id: i64) -> rusqlite::Result<bool>
     conn.query_row(&sql, [id], |r| r.get(0))
 }
 
+/// Inserts a row with these columns (names as declared); returns its id.
+pub fn insert_row(
+    conn: &Connection,
+    table: &str,
+    columns: &[(String, rusqlite::types::Value)],
+) -> rusqlite::Result<i64> {
+    let sql = if columns.is_empty() {
+        format!("INSERT INTO {} DEFAULT VALUES", ident(table))
+    } else {
+        let names: Vec<String> = columns.iter().map(|(n, _)| ident(n)).collect();
+        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            ident(table),
+            names.join(", "),
+            marks.join(", ")
+        )
+    };
+    conn.execute(
+        &sql,
+        rusqlite::params_from_iter(columns.iter().map(|(_, v)| v)),
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Sets these columns of row `id`.
+pub fn update_row(
+    conn: &Connection,
+    table: &str,
+    id: i64,
+    columns: &[(String, rusqlite::types::Value)],
+) -> rusqlite::Result<()> {
+    if columns.is_empty() {
+        return Ok(());
+    }
+    let sets: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| format!("{} = ?{}", ident(n), i + 2))
+        .collect();
+    let sql = format!(
+        "UPDATE {} SET {} WHERE {} = ?1",
+        ident(table),
+        sets.join(", "),
+        ident("id")
+    );
+    let values = std::iter::once(rusqlite::types::Value::Integer(id))
+        .chain(columns.iter().map(|(_, v)| v.clone()));
+    conn.execute(&sql, rusqlite::params_from_iter(values))?;
+    Ok(())
+}
+
+pub fn delete_row(conn: &Connection, table: &str, id: i64) -> rusqlite::Result<()> {
+    let sql = format!("DELETE FROM {} WHERE {} = ?1", ident(table), ident("id"));
+    conn.execute(&sql, [id])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,6 @@
 use super::Runner;
 use crate::ir::{Expr, ExprKind, Step, StepKind, Type};
 use crate::value::Value;
-use rusqlite::params;
 
 impl Runner<'_> {
     /// A record by the test's name for it: `c (contact #1)`, or
@@ -105,10 +104,8 @@ impl Runner<'_> {
                     (self.engine_value(value), value.ty.base)
                 {
                     let table = &self.program.schema.record(record).name;
-                    let tags = self.rows_with(
-                        "SELECT tag FROM flow_tags WHERE tbl = ?1 AND row_id = ?2 ORDER BY tag",
-                        params![table, id],
-                    );
+                    let tags =
+                        crate::store::inspect::tags(self.conn(), table, id).unwrap_or_default();
                     let who = self.who(record, id);
                     facts.push(match tags.is_empty() {
                         true => format!("{who} has no tags"),
@@ -139,12 +136,10 @@ impl Runner<'_> {
             return;
         };
         let who = self.who(of, id);
-        let added_by = self.rows_with(
-            "SELECT coalesce((SELECT rule FROM flow_runs WHERE id = m.run_id), '') \
-             FROM flow_list_members m WHERE m.list = ?1 AND m.row_id = ?2",
-            params![list, id],
-        );
-        facts.push(match added_by.first().map(String::as_str) {
+        let added_by = crate::store::inspect::list_adder(self.conn(), list, id)
+            .ok()
+            .flatten();
+        facts.push(match added_by.as_deref() {
             None => {
                 facts.push(format!("{who} is not in list {list}"));
                 facts.extend(self.producers(|s| {
@@ -168,24 +163,7 @@ impl Runner<'_> {
             if !any_step(&rule.steps, &does_it) {
                 continue;
             }
-            let runs: Vec<RunRow> = self
-                .conn()
-                .prepare(
-                    "SELECT subject_id, status, step, wake_at, error FROM flow_runs WHERE rule = ?1 ORDER BY id",
-                )
-                .and_then(|mut s| {
-                    s.query_map([&rule.name], |r| {
-                        Ok(RunRow {
-                            subject: r.get(0)?,
-                            status: r.get(1)?,
-                            step: r.get(2)?,
-                            wake_at: r.get(3)?,
-                            error: r.get(4)?,
-                        })
-                    })?
-                    .collect()
-                })
-                .unwrap_or_default();
+            let runs = crate::store::inspect::runs_of(self.conn(), &rule.name).unwrap_or_default();
             if runs.is_empty() {
                 let why = match self.engine.held_back(id) {
                     (0, 0) => "its trigger never fired".to_string(),
@@ -229,13 +207,6 @@ impl Runner<'_> {
     fn engine_value(&self, e: &Expr) -> Option<Value> {
         self.engine.eval_test(e, &self.vars).ok()
     }
-
-    fn rows_with(&self, sql: &str, params: impl rusqlite::Params) -> Vec<String> {
-        self.conn()
-            .prepare(sql)
-            .and_then(|mut s| s.query_map(params, |r| r.get::<_, String>(0))?.collect())
-            .unwrap_or_default()
-    }
 }
 
 fn times(n: u32) -> String {
@@ -244,15 +215,6 @@ fn times(n: u32) -> String {
     } else {
         format!("{n} times")
     }
-}
-
-/// A row of `flow_runs`, as far as a failure report needs it.
-struct RunRow {
-    subject: i64,
-    status: String,
-    step: String,
-    wake_at: Option<i64>,
-    error: Option<String>,
 }
 
 /// Whether any step, in any branch, satisfies `does_it`.

@@ -14,10 +14,11 @@ use crate::eval::EvalError;
 use crate::eval::compiled::Backend;
 use crate::ir::{Program, RecordId, StepKind, TestDef, TestStep, TestStepKind, Type};
 use crate::source::Span;
-use crate::store::sql::ident;
+use crate::store::approvals::Decision;
+use crate::store::{inspect, rows};
 use crate::syntax::ast::EmailCount;
 use crate::value::Value;
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use std::collections::HashSet;
 
 /// When every test starts, in the project's time zone.
@@ -172,18 +173,6 @@ impl<'p> Runner<'p> {
         }
     }
 
-    fn write(
-        &self,
-        sql: &str,
-        values: Vec<rusqlite::types::Value>,
-        span: Span,
-    ) -> Result<(), Failure> {
-        self.conn()
-            .execute(sql, rusqlite::params_from_iter(values))
-            .map(|_| ())
-            .map_err(|e| fail(span, format!("the database refused the write: {e}")))
-    }
-
     fn fields(
         &self,
         record: RecordId,
@@ -195,7 +184,7 @@ impl<'p> Runner<'p> {
                 let def = self.program.schema.field(record, *field);
                 let v = self.value(e)?;
                 Ok((
-                    ident(&def.name),
+                    def.name.clone(),
                     crate::store::rows::to_sql(&v, def.ty.base, &self.program.schema),
                 ))
             })
@@ -207,20 +196,10 @@ impl<'p> Runner<'p> {
         match &step.kind {
             TestStepKind::Given { record, fields, .. } => {
                 let columns = self.fields(*record, fields)?;
-                let table = ident(&self.program.schema.record(*record).name);
-                let sql = if columns.is_empty() {
-                    format!("INSERT INTO {table} DEFAULT VALUES")
-                } else {
-                    let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
-                    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-                    format!(
-                        "INSERT INTO {table} ({}) VALUES ({})",
-                        names.join(", "),
-                        marks.join(", ")
-                    )
-                };
-                self.write(&sql, columns.into_iter().map(|(_, v)| v).collect(), span)?;
-                self.vars.push(Value::Ref(self.conn().last_insert_rowid()));
+                let table = &self.program.schema.record(*record).name;
+                let id =
+                    rows::insert_row(self.conn(), table, &columns).map_err(|e| refused(span, e))?;
+                self.vars.push(Value::Ref(id));
                 self.settle(span)
             }
             TestStepKind::Update {
@@ -230,28 +209,14 @@ impl<'p> Runner<'p> {
             } => {
                 let id = self.vars.get(var.index()).and_then(ref_id).unwrap_or(0);
                 let columns = self.fields(*record, fields)?;
-                let sets: Vec<String> = columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (n, _))| format!("{n} = ?{}", i + 1))
-                    .collect();
-                let sql = format!(
-                    "UPDATE {} SET {} WHERE {} = {id}",
-                    ident(&self.program.schema.record(*record).name),
-                    sets.join(", "),
-                    ident("id")
-                );
-                self.write(&sql, columns.into_iter().map(|(_, v)| v).collect(), span)?;
+                let table = &self.program.schema.record(*record).name;
+                rows::update_row(self.conn(), table, id, &columns).map_err(|e| refused(span, e))?;
                 self.settle(span)
             }
             TestStepKind::Delete { var, record } => {
                 let id = self.vars.get(var.index()).and_then(ref_id).unwrap_or(0);
-                let sql = format!(
-                    "DELETE FROM {} WHERE {} = {id}",
-                    ident(&self.program.schema.record(*record).name),
-                    ident("id")
-                );
-                self.write(&sql, Vec::new(), span)?;
+                let table = &self.program.schema.record(*record).name;
+                rows::delete_row(self.conn(), table, id).map_err(|e| refused(span, e))?;
                 self.settle(span)
             }
             TestStepKind::Event { name, var, data } => {
@@ -281,15 +246,15 @@ impl<'p> Runner<'p> {
                     Some(e) => Some(self.id_of(e)?),
                     None => None,
                 };
-                let status = if *approve { "approved" } else { "rejected" };
-                let changed = self
-                    .conn()
-                    .execute(
-                        "UPDATE flow_approvals SET status = ?1, decided_at = ?2 WHERE status = 'pending' \
-                         AND (?3 IS NULL OR run_id IN (SELECT id FROM flow_runs WHERE subject_id = ?3))",
-                        params![status, self.engine.clock(), subject],
-                    )
-                    .map_err(|e| fail(span, e.to_string()))?;
+                let decision = if *approve {
+                    Decision::Approved
+                } else {
+                    Decision::Rejected
+                };
+                let at = self.engine.clock().unwrap_or(0);
+                let changed =
+                    crate::store::approvals::decide_pending(self.conn(), decision, at, subject)
+                        .map_err(|e| fail(span, e.to_string()))?;
                 if changed == 0 {
                     return Err(fail(span, "there is no pending approval to decide"));
                 }
@@ -321,13 +286,7 @@ impl<'p> Runner<'p> {
                 assignee,
             } => {
                 let id = self.id_of(assignee)?;
-                let found: i64 = self
-                    .conn()
-                    .query_row(
-                        "SELECT count(*) FROM flow_tasks WHERE title = ?1 AND assignee_id = ?2",
-                        params![title, id],
-                        |r| r.get(0),
-                    )
+                let found = inspect::count_tasks(self.conn(), title, id)
                     .map_err(|e| fail(span, e.to_string()))?;
                 if (found > 0) != *negated {
                     return Ok(());
@@ -354,19 +313,12 @@ impl<'p> Runner<'p> {
                     Some(e) => Some(self.id_of(e)?),
                     None => None,
                 };
-                let found: i64 = self
-                    .conn()
-                    .query_row(
-                        "SELECT count(*) FROM flow_approvals a JOIN flow_runs r ON r.id = a.run_id \
-                         WHERE a.status = 'pending' AND (?1 IS NULL OR r.subject_id = ?1)",
-                        [subject],
-                        |r| r.get(0),
-                    )
+                let found = inspect::count_pending_approvals(self.conn(), subject)
                     .map_err(|e| fail(span, e.to_string()))?;
                 if (found > 0) != *negated {
                     return Ok(());
                 }
-                let pending = self.rows("SELECT a.rule || ' for ' || r.subject_tbl || ' #' || r.subject_id || ': ' || a.status FROM flow_approvals a JOIN flow_runs r ON r.id = a.run_id ORDER BY a.id");
+                let pending = inspect::approvals(self.conn()).unwrap_or_default();
                 let message = if *negated {
                     "expected no pending approval"
                 } else {
@@ -385,14 +337,8 @@ impl<'p> Runner<'p> {
             } => {
                 let id = self.id_of(subject)?;
                 let name = &self.program.rules[rule.index()].name;
-                let status: Option<String> = self
-                    .conn()
-                    .query_row(
-                        "SELECT status FROM flow_runs WHERE rule = ?1 AND subject_id = ?2 ORDER BY id DESC LIMIT 1",
-                        params![name, id],
-                        |r| r.get(0),
-                    )
-                    .ok();
+                let status = inspect::latest_run_state(self.conn(), name, id)
+                    .map_err(|e| fail(span, e.to_string()))?;
                 if status.as_deref() == Some(state.as_str()) {
                     return Ok(());
                 }
@@ -422,16 +368,7 @@ impl<'p> Runner<'p> {
 
     /// ` until …` for a waiting run: when it will wake, if on a timer.
     fn waiting_until(&self, rule: &str, id: i64) -> String {
-        let wake: Option<i64> = self
-            .conn()
-            .query_row(
-                "SELECT wake_at FROM flow_runs WHERE rule = ?1 AND subject_id = ?2 \
-                 AND status = 'waiting' ORDER BY id DESC LIMIT 1",
-                params![rule, id],
-                |r| r.get(0),
-            )
-            .ok()
-            .flatten();
+        let wake = inspect::waiting_until(self.conn(), rule, id).ok().flatten();
         let zone = self.program.schema.timezone;
         wake.map(|at| format!(" until {}", crate::time::format_datetime(at, zone)))
             .unwrap_or_default()
@@ -439,34 +376,21 @@ impl<'p> Runner<'p> {
 
     /// Every task, for a failure: `"title" for u (user #1), due …`.
     fn tasks(&self) -> Vec<String> {
-        let mut stmt = match self
-            .conn()
-            .prepare("SELECT title, assignee_tbl, assignee_id, due FROM flow_tasks ORDER BY id")
-        {
-            Ok(stmt) => stmt,
-            Err(_) => return Vec::new(),
-        };
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
-        });
-        let Ok(rows) = rows else { return Vec::new() };
-        rows.filter_map(Result::ok)
-            .map(|(title, table, id, due)| {
-                let record = table
+        inspect::tasks(self.conn())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| {
+                let record = t
+                    .assignee_table
                     .as_deref()
-                    .and_then(|t| self.program.schema.record_named(t));
-                let who = match (record, id) {
+                    .and_then(|name| self.program.schema.record_named(name));
+                let who = match (record, t.assignee) {
                     (Some(record), Some(id)) => self.who(record, id),
                     (_, Some(id)) => format!("#{id}"),
                     _ => "nobody".into(),
                 };
-                let due = due.map(|d| format!(", due {d}")).unwrap_or_default();
-                format!("{title:?} for {who}{due}")
+                let due = t.due.map(|d| format!(", due {d}")).unwrap_or_default();
+                format!("{:?} for {who}{due}", t.title)
             })
             .collect()
     }
@@ -475,13 +399,6 @@ impl<'p> Runner<'p> {
         test.vars
             .get(var)
             .map(|(_, r)| self.program.schema.record(*r).name.clone())
-            .unwrap_or_default()
-    }
-
-    fn rows(&self, sql: &str) -> Vec<String> {
-        self.conn()
-            .prepare(sql)
-            .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect())
             .unwrap_or_default()
     }
 
@@ -516,13 +433,7 @@ impl<'p> Runner<'p> {
             }
         };
         let template_name = template.map(|t| self.program.schema.templates[t.index()].name.clone());
-        let found: i64 = self
-            .conn()
-            .query_row(
-                "SELECT count(*) FROM flow_outbox WHERE to_addr = ?1 AND (?2 IS NULL OR template = ?2)",
-                params![address, template_name],
-                |r| r.get(0),
-            )
+        let found = inspect::count_emails(self.conn(), &address, template_name.as_deref())
             .map_err(|e| fail(span, e.to_string()))?;
         let ok = match count {
             EmailCount::Some => found > 0,
@@ -541,7 +452,7 @@ impl<'p> Runner<'p> {
                 format!("expected {n} {emails} {what}to {address}, found {found}")
             }
         };
-        let sent = self.rows("SELECT coalesce(template, kind) || ' to ' || to_addr || ': ' || subject FROM flow_outbox ORDER BY id");
+        let sent = inspect::emails(self.conn()).unwrap_or_default();
         let mut actual = facts("emails", sent);
         let too_few = match count {
             EmailCount::Some => found == 0,
@@ -601,4 +512,9 @@ fn to_json(v: &Value, ty: Type, program: &Program) -> serde_json::Value {
             .to_text(ty, &program.schema)
             .map_or(serde_json::Value::Null, serde_json::Value::String),
     }
+}
+
+/// A write the database refused (a lock, a constraint).
+fn refused(span: Span, e: rusqlite::Error) -> Failure {
+    fail(span, format!("the database refused the write: {e}"))
 }
