@@ -14,7 +14,6 @@ mod deps;
 mod env;
 mod events;
 pub mod pc;
-mod pushdown;
 mod report;
 mod runs;
 mod schedule;

@@ -8,7 +8,6 @@ use super::runs::Cause;
 use super::{Engine, EngineError};
 use crate::ir::{RuleId, Trigger};
 use crate::store::schedule;
-use crate::store::sql::ident;
 
 impl Engine {
     /// Gives every sweep rule its first due time (the next occurrence after
@@ -51,26 +50,14 @@ impl Engine {
         let next =
             super::schedule::next_after(schedule, self.clock.get(), self.program.schema.timezone);
         schedule::set_next_at(&self.conn, &rule.name, next)?;
-        let plan = super::pushdown::plan(
+        let plan = crate::store::pushdown::plan(
             &self.program,
             rule.subject,
             rule.filter.as_ref(),
             self.clock.get(),
         );
-        let sql = format!(
-            "SELECT {0}, {1} FROM {2} WHERE {3} ORDER BY {0}",
-            ident("id"),
-            plan.exact_sql,
-            ident(self.table_name(rule.subject)),
-            plan.where_sql
-        );
-        let candidates: Vec<(i64, bool)> = {
-            let mut stmt = self.conn.prepare(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(plan.params.iter()), |r| {
-                Ok((r.get(0)?, r.get::<_, i64>(1)? != 0))
-            })?;
-            rows.collect::<Result<_, _>>()?
-        };
+        let candidates =
+            crate::store::pushdown::candidates(&self.conn, self.table_name(rule.subject), &plan)?;
         self.log(
             None,
             "",

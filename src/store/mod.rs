@@ -9,6 +9,7 @@ pub mod effects;
 pub mod inspect;
 pub mod introspect;
 pub mod log;
+pub mod pushdown;
 pub mod rows;
 pub mod runs;
 pub mod schedule;

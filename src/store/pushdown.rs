@@ -17,14 +17,14 @@
 //! two-valued (`coalesce(a < b, 0)`). Conjuncts that cannot be translated
 //! are left to the VM on the rows SQL returns.
 
+use super::sql::ident;
 use crate::ir::{ArithOp, CmpOp, Expr, ExprKind as K, Literal, Program, RecordId, Type, VarId};
-use crate::store::sql::ident;
 use rusqlite::types::Value as SqlValue;
 use std::collections::BTreeSet;
 
 /// How a sweep selects its rows.
 #[derive(Debug, PartialEq)]
-pub(crate) struct Plan {
+pub struct Plan {
     /// Rows to look at: those meeting the pushed conjuncts, plus rows with
     /// a null where the condition reads a non-nullable column.
     pub where_sql: String,
@@ -36,7 +36,28 @@ pub(crate) struct Plan {
     pub columns: Vec<crate::ir::FieldId>,
 }
 
-pub(crate) fn plan(program: &Program, subject: RecordId, filter: Option<&Expr>, now: i64) -> Plan {
+/// The rows of `table` the plan selects, in id order: `(id, exact)`,
+/// `exact` when SQL alone decided the whole condition for that row.
+pub fn candidates(
+    conn: &rusqlite::Connection,
+    table: &str,
+    plan: &Plan,
+) -> rusqlite::Result<Vec<(i64, bool)>> {
+    let sql = format!(
+        "SELECT {0}, {1} FROM {2} WHERE {3} ORDER BY {0}",
+        ident("id"),
+        plan.exact_sql,
+        ident(table),
+        plan.where_sql
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(plan.params.iter()), |r| {
+        Ok((r.get(0)?, r.get::<_, i64>(1)? != 0))
+    })?;
+    rows.collect()
+}
+
+pub fn plan(program: &Program, subject: RecordId, filter: Option<&Expr>, now: i64) -> Plan {
     let everything = |exact: &str| Plan {
         where_sql: "1".into(),
         exact_sql: exact.into(),
