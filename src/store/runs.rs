@@ -431,26 +431,6 @@ pub fn waiting(conn: &Connection) -> rusqlite::Result<Vec<WaitingAt>> {
     .collect()
 }
 
-/// The migration that moved what a run waits for from JSON into typed
-/// columns (state version 3).
-pub(super) const TYPED_WAITS: &str = r#"
-ALTER TABLE flow_runs ADD COLUMN wait_kind TEXT
-  CHECK (wait_kind IN ('time', 'until', 'unless', 'event', 'engagement', 'approval'));
-ALTER TABLE flow_runs ADD COLUMN wait_name TEXT;
-ALTER TABLE flow_runs ADD COLUMN wait_clicked INTEGER;
-ALTER TABLE flow_runs ADD COLUMN wait_approval INTEGER;
-UPDATE flow_runs SET
-  wait_kind = json_extract(waiting_for, '$.kind'),
-  wait_name = coalesce(json_extract(waiting_for, '$.name'), json_extract(waiting_for, '$.template')),
-  wait_clicked = json_extract(waiting_for, '$.clicked'),
-  wait_approval = json_extract(waiting_for, '$.approval')
-WHERE status = 'waiting' AND json_valid(waiting_for)
-  AND json_extract(waiting_for, '$.kind') IN ('time', 'until', 'unless', 'event', 'engagement', 'approval');
-UPDATE flow_runs SET waiting_for = NULL;
-CREATE INDEX flow_runs_event_waits ON flow_runs (subject_id, subject_tbl, wait_name)
-  WHERE status = 'waiting' AND wait_kind = 'event';
-"#;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -203,8 +203,25 @@ CREATE INDEX IF NOT EXISTS flow_log_run ON flow_log (run_id);
     r#"
 CREATE INDEX IF NOT EXISTS flow_log_problems ON flow_log (rule) WHERE action = 'problem';
 "#,
-    // 3: what a run waits for, in typed columns instead of JSON.
-    super::runs::TYPED_WAITS,
+    // 3: what a run waits for, in typed columns instead of JSON (see
+    // `store::runs::Awaited`).
+    r#"
+ALTER TABLE flow_runs ADD COLUMN wait_kind TEXT
+  CHECK (wait_kind IN ('time', 'until', 'unless', 'event', 'engagement', 'approval'));
+ALTER TABLE flow_runs ADD COLUMN wait_name TEXT;
+ALTER TABLE flow_runs ADD COLUMN wait_clicked INTEGER;
+ALTER TABLE flow_runs ADD COLUMN wait_approval INTEGER;
+UPDATE flow_runs SET
+  wait_kind = json_extract(waiting_for, '$.kind'),
+  wait_name = coalesce(json_extract(waiting_for, '$.name'), json_extract(waiting_for, '$.template')),
+  wait_clicked = json_extract(waiting_for, '$.clicked'),
+  wait_approval = json_extract(waiting_for, '$.approval')
+WHERE status = 'waiting' AND json_valid(waiting_for)
+  AND json_extract(waiting_for, '$.kind') IN ('time', 'until', 'unless', 'event', 'engagement', 'approval');
+UPDATE flow_runs SET waiting_for = NULL;
+CREATE INDEX flow_runs_event_waits ON flow_runs (subject_id, subject_tbl, wait_name)
+  WHERE status = 'waiting' AND wait_kind = 'event';
+"#,
 ];
 
 /// Why the state tables cannot be used.
@@ -435,6 +452,36 @@ mod tests {
             Err(StateError::TooNew { found: 99, .. }) => {}
             other => panic!("expected TooNew, got {other:?}"),
         }
+    }
+
+    /// A run waiting in a version-1 database (what it waits for as JSON)
+    /// is read with typed columns after the upgrade.
+    #[test]
+    fn waits_stored_as_json_survive_the_upgrade() {
+        let conn = Connection::open_in_memory().expect("memory db");
+        conn.execute_batch(MIGRATIONS[0]).expect("version 1");
+        set_meta(&conn, "schema_version", "1").expect("version");
+        conn.execute_batch(
+            "INSERT INTO flow_runs (id, rule, version, subject_tbl, subject_id, status, pc, step, started_at, updated_at, waiting_for)
+             VALUES (1, 'r', 'v', 'contact', 7, 'waiting', '1', 'w', 0, 0, '{\"kind\":\"event\",\"name\":\"replied\"}'),
+                    (2, 'r', 'v', 'contact', 8, 'waiting', '1', 'w', 0, 0, '{\"kind\":\"approval\",\"approval\":4}'),
+                    (3, 'r', 'v', 'contact', 9, 'waiting', '1', 'w', 0, 0, 'not json');",
+        )
+        .expect("runs");
+        migrate(&conn).expect("upgrade");
+        let awaited = |id| super::super::runs::load(&conn, id).map(|r| r.and_then(|r| r.awaited));
+        assert_eq!(
+            awaited(1).ok(),
+            Some(Some(super::super::runs::Awaited::Event {
+                name: "replied".into()
+            }))
+        );
+        assert_eq!(
+            awaited(2).ok(),
+            Some(Some(super::super::runs::Awaited::Approval(4)))
+        );
+        // A wait that could not be read before is an error now, not a default.
+        assert!(awaited(3).is_err());
     }
 
     #[test]
