@@ -11,10 +11,11 @@ use std::time::Duration;
 
 /// The newest state layout this flowc knows. A database written by a newer
 /// flowc (a higher version) is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Each migration takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE IF NOT EXISTS flow_meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -197,7 +198,41 @@ CREATE TABLE IF NOT EXISTS flow_log (
   detail  TEXT
 );
 CREATE INDEX IF NOT EXISTS flow_log_run ON flow_log (run_id);
-"#];
+"#,
+    // 2: delivery workers, claims owned by a worker with a lease, backoff in
+    // engine time, and the suppression list (store/outbox.rs, workers.rs,
+    // suppressions.rs).
+    r#"
+-- One row per delivering process: a random id, never a process id (a pid
+-- means nothing in another container or on another machine). `host` and
+-- `pid` are for people reading the table.
+CREATE TABLE IF NOT EXISTS flow_workers (
+  id           TEXT PRIMARY KEY,
+  host         TEXT NOT NULL,
+  pid          INTEGER NOT NULL,
+  started_at   INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL
+);
+
+-- The worker holding a `sending` or `finalizing` message, until
+-- `lease_until` (wall-clock seconds); only an expired lease is taken over.
+-- `claimed_by` (a process id) is no longer used.
+ALTER TABLE flow_outbox ADD COLUMN worker TEXT;
+
+-- `next_attempt_at` now counts in engine time: retry what waited in wall
+-- time at the next pass.
+UPDATE flow_outbox SET next_attempt_at = 0 WHERE status = 'queued';
+
+-- Addresses that get no marketing email (trimmed, lowercased).
+CREATE TABLE IF NOT EXISTS flow_suppressions (
+  address TEXT PRIMARY KEY COLLATE NOCASE,
+  reason  TEXT NOT NULL CHECK (reason IN ('unsubscribed', 'bounced', 'complained', 'manual')),
+  at      INTEGER NOT NULL,
+  -- Where it came from: the server's answer and the message, a person, …
+  source  TEXT
+);
+"#,
+];
 
 /// Why the state tables cannot be used.
 #[derive(Debug)]
@@ -256,6 +291,69 @@ pub fn open(path: &Path) -> Result<Connection, StateError> {
     let conn = Connection::open(path)?;
     configure(&conn)?;
     migrate(&conn)?;
+    Ok(conn)
+}
+
+/// Why a database cannot be opened for looking.
+#[derive(Debug)]
+pub enum LookError {
+    /// No file at that path (a typo): never created.
+    NoFile,
+    /// The file has no flowc state: `flowc run` never ran on it.
+    NoState,
+    State(StateError),
+}
+
+impl std::fmt::Display for LookError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LookError::NoFile => write!(f, "no such database file"),
+            LookError::NoState => write!(
+                f,
+                "no flowc state in this database (`flowc run` never ran on it)"
+            ),
+            LookError::State(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for LookError {}
+
+impl From<StateError> for LookError {
+    fn from(e: StateError) -> LookError {
+        LookError::State(e)
+    }
+}
+
+impl From<rusqlite::Error> for LookError {
+    fn from(e: rusqlite::Error) -> LookError {
+        LookError::State(StateError::Sqlite(e))
+    }
+}
+
+/// Opens an existing database read-only, for commands that only look: a
+/// missing file is an error (never created), and so is a database without
+/// flowc's state or with a newer state than this flowc knows.
+pub fn open_read_only(path: &Path) -> Result<Connection, LookError> {
+    if !path.is_file() {
+        return Err(LookError::NoFile);
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    let found = version(&conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(StateError::TooNew {
+            found,
+            known: SCHEMA_VERSION,
+        }
+        .into());
+    }
+    if found == 0 {
+        return Err(LookError::NoState);
+    }
     Ok(conn)
 }
 
