@@ -15,7 +15,7 @@ use std::process::ExitCode;
 ///   flowc outbox --db crm.sqlite
 ///   flowc outbox --db crm.sqlite --state unconfirmed
 ///   flowc outbox --db crm.sqlite resolve 12 sent
-///   flowc outbox --db crm.sqlite resolve '<7.welcome.0.3f2a@flowc>' resend
+///   flowc outbox --db crm.sqlite resolve '<7.send-1.0.3f2a@flowc>' resend
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
