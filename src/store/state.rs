@@ -218,6 +218,9 @@ CREATE TABLE IF NOT EXISTS flow_workers (
 -- `lease_until` (wall-clock seconds); only an expired lease is taken over.
 -- `claimed_by` (a process id) is no longer used.
 ALTER TABLE flow_outbox ADD COLUMN worker TEXT;
+-- A worker finds what it holds (to renew or give back) without a scan;
+-- only claimed messages have a worker.
+CREATE INDEX IF NOT EXISTS flow_outbox_worker ON flow_outbox (worker) WHERE worker IS NOT NULL;
 
 -- `next_attempt_at` now counts in engine time: retry what waited in wall
 -- time at the next pass.
