@@ -509,3 +509,134 @@ pub fn resume(conn: &Connection, clock: i64) -> Result<()> {
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outbox(n: i64) -> Connection {
+        let conn = Connection::open_in_memory().expect("db");
+        crate::store::state::migrate(&conn).expect("migrate");
+        for i in 1..=n {
+            conn.execute(
+                "INSERT INTO flow_outbox (message_id, to_addr, subject, body, status, created_at) \
+                 VALUES (?1, ?2, 's', 'b', 'queued', 0)",
+                params![format!("<{i}@t>"), format!("r{i}@example.jp")],
+            )
+            .expect("insert");
+        }
+        conn
+    }
+
+    fn status(conn: &Connection, id: i64) -> String {
+        conn.query_row("SELECT status FROM flow_outbox WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .expect("status")
+    }
+
+    fn ids(claimed: &Claimed) -> Vec<i64> {
+        claimed.messages.iter().map(|m| m.id).collect()
+    }
+
+    #[test]
+    fn only_an_expired_lease_is_taken_over_and_the_old_owner_is_fenced_out() {
+        let conn = outbox(2);
+        let a = claim(&conn, "a", 100, 400, 0, 10).expect("claim");
+        assert_eq!(ids(&a), [1, 2]);
+        assert_eq!(
+            ids(&claim(&conn, "b", 400, 700, 0, 10).expect("claim")),
+            [] as [i64; 0]
+        );
+        let b = claim(&conn, "b", 401, 700, 0, 10).expect("claim");
+        assert_eq!(ids(&b), [1, 2]);
+        assert_eq!(b.messages[0].attempts, 2);
+        let sent = record(
+            &conn,
+            "a",
+            &a.messages[0],
+            State::Sending,
+            &Outcome::Sent,
+            0,
+        );
+        assert!(!sent.expect("record"), "a no longer holds it");
+        assert!(!finalize(&conn, "a", 1).expect("finalize"));
+        assert!(finalize(&conn, "b", 1).expect("finalize"));
+        assert_eq!(release(&conn, "b").expect("release"), 1);
+        assert_eq!(status(&conn, 2), "queued");
+    }
+
+    #[test]
+    fn a_finalizing_message_is_never_claimed_again_but_becomes_unconfirmed() {
+        let conn = outbox(1);
+        claim(&conn, "a", 100, 400, 0, 10).expect("claim");
+        assert!(finalize(&conn, "a", 1).expect("finalize"));
+        let b = claim(&conn, "b", 200, 500, 0, 10).expect("claim");
+        assert!(
+            b.messages.is_empty() && b.abandoned.is_empty(),
+            "a's lease holds"
+        );
+        let b = claim(&conn, "b", 401, 700, 0, 10).expect("claim");
+        assert!(b.messages.is_empty());
+        assert_eq!(b.abandoned.len(), 1);
+        assert_eq!(status(&conn, 1), "unconfirmed");
+        let again = claim(&conn, "c", 10_000, 10_300, 10_000, 10).expect("claim");
+        assert!(again.messages.is_empty() && again.abandoned.is_empty());
+    }
+
+    #[test]
+    fn a_deferred_message_waits_for_engine_time() {
+        let conn = outbox(1);
+        let a = claim(&conn, "a", 100, 400, 1_000, 10).expect("claim");
+        let deferred = Outcome::Deferred {
+            retry_at: 1_060,
+            error: "451".into(),
+        };
+        assert!(
+            record(&conn, "a", &a.messages[0], State::Sending, &deferred, 1_000).expect("record")
+        );
+        let wall_clock_later = claim(&conn, "a", 99_999, 100_300, 1_059, 10).expect("claim");
+        assert!(
+            wall_clock_later.messages.is_empty(),
+            "backoff is engine time"
+        );
+        assert_eq!(
+            ids(&claim(&conn, "a", 100, 400, 1_060, 10).expect("claim")),
+            [1]
+        );
+    }
+
+    #[test]
+    fn a_bounce_suppresses_the_address_trimmed_and_lowercased() {
+        let conn = outbox(1);
+        let a = claim(&conn, "a", 100, 400, 0, 10).expect("claim");
+        let failed = Outcome::Failed {
+            error: "550 no such user".into(),
+            bounced: Some(" R1@Example.JP ".into()),
+        };
+        assert!(record(&conn, "a", &a.messages[0], State::Sending, &failed, 0).expect("record"));
+        let row: (String, String) = conn
+            .query_row("SELECT address, reason FROM flow_suppressions", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("suppressed");
+        assert_eq!(row, ("r1@example.jp".to_string(), "bounced".to_string()));
+    }
+
+    #[test]
+    fn a_stored_state_that_is_not_one_is_an_error_naming_the_row() {
+        let conn = outbox(1);
+        conn.execute_batch(
+            "PRAGMA ignore_check_constraints = ON; UPDATE flow_outbox SET status = 'delivered';",
+        )
+        .expect("damage");
+        let e = list(&conn, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("flow_outbox row 1") && e.contains("delivered"),
+            "{e}"
+        );
+    }
+}
