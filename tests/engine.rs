@@ -81,21 +81,41 @@ fn smtp_down_then_up_delivers_every_queued_email_exactly_once() {
         r#"{"form": "seminar"}"#,
         None,
     );
-    let out = w.run(&["--now", "2025-01-01T10:00", "--smtp", &url]);
-    assert!(out.contains("will retry"), "{out}");
-    assert_eq!(
-        w.count("SELECT count(*) FROM flow_outbox WHERE status = 'queued'"),
-        2
+    // An unreachable server is the configuration's fault, not the
+    // messages': delivery pauses, the run says so and exits non-zero.
+    let out = w.flowc(&[
+        "run",
+        "--db",
+        "crm.sqlite",
+        "rules",
+        "--now",
+        "2025-01-01T10:00",
+        "--smtp",
+        &url,
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot reach the SMTP server"),
+        "{}",
+        text(&out.stderr)
     );
     assert_eq!(
-        w.count(
-            "SELECT count(*) FROM flow_outbox WHERE status = 'queued' AND last_error IS NOT NULL"
-        ),
-        1,
-        "one attempt, then wait"
+        w.count("SELECT count(*) FROM flow_outbox WHERE status = 'queued' AND attempts = 0"),
+        2,
+        "no message is blamed"
     );
     // Still down: nothing lost, nothing marked sent.
-    w.run(&["--now", "2025-01-01T10:05", "--smtp", &url]);
+    let out = w.flowc(&[
+        "run",
+        "--db",
+        "crm.sqlite",
+        "rules",
+        "--now",
+        "2025-01-01T10:05",
+        "--smtp",
+        &url,
+    ]);
+    assert_eq!(out.status.code(), Some(3));
     assert_eq!(
         w.count("SELECT count(*) FROM flow_outbox WHERE status = 'queued'"),
         2

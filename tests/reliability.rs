@@ -51,8 +51,14 @@ fn world_with_contacts(n: usize) -> World {
     w
 }
 
-fn spawn_run(w: &World, url: &str) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_flowc"))
+/// `flowc run` to 12:00 in the background; `lease`: seconds a claim on
+/// a message lasts (the default when `None`).
+fn spawn_run(w: &World, url: &str, lease: Option<&str>) -> std::process::Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flowc"));
+    if let Some(lease) = lease {
+        command.env("FLOWC_LEASE_SECONDS", lease);
+    }
+    command
         .args([
             "run",
             "--db",
@@ -111,8 +117,8 @@ fn two_runners_on_one_database_never_process_an_item_twice() {
     let n = 150;
     let w = world_with_contacts(n);
     let server = smtp::Server::start(&w.path("received"));
-    let a = spawn_run(&w, &server.url());
-    let b = spawn_run(&w, &server.url());
+    let a = spawn_run(&w, &server.url(), None);
+    let b = spawn_run(&w, &server.url(), None);
     for child in [a, b] {
         let out = child.wait_with_output().expect("wait");
         assert!(
@@ -154,7 +160,9 @@ fn kill_9_at_random_points_loses_nothing_and_sends_nothing_twice() {
     let mut kills = 0;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let mut child = spawn_run(&w, &server.url());
+        // A claim lasts one second here, so that the claims of a killed
+        // runner can be taken over without waiting minutes.
+        let mut child = spawn_run(&w, &server.url(), Some("1"));
         let delay = Duration::from_millis(5 + rng.next(250));
         let started = Instant::now();
         let finished = loop {
@@ -186,7 +194,9 @@ fn kill_9_at_random_points_loses_nothing_and_sends_nothing_twice() {
         kills >= 3,
         "the test must actually kill the runner (killed {kills} times)"
     );
-    // A final, uninterrupted pass delivers anything a kill left claimed.
+    // A final, uninterrupted pass delivers anything a kill left claimed,
+    // once those claims have expired (only an expired claim is taken over).
+    std::thread::sleep(Duration::from_millis(2100));
     w.run(&["--until", "2025-01-01T12:00", "--smtp", &server.url()]);
     assert_eq!(
         w.count("SELECT count(*) FROM flow_runs WHERE status = 'done'"),

@@ -9,6 +9,7 @@ mod event;
 mod fmt;
 mod graph;
 mod log;
+mod outbox;
 mod run;
 mod schema;
 mod stats;
@@ -19,6 +20,9 @@ use std::process::ExitCode;
 
 /// Exit status for usage errors and unreadable input.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit status of a `flowc run` whose email delivery is paused by its
+/// configuration (login, TLS, an unreachable server).
+pub const EXIT_DELIVERY_PAUSED: u8 = 3;
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +47,7 @@ enum Command {
     Run(run::Args),
     Event(event::Args),
     Approvals(approvals::Args),
+    Outbox(outbox::Args),
     Stats(stats::Args),
     Log(log::Args),
     Bench(bench::Args),
@@ -62,6 +67,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Event(args) => event::run(args),
         Command::Approvals(args) => approvals::run(args),
+        Command::Outbox(args) => outbox::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Log(args) => log::run(args),
         Command::Bench(args) => bench::run(args),

@@ -2,7 +2,7 @@
 
 use crate::engine::{Advance, Engine, Options, Outcome};
 use crate::eval::compiled::Backend;
-use crate::mail::{Security, SmtpConfig, Transport};
+use crate::mail::{Courier, Delivery, Security, SmtpConfig, Transport};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,12 +47,25 @@ pub struct Args {
     dry_run: bool,
     /// Deliver email through this SMTP server: smtp://HOST:PORT or
     /// smtps://HOST:PORT. Credentials come from FLOWC_SMTP_USER and
-    /// FLOWC_SMTP_PASSWORD.
+    /// FLOWC_SMTP_PASSWORD; FLOWC_SMTP_CA names a PEM certificate to trust
+    /// besides the usual roots.
     #[arg(long, value_name = "URL", conflicts_with = "mail_dir")]
     smtp: Option<String>,
-    /// SMTP transport security (default: none for smtp://, tls for smtps://).
+    /// SMTP transport security (default: auto for smtp://, STARTTLS when
+    /// the server offers it and required with credentials; tls for smtps://).
     #[arg(long, value_enum)]
     smtp_security: Option<SecurityArg>,
+    /// Allow sending the SMTP password over an unencrypted connection
+    /// (only on a network you trust).
+    #[arg(long)]
+    smtp_insecure_auth: bool,
+    /// Seconds to wait for the SMTP server at each step.
+    #[arg(long, value_name = "SECONDS", env = "FLOWC_SMTP_TIMEOUT", default_value_t = crate::mail::DEFAULT_TIMEOUT_SECONDS)]
+    smtp_timeout: u64,
+    /// Seconds a claim on a message lasts without renewal: a crashed
+    /// runner's messages are sent by another one after this.
+    #[arg(long, value_name = "SECONDS", env = "FLOWC_LEASE_SECONDS", default_value_t = crate::mail::DEFAULT_LEASE_SECONDS)]
+    lease: i64,
     /// Write each email as an .eml file into this folder instead.
     #[arg(long, value_name = "DIR")]
     mail_dir: Option<PathBuf>,
@@ -72,6 +85,7 @@ pub struct Args {
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum SecurityArg {
+    Auto,
     None,
     Starttls,
     Tls,
@@ -79,12 +93,18 @@ enum SecurityArg {
 
 fn transport(args: &Args) -> Result<Transport, String> {
     let security = args.smtp_security.map(|s| match s {
+        SecurityArg::Auto => Security::Auto,
         SecurityArg::None => Security::None,
         SecurityArg::Starttls => Security::StartTls,
         SecurityArg::Tls => Security::Tls,
     });
     Ok(match (&args.smtp, &args.mail_dir) {
-        (Some(url), _) => Transport::Smtp(SmtpConfig::parse(url, security)?),
+        (Some(url), _) => Transport::Smtp(SmtpConfig::parse(
+            url,
+            security,
+            args.smtp_insecure_auth,
+            args.smtp_timeout,
+        )?),
         (None, Some(dir)) => Transport::Folder(dir.clone()),
         (None, None) => Transport::None,
     })
@@ -144,7 +164,40 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         dry_run(&engine, how)?;
         return Ok(ExitCode::SUCCESS);
     }
-    deliver(&engine, &transport, &args.from, true)?;
+    // Without --watch a paused delivery is tried once per run; with it,
+    // once a minute.
+    let retry_paused = args.watch.then_some(std::time::Duration::from_secs(60));
+    let mut courier = Courier::new(transport, &args.from, args.lease, retry_paused);
+    let result = run_and_deliver(&engine, &mut courier, how, args.watch, args.interval);
+    let retired = courier
+        .retire(engine.connection())
+        .map_err(|e| e.to_string());
+    let paused = result?;
+    retired?;
+    match paused {
+        Some(error) => {
+            eprintln!(
+                "error: email delivery is paused: {error}\n\
+                 no message was marked failed; the next `flowc run` tries again"
+            );
+            Ok(ExitCode::from(super::EXIT_DELIVERY_PAUSED))
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Delivers what is due, advances the engine, delivers again and prints
+/// the summary; with `watch`, forever. Returns why delivery is paused, if
+/// it is.
+fn run_and_deliver(
+    engine: &Engine,
+    courier: &mut Courier,
+    how: Advance,
+    watch: bool,
+    interval: u64,
+) -> Result<Option<String>, String> {
+    let zone = engine.program().schema.timezone;
+    let mut delivery = deliver(engine, courier)?;
     let terminal = std::io::stdout().is_terminal();
     if terminal {
         engine.on_progress(std::time::Duration::from_millis(200), move |clock, r| {
@@ -160,16 +213,24 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             let _ = std::io::stdout().flush();
         });
     }
-    advance(&engine, how, terminal)?;
-    report(&engine, &transport, &args.from)?;
-    if !args.watch {
-        return Ok(ExitCode::SUCCESS);
+    advance(engine, how, terminal)?;
+    delivery.absorb(deliver(engine, courier)?);
+    report(engine, &delivery);
+    if !watch {
+        return Ok(delivery.paused.map(|p| p.error));
+    }
+    if let Some(p) = &delivery.paused {
+        eprintln!("error: email delivery is paused: {}", p.error);
     }
     loop {
-        std::thread::sleep(std::time::Duration::from_secs(args.interval.max(1)));
+        std::thread::sleep(std::time::Duration::from_secs(interval.max(1)));
         let now = wall_clock().max(engine.clock().unwrap_or(i64::MIN));
-        advance(&engine, Advance::To(now), terminal)?;
-        report(&engine, &transport, &args.from)?;
+        advance(engine, Advance::To(now), terminal)?;
+        let delivery = deliver(engine, courier)?;
+        if let Some(p) = delivery.paused.as_ref().filter(|p| p.tried) {
+            eprintln!("error: email delivery is paused: {}", p.error);
+        }
+        report(engine, &delivery);
     }
 }
 
@@ -193,35 +254,38 @@ fn advance(engine: &Engine, how: Advance, terminal: bool) -> Result<(), String> 
     advanced
 }
 
-fn deliver(
-    engine: &Engine,
-    transport: &Transport,
-    from: &str,
-    everything: bool,
-) -> Result<crate::mail::Delivery, String> {
+/// One delivery pass at the engine's clock.
+fn deliver(engine: &Engine, courier: &mut Courier) -> Result<Delivery, String> {
     let clock = engine.clock().unwrap_or(0);
-    crate::mail::deliver(engine.connection(), transport, from, clock, everything)
+    courier
+        .pass(engine.connection(), clock)
         .map_err(|e| e.to_string())
 }
 
-fn report(engine: &Engine, transport: &Transport, from: &str) -> Result<(), String> {
-    let delivery = deliver(engine, transport, from, false)?;
+/// Prints the summary line of what the engine and delivery did (nothing
+/// when neither did anything), then a line per failed run and per email
+/// that was not sent.
+fn report(engine: &Engine, delivery: &Delivery) {
     let report = engine.take_report();
-    let quiet =
-        report == crate::engine::Report::default() && delivery == crate::mail::Delivery::default();
-    if quiet {
-        return Ok(());
+    if report == crate::engine::Report::default() && delivery.is_quiet() {
+        return;
     }
     let clock = engine
         .clock()
         .map(|c| crate::time::format_datetime(c, engine.program().schema.timezone))
         .unwrap_or_default();
+    let paused = if delivery.paused.is_some() {
+        "; delivery paused"
+    } else {
+        ""
+    };
     println!(
-        "{clock}  {}; {} sent, {} deferred, {} failed",
+        "{clock}  {}; {} sent, {} deferred, {} failed, {} unconfirmed{paused}",
         report.summary(),
         delivery.sent,
         delivery.deferred,
-        delivery.failed
+        delivery.failed,
+        delivery.unconfirmed,
     );
     for failure in &report.failures {
         println!("  failed: {failure}");
@@ -229,7 +293,9 @@ fn report(engine: &Engine, transport: &Transport, from: &str) -> Result<(), Stri
     for problem in &delivery.problems {
         println!("  email: {problem}");
     }
-    Ok(())
+    if let Some(p) = &delivery.paused {
+        println!("  email: delivery paused: {}", p.error);
+    }
 }
 
 fn dry_run(engine: &Engine, how: Advance) -> Result<(), String> {

@@ -143,16 +143,17 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
         ..Options::default()
     };
     let engine = Engine::open(&db, checked.program, options).map_err(|e| e.to_string())?;
-    let transport = Transport::Folder(mail.clone());
+    let courier = std::cell::RefCell::new(crate::mail::Courier::new(
+        Transport::Folder(mail.clone()),
+        "flowc demo <demo@example.jp>",
+        crate::mail::DEFAULT_LEASE_SECONDS,
+        None,
+    ));
     let deliver = |engine: &Engine| {
-        crate::mail::deliver(
-            engine.connection(),
-            &transport,
-            "flowc demo <demo@example.jp>",
-            engine.clock().unwrap_or(0),
-            true,
-        )
-        .map_err(|e| e.to_string())
+        courier
+            .borrow_mut()
+            .pass(engine.connection(), engine.clock().unwrap_or(0))
+            .map_err(|e| e.to_string())
     };
     engine
         .advance(Advance::To(start))
@@ -185,6 +186,10 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
         .advance(Advance::Until(start + DAYS * 86_400))
         .map_err(|e| e.to_string())?;
     deliver(&engine)?;
+    courier
+        .borrow_mut()
+        .retire(engine.connection())
+        .map_err(|e| e.to_string())?;
     if progress {
         let _ = write!(out, "\r{:40}\r", "");
     }

@@ -1,23 +1,37 @@
-//! Delivering the outbox.
+//! Delivering the outbox, one pass at a time.
+//!
+//! A pass claims due messages in batches (the store hands out only
+//! messages that are queued and due in engine time, or whose claim
+//! expired), sends them over one connection, and records each outcome as
+//! it happens. One message's temporary failure defers that message only.
+//! A failure of the configuration (login, TLS, an unreachable server, an
+//! unwritable mail folder) ends the pass without blaming any message:
+//! what this worker holds goes back to the queue and delivery pauses.
 
+use super::smtp::{self, Sending, Session};
 use super::{Outgoing, Transport};
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::outbox::{self, OutboxError, Outcome, State};
+use rusqlite::Connection;
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
-/// What one delivery pass did.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Delivery {
-    pub sent: usize,
-    pub failed: usize,
-    pub deferred: usize,
-    /// One line per message that failed or was deferred.
-    pub problems: Vec<String>,
-}
-
-/// How long a claim lasts before another process may take the message over
-/// (sooner if the claiming process is gone).
-const LEASE_SECONDS: i64 = 300;
-/// After this many attempts a message is marked failed.
+/// How long a claim lasts without renewal (wall-clock seconds) unless
+/// configured (`FLOWC_LEASE_SECONDS`). A worker renews its claims before
+/// each message, so this must exceed the time one message can take (a
+/// few SMTP timeouts); a crashed worker's claims are taken over after it.
+pub const DEFAULT_LEASE_SECONDS: i64 = 300;
+/// After this many attempts a temporarily failing message is failed.
 const MAX_ATTEMPTS: i64 = 12;
+/// Messages claimed at once.
+const BATCH: usize = 32;
+
+/// Capped exponential backoff in seconds: 1 min, 2, 4, … at most one hour.
+pub fn backoff(attempts: i64) -> i64 {
+    60i64
+        .saturating_mul(1 << attempts.clamp(1, 7).saturating_sub(1))
+        .min(3600)
+}
 
 fn wall_now() -> i64 {
     std::time::SystemTime::now()
@@ -25,285 +39,448 @@ fn wall_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Capped exponential backoff: 1 min, 2, 4, … at most one hour.
-pub fn backoff(attempts: i64) -> i64 {
-    60i64
-        .saturating_mul(1 << attempts.clamp(1, 7).saturating_sub(1))
-        .min(3600)
+/// What delivery did (in one pass, or several added up).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Delivery {
+    pub sent: usize,
+    pub deferred: usize,
+    pub failed: usize,
+    pub unconfirmed: usize,
+    /// Set when delivery is paused by its configuration.
+    pub paused: Option<Paused>,
+    /// One line per message that was not sent, with why.
+    pub problems: Vec<String>,
 }
 
-fn process_alive(pid: i64) -> bool {
-    pid == i64::from(std::process::id()) || std::path::Path::new(&format!("/proc/{pid}")).exists()
+/// Delivery is paused by its configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Paused {
+    pub error: String,
+    /// Whether this pass tried again (rather than waiting to).
+    pub tried: bool,
 }
 
-/// Claims the next message to send, in its own transaction.
-/// `everything`: ignore backoff (the first pass of a `flowc run`).
-fn claim(conn: &Connection, everything: bool) -> rusqlite::Result<Option<Outgoing>> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let now = wall_now();
-    let result = (|| {
-        abandon_finalizing(conn, now)?;
-        let candidate: Option<(i64, String, Option<i64>, Option<i64>)> = conn
-            .query_row(
-                "SELECT id, status, claimed_by, lease_until FROM flow_outbox \
-                 WHERE (status = 'queued' AND (?1 OR next_attempt_at <= ?2)) OR status = 'sending' \
-                 ORDER BY status = 'sending', id LIMIT 1",
-                params![everything, now],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
-        let Some((id, status, owner, lease)) = candidate else {
-            return Ok(None);
-        };
-        if status == "sending" {
-            // Another process holds it, unless it died or its lease ran out.
-            let abandoned =
-                owner.is_none_or(|pid| !process_alive(pid)) || lease.is_some_and(|l| l < now);
-            if !abandoned {
-                return Ok(None);
+impl Delivery {
+    /// Adds what a later pass did.
+    pub fn absorb(&mut self, other: Delivery) {
+        self.sent += other.sent;
+        self.deferred += other.deferred;
+        self.failed += other.failed;
+        self.unconfirmed += other.unconfirmed;
+        if let Some(p) = other.paused {
+            let tried = p.tried || self.paused.as_ref().is_some_and(|q| q.tried);
+            self.paused = Some(Paused { tried, ..p });
+        }
+        self.problems.extend(other.problems);
+    }
+
+    /// Whether there is nothing to report: nothing happened, and a paused
+    /// delivery was not tried again.
+    pub fn is_quiet(&self) -> bool {
+        let Delivery {
+            sent,
+            deferred,
+            failed,
+            unconfirmed,
+            paused,
+            problems,
+        } = self;
+        *sent + *deferred + *failed + *unconfirmed == 0
+            && problems.is_empty()
+            && paused.as_ref().is_none_or(|p| !p.tried)
+    }
+}
+
+/// Delivers the outbox for one process: its worker identity, its
+/// transport, and what it knows about a paused delivery.
+pub struct Courier {
+    transport: Transport,
+    default_from: String,
+    lease_seconds: i64,
+    /// How long to wait before trying a paused delivery again; `None`:
+    /// one attempt per process (`flowc run` without `--watch`).
+    retry_paused: Option<Duration>,
+    worker: Option<String>,
+    /// This process's last configuration failure, and when.
+    failing: Option<(String, Instant)>,
+}
+
+/// A connection (or a folder) a pass delivers through.
+enum Link {
+    Smtp(Box<Session>),
+    Folder,
+}
+
+/// What became of one claimed message.
+enum Step {
+    Done,
+    Paused(String),
+}
+
+impl Courier {
+    pub fn new(
+        transport: Transport,
+        default_from: &str,
+        lease_seconds: i64,
+        retry_paused: Option<Duration>,
+    ) -> Courier {
+        Courier {
+            transport,
+            default_from: default_from.to_string(),
+            lease_seconds: lease_seconds.max(1),
+            retry_paused,
+            worker: None,
+            failing: None,
+        }
+    }
+
+    /// This process's worker id, registered on first use.
+    fn worker(&mut self, conn: &Connection) -> Result<String, OutboxError> {
+        if let Some(id) = &self.worker {
+            return Ok(id.clone());
+        }
+        let id = format!("{}{}", super::random_id(), super::random_id());
+        let host = lettre::transport::smtp::extension::ClientId::default().to_string();
+        crate::store::workers::register(conn, &id, &host, std::process::id(), wall_now())?;
+        self.worker = Some(id.clone());
+        Ok(id)
+    }
+
+    /// Ends this process's worker: gives back what it holds.
+    pub fn retire(&mut self, conn: &Connection) -> Result<(), OutboxError> {
+        if let Some(id) = self.worker.take() {
+            outbox::release(conn, &id)?;
+            crate::store::workers::retire(conn, &id)?;
+        }
+        Ok(())
+    }
+
+    /// One delivery pass at engine time `clock`: every message due then.
+    pub fn pass(&mut self, conn: &Connection, clock: i64) -> Result<Delivery, OutboxError> {
+        let mut report = Delivery::default();
+        if matches!(self.transport, Transport::None) {
+            return Ok(report);
+        }
+        if let Some((error, since)) = &self.failing {
+            let due = self
+                .retry_paused
+                .is_some_and(|wait| since.elapsed() >= wait);
+            if !due {
+                report.paused = Some(Paused {
+                    error: error.clone(),
+                    tried: false,
+                });
+                return Ok(report);
             }
         }
-        conn.execute(
-            "UPDATE flow_outbox SET status = 'sending', claimed_by = ?2, lease_until = ?3, attempts = attempts + 1 WHERE id = ?1",
-            params![id, i64::from(std::process::id()), now + LEASE_SECONDS],
-        )?;
-        conn.query_row(
-            "SELECT id, message_id, to_addr, from_addr, reply_to, subject, body FROM flow_outbox WHERE id = ?1",
-            [id],
-            |r| {
-                Ok(Some(Outgoing {
-                    id: r.get(0)?,
-                    message_id: r.get(1)?,
-                    to: r.get(2)?,
-                    from: r.get(3)?,
-                    reply_to: r.get(4)?,
-                    subject: r.get(5)?,
-                    body: r.get(6)?,
-                }))
-            },
-        )
-    })();
-    match result {
-        Ok(v) => {
-            conn.execute_batch("COMMIT")?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
-}
-
-use super::smtp::Outcome;
-
-/// Messages a dead process left `finalizing`: the server may have them,
-/// so they are never resent; they become `unconfirmed` for a person to check.
-fn abandon_finalizing(conn: &Connection, now: i64) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, claimed_by, lease_until FROM flow_outbox WHERE status = 'finalizing'",
-    )?;
-    let stuck: Vec<(i64, Option<i64>, Option<i64>)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
-    for (id, owner, lease) in stuck {
-        let abandoned =
-            owner.is_none_or(|pid| !process_alive(pid)) || lease.is_some_and(|l| l < now);
-        if abandoned {
-            conn.execute(
-                "UPDATE flow_outbox SET status = 'unconfirmed', claimed_by = NULL, last_error = ?2 WHERE id = ?1",
-                params![id, "delivery was interrupted after the message was handed to the server; \
-                             it was most likely delivered, and is not sent again"],
-            )?;
-        }
-    }
-    Ok(())
-}
-
-fn send(
-    conn: &Connection,
-    transport: &Transport,
-    message: &Outgoing,
-    default_from: &str,
-) -> Outcome {
-    let email = match super::build(message, default_from) {
-        Ok(e) => e,
-        Err(e) => return Outcome::Permanent(e.0),
-    };
-    match transport {
-        Transport::None => {
-            Outcome::Temporary("no mail transport configured (use --smtp or --mail-dir)".into())
-        }
-        Transport::Folder(dir) => {
-            let name = super::file_name(&message.message_id);
-            let path = dir.join(&name);
-            let tmp = dir.join(format!(".{name}.tmp"));
-            let written = std::fs::create_dir_all(dir)
-                .and_then(|_| std::fs::write(&tmp, email.formatted()))
-                .and_then(|_| std::fs::rename(&tmp, &path));
-            match written {
-                Ok(()) => Outcome::Sent,
-                Err(e) => Outcome::Temporary(format!("{}: {e}", path.display())),
-            }
-        }
-        Transport::Smtp(config) => super::smtp::send(config, &email, || {
-            conn.execute(
-                "UPDATE flow_outbox SET status = 'finalizing' WHERE id = ?1",
-                [message.id],
-            )
-            .is_ok()
-        }),
-    }
-}
-
-/// Delivers every due message. `clock` stamps the `email_sent` events the
-/// engine records; `everything` retries deferred messages at once.
-pub fn deliver(
-    conn: &Connection,
-    transport: &Transport,
-    default_from: &str,
-    clock: i64,
-    everything: bool,
-) -> rusqlite::Result<Delivery> {
-    let mut report = Delivery::default();
-    if matches!(transport, Transport::None) {
-        return Ok(report);
-    }
-    let mut first_pass = everything;
-    let mut seen = std::collections::HashSet::new();
-    while let Some(message) = claim(conn, first_pass)? {
-        if !seen.insert(message.id) {
-            // Claimed again in this pass: it was deferred; stop here.
-            conn.execute(
-                "UPDATE flow_outbox SET status = 'queued' WHERE id = ?1 AND status = 'sending'",
-                [message.id],
-            )?;
-            first_pass = false;
-            continue;
-        }
-        let outcome = send(conn, transport, &message, default_from);
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let recorded = record(conn, &message, &outcome, clock, &mut report);
-        match recorded {
-            Ok(()) => conn.execute_batch("COMMIT")?,
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(e);
-            }
-        }
-        if matches!(outcome, Outcome::Temporary(_)) && matches!(transport, Transport::Smtp(_)) {
-            // The server is down or busy: leave the rest for later.
-            break;
-        }
-    }
-    Ok(report)
-}
-
-fn record(
-    conn: &Connection,
-    message: &Outgoing,
-    outcome: &Outcome,
-    clock: i64,
-    report: &mut Delivery,
-) -> rusqlite::Result<()> {
-    let now = wall_now();
-    let subject: Option<(String, i64, Option<String>, Option<i64>)> = conn
-        .query_row(
-            "SELECT subject_tbl, subject_id, template, run_id FROM flow_outbox WHERE id = ?1",
-            [message.id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?
-        .and_then(
-            |(t, i, template, run): (Option<String>, Option<i64>, Option<String>, Option<i64>)| {
-                Some((t?, i?, template, run))
-            },
-        );
-    match outcome {
-        Outcome::Sent => {
-            conn.execute(
-                "UPDATE flow_outbox SET status = 'sent', sent_at = ?2, claimed_by = NULL, lease_until = NULL, last_error = NULL WHERE id = ?1",
-                params![message.id, now],
-            )?;
-            if let Some((table, id, template, run)) = subject {
-                let data = serde_json::json!({ "template": template, "message_id": message.message_id, "to": message.to });
-                conn.execute(
-                    "INSERT INTO flow_events (name, tbl, row_id, data, at) VALUES ('email_sent', ?1, ?2, ?3, ?4)",
-                    params![table, id, data.to_string(), clock],
-                )?;
-                log(
-                    conn,
-                    clock,
-                    run,
-                    "email sent",
-                    &format!("{} to {}", message.message_id, message.to),
-                )?;
-            }
-            report.sent += 1;
-        }
-        Outcome::Temporary(error) => {
-            let attempts: i64 = conn.query_row(
-                "SELECT attempts FROM flow_outbox WHERE id = ?1",
-                [message.id],
-                |r| r.get(0),
-            )?;
-            if attempts >= MAX_ATTEMPTS {
-                conn.execute(
-                    "UPDATE flow_outbox SET status = 'failed', claimed_by = NULL, last_error = ?2 WHERE id = ?1",
-                    params![message.id, format!("gave up after {attempts} attempts: {error}")],
-                )?;
-                report.failed += 1;
+        let worker = self.worker(conn)?;
+        let mut link = None;
+        let mut handled = HashSet::new();
+        'pass: loop {
+            let now = wall_now();
+            let claimed =
+                outbox::claim(conn, &worker, now, now + self.lease_seconds, clock, BATCH)?;
+            for a in &claimed.abandoned {
+                report.unconfirmed += 1;
                 report.problems.push(format!(
-                    "{} to {}: gave up after {attempts} attempts: {error}",
-                    message.message_id, message.to
+                    "{} to {}: unconfirmed: interrupted after it was handed to the server; \
+                     check whether it arrived, then `flowc outbox resolve {} sent` or `resend`",
+                    a.message_id, a.to, a.id
                 ));
-            } else {
-                conn.execute(
-                    "UPDATE flow_outbox SET status = 'queued', claimed_by = NULL, lease_until = NULL, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
-                    params![message.id, now + backoff(attempts), error],
+            }
+            if claimed.messages.is_empty() {
+                break;
+            }
+            for message in &claimed.messages {
+                if !handled.insert(message.id) {
+                    // Claimed twice in one pass: leave the rest for later.
+                    outbox::release(conn, &worker)?;
+                    break 'pass;
+                }
+                // Renews what this worker holds, so that a long batch
+                // keeps its claims, and checks that it still holds this one.
+                let now = wall_now();
+                if !outbox::hold(conn, &worker, message.id, now, now + self.lease_seconds)? {
+                    report.problems.push(format!(
+                        "{} to {}: skipped: another worker took it over",
+                        message.message_id, message.to
+                    ));
+                    continue;
+                }
+                let step = self.attempt(conn, &worker, &mut link, message, clock, &mut report)?;
+                if let Step::Paused(error) = step {
+                    outbox::release(conn, &worker)?;
+                    outbox::pause(conn, &error, clock)?;
+                    self.failing = Some((error.clone(), Instant::now()));
+                    report.paused = Some(Paused { error, tried: true });
+                    if let Some(Link::Smtp(session)) = link {
+                        session.quit();
+                    }
+                    return Ok(report);
+                }
+            }
+        }
+        if let Some(Link::Smtp(session)) = link {
+            session.quit();
+        }
+        Ok(report)
+    }
+
+    /// Makes sure `link` is open (connecting at most once per message);
+    /// the first success after a pause resumes delivery.
+    fn open(
+        &mut self,
+        conn: &Connection,
+        link: &mut Option<Link>,
+        clock: i64,
+    ) -> Result<Result<(), String>, OutboxError> {
+        if let Some(Link::Smtp(session)) = link {
+            if session.usable() {
+                return Ok(Ok(()));
+            }
+        } else if link.is_some() {
+            return Ok(Ok(()));
+        }
+        let opened = match &self.transport {
+            Transport::Smtp(config) => smtp::connect(config).map(|s| Link::Smtp(Box::new(s))),
+            Transport::Folder(dir) => std::fs::create_dir_all(dir)
+                .map(|_| Link::Folder)
+                .map_err(|e| format!("cannot create the mail folder {}: {e}", dir.display())),
+            Transport::None => Err("no mail transport".into()),
+        };
+        match opened {
+            Ok(l) => {
+                if let Some(Link::Smtp(old)) = link.replace(l) {
+                    old.quit();
+                }
+                self.failing = None;
+                outbox::resume(conn, clock)?;
+                Ok(Ok(()))
+            }
+            Err(error) => Ok(Err(error)),
+        }
+    }
+
+    /// Sends one claimed message through the open `link` and records how
+    /// it went.
+    fn attempt(
+        &mut self,
+        conn: &Connection,
+        worker: &str,
+        link: &mut Option<Link>,
+        message: &Outgoing,
+        clock: i64,
+        report: &mut Delivery,
+    ) -> Result<Step, OutboxError> {
+        let email = match super::build(message, &self.default_from) {
+            Ok(e) => e,
+            Err(e) => {
+                let outcome = Outcome::Failed {
+                    error: e.0,
+                    bounced: None,
+                };
+                self.record(
+                    conn,
+                    worker,
+                    message,
+                    State::Sending,
+                    outcome,
+                    clock,
+                    report,
                 )?;
+                return Ok(Step::Done);
+            }
+        };
+        let folder = match &self.transport {
+            Transport::Folder(dir) => Some(dir.clone()),
+            Transport::Smtp(_) | Transport::None => None,
+        };
+        let attempt = match folder {
+            None => {
+                let mut reconnected = false;
+                loop {
+                    if let Err(error) = self.open(conn, link, clock)? {
+                        return Ok(Step::Paused(error));
+                    }
+                    let Some(Link::Smtp(session)) = link.as_mut() else {
+                        return Ok(Step::Paused("no SMTP connection".into()));
+                    };
+                    let reused = session.used();
+                    let attempt = self.send_smtp(conn, worker, session, message, &email)?;
+                    match attempt.sending {
+                        // The server closed the connection between
+                        // messages: connect again, once.
+                        Sending::Stale(_) if reused && !reconnected => reconnected = true,
+                        Sending::Stale(error) => {
+                            break smtp::Attempt {
+                                sending: Sending::Temporary(error),
+                                finalized: false,
+                            };
+                        }
+                        _ => break attempt,
+                    }
+                }
+            }
+            Some(dir) => {
+                if let Err(error) = self.open(conn, link, clock)? {
+                    return Ok(Step::Paused(error));
+                }
+                let name = super::file_name(&message.message_id);
+                match super::folder::write(&dir, &name, &email.formatted()) {
+                    Ok(_) => smtp::Attempt {
+                        sending: Sending::Sent,
+                        finalized: false,
+                    },
+                    Err(e) => {
+                        let error =
+                            format!("cannot write to the mail folder {}: {e}", dir.display());
+                        return Ok(Step::Paused(error));
+                    }
+                }
+            }
+        };
+        let from = if attempt.finalized {
+            State::Finalizing
+        } else {
+            State::Sending
+        };
+        let about = format!("{} to {}", message.message_id, message.to);
+        let outcome = match attempt.sending {
+            Sending::Sent => Outcome::Sent,
+            Sending::Temporary(error) if message.attempts >= MAX_ATTEMPTS => Outcome::Failed {
+                error: format!("gave up after {} attempts: {error}", message.attempts),
+                bounced: None,
+            },
+            Sending::Temporary(error) => Outcome::Deferred {
+                retry_at: clock.saturating_add(backoff(message.attempts)),
+                error,
+            },
+            Sending::Rejected { error, recipient } => Outcome::Failed {
+                error,
+                bounced: recipient.then(|| recipient_address(&email, message)),
+            },
+            Sending::Unconfirmed(error) => Outcome::Unconfirmed {
+                error: format!(
+                    "the final `.` of DATA was written, then: {error}; the server may have the \
+                     message, so it is not sent again automatically"
+                ),
+            },
+            Sending::LostClaim => {
+                report
+                    .problems
+                    .push(format!("{about}: skipped: another worker took it over"));
+                return Ok(Step::Done);
+            }
+            Sending::Configuration(error) => return Ok(Step::Paused(error)),
+            Sending::Stale(error) => Outcome::Deferred {
+                retry_at: clock.saturating_add(backoff(message.attempts)),
+                error,
+            },
+        };
+        self.record(conn, worker, message, from, outcome, clock, report)?;
+        Ok(Step::Done)
+    }
+
+    fn send_smtp(
+        &self,
+        conn: &Connection,
+        worker: &str,
+        session: &mut Session,
+        message: &Outgoing,
+        email: &lettre::Message,
+    ) -> Result<smtp::Attempt, OutboxError> {
+        let failure: RefCell<Option<OutboxError>> = RefCell::new(None);
+        let keep = |r: Result<bool, OutboxError>| match r {
+            Ok(held) => held,
+            Err(e) => {
+                failure.borrow_mut().get_or_insert(e);
+                false
+            }
+        };
+        let attempt = session.send(
+            email,
+            || {
+                let now = wall_now();
+                keep(outbox::hold(
+                    conn,
+                    worker,
+                    message.id,
+                    now,
+                    now + self.lease_seconds,
+                ))
+            },
+            || keep(outbox::finalize(conn, worker, message.id)),
+        );
+        match failure.into_inner() {
+            // The database failed before anything was handed over: stop.
+            Some(e) if !matches!(attempt.sending, Sending::Sent | Sending::Unconfirmed(_)) => {
+                Err(e)
+            }
+            _ => Ok(attempt),
+        }
+    }
+
+    /// Records an outcome and counts it.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        conn: &Connection,
+        worker: &str,
+        message: &Outgoing,
+        from: State,
+        outcome: Outcome,
+        clock: i64,
+        report: &mut Delivery,
+    ) -> Result<(), OutboxError> {
+        let about = format!("{} to {}", message.message_id, message.to);
+        if !outbox::record(conn, worker, message, from, &outcome, clock)? {
+            report.problems.push(format!(
+                "{about}: its outcome could not be recorded: another worker took it over"
+            ));
+            return Ok(());
+        }
+        match outcome {
+            Outcome::Sent => report.sent += 1,
+            Outcome::Deferred { retry_at, error } => {
                 report.deferred += 1;
                 report.problems.push(format!(
-                    "{} to {}: will retry: {error}",
-                    message.message_id, message.to
+                    "{about}: will retry in {} min: {error}",
+                    (retry_at - clock).max(0) / 60
+                ));
+            }
+            Outcome::Failed { error, bounced } => {
+                report.failed += 1;
+                let suppressed = match bounced {
+                    Some(address) => format!("; {address} is suppressed"),
+                    None => String::new(),
+                };
+                let verb = if error.starts_with("gave up") {
+                    ""
+                } else {
+                    "rejected: "
+                };
+                report
+                    .problems
+                    .push(format!("{about}: {verb}{error}{suppressed}"));
+            }
+            Outcome::Unconfirmed { error } => {
+                report.unconfirmed += 1;
+                report.problems.push(format!(
+                    "{about}: unconfirmed: {error}; check whether it arrived, then \
+                     `flowc outbox resolve {} sent` or `resend`",
+                    message.id
                 ));
             }
         }
-        Outcome::Permanent(error) => {
-            conn.execute(
-                "UPDATE flow_outbox SET status = 'failed', claimed_by = NULL, lease_until = NULL, last_error = ?2 WHERE id = ?1",
-                params![message.id, error],
-            )?;
-            let run = subject.and_then(|s| s.3);
-            log(
-                conn,
-                clock,
-                run,
-                "email failed",
-                &format!("{} to {}: {error}", message.message_id, message.to),
-            )?;
-            report.failed += 1;
-            report.problems.push(format!(
-                "{} to {}: rejected: {error}",
-                message.message_id, message.to
-            ));
-        }
+        Ok(())
     }
-    Ok(())
 }
 
-fn log(
-    conn: &Connection,
-    at: i64,
-    run: Option<i64>,
-    action: &str,
-    detail: &str,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO flow_log (at, run_id, rule, subject, action, detail) \
-         SELECT ?1, ?2, r.rule, r.subject_tbl || ' #' || r.subject_id, ?3, ?4 FROM (SELECT 1) \
-         LEFT JOIN flow_runs r ON r.id = ?2",
-        params![at, run, action, detail],
-    )?;
-    Ok(())
+/// The address the server refused: the envelope's recipient.
+fn recipient_address(email: &lettre::Message, message: &Outgoing) -> String {
+    email
+        .envelope()
+        .to()
+        .first()
+        .map_or_else(|| message.to.clone(), |a| a.to_string())
 }

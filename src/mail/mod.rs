@@ -1,18 +1,22 @@
 //! Email: building messages and delivering the outbox with lettre, over
 //! SMTP or into a folder of `.eml` files.
 //!
-//! Delivery happens after the transaction that queued a message commits.
-//! Each message is claimed (`sending`, with the claiming process's id and
-//! a lease), sent, then marked `sent`; a temporary failure puts it back in
-//! the queue with capped exponential backoff, a permanent one (5xx) marks
-//! it `failed` for good. The Message-ID is made from the run and the step,
-//! so a message is queued once however often its step is retried, and a
-//! message resent after a crash carries the same Message-ID.
+//! Delivery happens after the transaction that queued a message commits,
+//! in passes (`deliver::Courier`): a worker claims due messages (with a
+//! lease, in the store), sends them over one connection, and records each
+//! outcome. A temporary failure puts that message back in the queue with
+//! backoff in engine time; a permanent one fails it for good; a message
+//! whose final `.` of DATA was written is never sent again automatically.
+//! A failure of the configuration (login, TLS, an unreachable server)
+//! blames no message: delivery pauses. The Message-ID is made from the run
+//! and the step, so a message is queued once however often its step is
+//! retried, and a message resent after a crash carries the same Message-ID.
 
 mod deliver;
+mod folder;
 mod smtp;
 
-pub use deliver::{Delivery, deliver};
+pub use deliver::{Courier, DEFAULT_LEASE_SECONDS, Delivery, Paused, backoff};
 
 use lettre::message::{Mailbox, header::ContentType};
 use std::path::PathBuf;
@@ -27,14 +31,31 @@ pub enum Transport {
     None,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Security {
-    /// Plain text: only for a relay on the same machine or network.
+    /// STARTTLS when the server offers it; required when there are
+    /// credentials (unless plain-text login is explicitly allowed).
+    Auto,
+    /// Plain text: never STARTTLS (a relay on the same machine).
     None,
-    /// Upgrade with STARTTLS (port 587).
+    /// STARTTLS, required (port 587).
     StartTls,
     /// TLS from the first byte (port 465).
     Tls,
+}
+
+/// A user name and password, from the environment. Never printed: its
+/// `Debug` hides the password.
+#[derive(Clone)]
+pub struct Login {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Login {{ user: {:?}, password: <hidden> }}", self.user)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -44,14 +65,30 @@ pub struct SmtpConfig {
     pub security: Security,
     /// From the environment (`FLOWC_SMTP_USER`, `FLOWC_SMTP_PASSWORD`),
     /// never from files or arguments.
-    pub credentials: Option<(String, String)>,
+    pub credentials: Option<Login>,
+    /// Send credentials over an unencrypted connection
+    /// (`--smtp-insecure-auth`).
+    pub insecure_auth: bool,
+    /// How long to wait for the server at each step (`FLOWC_SMTP_TIMEOUT`).
     pub timeout_seconds: u64,
+    /// A certificate (PEM) to trust besides the usual roots, for a server
+    /// with a private CA (`FLOWC_SMTP_CA`).
+    pub extra_root: Option<Vec<u8>>,
 }
 
+/// The seconds flowc waits for an SMTP server at each step by default.
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
+
 impl SmtpConfig {
-    /// Parses `smtp://host:port` (plain text unless `security` asks for
-    /// STARTTLS) or `smtps://host:port` (TLS).
-    pub fn parse(url: &str, security: Option<Security>) -> Result<SmtpConfig, String> {
+    /// Parses `smtp://host:port` (STARTTLS when offered, unless `security`
+    /// says otherwise) or `smtps://host:port` (TLS), with the credentials
+    /// and extra root certificate from the environment.
+    pub fn parse(
+        url: &str,
+        security: Option<Security>,
+        insecure_auth: bool,
+        timeout_seconds: u64,
+    ) -> Result<SmtpConfig, String> {
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| format!("`{url}`: expected smtp://HOST:PORT or smtps://HOST:PORT"))?;
@@ -62,7 +99,7 @@ impl SmtpConfig {
             );
         }
         let default_security = match scheme {
-            "smtp" => Security::None,
+            "smtp" => Security::Auto,
             "smtps" => Security::Tls,
             other => return Err(format!("unknown scheme `{other}`; use smtp:// or smtps://")),
         };
@@ -77,7 +114,7 @@ impl SmtpConfig {
             None => (
                 rest.to_string(),
                 match security {
-                    Security::None => 25,
+                    Security::Auto | Security::None => 25,
                     Security::StartTls => 587,
                     Security::Tls => 465,
                 },
@@ -90,15 +127,31 @@ impl SmtpConfig {
             std::env::var("FLOWC_SMTP_USER"),
             std::env::var("FLOWC_SMTP_PASSWORD"),
         ) {
-            (Ok(user), Ok(password)) => Some((user, password)),
+            (Ok(user), Ok(password)) => Some(Login { user, password }),
             _ => None,
         };
+        if credentials.is_some() && security == Security::None && !insecure_auth {
+            return Err(
+                "--smtp-security none sends the SMTP password unencrypted: add --smtp-insecure-auth \
+                 to allow that (only on a network you trust), or use STARTTLS or smtps://"
+                    .into(),
+            );
+        }
+        let extra_root =
+            match std::env::var_os("FLOWC_SMTP_CA") {
+                Some(path) => Some(std::fs::read(&path).map_err(|e| {
+                    format!("FLOWC_SMTP_CA: {}: {e}", PathBuf::from(&path).display())
+                })?),
+                None => None,
+            };
         Ok(SmtpConfig {
             host,
             port,
             security,
             credentials,
-            timeout_seconds: 30,
+            insecure_auth,
+            timeout_seconds: timeout_seconds.max(1),
+            extra_root,
         })
     }
 }
@@ -141,17 +194,8 @@ pub fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A queued message as stored in `flow_outbox`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Outgoing {
-    pub id: i64,
-    pub message_id: String,
-    pub to: String,
-    pub from: Option<String>,
-    pub reply_to: Option<String>,
-    pub subject: String,
-    pub body: String,
-}
+/// A claimed message, as the store hands it over.
+pub use crate::store::outbox::Message as Outgoing;
 
 /// Why a message cannot be built (a bad address): permanent.
 #[derive(Debug)]

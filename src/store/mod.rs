@@ -1,5 +1,6 @@
 //! SQLite: reading the user's tables, the engine's `flow_*` state tables,
-//! migrations and change-capture triggers.
+//! migrations and change-capture triggers, and the outbox's delivery state
+//! (`outbox`, `workers`, `suppressions`).
 
 pub mod approvals;
 pub mod capture;
@@ -9,6 +10,7 @@ pub mod effects;
 pub mod inspect;
 pub mod introspect;
 pub mod log;
+pub mod outbox;
 pub mod pushdown;
 pub mod rows;
 pub mod runs;
@@ -16,5 +18,7 @@ pub mod schedule;
 pub mod sql;
 pub mod state;
 pub mod stats;
+pub mod suppressions;
 pub mod tx;
 pub mod versions;
+pub mod workers;

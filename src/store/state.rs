@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The newest state layout this flowc knows. A database written by a newer
 /// flowc (a higher version) is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Each migration takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -221,6 +221,42 @@ WHERE status = 'waiting' AND json_valid(waiting_for)
 UPDATE flow_runs SET waiting_for = NULL;
 CREATE INDEX flow_runs_event_waits ON flow_runs (subject_id, subject_tbl, wait_name)
   WHERE status = 'waiting' AND wait_kind = 'event';
+"#,
+    // 4: delivery workers, claims owned by a worker with a lease, backoff in
+    // engine time, and the suppression list (store/outbox.rs, workers.rs,
+    // suppressions.rs).
+    r#"
+-- One row per delivering process: a random id, never a process id (a pid
+-- means nothing in another container or on another machine). `host` and
+-- `pid` are for people reading the table.
+CREATE TABLE IF NOT EXISTS flow_workers (
+  id           TEXT PRIMARY KEY,
+  host         TEXT NOT NULL,
+  pid          INTEGER NOT NULL,
+  started_at   INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL
+);
+
+-- The worker holding a `sending` or `finalizing` message, until
+-- `lease_until` (wall-clock seconds); only an expired lease is taken over.
+-- `claimed_by` (a process id) is no longer used.
+ALTER TABLE flow_outbox ADD COLUMN worker TEXT;
+-- A worker finds what it holds (to renew or give back) without a scan;
+-- only claimed messages have a worker.
+CREATE INDEX IF NOT EXISTS flow_outbox_worker ON flow_outbox (worker) WHERE worker IS NOT NULL;
+
+-- `next_attempt_at` now counts in engine time: retry what waited in wall
+-- time at the next pass.
+UPDATE flow_outbox SET next_attempt_at = 0 WHERE status = 'queued';
+
+-- Addresses that get no marketing email (trimmed, lowercased).
+CREATE TABLE IF NOT EXISTS flow_suppressions (
+  address TEXT PRIMARY KEY COLLATE NOCASE,
+  reason  TEXT NOT NULL CHECK (reason IN ('unsubscribed', 'bounced', 'complained', 'manual')),
+  at      INTEGER NOT NULL,
+  -- Where it came from: the server's answer and the message, a person, …
+  source  TEXT
+);
 "#,
 ];
 

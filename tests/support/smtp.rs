@@ -58,19 +58,50 @@ pub struct Server {
     pub dir: PathBuf,
 }
 
+/// How a test server behaves beyond the faults chosen by recipient names
+/// (see `smtp_server.py`).
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Require AUTH with this password.
+    pub password: Option<String>,
+    /// Offer STARTTLS with the test certificate (`tests/support/tls/`,
+    /// issued for 127.0.0.1 by the test CA `ca.pem`).
+    pub starttls: bool,
+}
+
+/// The test CA that issued the server certificate.
+pub fn test_ca() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/tls/ca.pem")
+}
+
 impl Server {
     pub fn start(dir: &Path) -> Server {
         Server::start_on(free_port(), dir)
     }
 
     pub fn start_on(port: u16, dir: &Path) -> Server {
+        Server::start_with(port, dir, &Options::default())
+    }
+
+    pub fn start_with(port: u16, dir: &Path, options: &Options) -> Server {
         ensure_aiosmtpd();
         std::fs::create_dir_all(dir).expect("mail dir");
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
-        let mut child = Command::new("python3")
-            .arg(script)
+        let support = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support");
+        let mut command = Command::new("python3");
+        command
+            .arg(support.join("smtp_server.py"))
             .arg(port.to_string())
-            .arg(dir)
+            .arg(dir);
+        if let Some(password) = &options.password {
+            command.arg("--auth").arg(password);
+        }
+        if options.starttls {
+            command
+                .arg("--tls")
+                .arg(support.join("tls/cert.pem"))
+                .arg(support.join("tls/key.pem"));
+        }
+        let mut child = command
             .env("PYTHONPATH", py_dir())
             .stdout(Stdio::piped())
             .spawn()
@@ -84,6 +115,27 @@ impl Server {
             port,
             dir: dir.to_path_buf(),
         }
+    }
+
+    /// How many TCP connections the server accepted.
+    pub fn connections(&self) -> usize {
+        self.side_file("connections.log").len()
+    }
+
+    /// One `tls=0|1 ok=0|1` line per AUTH attempt.
+    pub fn auth_attempts(&self) -> Vec<String> {
+        self.side_file("auth.log")
+    }
+
+    /// Lets the replies held by `slow` and `noreply` recipients go.
+    pub fn release(&self) {
+        std::fs::write(self.dir.join("release"), "").expect("release");
+    }
+
+    fn side_file(&self, name: &str) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join(name))
+            .map(|t| t.lines().map(str::to_string).collect())
+            .unwrap_or_default()
     }
 
     pub fn url(&self) -> String {

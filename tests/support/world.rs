@@ -57,14 +57,33 @@ impl World {
     }
 
     pub fn flowc(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_flowc"))
+        self.flowc_env(args, &[])
+    }
+
+    /// `flowc ARGS…` in the world's folder, with these environment
+    /// variables (and none of the SMTP ones from the test's environment).
+    pub fn flowc_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command(args, env).output().expect("flowc runs")
+    }
+
+    /// The `flowc ARGS…` command, not started.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_flowc"));
+        command
             .args(args)
             .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env_remove("FLOWC_SMTP_USER")
-            .env_remove("FLOWC_SMTP_PASSWORD")
-            .output()
-            .expect("flowc runs")
+            .env("NO_COLOR", "1");
+        for name in [
+            "FLOWC_SMTP_USER",
+            "FLOWC_SMTP_PASSWORD",
+            "FLOWC_SMTP_TIMEOUT",
+            "FLOWC_SMTP_CA",
+            "FLOWC_LEASE_SECONDS",
+        ] {
+            command.env_remove(name);
+        }
+        command.envs(env.iter().copied());
+        command
     }
 
     /// `flowc run --db crm.sqlite rules EXTRA…`, which must succeed.
