@@ -207,26 +207,16 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
 }
 
 fn summarize(engine: &Engine, mail: &Path) -> rusqlite::Result<Summary> {
-    let conn = engine.connection();
-    let mut stmt =
-        conn.prepare("SELECT rule, count(*) FROM flow_runs GROUP BY rule ORDER BY rule")?;
-    let runs_by_rule = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
-    let example_email = conn
-        .query_row("SELECT message_id FROM flow_outbox WHERE template = 'autoreply' AND status = 'sent' ORDER BY id LIMIT 1", [], |r| {
-            r.get::<_, String>(0)
-        })
-        .ok()
-        .map(|id| mail.join(crate::mail::file_name(&id)));
+    let totals = crate::store::stats::totals(engine.connection(), "autoreply")?;
     Ok(Summary {
-        runs_by_rule,
-        emails: count("SELECT count(*) FROM flow_outbox WHERE status = 'sent'")?,
-        example_email,
-        tasks: count("SELECT count(*) FROM flow_tasks")?,
-        approvals_waiting: count("SELECT count(*) FROM flow_approvals WHERE status = 'pending'")?,
-        failed_runs: count("SELECT count(*) FROM flow_runs WHERE status = 'failed'")?,
+        runs_by_rule: totals.runs_by_rule,
+        emails: totals.emails_sent,
+        example_email: totals
+            .example_message
+            .map(|id| mail.join(crate::mail::file_name(&id))),
+        tasks: totals.tasks,
+        approvals_waiting: totals.approvals_pending,
+        failed_runs: totals.failed_runs,
     })
 }
 

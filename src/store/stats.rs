@@ -1,6 +1,6 @@
 //! `flowc stats`'s figures: per rule, what its runs and emails did.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 /// One rule's counts.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -58,4 +58,40 @@ pub fn per_rule(conn: &Connection) -> rusqlite::Result<Vec<RuleStats>> {
         })
     })?
     .collect()
+}
+
+/// What a whole database's runs did, for the demo's summary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Totals {
+    /// Runs per rule, by rule name.
+    pub runs_by_rule: Vec<(String, i64)>,
+    pub emails_sent: i64,
+    /// The Message-ID of the first sent email of the example template.
+    pub example_message: Option<String>,
+    pub tasks: i64,
+    pub approvals_pending: i64,
+    pub failed_runs: i64,
+}
+
+pub fn totals(conn: &Connection, example_template: &str) -> rusqlite::Result<Totals> {
+    let runs_by_rule = conn
+        .prepare("SELECT rule, count(*) FROM flow_runs GROUP BY rule ORDER BY rule")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+    let example_message = conn
+        .query_row(
+            "SELECT message_id FROM flow_outbox WHERE template = ?1 AND status = 'sent' ORDER BY id LIMIT 1",
+            [example_template],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(Totals {
+        runs_by_rule,
+        emails_sent: count("SELECT count(*) FROM flow_outbox WHERE status = 'sent'")?,
+        example_message,
+        tasks: count("SELECT count(*) FROM flow_tasks")?,
+        approvals_pending: count("SELECT count(*) FROM flow_approvals WHERE status = 'pending'")?,
+        failed_runs: count("SELECT count(*) FROM flow_runs WHERE status = 'failed'")?,
+    })
 }
