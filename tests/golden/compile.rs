@@ -5,10 +5,9 @@
 //! `NAME.explain`. A missing expectation is written on first run;
 //! `UPDATE_EXPECT=1` rewrites them all.
 
-#[path = "support/golden.rs"]
-mod golden;
+use crate::support::golden;
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Failed, Trial};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -20,8 +19,8 @@ const MODES: [(&str, &[&str]); 4] = [
     ("explain", &["--explain-backend", "--backend", "jit"]),
 ];
 
-fn main() {
-    let args = Arguments::from_args();
+/// One trial per fixture.
+pub fn trials() -> Vec<Trial> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut trials = Vec::new();
     for fixture in golden::fixtures(&root.join("tests/compile"), "flow") {
@@ -36,7 +35,7 @@ fn main() {
             }));
         }
     }
-    libtest_mimic::run(&args, trials).exit();
+    trials
 }
 
 fn run(root: &Path, fixture: &Path, ext: &str, flags: &[&str]) -> Result<(), Failed> {

@@ -2,10 +2,8 @@
 //! `flowc`, real SQLite files, and a real SMTP server on 127.0.0.1 whose
 //! faults are chosen by recipient names and options (support/smtp_server.py).
 
-#[path = "support/smtp.rs"]
-mod smtp;
-#[path = "support/world.rs"]
-mod world;
+use crate::support::smtp;
+use crate::support::world;
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

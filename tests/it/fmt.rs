@@ -3,8 +3,7 @@
 //! `UPDATE_EXPECT=1`). Every case also checks that the expected text is a
 //! fixed point, and that formatting kept the tree and the comments.
 
-#[path = "support/golden.rs"]
-mod golden;
+use crate::support::golden;
 
 use flowc::fmt::{comments, fingerprint, format_source};
 use flowc::source::FileId;

@@ -4,17 +4,12 @@
 //! (or all fail when `error` is expected; `type error` means the
 //! checker must reject the case). One test per case.
 
-#[path = "support/exprs.rs"]
-mod exprs;
-#[path = "support/memenv.rs"]
-mod memenv;
-#[path = "support/reference.rs"]
-mod reference;
+use crate::support::exprs;
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Failed, Trial};
 
-fn main() {
-    let args = Arguments::from_args();
+/// One trial per fixture.
+pub fn trials() -> Vec<Trial> {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let cases = std::fs::read_to_string(root.join("tests/expr/cases.txt")).expect("cases.txt");
     let mut trials = Vec::new();
@@ -32,7 +27,7 @@ fn main() {
             move || run(&expr, &expected),
         ));
     }
-    libtest_mimic::run(&args, trials).exit();
+    trials
 }
 
 fn run(expr: &str, expected: &str) -> Result<(), Failed> {

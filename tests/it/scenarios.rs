@@ -3,10 +3,8 @@
 //! asserting everything it must produce and that nothing else is produced.
 //! (The seminar and the invoice reminder are in tests/engine.rs.)
 
-#[path = "support/smtp.rs"]
-mod smtp;
-#[path = "support/world.rs"]
-mod world;
+use crate::support::smtp;
+use crate::support::world;
 
 use world::World;
 

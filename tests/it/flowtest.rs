@@ -1,8 +1,7 @@
 //! `flowc test` through the built binary: a fixture project whose tests pass
 //! and fail in known ways; the failure report is a golden file.
 
-#[path = "support/golden.rs"]
-mod golden;
+use crate::support::golden;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

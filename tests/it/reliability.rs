@@ -2,10 +2,8 @@
 //! database never process the same item twice, and `kill -9` at random
 //! points loses no transition and no email.
 
-#[path = "support/smtp.rs"]
-mod smtp;
-#[path = "support/world.rs"]
-mod world;
+use crate::support::smtp;
+use crate::support::world;
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
@@ -149,6 +147,11 @@ impl Lcg {
 
 #[test]
 fn kill_9_at_random_points_loses_nothing_and_sends_nothing_twice() {
+    if !crate::support::slow_tests_enabled(
+        "kill_9_at_random_points_loses_nothing_and_sends_nothing_twice",
+    ) {
+        return;
+    }
     let n = 120;
     let w = world_with_contacts(n);
     let server = smtp::Server::start(&w.path("received"));

@@ -27,6 +27,9 @@ fn number_after(summary: &str, label: &str) -> i64 {
 
 #[test]
 fn the_demo_summary_matches_its_database() {
+    if !crate::support::slow_tests_enabled("the_demo_summary_matches_its_database") {
+        return;
+    }
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path().join("demo");
     let summary = demo(&dir);
@@ -83,6 +86,11 @@ fn the_demo_summary_matches_its_database() {
 
 #[test]
 fn a_second_demo_run_keeps_edited_rules_and_starts_the_data_over() {
+    if !crate::support::slow_tests_enabled(
+        "a_second_demo_run_keeps_edited_rules_and_starts_the_data_over",
+    ) {
+        return;
+    }
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path().join("demo");
     let first = demo(&dir);
@@ -177,6 +185,9 @@ fn the_tutorial_shows_what_check_prints_for_its_mistakes() {
 /// failure report is exactly the one it shows.
 #[test]
 fn the_tutorial_rule_and_test_work_in_the_demo_project() {
+    if !crate::support::slow_tests_enabled("the_tutorial_rule_and_test_work_in_the_demo_project") {
+        return;
+    }
     let tmp = tempfile::tempdir().expect("tmp");
     let flowc = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_flowc"))

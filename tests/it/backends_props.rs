@@ -11,12 +11,7 @@
 //! are exercised too. 256 cases by default; more with
 //! `PROPTEST_CASES=5000 cargo test --test backends_props`.
 
-#[path = "support/exprs.rs"]
-mod exprs;
-#[path = "support/memenv.rs"]
-mod memenv;
-#[path = "support/reference.rs"]
-mod reference;
+use crate::support::exprs;
 
 use proptest::prelude::*;
 use proptest::sample::select;

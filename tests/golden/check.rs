@@ -5,15 +5,14 @@
 //! into a fresh SQLite file passed as `--db` (the schema drift codes).
 //! One test per fixture.
 
-#[path = "support/golden.rs"]
-mod golden;
+use crate::support::golden;
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Failed, Trial};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn main() {
-    let args = Arguments::from_args();
+/// One trial per fixture.
+pub fn trials() -> Vec<Trial> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut trials = Vec::new();
     for fixture in golden::fixtures(&root.join("tests/check"), "flow") {
@@ -32,7 +31,7 @@ fn main() {
             }));
         }
     }
-    libtest_mimic::run(&args, trials).exit();
+    trials
 }
 
 fn flowc(root: &Path, args: &[&str]) -> std::process::Output {

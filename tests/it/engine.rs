@@ -1,10 +1,8 @@
 //! The engine end to end: the built `flowc`, real SQLite files, and a real
 //! SMTP server on 127.0.0.1.
 
-#[path = "support/smtp.rs"]
-mod smtp;
-#[path = "support/world.rs"]
-mod world;
+use crate::support::smtp;
+use crate::support::world;
 
 use world::{World, text};
 

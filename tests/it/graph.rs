@@ -1,10 +1,8 @@
 //! `flowc graph`: golden Mermaid and DOT charts of the example rules, SVG
 //! that parses as XML, and `--db` counts that match the database.
 
-#[path = "support/golden.rs"]
-mod golden;
-#[path = "support/world.rs"]
-mod world;
+use crate::support::golden;
+use crate::support::world;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,0 +1,23 @@
+//! Every integration test but the data-driven suites, in one binary (so a
+//! test run links the whole stack once): the CLI, the engine end to end on
+//! real SQLite files with a real SMTP server, crashes and faults, the
+//! formatter, the docs' examples. Slow tests (kill -9 at random points,
+//! the demo month) run only with `FLOWC_SLOW_TESTS=1`, which `.ci/run` sets.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod backends_props;
+mod ci_formats;
+mod cli_check;
+mod delivery;
+mod demo;
+mod docs;
+mod engine;
+mod examples;
+mod flowtest;
+mod fmt;
+mod fmt_props;
+mod graph;
+mod reliability;
+mod scenarios;
