@@ -5,6 +5,7 @@ pub mod capture;
 pub mod ddl;
 pub mod drift;
 pub mod introspect;
+pub mod lenient;
 pub mod rows;
 pub mod sql;
 pub mod state;
