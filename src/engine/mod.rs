@@ -192,7 +192,9 @@ pub struct Engine {
     /// Spare VM machines: nested evaluations (a segment inside a condition)
     /// each take their own.
     machines: RefCell<Vec<vm::Machine>>,
-    /// Rows read in the current transaction.
+    /// Rows read in the current transaction; while a change is processed,
+    /// its row as captured at that change (which the database may no longer
+    /// hold: it may have changed since, or been deleted and its id reused).
     rows: RefCell<FastMap<(RecordId, i64), Rc<Decoded>>>,
     pub(crate) report: RefCell<Report>,
     /// `(rule, step)` pairs executed, for `flowc test --coverage`.
@@ -508,6 +510,25 @@ impl Engine {
 
     pub(crate) fn forget_row(&self, record: RecordId, id: i64) {
         self.rows.borrow_mut().remove(&(record, id));
+    }
+
+    /// Runs `work` with `row` served for its id, then serves what was
+    /// served before (the `becomes` of a row's old values).
+    pub(crate) fn with_row<T>(
+        &self,
+        record: RecordId,
+        row: Rc<Decoded>,
+        work: impl FnOnce() -> T,
+    ) -> T {
+        let key = (record, row.row.id);
+        let before = self.rows.borrow_mut().insert(key, row);
+        let result = work();
+        let mut rows = self.rows.borrow_mut();
+        match before {
+            Some(row) => rows.insert(key, row),
+            None => rows.remove(&key),
+        };
+        result
     }
 
     /// Executes a statement, keeping it prepared for the next time.

@@ -4,8 +4,10 @@
 //!
 //! For each declared record whose table exists, `flowc run` installs:
 //! - `flow_capture_<t>_{insert,update,delete}`: AFTER triggers that append
-//!   the row's old and new values (as JSON) to `flow_changes`; an UPDATE
-//!   that changes no declared field records nothing;
+//!   the row's old and new values to `flow_changes` (a JSON object per row,
+//!   written so that no stored value can make the trigger fail: see
+//!   [`super::captured`]); an UPDATE that changes no declared field records
+//!   nothing;
 //! - `flow_lock_<t>_{update,delete}`: BEFORE triggers that abort a write to
 //!   a row listed in `flow_locks`.
 //!
@@ -14,6 +16,7 @@
 //! transaction: a write made meanwhile by another program is captured by the
 //! old triggers or by the new ones, never by neither.
 
+use super::captured::capture_sql;
 use super::sql::ident;
 use crate::ir::{RecordDef, Schema};
 use rusqlite::Connection;
@@ -29,7 +32,7 @@ fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     )
 }
 
-/// `json_object('a', NEW."a", …)` for the declared fields.
+/// `json_object('a', <NEW."a" captured>, …)` for the declared fields.
 fn json_of(record: &RecordDef, alias: &str) -> String {
     if record.fields.is_empty() {
         return "json_object()".into();
@@ -39,9 +42,9 @@ fn json_of(record: &RecordDef, alias: &str) -> String {
         .iter()
         .map(|f| {
             format!(
-                "'{}', {alias}.{}",
+                "'{}', {}",
                 f.name.replace('\'', "''"),
-                ident(&f.name)
+                capture_sql(&format!("{alias}.{}", ident(&f.name)))
             )
         })
         .collect();

@@ -2,8 +2,11 @@
 //! migrations and change-capture triggers.
 
 pub mod capture;
+pub mod captured;
+pub mod changes;
 pub mod ddl;
 pub mod drift;
+pub mod events;
 pub mod introspect;
 pub mod lenient;
 pub mod rows;
