@@ -340,6 +340,106 @@ rule thanks
 end
 "#;
 
+fn outbox(w: &World) -> Vec<String> {
+    w.strings("SELECT to_addr || ' ' || template || ' run ' || run_id FROM flow_outbox ORDER BY id")
+}
+
+/// Fault: `DELETE … WHERE id = 3; INSERT …` in one batch (SQLite reuses id
+/// 3) sent the new contact's welcome to the deleted contact's address; the
+/// deleted contact's waiting run later emailed the new one.
+#[test]
+fn a_reused_row_id_starts_clean_and_nothing_of_the_old_row_reaches_it() {
+    let w = World::files(&[("main.flow", WELCOME)]);
+    w.run(&["--now", "2025-01-01"]);
+    w.sql(
+        "INSERT INTO contact (name, email, score) VALUES
+           ('One', 'one@x.jp', 10), ('Two', 'two@x.jp', 10), ('Old Person', 'old@x.jp', 80);",
+    );
+    w.run(&["--now", "2025-01-01T01:00", "--mail-dir", "mail"]);
+    assert_eq!(
+        w.strings("SELECT tag FROM flow_tags WHERE row_id = 3"),
+        ["vip"]
+    );
+    // An event recorded for the old contact, due later.
+    w.event(
+        "form_submitted",
+        "contact:3",
+        r#"{"form": "x"}"#,
+        Some("2025-01-02T00:00"),
+    );
+    let event = w.count("SELECT max(seq) FROM flow_events");
+    w.sql(
+        "DELETE FROM contact WHERE id = 3;
+         INSERT INTO contact (name, email, score) VALUES ('New Person', 'new@x.jp', 10);",
+    );
+    assert_eq!(
+        w.count("SELECT id FROM contact WHERE email = 'new@x.jp'"),
+        3,
+        "SQLite reused the id"
+    );
+    w.run(&["--until", "2025-01-05", "--mail-dir", "mail"]);
+    let new_run = w.count(
+        "SELECT id FROM flow_runs WHERE rule = 'nurture' AND subject_id = 3 ORDER BY id DESC LIMIT 1",
+    );
+    let new_welcome = w.count(
+        "SELECT id FROM flow_runs WHERE rule = 'welcome' AND subject_id = 3 ORDER BY id DESC LIMIT 1",
+    );
+    assert_eq!(
+        outbox(&w),
+        [
+            "one@x.jp welcome run 1".to_string(),
+            "two@x.jp welcome run 3".to_string(),
+            "old@x.jp welcome run 5".to_string(),
+            format!("new@x.jp welcome run {new_welcome}"),
+            "one@x.jp followup run 2".to_string(),
+            "two@x.jp followup run 4".to_string(),
+            format!("new@x.jp followup run {new_run}"),
+        ]
+    );
+    let sent = mails(&w, "mail");
+    let to_new: Vec<&str> = sent
+        .iter()
+        .filter(|(to, _)| to == "new@x.jp")
+        .map(|(_, s)| s.as_str())
+        .collect();
+    assert_eq!(to_new, ["Following up, New Person", "Welcome New Person"]);
+    // The old contact's waiting run ended, saying why.
+    let old_run = w.count(
+        "SELECT id FROM flow_runs WHERE rule = 'nurture' AND subject_id = 3 ORDER BY id LIMIT 1",
+    );
+    assert_ne!(old_run, new_run);
+    let log = text(
+        &w.flowc(&["log", "--db", "crm.sqlite", "--run", &old_run.to_string()])
+            .stdout,
+    );
+    assert!(log.contains("done: ended: contact #3 was deleted"), "{log}");
+    // The event meant for the old contact did not reach the new one.
+    assert!(
+        !outbox(&w).iter().any(|m| m.contains("thanks")),
+        "{:?}",
+        outbox(&w)
+    );
+    let log = text(&w.flowc(&["log", "--db", "crm.sqlite"]).stdout);
+    assert!(
+        log.contains(&format!("event ignored: flow_events #{event} (form_submitted on contact #3): the record was deleted before the event was processed")),
+        "{log}"
+    );
+    // Nothing of the old row's state: not in its list, not its tag; and
+    // the new row's `becomes` and `reenter never` start from nothing.
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_list_members WHERE row_id = 3"),
+        0
+    );
+    assert!(tags(&w, 3).is_empty());
+    w.sql("UPDATE contact SET score = 90 WHERE id = 3;");
+    w.run(&["--now", "2025-01-05T01:00"]);
+    assert_eq!(tags(&w, 3), ["vip"]);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_runs WHERE rule = 'vip' AND subject_id = 3"),
+        2
+    );
+}
+
 /// A change to a row deleted before the change was processed is processed
 /// with the values captured at that change.
 #[test]

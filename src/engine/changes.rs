@@ -154,8 +154,60 @@ impl Engine {
                 self.rows_insert(record, row.clone());
             }
             self.start_triggered(record, change, old.as_ref(), new.as_ref())?;
+            if deleted {
+                self.end_deleted_row(record, change)?;
+                self.forget_row(record, change.row_id);
+            }
         }
         self.recheck_for(change)
+    }
+
+    /// A row was deleted: what belonged to it ends, so that nothing meant
+    /// for it reaches a new row given its id (SQLite reuses ids), and the
+    /// new row starts with no run, re-entry or `becomes` history.
+    fn end_deleted_row(&self, record: RecordId, change: &Change) -> Result<(), EngineError> {
+        use crate::store::deleted;
+        let table = self.table_name(record).to_string();
+        let id = change.row_id;
+        let why = format!("ended: {table} #{id} was deleted");
+        for run_id in deleted::active_runs(&self.conn, &table, id)? {
+            if let Some((run, _, _)) = self.load_run(run_id)? {
+                self.end_run(&run, &why)?;
+            }
+        }
+        let schema = &self.program.schema;
+        let row = deleted::DeletedRow {
+            table: &table,
+            row_id: id,
+            lists: schema
+                .lists
+                .iter()
+                .filter(|l| l.of == record)
+                .map(|l| l.name.as_str())
+                .collect(),
+            becomes: self
+                .rules_of
+                .get(&record)
+                .into_iter()
+                .flatten()
+                .map(|&r| self.rule(r))
+                .filter(|r| matches!(r.trigger, Trigger::Becomes { .. }))
+                .map(|r| r.name.as_str())
+                .collect(),
+            events_up_to: change.events_seq,
+        };
+        for event in deleted::forget(&self.conn, &row)? {
+            self.log(
+                None,
+                "",
+                "event ignored",
+                &format!(
+                    "flow_events #{} ({} on {table} #{id}): the record was deleted before the event was processed",
+                    event.seq, event.name
+                ),
+            )?;
+        }
+        Ok(())
     }
 
     /// Starts the runs a change on a record triggers.

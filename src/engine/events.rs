@@ -112,6 +112,7 @@ impl Engine {
             old: None,
             new: None,
             depth: 0,
+            events_seq: None,
         };
         self.recheck_for(&change)
     }

@@ -125,7 +125,7 @@ impl Engine {
             .conn
             .prepare_cached(
                 "SELECT coalesce(max(status IN ('running', 'waiting')), 0), max(started_at) FROM flow_runs \
-                 WHERE subject_id = ?2 AND subject_tbl = ?1 AND rule = ?3",
+                 WHERE subject_id = ?2 AND subject_tbl = ?1 AND rule = ?3 AND subject_gone = 0",
             )?
             .query_row(params![table, subject, rule.name], |r| Ok((r.get(0)?, r.get(1)?)))?;
         if active {
@@ -352,6 +352,19 @@ impl Engine {
             params![run.id, status, self.clock.get(), converted],
         )?;
         self.log(Some(run), "", status, note)?;
+        self.report.borrow_mut().finished += 1;
+        Ok(())
+    }
+
+    /// Ends a run that cannot go on through no fault of its own (its
+    /// subject was deleted), saying why; it does not count as converted.
+    pub(crate) fn end_run(&self, run: &Run, why: &str) -> Result<(), EngineError> {
+        self.sql(
+            "UPDATE flow_runs SET status = 'done', wake_at = NULL, waiting_for = NULL, wait_tbl = NULL, wait_row = NULL, \
+             updated_at = ?2, converted = 0 WHERE id = ?1",
+            params![run.id, self.clock.get()],
+        )?;
+        self.log(Some(run), "", "done", why)?;
         self.report.borrow_mut().finished += 1;
         Ok(())
     }

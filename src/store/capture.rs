@@ -7,7 +7,7 @@
 //!   the row's old and new values to `flow_changes` (a JSON object per row,
 //!   written so that no stored value can make the trigger fail: see
 //!   [`super::captured`]); an UPDATE that changes no declared field records
-//!   nothing;
+//!   nothing; a DELETE also records the last event committed before it;
 //! - `flow_lock_<t>_{update,delete}`: BEFORE triggers that abort a write to
 //!   a row listed in `flow_locks`.
 //!
@@ -101,8 +101,9 @@ pub fn triggers_sql(record: &RecordDef) -> String {
     ));
     sql.push_str(&format!(
         "CREATE TRIGGER {} AFTER DELETE ON {tbl} BEGIN \
-         INSERT INTO flow_changes (tbl, row_id, op, old, new, depth, run_id) \
-         VALUES ({name_lit}, OLD.id, 'delete', {}, NULL, {context}); END;\n",
+         INSERT INTO flow_changes (tbl, row_id, op, old, new, depth, run_id, events_seq) \
+         VALUES ({name_lit}, OLD.id, 'delete', {}, NULL, {context}, \
+         (SELECT seq FROM sqlite_sequence WHERE name = 'flow_events')); END;\n",
         trigger_name("capture", t, "delete"),
         json_of(record, "OLD"),
     ));

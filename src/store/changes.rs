@@ -22,6 +22,10 @@ pub struct Change {
     pub new: Option<Payload>,
     /// How many rule-made changes led to this one.
     pub depth: i64,
+    /// For a delete: the last `flow_events.seq` committed before it, so
+    /// that events meant for the deleted row are told from those meant for
+    /// a new row given its id.
+    pub events_seq: Option<i64>,
 }
 
 impl Change {
@@ -48,7 +52,7 @@ fn text(value: ValueRef) -> String {
 /// Up to `limit` changes after `after`, oldest first.
 pub fn pending(conn: &Connection, after: i64, limit: i64) -> rusqlite::Result<Vec<Change>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, tbl, row_id, op, old, new, depth FROM flow_changes \
+        "SELECT seq, tbl, row_id, op, old, new, depth, events_seq FROM flow_changes \
          WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![after, limit], |r| {
@@ -76,6 +80,7 @@ pub fn pending(conn: &Connection, after: i64, limit: i64) -> rusqlite::Result<Ve
             old: payload(4, "old")?,
             new: payload(5, "new")?,
             depth: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
+            events_seq: r.get(7)?,
         })
     })?;
     rows.collect()

@@ -5,6 +5,7 @@ pub mod capture;
 pub mod captured;
 pub mod changes;
 pub mod ddl;
+pub mod deleted;
 pub mod drift;
 pub mod events;
 pub mod introspect;
