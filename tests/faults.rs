@@ -488,3 +488,79 @@ fn changes_captured_by_older_triggers_are_still_read() {
         ["2: bad data in contact #2, column score: an infinite number in a field of type `int`"]
     );
 }
+
+/// Two runners refreshing the triggers after a rule edit, while another
+/// program writes: neither fails, and every write is captured (by the old
+/// triggers or the new ones, never by neither).
+#[test]
+fn two_runners_refreshing_the_triggers_lose_no_concurrent_write() {
+    let w = contacts();
+    // The edit: a new field, so the triggers must be refreshed.
+    w.sql("ALTER TABLE contact ADD COLUMN city TEXT;");
+    std::fs::write(
+        w.project.join("main.flow"),
+        CONTACTS.replace("  score: int\n", "  score: int\n  city: text?\n"),
+    )
+    .expect("edit the rules");
+    let before = w.count("SELECT max(seq) FROM flow_changes");
+    const WRITES: i64 = 300;
+    let writer = {
+        let db = w.db.clone();
+        std::thread::spawn(move || {
+            let conn = rusqlite::Connection::open(db).expect("open");
+            conn.busy_timeout(std::time::Duration::from_secs(30))
+                .expect("busy timeout");
+            for i in 0..WRITES {
+                conn.execute("UPDATE contact SET score = ?1 WHERE id = 1", [100 + i])
+                    .expect("another program's write is never refused");
+            }
+        })
+    };
+    let runners: Vec<_> = (0..2)
+        .map(|_| {
+            let dir = w.dir.path().to_path_buf();
+            std::thread::spawn(move || {
+                std::process::Command::new(env!("CARGO_BIN_EXE_flowc"))
+                    .args([
+                        "run",
+                        "--db",
+                        "crm.sqlite",
+                        "rules",
+                        "--now",
+                        "2025-01-01T01:00",
+                    ])
+                    .current_dir(dir)
+                    .env("NO_COLOR", "1")
+                    .output()
+                    .expect("flowc runs")
+            })
+        })
+        .collect();
+    writer.join().expect("writer");
+    for runner in runners {
+        let out = runner.join().expect("runner");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(
+        w.count(&format!(
+            "SELECT count(*) FROM flow_changes WHERE seq > {before} AND tbl = 'contact' AND op = 'update'"
+        )),
+        WRITES
+    );
+    // The new triggers capture the new field.
+    w.sql("UPDATE contact SET city = '札幌' WHERE id = 2;");
+    assert_eq!(
+        w.strings("SELECT json_extract(new, '$.city') FROM flow_changes ORDER BY seq DESC LIMIT 1"),
+        ["札幌"]
+    );
+    w.run(&["--now", "2025-01-01T02:00"]);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_runs WHERE rule = 'scored' AND subject_id = 1"),
+        WRITES
+    );
+}
