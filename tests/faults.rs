@@ -564,3 +564,39 @@ fn two_runners_refreshing_the_triggers_lose_no_concurrent_write() {
         WRITES
     );
 }
+
+/// An event whose `at` another program wrote as text or a real number: the
+/// text one is logged and skipped, the real one processed at its time, and
+/// the engine goes on (the real one used to stop `--until` for ever).
+#[test]
+fn an_event_time_that_is_not_whole_seconds_does_not_stop_the_engine() {
+    let w = World::files(&[("main.flow", EVENTS)]);
+    w.run(&["--now", "2025-01-01"]);
+    w.sql(
+        "INSERT INTO contact (id, name, email) VALUES (1, 'A', 'a@example.jp');
+         INSERT INTO flow_events (name, tbl, row_id, data, at)
+           VALUES ('form_submitted', 'contact', 1, '{\"form\":\"text\"}', '2025-01-02');
+         -- 2025-01-02T00:00:00.5+09:00
+         INSERT INTO flow_events (name, tbl, row_id, data, at)
+           VALUES ('form_submitted', 'contact', 1, '{\"form\":\"real\"}', 1735743600.5);",
+    );
+    w.run(&["--until", "2025-01-03"]);
+    assert_eq!(
+        w.strings("SELECT subject FROM flow_outbox"),
+        ["Thanks for real"]
+    );
+    assert_eq!(
+        w.count("SELECT created_at FROM flow_outbox"),
+        1_735_743_601,
+        "at the first whole second after its time"
+    );
+    let log = text(&w.flowc(&["log", "--db", "crm.sqlite"]).stdout);
+    assert!(
+        log.contains("event ignored: flow_events #1: its at is not a time in Unix seconds but the text \"2025-01-02\""),
+        "{log}"
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_events WHERE processed = 0"),
+        0
+    );
+}

@@ -182,13 +182,16 @@ impl Engine {
     fn next_due_after(&self, t: i64) -> Result<Option<i64>, EngineError> {
         let next: Option<i64> = self.conn.query_row(
             "SELECT min(x) FROM (
-               SELECT min(at) AS x FROM flow_events WHERE processed = 0 AND at > ?1
-               UNION ALL SELECT min(wake_at) FROM flow_runs WHERE status = 'waiting' AND wake_at > ?1
+               SELECT min(wake_at) AS x FROM flow_runs WHERE status = 'waiting' AND wake_at > ?1
                UNION ALL SELECT min(next_at) FROM flow_schedule WHERE next_at > ?1)",
             [t],
             |r| r.get(0),
         )?;
-        Ok(next)
+        let event = crate::store::events::next_after(&self.conn, t)?;
+        Ok(match (next, event) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
     }
 }
 

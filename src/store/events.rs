@@ -147,9 +147,17 @@ fn text_column(value: ValueRef, column: &str) -> Result<String, String> {
 /// event cannot be delivered to anything).
 pub fn load(conn: &Connection, seq: i64) -> rusqlite::Result<Option<Result<StoredEvent, String>>> {
     conn.prepare_cached(
-        "SELECT name, tbl, row_id, data, processed FROM flow_events WHERE seq = ?1",
+        "SELECT name, tbl, row_id, data, processed, at FROM flow_events WHERE seq = ?1",
     )?
     .query_row([seq], |r| {
+        let at = match r.get_ref(5)? {
+            ValueRef::Integer(_) | ValueRef::Real(_) => Ok(()),
+            ValueRef::Text(t) => Err(format!(
+                "its at is not a time in Unix seconds but the text {:?}",
+                String::from_utf8_lossy(t)
+            )),
+            _ => Err("its at is not a time in Unix seconds".to_string()),
+        };
         let name = text_column(r.get_ref(0)?, "name");
         let table = text_column(r.get_ref(1)?, "tbl");
         let row_id = match r.get_ref(2)? {
@@ -162,6 +170,7 @@ pub fn load(conn: &Connection, seq: i64) -> rusqlite::Result<Option<Result<Store
         };
         let processed = !matches!(r.get_ref(4)?, ValueRef::Integer(0));
         Ok((|| {
+            at?;
             Ok(StoredEvent {
                 seq,
                 name: name?,
@@ -182,15 +191,43 @@ pub fn mark_processed(conn: &Connection, seq: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Unprocessed events stamped at or before `clock`, earliest first.
+/// Unprocessed events stamped at or before `clock`, earliest first, with
+/// their time; then those whose `at` is not a number at all (text or a
+/// blob another program wrote, which SQLite sorts after every number), due
+/// at `clock` so that they are looked at (and logged) rather than kept
+/// pending for ever.
 pub fn due(conn: &Connection, clock: i64, limit: usize) -> rusqlite::Result<Vec<(i64, i64)>> {
     // `CAST`: another program may have written a real number.
     let mut stmt = conn.prepare_cached(
         "SELECT seq, CAST(at AS INTEGER) FROM flow_events WHERE processed = 0 AND at <= ?1 \
          ORDER BY at, seq LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![clock, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+    let mut due: Vec<(i64, i64)> = stmt
+        .query_map(params![clock, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let left = limit.saturating_sub(due.len());
+    if left > 0 {
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq FROM flow_events WHERE processed = 0 AND at >= '' ORDER BY seq LIMIT ?1",
+        )?;
+        let odd = stmt.query_map([left as i64], |r| Ok((r.get(0)?, clock)))?;
+        for row in odd {
+            due.push(row?);
+        }
+    }
+    Ok(due)
+}
+
+/// The time of the earliest unprocessed event stamped after `t`, rounded
+/// up to a whole second (another program may have written a real number).
+pub fn next_after(conn: &Connection, t: i64) -> rusqlite::Result<Option<i64>> {
+    // `at < ''`: numbers only (SQLite sorts text after every number); the
+    // range keeps `min` on the index.
+    conn.prepare_cached(
+        "SELECT CAST(x AS INTEGER) + (x > CAST(x AS INTEGER)) FROM \
+         (SELECT min(at) AS x FROM flow_events WHERE processed = 0 AND at > ?1 AND at < '')",
+    )?
+    .query_row([t], |r| r.get(0))
 }
 
 #[cfg(test)]

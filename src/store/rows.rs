@@ -328,4 +328,39 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn bytes_that_are_no_value_say_what_they_are() {
+        let schema = Schema::default();
+        let zone = Tz::UTC;
+        let sjis = [0x93, 0xFA, 0x96, 0x7B];
+        assert_eq!(
+            decode(Raw::BadText(&sjis), Ty::TEXT, &schema, zone),
+            Err("text that is not valid UTF-8 (bytes 93 FA 96 7B)".into())
+        );
+        assert_eq!(
+            describe_bytes(&[0xE9; 20]),
+            "text that is not valid UTF-8 (bytes E9 E9 E9 E9 E9 E9 E9 E9 E9 E9 E9 E9 E9 E9 E9 E9 … 20 bytes in all)"
+        );
+        assert_eq!(
+            decode(Raw::Blob, Ty::TEXT, &schema, zone),
+            Err("a blob in a field of type `text`".into())
+        );
+        for ty in [Ty::INT, Ty::DECIMAL, Ty::TEXT] {
+            let name = schema.type_name(ty);
+            assert_eq!(
+                decode(Raw::Real(f64::INFINITY), ty, &schema, zone),
+                Err(format!("an infinite number in a field of type `{name}`"))
+            );
+        }
+        assert_eq!(
+            decode(
+                Raw::Unreadable("why"),
+                Ty::nullable(Type::Int),
+                &schema,
+                zone
+            ),
+            Err("why".into())
+        );
+    }
 }
