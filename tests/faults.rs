@@ -600,3 +600,46 @@ fn an_event_time_that_is_not_whole_seconds_does_not_stop_the_engine() {
         0
     );
 }
+
+/// `notify role` reads every user's email with that role: bytes that are
+/// not an address fail that run, naming the user, not the database.
+#[test]
+fn a_role_member_whose_email_is_bytes_fails_only_that_notify() {
+    let w = World::files(&[(
+        "main.flow",
+        r#"
+record user {
+  name: text
+  email: text
+  role: text
+}
+record deal {
+  name: text
+}
+rule alert
+  when deal is created
+  notify role "executive" "New deal {{deal.name}}"
+end
+rule count
+  when deal is created
+  tag deal "seen"
+end
+"#,
+    )]);
+    w.run(&["--now", "2025-01-01"]);
+    w.sql(
+        "INSERT INTO user (id, name, email, role) VALUES (1, 'Boss', CAST(X'626F7373E9' AS TEXT), 'executive');
+         INSERT INTO deal (id, name) VALUES (1, 'D');",
+    );
+    w.run(&["--now", "2025-01-01T01:00"]);
+    assert_eq!(
+        w.strings("SELECT rule || ': ' || error FROM flow_runs WHERE status = 'failed'"),
+        [
+            "alert: bad data in user #1, column email: text that is not valid UTF-8 (bytes 62 6F 73 73 E9)"
+        ]
+    );
+    assert_eq!(
+        w.strings("SELECT tag FROM flow_tags WHERE tbl = 'deal' AND row_id = 1"),
+        ["seen"]
+    );
+}

@@ -98,7 +98,7 @@ impl Engine {
 
     /// A row's captured values, decoded. Fields the change did not capture
     /// (declared since) come from the row as it is now, for new values.
-    pub(crate) fn decode_payload(
+    fn decode_payload(
         &self,
         record: RecordId,
         id: i64,

@@ -413,13 +413,31 @@ impl Engine {
             ident("role"),
             ident("id")
         );
+        let schema = &self.program.schema;
         let mut stmt = self.conn.prepare_cached(&sql)?;
+        // Whatever another program stored: bad bytes are bad data on that
+        // user's email, naming it, not a database error.
         let rows = stmt.query_map([role], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            let email = crate::store::rows::decode(
+                crate::store::rows::Raw::from(r.get_ref(1)?),
+                ir::Ty::nullable(Type::Text),
+                schema,
+                schema.timezone,
+            );
+            Ok((r.get::<_, i64>(0)?, email))
         })?;
         let mut out = Vec::new();
         for row in rows {
             let (id, email) = row?;
+            let email = email.map_err(|message| {
+                RunError::Eval(EvalError::BadData {
+                    table: self.table_name(user).to_string(),
+                    id,
+                    column: "email".into(),
+                    message,
+                })
+            })?;
+            let email = email.as_str().map(str::to_string);
             if let Some(email) = email.filter(|e| !e.trim().is_empty()) {
                 header_safe("to", &email)?;
                 out.push((email.trim().to_string(), Some(id)));
