@@ -643,3 +643,47 @@ end
         ["seen"]
     );
 }
+
+/// A rule on the delete reads the deleted row's last values, and cannot
+/// write to the new row that took its id.
+#[test]
+fn a_rule_on_a_delete_never_writes_to_the_row_that_took_its_id() {
+    let w = World::files(&[(
+        "main.flow",
+        r#"
+record contact {
+  name: text
+  email: text
+}
+template bye {
+  subject: "Bye {{contact.name}}"
+  body: "Goodbye"
+}
+rule bye
+  when contact is deleted
+  send email bye to contact
+  set contact.name = "gone"
+end
+"#,
+    )]);
+    w.run(&["--now", "2025-01-01"]);
+    w.sql("INSERT INTO contact (name, email) VALUES ('Old', 'old@x.jp');");
+    w.run(&["--now", "2025-01-01T01:00"]);
+    w.sql(
+        "DELETE FROM contact WHERE id = 1;
+         INSERT INTO contact (name, email) VALUES ('New', 'new@x.jp');",
+    );
+    w.run(&["--now", "2025-01-01T02:00", "--mail-dir", "mail"]);
+    assert_eq!(
+        mails(&w, "mail"),
+        [("old@x.jp".to_string(), "Bye Old".to_string())]
+    );
+    assert_eq!(
+        w.strings("SELECT name || ' ' || email FROM contact WHERE id = 1"),
+        ["New new@x.jp"]
+    );
+    assert_eq!(
+        w.strings("SELECT error FROM flow_runs WHERE status = 'failed'"),
+        ["contact #1 does not exist (a dangling reference)"]
+    );
+}

@@ -153,7 +153,12 @@ impl Engine {
             if let Some(row) = if deleted { &old } else { &new } {
                 self.rows_insert(record, row.clone());
             }
-            self.start_triggered(record, change, old.as_ref(), new.as_ref())?;
+            if deleted {
+                self.deleting.set(Some((record, change.row_id)));
+            }
+            let started = self.start_triggered(record, change, old.as_ref(), new.as_ref());
+            self.deleting.set(None);
+            started?;
             if deleted {
                 self.end_deleted_row(record, change)?;
                 self.forget_row(record, change.row_id);

@@ -196,6 +196,9 @@ pub struct Engine {
     /// its row as captured at that change (which the database may no longer
     /// hold: it may have changed since, or been deleted and its id reused).
     rows: RefCell<FastMap<(RecordId, i64), Rc<Decoded>>>,
+    /// The row whose delete is being processed: its rules read its last
+    /// values, but may not write to a row with its id (a new one).
+    pub(crate) deleting: Cell<Option<(RecordId, i64)>>,
     pub(crate) report: RefCell<Report>,
     /// `(rule, step)` pairs executed, for `flowc test --coverage`.
     pub(crate) covered: RefCell<std::collections::HashSet<(String, String)>>,
@@ -263,6 +266,7 @@ impl Engine {
             codes: RefCell::new(FastMap::default()),
             machines: RefCell::new(Vec::new()),
             rows: RefCell::new(FastMap::default()),
+            deleting: Cell::new(None),
             report: RefCell::new(Report::default()),
             dry_log: RefCell::new(Vec::new()),
             covered: RefCell::new(std::collections::HashSet::new()),

@@ -304,6 +304,14 @@ impl Engine {
             self.note(run, step, "skipped", "the record is null")?;
             return Ok(());
         };
+        if self.deleting.get() == Some((record, id)) {
+            // The row is gone; a row in the table with its id is a new one,
+            // which nothing meant for the deleted row may reach.
+            return Err(RunError::Eval(EvalError::Dangling {
+                table: self.table_name(record).to_string(),
+                id,
+            }));
+        }
         let def = self.program.schema.field(record, field);
         if value.is_null() && !def.ty.nullable {
             return Err(RunError::Eval(EvalError::BadData {
