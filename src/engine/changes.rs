@@ -7,24 +7,15 @@ use super::env::Context;
 use super::runs::Cause;
 use super::{Engine, EngineError};
 use crate::ir::{RecordId, RuleId, Trigger};
+use crate::store::captured::Stored;
+pub(crate) use crate::store::changes::Change;
+use crate::store::changes::Payload;
 use crate::store::rows::{self, Decoded};
 use crate::store::sql::ident;
 use crate::value::Value;
 use rusqlite::params;
 use std::collections::BTreeSet;
 use std::rc::Rc;
-
-/// One row of `flow_changes`.
-#[derive(Clone, Debug)]
-pub(crate) struct Change {
-    pub seq: i64,
-    pub table: String,
-    pub row_id: i64,
-    pub op: String,
-    pub old: Option<Rc<serde_json::Value>>,
-    pub new: Option<Rc<serde_json::Value>>,
-    pub depth: i64,
-}
 
 /// How many changes one transaction processes (group commit).
 const BATCH: i64 = 512;
@@ -101,55 +92,126 @@ impl Engine {
     }
 
     fn pending_changes(&self, after: i64) -> Result<Vec<Change>, EngineError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, tbl, row_id, op, old, new, depth FROM flow_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![after, BATCH], |r| {
-            let json = |i: usize| -> rusqlite::Result<Option<Rc<serde_json::Value>>> {
-                Ok(r.get::<_, Option<String>>(i)?
-                    .and_then(|t| serde_json::from_str(&t).ok())
-                    .map(Rc::new))
-            };
-            Ok(Change {
-                seq: r.get(0)?,
-                table: r.get(1)?,
-                row_id: r.get(2)?,
-                op: r.get(3)?,
-                old: json(4)?,
-                new: json(5)?,
-                depth: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(crate::store::changes::pending(&self.conn, after, BATCH)?)
     }
 
+    /// A row's captured values, decoded. Fields the change did not capture
+    /// (declared since) come from the row as it is now, for new values.
+    fn decode_payload(
+        &self,
+        record: RecordId,
+        id: i64,
+        payload: &Payload,
+        current: bool,
+    ) -> Result<Rc<Decoded>, EngineError> {
+        let def = self.program.schema.record(record);
+        let decoded = match payload {
+            Ok(captured) => {
+                let fallback = if current && rows::lacks_fields(def, captured) {
+                    rows::load(&self.conn, &self.program.schema, record, id)?
+                } else {
+                    None
+                };
+                rows::decode_captured(&self.program.schema, def, id, captured, fallback.as_ref())
+            }
+            Err(why) => rows::unreadable(def, id, why),
+        };
+        Ok(Rc::new(decoded))
+    }
+
+    /// Processes one change with the row as it was at that change (its
+    /// captured values), whatever happened to the row since.
     fn on_change(&self, change: &Change) -> Result<(), EngineError> {
         if let Some(record) = self.record_named(&change.table) {
-            let def = self.program.schema.record(record);
-            let decode = |json: &Option<Rc<serde_json::Value>>| {
-                json.as_ref().map(|j| {
-                    Rc::new(rows::decode_json(
-                        &self.program.schema,
-                        def,
-                        change.row_id,
-                        j,
-                    ))
-                })
-            };
-            let (old, new) = (decode(&change.old), decode(&change.new));
-            if change.op == "delete"
-                && let Some(old) = &old
-            {
-                // Rules on a deleted row read its last values.
-                self.rows_cache_put(record, old.clone());
+            for payload in [&change.old, &change.new].into_iter().flatten() {
+                if let Err(why) = payload {
+                    // Never dropped silently: the runs that read the row
+                    // fail with `why`, and the log says it even if none does.
+                    self.log(
+                        None,
+                        "",
+                        "problem",
+                        &format!(
+                            "{why} ({} of {} #{})",
+                            change.op, change.table, change.row_id
+                        ),
+                    )?;
+                }
             }
-            self.start_triggered(record, change, old.as_ref(), new.as_ref())?;
+            let old = match &change.old {
+                Some(p) => Some(self.decode_payload(record, change.row_id, p, false)?),
+                None => None,
+            };
+            let new = match &change.new {
+                Some(p) => Some(self.decode_payload(record, change.row_id, p, true)?),
+                None => None,
+            };
+            let deleted = change.op == "delete";
+            // The row as it was at this change is what this change's runs
+            // read, even if it has changed, or been deleted, since.
+            if let Some(row) = if deleted { &old } else { &new } {
+                self.rows_insert(record, row.clone());
+            }
+            if deleted {
+                self.deleting.set(Some((record, change.row_id)));
+            }
+            let started = self.start_triggered(record, change, old.as_ref(), new.as_ref());
+            self.deleting.set(None);
+            started?;
+            if deleted {
+                self.end_deleted_row(record, change)?;
+                self.forget_row(record, change.row_id);
+            }
         }
         self.recheck_for(change)
     }
 
-    fn rows_cache_put(&self, record: RecordId, row: Rc<Decoded>) {
-        self.rows_insert(record, row);
+    /// A row was deleted: what belonged to it ends, so that nothing meant
+    /// for it reaches a new row given its id (SQLite reuses ids), and the
+    /// new row starts with no run, re-entry or `becomes` history.
+    fn end_deleted_row(&self, record: RecordId, change: &Change) -> Result<(), EngineError> {
+        use crate::store::deleted;
+        let table = self.table_name(record).to_string();
+        let id = change.row_id;
+        let why = format!("ended: {table} #{id} was deleted");
+        for run_id in deleted::active_runs(&self.conn, &table, id)? {
+            if let Some((run, _, _)) = self.load_run(run_id)? {
+                self.end_run(&run, &why)?;
+            }
+        }
+        let schema = &self.program.schema;
+        let row = deleted::DeletedRow {
+            table: &table,
+            row_id: id,
+            lists: schema
+                .lists
+                .iter()
+                .filter(|l| l.of == record)
+                .map(|l| l.name.as_str())
+                .collect(),
+            becomes: self
+                .rules_of
+                .get(&record)
+                .into_iter()
+                .flatten()
+                .map(|&r| self.rule(r))
+                .filter(|r| matches!(r.trigger, Trigger::Becomes { .. }))
+                .map(|r| r.name.as_str())
+                .collect(),
+            events_up_to: change.events_seq,
+        };
+        for event in deleted::forget(&self.conn, &row)? {
+            self.log(
+                None,
+                "",
+                "event ignored",
+                &format!(
+                    "flow_events #{} ({} on {table} #{id}): the record was deleted before the event was processed",
+                    event.seq, event.name
+                ),
+            )?;
+        }
+        Ok(())
     }
 
     /// Starts the runs a change on a record triggers.
@@ -173,6 +235,12 @@ impl Engine {
                     let (Some(old), Some(new)) = (old, new) else {
                         continue;
                     };
+                    let unreadable = old.problem(*field).is_some() || new.problem(*field).is_some();
+                    if unreadable && !self.captured_differ(record, change, *field) {
+                        // Another field changed; this one holds the same
+                        // (unreadable) value as before.
+                        continue;
+                    }
                     match self.changed_as_expected(
                         record,
                         change.row_id,
@@ -181,9 +249,22 @@ impl Engine {
                         (old, new),
                     ) {
                         Ok(fires) => fires,
-                        Err(problem) => {
-                            // Never a dropped change: the rule could not
-                            // tell, and says so.
+                        Err(Unmatched::BadData(problem)) => {
+                            // A value the trigger needs cannot be read: a
+                            // failed run naming the row and column, never a
+                            // dropped change.
+                            let cause = self.cause_of(change, Some(old));
+                            let error = self.bad_data(record, change.row_id, *field, &problem);
+                            self.start_failed(
+                                rule_id,
+                                change.row_id,
+                                &cause,
+                                "the trigger",
+                                &error.to_string(),
+                            )?;
+                            false
+                        }
+                        Err(Unmatched::Expected(problem)) => {
                             let detail = format!(
                                 "the change #{} could not be matched: {problem}",
                                 change.seq
@@ -199,13 +280,7 @@ impl Engine {
             if !fires {
                 continue;
             }
-            let cause = Cause {
-                old: change.old.clone(),
-                old_row: old.cloned(),
-                event: None,
-                seq: change.seq,
-                depth: change.depth,
-            };
+            let cause = self.cause_of(change, old);
             self.start_if(rule_id, change.row_id, &cause)?;
         }
         Ok(())
@@ -223,9 +298,9 @@ impl Engine {
         field: crate::ir::FieldId,
         (from, to): (&Option<crate::ir::Expr>, &Option<crate::ir::Expr>),
         (old, new): (&Decoded, &Decoded),
-    ) -> Result<bool, String> {
+    ) -> Result<bool, Unmatched> {
         if let Some(bad) = new.problem(field) {
-            return Err(format!("its new value is {bad}"));
+            return Err(Unmatched::BadData(bad.to_string()));
         }
         let after = new.row.get(field.index());
         let ctx = Context::subject(record, row_id);
@@ -234,16 +309,51 @@ impl Engine {
             Some(e) => self
                 .eval(e, &ctx)
                 .map(|v| v.compare(actual) == Some(std::cmp::Ordering::Equal))
-                .map_err(|e| e.to_string()),
+                .map_err(|e| Unmatched::Expected(e.to_string())),
         };
         if let Some(bad) = old.problem(field) {
             return match from {
                 None => matches(to, &after),
-                Some(_) => Err(format!("its old value is {bad}")),
+                Some(_) => Err(Unmatched::BadData(bad.to_string())),
             };
         }
         let before = old.row.get(field.index());
         Ok(before != after && matches(from, &before)? && matches(to, &after)?)
+    }
+
+    /// What a run started by `change` keeps of it.
+    fn cause_of(&self, change: &Change, old: Option<&Rc<Decoded>>) -> Cause {
+        Cause {
+            old: change.old.clone(),
+            old_row: old.cloned(),
+            event: None,
+            seq: change.seq,
+            depth: change.depth,
+        }
+    }
+
+    /// Whether a field's stored value differs between a change's old and
+    /// new values, compared as stored (two unreadable values may be equal).
+    /// A field a payload lacks was not watched when the change was
+    /// captured: no difference.
+    fn captured_differ(
+        &self,
+        record: RecordId,
+        change: &Change,
+        field: crate::ir::FieldId,
+    ) -> bool {
+        let name = &self.program.schema.field(record, field).name;
+        fn stored<'a>(p: &'a Option<Payload>, name: &str) -> Result<Option<&'a Stored>, ()> {
+            match p {
+                Some(Ok(captured)) => Ok(captured.get(name)),
+                _ => Err(()),
+            }
+        }
+        match (stored(&change.old, name), stored(&change.new, name)) {
+            (Ok(Some(a)), Ok(Some(b))) => a != b,
+            (Ok(None), _) | (_, Ok(None)) => false,
+            _ => true,
+        }
     }
 
     /// Starts a run if the rule's `where` holds for the subject.
@@ -257,16 +367,7 @@ impl Engine {
         if let Some(filter) = &rule.filter {
             let ctx = Context {
                 subject: Some((rule.subject, subject)),
-                old: cause.old_row.clone().or_else(|| {
-                    cause.old.as_ref().map(|j| {
-                        Rc::new(rows::decode_json(
-                            &self.program.schema,
-                            self.program.schema.record(rule.subject),
-                            subject,
-                            j,
-                        ))
-                    })
-                }),
+                old: self.old_values(rule.subject, subject, cause),
                 event: cause.event.clone(),
                 since: self.clock.get(),
                 recipient: None,
@@ -282,7 +383,13 @@ impl Engine {
                 Err(e) => {
                     // The run could not even decide whether to start: it
                     // counts as a run that failed, with the reason.
-                    return self.start_failed(rule_id, subject, cause, &e.to_string());
+                    return self.start_failed(
+                        rule_id,
+                        subject,
+                        cause,
+                        "the `where`",
+                        &e.to_string(),
+                    );
                 }
             }
         }
@@ -335,7 +442,8 @@ impl Engine {
                 let ids = [&change.old, &change.new]
                     .into_iter()
                     .flatten()
-                    .filter_map(|row| row.get(name).and_then(|v| v.as_i64()))
+                    .filter_map(|p| p.as_ref().ok())
+                    .filter_map(|row| row.get(name).and_then(Stored::as_i64))
                     .collect();
                 Ok(Some(ids))
             }
@@ -449,18 +557,13 @@ impl Engine {
             return None;
         };
         let old = change.old.as_ref()?;
-        let decoded = Rc::new(rows::decode_json(
-            &self.program.schema,
-            self.program.schema.record(rule.subject),
-            change.row_id,
-            old,
-        ));
-        self.rows_insert(rule.subject, decoded);
-        let result = self
-            .holds(condition, &Context::subject(rule.subject, change.row_id))
-            .ok();
-        self.forget_row(rule.subject, change.row_id);
-        result
+        let decoded = self
+            .decode_payload(rule.subject, change.row_id, old, false)
+            .ok()?;
+        self.with_row(rule.subject, decoded, || {
+            self.holds(condition, &Context::subject(rule.subject, change.row_id))
+                .ok()
+        })
     }
 
     pub(crate) fn all_ids(&self, record: RecordId) -> Result<Vec<i64>, EngineError> {
@@ -500,4 +603,12 @@ fn collect_wait_conditions<'a>(steps: &'a [crate::ir::Step], out: &mut Vec<&'a c
             _ => {}
         }
     }
+}
+
+/// Why a `changes` trigger could not tell whether it matches.
+enum Unmatched {
+    /// A value it needs is bad data (the message).
+    BadData(String),
+    /// Its `from` / `to` value could not be evaluated.
+    Expected(String),
 }

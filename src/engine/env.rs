@@ -19,7 +19,7 @@ pub(crate) struct Context {
     /// The subject before the change that started the run (`old.f`).
     pub old: Option<Rc<Decoded>>,
     /// The payload of the event that started the run (`event.k`).
-    pub event: Option<Rc<serde_json::Map<String, serde_json::Value>>>,
+    pub event: Option<Rc<crate::store::events::EventData>>,
     /// When the run started: `R opened T` counts events from then on.
     pub since: i64,
 }
@@ -105,12 +105,18 @@ impl Env for DbEnv<'_> {
     }
 
     fn event_field(&mut self, key: &str) -> Result<Value, EvalError> {
-        Ok(self
-            .ctx
-            .event
-            .as_ref()
-            .and_then(|e| e.get(key))
-            .map_or(Value::Null, json_value))
+        let Some(event) = &self.ctx.event else {
+            return Ok(Value::Null);
+        };
+        match event.get(key) {
+            Ok(value) => Ok(value.map_or(Value::Null, json_value)),
+            Err(message) => Err(EvalError::BadData {
+                table: "flow_events".into(),
+                id: event.seq,
+                column: "data".into(),
+                message,
+            }),
+        }
     }
 
     fn in_list(&mut self, list: ListId, id: i64) -> Result<bool, EvalError> {
@@ -147,7 +153,8 @@ impl Env for DbEnv<'_> {
             .conn
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM flow_events WHERE tbl = ?1 AND row_id = ?2 AND name = ?3 \
-                 AND json_extract(data, '$.template') = ?4 AND at >= ?5 AND at <= ?6)",
+                 AND CASE WHEN json_valid(data) THEN json_extract(data, '$.template') END = ?4 \
+                 AND at >= ?5 AND at <= ?6)",
             )
             .and_then(|mut s| {
                 s.query_row(params![table, id, name, template, self.ctx.since, self.engine.clock.get()], |r| r.get(0))

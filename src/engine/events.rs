@@ -6,52 +6,58 @@ use super::changes::Change;
 use super::runs::Cause;
 use super::{Engine, EngineError};
 use crate::ir::Trigger;
-use rusqlite::{OptionalExtension, params};
+use crate::store::events::{self, StoredEvent};
+use rusqlite::params;
+use std::rc::Rc;
 
 impl Engine {
     /// Unprocessed events stamped at or before the clock, earliest first.
     pub(crate) fn due_events(&self, limit: usize) -> Result<Vec<(i64, i64)>, EngineError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, at FROM flow_events WHERE processed = 0 AND at <= ?1 ORDER BY at, seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![self.clock.get(), limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(events::due(&self.conn, self.clock.get(), limit)?)
     }
 
+    /// Processes one event (checked again here: another process may have).
+    /// Whatever another program stored in it, only this event's runs can
+    /// fail for it: a payload that cannot be read fails the runs that read
+    /// it, and a row the event cannot name is a logged problem.
     pub(crate) fn on_event(&self, seq: i64) -> Result<(), EngineError> {
-        let row: Option<(String, String, i64, String, i64)> = self
-            .conn
-            .prepare_cached(
-                "SELECT name, tbl, row_id, data, processed FROM flow_events WHERE seq = ?1",
-            )?
-            .query_row([seq], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .optional()?;
-        let Some((name, table, row_id, data, processed)) = row else {
+        let Some(event) = events::load(&self.conn, seq)? else {
             return Ok(());
         };
-        if processed != 0 {
+        let event = match event {
+            Ok(event) => event,
+            Err(why) => {
+                events::mark_processed(&self.conn, seq)?;
+                self.log(
+                    None,
+                    "",
+                    "event ignored",
+                    &format!("flow_events #{seq}: {why}"),
+                )?;
+                return Ok(());
+            }
+        };
+        if event.processed {
             return Ok(());
         }
-        self.conn
-            .execute("UPDATE flow_events SET processed = 1 WHERE seq = ?1", [seq])?;
+        events::mark_processed(&self.conn, seq)?;
         self.report.borrow_mut().events += 1;
-        let payload: std::rc::Rc<serde_json::Map<String, serde_json::Value>> =
-            match serde_json::from_str(&data) {
-                Ok(serde_json::Value::Object(map)) => std::rc::Rc::new(map),
-                _ => {
-                    self.log(
-                        None,
-                        "",
-                        "event ignored",
-                        &format!("event #{seq} {name}: its data is not a JSON object"),
-                    )?;
-                    return Ok(());
-                }
-            };
+        let StoredEvent {
+            name,
+            table,
+            row_id,
+            data,
+            ..
+        } = event;
+        if let Some(why) = &data.unreadable {
+            self.log(
+                None,
+                "",
+                "problem",
+                &format!("flow_events #{seq} ({name} on {table} #{row_id}): its data is {why}"),
+            )?;
+        }
+        let payload = Rc::new(data);
         let Some(record) = self.record_named(&table) else {
             return Ok(());
         };
@@ -77,6 +83,8 @@ impl Engine {
         if name == "email_opened" || name == "email_clicked" {
             let template = payload
                 .get("template")
+                .ok()
+                .flatten()
                 .and_then(|t| t.as_str())
                 .unwrap_or_default()
                 .to_string();
@@ -97,6 +105,7 @@ impl Engine {
             old: None,
             new: None,
             depth: 0,
+            events_seq: None,
         };
         self.recheck_for(&change)
     }

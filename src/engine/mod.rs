@@ -191,8 +191,13 @@ pub struct Engine {
     /// Spare VM machines: nested evaluations (a segment inside a condition)
     /// each take their own.
     machines: RefCell<Vec<vm::Machine>>,
-    /// Rows read in the current transaction.
+    /// Rows read in the current transaction; while a change is processed,
+    /// its row as captured at that change (which the database may no longer
+    /// hold: it may have changed since, or been deleted and its id reused).
     rows: RefCell<FastMap<(RecordId, i64), Rc<Decoded>>>,
+    /// The row whose delete is being processed: its rules read its last
+    /// values, but may not write to a row with its id (a new one).
+    pub(crate) deleting: Cell<Option<(RecordId, i64)>>,
     pub(crate) report: RefCell<Report>,
     /// `(rule, step)` pairs executed, for `flowc test --coverage`.
     pub(crate) covered: RefCell<std::collections::HashSet<(String, String)>>,
@@ -258,6 +263,7 @@ impl Engine {
             codes: RefCell::new(FastMap::default()),
             machines: RefCell::new(Vec::new()),
             rows: RefCell::new(FastMap::default()),
+            deleting: Cell::new(None),
             report: RefCell::new(Report::default()),
             dry_log: RefCell::new(Vec::new()),
             covered: RefCell::new(std::collections::HashSet::new()),
@@ -505,6 +511,25 @@ impl Engine {
 
     pub(crate) fn forget_row(&self, record: RecordId, id: i64) {
         self.rows.borrow_mut().remove(&(record, id));
+    }
+
+    /// Runs `work` with `row` served for its id, then serves what was
+    /// served before (the `becomes` of a row's old values).
+    pub(crate) fn with_row<T>(
+        &self,
+        record: RecordId,
+        row: Rc<Decoded>,
+        work: impl FnOnce() -> T,
+    ) -> T {
+        let key = (record, row.row.id);
+        let before = self.rows.borrow_mut().insert(key, row);
+        let result = work();
+        let mut rows = self.rows.borrow_mut();
+        match before {
+            Some(row) => rows.insert(key, row),
+            None => rows.remove(&key),
+        };
+        result
     }
 
     /// Executes a statement, keeping it prepared for the next time.

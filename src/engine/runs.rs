@@ -6,6 +6,9 @@ use super::pc::{self, Pc};
 use super::steps::Flow;
 use super::{Engine, EngineError};
 use crate::ir::{Reenter, RuleDef, RuleId};
+use crate::store::captured::Captured;
+use crate::store::changes::Payload;
+use crate::store::events::EventData;
 use crate::store::runs::{self as stored, Awaited, RunState, Transition};
 use crate::store::state::StateError;
 use rusqlite::{OptionalExtension, params};
@@ -33,25 +36,49 @@ pub(crate) struct Run {
 /// stored with the run so that a run resumed days later still has them.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Cause {
-    /// The changed row's old values as captured (JSON), stored with the run.
-    pub old: Option<Rc<serde_json::Value>>,
+    /// The changed row's old values as captured, stored with the run.
+    pub old: Option<Payload>,
     /// The same, decoded once for every rule the change triggers.
     pub old_row: Option<Rc<crate::store::rows::Decoded>>,
-    pub event: Option<Rc<serde_json::Map<String, serde_json::Value>>>,
+    pub event: Option<Rc<EventData>>,
     pub seq: i64,
     pub depth: i64,
 }
 
 impl Cause {
+    /// `flow_runs.trigger`: `old` (or `old_unreadable`, why), and the
+    /// event's payload (see [`EventData::store_in`]).
     fn to_json(&self) -> String {
         let mut o = serde_json::Map::new();
-        if let Some(old) = &self.old {
-            o.insert("old".into(), (**old).clone());
+        match &self.old {
+            Some(Ok(old)) => {
+                o.insert("old".into(), old.to_json());
+            }
+            Some(Err(why)) => {
+                o.insert("old_unreadable".into(), why.clone().into());
+            }
+            None => {}
         }
         if let Some(event) = &self.event {
-            o.insert("event".into(), serde_json::Value::Object((**event).clone()));
+            event.store_in(&mut o);
         }
         serde_json::Value::Object(o).to_string()
+    }
+
+    /// Reads what [`Cause::to_json`] stored.
+    fn from_json(json: &serde_json::Value, seq: i64, depth: i64) -> Cause {
+        let old = match (json.get("old"), json.get("old_unreadable")) {
+            (Some(old), _) => Some(Ok(Rc::new(Captured::from_json(old)))),
+            (None, Some(why)) => Some(Err(why.as_str().unwrap_or_default().to_string())),
+            (None, None) => None,
+        };
+        Cause {
+            old,
+            old_row: None,
+            event: EventData::stored_in(json, seq).map(Rc::new),
+            seq,
+            depth,
+        }
     }
 }
 
@@ -62,23 +89,37 @@ impl Engine {
 
     /// The context a run's expressions see.
     fn context(&self, rule: &RuleDef, subject: i64, started_at: i64, cause: &Cause) -> Context {
-        let record = self.program.schema.record(rule.subject);
         Context {
             subject: Some((rule.subject, subject)),
             recipient: None,
-            old: cause.old_row.clone().or_else(|| {
-                cause.old.as_ref().map(|json| {
-                    Rc::new(crate::store::rows::decode_json(
-                        &self.program.schema,
-                        record,
-                        subject,
-                        json,
-                    ))
-                })
-            }),
+            old: self.old_values(rule.subject, subject, cause),
             event: cause.event.clone(),
             since: started_at,
         }
+    }
+
+    /// The subject's values before the change that started the run (`old.f`).
+    pub(crate) fn old_values(
+        &self,
+        record: crate::ir::RecordId,
+        subject: i64,
+        cause: &Cause,
+    ) -> Option<Rc<crate::store::rows::Decoded>> {
+        cause.old_row.clone().or_else(|| {
+            let def = self.program.schema.record(record);
+            cause.old.as_ref().map(|payload| {
+                Rc::new(match payload {
+                    Ok(captured) => crate::store::rows::decode_captured(
+                        &self.program.schema,
+                        def,
+                        subject,
+                        captured,
+                        None,
+                    ),
+                    Err(why) => crate::store::rows::unreadable(def, subject, why),
+                })
+            })
+        })
     }
 
     /// Whether the rule's re-entry policy lets `subject` start a new run now.
@@ -88,7 +129,7 @@ impl Engine {
             .conn
             .prepare_cached(
                 "SELECT coalesce(max(status IN ('running', 'waiting')), 0), max(started_at) FROM flow_runs \
-                 WHERE subject_id = ?2 AND subject_tbl = ?1 AND rule = ?3",
+                 WHERE subject_id = ?2 AND subject_tbl = ?1 AND rule = ?3 AND subject_gone = 0",
             )?
             .query_row(params![table, subject, rule.name], |r| Ok((r.get(0)?, r.get(1)?)))?;
         if active {
@@ -154,13 +195,14 @@ impl Engine {
         Ok(Some(id))
     }
 
-    /// Records a run that failed before its first step (its `where` could
-    /// not be evaluated).
+    /// Records a run that failed before its first step: `what` (its
+    /// trigger, or its `where`) could not be evaluated.
     pub(crate) fn start_failed(
         &self,
         rule_id: RuleId,
         subject: i64,
         cause: &Cause,
+        what: &str,
         error: &str,
     ) -> Result<(), EngineError> {
         let rule = self.rule(rule_id);
@@ -190,7 +232,7 @@ impl Engine {
             Some(&run),
             "",
             "failed",
-            &format!("the `where` could not be evaluated: {error}"),
+            &format!("{what} could not be evaluated: {error}"),
         )?;
         self.report.borrow_mut().started += 1;
         self.fail(&run, error)
@@ -291,17 +333,7 @@ impl Engine {
             }
             return Ok(None);
         };
-        let json = &stored.trigger;
-        let cause = Cause {
-            old: json.get("old").cloned().map(Rc::new),
-            old_row: None,
-            event: json
-                .get("event")
-                .and_then(|e| e.as_object().cloned())
-                .map(Rc::new),
-            seq: stored.start_seq,
-            depth: stored.depth,
-        };
+        let cause = Cause::from_json(&stored.trigger, stored.start_seq, stored.depth);
         let rule = self.rule(rule_id);
         let ctx = self.context(rule, stored.subject_id, stored.started_at, &cause);
         Ok(Some((
@@ -378,6 +410,19 @@ impl Engine {
         let finish = Transition::Finish { state, converted };
         stored::apply(&self.conn, run.id, self.clock.get(), &finish)?;
         self.log(Some(run), "", state.as_str(), note)?;
+        self.report.borrow_mut().finished += 1;
+        Ok(())
+    }
+
+    /// Ends a run that cannot go on through no fault of its own (its
+    /// subject was deleted), saying why; it does not count as converted.
+    pub(crate) fn end_run(&self, run: &Run, why: &str) -> Result<(), EngineError> {
+        self.sql(
+            "UPDATE flow_runs SET status = 'done', wake_at = NULL, waiting_for = NULL, wait_tbl = NULL, wait_row = NULL, \
+             updated_at = ?2, converted = 0 WHERE id = ?1",
+            params![run.id, self.clock.get()],
+        )?;
+        self.log(Some(run), "", "done", why)?;
         self.report.borrow_mut().finished += 1;
         Ok(())
     }

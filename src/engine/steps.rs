@@ -310,6 +310,14 @@ impl Engine {
             self.note(run, step, "skipped", "the record is null")?;
             return Ok(());
         };
+        if self.deleting.get() == Some((record, id)) {
+            // The row is gone; a row in the table with its id is a new one,
+            // which nothing meant for the deleted row may reach.
+            return Err(RunError::Eval(EvalError::Dangling {
+                table: self.table_name(record).to_string(),
+                id,
+            }));
+        }
         let def = self.program.schema.field(record, field);
         if value.is_null() && !def.ty.nullable {
             return Err(RunError::Eval(EvalError::BadData {
@@ -403,9 +411,23 @@ impl Engine {
         let Some(user) = self.record_named("user") else {
             return Ok(Vec::new());
         };
-        let rows = crate::store::rows::users_with_role(&self.conn, self.table_name(user), role)?;
+        let rows = crate::store::rows::users_with_role(
+            &self.conn,
+            &self.program.schema,
+            self.table_name(user),
+            role,
+        )?;
         let mut out = Vec::new();
         for (id, email) in rows {
+            let email = email.map_err(|message| {
+                RunError::Eval(EvalError::BadData {
+                    table: self.table_name(user).to_string(),
+                    id,
+                    column: "email".into(),
+                    message,
+                })
+            })?;
+            let email = email.as_str().map(str::to_string);
             if let Some(email) = email.filter(|e| !e.trim().is_empty()) {
                 header_safe("to", &email)?;
                 out.push((email.trim().to_string(), Some(id)));

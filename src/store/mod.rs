@@ -4,11 +4,16 @@
 
 pub mod approvals;
 pub mod capture;
+pub mod captured;
+pub mod changes;
 pub mod ddl;
+pub mod deleted;
 pub mod drift;
 pub mod effects;
+pub mod events;
 pub mod inspect;
 pub mod introspect;
+pub mod lenient;
 pub mod log;
 pub mod outbox;
 pub mod pushdown;

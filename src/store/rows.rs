@@ -6,6 +6,7 @@
 //! fails only the run that reads that field, with a message naming the
 //! table, row and column.
 
+use super::captured::{Captured, Stored};
 use super::sql::ident;
 use crate::ir::{FieldId, RecordDef, RecordId, Schema, Type};
 use crate::value::{Row, Value};
@@ -18,9 +19,14 @@ use rusqlite::{Connection, OptionalExtension};
 pub enum Raw<'a> {
     Null,
     Int(i64),
+    /// Possibly infinite (SQLite stores `1e999` as infinity).
     Real(f64),
     Text(&'a str),
-    Other,
+    /// TEXT whose bytes are not UTF-8 (a Shift_JIS or Latin-1 import).
+    BadText(&'a [u8]),
+    Blob,
+    /// A value that cannot be read at all, and why.
+    Unreadable(&'a str),
 }
 
 impl<'a> From<ValueRef<'a>> for Raw<'a> {
@@ -29,23 +35,22 @@ impl<'a> From<ValueRef<'a>> for Raw<'a> {
             ValueRef::Null => Raw::Null,
             ValueRef::Integer(i) => Raw::Int(i),
             ValueRef::Real(f) => Raw::Real(f),
-            ValueRef::Text(t) => std::str::from_utf8(t).map_or(Raw::Other, Raw::Text),
-            ValueRef::Blob(_) => Raw::Other,
+            ValueRef::Text(t) => std::str::from_utf8(t).map_or(Raw::BadText(t), Raw::Text),
+            ValueRef::Blob(_) => Raw::Blob,
         }
     }
 }
 
-impl<'a> From<&'a serde_json::Value> for Raw<'a> {
-    fn from(v: &'a serde_json::Value) -> Raw<'a> {
+impl<'a> From<&'a Stored> for Raw<'a> {
+    fn from(v: &'a Stored) -> Raw<'a> {
         match v {
-            serde_json::Value::Null => Raw::Null,
-            serde_json::Value::Bool(b) => Raw::Int(i64::from(*b)),
-            serde_json::Value::Number(n) => match n.as_i64() {
-                Some(i) => Raw::Int(i),
-                None => n.as_f64().map_or(Raw::Other, Raw::Real),
-            },
-            serde_json::Value::String(s) => Raw::Text(s),
-            _ => Raw::Other,
+            Stored::Null => Raw::Null,
+            Stored::Int(i) => Raw::Int(*i),
+            Stored::Real(f) => Raw::Real(*f),
+            Stored::Text(t) => Raw::Text(t),
+            Stored::BadText(b) => Raw::BadText(b),
+            Stored::Blob(_) => Raw::Blob,
+            Stored::Odd(why) => Raw::Unreadable(why),
         }
     }
 }
@@ -72,10 +77,29 @@ fn describe(raw: Raw) -> String {
     match raw {
         Raw::Null => "null".into(),
         Raw::Int(i) => format!("the number {i}"),
+        Raw::Real(f) if f.is_nan() => "a value that is not a number".into(),
+        Raw::Real(f) if f.is_infinite() => "an infinite number".into(),
         Raw::Real(f) => format!("the number {f}"),
         Raw::Text(t) => format!("the text {t:?}"),
-        Raw::Other => "a blob".into(),
+        Raw::BadText(b) => describe_bytes(b),
+        Raw::Blob => "a blob".into(),
+        Raw::Unreadable(why) => why.into(),
     }
+}
+
+/// "text that is not valid UTF-8 (bytes 93 FA 96 7B)": the first bytes, so
+/// that the value can be found and its encoding guessed.
+pub fn describe_bytes(bytes: &[u8]) -> String {
+    const SHOWN: usize = 16;
+    let mut shown: Vec<String> = bytes
+        .iter()
+        .take(SHOWN)
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    if bytes.len() > SHOWN {
+        shown.push(format!("… {} bytes in all", bytes.len()));
+    }
+    format!("text that is not valid UTF-8 (bytes {})", shown.join(" "))
 }
 
 /// Gives a stored value its declared type; `Err` says why it does not fit.
@@ -88,6 +112,8 @@ pub fn decode(raw: Raw, ty: crate::ir::Ty, schema: &Schema, zone: Tz) -> Result<
         )
     };
     let value = match (ty.base, raw) {
+        // Not a value of any type: say what it is, not what it is not.
+        (_, Raw::BadText(_) | Raw::Unreadable(_)) => return Err(describe(raw)),
         (_, Raw::Null) => {
             return if ty.nullable {
                 Ok(Value::Null)
@@ -110,7 +136,9 @@ pub fn decode(raw: Raw, ty: crate::ir::Ty, schema: &Schema, zone: Tz) -> Result<
         },
         (Type::Text, Raw::Text(t)) => Value::text(t),
         (Type::Text, Raw::Int(i)) => Value::text(&i.to_string()),
-        (Type::Text, Raw::Real(f)) => Value::text(&crate::value::format_decimal(f)),
+        (Type::Text, Raw::Real(f)) if f.is_finite() => {
+            Value::text(&crate::value::format_decimal(f))
+        }
         (Type::Date, Raw::Text(t)) => crate::time::parse_date(t)
             .map(Value::Date)
             .ok_or_else(mismatch)?,
@@ -158,18 +186,62 @@ pub fn decode_row<'a>(
     decoded
 }
 
-/// Decodes a row from a change's JSON (`flow_changes.old` / `.new`).
-pub fn decode_json(
+/// Decodes a row as a change captured it (`flow_changes.old` / `.new`).
+/// A field the change did not capture (it was declared later) comes from
+/// `fallback` (the row as it is now) when there is one, else is bad data.
+pub fn decode_captured(
     schema: &Schema,
     record: &RecordDef,
     id: i64,
-    json: &serde_json::Value,
+    captured: &Captured,
+    fallback: Option<&Decoded>,
 ) -> Decoded {
-    let raws = record
+    const MISSING: &str = "not captured: the change was recorded before this field was declared";
+    let mut decoded = decode_row(
+        schema,
+        record,
+        id,
+        record.fields.iter().map(|f| {
+            captured
+                .get(&f.name)
+                .map_or(Raw::Unreadable(MISSING), Raw::from)
+        }),
+    );
+    if let Some(now) = fallback {
+        for (i, field) in record.fields.iter().enumerate() {
+            let id = FieldId(i as u32);
+            if captured.get(&field.name).is_none() {
+                decoded.row.set(i, now.row.get(i));
+                decoded.bad.retain(|(f, _)| *f != id);
+                if let Some(problem) = now.problem(id) {
+                    decoded.bad.push((id, problem.to_string()));
+                }
+            }
+        }
+    }
+    decoded
+}
+
+/// Whether a captured row lacks some declared field.
+pub fn lacks_fields(record: &RecordDef, captured: &Captured) -> bool {
+    record
         .fields
         .iter()
-        .map(|f| json.get(&f.name).map_or(Raw::Null, Raw::from));
-    decode_row(schema, record, id, raws)
+        .any(|f| captured.get(&f.name).is_none())
+}
+
+/// A row whose captured values cannot be read at all: every field is bad
+/// data, with `why` (which names the change).
+pub fn unreadable(record: &RecordDef, id: i64, why: &str) -> Decoded {
+    let mut decoded = Decoded {
+        row: Row::new(id),
+        bad: Vec::new(),
+    };
+    for i in 0..record.fields.len() {
+        decoded.row.push(Value::Null);
+        decoded.bad.push((FieldId(i as u32), why.to_string()));
+    }
+    decoded
 }
 
 /// `SELECT "a", "b", … FROM "t" WHERE id = ?`, the columns in field order.
@@ -198,7 +270,11 @@ pub fn load(
     let mut stmt = conn.prepare_cached(&select_sql(def))?;
     stmt.query_row([id], |r| {
         let raws: Vec<Raw> = (0..def.fields.len())
-            .map(|i| r.get_ref(i).map(Raw::from).unwrap_or(Raw::Other))
+            .map(|i| {
+                r.get_ref(i)
+                    .map(Raw::from)
+                    .unwrap_or(Raw::Unreadable("the column cannot be read"))
+            })
             .collect();
         Ok(decode_row(schema, def, id, raws))
     })
@@ -241,12 +317,15 @@ pub fn update_field(
     Ok(n > 0)
 }
 
-/// The users (rows of `table`) whose `role` is `role`: id and email, by id.
+/// The users (rows of `table`) whose `role` is `role`, by id, with their
+/// email decoded: whatever another program stored, a value that is not
+/// text is bad data on that user (the message), not a database error.
 pub fn users_with_role(
     conn: &Connection,
+    schema: &Schema,
     table: &str,
     role: &str,
-) -> rusqlite::Result<Vec<(i64, Option<String>)>> {
+) -> rusqlite::Result<Vec<(i64, Result<Value, String>)>> {
     let sql = format!(
         "SELECT {}, {} FROM {} WHERE {} = ?1 ORDER BY {}",
         ident("id"),
@@ -256,7 +335,15 @@ pub fn users_with_role(
         ident("id")
     );
     conn.prepare_cached(&sql)?
-        .query_map([role], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([role], |r| {
+            let email = decode(
+                Raw::from(r.get_ref(1)?),
+                crate::ir::Ty::nullable(Type::Text),
+                schema,
+                schema.timezone,
+            );
+            Ok((r.get(0)?, email))
+        })?
         .collect()
 }
 
@@ -392,6 +479,41 @@ mod tests {
         assert_eq!(
             decode(Raw::Text("2024-02-30"), Ty::DATE, &schema, zone).ok(),
             None
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_no_value_say_what_they_are() {
+        let schema = Schema::default();
+        let zone = Tz::UTC;
+        let sjis = [0x93, 0xFA, 0x96, 0x7B];
+        assert_eq!(
+            decode(Raw::BadText(&sjis), Ty::TEXT, &schema, zone),
+            Err("text that is not valid UTF-8 (bytes 93 FA 96 7B)".into())
+        );
+        assert_eq!(
+            describe_bytes(&[0xE9; 20]),
+            "text that is not valid UTF-8 (bytes E9 E9 E9 E9 E9 E9 E9 E9 E9 E9 E9 E9 E9 E9 E9 E9 … 20 bytes in all)"
+        );
+        assert_eq!(
+            decode(Raw::Blob, Ty::TEXT, &schema, zone),
+            Err("a blob in a field of type `text`".into())
+        );
+        for ty in [Ty::INT, Ty::DECIMAL, Ty::TEXT] {
+            let name = schema.type_name(ty);
+            assert_eq!(
+                decode(Raw::Real(f64::INFINITY), ty, &schema, zone),
+                Err(format!("an infinite number in a field of type `{name}`"))
+            );
+        }
+        assert_eq!(
+            decode(
+                Raw::Unreadable("why"),
+                Ty::nullable(Type::Int),
+                &schema,
+                zone
+            ),
+            Err("why".into())
         );
     }
 }

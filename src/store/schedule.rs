@@ -34,13 +34,18 @@ pub fn set_next_at(conn: &Connection, rule: &str, next_at: i64) -> rusqlite::Res
 
 /// The earliest time after `t` at which an event, a timer or a sweep is due.
 pub fn next_due_after(conn: &Connection, t: i64) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached(
-        "SELECT min(x) FROM (
-           SELECT min(at) AS x FROM flow_events WHERE processed = 0 AND at > ?1
-           UNION ALL SELECT min(wake_at) FROM flow_runs WHERE status = 'waiting' AND wake_at > ?1
-           UNION ALL SELECT min(next_at) FROM flow_schedule WHERE next_at > ?1)",
-    )?
-    .query_row([t], |r| r.get(0))
+    let next: Option<i64> = conn
+        .prepare_cached(
+            "SELECT min(x) FROM (
+               SELECT min(wake_at) AS x FROM flow_runs WHERE status = 'waiting' AND wake_at > ?1
+               UNION ALL SELECT min(next_at) FROM flow_schedule WHERE next_at > ?1)",
+        )?
+        .query_row([t], |r| r.get(0))?;
+    let event = super::events::next_after(conn, t)?;
+    Ok(match (next, event) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
 }
 
 /// The newest change and event sequence numbers: when either moves,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The newest state layout this flowc knows. A database written by a newer
 /// flowc (a higher version) is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Each migration takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -257,6 +257,15 @@ CREATE TABLE IF NOT EXISTS flow_suppressions (
   -- Where it came from: the server's answer and the message, a person, …
   source  TEXT
 );
+"#,
+    // 5: a row id is not a person (SQLite reuses the ids of deleted rows).
+    r#"
+-- 1 once the subject row was deleted: the run belongs to that row, not to
+-- a new row given the same id (re-entry does not count it).
+ALTER TABLE flow_runs ADD COLUMN subject_gone INTEGER NOT NULL DEFAULT 0;
+-- For a delete: the last flow_events.seq committed before it, so events
+-- meant for the deleted row are told from those for a new row with its id.
+ALTER TABLE flow_changes ADD COLUMN events_seq INTEGER;
 "#,
 ];
 

@@ -15,6 +15,7 @@ mod demo;
 mod docs;
 mod engine;
 mod examples;
+mod faults;
 mod flowtest;
 mod fmt;
 mod fmt_props;
