@@ -7,13 +7,12 @@ use super::env::Context;
 use super::runs::Cause;
 use super::{Engine, EngineError};
 use crate::ir::{RecordId, RuleId, Trigger};
+use crate::store::becomes;
 use crate::store::captured::Stored;
 pub(crate) use crate::store::changes::Change;
 use crate::store::changes::Payload;
 use crate::store::rows::{self, Decoded};
-use crate::store::sql::ident;
 use crate::value::Value;
-use rusqlite::params;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -452,18 +451,13 @@ impl Engine {
                 let mut ids: BTreeSet<i64> = BTreeSet::from([change.row_id]);
                 for (record, field) in path.iter().rev() {
                     let def = self.program.schema.record(*record);
-                    let sql = format!(
-                        "SELECT {} FROM {} WHERE {} = ?1",
-                        ident("id"),
-                        ident(&def.name),
-                        ident(&def.fields[field.index()].name)
-                    );
+                    let column = def.fields[field.index()].name.as_str();
                     let mut next = BTreeSet::new();
-                    let mut stmt = self.conn.prepare_cached(&sql)?;
-                    for id in &ids {
-                        for r in stmt.query_map([id], |r| r.get::<_, i64>(0))? {
-                            next.insert(r?);
-                        }
+                    for &id in &ids {
+                        let key = Some((column, rusqlite::types::Value::Integer(id)));
+                        next.extend(crate::store::rows::ids_where(
+                            &self.conn, &def.name, key, None,
+                        )?);
                     }
                     ids = next;
                 }
@@ -491,10 +485,7 @@ impl Engine {
         };
         for id in ids {
             if own_row && change.op == "delete" && id == change.row_id {
-                self.sql(
-                    "DELETE FROM flow_becomes WHERE rule = ?1 AND row_id = ?2",
-                    params![rule.name, id],
-                )?;
+                becomes::forget(&self.conn, &rule.name, id)?;
                 continue;
             }
             let ctx = Context::subject(rule.subject, id);
@@ -511,11 +502,7 @@ impl Engine {
                     continue;
                 }
             };
-            let before: Option<bool> = self
-                .conn
-                .prepare_cached("SELECT value FROM flow_becomes WHERE rule = ?1 AND row_id = ?2")?
-                .query_row(params![rule.name, id], |r| r.get(0))
-                .ok();
+            let before = becomes::last(&self.conn, &rule.name, id)?;
             let before = match before {
                 Some(b) => b,
                 // Never seen: created rows start false; for an update of the
@@ -526,11 +513,7 @@ impl Engine {
                 None => false,
             };
             if now != before {
-                self.sql(
-                    "INSERT INTO flow_becomes (rule, row_id, value) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (rule, row_id) DO UPDATE SET value = excluded.value",
-                    params![rule.name, id, now],
-                )?;
+                becomes::remember(&self.conn, &rule.name, id, now)?;
             }
             if now && !before {
                 let cause = Cause {
@@ -567,16 +550,12 @@ impl Engine {
     }
 
     pub(crate) fn all_ids(&self, record: RecordId) -> Result<Vec<i64>, EngineError> {
-        let sql = format!(
-            "SELECT {0} FROM {1} ORDER BY {0}",
-            ident("id"),
-            ident(self.table_name(record))
-        );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let ids = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        Ok(ids)
+        Ok(crate::store::rows::ids_where(
+            &self.conn,
+            self.table_name(record),
+            None,
+            None,
+        )?)
     }
 }
 

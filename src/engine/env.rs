@@ -6,7 +6,6 @@ use crate::eval::{Env, EvalError};
 use crate::ir::{FieldId, ListId, RecordId, Schema, SegmentId, TemplateId};
 use crate::store::rows::Decoded;
 use crate::value::Value;
-use rusqlite::params;
 use std::rc::Rc;
 
 /// What an evaluation knows about the run it belongs to.
@@ -149,16 +148,8 @@ impl Env for DbEnv<'_> {
             "email_opened"
         };
         let template = &self.schema_of().templates[template.index()].name;
-        self.engine
-            .conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM flow_events WHERE tbl = ?1 AND row_id = ?2 AND name = ?3 \
-                 AND CASE WHEN json_valid(data) THEN json_extract(data, '$.template') END = ?4 \
-                 AND at >= ?5 AND at <= ?6)",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![table, id, name, template, self.ctx.since, self.engine.clock.get()], |r| r.get(0))
-            })
+        let window = (self.ctx.since, self.engine.clock.get());
+        crate::store::events::engaged(&self.engine.conn, table, id, name, template, window)
             .map_err(db)
     }
 

@@ -7,7 +7,6 @@ use super::runs::Cause;
 use super::{Engine, EngineError};
 use crate::ir::Trigger;
 use crate::store::events::{self, StoredEvent};
-use rusqlite::params;
 use std::rc::Rc;
 
 impl Engine {
@@ -120,10 +119,6 @@ impl Engine {
         data: &str,
         at: i64,
     ) -> rusqlite::Result<i64> {
-        conn.execute(
-            "INSERT INTO flow_events (name, tbl, row_id, data, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![name, table, row_id, data, at],
-        )?;
-        Ok(conn.last_insert_rowid())
+        crate::store::events::record(conn, name, table, row_id, data, at)
     }
 }

@@ -11,7 +11,6 @@ use crate::store::changes::Payload;
 use crate::store::events::EventData;
 use crate::store::runs::{self as stored, Awaited, RunState, Transition};
 use crate::store::state::StateError;
-use rusqlite::{OptionalExtension, params};
 use std::rc::Rc;
 
 /// A run being executed.
@@ -125,13 +124,7 @@ impl Engine {
     /// Whether the rule's re-entry policy lets `subject` start a new run now.
     fn may_enter(&self, rule: &RuleDef, subject: i64) -> Result<bool, EngineError> {
         let table = self.table_name(rule.subject);
-        let (active, last): (bool, Option<i64>) = self
-            .conn
-            .prepare_cached(
-                "SELECT coalesce(max(status IN ('running', 'waiting')), 0), max(started_at) FROM flow_runs \
-                 WHERE subject_id = ?2 AND subject_tbl = ?1 AND rule = ?3 AND subject_gone = 0",
-            )?
-            .query_row(params![table, subject, rule.name], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (active, last) = stored::entry_history(&self.conn, table, subject, &rule.name)?;
         if active {
             return Ok(false);
         }
@@ -158,13 +151,8 @@ impl Engine {
             return Ok(None);
         }
         let now = self.clock.get();
-        let table = self.table_name(rule.subject).to_string();
-        self.sql(
-            "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, started_at, updated_at, \
-             trigger, start_seq, depth) VALUES (?1, ?2, ?3, ?4, 'running', '0', '', ?5, ?5, ?6, ?7, ?8)",
-            params![rule.name, rule.version, table, subject, now, cause.to_json(), cause.seq, cause.depth],
-        )?;
-        let id = self.conn.last_insert_rowid();
+        let trigger = cause.to_json();
+        let id = stored::insert_running(&self.conn, &self.new_run(rule, subject, cause, &trigger))?;
         let run = Run {
             id,
             rule: rule_id,
@@ -206,19 +194,19 @@ impl Engine {
         error: &str,
     ) -> Result<(), EngineError> {
         let rule = self.rule(rule_id);
-        let now = self.clock.get();
         if let Some((previous, at)) = self.same_failure(rule, subject, error)? {
             let when = crate::time::format_datetime(at, self.program.schema.timezone);
             let detail = format!("the same problem as run #{previous} ({when}): {error}");
             return self.problem(rule_id, Some(subject), Some(previous), "", &detail);
         }
-        self.sql(
-            "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, started_at, updated_at, \
-             trigger, start_seq, depth, error) VALUES (?1, ?2, ?3, ?4, 'failed', '', '', ?5, ?5, ?6, ?7, ?8, ?9)",
-            params![rule.name, rule.version, self.table_name(rule.subject), subject, now, cause.to_json(), cause.seq, cause.depth, error],
+        let trigger = cause.to_json();
+        let id = stored::insert_failed(
+            &self.conn,
+            &self.new_run(rule, subject, cause, &trigger),
+            error,
         )?;
         let run = Run {
-            id: self.conn.last_insert_rowid(),
+            id,
             rule: rule_id,
             subject,
             depth: cause.depth,
@@ -247,20 +235,30 @@ impl Engine {
         subject: i64,
         error: &str,
     ) -> Result<Option<(i64, i64)>, EngineError> {
-        let latest: Option<(i64, String, Option<String>, i64)> = self
-            .conn
-            .prepare_cached(
-                "SELECT id, status, error, updated_at FROM flow_runs \
-                 WHERE subject_id = ?2 AND subject_tbl = ?1 AND rule = ?3 ORDER BY id DESC LIMIT 1",
-            )?
-            .query_row(
-                params![self.table_name(rule.subject), subject, rule.name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
-        Ok(latest.and_then(|(id, status, previous, at)| {
-            (status == "failed" && previous.as_deref() == Some(error)).then_some((id, at))
-        }))
+        let table = self.table_name(rule.subject);
+        Ok(stored::same_failure(
+            &self.conn, table, subject, &rule.name, error,
+        )?)
+    }
+
+    /// The row a run of `rule` on `subject` starts as.
+    fn new_run<'a>(
+        &'a self,
+        rule: &'a RuleDef,
+        subject: i64,
+        cause: &Cause,
+        trigger: &'a str,
+    ) -> stored::NewRun<'a> {
+        stored::NewRun {
+            rule: &rule.name,
+            version: &rule.version,
+            subject_table: self.table_name(rule.subject),
+            subject,
+            at: self.clock.get(),
+            trigger,
+            start_seq: cause.seq,
+            depth: cause.depth,
+        }
     }
 
     /// Logs a problem that fails no run (or no new one): counted per rule
@@ -417,11 +415,7 @@ impl Engine {
     /// Ends a run that cannot go on through no fault of its own (its
     /// subject was deleted), saying why; it does not count as converted.
     pub(crate) fn end_run(&self, run: &Run, why: &str) -> Result<(), EngineError> {
-        self.sql(
-            "UPDATE flow_runs SET status = 'done', wake_at = NULL, waiting_for = NULL, wait_tbl = NULL, wait_row = NULL, \
-             updated_at = ?2, converted = 0 WHERE id = ?1",
-            params![run.id, self.clock.get()],
-        )?;
+        stored::apply(&self.conn, run.id, self.clock.get(), &Transition::Ended)?;
         self.log(Some(run), "", "done", why)?;
         self.report.borrow_mut().finished += 1;
         Ok(())

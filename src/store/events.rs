@@ -230,6 +230,43 @@ pub fn next_after(conn: &Connection, t: i64) -> rusqlite::Result<Option<i64>> {
     .query_row([t], |r| r.get(0))
 }
 
+/// Records an event; returns its sequence number.
+pub fn record(
+    conn: &Connection,
+    name: &str,
+    table: &str,
+    row: i64,
+    data: &str,
+    at: i64,
+) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO flow_events (name, tbl, row_id, data, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(rusqlite::params![name, table, row, data, at])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Whether row `row` of `table` had event `name` (`email_opened` or
+/// `email_clicked`) for `template` within `(since, until)`, both included.
+pub fn engaged(
+    conn: &Connection,
+    table: &str,
+    row: i64,
+    name: &str,
+    template: &str,
+    (since, until): (i64, i64),
+) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM flow_events WHERE tbl = ?1 AND row_id = ?2 AND name = ?3 \
+         AND CASE WHEN json_valid(data) THEN json_extract(data, '$.template') END = ?4 \
+         AND at >= ?5 AND at <= ?6)",
+    )?
+    .query_row(
+        rusqlite::params![table, row, name, template, since, until],
+        |r| r.get(0),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -259,6 +259,8 @@ pub enum Transition<'a> {
     Rejected,
     /// Moved to another version of its rule, at `pc`.
     Move { version: &'a str, pc: &'a [u32] },
+    /// → done without its goal counting: its subject row was deleted.
+    Ended,
 }
 
 /// Applies a transition to run `id` at engine time `at`. Returns whether
@@ -310,6 +312,13 @@ pub fn apply(conn: &Connection, id: i64, at: i64, t: &Transition) -> rusqlite::R
                  WHERE id = ?1 AND status IN ('running', 'waiting')",
             )?
             .execute(params![id, at, error])?,
+        Transition::Ended => conn
+            .prepare_cached(
+                "UPDATE flow_runs SET status = 'done', wake_at = NULL, updated_at = ?2, converted = 0, \
+                 wait_kind = NULL, wait_name = NULL, wait_tbl = NULL, wait_row = NULL, wait_clicked = NULL, wait_approval = NULL \
+                 WHERE id = ?1 AND status IN ('running', 'waiting')",
+            )?
+            .execute(params![id, at])?,
         Transition::Rejected => conn
             .prepare_cached(
                 "UPDATE flow_runs SET status = 'rejected', updated_at = ?2 WHERE id = ?1 AND status = 'done'",
@@ -322,6 +331,100 @@ pub fn apply(conn: &Connection, id: i64, at: i64, t: &Transition) -> rusqlite::R
             .execute(params![id, version, pc_text(pc), at])?,
     };
     Ok(changed > 0)
+}
+
+/// A run to insert: what started it, and the state it starts in.
+#[derive(Clone, Debug)]
+pub struct NewRun<'a> {
+    pub rule: &'a str,
+    pub version: &'a str,
+    pub subject_table: &'a str,
+    pub subject: i64,
+    pub at: i64,
+    /// What started it (old values, event payload), as JSON.
+    pub trigger: &'a str,
+    pub start_seq: i64,
+    pub depth: i64,
+}
+
+/// Inserts a run `running` at its first step; returns its id.
+pub fn insert_running(conn: &Connection, run: &NewRun) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, started_at, updated_at, \
+         trigger, start_seq, depth) VALUES (?1, ?2, ?3, ?4, 'running', '0', '', ?5, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        run.rule,
+        run.version,
+        run.subject_table,
+        run.subject,
+        run.at,
+        run.trigger,
+        run.start_seq,
+        run.depth
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Inserts a run that failed before its first step; returns its id.
+pub fn insert_failed(conn: &Connection, run: &NewRun, error: &str) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, started_at, updated_at, \
+         trigger, start_seq, depth, error) VALUES (?1, ?2, ?3, ?4, 'failed', '', '', ?5, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        run.rule,
+        run.version,
+        run.subject_table,
+        run.subject,
+        run.at,
+        run.trigger,
+        run.start_seq,
+        run.depth,
+        error
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// For re-entry: whether `rule` has an active (running or waiting) run on
+/// the row, and when its latest run started; runs of a deleted row that
+/// had the same id do not count.
+pub fn entry_history(
+    conn: &Connection,
+    table: &str,
+    subject: i64,
+    rule: &str,
+) -> rusqlite::Result<(bool, Option<i64>)> {
+    conn.prepare_cached(
+        "SELECT coalesce(max(status IN ('running', 'waiting')), 0), max(started_at) FROM flow_runs \
+         WHERE subject_id = ?2 AND subject_tbl = ?1 AND rule = ?3 AND subject_gone = 0",
+    )?
+    .query_row(params![table, subject, rule], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+}
+
+/// The row's latest run of `rule`, if it failed with `error`: `(id,
+/// failed at)`.
+pub fn same_failure(
+    conn: &Connection,
+    table: &str,
+    subject: i64,
+    rule: &str,
+    error: &str,
+) -> rusqlite::Result<Option<(i64, i64)>> {
+    let latest: Option<(i64, String, Option<String>, i64)> = conn
+        .prepare_cached(
+            "SELECT id, status, error, updated_at FROM flow_runs \
+             WHERE subject_id = ?2 AND subject_tbl = ?1 AND rule = ?3 AND subject_gone = 0 ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![table, subject, rule], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    Ok(latest.and_then(|(id, status, previous, at)| {
+        (status == "failed" && previous.as_deref() == Some(error)).then_some((id, at))
+    }))
 }
 
 /// Marks a run that cannot be decoded as failed, whatever its columns hold.
