@@ -76,7 +76,10 @@ impl Engine {
         if self.options.dry_run {
             tx::begin(&self.conn, Scope::Transaction)?;
         }
-        let result = self.advance_inner(how, target);
+        // Lines logged outside any unit of work are written at the end.
+        let result = self
+            .advance_inner(how, target)
+            .and_then(|()| self.flush_log());
         if self.options.dry_run {
             tx::rollback(&self.conn, Scope::Transaction)?;
         }

@@ -481,7 +481,8 @@ impl Engine {
             action: action.to_string(),
             detail: detail.to_string(),
         };
-        crate::store::log::append(&self.conn, &entry)?;
+        // Written with the transaction's other lines when it commits.
+        self.log_buffer.borrow_mut().push(entry);
         if self.options.dry_run {
             let line = crate::engine::format_log_line(
                 &crate::time::format_datetime(self.clock.get(), self.program.schema.timezone),
