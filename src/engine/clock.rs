@@ -135,6 +135,26 @@ impl Engine {
         let Some(&(first_time, _)) = batch.first() else {
             return Ok(());
         };
+        // Read the due runs in one statement. Within a batch of timers only
+        // a run's own wake changes its row, so each read stays true until
+        // its wake takes it.
+        let timers: Vec<i64> = batch
+            .iter()
+            .filter_map(|(_, item)| match item {
+                Item::Timer(run) => Some(*run),
+                _ => None,
+            })
+            .collect();
+        if timers.len() > 1 {
+            let mut preloaded = self.preloaded.borrow_mut();
+            preloaded.extend(crate::store::runs::load_many(&self.conn, &timers)?);
+        }
+        let result = self.process_items(batch, first_time);
+        self.preloaded.borrow_mut().clear();
+        result
+    }
+
+    fn process_items(&self, batch: &[(i64, Item)], first_time: i64) -> Result<(), EngineError> {
         let quiet = self.activity()?;
         for &(time, item) in batch {
             if time != first_time && self.activity()? != quiet {

@@ -203,6 +203,8 @@ pub struct Engine {
     pub(crate) covered: RefCell<std::collections::HashSet<(String, String)>>,
     /// In a dry run, the audit trail that would have been written.
     pub(crate) dry_log: RefCell<Vec<String>>,
+    /// Runs read ahead for a batch of due timers, each taken by its wake.
+    pub(crate) preloaded: RefCell<FastMap<i64, Result<crate::store::runs::StoredRun, StateError>>>,
     /// Audit lines of the current transaction, written in one statement
     /// just before it commits (two lines per wake cost more one by one
     /// than all the wake's other statements together).
@@ -271,6 +273,7 @@ impl Engine {
             report: RefCell::new(Report::default()),
             dry_log: RefCell::new(Vec::new()),
             log_buffer: RefCell::new(Vec::new()),
+            preloaded: RefCell::new(FastMap::default()),
             covered: RefCell::new(std::collections::HashSet::new()),
             rules_of,
             watch_index: HashMap::new(),

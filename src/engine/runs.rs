@@ -293,7 +293,12 @@ impl Engine {
     /// trigger or wait) is failed with the reason naming its row, and
     /// `None` returned: it never goes on as if nothing happened.
     pub(crate) fn load_run(&self, id: i64) -> Result<Option<(Run, Pc, RunState)>, EngineError> {
-        let stored = match stored::load(&self.conn, id) {
+        let preloaded = self.preloaded.borrow_mut().remove(&id);
+        let loaded = match preloaded {
+            Some(run) => run.map(Some),
+            None => stored::load(&self.conn, id),
+        };
+        let stored = match loaded {
             Ok(Some(run)) => run,
             Ok(None) => return Ok(None),
             Err(StateError::Corrupt {

@@ -163,30 +163,70 @@ type RawRun = (
     (Option<bool>, Option<i64>),
 );
 
+/// The columns [`load`] and [`load_many`] read, in [`RawRun`]'s order.
+const RUN_COLUMNS: &str = "rule, version, subject_id, status, wake_at, \
+     pc, step, started_at, trigger, start_seq, \
+     depth, wait_kind, wait_name, wait_tbl, wait_row, \
+     wait_clicked, wait_approval";
+
+fn raw_run(r: &rusqlite::Row, at: usize) -> rusqlite::Result<RawRun> {
+    Ok((
+        (
+            r.get(at)?,
+            r.get(at + 1)?,
+            r.get(at + 2)?,
+            r.get(at + 3)?,
+            r.get(at + 4)?,
+        ),
+        (
+            r.get(at + 5)?,
+            r.get(at + 6)?,
+            r.get(at + 7)?,
+            r.get(at + 8)?,
+            r.get(at + 9)?,
+        ),
+        (
+            r.get(at + 10)?,
+            r.get(at + 11)?,
+            r.get(at + 12)?,
+            r.get(at + 13)?,
+            r.get(at + 14)?,
+        ),
+        (r.get(at + 15)?, r.get(at + 16)?),
+    ))
+}
+
 /// A run by id: `Ok(None)` if there is none, `Err(Corrupt)` naming the row
 /// and column if it cannot be decoded.
 pub fn load(conn: &Connection, id: i64) -> Result<Option<StoredRun>, StateError> {
     let raw: Option<RawRun> = conn
-        .prepare_cached(
-            "SELECT rule, version, subject_id, status, wake_at, \
-                    pc, step, started_at, trigger, start_seq, \
-                    depth, wait_kind, wait_name, wait_tbl, wait_row, \
-                    wait_clicked, wait_approval \
-             FROM flow_runs WHERE id = ?1",
-        )?
-        .query_row([id], |r| {
-            Ok((
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
-                (r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?),
-                (r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?),
-                (r.get(15)?, r.get(16)?),
-            ))
-        })
+        .prepare_cached(&format!(
+            "SELECT {RUN_COLUMNS} FROM flow_runs WHERE id = ?1"
+        ))?
+        .query_row([id], |r| raw_run(r, 0))
         .optional()?;
     let Some(raw) = raw else {
         return Ok(None);
     };
     decode(id, raw).map(Some)
+}
+
+/// Several runs by id in one statement (a batch of due timers), each
+/// decoded as [`load`] does; runs that do not exist are missing.
+pub fn load_many(
+    conn: &Connection,
+    ids: &[i64],
+) -> rusqlite::Result<Vec<(i64, Result<StoredRun, StateError>)>> {
+    let json = serde_json::Value::from(ids.to_vec()).to_string();
+    conn.prepare_cached(&format!(
+        "SELECT id, {RUN_COLUMNS} FROM flow_runs WHERE id IN (SELECT value FROM json_each(?1))"
+    ))?
+    .query_map([json], |r| {
+        let id: i64 = r.get(0)?;
+        Ok((id, raw_run(r, 1)?))
+    })?
+    .map(|row| row.map(|(id, raw)| (id, decode(id, raw))))
+    .collect()
 }
 
 fn decode(id: i64, raw: RawRun) -> Result<StoredRun, StateError> {
