@@ -74,12 +74,14 @@ impl Engine {
         let cause = Cause::default();
         for (id, exact) in candidates {
             // SQLite decided the whole `where`, if the columns it read hold
-            // values of their declared types.
+            // values of their declared types: its canonical-form check
+            // says so, except for text, which may not be UTF-8.
             let clean = exact
-                && match self.row(rule.subject, id) {
-                    Ok(Some(row)) => plan.columns.iter().all(|f| row.problem(*f).is_none()),
-                    _ => false,
-                };
+                && (!plan.text_columns
+                    || match self.row(rule.subject, id) {
+                        Ok(Some(row)) => plan.columns.iter().all(|f| row.problem(*f).is_none()),
+                        _ => false,
+                    });
             if clean {
                 self.start_run(rule_id, id, &cause)?;
             } else {

@@ -34,6 +34,10 @@ pub struct Plan {
     pub params: Vec<SqlValue>,
     /// The subject's fields the pushed SQL reads.
     pub columns: Vec<crate::ir::FieldId>,
+    /// Whether one of them is text: SQL cannot tell whether a text is
+    /// valid UTF-8, so a row SQL decided must still be decoded. For every
+    /// other type, the canonical-form check already proves the value reads.
+    pub text_columns: bool,
 }
 
 /// The rows of `table` the plan selects, in id order: `(id, exact)`,
@@ -63,6 +67,7 @@ pub fn plan(program: &Program, subject: RecordId, filter: Option<&Expr>, now: i6
         exact_sql: exact.into(),
         params: Vec::new(),
         columns: Vec::new(),
+        text_columns: false,
     };
     let Some(filter) = filter else {
         return everything("1");
@@ -101,11 +106,17 @@ pub fn plan(program: &Program, subject: RecordId, filter: Option<&Expr>, now: i6
     } else {
         canonical.clone()
     };
+    let record = program.schema.record(subject);
+    let text_columns = t
+        .columns
+        .iter()
+        .any(|&f| record.fields[f as usize].ty.base == Type::Text);
     Plan {
         where_sql: format!("NOT ({canonical}) OR ({condition})"),
         exact_sql: format!("({exact})"),
         params: t.params,
         columns: t.columns.iter().map(|&f| crate::ir::FieldId(f)).collect(),
+        text_columns,
     }
 }
 
