@@ -219,7 +219,8 @@ pub fn load_many(
 ) -> rusqlite::Result<Vec<(i64, Result<StoredRun, StateError>)>> {
     let json = serde_json::Value::from(ids.to_vec()).to_string();
     conn.prepare_cached(&format!(
-        "SELECT id, {RUN_COLUMNS} FROM flow_runs WHERE id IN (SELECT value FROM json_each(?1))"
+        // CROSS JOIN: look each id up by rowid; never scan flow_runs.
+        "SELECT r.id, {RUN_COLUMNS} FROM json_each(?1) AS j CROSS JOIN flow_runs AS r ON r.id = j.value"
     ))?
     .query_map([json], |r| {
         let id: i64 = r.get(0)?;
