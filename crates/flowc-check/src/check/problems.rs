@@ -1,0 +1,567 @@
+//! Everything the checker can find wrong, as data, and how each reads.
+//!
+//! Each variant's doc comment gives its code and the smallest text that
+//! produces it; that text is the variant's golden test in `tests/check/`.
+
+use flowc_syntax::diagnostic::{Diagnostic, Label};
+use flowc_syntax::source::Span;
+
+/// What kind of name could not be found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameKind {
+    Record,
+    List,
+    Segment,
+    Template,
+    Function,
+    Type,
+    Variable,
+    Rule,
+}
+
+impl NameKind {
+    fn noun(self) -> &'static str {
+        match self {
+            NameKind::Record => "record",
+            NameKind::List => "list",
+            NameKind::Segment => "segment",
+            NameKind::Template => "template",
+            NameKind::Function => "function",
+            NameKind::Type => "type",
+            NameKind::Variable => "name",
+            NameKind::Rule => "rule",
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            NameKind::Record => "E0102",
+            NameKind::List => "E0103",
+            NameKind::Template => "E0104",
+            NameKind::Function => "E0105",
+            NameKind::Variable => "E0107",
+            NameKind::Segment => "E0108",
+            NameKind::Type => "E0109",
+            NameKind::Rule => "E0115",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Problem {
+    /// E0101. `record r { a: int }  segment s of r where r.b > 1`
+    UnknownField {
+        span: Span,
+        record: String,
+        field: String,
+        suggestion: Option<String>,
+        fields: Vec<String>,
+    },
+    /// E0102 record, E0103 list, E0104 template, E0105 function, E0107 name,
+    /// E0108 segment, E0109 type, E0115 rule.
+    /// `record r { a: contact }`
+    UnknownName {
+        span: Span,
+        kind: NameKind,
+        name: String,
+        suggestion: Option<String>,
+        hint: Option<String>,
+    },
+    /// E0106. `enum s { "a" }  record r { x: s }  segment g of r where r.x == "b"`
+    UnknownEnumValue {
+        span: Span,
+        enum_name: String,
+        value: String,
+        suggestion: Option<String>,
+        values: Vec<String>,
+    },
+    /// E0110. `list a of r` twice.
+    Duplicate {
+        span: Span,
+        what: &'static str,
+        name: String,
+        first: Span,
+    },
+    /// E0114. A name the language keeps for itself: `record r { id: int }`
+    /// (every record has its `id`), `record date { }`, `fn day(x: int) -> int = x`.
+    Reserved {
+        span: Span,
+        message: String,
+        hint: String,
+    },
+    /// E0112. `timezone "Asia/Tokio"`
+    UnknownTimezone {
+        span: Span,
+        zone: String,
+        suggestion: Option<String>,
+    },
+    /// E0113. Two `timezone` declarations that disagree.
+    ConflictingTimezone { span: Span, first: Span },
+    /// E0201. `fn f() -> int = 1 + "a"`
+    OperandMismatch {
+        span: Span,
+        op: String,
+        left: String,
+        right: String,
+        hint: Option<String>,
+    },
+    /// E0202. `fn f() -> int = weekday()`
+    ArgumentCount {
+        span: Span,
+        function: String,
+        expected: usize,
+        found: usize,
+    },
+    /// E0203. A value of the wrong type where a specific one is needed:
+    /// `fn f() -> int = weekday("x")`.
+    Mismatch {
+        span: Span,
+        context: String,
+        expected: String,
+        found: String,
+        hint: Option<String>,
+    },
+    /// E0207. `add opportunity to list followup` where followup is `of contact`.
+    WrongListRecord {
+        span: Span,
+        what: &'static str,
+        list: String,
+        list_record: String,
+        found: String,
+        declared: Span,
+    },
+    /// E0208. `fn f(d: date) -> int = d.year`
+    NotARecord {
+        span: Span,
+        found: String,
+        field: String,
+        hint: Option<String>,
+    },
+    /// E0211. `segment s of r where r.a == null`
+    CompareWithNull { span: Span, op: &'static str },
+    /// E0212. `count(x for true)`: the aggregate's rows are not named.
+    AggregateRows { span: Span, hint: String },
+    /// E0213. `old.x` outside a `changes` trigger, `event.x` outside an event rule.
+    OutOfContext {
+        span: Span,
+        what: String,
+        hint: String,
+    },
+    /// E0214. `set contact = …`: only a field can be set.
+    NotAssignable { span: Span },
+    /// E0401. A placeholder naming something that does not exist:
+    /// `subject: "Hi {{contact.nmae}}"`.
+    BadPlaceholder {
+        span: Span,
+        placeholder: String,
+        template: String,
+        reason: String,
+        use_site: Span,
+    },
+    /// E0402. `send email t to opportunity` where opportunity has no `email`.
+    NoEmailField { span: Span, record: String },
+    /// E0403. `subject: "Hi {{contact.name"`
+    UnclosedPlaceholder { span: Span },
+    /// E0404. `body: file "missing.txt"`
+    TemplateFile {
+        span: Span,
+        path: String,
+        reason: String,
+    },
+    /// E0405. A template without a subject or body, or with an unknown part.
+    TemplateShape { span: Span, message: String },
+    /// E0501. `stop` followed by another step.
+    UnreachableStep { span: Span, stop: Span },
+    /// E0502. `wait until today > 2025-01-01`: no record change can make it true.
+    UnwakeableWait { span: Span },
+    /// E0503. `every day at "09:00"` without `for each`.
+    SweepWithoutEach { span: Span },
+    /// E0504. `fn a() -> int = b()  fn b() -> int = a()`
+    FunctionCycle { span: Span, cycle: Vec<String> },
+    /// E0505. `every day at "25:00"`
+    BadTimeOfDay { span: Span, text: String },
+    /// E0506. Two `reenter` options, or two `goal`s.
+    DuplicateOption {
+        span: Span,
+        what: &'static str,
+        first: Span,
+    },
+    /// E0507. `every 0s for each r`, `wait -1d`: a fixed duration that
+    /// must be positive is not.
+    BadInterval { span: Span, what: &'static str },
+    /// E0508. Two steps with the same label.
+    DuplicateLabel {
+        span: Span,
+        label: String,
+        first: Span,
+    },
+    /// E0509. A test step naming a variable no `given` declared.
+    TestVariable { span: Span, message: String },
+    /// E0511. `given contact c = { name: "A" }` when contact also needs `email`.
+    MissingFields {
+        span: Span,
+        record: String,
+        fields: Vec<String>,
+    },
+    /// E0510. `expect run r on c is sleeping`
+    UnknownRunState { span: Span, state: String },
+    /// W0101. `segment s of contact where contact.prefecture != "東京都"` with `prefecture: text?`.
+    MaybeNull {
+        span: Span,
+        what: String,
+        op: String,
+    },
+    /// W0102. Rules that trigger each other in a loop.
+    RuleCycle { span: Span, cycle: Vec<String> },
+    /// W0103. `every day at "09:00"` with no `timezone` declared.
+    NoTimezone { span: Span },
+}
+
+/// `a contact`, `an opportunity`.
+fn a(word: &str) -> String {
+    // "a user", "a unit": a `u` sounding like "you" takes "a".
+    let you = ["us", "uni", "uti", "ur"]
+        .iter()
+        .any(|p| word.starts_with(p));
+    let vowel = word.starts_with(['a', 'e', 'i', 'o', 'u']) && !you;
+    format!("{} `{word}`", if vowel { "an" } else { "a" })
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> Option<String> {
+    suggestion.as_ref().map(|s| format!("did you mean `{s}`?"))
+}
+
+fn quoted_list(values: &[String], quote: &str) -> String {
+    let shown: Vec<String> = values
+        .iter()
+        .take(12)
+        .map(|v| format!("{quote}{v}{quote}"))
+        .collect();
+    let more = if values.len() > 12 { ", …" } else { "" };
+    format!("{}{more}", shown.join(", "))
+}
+
+impl Problem {
+    pub fn span(&self) -> Span {
+        self.to_diagnostic().primary.span
+    }
+
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        use Problem::*;
+        match self {
+            UnknownField {
+                span,
+                record,
+                field,
+                suggestion,
+                fields,
+            } => {
+                let hint = did_you_mean(suggestion).unwrap_or_else(|| {
+                    if fields.is_empty() {
+                        format!("`{record}` has no fields")
+                    } else {
+                        format!("the fields of `{record}` are {}", quoted_list(fields, "`"))
+                    }
+                });
+                Diagnostic::error(
+                    "E0101",
+                    format!("unknown field `{field}` on `{record}`"),
+                    Label::new(*span, format!("`{record}` has no field `{field}`")),
+                )
+                .with_hint(hint)
+            }
+            UnknownName {
+                span,
+                kind,
+                name,
+                suggestion,
+                hint,
+            } => Diagnostic::error(
+                kind.code(),
+                format!("unknown {} `{name}`", kind.noun()),
+                Label::new(*span, format!("no {} is called `{name}`", kind.noun())),
+            )
+            .maybe_hint(did_you_mean(suggestion).or_else(|| hint.clone())),
+            UnknownEnumValue {
+                span,
+                enum_name,
+                value,
+                suggestion,
+                values,
+            } => {
+                let hint = match suggestion {
+                    Some(s) => format!("did you mean \"{s}\"?"),
+                    None => format!("the values of `{enum_name}` are {}", quoted_list(values, "\"")),
+                };
+                Diagnostic::error(
+                    "E0106",
+                    format!("\"{value}\" is not a value of `{enum_name}`"),
+                    Label::new(*span, format!("not a `{enum_name}`")),
+                )
+                .with_hint(hint)
+            }
+            Duplicate {
+                span,
+                what,
+                name,
+                first,
+            } => Diagnostic::error(
+                "E0110",
+                format!("the {what} `{name}` is declared twice"),
+                Label::new(*span, "declared again here"),
+            )
+            .with_label(*first, "first declared here")
+            .with_hint(format!("rename one of them or remove the second {what}")),
+            Reserved { span, message, hint } => {
+                Diagnostic::error("E0114", message.clone(), Label::new(*span, "reserved")).with_hint(hint.clone())
+            }
+            UnknownTimezone {
+                span,
+                zone,
+                suggestion,
+            } => Diagnostic::error(
+                "E0112",
+                format!("unknown time zone \"{zone}\""),
+                Label::new(*span, "not an IANA time zone name"),
+            )
+            .with_hint(match suggestion {
+                Some(s) => format!("did you mean \"{s}\"?"),
+                None => "use a name from the IANA database, such as \"Asia/Tokyo\" or \"UTC\"".into(),
+            }),
+            ConflictingTimezone { span, first } => Diagnostic::error(
+                "E0113",
+                "the project declares two different time zones",
+                Label::new(*span, "second time zone"),
+            )
+            .with_label(*first, "first declared here")
+            .with_hint("a project has one time zone; keep one `timezone` declaration"),
+            OperandMismatch {
+                span,
+                op,
+                left,
+                right,
+                hint,
+            } => Diagnostic::error(
+                "E0201",
+                format!("`{op}` cannot combine `{left}` and `{right}`"),
+                Label::new(*span, format!("`{left}` {op} `{right}`")),
+            )
+            .maybe_hint(hint.clone()),
+            ArgumentCount {
+                span,
+                function,
+                expected,
+                found,
+            } => Diagnostic::error(
+                "E0202",
+                format!(
+                    "`{function}` takes {expected} argument{}, but {found} {} given",
+                    if *expected == 1 { "" } else { "s" },
+                    if *found == 1 { "was" } else { "were" }
+                ),
+                Label::new(*span, format!("expected {expected}")),
+            ),
+            Mismatch {
+                span,
+                context,
+                expected,
+                found,
+                hint,
+            } => Diagnostic::error(
+                "E0203",
+                // A type is quoted; a description ("a duration literal") is not.
+                if expected.contains(' ') {
+                    format!("{context} must be {expected}, but this is `{found}`")
+                } else {
+                    format!("{context} must be `{expected}`, but this is `{found}`")
+                },
+                Label::new(*span, format!("this is `{found}`")),
+            )
+            .maybe_hint(hint.clone()),
+            WrongListRecord {
+                span,
+                what,
+                list,
+                list_record,
+                found,
+                declared,
+            } => Diagnostic::error(
+                "E0207",
+                format!("the {what} `{list}` holds `{list_record}` records, not `{found}`"),
+                Label::new(*span, format!("this is {}", a(found))),
+            )
+            .with_label(*declared, format!("`{list}` is declared `of {list_record}` here"))
+            .with_hint(format!(
+                "use a `{list_record}` (perhaps a field of this `{found}`), or declare a {what} of `{found}`"
+            )),
+            NotARecord { span, found, field, hint } => Diagnostic::error(
+                "E0208",
+                format!("`{found}` has no fields"),
+                Label::new(*span, format!("`.{field}` on {}", a(found))),
+            )
+            .with_hint(hint.clone().unwrap_or_else(|| "only records (and references to them) have fields".into())),
+            CompareWithNull { span, op } => Diagnostic::error(
+                "E0211",
+                "a comparison with `null` is never true",
+                Label::new(*span, "always false"),
+            )
+            .with_hint(match *op {
+                "==" => "write `is null`",
+                "!=" => "write `is not null`",
+                _ => "compare with a value; to test for a missing value, write `is null`",
+            }),
+            AggregateRows { span, hint } => Diagnostic::error(
+                "E0212",
+                "cannot tell which rows this aggregate runs over",
+                Label::new(*span, "no record to aggregate"),
+            )
+            .with_hint(hint.clone()),
+            OutOfContext { span, what, hint } => Diagnostic::error(
+                "E0213",
+                format!("{what} is not available here"),
+                Label::new(*span, "not available here"),
+            )
+            .with_hint(hint.clone()),
+            NotAssignable { span } => Diagnostic::error(
+                "E0214",
+                "only a field can be set",
+                Label::new(*span, "not a field"),
+            )
+            .with_hint("write `set record.field = value`"),
+            BadPlaceholder {
+                span,
+                placeholder,
+                template,
+                reason,
+                use_site,
+            } => Diagnostic::error(
+                "E0401",
+                format!("the placeholder `{{{{{placeholder}}}}}` in template `{template}` {reason}"),
+                Label::new(*span, "in this placeholder"),
+            )
+            .with_label(*use_site, "the template is used here")
+            .with_hint(
+                "placeholders can name the rule's record (with references followed), `event` in event rules, and `recipient`",
+            ),
+            NoEmailField { span, record } => Diagnostic::error(
+                "E0402",
+                format!("`{record}` has no `email` field to send to"),
+                Label::new(*span, a(record)),
+            )
+            .with_hint(format!(
+                "send to a record with an `email: text` field, such as a reference field of `{record}`"
+            )),
+            UnclosedPlaceholder { span } => Diagnostic::error(
+                "E0403",
+                "a placeholder is not closed",
+                Label::new(*span, "`{{` without `}}`"),
+            )
+            .with_hint("placeholders look like `{{contact.name}}`; write `\\{{` for a literal brace"),
+            TemplateFile { span, path, reason } => Diagnostic::error(
+                "E0404",
+                format!("cannot read the template file \"{path}\""),
+                Label::new(*span, reason.clone()),
+            )
+            .with_hint("paths are relative to the file that declares the template"),
+            TemplateShape { span, message } => Diagnostic::error(
+                "E0405",
+                message.clone(),
+                Label::new(*span, "in this template"),
+            )
+            .with_hint("a template has a `subject` and a `body`, and may have `from` and `reply_to`"),
+            UnreachableStep { span, stop } => Diagnostic::error(
+                "E0501",
+                "this step can never run",
+                Label::new(*span, "unreachable"),
+            )
+            .with_label(*stop, "the run always ends here")
+            .with_hint("remove the step, or move it before `stop`"),
+            UnwakeableWait { span } => Diagnostic::error(
+                "E0502",
+                "no change to any record can make this condition true",
+                Label::new(*span, "depends on no field, list, tag or event"),
+            )
+            .with_hint(
+                "`wait until COND` wakes when something COND reads changes; to wait for a time, write `wait until DATE` or `wait DURATION`",
+            ),
+            SweepWithoutEach { span } => Diagnostic::error(
+                "E0503",
+                "an `every` sweep needs `for each RECORD`",
+                Label::new(*span, "which records does this run for?"),
+            )
+            .with_hint("write for example `every day at \"09:00\" for each contract`"),
+            FunctionCycle { span, cycle } => Diagnostic::error(
+                "E0504",
+                format!("functions call each other in a cycle: {}", cycle.join(" → ")),
+                Label::new(*span, "this call closes the cycle"),
+            )
+            .with_hint("functions cannot be recursive; compute the value without calling back"),
+            BadTimeOfDay { span, text } => Diagnostic::error(
+                "E0505",
+                format!("\"{text}\" is not a time of day"),
+                Label::new(*span, "expected \"HH:MM\""),
+            )
+            .with_hint("write a 24-hour time such as \"09:00\" or \"17:30\""),
+            DuplicateOption { span, what, first } => Diagnostic::error(
+                "E0506",
+                format!("`{what}` is given twice"),
+                Label::new(*span, "again here"),
+            )
+            .with_label(*first, "first here"),
+            BadInterval { span, what } => Diagnostic::error(
+                "E0507",
+                format!("{what} must be positive"),
+                Label::new(*span, "zero or negative"),
+            ),
+            DuplicateLabel { span, label, first } => Diagnostic::error(
+                "E0508",
+                format!("two steps are labelled `{label}`"),
+                Label::new(*span, "again here"),
+            )
+            .with_label(*first, "first here")
+            .with_hint("labels name steps across versions of a rule; each must be unique"),
+            TestVariable { span, message } => Diagnostic::error(
+                "E0509",
+                message.clone(),
+                Label::new(*span, "here"),
+            )
+            .with_hint("declare it first with `given RECORD NAME = { … }`"),
+            MissingFields { span, record, fields } => Diagnostic::error(
+                "E0511",
+                format!("this `{record}` has no value for {}", quoted_list(fields, "`")),
+                Label::new(*span, "missing fields"),
+            )
+            .with_hint("fields that are not nullable (`T?`) need a value"),
+            UnknownRunState { span, state } => Diagnostic::error(
+                "E0510",
+                format!("`{state}` is not a run state"),
+                Label::new(*span, "unknown state"),
+            )
+            .with_hint("a run is `running`, `waiting`, `done`, `failed` or `rejected`"),
+            MaybeNull { span, what, op } => Diagnostic::warning(
+                "W0101",
+                if op == "a condition" {
+                    format!("`{what}` may be null, and a null condition counts as false")
+                } else {
+                    format!("`{what}` may be null, and {op} with null is never true")
+                },
+                Label::new(*span, "may be null"),
+            )
+            .with_hint(format!(
+                "say what null means: `{what} is not null and …`, or `coalesce({what}, …)`"
+            )),
+            RuleCycle { span, cycle } => Diagnostic::warning(
+                "W0102",
+                format!("these rules may trigger each other in a loop: {}", cycle.join(" → ")),
+                Label::new(*span, "this change starts the loop again"),
+            )
+            .with_hint("at run time the cascade stops after 5 rounds; add a condition that breaks the loop"),
+            NoTimezone { span } => Diagnostic::warning(
+                "W0103",
+                "this schedule runs in UTC because the project declares no time zone",
+                Label::new(*span, "UTC"),
+            )
+            .with_hint("declare the project's time zone, e.g. `timezone \"Asia/Tokyo\"`"),
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! External events (`flow_events`): starting `when event …` rules, ending
+//! waits whose `unless` they satisfy, and re-checking conditions that read
+//! `opened` / `clicked`.
+
+use super::changes::Change;
+use super::runs::Cause;
+use super::{Engine, EngineError};
+use crate::store::events::{self, StoredEvent};
+use flowc_check::ir::Trigger;
+use std::rc::Rc;
+
+impl Engine {
+    /// Unprocessed events stamped at or before the clock, earliest first.
+    pub(crate) fn due_events(&self, limit: usize) -> Result<Vec<(i64, i64)>, EngineError> {
+        Ok(events::due(&self.conn, self.clock.get(), limit)?)
+    }
+
+    /// Processes one event (checked again here: another process may have).
+    /// Whatever another program stored in it, only this event's runs can
+    /// fail for it: a payload that cannot be read fails the runs that read
+    /// it, and a row the event cannot name is a logged problem.
+    pub(crate) fn on_event(&self, seq: i64) -> Result<(), EngineError> {
+        let Some(event) = events::load(&self.conn, seq)? else {
+            return Ok(());
+        };
+        let event = match event {
+            Ok(event) => event,
+            Err(why) => {
+                events::mark_processed(&self.conn, seq)?;
+                self.log(
+                    None,
+                    "",
+                    "event ignored",
+                    &format!("flow_events #{seq}: {why}"),
+                )?;
+                return Ok(());
+            }
+        };
+        if event.processed {
+            return Ok(());
+        }
+        events::mark_processed(&self.conn, seq)?;
+        self.report.borrow_mut().events += 1;
+        let StoredEvent {
+            name,
+            table,
+            row_id,
+            data,
+            ..
+        } = event;
+        if let Some(why) = &data.unreadable {
+            self.log(
+                None,
+                "",
+                "problem",
+                &format!("flow_events #{seq} ({name} on {table} #{row_id}): its data is {why}"),
+            )?;
+        }
+        let payload = Rc::new(data);
+        let Some(record) = self.record_named(&table) else {
+            return Ok(());
+        };
+        if let Some(rules) = self.rules_of.get(&record) {
+            for &rule_id in rules {
+                if matches!(&self.rule(rule_id).trigger, Trigger::Event { name: n } if *n == name) {
+                    let cause = Cause {
+                        old: None,
+                        old_row: None,
+                        event: Some(payload.clone()),
+                        seq,
+                        depth: 0,
+                    };
+                    self.start_if(rule_id, row_id, &cause)?;
+                }
+            }
+        }
+        // `wait … unless event NAME` on this subject.
+        for run in crate::store::runs::waiting_for_event(&self.conn, &table, row_id, &name)? {
+            self.end_wait(run, &format!("ended: event {name} arrived"))?;
+        }
+        // `wait … unless R opened T` / `clicked`.
+        if name == "email_opened" || name == "email_clicked" {
+            let template = payload
+                .get("template")
+                .ok()
+                .flatten()
+                .and_then(|t| t.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let clicked = name == "email_clicked";
+            for run in crate::store::runs::waiting_for_engagement(
+                &self.conn, &table, row_id, &template, clicked,
+            )? {
+                let what = if clicked { "clicked" } else { "opened" };
+                self.end_wait(run, &format!("ended: {template} was {what}"))?;
+            }
+        }
+        // Conditions that read engagement (`if contact opened t`, `wait until …`).
+        let change = Change {
+            seq,
+            table: format!("event:{table}"),
+            row_id,
+            op: "insert".into(),
+            old: None,
+            new: None,
+            depth: 0,
+            events_seq: None,
+        };
+        self.recheck_for(&change)
+    }
+
+    /// Records an event (what `flowc event` and the engine's own
+    /// `email_sent` do).
+    pub fn record_event(
+        conn: &rusqlite::Connection,
+        name: &str,
+        table: &str,
+        row_id: i64,
+        data: &str,
+        at: i64,
+    ) -> rusqlite::Result<i64> {
+        crate::store::events::record(conn, name, table, row_id, data, at)
+    }
+}

@@ -1,0 +1,540 @@
+//! What each step does. A step's effects go into the same transaction as
+//! the run's progress; emails go to the outbox, never straight out.
+
+use super::env::Context;
+use super::runs::Run;
+use super::{Engine, RunError};
+use crate::store::effects;
+use crate::store::runs::Awaited;
+use flowc_check::ir::{self, Expr, Message, Part, Recipient, RecordId, Step, StepKind, Type};
+use flowc_vm::eval::EvalError;
+use flowc_vm::value::Value;
+use rusqlite::params;
+
+/// What the run does after a step.
+#[derive(Debug)]
+pub(crate) enum Flow {
+    Next,
+    /// Continue inside block `n` of this step (an `if` branch).
+    Enter(u32),
+    /// Pause until `wake_at` (if any) or until what it awaits.
+    Wait {
+        wake_at: Option<i64>,
+        awaited: Awaited,
+    },
+    /// The run ends here (`stop`, or a `wait … unless` that happened).
+    End(String),
+}
+
+/// An address, refusing the line breaks that would inject email headers.
+fn header_safe(what: &str, text: &str) -> Result<(), RunError> {
+    if text.contains(['\r', '\n']) {
+        return Err(RunError::Eval(EvalError::BadData {
+            table: "(email)".into(),
+            id: 0,
+            column: what.into(),
+            message: format!(
+                "{text:?} contains a line break, which is not allowed in an email header"
+            ),
+        }));
+    }
+    Ok(())
+}
+
+impl Engine {
+    pub(crate) fn step(&self, run: &Run, step: &Step, pc: &[u32]) -> Result<Flow, RunError> {
+        let ctx = &run.ctx;
+        match &step.kind {
+            StepKind::AddToList { item, list } | StepKind::RemoveFromList { item, list } => {
+                let add = matches!(step.kind, StepKind::AddToList { .. });
+                let Some(id) = self.reference(item, ctx)? else {
+                    self.note(run, step, "skipped", "the record is null")?;
+                    return Ok(Flow::Next);
+                };
+                let name = &self.program.schema.lists[list.index()].name;
+                let changed = if add {
+                    effects::add_list_member(&self.conn, name, id, self.clock.get(), run.id)?
+                } else {
+                    effects::remove_list_member(&self.conn, name, id)?
+                };
+                if changed {
+                    self.synthetic_change(&format!("list:{name}"), id, add, run)?;
+                }
+                let record = self.program.schema.lists[list.index()].of;
+                let verb = if add {
+                    "added to list"
+                } else {
+                    "removed from list"
+                };
+                self.note(
+                    run,
+                    step,
+                    verb,
+                    &format!("{name}: {} #{id}", self.table_name(record)),
+                )?;
+                Ok(Flow::Next)
+            }
+            StepKind::Tag { target, tag } | StepKind::Untag { target, tag } => {
+                let add = matches!(step.kind, StepKind::Tag { .. });
+                let Some(id) = self.reference(target, ctx)? else {
+                    self.note(run, step, "skipped", "the record is null")?;
+                    return Ok(Flow::Next);
+                };
+                let table = self.table_of(target);
+                let changed = if add {
+                    effects::add_tag(&self.conn, &table, id, tag, self.clock.get())?
+                } else {
+                    effects::remove_tag(&self.conn, &table, id, tag)?
+                };
+                if changed {
+                    self.synthetic_change(&format!("tag:{table}"), id, add, run)?;
+                }
+                self.note(
+                    run,
+                    step,
+                    if add { "tagged" } else { "untagged" },
+                    &format!("{table} #{id}: {tag}"),
+                )?;
+                Ok(Flow::Next)
+            }
+            StepKind::Set {
+                target,
+                record,
+                field,
+                value,
+            } => {
+                let v = self.eval(value, ctx)?;
+                self.write_field(run, step, target, *record, *field, v)?;
+                Ok(Flow::Next)
+            }
+            StepKind::Assign {
+                target,
+                record,
+                field,
+                cases,
+                otherwise,
+            } => {
+                let mut chosen = None;
+                for (condition, value) in cases {
+                    if self.holds(condition, ctx)? {
+                        chosen = Some(value);
+                        break;
+                    }
+                }
+                let Some(value) = chosen.or(otherwise.as_ref()) else {
+                    self.note(
+                        run,
+                        step,
+                        "skipped",
+                        "no `when` matched and there is no `otherwise`",
+                    )?;
+                    return Ok(Flow::Next);
+                };
+                let v = self.eval(value, ctx)?;
+                self.write_field(run, step, target, *record, *field, v)?;
+                Ok(Flow::Next)
+            }
+            StepKind::SendEmail { to, message, .. } => {
+                match self.recipient(to, ctx)? {
+                    Some((address, recipient)) => {
+                        self.queue(run, step, "email", &address, recipient, message, 0)?
+                    }
+                    None => {
+                        self.note(run, step, "skipped", "the recipient has no email address")?
+                    }
+                }
+                Ok(Flow::Next)
+            }
+            StepKind::Notify { to, message } => {
+                let recipients = match to {
+                    ir::NotifyTarget::Role(role) => self.users_with_role(role)?,
+                    ir::NotifyTarget::Recipient(r) => self.recipient(r, ctx)?.into_iter().collect(),
+                };
+                if recipients.is_empty() {
+                    match to {
+                        // A role nobody has is a mistake to fix, not a quiet
+                        // skip: a problem, counted by `flowc stats`.
+                        ir::NotifyTarget::Role(role) => {
+                            let detail = format!(
+                                "nobody to notify: no user with role {role:?} has an email address"
+                            );
+                            self.problem(
+                                run.rule,
+                                Some(run.subject),
+                                Some(run.id),
+                                &step.name,
+                                &detail,
+                            )
+                            .map_err(engine_to_run_error)?;
+                        }
+                        ir::NotifyTarget::Recipient(_) => {
+                            self.note(run, step, "skipped", "nobody to notify")?
+                        }
+                    }
+                }
+                for (n, (address, recipient)) in recipients.into_iter().enumerate() {
+                    self.queue(run, step, "notify", &address, recipient, message, n)?;
+                }
+                Ok(Flow::Next)
+            }
+            StepKind::CreateTask {
+                title,
+                assignee,
+                due,
+            } => {
+                let title = self.render(title, ctx)?;
+                let Some(who) = self.reference(assignee, ctx)? else {
+                    self.note(run, step, "skipped", "the assignee is null")?;
+                    return Ok(Flow::Next);
+                };
+                let due = match due {
+                    Some(d) => self.eval(d, ctx)?.to_text(d.ty.base, &self.program.schema),
+                    None => None,
+                };
+                let table = self.table_of(assignee);
+                let task = effects::NewTask {
+                    run: run.id,
+                    rule: &self.rule(run.rule).name,
+                    title: &title,
+                    assignee_table: &table,
+                    assignee: who,
+                    due: due.as_deref(),
+                    at: self.clock.get(),
+                };
+                effects::insert_task(&self.conn, &task)?;
+                let detail = format!(
+                    "{title:?} for {table} #{who}{}",
+                    due.map(|d| format!(", due {d}")).unwrap_or_default()
+                );
+                self.note(run, step, "task created", &detail)?;
+                self.report.borrow_mut().tasks += 1;
+                Ok(Flow::Next)
+            }
+            StepKind::Wait(wait) => self.wait_step(run, wait),
+            StepKind::If {
+                branches,
+                otherwise,
+            } => {
+                for (i, (condition, _)) in branches.iter().enumerate() {
+                    if self.holds(condition, ctx)? {
+                        return Ok(Flow::Enter(i as u32));
+                    }
+                }
+                let _ = otherwise;
+                Ok(Flow::Enter(branches.len() as u32))
+            }
+            StepKind::RequireApproval { from, .. } => {
+                let Some(approver) = self.reference(from, ctx)? else {
+                    return Err(RunError::Eval(EvalError::Unsupported(
+                        "the approver is null".into(),
+                    )));
+                };
+                let table = self.table_of(from);
+                let approval = effects::request_approval(
+                    &self.conn,
+                    run.id,
+                    &self.rule(run.rule).name,
+                    &table,
+                    approver,
+                    self.clock.get(),
+                )?;
+                self.note(
+                    run,
+                    step,
+                    "approval requested",
+                    &format!("#{approval} from {table} #{approver}"),
+                )?;
+                self.report.borrow_mut().approvals += 1;
+                let _ = pc;
+                Ok(Flow::Wait {
+                    wake_at: None,
+                    awaited: Awaited::Approval(approval),
+                })
+            }
+            StepKind::Lock(e) | StepKind::Unlock(e) => {
+                let lock = matches!(step.kind, StepKind::Lock(_));
+                let Some(id) = self.reference(e, ctx)? else {
+                    self.note(run, step, "skipped", "the record is null")?;
+                    return Ok(Flow::Next);
+                };
+                let table = self.table_of(e);
+                if lock {
+                    effects::lock(&self.conn, &table, id, run.id, self.clock.get())?;
+                } else {
+                    effects::unlock(&self.conn, &table, id)?;
+                }
+                self.note(
+                    run,
+                    step,
+                    if lock { "locked" } else { "unlocked" },
+                    &format!("{table} #{id}"),
+                )?;
+                Ok(Flow::Next)
+            }
+            StepKind::Stop => Ok(Flow::End("stopped".into())),
+        }
+    }
+
+    fn note(&self, run: &Run, step: &Step, action: &str, detail: &str) -> Result<(), RunError> {
+        self.log(Some(run), &step.name, action, detail)
+            .map_err(engine_to_run_error)
+    }
+
+    /// The row id a record-valued expression refers to (`None` if null).
+    pub(crate) fn reference(&self, e: &Expr, ctx: &Context) -> Result<Option<i64>, RunError> {
+        match self.eval(e, ctx)? {
+            Value::Ref(id) => Ok(Some(id)),
+            _ => Ok(None),
+        }
+    }
+
+    pub(crate) fn table_of(&self, e: &Expr) -> String {
+        match e.ty.base {
+            Type::Record(r) => self.table_name(r).to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// `set R.f = v`: an UPDATE like any other program's, so capture sees it
+    /// (with this run's cascade depth) and locks refuse it.
+    fn write_field(
+        &self,
+        run: &Run,
+        step: &Step,
+        target: &Expr,
+        record: RecordId,
+        field: ir::FieldId,
+        value: Value,
+    ) -> Result<(), RunError> {
+        let Some(id) = self.reference(target, &run.ctx)? else {
+            self.note(run, step, "skipped", "the record is null")?;
+            return Ok(());
+        };
+        if self.deleting.get() == Some((record, id)) {
+            // The row is gone; a row in the table with its id is a new one,
+            // which nothing meant for the deleted row may reach.
+            return Err(RunError::Eval(EvalError::Dangling {
+                table: self.table_name(record).to_string(),
+                id,
+            }));
+        }
+        let def = self.program.schema.field(record, field);
+        if value.is_null() && !def.ty.nullable {
+            return Err(RunError::Eval(EvalError::BadData {
+                table: self.table_name(record).to_string(),
+                id,
+                column: def.name.clone(),
+                message: "the value is null, but the field is not nullable".into(),
+            }));
+        }
+        let sql_value = crate::store::rows::to_sql(&value, def.ty.base, &self.program.schema);
+        self.set_context(run.depth + 1, Some(run.id))?;
+        let updated = crate::store::rows::update_field(
+            &self.conn,
+            self.table_name(record),
+            &def.name,
+            id,
+            sql_value,
+        );
+        self.set_context(0, None)?;
+        if !updated? {
+            return Err(RunError::Eval(EvalError::Dangling {
+                table: self.table_name(record).to_string(),
+                id,
+            }));
+        }
+        self.forget_row(record, id);
+        let shown = value
+            .to_text(def.ty.base, &self.program.schema)
+            .unwrap_or_else(|| "null".into());
+        self.note(
+            run,
+            step,
+            "set",
+            &format!("{} #{id}.{} = {shown}", self.table_name(record), def.name),
+        )?;
+        Ok(())
+    }
+
+    /// Tells the capture triggers who is writing (read back into `flow_changes`).
+    pub(crate) fn set_context(&self, depth: i64, run: Option<i64>) -> rusqlite::Result<()> {
+        effects::set_capture_context(&self.conn, depth, run)
+    }
+
+    /// Records a list or tag change as a change, so that waits and
+    /// `becomes` conditions that read lists and tags are re-checked.
+    fn synthetic_change(
+        &self,
+        table: &str,
+        id: i64,
+        added: bool,
+        run: &Run,
+    ) -> rusqlite::Result<()> {
+        // Only worth recording if some condition reads it.
+        if !self.watch_index.contains_key(table) {
+            return Ok(());
+        }
+        effects::record_synthetic_change(&self.conn, table, id, added, run.depth + 1, run.id)
+    }
+
+    /// The address an email goes to, and the recipient row if it is a record.
+    fn recipient(
+        &self,
+        to: &Recipient,
+        ctx: &Context,
+    ) -> Result<Option<(String, Option<i64>)>, RunError> {
+        let (address, id) = match to {
+            Recipient::Record {
+                expr,
+                record,
+                email_field,
+            } => {
+                let Some(id) = self.reference(expr, ctx)? else {
+                    return Ok(None);
+                };
+                let mut env = super::env::DbEnv { engine: self, ctx };
+                let address = flowc_vm::eval::Env::field(&mut env, *record, id, *email_field)?;
+                (address, Some(id))
+            }
+            Recipient::Address(e) => (self.eval(e, ctx)?, None),
+        };
+        match address.as_str().map(str::trim) {
+            Some(a) if !a.is_empty() => {
+                header_safe("to", a)?;
+                Ok(Some((a.to_string(), id)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn users_with_role(&self, role: &str) -> Result<Vec<(String, Option<i64>)>, RunError> {
+        let Some(user) = self.record_named("user") else {
+            return Ok(Vec::new());
+        };
+        let rows = crate::store::rows::users_with_role(
+            &self.conn,
+            &self.program.schema,
+            self.table_name(user),
+            role,
+        )?;
+        let mut out = Vec::new();
+        for (id, email) in rows {
+            let email = email.map_err(|message| {
+                RunError::Eval(EvalError::BadData {
+                    table: self.table_name(user).to_string(),
+                    id,
+                    column: "email".into(),
+                    message,
+                })
+            })?;
+            let email = email.as_str().map(str::to_string);
+            if let Some(email) = email.filter(|e| !e.trim().is_empty()) {
+                header_safe("to", &email)?;
+                out.push((email.trim().to_string(), Some(id)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Renders message parts: placeholders become plain text (null → empty).
+    fn render(&self, parts: &[Part], ctx: &Context) -> Result<String, RunError> {
+        let mut out = String::new();
+        for part in parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Value(e) => {
+                    if let Some(text) = self.eval(e, ctx)?.to_text(e.ty.base, &self.program.schema)
+                    {
+                        out.push_str(&text);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Puts a rendered email in the outbox, keyed by a Message-ID made from
+    /// the run and the step, so that doing the step again cannot queue it twice.
+    #[allow(clippy::too_many_arguments)]
+    fn queue(
+        &self,
+        run: &Run,
+        step: &Step,
+        kind: &str,
+        address: &str,
+        recipient: Option<i64>,
+        message: &Message,
+        n: usize,
+    ) -> Result<(), RunError> {
+        let ctx = Context {
+            recipient,
+            ..run.ctx.clone()
+        };
+        let subject = self.render(&message.subject, &ctx)?;
+        header_safe("subject", &subject)?;
+        let body = self.render(&message.body, &ctx)?;
+        let template = message
+            .template
+            .map(|t| &self.program.schema.templates[t.index()]);
+        let (from, reply_to) = match template {
+            Some(t) => (t.from.clone(), t.reply_to.clone()),
+            None => (None, None),
+        };
+        for (what, v) in [("from", &from), ("reply_to", &reply_to)] {
+            if let Some(v) = v {
+                header_safe(what, v)?;
+            }
+        }
+        let rule = self.rule(run.rule);
+        let message_id = crate::mail::message_id(&self.instance()?, run.id, &step.name, n);
+        let inserted = self.sql(
+            "INSERT OR IGNORE INTO flow_outbox (message_id, run_id, rule, template, kind, to_addr, from_addr, reply_to, \
+             subject, body, status, created_at, subject_tbl, subject_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, ?13)",
+            params![
+                message_id,
+                run.id,
+                rule.name,
+                template.map(|t| t.name.as_str()),
+                kind,
+                address,
+                from,
+                reply_to,
+                subject,
+                body,
+                self.clock.get(),
+                self.table_name(rule.subject),
+                run.subject
+            ],
+        )?;
+        if inserted > 0 {
+            self.report.borrow_mut().queued += 1;
+        }
+        let what = template.map_or_else(|| kind.to_string(), |t| format!("{kind} {}", t.name));
+        self.note(
+            run,
+            step,
+            "queued",
+            &format!("{what} to {address}: {subject}"),
+        )?;
+        Ok(())
+    }
+
+    /// A random id for this database, made once, part of every Message-ID.
+    pub(crate) fn instance(&self) -> rusqlite::Result<String> {
+        if let Some(id) = crate::store::state::meta(&self.conn, "instance")? {
+            return Ok(id);
+        }
+        let id = crate::mail::random_id();
+        crate::store::state::set_meta(&self.conn, "instance", &id)?;
+        Ok(id)
+    }
+}
+
+/// An engine error met inside a step fails the run.
+fn engine_to_run_error(e: super::EngineError) -> RunError {
+    match e {
+        super::EngineError::Database(d) => RunError::Database(d),
+        other => RunError::Eval(EvalError::Unsupported(other.to_string())),
+    }
+}

@@ -1,0 +1,434 @@
+//! The third lowering of a condition: to an SQL `WHERE`, for sweeps.
+//!
+//! Only what SQLite computes exactly as flow does is translated, and only
+//! on values stored the way flowc reads them. SQLite lets any column hold
+//! any value and compares by its own affinity rules (a decimal stored as
+//! text compares as text; an untyped column's text is greater than every
+//! number; a `COLLATE NOCASE` column ignores case). So each column the
+//! pushed SQL reads has a *canonical* form (an int column: an integer; a
+//! date column: `YYYY-MM-DD` text that is a real date; an enum column: one
+//! of its values; null only where the field is nullable), and a row with
+//! any column out of that form is always handed to the VM, which decodes
+//! it with the declared types and reports bad data instead of skipping the
+//! row. Text is compared with `COLLATE BINARY`, flow's byte order.
+//!
+//! A comparison with null is false in flow and `not` of it is true;
+//! SQLite's NULL only differs under `NOT`, so comparisons there become
+//! two-valued (`coalesce(a < b, 0)`). Conjuncts that cannot be translated
+//! are left to the VM on the rows SQL returns.
+
+use super::sql::ident;
+use flowc_check::ir::{
+    ArithOp, CmpOp, Expr, ExprKind as K, Literal, Program, RecordId, Type, VarId,
+};
+use rusqlite::types::Value as SqlValue;
+use std::collections::BTreeSet;
+
+/// How a sweep selects its rows.
+#[derive(Debug, PartialEq)]
+pub struct Plan {
+    /// Rows to look at: those meeting the pushed conjuncts, plus rows with
+    /// a null where the condition reads a non-nullable column.
+    pub where_sql: String,
+    /// Per row, 1 when SQL alone decided the whole condition (the row's
+    /// pushed `columns` still have to decode cleanly).
+    pub exact_sql: String,
+    pub params: Vec<SqlValue>,
+    /// The subject's fields the pushed SQL reads.
+    pub columns: Vec<flowc_check::ir::FieldId>,
+    /// Whether one of them is text: SQL cannot tell whether a text is
+    /// valid UTF-8, so a row SQL decided must still be decoded. For every
+    /// other type, the canonical-form check already proves the value reads.
+    pub text_columns: bool,
+}
+
+/// The rows of `table` the plan selects, in id order: `(id, exact)`,
+/// `exact` when SQL alone decided the whole condition for that row.
+pub fn candidates(
+    conn: &rusqlite::Connection,
+    table: &str,
+    plan: &Plan,
+) -> rusqlite::Result<Vec<(i64, bool)>> {
+    let sql = format!(
+        "SELECT {0}, {1} FROM {2} WHERE {3} ORDER BY {0}",
+        ident("id"),
+        plan.exact_sql,
+        ident(table),
+        plan.where_sql
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(plan.params.iter()), |r| {
+        Ok((r.get(0)?, r.get::<_, i64>(1)? != 0))
+    })?;
+    rows.collect()
+}
+
+pub fn plan(program: &Program, subject: RecordId, filter: Option<&Expr>, now: i64) -> Plan {
+    let everything = |exact: &str| Plan {
+        where_sql: "1".into(),
+        exact_sql: exact.into(),
+        params: Vec::new(),
+        columns: Vec::new(),
+        text_columns: false,
+    };
+    let Some(filter) = filter else {
+        return everything("1");
+    };
+    let mut conjuncts = Vec::new();
+    flatten(filter, &mut conjuncts);
+    let mut t = Translator {
+        program,
+        subject,
+        params: Vec::new(),
+        columns: BTreeSet::new(),
+        now,
+        args: Vec::new(),
+        negated: 0,
+    };
+    let mut pushed = Vec::new();
+    let mut residual = false;
+    for c in conjuncts {
+        let mark = (t.params.len(), t.columns.clone());
+        match t.condition(c) {
+            Some(sql) => pushed.push(sql),
+            None => {
+                residual = true;
+                t.params.truncate(mark.0);
+                t.columns = mark.1;
+            }
+        }
+    }
+    if pushed.is_empty() {
+        return everything("0");
+    }
+    let canonical = t.canonical();
+    let condition = pushed.join(" AND ");
+    let exact = if residual {
+        "0".to_string()
+    } else {
+        canonical.clone()
+    };
+    let record = program.schema.record(subject);
+    let text_columns = t
+        .columns
+        .iter()
+        .any(|&f| record.fields[f as usize].ty.base == Type::Text);
+    Plan {
+        where_sql: format!("NOT ({canonical}) OR ({condition})"),
+        exact_sql: format!("({exact})"),
+        params: t.params,
+        columns: t
+            .columns
+            .iter()
+            .map(|&f| flowc_check::ir::FieldId(f))
+            .collect(),
+        text_columns,
+    }
+}
+
+fn flatten<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match &e.kind {
+        K::And(a, b) => {
+            flatten(a, out);
+            flatten(b, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+struct Translator<'p> {
+    program: &'p Program,
+    subject: RecordId,
+    params: Vec<SqlValue>,
+    /// The subject's columns the pushed SQL reads (field indices).
+    columns: BTreeSet<u32>,
+    now: i64,
+    /// Arguments of the functions being inlined, innermost last.
+    args: Vec<Vec<&'p Expr>>,
+    /// How many `not`s the current condition is under.
+    negated: usize,
+}
+
+impl<'p> Translator<'p> {
+    /// A comparison: SQLite's NULL result already means "no row" unless a
+    /// `NOT` above would turn it into true, so only there is it made 0.
+    fn two_valued(&self, sql: String) -> String {
+        if self.negated > 0 {
+            format!("coalesce({sql}, 0)")
+        } else {
+            format!("({sql})")
+        }
+    }
+
+    fn param(&mut self, v: SqlValue) -> String {
+        self.params.push(v);
+        format!("?{}", self.params.len())
+    }
+
+    /// A boolean condition as a two-valued SQL expression (0 or 1).
+    fn condition(&mut self, e: &'p Expr) -> Option<String> {
+        Some(match &e.kind {
+            K::And(a, b) => format!("({} AND {})", self.condition(a)?, self.condition(b)?),
+            K::Or(a, b) => format!("({} OR {})", self.condition(a)?, self.condition(b)?),
+            K::Not(a) => {
+                self.negated += 1;
+                let inner = self.condition(a);
+                self.negated -= 1;
+                format!("(NOT {})", inner?)
+            }
+            K::Lit(Literal::Bool(b)) => if *b { "1" } else { "0" }.into(),
+            K::Compare {
+                op, left, right, ..
+            } => {
+                if !orderable(left.ty.base) && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                    return None;
+                }
+                let sym = match op {
+                    CmpOp::Eq => "=",
+                    CmpOp::Ne => "!=",
+                    CmpOp::Lt => "<",
+                    CmpOp::Le => "<=",
+                    CmpOp::Gt => ">",
+                    CmpOp::Ge => ">=",
+                };
+                let (l, r) = (self.operand(left)?, self.operand(right)?);
+                self.two_valued(format!("{l} {sym} {r}"))
+            }
+            K::Between {
+                value,
+                low,
+                high,
+                negated,
+                ..
+            } if orderable(value.ty.base) => {
+                let not = if *negated { "NOT " } else { "" };
+                let (v, lo, hi) = (
+                    self.operand(value)?,
+                    self.operand(low)?,
+                    self.operand(high)?,
+                );
+                self.two_valued(format!("{v} {not}BETWEEN {lo} AND {hi}"))
+            }
+            K::In {
+                value,
+                items,
+                negated,
+                ..
+            } => {
+                let v = self.operand(value)?;
+                let mut list = Vec::new();
+                for item in items {
+                    let K::Lit(lit) = &item.kind else { return None };
+                    if *lit == Literal::Null {
+                        return None;
+                    }
+                    list.push(self.operand(item)?);
+                }
+                let not = if *negated { "NOT " } else { "" };
+                self.two_valued(format!("{v} {not}IN ({})", list.join(", ")))
+            }
+            K::IsNull { value, negated } => {
+                let v = self.operand(value)?;
+                format!("({v} IS {}NULL)", if *negated { "NOT " } else { "" })
+            }
+            K::Contains {
+                text,
+                part,
+                negated,
+            } => {
+                let cmp = if *negated { "= 0" } else { "> 0" };
+                let (t, p) = (self.operand(text)?, self.operand(part)?);
+                self.two_valued(format!("instr({t}, {p}) {cmp}"))
+            }
+            K::StartsWith { text, prefix } => {
+                let (t, p) = (self.operand(text)?, self.operand(prefix)?);
+                self.two_valued(format!("substr({t}, 1, length({p})) = {p}"))
+            }
+            K::Field { .. } if e.ty.base == Type::Bool => {
+                let v = self.operand(e)?;
+                self.two_valued(format!("{v} = 1"))
+            }
+            K::CallFn { function, args } => {
+                self.inline(*function, args, |t, body| t.condition(body))?
+            }
+            _ => return None,
+        })
+    }
+
+    /// A value-producing expression as SQL, or `None`.
+    fn operand(&mut self, e: &'p Expr) -> Option<String> {
+        match &e.kind {
+            K::Field {
+                base,
+                record,
+                field,
+            } if *record == self.subject && self.is_subject(base) => {
+                let ty = self.program.schema.field(*record, *field).ty.base;
+                if matches!(ty, Type::DateTime) {
+                    return None;
+                }
+                self.columns.insert(field.0);
+                let column = ident(&self.program.schema.field(*record, *field).name);
+                // The column's own collation (`COLLATE NOCASE`) must not
+                // apply: flow compares text byte by byte.
+                Some(match ty {
+                    Type::Text | Type::Enum(_) | Type::Date => format!("{column} COLLATE BINARY"),
+                    _ => column,
+                })
+            }
+            K::Lit(lit) => {
+                let v = match lit {
+                    Literal::Null => return None,
+                    Literal::Int(i) | Literal::Duration(i) => SqlValue::Integer(*i),
+                    Literal::Decimal(f) => SqlValue::Real(*f),
+                    Literal::Text(t) => SqlValue::Text(t.clone()),
+                    Literal::Bool(b) => SqlValue::Integer(i64::from(*b)),
+                    Literal::Date(d) => SqlValue::Text(flowc_syntax::time::format_date(*d)),
+                    Literal::DateTime(_) => return None,
+                    Literal::Enum(id, i) => SqlValue::Text(
+                        self.program
+                            .schema
+                            .enum_def(*id)
+                            .values
+                            .get(*i as usize)?
+                            .clone(),
+                    ),
+                };
+                Some(self.param(v))
+            }
+            K::Today => {
+                let today = flowc_syntax::time::local_date(self.now, self.program.schema.timezone);
+                Some(self.param(SqlValue::Text(flowc_syntax::time::format_date(today))))
+            }
+            K::Arith {
+                op: ArithOp::DateDiff,
+                left,
+                right,
+            } => Some(format!(
+                "CAST(julianday({}) - julianday({}) AS INTEGER)",
+                self.operand(left)?,
+                self.operand(right)?
+            )),
+            K::Arith {
+                op: op @ (ArithOp::DateAdd | ArithOp::DateSub),
+                left,
+                right,
+            } => {
+                let K::Lit(Literal::Duration(s)) = right.kind else {
+                    return None;
+                };
+                let days = if *op == ArithOp::DateAdd {
+                    s / 86_400
+                } else {
+                    -(s / 86_400)
+                };
+                let shift = self.param(SqlValue::Text(format!("{days:+} days")));
+                Some(format!("date({}, {shift})", self.operand(left)?))
+            }
+            K::Cast(inner) if e.ty.base == Type::Decimal && inner.ty.base == Type::Int => {
+                self.operand(inner)
+            }
+            K::Var(VarId(v)) => {
+                let arg = *self.args.last()?.get(*v as usize)?;
+                let saved = self.args.pop();
+                let result = self.operand(arg);
+                if let Some(s) = saved {
+                    self.args.push(s);
+                }
+                result
+            }
+            K::CallFn { function, args } => self.inline(*function, args, |t, body| t.operand(body)),
+            _ => None,
+        }
+    }
+
+    /// Whether `base` is the subject (variable 0 outside any inlined function).
+    fn is_subject(&self, base: &Expr) -> bool {
+        match base.kind {
+            K::Var(VarId(0)) if self.args.is_empty() => true,
+            K::Var(VarId(v)) => self
+                .args
+                .last()
+                .and_then(|a| a.get(v as usize))
+                .is_some_and(|arg| arg.kind == K::Var(VarId(0)) && self.args.len() == 1),
+            _ => false,
+        }
+    }
+
+    /// Translates a `fn` body with its parameters standing for the arguments.
+    /// Strict functions are null for null arguments: only pushed when every
+    /// argument is non-nullable, so strictness never applies.
+    fn inline(
+        &mut self,
+        function: flowc_check::ir::FnId,
+        args: &'p [Expr],
+        f: impl FnOnce(&mut Self, &'p Expr) -> Option<String>,
+    ) -> Option<String> {
+        if self.args.len() > 8 || args.iter().any(|a| a.ty.nullable) {
+            return None;
+        }
+        let body = &self.program.functions.get(function.index())?.body;
+        self.args.push(args.iter().collect());
+        let result = f(self, body);
+        self.args.pop();
+        result
+    }
+
+    /// Whether every column the SQL reads holds its value the way flowc
+    /// reads it, so that SQLite's answer is flow's (see the module doc).
+    fn canonical(&mut self) -> String {
+        let record = self.program.schema.record(self.subject);
+        let mut parts = Vec::new();
+        for &i in &self.columns.clone() {
+            let field = &record.fields[i as usize];
+            let c = ident(&field.name);
+            // Each part is two-valued (never NULL): `NOT` of it must be true
+            // for every row it does not hold for.
+            let stored = match field.ty.base {
+                Type::Int | Type::Duration | Type::Record(_) => {
+                    format!("typeof({c}) = 'integer'")
+                }
+                Type::Decimal => format!(
+                    "(typeof({c}) = 'integer' OR (typeof({c}) = 'real' AND abs({c}) <= 1.7976931348623157e308))"
+                ),
+                Type::Bool => format!("(typeof({c}) = 'integer' AND {c} IN (0, 1))"),
+                Type::Text => format!("typeof({c}) = 'text'"),
+                // `date()` gives back the same text only for a real date
+                // written `YYYY-MM-DD`: not `2025-1-5`, `2025-02-30` or
+                // `next spring`.
+                Type::Date => format!("(typeof({c}) = 'text' AND date({c}) IS {c} COLLATE BINARY)"),
+                Type::Enum(e) => {
+                    let values = self.program.schema.enum_def(e).values.clone();
+                    let list: Vec<String> = values
+                        .into_iter()
+                        .map(|v| self.param(SqlValue::Text(v)))
+                        .collect();
+                    format!(
+                        "(typeof({c}) = 'text' AND {c} COLLATE BINARY IN ({}))",
+                        list.join(", ")
+                    )
+                }
+                _ => "0".into(),
+            };
+            parts.push(if field.ty.nullable {
+                format!("({c} IS NULL OR {stored})")
+            } else {
+                stored
+            });
+        }
+        if parts.is_empty() {
+            "1".into()
+        } else {
+            parts.join(" AND ")
+        }
+    }
+}
+
+/// Types whose SQLite ordering is flow's ordering (not enums: their order
+/// is declaration order, not text order).
+fn orderable(ty: Type) -> bool {
+    matches!(
+        ty,
+        Type::Int | Type::Decimal | Type::Text | Type::Date | Type::Duration
+    )
+}
