@@ -152,7 +152,11 @@ impl Engine {
         }
         let now = self.clock.get();
         let trigger = cause.to_json();
-        let id = stored::insert_running(&self.conn, &self.new_run(rule, subject, cause, &trigger))?;
+        let id = stored::insert(
+            &self.conn,
+            &self.new_run(rule, subject, cause, &trigger),
+            stored::Start::Running,
+        )?;
         let run = Run {
             id,
             rule: rule_id,
@@ -200,10 +204,10 @@ impl Engine {
             return self.problem(rule_id, Some(subject), Some(previous), "", &detail);
         }
         let trigger = cause.to_json();
-        let id = stored::insert_failed(
+        let id = stored::insert(
             &self.conn,
             &self.new_run(rule, subject, cause, &trigger),
-            error,
+            stored::Start::Failed(error),
         )?;
         let run = Run {
             id,

@@ -9,7 +9,14 @@
 //!   [`super::captured`]); an UPDATE that changes no declared field records
 //!   nothing; a DELETE also records the last event committed before it;
 //! - `flow_lock_<t>_{update,delete}`: BEFORE triggers that abort a write to
-//!   a row listed in `flow_locks`.
+//!   a row listed in `flow_locks`;
+//! - `flow_odd_<t>_{insert,update,clear,delete}`: AFTER triggers that keep
+//!   `flow_odd_rows` listing the rows holding a value in a form flowc does
+//!   not read as SQLite compares it (a number stored as text, a date that
+//!   is not `YYYY-MM-DD`, a value outside its enum, a null in a non-null
+//!   field: see [`canonical_sql`]). A sweep hands those rows to the VM, so
+//!   its pushed-down `WHERE` never decides them, at no cost per row scanned.
+//!   Installing the triggers lists the rows already there.
 //!
 //! The triggers are recreated whenever their SQL changes (the declared
 //! fields, or a new flowc), all of them and their fingerprints in one
@@ -18,7 +25,7 @@
 
 use super::captured::capture_sql;
 use super::sql::ident;
-use flowc_check::ir::{RecordDef, Schema};
+use flowc_check::ir::{FieldDef, RecordDef, Schema, Type};
 use rusqlite::Connection;
 
 /// The message a write to a locked row fails with.
@@ -55,8 +62,62 @@ fn trigger_name(kind: &str, table: &str, op: &str) -> String {
     ident(&format!("flow_{kind}_{table}_{op}"))
 }
 
+/// Whether the value `column` (an SQL expression) is stored the way flowc
+/// reads it, so that SQLite's comparisons on it mean what flow's do: an int
+/// column holds an integer, a decimal one an integer or a finite real, a
+/// date one a real date written `YYYY-MM-DD`, an enum one of its values
+/// (byte for byte), a text column text; null only where the field is
+/// nullable. Two-valued (never NULL), built-in SQL only.
+pub fn canonical_sql(schema: &Schema, field: &FieldDef, column: &str) -> String {
+    let c = column;
+    let stored = match field.ty.base {
+        Type::Int | Type::Duration | Type::Record(_) => format!("typeof({c}) = 'integer'"),
+        Type::Decimal => format!(
+            "(typeof({c}) = 'integer' OR (typeof({c}) = 'real' AND abs({c}) <= 1.7976931348623157e308))"
+        ),
+        Type::Bool => format!("(typeof({c}) = 'integer' AND ({c} = 0 OR {c} = 1))"),
+        Type::Text => format!("typeof({c}) = 'text'"),
+        // `date()` gives back the same text only for a real date written
+        // `YYYY-MM-DD`: not `2025-1-5`, `2025-02-30` or `next spring`.
+        Type::Date => format!("(typeof({c}) = 'text' AND date({c}) IS {c} COLLATE BINARY)"),
+        Type::Enum(e) => {
+            let values: Vec<String> = schema
+                .enum_def(e)
+                .values
+                .iter()
+                .map(|v| format!("{c} = '{}' COLLATE BINARY", v.replace('\'', "''")))
+                .collect();
+            if values.is_empty() {
+                "0".into()
+            } else {
+                format!("(typeof({c}) = 'text' AND ({}))", values.join(" OR "))
+            }
+        }
+        _ => "1".into(),
+    };
+    if field.ty.nullable {
+        format!("({c} IS NULL OR {stored})")
+    } else {
+        format!("({c} IS NOT NULL AND {stored})")
+    }
+}
+
+/// Whether every declared field of the row `alias` is canonical.
+fn row_canonical(schema: &Schema, record: &RecordDef, alias: &str) -> String {
+    let parts: Vec<String> = record
+        .fields
+        .iter()
+        .map(|f| canonical_sql(schema, f, &format!("{alias}{}", ident(&f.name))))
+        .collect();
+    if parts.is_empty() {
+        "1".into()
+    } else {
+        parts.join(" AND ")
+    }
+}
+
 /// The SQL that (re)creates one table's triggers.
-pub fn triggers_sql(record: &RecordDef) -> String {
+pub fn triggers_sql(schema: &Schema, record: &RecordDef) -> String {
     let t = &record.name;
     let tbl = ident(t);
     let name_lit = format!("'{}'", t.replace('\'', "''"));
@@ -84,6 +145,12 @@ pub fn triggers_sql(record: &RecordDef) -> String {
             trigger_name("lock", t, op)
         ));
     }
+    for op in ["insert", "update", "clear", "delete"] {
+        sql.push_str(&format!(
+            "DROP TRIGGER IF EXISTS {};\n",
+            trigger_name("odd", t, op)
+        ));
+    }
     sql.push_str(&format!(
         "CREATE TRIGGER {} AFTER INSERT ON {tbl} BEGIN \
          INSERT INTO flow_changes (tbl, row_id, op, old, new, depth, run_id) \
@@ -106,6 +173,38 @@ pub fn triggers_sql(record: &RecordDef) -> String {
          (SELECT seq FROM sqlite_sequence WHERE name = 'flow_events')); END;\n",
         trigger_name("capture", t, "delete"),
         json_of(record, "OLD"),
+    ));
+    let (new_ok, old_ok) = (
+        row_canonical(schema, record, "NEW."),
+        row_canonical(schema, record, "OLD."),
+    );
+    let mark =
+        format!("INSERT OR IGNORE INTO flow_odd_rows (tbl, row_id) VALUES ({name_lit}, NEW.id)");
+    let clear = |row: &str| {
+        format!("DELETE FROM flow_odd_rows WHERE tbl = {name_lit} AND row_id = {row}.id")
+    };
+    for (op, event, when, action) in [
+        ("insert", "INSERT", format!("NOT ({new_ok})"), mark.clone()),
+        ("update", "UPDATE", format!("NOT ({new_ok})"), mark),
+        (
+            "clear",
+            "UPDATE",
+            format!("({new_ok}) AND NOT ({old_ok})"),
+            clear("OLD"),
+        ),
+        ("delete", "DELETE", format!("NOT ({old_ok})"), clear("OLD")),
+    ] {
+        sql.push_str(&format!(
+            "CREATE TRIGGER {} AFTER {event} ON {tbl} WHEN {when} BEGIN {action}; END;\n",
+            trigger_name("odd", t, op),
+        ));
+    }
+    // The rows already there.
+    sql.push_str(&format!(
+        "DELETE FROM flow_odd_rows WHERE tbl = {name_lit};\n\
+         INSERT INTO flow_odd_rows (tbl, row_id) SELECT {name_lit}, {id} FROM {tbl} WHERE NOT ({});\n",
+        row_canonical(schema, record, ""),
+        id = ident("id"),
     ));
     for (op, row) in [("update", "OLD"), ("delete", "OLD")] {
         sql.push_str(&format!(
@@ -135,7 +234,7 @@ fn stale(conn: &Connection, schema: &Schema) -> rusqlite::Result<Vec<Stale>> {
         if !table_exists(conn, &record.name)? {
             continue;
         }
-        let sql = triggers_sql(record);
+        let sql = triggers_sql(schema, record);
         let key = format!("capture:{}", record.name);
         let fingerprint = format!("{:016x}", fnv(&sql));
         if super::state::meta(conn, &key)?.as_deref() != Some(fingerprint.as_str()) {
@@ -235,6 +334,45 @@ mod tests {
         (dir, conn)
     }
 
+    /// `flow_odd_rows` lists exactly the rows holding a value flowc does
+    /// not read as SQLite compares it: those there at install, and then as
+    /// any program writes.
+    #[test]
+    fn odd_rows_are_listed_at_install_and_kept_by_every_write() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let conn = crate::store::state::open(&dir.path().join("db.sqlite")).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE job (id INTEGER PRIMARY KEY, rate NUMERIC, due DATE, level TEXT, n INTEGER);
+             INSERT INTO job VALUES (1, '9.5', '2025-01-05', 'high', 1), (2, 'n/a', '2025-01-05', 'high', 1),
+               (3, 9.5, '2025-1-5', 'high', 1), (4, 9.5, NULL, 'lost', 1), (5, 9.5, NULL, 'low', NULL);",
+        )
+        .expect("rows");
+        let schema = schema(
+            "enum level { \"low\", \"high\" }\nrecord job {\n  rate: decimal\n  due: date?\n  level: level\n  n: int\n}\n",
+        );
+        install(&conn, &schema).expect("install");
+        let odd = || -> Vec<i64> {
+            conn.prepare("SELECT row_id FROM flow_odd_rows WHERE tbl = 'job' ORDER BY row_id")
+                .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                .expect("odd rows")
+        };
+        // Row 1's '9.5' became a number (NUMERIC affinity); 'n/a' did not.
+        assert_eq!(odd(), [2, 3, 4, 5]);
+        conn.execute_batch(
+            "UPDATE job SET rate = 9.5 WHERE id = 2;
+             UPDATE job SET due = '2025-01-05' WHERE id = 3;",
+        )
+        .expect("fix");
+        assert_eq!(odd(), [4, 5], "an outside-enum level, a null int");
+        conn.execute_batch(
+            "UPDATE job SET level = 'low' WHERE id = 4;
+             DELETE FROM job WHERE id = 5;
+             INSERT INTO job VALUES (6, CAST(X'FF' AS BLOB), NULL, 'low', 1);",
+        )
+        .expect("writes");
+        assert_eq!(odd(), [6]);
+    }
+
     #[test]
     fn a_failed_refresh_leaves_every_old_trigger_in_place() {
         let (_dir, conn) = database();
@@ -243,7 +381,8 @@ mod tests {
             ["a", "b"]
         );
         let before = triggers(&conn);
-        assert_eq!(before.len(), 10);
+        // Per table: 3 capture, 2 lock and 4 odd-row triggers.
+        assert_eq!(before.len(), 18);
         let fingerprints = || {
             conn.query_row(
                 "SELECT group_concat(value) FROM flow_meta WHERE key LIKE 'capture:%'",

@@ -1,16 +1,15 @@
 //! The third lowering of a condition: to an SQL `WHERE`, for sweeps.
 //!
-//! Only what SQLite computes exactly as flow does is translated, and only
-//! on values stored the way flowc reads them. SQLite lets any column hold
-//! any value and compares by its own affinity rules (a decimal stored as
-//! text compares as text; an untyped column's text is greater than every
-//! number; a `COLLATE NOCASE` column ignores case). So each column the
-//! pushed SQL reads has a *canonical* form (an int column: an integer; a
-//! date column: `YYYY-MM-DD` text that is a real date; an enum column: one
-//! of its values; null only where the field is nullable), and a row with
-//! any column out of that form is always handed to the VM, which decodes
-//! it with the declared types and reports bad data instead of skipping the
-//! row. Text is compared with `COLLATE BINARY`, flow's byte order.
+//! Only what SQLite computes exactly as flow does is translated, and SQL
+//! decides only rows whose values are stored the way flowc reads them.
+//! SQLite lets any column hold any value and compares by its own affinity
+//! rules (a decimal stored as text compares as text; an untyped column's
+//! text is greater than every number); the rows holding such a value are
+//! listed in `flow_odd_rows` by the capture triggers (see
+//! `store::capture::canonical_sql`), and [`candidates`] hands them to the
+//! VM whatever the SQL says, so a bad value is reported, never skipped and
+//! never misjudged, at no cost per row scanned. Text is compared with
+//! `COLLATE BINARY`, flow's byte order, whatever the column's collation.
 //!
 //! A comparison with null is false in flow and `not` of it is true;
 //! SQLite's NULL only differs under `NOT`, so comparisons there become
@@ -43,7 +42,8 @@ pub struct Plan {
 }
 
 /// The rows of `table` the plan selects, in id order: `(id, exact)`,
-/// `exact` when SQL alone decided the whole condition for that row.
+/// `exact` when SQL alone decided the whole condition for that row. The
+/// rows listed in `flow_odd_rows` are always among them, never exact.
 pub fn candidates(
     conn: &rusqlite::Connection,
     table: &str,
@@ -60,7 +60,13 @@ pub fn candidates(
     let rows = stmt.query_map(rusqlite::params_from_iter(plan.params.iter()), |r| {
         Ok((r.get(0)?, r.get::<_, i64>(1)? != 0))
     })?;
-    rows.collect()
+    let mut selected: std::collections::BTreeMap<i64, bool> =
+        rows.collect::<rusqlite::Result<_>>()?;
+    let mut odd = conn.prepare_cached("SELECT row_id FROM flow_odd_rows WHERE tbl = ?1")?;
+    for id in odd.query_map([table], |r| r.get::<_, i64>(0))? {
+        selected.insert(id?, false);
+    }
+    Ok(selected.into_iter().collect())
 }
 
 pub fn plan(program: &Program, subject: RecordId, filter: Option<&Expr>, now: i64) -> Plan {
@@ -101,20 +107,15 @@ pub fn plan(program: &Program, subject: RecordId, filter: Option<&Expr>, now: i6
     if pushed.is_empty() {
         return everything("0");
     }
-    let canonical = t.canonical();
     let condition = pushed.join(" AND ");
-    let exact = if residual {
-        "0".to_string()
-    } else {
-        canonical.clone()
-    };
+    let exact = if residual { "0" } else { "1" };
     let record = program.schema.record(subject);
     let text_columns = t
         .columns
         .iter()
         .any(|&f| record.fields[f as usize].ty.base == Type::Text);
     Plan {
-        where_sql: format!("NOT ({canonical}) OR ({condition})"),
+        where_sql: condition,
         exact_sql: format!("({exact})"),
         params: t.params,
         columns: t
@@ -372,55 +373,6 @@ impl<'p> Translator<'p> {
         let result = f(self, body);
         self.args.pop();
         result
-    }
-
-    /// Whether every column the SQL reads holds its value the way flowc
-    /// reads it, so that SQLite's answer is flow's (see the module doc).
-    fn canonical(&mut self) -> String {
-        let record = self.program.schema.record(self.subject);
-        let mut parts = Vec::new();
-        for &i in &self.columns.clone() {
-            let field = &record.fields[i as usize];
-            let c = ident(&field.name);
-            // Each part is two-valued (never NULL): `NOT` of it must be true
-            // for every row it does not hold for.
-            let stored = match field.ty.base {
-                Type::Int | Type::Duration | Type::Record(_) => {
-                    format!("typeof({c}) = 'integer'")
-                }
-                Type::Decimal => format!(
-                    "(typeof({c}) = 'integer' OR (typeof({c}) = 'real' AND abs({c}) <= 1.7976931348623157e308))"
-                ),
-                Type::Bool => format!("(typeof({c}) = 'integer' AND {c} IN (0, 1))"),
-                Type::Text => format!("typeof({c}) = 'text'"),
-                // `date()` gives back the same text only for a real date
-                // written `YYYY-MM-DD`: not `2025-1-5`, `2025-02-30` or
-                // `next spring`.
-                Type::Date => format!("(typeof({c}) = 'text' AND date({c}) IS {c} COLLATE BINARY)"),
-                Type::Enum(e) => {
-                    let values = self.program.schema.enum_def(e).values.clone();
-                    let list: Vec<String> = values
-                        .into_iter()
-                        .map(|v| self.param(SqlValue::Text(v)))
-                        .collect();
-                    format!(
-                        "(typeof({c}) = 'text' AND {c} COLLATE BINARY IN ({}))",
-                        list.join(", ")
-                    )
-                }
-                _ => "0".into(),
-            };
-            parts.push(if field.ty.nullable {
-                format!("({c} IS NULL OR {stored})")
-            } else {
-                stored
-            });
-        }
-        if parts.is_empty() {
-            "1".into()
-        } else {
-            parts.join(" AND ")
-        }
     }
 }
 

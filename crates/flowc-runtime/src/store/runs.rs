@@ -388,36 +388,32 @@ pub struct NewRun<'a> {
     pub depth: i64,
 }
 
-/// Inserts a run `running` at its first step; returns its id.
-pub fn insert_running(conn: &Connection, run: &NewRun) -> rusqlite::Result<i64> {
-    conn.prepare_cached(
-        "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, started_at, updated_at, \
-         trigger, start_seq, depth) VALUES (?1, ?2, ?3, ?4, 'running', '0', '', ?5, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        run.rule,
-        run.version,
-        run.subject_table,
-        run.subject,
-        run.at,
-        run.trigger,
-        run.start_seq,
-        run.depth
-    ])?;
-    Ok(conn.last_insert_rowid())
+/// How a run starts.
+#[derive(Clone, Copy, Debug)]
+pub enum Start<'a> {
+    /// `running`, at its first step.
+    Running,
+    /// `failed` before its first step, with why.
+    Failed(&'a str),
 }
 
-/// Inserts a run that failed before its first step; returns its id.
-pub fn insert_failed(conn: &Connection, run: &NewRun, error: &str) -> rusqlite::Result<i64> {
+/// Inserts a run; returns its id.
+pub fn insert(conn: &Connection, run: &NewRun, start: Start) -> rusqlite::Result<i64> {
+    let (status, pc, error) = match start {
+        Start::Running => ("running", "0", None),
+        Start::Failed(error) => ("failed", "", Some(error)),
+    };
     conn.prepare_cached(
         "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, started_at, updated_at, \
-         trigger, start_seq, depth, error) VALUES (?1, ?2, ?3, ?4, 'failed', '', '', ?5, ?5, ?6, ?7, ?8, ?9)",
+         trigger, start_seq, depth, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         run.rule,
         run.version,
         run.subject_table,
         run.subject,
+        status,
+        pc,
         run.at,
         run.trigger,
         run.start_seq,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The newest state layout this flowc knows. A database written by a newer
 /// flowc (a higher version) is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Each migration takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -357,6 +357,15 @@ DROP TABLE flow_changes;
 ALTER TABLE flow_changes_new RENAME TO flow_changes;
 
 PRAGMA legacy_alter_table = OFF;
+"#,
+    // 7: rows holding a value not in the form flowc reads (kept by the
+    // capture install and the `flow_odd_*` triggers; store::capture).
+    r#"
+CREATE TABLE IF NOT EXISTS flow_odd_rows (
+  tbl    TEXT NOT NULL,
+  row_id INTEGER NOT NULL,
+  PRIMARY KEY (tbl, row_id)
+) WITHOUT ROWID;
 "#,
 ];
 
