@@ -208,9 +208,9 @@ fn codes_in(source: &str) -> BTreeSet<String> {
 fn every_code_has_a_documented_example() {
     let mut codes = BTreeSet::new();
     for file in [
-        "src/check/problems.rs",
-        "src/syntax/errors.rs",
-        "src/store/drift.rs",
+        "crates/flowc-check/src/check/problems.rs",
+        "crates/flowc-syntax/src/syntax/errors.rs",
+        "crates/flowc-runtime/src/store/drift.rs",
     ] {
         codes.extend(codes_in(&read(&root().join(file))));
     }
