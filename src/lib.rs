@@ -18,9 +18,11 @@ pub use flowc_runtime::{engine, mail, store, tester};
 pub use flowc_syntax::{diagnostic, fmt, source, suggest, syntax, time};
 pub use flowc_vm::{value, vm};
 
-/// Evaluation: the semantics, the [`Env`] trait and errors (flowc-vm), and
-/// [`Compiled`] / [`Backend`], which pick the VM or the JIT (flowc-jit).
 pub mod eval {
+    //! Evaluation: the semantics, the [`Env`] trait and errors (flowc-vm),
+    //! and [`Compiled`] / [`Backend`], which pick the VM or the JIT
+    //! (flowc-jit).
+
     pub use flowc_jit::compiled::{self, Backend, Compiled};
     pub use flowc_vm::eval::*;
 }

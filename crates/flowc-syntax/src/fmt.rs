@@ -57,6 +57,7 @@
 //! tree (spans aside); debug builds check both properties, and the
 //! comments, on every call of [`format_source`].
 
+mod comments;
 mod decls;
 mod expr;
 mod printer;
@@ -64,7 +65,8 @@ mod rules;
 mod test_decls;
 mod verify;
 
-pub use verify::{comments, fingerprint};
+pub use comments::comments;
+pub use verify::fingerprint;
 
 use crate::source::FileId;
 use crate::syntax::{self, SyntaxError, ast};

@@ -6,7 +6,7 @@
 //! shadows any outer name it equals.
 
 use super::scope::Scope;
-use super::{Checker, Problem, TypeDecl};
+use super::{Checker, Problem, TypeDecl, error_expr};
 use crate::ir::{self, AggFunc, ExprKind as K, Ty, Type};
 use flowc_syntax::source::Span;
 use flowc_syntax::syntax::ast;
@@ -37,7 +37,7 @@ pub(crate) fn aggregate(
                 candidates,
                 hint,
             );
-            return super::expr::error_expr(span);
+            return error_expr(span);
         }
     };
     let Some(row_name) = root_name(value) else {
@@ -45,14 +45,14 @@ pub(crate) fn aggregate(
             span: value.span,
             hint: "start the value with the record to aggregate: `sum(line_item.price for line_item.order == order)`".into(),
         });
-        return super::expr::error_expr(span);
+        return error_expr(span);
     };
     let Some(TypeDecl::Record(record)) = cx.names.types.get(&row_name.name).copied() else {
         cx.report(Problem::AggregateRows {
             span: row_name.span,
             hint: format!("`{}` is not a record; the value must start with the record whose rows are aggregated", row_name.name),
         });
-        return super::expr::error_expr(span);
+        return error_expr(span);
     };
     let row = scope.push(&row_name.name, Ty::new(Type::Record(record)));
     let typed_value = cx.expr(value, scope);
@@ -62,7 +62,7 @@ pub(crate) fn aggregate(
     let (value, ty) = match func {
         AggFunc::Count => (None, Ty::INT),
         _ => match typed_value.ty.base {
-            Type::Error => return super::expr::error_expr(span),
+            Type::Error => return error_expr(span),
             Type::Int | Type::Decimal | Type::Duration if func == AggFunc::Sum => {
                 let ty = Ty::new(typed_value.ty.base);
                 (Some(typed_value), ty)
@@ -101,7 +101,7 @@ pub(crate) fn aggregate(
                     found,
                     hint: Some("to count rows, write `count(ROW for CONDITION)`".into()),
                 });
-                return super::expr::error_expr(span);
+                return error_expr(span);
             }
         },
     };

@@ -4,7 +4,7 @@
 //! needs a value, the result is null (and the result type nullable). The
 //! only exception is `coalesce`, whose job is nulls.
 
-use super::{Checker, Problem};
+use super::{Checker, Problem, error_expr};
 use crate::ir::{self, Builtin, Ty, Type};
 use flowc_syntax::source::Span;
 
@@ -89,7 +89,7 @@ pub(crate) fn call(
         _ => return None,
     };
     if !arity(cx, name, params.len(), args.len(), span) {
-        return Some(super::expr::error_expr(span));
+        return Some(error_expr(span));
     }
     let mut nullable = false;
     let mut typed = Vec::with_capacity(args.len());
@@ -130,13 +130,13 @@ fn arity(cx: &mut Checker, name: &str, expected: usize, found: usize, span: Span
 
 fn abs(cx: &mut Checker, args: Vec<ir::Expr>, span: Span) -> ir::Expr {
     if !arity(cx, "abs", 1, args.len(), span) {
-        return super::expr::error_expr(span);
+        return error_expr(span);
     }
     let mut args = args;
     let arg = args.remove(0);
     let (function, base) = match arg.ty.base {
         Type::Int => (Builtin::AbsInt, Type::Int),
-        Type::Error => return super::expr::error_expr(span),
+        Type::Error => return error_expr(span),
         _ => (Builtin::AbsDecimal, Type::Decimal),
     };
     let arg = cx.coerce(arg, Ty::nullable(base), "the argument of `abs`", None);
@@ -156,7 +156,7 @@ fn abs(cx: &mut Checker, args: Vec<ir::Expr>, span: Span) -> ir::Expr {
 
 fn to_text(cx: &mut Checker, args: Vec<ir::Expr>, span: Span) -> ir::Expr {
     if !arity(cx, "text", 1, args.len(), span) {
-        return super::expr::error_expr(span);
+        return error_expr(span);
     }
     let nullable = args[0].ty.nullable;
     ir::Expr::new(
@@ -174,11 +174,11 @@ fn to_text(cx: &mut Checker, args: Vec<ir::Expr>, span: Span) -> ir::Expr {
 
 fn coalesce(cx: &mut Checker, args: Vec<ir::Expr>, span: Span) -> ir::Expr {
     if !arity(cx, "coalesce", 2, args.len(), span) {
-        return super::expr::error_expr(span);
+        return error_expr(span);
     }
     let mut args = args.into_iter();
     let (Some(first), Some(second)) = (args.next(), args.next()) else {
-        return super::expr::error_expr(span);
+        return error_expr(span);
     };
     let (first, second, base) = cx.unify(first, second, "coalesce", span);
     let ty = Ty {
@@ -197,11 +197,11 @@ fn coalesce(cx: &mut Checker, args: Vec<ir::Expr>, span: Span) -> ir::Expr {
 
 fn min_max(cx: &mut Checker, name: &str, args: Vec<ir::Expr>, span: Span) -> ir::Expr {
     if !arity(cx, name, 2, args.len(), span) {
-        return super::expr::error_expr(span);
+        return error_expr(span);
     }
     let mut args = args.into_iter();
     let (Some(first), Some(second)) = (args.next(), args.next()) else {
-        return super::expr::error_expr(span);
+        return error_expr(span);
     };
     let nullable = first.ty.nullable || second.ty.nullable;
     let (first, second, base) = cx.unify(first, second, name, span);

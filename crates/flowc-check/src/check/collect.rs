@@ -1,24 +1,10 @@
 //! First pass: every declared name gets an id, duplicates are reported.
 
-use super::{Checker, Input, Problem, TypeDecl};
+use super::{Checker, Decls, Input, Problem, TypeDecl};
 use crate::ir;
 use flowc_syntax::source::Span;
 use flowc_syntax::syntax::ast;
 use std::collections::HashMap;
-
-/// The declarations of a project grouped by kind, in id order.
-#[derive(Default)]
-pub(crate) struct Decls<'a> {
-    pub timezones: Vec<&'a ast::TimezoneDecl>,
-    pub enums: Vec<&'a ast::EnumDecl>,
-    pub records: Vec<&'a ast::RecordDecl>,
-    pub lists: Vec<&'a ast::ListDecl>,
-    pub segments: Vec<&'a ast::SegmentDecl>,
-    pub templates: Vec<(&'a ast::TemplateDecl, flowc_syntax::source::FileId)>,
-    pub functions: Vec<(&'a ast::FnDecl, bool)>,
-    pub rules: Vec<&'a ast::RuleDecl>,
-    pub tests: Vec<&'a ast::TestDecl>,
-}
 
 pub(crate) fn collect<'a>(cx: &mut Checker, input: &Input<'a>) -> Decls<'a> {
     let mut decls = Decls::default();

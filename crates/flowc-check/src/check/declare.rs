@@ -1,8 +1,7 @@
 //! Second pass: the schema. Types of fields, lists, templates, function
 //! signatures and the time zone, all resolved before any expression is read.
 
-use super::collect::Decls;
-use super::{Checker, FnSig, NameKind, Problem, TypeDecl, templates};
+use super::{Checker, Decls, FnSig, NameKind, Problem, TypeDecl, error_expr, templates};
 use crate::ir::{self, Ty, Type};
 use flowc_syntax::syntax::ast;
 
@@ -63,7 +62,7 @@ pub(crate) fn declare(cx: &mut Checker, decls: &Decls) {
         cx.schema.segments.push(ir::SegmentDef {
             name: s.name.name.clone(),
             of: of.unwrap_or(ir::RecordId(u32::MAX)),
-            condition: super::expr::error_expr(s.condition.span),
+            condition: error_expr(s.condition.span),
             span: s.span,
         });
     }

@@ -1,15 +1,10 @@
 //! Typing expressions: AST expressions in a scope → typed IR expressions.
 
 use super::scope::Scope;
-use super::{Checker, NameKind, Problem, TypeDecl, builtins, nulls};
+use super::{Checker, NameKind, Problem, TypeDecl, builtins, error_expr, nulls};
 use crate::ir::{self, CmpType, ExprKind as K, Literal, Ty, Type};
 use flowc_syntax::source::Span;
 use flowc_syntax::syntax::ast;
-
-/// An expression that already failed to check: typed `Error`, fits anywhere.
-pub(crate) fn error_expr(span: Span) -> ir::Expr {
-    ir::Expr::new(K::Lit(Literal::Null), Ty::ERROR, span)
-}
 
 pub(super) fn lit(value: Literal, ty: Ty, span: Span) -> ir::Expr {
     ir::Expr::new(K::Lit(value), ty, span)

@@ -2,8 +2,7 @@
 //! and rules whose writes trigger each other (a warning: the engine stops
 //! cascades after a bound).
 
-use super::collect::Decls;
-use super::{Checker, Problem};
+use super::{Checker, Decls, Problem};
 use crate::ir::{self, ExprKind as K};
 use flowc_syntax::source::Span;
 

@@ -104,6 +104,25 @@ pub fn check(input: &Input) -> Checked {
     }
 }
 
+/// The declarations of a project grouped by kind, in id order.
+#[derive(Default)]
+pub(crate) struct Decls<'a> {
+    pub timezones: Vec<&'a ast::TimezoneDecl>,
+    pub enums: Vec<&'a ast::EnumDecl>,
+    pub records: Vec<&'a ast::RecordDecl>,
+    pub lists: Vec<&'a ast::ListDecl>,
+    pub segments: Vec<&'a ast::SegmentDecl>,
+    pub templates: Vec<(&'a ast::TemplateDecl, FileId)>,
+    pub functions: Vec<(&'a ast::FnDecl, bool)>,
+    pub rules: Vec<&'a ast::RuleDecl>,
+    pub tests: Vec<&'a ast::TestDecl>,
+}
+
+/// An expression that already failed to check: typed `Error`, fits anywhere.
+pub(crate) fn error_expr(span: Span) -> ir::Expr {
+    ir::Expr::new(ir::ExprKind::Lit(ir::Literal::Null), ir::Ty::ERROR, span)
+}
+
 /// A declaration's name in its namespace, with where it was declared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TypeDecl {
@@ -203,7 +222,7 @@ impl<'a> Checker<'a> {
         });
     }
 
-    fn check_bodies(&mut self, decls: &collect::Decls) -> Program {
+    fn check_bodies(&mut self, decls: &Decls) -> Program {
         let segments = decls
             .segments
             .iter()
@@ -241,7 +260,7 @@ impl<'a> Checker<'a> {
 
     fn check_segment(&mut self, decl: &ast::SegmentDecl) -> ir::Expr {
         let Some(TypeDecl::Record(record)) = self.names.types.get(&decl.of.name).copied() else {
-            return expr::error_expr(decl.condition.span);
+            return error_expr(decl.condition.span);
         };
         let mut scope = scope::Scope::for_subject(&decl.of.name, record);
         self.condition(&decl.condition, &mut scope, "a segment's condition")

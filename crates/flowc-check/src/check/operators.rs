@@ -1,9 +1,9 @@
 //! Typing operators: comparisons, `in`, arithmetic, and the conversions
 //! between types they need (`unify`, `coerce`).
 
-use super::expr::{boxed, cmp_type, error_expr, lit};
+use super::expr::{boxed, cmp_type, lit};
 use super::scope::Scope;
-use super::{Checker, Problem, nulls};
+use super::{Checker, Problem, error_expr, nulls};
 use crate::ir::{self, ArithOp, CmpOp, ExprKind as K, Literal, Num, Ty, Type};
 use flowc_syntax::source::Span;
 use flowc_syntax::syntax::ast::{self, BinaryOp};

@@ -29,6 +29,7 @@
 //! (see [`TEXT_CONST`]); a handle into [`Spill::values`] for event
 //! payload values of unknown type.
 
+use cranelift_codegen::ir::types::{F64, I64};
 use flowc_check::ir::Type;
 use flowc_vm::eval::{Env, EvalError};
 use flowc_vm::value::{Row, Slot, Tag, Value};
@@ -259,4 +260,27 @@ pub fn tag_of(ty: Type) -> Option<Tag> {
         Type::Record(_) => Tag::Ref,
         Type::Null | Type::Any | Type::Error => return None,
     })
+}
+
+/// The machine type holding a value of IR type `ty`.
+pub(super) fn clif_type(ty: Type) -> cranelift_codegen::ir::Type {
+    if ty == Type::Decimal { F64 } else { I64 }
+}
+
+/// Whether values of these types are the same kind of `Value`.
+pub(super) fn same_kind(a: Type, b: Type) -> bool {
+    match (a, b) {
+        (Type::Any, Type::Any) => true,
+        _ => tag_of(a).is_some() && tag_of(a) == tag_of(b),
+    }
+}
+
+/// Whether a value of this type compares as an integer (`Value::as_i64`).
+pub(super) fn int_like(ty: Type) -> bool {
+    matches!(
+        tag_of(ty),
+        Some(
+            Tag::Int | Tag::Bool | Tag::Date | Tag::DateTime | Tag::Duration | Tag::Enum | Tag::Ref
+        )
+    )
 }

@@ -3,7 +3,7 @@
 //! these; nothing here knows about IR nodes.
 
 use super::Decline;
-use super::abi::{self, CELL_BITS, CELL_NULL, CELL_SIZE, OK};
+use super::abi::{self, CELL_BITS, CELL_NULL, CELL_SIZE, OK, clif_type, same_kind};
 use super::plan::{CallOp, CallPlan};
 use super::runtime;
 use super::translate::{JValue, Null, Translator};
@@ -14,7 +14,6 @@ use cranelift_codegen::ir::{
     StackSlot, StackSlotData, StackSlotKind, UserExternalName, Value,
 };
 use flowc_check::ir::Type;
-use flowc_vm::value::Tag;
 
 impl Translator<'_, '_> {
     // ------------------------------------------------------------ runtime
@@ -329,27 +328,4 @@ impl Translator<'_, '_> {
         };
         Ok(JValue { ty, null, bits })
     }
-}
-
-/// The machine type holding a value of IR type `ty`.
-pub(super) fn clif_type(ty: Type) -> cranelift_codegen::ir::Type {
-    if ty == Type::Decimal { F64 } else { I64 }
-}
-
-/// Whether values of these types are the same kind of `Value`.
-pub(super) fn same_kind(a: Type, b: Type) -> bool {
-    match (a, b) {
-        (Type::Any, Type::Any) => true,
-        _ => abi::tag_of(a).is_some() && abi::tag_of(a) == abi::tag_of(b),
-    }
-}
-
-/// Whether a value of this type compares as an integer (`Value::as_i64`).
-pub(super) fn int_like(ty: Type) -> bool {
-    matches!(
-        abi::tag_of(ty),
-        Some(
-            Tag::Int | Tag::Bool | Tag::Date | Tag::DateTime | Tag::Duration | Tag::Enum | Tag::Ref
-        )
-    )
 }

@@ -22,8 +22,7 @@
 //! runtime combine both sides without a branch.
 
 use super::Decline;
-use super::abi;
-use super::emit::{clif_type, int_like};
+use super::abi::{self, clif_type, int_like};
 use super::plan::{AggregatePlan, CallOp, Plan};
 use super::runtime;
 use cranelift_codegen::ir::condcodes::IntCC;

@@ -5,8 +5,7 @@
 //! the VM uses.
 
 use super::Decline;
-use super::abi::{self, overflow_status};
-use super::emit::{clif_type, int_like, same_kind};
+use super::abi::{self, clif_type, int_like, overflow_status, same_kind};
 use super::plan::CallOp;
 use super::runtime::{self, TEXT_COMPARE};
 use super::translate::{JValue, Null, Translator};

@@ -15,6 +15,7 @@ mod env;
 mod events;
 pub mod pc;
 mod report;
+mod run;
 mod runs;
 mod schedule;
 mod steps;

@@ -3,33 +3,15 @@
 
 use super::env::Context;
 use super::pc::{self, Pc};
-use super::steps::Flow;
+use super::run::{Flow, Run};
 use super::{Engine, EngineError};
 use crate::store::captured::Captured;
 use crate::store::changes::Payload;
 use crate::store::events::EventData;
-use crate::store::runs::{self as stored, Awaited, RunState, Transition};
+use crate::store::runs::{self as stored, RunState, Transition};
 use crate::store::state::StateError;
 use flowc_check::ir::{Reenter, RuleDef, RuleId};
 use std::rc::Rc;
-
-/// A run being executed.
-#[derive(Clone, Debug)]
-pub(crate) struct Run {
-    pub id: i64,
-    pub rule: RuleId,
-    pub subject: i64,
-    /// How many rule-made changes led to this run.
-    pub depth: i64,
-    pub ctx: Context,
-    /// The rule version the run is on, and the step it last waited at.
-    pub version: String,
-    pub step: String,
-    /// When its current wait ends on a timer, as loaded.
-    pub wake_at: Option<i64>,
-    /// What else its current wait ends on, as loaded.
-    pub awaited: Option<Awaited>,
-}
 
 /// What started a run: the change's old values or the event's payload,
 /// stored with the run so that a run resumed days later still has them.

@@ -2,7 +2,7 @@
 //! the run's progress; emails go to the outbox, never straight out.
 
 use super::env::Context;
-use super::runs::Run;
+use super::run::{Flow, Run};
 use super::{Engine, RunError};
 use crate::store::effects;
 use crate::store::runs::Awaited;
@@ -10,21 +10,6 @@ use flowc_check::ir::{self, Expr, Message, Part, Recipient, RecordId, Step, Step
 use flowc_vm::eval::EvalError;
 use flowc_vm::value::Value;
 use rusqlite::params;
-
-/// What the run does after a step.
-#[derive(Debug)]
-pub(crate) enum Flow {
-    Next,
-    /// Continue inside block `n` of this step (an `if` branch).
-    Enter(u32),
-    /// Pause until `wake_at` (if any) or until what it awaits.
-    Wait {
-        wake_at: Option<i64>,
-        awaited: Awaited,
-    },
-    /// The run ends here (`stop`, or a `wait … unless` that happened).
-    End(String),
-}
 
 /// An address, refusing the line breaks that would inject email headers.
 fn header_safe(what: &str, text: &str) -> Result<(), RunError> {

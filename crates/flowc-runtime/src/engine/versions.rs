@@ -11,7 +11,7 @@
 //! to each waiting run before anything does.
 
 use super::pc;
-use super::runs::Run;
+use super::run::Run;
 use super::{Engine, EngineError};
 use flowc_check::project::Project;
 use std::rc::Rc;

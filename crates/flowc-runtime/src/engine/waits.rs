@@ -3,8 +3,7 @@
 //! change made true). Waits and events live in one database, ordered by
 //! sequence, so an event committed after a wait began always reaches it.
 
-use super::runs::Run;
-use super::steps::Flow;
+use super::run::{Flow, Run};
 use super::versions::Placement;
 use super::{Engine, EngineError, RunError};
 use crate::store::approvals::{self, Decision};

@@ -1,6 +1,6 @@
 //! Expressions and literals, with the fewest parentheses that keep the tree.
 
-use super::printer::Printer;
+use super::printer::{INDENT, Printer};
 use crate::source::Span;
 use crate::syntax::ast::{BinaryOp, Expr, ExprKind};
 use crate::time::{format_date, format_duration};
@@ -319,6 +319,68 @@ fn decimal(v: f64) -> String {
         text
     } else {
         format!("{text}.0")
+    }
+}
+
+impl Printer<'_> {
+    /// Prints `keyword` and a condition (a `where`, a `fn` body): on one
+    /// line if it fits and no comment inside asks otherwise, else, if it is
+    /// a chain of `and` or of `or`, one operand per line.
+    pub(super) fn clause(&mut self, indent: usize, keyword: &str, condition: &Expr) {
+        let flat = format!("{keyword}{}", self.expr(condition));
+        let span = condition.span;
+        let operands = chain(condition);
+        let break_up = operands.as_ref().is_some_and(|(_, list)| {
+            list.first()
+                .is_some_and(|first| self.has_comment(first.span.end, span.end))
+        }) || !Printer::fits(indent, &flat);
+        match operands {
+            Some((op, list)) if break_up => {
+                let level = operand_level(op);
+                for (i, operand) in list.iter().enumerate() {
+                    let text = self.expr_at(operand, level);
+                    if i == 0 {
+                        self.span_line(indent, operand.span, &format!("{keyword}{text}"), false);
+                    } else {
+                        let line = format!("{} {text}", op.symbol());
+                        self.span_line(indent + INDENT, operand.span, &line, false);
+                    }
+                }
+            }
+            _ => self.span_line(indent, span, &flat, false),
+        }
+    }
+}
+
+/// The operands of a chain of `and`, or of `or`, left to right.
+fn chain(e: &Expr) -> Option<(BinaryOp, Vec<&Expr>)> {
+    let ExprKind::Binary { op, .. } = &e.kind else {
+        return None;
+    };
+    let op = *op;
+    if !matches!(op, BinaryOp::And | BinaryOp::Or) {
+        return None;
+    }
+    let mut operands = Vec::new();
+    let mut node = e;
+    while let ExprKind::Binary { op: o, left, right } = &node.kind {
+        if *o != op {
+            break;
+        }
+        operands.push(right.as_ref());
+        node = left;
+    }
+    operands.push(node);
+    operands.reverse();
+    Some((op, operands))
+}
+
+/// How tightly each operand of a broken `and`/`or` chain must bind.
+fn operand_level(op: BinaryOp) -> Prec {
+    if op == BinaryOp::Or {
+        Prec::And
+    } else {
+        Prec::Not
     }
 }
 

@@ -8,9 +8,8 @@
 //! line as `end` is appended. Comments thus come out in source order, each
 //! exactly once; [`Printer::finish`] prints those left at the end of the file.
 
-use super::verify::{Comment, scan};
+use super::comments::{Comment, scan};
 use crate::source::Span;
-use crate::syntax::ast::{BinaryOp, Expr, ExprKind};
 
 /// Spaces per indentation level.
 pub(super) const INDENT: usize = 2;
@@ -177,66 +176,6 @@ impl<'s> Printer<'s> {
             None => self.lines.push(comment.text.to_string()),
         }
         self.cursor = self.cursor.max(comment.end);
-    }
-
-    /// Prints `keyword` and a condition (a `where`, a `fn` body): on one
-    /// line if it fits and no comment inside asks otherwise, else, if it is
-    /// a chain of `and` or of `or`, one operand per line.
-    pub(super) fn clause(&mut self, indent: usize, keyword: &str, condition: &Expr) {
-        let flat = format!("{keyword}{}", self.expr(condition));
-        let span = condition.span;
-        let operands = chain(condition);
-        let break_up = operands.as_ref().is_some_and(|(_, list)| {
-            list.first()
-                .is_some_and(|first| self.has_comment(first.span.end, span.end))
-        }) || !Printer::fits(indent, &flat);
-        match operands {
-            Some((op, list)) if break_up => {
-                let level = operand_level(op);
-                for (i, operand) in list.iter().enumerate() {
-                    let text = self.expr_at(operand, level);
-                    if i == 0 {
-                        self.span_line(indent, operand.span, &format!("{keyword}{text}"), false);
-                    } else {
-                        let line = format!("{} {text}", op.symbol());
-                        self.span_line(indent + INDENT, operand.span, &line, false);
-                    }
-                }
-            }
-            _ => self.span_line(indent, span, &flat, false),
-        }
-    }
-}
-
-/// The operands of a chain of `and`, or of `or`, left to right.
-fn chain(e: &Expr) -> Option<(BinaryOp, Vec<&Expr>)> {
-    let ExprKind::Binary { op, .. } = &e.kind else {
-        return None;
-    };
-    let op = *op;
-    if !matches!(op, BinaryOp::And | BinaryOp::Or) {
-        return None;
-    }
-    let mut operands = Vec::new();
-    let mut node = e;
-    while let ExprKind::Binary { op: o, left, right } = &node.kind {
-        if *o != op {
-            break;
-        }
-        operands.push(right.as_ref());
-        node = left;
-    }
-    operands.push(node);
-    operands.reverse();
-    Some((op, operands))
-}
-
-/// How tightly each operand of a broken `and`/`or` chain must bind.
-fn operand_level(op: BinaryOp) -> super::expr::Prec {
-    if op == BinaryOp::Or {
-        super::expr::Prec::And
-    } else {
-        super::expr::Prec::Not
     }
 }
 
