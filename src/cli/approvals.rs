@@ -83,6 +83,11 @@ fn decide(
             return Err(format!("approval {id} was already decided"));
         }
         Ok(Err(DecideError::NoSuchApproval)) => return Err(format!("there is no approval {id}")),
+        Ok(Err(DecideError::Cancelled)) => {
+            return Err(format!(
+                "approval {id} was cancelled: its run ended when its record was deleted"
+            ));
+        }
         Err(e) => return Err(e.to_string()),
     }
     println!(

@@ -1112,3 +1112,36 @@ fn a_damaged_run_position_fails_the_run_naming_the_row() {
         ["2"]
     );
 }
+
+/// An approval whose run ended because its record was deleted is cancelled:
+/// no longer listed as pending, and deciding it says why it cannot be.
+#[test]
+fn an_approval_of_a_deleted_record_is_cancelled() {
+    let w = World::example("won_lock_discount_approval");
+    w.run(&["--now", "2025-01-01T09:00"]);
+    w.sql(
+        "INSERT INTO user (id, name, email, role, manager) VALUES (1, 'Boss', 'boss@example.jp', 'manager', NULL),
+           (2, 'Rep', 'rep@example.jp', 'sales', 1);
+         INSERT INTO opportunity (id, name, stage, amount, owner) VALUES (1, 'Deal', '提案', 1000000, 2);
+         INSERT INTO discount_request (id, opportunity, rate, requested_by) VALUES (1, 1, 0.2, 2);",
+    );
+    w.run(&["--now", "2025-01-01T10:00"]);
+    let list = text(&w.flowc(&["approvals", "--db", "crm.sqlite"]).stdout);
+    assert!(list.starts_with("1  discount_approval"), "{list}");
+    w.sql("DELETE FROM discount_request WHERE id = 1;");
+    w.run(&["--now", "2025-01-01T11:00"]);
+    let list = text(&w.flowc(&["approvals", "--db", "crm.sqlite"]).stdout);
+    assert_eq!(list.trim(), "no approvals pending");
+    let out = w.flowc(&["approvals", "--db", "crm.sqlite", "approve", "1"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr)
+            .contains("approval 1 was cancelled: its run ended when its record was deleted"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        w.strings("SELECT status || ' ' || applied FROM flow_approvals"),
+        ["cancelled 1"]
+    );
+}

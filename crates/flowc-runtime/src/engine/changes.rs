@@ -198,6 +198,7 @@ impl Engine {
                 .map(|r| r.name.as_str())
                 .collect(),
             events_up_to: change.events_seq,
+            at: self.clock.get(),
         };
         for event in deleted::forget(&self.conn, &row)? {
             self.log(

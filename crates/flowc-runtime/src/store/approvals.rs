@@ -74,6 +74,8 @@ pub fn claim_decided(conn: &Connection, approval: i64) -> rusqlite::Result<bool>
 #[derive(Debug, PartialEq)]
 pub enum DecideError {
     AlreadyDecided,
+    /// Its run ended before anyone decided (its record was deleted).
+    Cancelled,
     NoSuchApproval,
 }
 
@@ -92,18 +94,17 @@ pub fn decide(
     if changed > 0 {
         return Ok(Ok(()));
     }
-    let exists = conn
+    let status: Option<String> = conn
         .query_row(
-            "SELECT 1 FROM flow_approvals WHERE id = ?1",
+            "SELECT status FROM flow_approvals WHERE id = ?1",
             [approval],
-            |_| Ok(()),
+            |r| r.get(0),
         )
-        .optional()?
-        .is_some();
-    Ok(Err(if exists {
-        DecideError::AlreadyDecided
-    } else {
-        DecideError::NoSuchApproval
+        .optional()?;
+    Ok(Err(match status.as_deref() {
+        None => DecideError::NoSuchApproval,
+        Some("cancelled") => DecideError::Cancelled,
+        Some(_) => DecideError::AlreadyDecided,
     }))
 }
 

@@ -20,6 +20,8 @@ pub struct DeletedRow<'a> {
     pub becomes: Vec<&'a str>,
     /// The last event committed before the delete (`flow_changes.events_seq`).
     pub events_up_to: Option<i64>,
+    /// The engine time of the delete's processing.
+    pub at: i64,
 }
 
 /// The runs of the row that are still running or waiting.
@@ -45,6 +47,14 @@ pub struct DroppedEvent {
 /// Returns those events, for the log.
 pub fn forget(conn: &Connection, row: &DeletedRow) -> rusqlite::Result<Vec<DroppedEvent>> {
     let (table, id) = (row.table, row.row_id);
+    // Approvals nobody can act on any more: their run has ended.
+    conn.prepare_cached(
+        "UPDATE flow_approvals SET status = 'cancelled', decided_at = ?3, applied = 1, \
+         note = 'its run ended: the record was deleted' \
+         WHERE status = 'pending' AND run_id IN \
+           (SELECT id FROM flow_runs WHERE subject_id = ?2 AND subject_tbl = ?1 AND subject_gone = 0)",
+    )?
+    .execute(params![table, id, row.at])?;
     conn.prepare_cached(
         "UPDATE flow_runs SET subject_gone = 1 WHERE subject_id = ?2 AND subject_tbl = ?1 AND subject_gone = 0",
     )?

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The newest state layout this flowc knows. A database written by a newer
 /// flowc (a higher version) is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Each migration takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -366,6 +366,29 @@ CREATE TABLE IF NOT EXISTS flow_odd_rows (
   row_id INTEGER NOT NULL,
   PRIMARY KEY (tbl, row_id)
 ) WITHOUT ROWID;
+"#,
+    // 8: an approval can be `cancelled` (its run ended because its subject
+    // row was deleted), and its CHECK is an `=` chain (see version 6).
+    r#"
+CREATE TABLE flow_approvals_new (
+  id           INTEGER PRIMARY KEY,
+  run_id       INTEGER NOT NULL,
+  rule         TEXT NOT NULL,
+  approver_tbl TEXT NOT NULL,
+  approver_id  INTEGER NOT NULL,
+  status       TEXT NOT NULL CHECK (status = 'pending' OR status = 'approved' OR status = 'rejected'
+                                    OR status = 'cancelled'),
+  requested_at INTEGER NOT NULL,
+  decided_at   INTEGER,
+  note         TEXT,
+  -- Set once the engine has acted on the decision.
+  applied      INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO flow_approvals_new (id, run_id, rule, approver_tbl, approver_id, status, requested_at, decided_at, note, applied)
+SELECT id, run_id, rule, approver_tbl, approver_id, status, requested_at, decided_at, note, applied FROM flow_approvals;
+DROP TABLE flow_approvals;
+ALTER TABLE flow_approvals_new RENAME TO flow_approvals;
+CREATE INDEX flow_approvals_todo ON flow_approvals (applied, status);
 "#,
 ];
 
