@@ -76,10 +76,7 @@ impl Engine {
         if self.options.dry_run {
             tx::begin(&self.conn, Scope::Transaction)?;
         }
-        // Lines logged outside any unit of work are written at the end.
-        let result = self
-            .advance_inner(how, target)
-            .and_then(|()| self.flush_log());
+        let result = self.advance_inner(how, target);
         if self.options.dry_run {
             tx::rollback(&self.conn, Scope::Transaction)?;
         }

@@ -206,10 +206,6 @@ pub struct Engine {
     pub(crate) dry_log: RefCell<Vec<String>>,
     /// Runs read ahead for a batch of due timers, each taken by its wake.
     pub(crate) preloaded: RefCell<FastMap<i64, Result<crate::store::runs::StoredRun, StateError>>>,
-    /// Audit lines of the current transaction, written in one statement
-    /// just before it commits (two lines per wake cost more one by one
-    /// than all the wake's other statements together).
-    pub(crate) log_buffer: RefCell<Vec<crate::store::log::Entry>>,
     /// Rules by the record they run for.
     pub(crate) rules_of: HashMap<RecordId, Vec<RuleId>>,
     /// What each rule's `becomes` condition and waits read, by changed table.
@@ -273,7 +269,6 @@ impl Engine {
             deleting: Cell::new(None),
             report: RefCell::new(Report::default()),
             dry_log: RefCell::new(Vec::new()),
-            log_buffer: RefCell::new(Vec::new()),
             preloaded: RefCell::new(FastMap::default()),
             covered: RefCell::new(std::collections::HashSet::new()),
             rules_of,
@@ -575,10 +570,7 @@ impl Engine {
             Scope::Transaction
         };
         tx::begin(&self.conn, scope)?;
-        let result = work().and_then(|value| {
-            self.flush_log()?;
-            Ok(value)
-        });
+        let result = work();
         self.forget_rows();
         match result {
             Ok(value) => {
@@ -586,21 +578,11 @@ impl Engine {
                 Ok(value)
             }
             Err(e) => {
-                self.log_buffer.borrow_mut().clear();
                 // The work's error is the one to report.
                 let _ = tx::rollback(&self.conn, scope);
                 Err(e)
             }
         }
-    }
-
-    /// Writes the buffered audit lines.
-    pub(crate) fn flush_log(&self) -> Result<(), EngineError> {
-        let entries = std::mem::take(&mut *self.log_buffer.borrow_mut());
-        if !entries.is_empty() {
-            crate::store::log::append_all(&self.conn, &entries)?;
-        }
-        Ok(())
     }
 }
 

@@ -473,8 +473,7 @@ impl Engine {
             action: action.to_string(),
             detail: detail.to_string(),
         };
-        // Written with the transaction's other lines when it commits.
-        self.log_buffer.borrow_mut().push(entry);
+        crate::store::log::append(&self.conn, &entry)?;
         if self.options.dry_run {
             let line = crate::engine::format_log_line(
                 &flowc_syntax::time::format_datetime(

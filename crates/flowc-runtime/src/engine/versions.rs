@@ -166,9 +166,6 @@ impl Engine {
         self.dry_log
             .borrow_mut()
             .append(&mut old.dry_log.borrow_mut());
-        self.log_buffer
-            .borrow_mut()
-            .append(&mut old.log_buffer.borrow_mut());
         self.covered
             .borrow_mut()
             .extend(old.covered.borrow_mut().drain());

@@ -32,24 +32,6 @@ pub fn append(conn: &Connection, entry: &Entry) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Appends lines in order, in one statement: the lines travel as one JSON
-/// array that SQLite unpacks (`json_each`), which costs far less than a
-/// statement per line or a statement with seven parameters per line.
-pub fn append_all(conn: &Connection, entries: &[Entry]) -> rusqlite::Result<()> {
-    let rows: Vec<serde_json::Value> = entries
-        .iter()
-        .map(|e| serde_json::json!([e.at, e.run, e.rule, e.subject, e.step, e.action, e.detail]))
-        .collect();
-    let json = serde_json::Value::Array(rows).to_string();
-    conn.prepare_cached(
-        "INSERT INTO flow_log (at, run_id, rule, subject, step, action, detail) \
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 \
-         FROM json_each(?1) ORDER BY key",
-    )?
-    .execute([json])?;
-    Ok(())
-}
-
 /// Which lines to read.
 #[derive(Clone, Debug, Default)]
 pub struct Filter<'a> {
@@ -113,7 +95,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lines_appended_together_read_back_in_order_with_their_nulls() {
+    fn lines_read_back_in_order_with_their_nulls() {
         let conn = Connection::open_in_memory().expect("memory db");
         crate::store::state::migrate(&conn).expect("migrate");
         let line = |n: i64, run: Option<i64>, detail: &str| Entry {
@@ -130,7 +112,9 @@ mod tests {
             line(2, None, ""),
             line(3, Some(i64::MAX), "line\nbreak"),
         ];
-        append_all(&conn, &lines).expect("append");
+        for line in &lines {
+            append(&conn, line).expect("append");
+        }
         assert_eq!(read(&conn, &Filter::default()).expect("read"), lines);
     }
 }
