@@ -7,6 +7,8 @@ pub mod becomes;
 pub mod capture;
 pub mod captured;
 pub mod changes;
+#[cfg(test)]
+mod conformance;
 pub mod ddl;
 pub mod deleted;
 pub mod drift;
