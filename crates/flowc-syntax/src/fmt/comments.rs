@@ -17,7 +17,7 @@ pub(super) fn scan(text: &str) -> Vec<Comment<'_>> {
     let mut found = Vec::new();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
-        if let Some(hash) = comment_start(line) {
+        if let Some(hash) = crate::syntax::comment_start(line) {
             let body = line[hash..].trim_end();
             found.push(Comment {
                 start: offset + hash,
@@ -28,23 +28,6 @@ pub(super) fn scan(text: &str) -> Vec<Comment<'_>> {
         offset += line.len();
     }
     found
-}
-
-/// Where a `#` comment starts on one line, skipping `#` inside text literals
-/// (which never span lines).
-fn comment_start(line: &str) -> Option<usize> {
-    let mut in_text = false;
-    let mut escaped = false;
-    for (i, c) in line.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if in_text => escaped = true,
-            '"' => in_text = !in_text,
-            '#' if !in_text => return Some(i),
-            _ => {}
-        }
-    }
-    None
 }
 
 /// The texts of a file's comments, in order, each from `#` to the end of its

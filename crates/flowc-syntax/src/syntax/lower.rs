@@ -581,7 +581,7 @@ fn meaningful_len(text: &str) -> usize {
 }
 
 /// Where a `#` comment starts on one line, skipping `#` inside text literals.
-fn comment_start(line: &str) -> Option<usize> {
+pub(crate) fn comment_start(line: &str) -> Option<usize> {
     let mut in_text = false;
     let mut escaped = false;
     for (i, c) in line.char_indices() {

@@ -7,6 +7,9 @@
 pub mod ast;
 mod errors;
 mod lower;
+/// Where a line's `#` comment starts, outside double-quoted text (shared
+/// with the formatter, which keeps comments).
+pub(crate) use lower::comment_start;
 mod lower_expr;
 mod lower_steps;
 mod lower_tests;
