@@ -11,7 +11,10 @@
 use crate::engine::{Advance, Engine, Options};
 use crate::eval::compiled::Backend;
 use crate::project::Project;
-use rusqlite::{Connection, params};
+use crate::store::rows::insert_row;
+use crate::store::tx::{self, Scope};
+use rusqlite::Connection;
+use rusqlite::types::Value as Sql;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -96,34 +99,38 @@ pub fn changes(dir: &Path, n: usize, backend: Backend) -> Result<Measure, String
     let program = project(&text)?;
     let conn = open(dir, "changes.sqlite", &program)?;
     let rows = 10_000.min(n.max(1));
-    conn.execute_batch("BEGIN").map_err(err)?;
+    tx::begin(&conn, Scope::Transaction).map_err(err)?;
     for i in 0..rows {
-        conn.execute(
-            "INSERT INTO contact (id, name, score, region) VALUES (?1, 'c', 0, ?2)",
-            params![i as i64, (i % 100) as i64],
+        insert_row(
+            &conn,
+            "contact",
+            &[
+                ("id".into(), Sql::Integer(i as i64)),
+                ("name".into(), Sql::Text("c".into())),
+                ("score".into(), Sql::Integer(0)),
+                ("region".into(), Sql::Integer((i % 100) as i64)),
+            ],
         )
         .map_err(err)?;
     }
-    conn.execute_batch("COMMIT").map_err(err)?;
+    tx::commit(&conn, Scope::Transaction).map_err(err)?;
     let engine = Engine::with_connection(conn, program, options(backend)).map_err(err)?;
     engine.advance(Advance::To(START)).map_err(err)?;
     let conn = engine.connection();
-    conn.execute_batch("BEGIN").map_err(err)?;
-    {
-        let mut update = conn
-            .prepare("UPDATE contact SET score = ?1 WHERE id = ?2")
-            .map_err(err)?;
-        for i in 0..n {
-            update
-                .execute(params![(i % 97) as i64, (i % rows) as i64])
-                .map_err(err)?;
-        }
-    }
-    conn.execute_batch("COMMIT").map_err(err)?;
-    // An update that sets a value it already had is no change.
-    let captured: i64 = conn
-        .query_row("SELECT count(*) FROM flow_changes WHERE seq > coalesce((SELECT value FROM flow_meta WHERE key = 'changes_done'), 0)", [], |r| r.get(0))
+    tx::begin(conn, Scope::Transaction).map_err(err)?;
+    for i in 0..n {
+        crate::store::rows::update_field(
+            conn,
+            "contact",
+            "score",
+            (i % rows) as i64,
+            Sql::Integer((i % 97) as i64),
+        )
         .map_err(err)?;
+    }
+    tx::commit(conn, Scope::Transaction).map_err(err)?;
+    // An update that sets a value it already had is no change.
+    let captured = crate::store::changes::unprocessed(conn).map_err(err)?;
     let began = Instant::now();
     engine.advance(Advance::To(START + 1)).map_err(err)?;
     let took = began.elapsed();
@@ -166,17 +173,8 @@ pub fn timers(
     let program = project(text)?;
     let conn = open(dir, &format!("timers-{waiting}-{shape:?}.sqlite"), &program)?;
     let version = program.rules[0].version.clone();
-    conn.execute_batch("BEGIN").map_err(err)?;
+    tx::begin(&conn, Scope::Transaction).map_err(err)?;
     {
-        let mut insert = conn
-            .prepare(
-                "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, wake_at, wait_kind, \
-                 started_at, updated_at) VALUES ('nurture', ?1, 'contact', ?2, 'waiting', '0', 'pause', ?3, 'time', ?4, ?4)",
-            )
-            .map_err(err)?;
-        let mut contact = conn
-            .prepare("INSERT INTO contact (id, name) VALUES (?1, 'c')")
-            .map_err(err)?;
         let step = (waiting / due.max(1)).max(1);
         for i in 0..waiting {
             let is_due = if shape == TimerShape::Spread {
@@ -192,13 +190,28 @@ pub fn timers(
             } else {
                 START + 86_400 * 30
             };
-            insert
-                .execute(params![version, i as i64, wake, START - 3600])
-                .map_err(err)?;
-            contact.execute([i as i64]).map_err(err)?;
+            let run = crate::store::runs::Sleeping {
+                rule: "nurture",
+                version: &version,
+                subject_table: "contact",
+                subject: i as i64,
+                step: "pause",
+                wake_at: wake,
+                started_at: START - 3600,
+            };
+            crate::store::runs::insert_sleeping(&conn, &run).map_err(err)?;
+            insert_row(
+                &conn,
+                "contact",
+                &[
+                    ("id".into(), Sql::Integer(i as i64)),
+                    ("name".into(), Sql::Text("c".into())),
+                ],
+            )
+            .map_err(err)?;
         }
     }
-    conn.execute_batch("COMMIT").map_err(err)?;
+    tx::commit(&conn, Scope::Transaction).map_err(err)?;
     let engine = Engine::with_connection(conn, program, options(backend)).map_err(err)?;
     engine.advance(Advance::To(START)).map_err(err)?;
     let began = Instant::now();
@@ -236,27 +249,27 @@ pub fn sweep(dir: &Path, rows: usize, backend: Backend, min_score: i64) -> Resul
     );
     let program = project(&text)?;
     let conn = open(dir, &format!("sweep{min_score}.sqlite"), &program)?;
-    conn.execute_batch("BEGIN").map_err(err)?;
-    {
-        let mut insert = conn.prepare("INSERT INTO account (id, name, score, region, renewal) VALUES (?1, 'a', ?2, ?3, ?4)").map_err(err)?;
-        for i in 0..rows {
-            let region = if i % 2 == 0 { "east" } else { "west" };
-            let renewal = crate::time::format_date(20_089 + (i % 120) as i32);
-            insert
-                .execute(params![i as i64, (i * 7919 % 1000) as i64, region, renewal])
-                .map_err(err)?;
-        }
-    }
-    conn.execute_batch("COMMIT").map_err(err)?;
-    let today = crate::time::format_date(20_089);
-    let count_sql = format!(
-        "SELECT count(*) FROM account WHERE score >= {min_score} AND region = 'east' \
-         AND julianday(renewal) - julianday(?1) BETWEEN 45 AND 75"
-    );
-    let began = Instant::now();
-    let matching: i64 = conn
-        .query_row(&count_sql, [&today], |r| r.get(0))
+    tx::begin(&conn, Scope::Transaction).map_err(err)?;
+    for i in 0..rows {
+        let region = if i % 2 == 0 { "east" } else { "west" };
+        let renewal = crate::time::format_date(20_089 + (i % 120) as i32);
+        insert_row(
+            &conn,
+            "account",
+            &[
+                ("id".into(), Sql::Integer(i as i64)),
+                ("name".into(), Sql::Text("a".into())),
+                ("score".into(), Sql::Integer((i * 7919 % 1000) as i64)),
+                ("region".into(), Sql::Text(region.into())),
+                ("renewal".into(), Sql::Text(renewal)),
+            ],
+        )
         .map_err(err)?;
+    }
+    tx::commit(&conn, Scope::Transaction).map_err(err)?;
+    let today = crate::time::format_date(20_089);
+    let began = Instant::now();
+    let matching = crate::store::baseline::renewal_count(&conn, min_score, &today).map_err(err)?;
     let sqlite = began.elapsed();
     let engine = Engine::with_connection(conn, program, options(backend)).map_err(err)?;
     engine.advance(Advance::To(START)).map_err(err)?;
@@ -276,19 +289,17 @@ pub fn sweep(dir: &Path, rows: usize, backend: Backend, min_score: i64) -> Resul
         work: format!("{rows} rows, {matching} match"),
         took,
         rate: format!("{:.0} ns/row", took.as_nanos() as f64 / rows as f64),
-        baseline: Some(("SELECT count(*) with the same WHERE".into(), sqlite)),
+        baseline: Some(("SQLite's own count(*), same WHERE".into(), sqlite)),
     })
 }
 
 /// Single-row commits per second in WAL mode.
 pub fn commits(dir: &Path, n: usize) -> Result<Measure, String> {
     let conn = crate::store::state::open(&dir.join("commits.sqlite")).map_err(err)?;
-    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
-        .map_err(err)?;
+    crate::store::baseline::create_commit_table(&conn).map_err(err)?;
     let began = Instant::now();
     for i in 0..n {
-        conn.execute("INSERT INTO t (v) VALUES (?1)", [i as i64])
-            .map_err(err)?;
+        crate::store::baseline::commit_one(&conn, i as i64).map_err(err)?;
     }
     let took = began.elapsed();
     Ok(Measure {

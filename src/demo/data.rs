@@ -1,6 +1,9 @@
 //! Realistic, deterministic demo data: a Japanese B2B CRM.
 
-use rusqlite::{Connection, params};
+use crate::store::rows;
+use crate::store::tx::{self, Scope};
+use rusqlite::Connection;
+use rusqlite::types::Value as Sql;
 
 /// A small deterministic random number generator (the demo must be the
 /// same on every machine).
@@ -152,13 +155,21 @@ pub fn person(rng: &mut Rng) -> String {
 
 /// Fills the tables with the CRM as it was before flowc was installed.
 pub fn seed(conn: &Connection, rng: &mut Rng, start: i32) -> rusqlite::Result<()> {
+    tx::begin(conn, Scope::Transaction)?;
     // Managers are inserted after their reports: check references at commit.
-    conn.execute_batch("BEGIN; PRAGMA defer_foreign_keys = ON;")?;
+    tx::defer_foreign_keys(conn)?;
     for (i, (name, email, role)) in USERS.iter().enumerate() {
-        let manager: Option<i64> = if *role == "sales" { Some(6) } else { None };
-        conn.execute(
-            "INSERT INTO user (id, name, email, role, manager) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![i as i64 + 1, name, email, role, manager],
+        let manager = if *role == "sales" { int(6) } else { Sql::Null };
+        insert(
+            conn,
+            "user",
+            [
+                ("id", int(i as i64 + 1)),
+                ("name", text(name)),
+                ("email", text(email)),
+                ("role", text(role)),
+                ("manager", manager),
+            ],
         )?;
     }
     for i in 1..=SIZE.companies {
@@ -168,17 +179,35 @@ pub fn seed(conn: &Connection, rng: &mut Rng, start: i32) -> rusqlite::Result<()
             rng.pick(COMPANY_KINDS)
         );
         let employees = [12, 40, 85, 150, 300, 800, 1500, 5000][rng.below(8) as usize];
-        conn.execute(
-            "INSERT INTO company (id, name, prefecture, employees, industry) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![i as i64, name, rng.pick(PREFECTURES), employees, rng.pick(INDUSTRIES)],
+        insert(
+            conn,
+            "company",
+            [
+                ("id", int(i as i64)),
+                ("name", text(&name)),
+                ("prefecture", text(rng.pick(PREFECTURES))),
+                ("employees", int(employees)),
+                ("industry", text(rng.pick(INDUSTRIES))),
+            ],
         )?;
     }
     for i in 1..=SIZE.contacts {
         let company = rng.below(SIZE.companies as u64) as i64 + 1;
         let owner = rng.below(4) as i64 + 1;
-        conn.execute(
-            "INSERT INTO contact (id, name, email, company, score, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![i as i64, person(rng), format!("contact{i}@customer{company}.example.jp"), company, rng.below(100) as i64, owner],
+        insert(
+            conn,
+            "contact",
+            [
+                ("id", int(i as i64)),
+                ("name", text(person(rng))),
+                (
+                    "email",
+                    text(format!("contact{i}@customer{company}.example.jp")),
+                ),
+                ("company", int(company)),
+                ("score", int(rng.below(100) as i64)),
+                ("owner", int(owner)),
+            ],
         )?;
     }
     let stages = ["見込み", "提案", "05", "06", "07", "提案", "見込み"];
@@ -186,33 +215,72 @@ pub fn seed(conn: &Connection, rng: &mut Rng, start: i32) -> rusqlite::Result<()
         let contact = rng.below(SIZE.contacts as u64) as i64 + 1;
         let amount = (rng.below(60) as i64 + 1) * 250_000;
         let close = crate::time::format_date(start + 30 + rng.below(300) as i32);
-        conn.execute(
-            "INSERT INTO opportunity (id, name, stage, amount, close_date, contact, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![i as i64, format!("{} #{i}", rng.pick(DEALS)), rng.pick(&stages), amount, close, contact, rng.below(4) as i64 + 1],
+        insert(
+            conn,
+            "opportunity",
+            [
+                ("id", int(i as i64)),
+                ("name", text(format!("{} #{i}", rng.pick(DEALS)))),
+                ("stage", text(rng.pick(&stages))),
+                ("amount", int(amount)),
+                ("close_date", text(&close)),
+                ("contact", int(contact)),
+                ("owner", int(rng.below(4) as i64 + 1)),
+            ],
         )?;
         for _ in 0..(2 + rng.below(3)) {
             let list = (rng.below(40) as i64 + 5) * 10_000;
             let discount = rng.below(30) as i64;
-            conn.execute(
-                "INSERT INTO line_item (opportunity, product, sale_price, list_price) VALUES (?1, ?2, ?3, ?4)",
-                params![i as i64, rng.pick(PRODUCTS), list * (100 - discount) / 100, list],
+            insert(
+                conn,
+                "line_item",
+                [
+                    ("opportunity", int(i as i64)),
+                    ("product", text(rng.pick(PRODUCTS))),
+                    ("sale_price", int(list * (100 - discount) / 100)),
+                    ("list_price", int(list)),
+                ],
             )?;
         }
     }
     for i in 1..=SIZE.contracts {
         let opportunity = rng.below(SIZE.opportunities as u64) as i64 + 1;
-        let contact: i64 = conn.query_row(
-            "SELECT contact FROM opportunity WHERE id = ?1",
-            [opportunity],
-            |r| r.get(0),
-        )?;
+        let contact = rows::int_column(conn, "opportunity", "contact", opportunity)?
+            .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         let renewal = crate::time::format_date(start + 40 + rng.below(100) as i32);
-        conn.execute(
-            "INSERT INTO contract (id, contact, opportunity, renewal_date) VALUES (?1, ?2, ?3, ?4)",
-            params![i as i64, contact, opportunity, renewal],
+        insert(
+            conn,
+            "contract",
+            [
+                ("id", int(i as i64)),
+                ("contact", int(contact)),
+                ("opportunity", int(opportunity)),
+                ("renewal_date", text(&renewal)),
+            ],
         )?;
     }
-    conn.execute_batch("COMMIT")
+    tx::commit(conn, Scope::Transaction)
+}
+
+fn int(i: i64) -> Sql {
+    Sql::Integer(i)
+}
+
+fn text(t: impl AsRef<str>) -> Sql {
+    Sql::Text(t.as_ref().to_string())
+}
+
+/// Inserts a row the way the CRM would, through the store's row operations.
+fn insert<const N: usize>(
+    conn: &Connection,
+    table: &str,
+    columns: [(&str, Sql); N],
+) -> rusqlite::Result<i64> {
+    let columns: Vec<(String, Sql)> = columns
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect();
+    rows::insert_row(conn, table, &columns)
 }
 
 /// One simulated day's changes and events, made by "other programs".
@@ -223,41 +291,39 @@ pub fn day(
     lead_id: &mut i64,
     opp_id: &mut i64,
 ) -> rusqlite::Result<()> {
-    conn.execute_batch("BEGIN")?;
+    tx::begin(conn, Scope::Transaction)?;
     // Stage changes in the sales pipeline.
     for _ in 0..(3 + rng.below(4)) {
         let id = rng.below(SIZE.opportunities as u64) as i64 + 1;
         let stage = *rng.pick(&["失注", "受注", "未決定", "提案", "06"]);
         // Won deals are locked: the CRM's write fails, as it should.
-        let _ = conn.execute(
-            "UPDATE opportunity SET stage = ?1 WHERE id = ?2",
-            params![stage, id],
-        );
+        let _ = rows::update_field(conn, "opportunity", "stage", id, text(stage));
     }
     // Lead scoring: engagement moves a few contacts' scores up or down.
     for _ in 0..(4 + rng.below(6)) {
         let id = rng.below(SIZE.contacts as u64) as i64 + 1;
         let delta = rng.below(31) as i64 - 10;
-        conn.execute(
-            "UPDATE contact SET score = max(0, min(100, score + ?1)) WHERE id = ?2",
-            params![delta, id],
-        )?;
+        if let Some(score) = rows::int_column(conn, "contact", "score", id)? {
+            let score = (score + delta).clamp(0, 100);
+            rows::update_field(conn, "contact", "score", id, int(score))?;
+        }
     }
     // Some discounts, some of them deep.
     for _ in 0..rng.below(3) {
         let id = rng.below(SIZE.opportunities as u64) as i64 + 1;
-        let _ = conn.execute(
-            "UPDATE line_item SET sale_price = list_price / 5 WHERE opportunity = ?1",
-            [id],
-        );
+        let items = rows::ids_where(conn, "line_item", Some(("opportunity", int(id))), None)?;
+        for item in items {
+            if let Some(list) = rows::int_column(conn, "line_item", "list_price", item)? {
+                let _ = rows::update_field(conn, "line_item", "sale_price", item, int(list / 5));
+            }
+        }
     }
     // Price cuts that need the manager's approval.
     if rng.chance(30) {
         let id = rng.below(SIZE.opportunities as u64) as i64 + 1;
-        let _ = conn.execute(
-            "UPDATE opportunity SET amount = amount * 8 / 10 WHERE id = ?1",
-            [id],
-        );
+        if let Some(amount) = rows::int_column(conn, "opportunity", "amount", id)? {
+            let _ = rows::update_field(conn, "opportunity", "amount", id, int(amount * 8 / 10));
+        }
     }
     // New web leads.
     for _ in 0..(2 + rng.below(4)) {
@@ -268,14 +334,26 @@ pub fn day(
             "導入事例",
             "オンプレミス",
         ]);
-        let employees: Option<i64> = if rng.chance(60) {
-            Some([30, 200, 1200, 3000][rng.below(4) as usize])
+        let employees = if rng.chance(60) {
+            int([30, 200, 1200, 3000][rng.below(4) as usize])
         } else {
-            None
+            Sql::Null
         };
-        conn.execute(
-            "INSERT INTO lead (id, name, email, prefecture, interest, employees, industry) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![*lead_id, person(rng), format!("lead{}@prospect.example.jp", *lead_id), rng.pick(PREFECTURES), interest, employees, rng.pick(INDUSTRIES)],
+        insert(
+            conn,
+            "lead",
+            [
+                ("id", int(*lead_id)),
+                ("name", text(person(rng))),
+                (
+                    "email",
+                    text(format!("lead{}@prospect.example.jp", *lead_id)),
+                ),
+                ("prefecture", text(rng.pick(PREFECTURES))),
+                ("interest", text(interest)),
+                ("employees", employees),
+                ("industry", text(rng.pick(INDUSTRIES))),
+            ],
         )?;
     }
     // New opportunities, now and then a big one or a far close date.
@@ -296,9 +374,18 @@ pub fn day(
             crate::time::local_date(day_start, chrono_tz::Asia::Tokyo) + days_ahead as i32,
         );
         let contact = rng.below(SIZE.contacts as u64) as i64 + 1;
-        conn.execute(
-            "INSERT INTO opportunity (id, name, stage, amount, close_date, contact, owner) VALUES (?1, ?2, '見込み', ?3, ?4, ?5, ?6)",
-            params![*opp_id, format!("{} #{}", rng.pick(DEALS), *opp_id), amount, close, contact, rng.below(4) as i64 + 1],
+        insert(
+            conn,
+            "opportunity",
+            [
+                ("id", int(*opp_id)),
+                ("name", text(format!("{} #{}", rng.pick(DEALS), *opp_id))),
+                ("stage", text("見込み")),
+                ("amount", int(amount)),
+                ("close_date", text(&close)),
+                ("contact", int(contact)),
+                ("owner", int(rng.below(4) as i64 + 1)),
+            ],
         )?;
     }
     // Seminar applications, opened emails and payments, stamped during the day.
@@ -336,5 +423,5 @@ pub fn day(
             )?;
         }
     }
-    conn.execute_batch("COMMIT")
+    tx::commit(conn, Scope::Transaction)
 }

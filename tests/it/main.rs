@@ -20,5 +20,6 @@ mod flowtest;
 mod fmt;
 mod fmt_props;
 mod graph;
+mod layering;
 mod reliability;
 mod scenarios;

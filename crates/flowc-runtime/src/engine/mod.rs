@@ -541,11 +541,6 @@ impl Engine {
         result
     }
 
-    /// Executes a statement, keeping it prepared for the next time.
-    pub(crate) fn sql(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
-        self.conn.prepare_cached(sql)?.execute(params)
-    }
-
     pub(crate) fn table_name(&self, record: RecordId) -> &str {
         &self.program.schema.record(record).name
     }

@@ -9,7 +9,6 @@ use crate::store::runs::Awaited;
 use flowc_check::ir::{self, Expr, Message, Part, Recipient, RecordId, Step, StepKind, Type};
 use flowc_vm::eval::EvalError;
 use flowc_vm::value::Value;
-use rusqlite::params;
 
 /// An address, refusing the line breaks that would inject email headers.
 fn header_safe(what: &str, text: &str) -> Result<(), RunError> {
@@ -472,27 +471,25 @@ impl Engine {
         }
         let rule = self.rule(run.rule);
         let message_id = crate::mail::message_id(&self.instance()?, run.id, &step.name, n);
-        let inserted = self.sql(
-            "INSERT OR IGNORE INTO flow_outbox (message_id, run_id, rule, template, kind, to_addr, from_addr, reply_to, \
-             subject, body, status, created_at, subject_tbl, subject_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, ?13)",
-            params![
-                message_id,
-                run.id,
-                rule.name,
-                template.map(|t| t.name.as_str()),
+        let inserted = crate::store::outbox::enqueue(
+            &self.conn,
+            &crate::store::outbox::NewMessage {
+                message_id: &message_id,
+                run_id: run.id,
+                rule: &rule.name,
+                template: template.map(|t| t.name.as_str()),
                 kind,
-                address,
-                from,
-                reply_to,
-                subject,
-                body,
-                self.clock.get(),
-                self.table_name(rule.subject),
-                run.subject
-            ],
+                to: address,
+                from: from.as_deref(),
+                reply_to: reply_to.as_deref(),
+                subject: &subject,
+                body: &body,
+                created_at: self.clock.get(),
+                subject_table: self.table_name(rule.subject),
+                subject_id: run.subject,
+            },
         )?;
-        if inserted > 0 {
+        if inserted {
             self.report.borrow_mut().queued += 1;
         }
         let what = template.map_or_else(|| kind.to_string(), |t| format!("{kind} {}", t.name));

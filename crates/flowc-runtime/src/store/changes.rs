@@ -49,6 +49,16 @@ fn text(value: ValueRef) -> String {
     }
 }
 
+/// How many captured changes have not been processed yet.
+pub fn unprocessed(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM flow_changes WHERE seq > \
+         coalesce((SELECT value FROM flow_meta WHERE key = 'changes_done'), 0)",
+        [],
+        |r| r.get(0),
+    )
+}
+
 /// Up to `limit` changes after `after`, oldest first.
 pub fn pending(conn: &Connection, after: i64, limit: i64) -> rusqlite::Result<Vec<Change>> {
     let mut stmt = conn.prepare_cached(

@@ -3,6 +3,7 @@
 //! (`outbox`, `workers`, `suppressions`).
 
 pub mod approvals;
+pub mod baseline;
 pub mod becomes;
 pub mod capture;
 pub mod captured;

@@ -414,10 +414,8 @@ pub fn insert_row(
             marks.join(", ")
         )
     };
-    conn.execute(
-        &sql,
-        rusqlite::params_from_iter(columns.iter().map(|(_, v)| v)),
-    )?;
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(columns.iter().map(|(_, v)| v)))?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -444,8 +442,31 @@ pub fn update_row(
     );
     let values = std::iter::once(rusqlite::types::Value::Integer(id))
         .chain(columns.iter().map(|(_, v)| v.clone()));
-    conn.execute(&sql, rusqlite::params_from_iter(values))?;
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(values))?;
     Ok(())
+}
+
+/// Column `column` of row `id` as an integer, as stored (`None` if there
+/// is no such row or the value is not an integer). For code that plays
+/// another program (the demo's CRM), not for the engine, which decodes.
+pub fn int_column(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    id: i64,
+) -> rusqlite::Result<Option<i64>> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} = ?1",
+        ident(column),
+        ident(table),
+        ident("id")
+    );
+    let value = conn
+        .prepare_cached(&sql)?
+        .query_row([id], |r| Ok(r.get_ref(0)?.as_i64().ok()))
+        .optional()?;
+    Ok(value.flatten())
 }
 
 pub fn delete_row(conn: &Connection, table: &str, id: i64) -> rusqlite::Result<()> {

@@ -423,6 +423,37 @@ pub fn insert(conn: &Connection, run: &NewRun, start: Start) -> rusqlite::Result
     Ok(conn.last_insert_rowid())
 }
 
+/// A run asleep on a timer at step `step` (its first), as an import or a
+/// benchmark creates it without running its rule up to the wait.
+#[derive(Clone, Copy, Debug)]
+pub struct Sleeping<'a> {
+    pub rule: &'a str,
+    pub version: &'a str,
+    pub subject_table: &'a str,
+    pub subject: i64,
+    pub step: &'a str,
+    pub wake_at: i64,
+    pub started_at: i64,
+}
+
+/// Inserts a run that waits for `wake_at`; returns its id.
+pub fn insert_sleeping(conn: &Connection, run: &Sleeping) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, wake_at, wait_kind, \
+         started_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'waiting', '0', ?5, ?6, 'time', ?7, ?7)",
+    )?
+    .execute(params![
+        run.rule,
+        run.version,
+        run.subject_table,
+        run.subject,
+        run.step,
+        run.wake_at,
+        run.started_at
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
 /// For re-entry: whether `rule` has an active (running or waiting) run on
 /// the row, and when its latest run started; runs of a deleted row that
 /// had the same id do not count.

@@ -34,3 +34,9 @@ pub fn rollback(conn: &Connection, scope: Scope) -> rusqlite::Result<()> {
         Scope::Savepoint => "ROLLBACK TO flow_step; RELEASE flow_step",
     })
 }
+
+/// Checks foreign keys at commit rather than per statement, for the rest
+/// of the open transaction (rows that refer to rows inserted later).
+pub fn defer_foreign_keys(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA defer_foreign_keys = ON")
+}

@@ -24,6 +24,55 @@ use rusqlite::{Connection, Row, params};
 
 const TABLE: &str = "flow_outbox";
 
+/// A rendered message a step puts in the outbox.
+#[derive(Clone, Copy, Debug)]
+pub struct NewMessage<'a> {
+    /// Made from the run and the step, so that doing the step again
+    /// cannot queue it twice.
+    pub message_id: &'a str,
+    pub run_id: i64,
+    pub rule: &'a str,
+    pub template: Option<&'a str>,
+    /// `email` or `notify`.
+    pub kind: &'a str,
+    pub to: &'a str,
+    pub from: Option<&'a str>,
+    pub reply_to: Option<&'a str>,
+    pub subject: &'a str,
+    pub body: &'a str,
+    /// Engine time.
+    pub created_at: i64,
+    pub subject_table: &'a str,
+    pub subject_id: i64,
+}
+
+/// Queues a message; `false` if one with its Message-ID is already queued
+/// (the step is being done again after a crash).
+pub fn enqueue(conn: &Connection, m: &NewMessage) -> rusqlite::Result<bool> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO flow_outbox (message_id, run_id, rule, template, kind, to_addr, from_addr, \
+             reply_to, subject, body, status, created_at, subject_tbl, subject_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, ?13)",
+        )?
+        .execute(params![
+            m.message_id,
+            m.run_id,
+            m.rule,
+            m.template,
+            m.kind,
+            m.to,
+            m.from,
+            m.reply_to,
+            m.subject,
+            m.body,
+            m.created_at,
+            m.subject_table,
+            m.subject_id
+        ])?;
+    Ok(inserted > 0)
+}
+
 /// Why the outbox could not do what was asked.
 #[derive(Debug)]
 pub enum OutboxError {
