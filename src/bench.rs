@@ -212,6 +212,14 @@ pub fn timers(
         }
     }
     tx::commit(&conn, Scope::Transaction).map_err(err)?;
+    // The same database, for SQLite to do the same writes alone.
+    let path = dir.join(format!("timers-{waiting}-{shape:?}.sqlite"));
+    let alone_path = dir.join(format!("timers-{waiting}-{shape:?}-alone.sqlite"));
+    crate::store::baseline::settle(&conn).map_err(err)?;
+    std::fs::copy(&path, &alone_path).map_err(err)?;
+    // Both start from a fresh connection, with nothing in its page cache.
+    drop(conn);
+    let conn = crate::store::state::open(&path).map_err(err)?;
     let engine = Engine::with_connection(conn, program, options(backend)).map_err(err)?;
     engine.advance(Advance::To(START)).map_err(err)?;
     let began = Instant::now();
@@ -220,6 +228,18 @@ pub fn timers(
     let woke = engine.take_report().timers;
     if woke != due {
         return Err(format!("woke {woke} runs, expected {due}"));
+    }
+    let began = Instant::now();
+    engine.when_idle().map_err(err)?;
+    let idle = began.elapsed();
+    drop(engine);
+    let alone = crate::store::state::open(&alone_path).map_err(err)?;
+    let began = Instant::now();
+    let woke =
+        crate::store::baseline::wake_alone(&alone, START + 100_001, "woken", 256).map_err(err)?;
+    let sqlite = began.elapsed();
+    if woke != due {
+        return Err(format!("SQLite alone woke {woke} runs, expected {due}"));
     }
     Ok(Measure {
         name: "timers",
@@ -232,8 +252,12 @@ pub fn timers(
             }
         ),
         took,
-        rate: format!("{:.0} wakes/s", due as f64 / took.as_secs_f64()),
-        baseline: None,
+        rate: format!(
+            "{:.0} wakes/s, then {:.0} ms checkpoint when idle",
+            due as f64 / took.as_secs_f64(),
+            idle.as_secs_f64() * 1e3
+        ),
+        baseline: Some(("SQLite alone, same writes, set-based".into(), sqlite)),
     })
 }
 

@@ -216,6 +216,7 @@ fn run_and_deliver(
     advance(engine, how, terminal)?;
     delivery.absorb(deliver(engine, courier)?);
     report(engine, &delivery);
+    engine.when_idle().map_err(|e| e.to_string())?;
     if !watch {
         return Ok(delivery.paused.map(|p| p.error));
     }
@@ -231,6 +232,7 @@ fn run_and_deliver(
             eprintln!("error: email delivery is paused: {}", p.error);
         }
         report(engine, &delivery);
+        engine.when_idle().map_err(|e| e.to_string())?;
     }
 }
 

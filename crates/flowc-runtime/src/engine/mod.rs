@@ -292,6 +292,12 @@ impl Engine {
         &self.conn
     }
 
+    /// Housekeeping for when nothing is due: moves the write-ahead log into
+    /// the database file, so that its cost is not paid inside a batch.
+    pub fn when_idle(&self) -> Result<(), EngineError> {
+        Ok(crate::store::state::checkpoint(&self.conn)?)
+    }
+
     /// The engine's clock, or `None` if it has never run.
     pub fn clock(&self) -> Option<i64> {
         let c = self.clock.get();

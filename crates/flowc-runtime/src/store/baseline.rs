@@ -26,3 +26,54 @@ pub fn commit_one(conn: &Connection, v: i64) -> rusqlite::Result<()> {
         .execute([v])?;
     Ok(())
 }
+
+/// The writes the bench's timer rule makes, done by SQLite alone and set
+/// based: in transactions of `batch` due runs, one `UPDATE` ends them, one
+/// `INSERT` tags their subjects, one `INSERT` writes their two log lines.
+/// The floor for waking runs on this database; returns how many woke.
+pub fn wake_alone(conn: &Connection, now: i64, tag: &str, batch: i64) -> rusqlite::Result<usize> {
+    let mut woke = 0;
+    loop {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let ids: Vec<i64> = conn
+            .prepare_cached(
+                "SELECT id FROM flow_runs WHERE status = 'waiting' AND wake_at <= ?1 \
+                 ORDER BY wake_at, id LIMIT ?2",
+            )?
+            .query_map(rusqlite::params![now, batch], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if ids.is_empty() {
+            conn.execute_batch("COMMIT")?;
+            return Ok(woke);
+        }
+        let json = serde_json::to_string(&ids).unwrap_or_default();
+        conn.prepare_cached(
+            "UPDATE flow_runs SET status = 'done', wake_at = NULL, updated_at = ?2, converted = 0, \
+             wait_kind = NULL, wait_name = NULL, wait_tbl = NULL, wait_row = NULL, wait_clicked = NULL, \
+             wait_approval = NULL WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'waiting'",
+        )?
+        .execute(rusqlite::params![json, now])?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO flow_tags (tbl, row_id, tag, at) \
+             SELECT r.subject_tbl, r.subject_id, ?2, ?3 FROM json_each(?1) j JOIN flow_runs r ON r.id = j.value",
+        )?
+        .execute(rusqlite::params![json, tag, now])?;
+        conn.prepare_cached(
+            "INSERT INTO flow_log (at, run_id, rule, subject, step, action, detail) \
+             SELECT ?2, r.id, r.rule, r.subject_tbl || ' #' || r.subject_id, a.step, a.action, \
+                    CASE a.action WHEN 'tagged' THEN r.subject_tbl || ' #' || r.subject_id || ': ' || ?3 ELSE '' END \
+             FROM json_each(?1) j JOIN flow_runs r ON r.id = j.value, \
+                  (SELECT 'tag' AS step, 'tagged' AS action UNION ALL SELECT '', 'done') a \
+             ORDER BY r.id, a.action DESC",
+        )?
+        .execute(rusqlite::params![json, now, tag])?;
+        conn.execute_batch("COMMIT")?;
+        woke += ids.len();
+    }
+}
+
+/// Moves the whole write-ahead log into the database file and empties it,
+/// so that the file can be copied.
+pub fn settle(conn: &Connection) -> rusqlite::Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+}

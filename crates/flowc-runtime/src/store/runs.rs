@@ -549,14 +549,15 @@ pub fn waiting_for_condition(
         Some(id) => conn
             .prepare_cached(
                 "SELECT id FROM flow_runs WHERE subject_tbl = ?1 AND subject_id = ?2 AND rule = ?3 \
-                 AND status = 'waiting' AND wait_kind IN ('until', 'unless') ORDER BY id",
+                 AND status = 'waiting' AND (wait_kind = 'until' OR wait_kind = 'unless') ORDER BY id",
             )?
             .query_map(params![table, id, rule], |r| r.get(0))?
             .collect(),
         None => conn
             .prepare_cached(
+                // The form of `flow_runs_conditions`' WHERE, so that it is used.
                 "SELECT id FROM flow_runs WHERE rule = ?1 AND status = 'waiting' \
-                 AND wait_kind IN ('until', 'unless') ORDER BY id",
+                 AND (wait_kind = 'until' OR wait_kind = 'unless') ORDER BY id",
             )?
             .query_map(params![rule], |r| r.get(0))?
             .collect(),
@@ -616,6 +617,74 @@ mod tests {
         )
         .expect("run");
         conn
+    }
+
+    /// The plan SQLite makes for a query, one line per step.
+    fn plan(conn: &Connection, sql: &str) -> String {
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let lines: Vec<String> = stmt
+            .query_map(params!["r"], |r| r.get(3))
+            .expect("plan")
+            .collect::<rusqlite::Result<_>>()
+            .expect("plan rows");
+        lines.join("; ")
+    }
+
+    /// Looking up a rule's runs that wait for a condition uses the narrow
+    /// partial index, and no index holds every waiting run by rule (each
+    /// wake would rewrite a page of it).
+    #[test]
+    fn condition_waits_are_found_by_their_own_index() {
+        let conn = db();
+        let sql = "SELECT id FROM flow_runs WHERE rule = ?1 AND status = 'waiting' \
+                   AND (wait_kind = 'until' OR wait_kind = 'unless') ORDER BY id";
+        assert!(
+            plan(&conn, sql).contains("flow_runs_conditions"),
+            "{}",
+            plan(&conn, sql)
+        );
+        let indexes: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'flow_runs'",
+            )
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("indexes");
+        assert!(
+            !indexes.iter().any(|i| i == "flow_runs_waiting"),
+            "{indexes:?}"
+        );
+        let id = insert_sleeping(
+            &conn,
+            &Sleeping {
+                rule: "r",
+                version: "v",
+                subject_table: "contact",
+                subject: 8,
+                step: "w",
+                wake_at: 50,
+                started_at: 0,
+            },
+        )
+        .expect("sleeping");
+        assert_eq!(
+            waiting_for_condition(&conn, "contact", None, "r").ok(),
+            Some(vec![])
+        );
+        conn.execute(
+            "UPDATE flow_runs SET wait_kind = 'until' WHERE id = ?1",
+            [id],
+        )
+        .expect("until");
+        assert_eq!(
+            waiting_for_condition(&conn, "contact", None, "r").ok(),
+            Some(vec![id])
+        );
+        assert_eq!(
+            waiting_for_condition(&conn, "contact", Some(8), "r").ok(),
+            Some(vec![id])
+        );
     }
 
     #[test]
