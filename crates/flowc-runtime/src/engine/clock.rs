@@ -146,7 +146,10 @@ impl Engine {
             let mut preloaded = self.preloaded.borrow_mut();
             preloaded.extend(crate::store::runs::load_many(&self.conn, &timers)?);
         }
+        // Runs that finish go in one statement per chunk (Engine::record_finish).
+        self.journal.collect_finishes.set(!timers.is_empty());
         let result = self.process_items(batch, first_time);
+        self.journal.collect_finishes.set(false);
         self.preloaded.borrow_mut().clear();
         result
     }
@@ -252,6 +255,48 @@ mod tests {
         assert!(seen.len() >= 7, "{seen:?}");
         assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
         assert_eq!(seen.last(), Some(&3800), "{seen:?}");
+    }
+
+    /// Runs woken in one batch and ended together are written together
+    /// (Engine::record_finish): each ends as it would alone, its goal
+    /// counted for its own subject, its audit lines in order.
+    #[test]
+    fn runs_that_end_in_one_batch_end_each_as_alone() {
+        let text = "record contact {\n  score: int\n}\nrule nurture\n  when contact is created\n  goal contact.score > 5\n  wait 1h\n  tag contact \"woken\"\nend\n";
+        let engine = started(text);
+        engine
+            .connection()
+            .execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+                 INSERT INTO contact (id, score) SELECT i, i % 10 FROM n;",
+            )
+            .expect("rows");
+        engine.advance(Advance::To(1)).expect("runs start and wait");
+        engine
+            .advance(Advance::To(3601))
+            .expect("they wake and end");
+        let conn = engine.connection();
+        let runs: Vec<(i64, String, bool)> = conn
+            .prepare("SELECT subject_id, status, converted FROM flow_runs ORDER BY subject_id")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
+            })
+            .expect("runs");
+        assert_eq!(runs.len(), 300);
+        for (subject, status, converted) in &runs {
+            assert_eq!(status, "done", "contact {subject}");
+            assert_eq!(*converted, subject % 10 > 5, "contact {subject}");
+        }
+        // Each run's lines in the order it did things, runs in wake order.
+        let lines: Vec<(i64, String)> = conn
+            .prepare("SELECT run_id, action FROM flow_log WHERE at > 1 ORDER BY id")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("log");
+        let expected: Vec<(i64, String)> = (1..=300)
+            .flat_map(|run| [(run, "tagged".to_string()), (run, "done".to_string())])
+            .collect();
+        assert_eq!(lines, expected);
     }
 
     /// A process that read a timer before another one woke that run (and

@@ -75,6 +75,7 @@ impl Engine {
             }
         }
         // `wait … unless event NAME` on this subject.
+        self.settle_runs()?;
         for run in crate::store::runs::waiting_for_event(&self.conn, &table, row_id, &name)? {
             self.end_wait(run, &format!("ended: event {name} arrived"))?;
         }
@@ -88,6 +89,7 @@ impl Engine {
                 .unwrap_or_default()
                 .to_string();
             let clicked = name == "email_clicked";
+            self.settle_runs()?;
             for run in crate::store::runs::waiting_for_engagement(
                 &self.conn, &table, row_id, &template, clicked,
             )? {

@@ -28,6 +28,7 @@ pub use report::Report;
 pub use versions::{Migration, Outcome};
 
 use crate::store::rows::{self, Decoded};
+use crate::store::runs::RunState;
 use crate::store::state::{self, StateError};
 use flowc_check::ir::{Expr, Program, RecordId, RuleId};
 use flowc_jit::compiled::Compiled;
@@ -217,6 +218,23 @@ pub struct Engine {
     progress: RefCell<Option<Progress>>,
     /// Engines for rule versions that waiting runs finish on, by version.
     pub(crate) old_versions: RefCell<HashMap<String, versions::OldVersion>>,
+    /// Audit lines written in the current unit of work, appended together
+    /// when it commits; shared with the old versions' engines, so that the
+    /// lines keep their order.
+    pub(crate) journal: Rc<Journal>,
+}
+
+/// Writes waiting for their unit of work to commit: audit lines always,
+/// and, during a batch of timers, the runs that finished (written before
+/// anything reads a run again).
+#[derive(Default)]
+pub(crate) struct Journal {
+    /// Whether a unit of work (transaction or savepoint) is open.
+    open: Cell<bool>,
+    lines: RefCell<Vec<crate::store::log::Entry>>,
+    /// Whether finished runs are collected (a batch of timers is running).
+    pub(crate) collect_finishes: Cell<bool>,
+    finishes: RefCell<Vec<(i64, RunState, bool)>>,
 }
 
 impl Engine {
@@ -237,7 +255,13 @@ impl Engine {
         conn.set_prepared_statement_cache_capacity(256);
         crate::store::capture::install(&conn, &program.schema)?;
         let clock = state::clock(&conn)?.unwrap_or(i64::MIN);
-        let engine = Engine::assemble(Rc::new(conn), program, options, clock);
+        let engine = Engine::assemble(
+            Rc::new(conn),
+            Rc::new(Journal::default()),
+            program,
+            options,
+            clock,
+        );
         let zone = engine.program.schema.timezone.name().to_string();
         if !engine.options.dry_run
             && state::meta(&engine.conn, "timezone")?.as_deref() != Some(zone.as_str())
@@ -248,7 +272,13 @@ impl Engine {
     }
 
     /// An engine for `program` on a connection that is already set up.
-    fn assemble(conn: Rc<Connection>, program: Program, options: Options, clock: i64) -> Engine {
+    pub(crate) fn assemble(
+        conn: Rc<Connection>,
+        journal: Rc<Journal>,
+        program: Program,
+        options: Options,
+        clock: i64,
+    ) -> Engine {
         let mut rules_of: HashMap<RecordId, Vec<RuleId>> = HashMap::new();
         for (i, rule) in program.rules.iter().enumerate() {
             rules_of
@@ -276,6 +306,7 @@ impl Engine {
             held_back: Vec::new(),
             progress: RefCell::new(None),
             old_versions: RefCell::new(HashMap::new()),
+            journal,
         };
         engine.held_back = (0..engine.program.rules.len())
             .map(|_| (Cell::new(0), Cell::new(0)))
@@ -571,7 +602,12 @@ impl Engine {
             Scope::Transaction
         };
         tx::begin(&self.conn, scope)?;
-        let result = work();
+        self.journal.open.set(true);
+        let result = work().and_then(|value| {
+            self.append_journal()?;
+            Ok(value)
+        });
+        self.journal.open.set(false);
         self.forget_rows();
         match result {
             Ok(value) => {
@@ -579,11 +615,70 @@ impl Engine {
                 Ok(value)
             }
             Err(e) => {
+                self.journal.lines.borrow_mut().clear();
+                self.journal.finishes.borrow_mut().clear();
                 // The work's error is the one to report.
                 let _ = tx::rollback(&self.conn, scope);
                 Err(e)
             }
         }
+    }
+
+    /// Appends one audit line: at the end of the unit of work if one is
+    /// open (all of its lines in a few statements), at once otherwise.
+    pub(crate) fn append_log(&self, entry: crate::store::log::Entry) -> Result<(), EngineError> {
+        if self.journal.open.get() {
+            self.journal.lines.borrow_mut().push(entry);
+            Ok(())
+        } else {
+            Ok(crate::store::log::append(&self.conn, &entry)?)
+        }
+    }
+
+    /// Finishes a run (`done` or `rejected`): in a batch of timers, with
+    /// the others of the batch that end alike; at once otherwise.
+    pub(crate) fn record_finish(
+        &self,
+        run: i64,
+        state: RunState,
+        converted: bool,
+    ) -> Result<(), EngineError> {
+        if self.journal.open.get() && self.journal.collect_finishes.get() {
+            self.journal
+                .finishes
+                .borrow_mut()
+                .push((run, state, converted));
+            return Ok(());
+        }
+        let finish = crate::store::runs::Transition::Finish { state, converted };
+        crate::store::runs::apply(&self.conn, run, self.clock.get(), &finish)?;
+        Ok(())
+    }
+
+    /// Writes the finished runs collected so far; called before anything
+    /// reads runs.
+    pub(crate) fn settle_runs(&self) -> Result<(), EngineError> {
+        let finishes = std::mem::take(&mut *self.journal.finishes.borrow_mut());
+        if finishes.is_empty() {
+            return Ok(());
+        }
+        let mut groups: Vec<((RunState, bool), Vec<i64>)> = Vec::new();
+        for (run, state, converted) in finishes {
+            match groups.iter_mut().find(|(k, _)| *k == (state, converted)) {
+                Some((_, ids)) => ids.push(run),
+                None => groups.push(((state, converted), vec![run])),
+            }
+        }
+        for ((state, converted), ids) in groups {
+            crate::store::runs::finish_all(&self.conn, &ids, state, converted, self.clock.get())?;
+        }
+        Ok(())
+    }
+
+    fn append_journal(&self) -> Result<(), EngineError> {
+        self.settle_runs()?;
+        let lines = std::mem::take(&mut *self.journal.lines.borrow_mut());
+        Ok(crate::store::log::append_all(&self.conn, &lines)?)
     }
 }
 

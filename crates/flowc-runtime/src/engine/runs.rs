@@ -106,6 +106,7 @@ impl Engine {
     /// Whether the rule's re-entry policy lets `subject` start a new run now.
     fn may_enter(&self, rule: &RuleDef, subject: i64) -> Result<bool, EngineError> {
         let table = self.table_name(rule.subject);
+        self.settle_runs()?;
         let (active, last) = stored::entry_history(&self.conn, table, subject, &rule.name)?;
         if active {
             return Ok(false);
@@ -222,6 +223,7 @@ impl Engine {
         error: &str,
     ) -> Result<Option<(i64, i64)>, EngineError> {
         let table = self.table_name(rule.subject);
+        self.settle_runs()?;
         Ok(stored::same_failure(
             &self.conn, table, subject, &rule.name, error,
         )?)
@@ -282,7 +284,10 @@ impl Engine {
         let preloaded = self.preloaded.borrow_mut().remove(&id);
         let loaded = match preloaded {
             Some(run) => run.map(Some),
-            None => stored::load(&self.conn, id),
+            None => {
+                self.settle_runs()?;
+                stored::load(&self.conn, id)
+            }
         };
         let stored = match loaded {
             Ok(Some(run)) => run,
@@ -397,8 +402,7 @@ impl Engine {
             Some(goal) => self.holds(goal, &run.ctx).unwrap_or(false),
             None => false,
         };
-        let finish = Transition::Finish { state, converted };
-        stored::apply(&self.conn, run.id, self.clock.get(), &finish)?;
+        self.record_finish(run.id, state, converted)?;
         self.log(Some(run), "", state.as_str(), note)?;
         self.report.borrow_mut().finished += 1;
         Ok(())
@@ -473,7 +477,6 @@ impl Engine {
             action: action.to_string(),
             detail: detail.to_string(),
         };
-        crate::store::log::append(&self.conn, &entry)?;
         if self.options.dry_run {
             let line = crate::engine::format_log_line(
                 &flowc_syntax::time::format_datetime(
@@ -489,7 +492,7 @@ impl Engine {
             );
             self.dry_log.borrow_mut().push(line);
         }
-        Ok(())
+        self.append_log(entry)
     }
 
     /// Continues a waiting run after the step it waited at.

@@ -140,6 +140,7 @@ impl Engine {
         let options = self.options.clone();
         Ok(Rc::new(Engine::assemble(
             self.conn.clone(),
+            self.journal.clone(),
             program,
             options,
             self.clock.get(),

@@ -206,6 +206,7 @@ impl Engine {
         subject: Option<i64>,
         rule: &str,
     ) -> Result<Vec<i64>, EngineError> {
+        self.settle_runs()?;
         Ok(stored::waiting_for_condition(
             &self.conn, table, subject, rule,
         )?)
@@ -259,6 +260,7 @@ impl Engine {
                 self.execute(&run, inside)?;
             }
             // After `on reject`, the run ends as rejected (unless it failed).
+            self.settle_runs()?;
             stored::apply(&self.conn, run.id, self.clock.get(), &Transition::Rejected)?;
             Ok(())
         } else {

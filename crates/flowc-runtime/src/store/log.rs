@@ -32,6 +32,41 @@ pub fn append(conn: &Connection, entry: &Entry) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Lines per multi-row `INSERT` in [`append_all`].
+const CHUNK: usize = 32;
+
+/// Appends lines in order: full chunks with one multi-row `INSERT` each
+/// (a statement costs more than a row), the rest one by one.
+pub fn append_all(conn: &Connection, entries: &[Entry]) -> rusqlite::Result<()> {
+    let mut chunks = entries.chunks_exact(CHUNK);
+    if chunks.len() > 0 {
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; CHUNK].join(", ");
+        let sql = format!(
+            "INSERT INTO flow_log (at, run_id, rule, subject, step, action, detail) VALUES {rows}"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        for chunk in &mut chunks {
+            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(CHUNK * 7);
+            for e in chunk {
+                values.extend([
+                    &e.at as &dyn rusqlite::ToSql,
+                    &e.run,
+                    &e.rule,
+                    &e.subject,
+                    &e.step,
+                    &e.action,
+                    &e.detail,
+                ]);
+            }
+            stmt.execute(values.as_slice())?;
+        }
+    }
+    for entry in chunks.remainder() {
+        append(conn, entry)?;
+    }
+    Ok(())
+}
+
 /// Which lines to read.
 #[derive(Clone, Debug, Default)]
 pub struct Filter<'a> {
@@ -115,6 +150,28 @@ mod tests {
         for line in &lines {
             append(&conn, line).expect("append");
         }
+        assert_eq!(read(&conn, &Filter::default()).expect("read"), lines);
+    }
+
+    /// Lines appended together keep their order and their values, across
+    /// full chunks and the rest.
+    #[test]
+    fn many_lines_append_in_order() {
+        let conn = Connection::open_in_memory().expect("memory db");
+        crate::store::state::migrate(&conn).expect("migrate");
+        let lines: Vec<Entry> = (0..(2 * CHUNK as i64 + 5))
+            .map(|n| Entry {
+                at: n,
+                run: (n % 3 != 0).then_some(n),
+                rule: (n % 2 == 0).then(|| format!("rule{n}")),
+                subject: Some(format!("contact #{n}")),
+                step: String::new(),
+                action: if n % 2 == 0 { "done" } else { "tagged" }.into(),
+                detail: format!("{n} 値"),
+            })
+            .collect();
+        append_all(&conn, &lines).expect("append");
+        append_all(&conn, &[]).expect("nothing");
         assert_eq!(read(&conn, &Filter::default()).expect("read"), lines);
     }
 }

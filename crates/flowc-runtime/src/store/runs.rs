@@ -304,6 +304,42 @@ pub enum Transition<'a> {
     Ended,
 }
 
+/// Runs per multi-row statement in [`finish_all`].
+const CHUNK: usize = 64;
+
+/// [`Transition::Finish`] for many runs that end alike, with one `UPDATE`
+/// per chunk of ids; runs no longer running or waiting are left alone.
+pub fn finish_all(
+    conn: &Connection,
+    ids: &[i64],
+    state: RunState,
+    converted: bool,
+    at: i64,
+) -> rusqlite::Result<()> {
+    let mut chunks = ids.chunks_exact(CHUNK);
+    if chunks.len() > 0 {
+        let marks = vec!["?"; CHUNK].join(", ");
+        let sql = format!(
+            "UPDATE flow_runs SET status = ?, wake_at = NULL, updated_at = ?, converted = ?, \
+             wait_kind = NULL, wait_name = NULL, wait_tbl = NULL, wait_row = NULL, wait_clicked = NULL, \
+             wait_approval = NULL WHERE status IN ('running', 'waiting') AND id IN ({marks})"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        for chunk in &mut chunks {
+            let head: [&dyn rusqlite::ToSql; 3] = [&state.as_str(), &at, &converted];
+            let values: Vec<&dyn rusqlite::ToSql> = head
+                .into_iter()
+                .chain(chunk.iter().map(|id| id as &dyn rusqlite::ToSql))
+                .collect();
+            stmt.execute(values.as_slice())?;
+        }
+    }
+    for &id in chunks.remainder() {
+        apply(conn, id, at, &Transition::Finish { state, converted })?;
+    }
+    Ok(())
+}
+
 /// Applies a transition to run `id` at engine time `at`. Returns whether
 /// the run was in a state the transition starts from (else nothing changed).
 pub fn apply(conn: &Connection, id: i64, at: i64, t: &Transition) -> rusqlite::Result<bool> {
@@ -768,5 +804,48 @@ mod tests {
                 "{damage}: {err}"
             );
         }
+    }
+
+    /// Finishing many runs at once does what finishing each does, across
+    /// full chunks and the rest, and leaves runs that already ended alone.
+    #[test]
+    fn finishing_many_runs_is_finishing_each() {
+        let conn = db();
+        let mut ids = Vec::new();
+        for subject in 0..(CHUNK as i64 + 3) {
+            let run = Sleeping {
+                rule: "r",
+                version: "v",
+                subject_table: "contact",
+                subject,
+                step: "w",
+                wake_at: 50,
+                started_at: 0,
+            };
+            ids.push(insert_sleeping(&conn, &run).expect("sleeping"));
+        }
+        let failed = ids[5];
+        apply(&conn, failed, 60, &Transition::Fail { error: "x" }).expect("fail");
+        let last = *ids.last().expect("ids");
+        apply(&conn, last, 60, &Transition::Fail { error: "y" }).expect("fail");
+        finish_all(&conn, &ids, RunState::Done, true, 70).expect("finish");
+        for &id in &ids {
+            let run = load(&conn, id).expect("load").expect("run");
+            if id == failed || id == last {
+                assert_eq!(run.state, RunState::Failed, "run {id}");
+                continue;
+            }
+            assert_eq!(run.state, RunState::Done, "run {id}");
+            assert_eq!((run.wake_at, run.awaited), (None, None), "run {id}");
+            let (converted, updated): (bool, i64) = conn
+                .query_row(
+                    "SELECT converted, updated_at FROM flow_runs WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .expect("row");
+            assert_eq!((converted, updated), (true, 70), "run {id}");
+        }
+        assert_eq!(due_timers(&conn, 100, 1000).ok(), Some(vec![]));
     }
 }
