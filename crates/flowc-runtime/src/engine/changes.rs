@@ -107,7 +107,7 @@ impl Engine {
         let decoded = match payload {
             Ok(captured) => {
                 let fallback = if current && rows::lacks_fields(def, captured) {
-                    rows::load(&self.conn, &self.program.schema, record, id)?
+                    self.load_row(record, id)?
                 } else {
                     None
                 };

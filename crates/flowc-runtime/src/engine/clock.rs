@@ -147,7 +147,10 @@ impl Engine {
             preloaded.extend(crate::store::runs::load_many(&self.conn, &timers)?);
         }
         // Runs that finish go in one statement per chunk (Engine::record_finish).
-        self.journal.collect_finishes.set(!timers.is_empty());
+        let sweep = batch.iter().any(|(_, item)| matches!(item, Item::Sweep(_)));
+        self.journal
+            .collect_finishes
+            .set(!timers.is_empty() || sweep);
         let result = self.process_items(batch, first_time);
         self.journal.collect_finishes.set(false);
         self.preloaded.borrow_mut().clear();

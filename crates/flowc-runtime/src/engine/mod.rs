@@ -222,6 +222,17 @@ pub struct Engine {
     /// when it commits; shared with the old versions' engines, so that the
     /// lines keep their order.
     pub(crate) journal: Rc<Journal>,
+    /// Per record, the `SELECT` that reads one row (`rows::select_sql`).
+    select_sql: Vec<String>,
+}
+
+/// A run that ended, not written yet.
+#[derive(Clone, Copy)]
+struct Finished {
+    run: i64,
+    subject: (RecordId, i64),
+    state: RunState,
+    converted: bool,
 }
 
 /// Writes waiting for their unit of work to commit: audit lines always,
@@ -232,9 +243,10 @@ pub(crate) struct Journal {
     /// Whether a unit of work (transaction or savepoint) is open.
     open: Cell<bool>,
     lines: RefCell<Vec<crate::store::log::Entry>>,
-    /// Whether finished runs are collected (a batch of timers is running).
+    /// Whether finished runs are collected (a batch of timers or a sweep
+    /// is running).
     pub(crate) collect_finishes: Cell<bool>,
-    finishes: RefCell<Vec<(i64, RunState, bool)>>,
+    finishes: RefCell<Vec<Finished>>,
 }
 
 impl Engine {
@@ -307,7 +319,15 @@ impl Engine {
             progress: RefCell::new(None),
             old_versions: RefCell::new(HashMap::new()),
             journal,
+            select_sql: Vec::new(),
         };
+        engine.select_sql = engine
+            .program
+            .schema
+            .records
+            .iter()
+            .map(rows::select_sql)
+            .collect();
         engine.held_back = (0..engine.program.rules.len())
             .map(|_| (Cell::new(0), Cell::new(0)))
             .collect();
@@ -537,13 +557,20 @@ impl Engine {
         if let Some(row) = self.rows.borrow().get(&(record, id)) {
             return Ok(Some(row.clone()));
         }
-        let loaded = rows::load(&self.conn, &self.program.schema, record, id)
+        let loaded = self
+            .load_row(record, id)
             .map_err(|e| EvalError::Database(e.to_string()))?;
         Ok(loaded.map(|d| {
             let d = Rc::new(d);
             self.rows.borrow_mut().insert((record, id), d.clone());
             d
         }))
+    }
+
+    /// Reads a row from the database (not the cache).
+    pub(crate) fn load_row(&self, record: RecordId, id: i64) -> rusqlite::Result<Option<Decoded>> {
+        let sql = &self.select_sql[record.index()];
+        rows::load_with(&self.conn, sql, &self.program.schema, record, id)
     }
 
     /// Forgets cached rows (after a write, or between transactions).
@@ -635,23 +662,25 @@ impl Engine {
         }
     }
 
-    /// Finishes a run (`done` or `rejected`): in a batch of timers, with
-    /// the others of the batch that end alike; at once otherwise.
+    /// Finishes a run (`done` or `rejected`): in a batch of timers or a
+    /// sweep, with the others of the batch that end alike; at once otherwise.
     pub(crate) fn record_finish(
         &self,
-        run: i64,
+        run: &run::Run,
         state: RunState,
         converted: bool,
     ) -> Result<(), EngineError> {
         if self.journal.open.get() && self.journal.collect_finishes.get() {
-            self.journal
-                .finishes
-                .borrow_mut()
-                .push((run, state, converted));
+            self.journal.finishes.borrow_mut().push(Finished {
+                run: run.id,
+                subject: (self.rule(run.rule).subject, run.subject),
+                state,
+                converted,
+            });
             return Ok(());
         }
         let finish = crate::store::runs::Transition::Finish { state, converted };
-        crate::store::runs::apply(&self.conn, run, self.clock.get(), &finish)?;
+        crate::store::runs::apply(&self.conn, run.id, self.clock.get(), &finish)?;
         Ok(())
     }
 
@@ -663,14 +692,31 @@ impl Engine {
             return Ok(());
         }
         let mut groups: Vec<((RunState, bool), Vec<i64>)> = Vec::new();
-        for (run, state, converted) in finishes {
-            match groups.iter_mut().find(|(k, _)| *k == (state, converted)) {
-                Some((_, ids)) => ids.push(run),
-                None => groups.push(((state, converted), vec![run])),
+        for f in finishes {
+            let key = (f.state, f.converted);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, ids)) => ids.push(f.run),
+                None => groups.push((key, vec![f.run])),
             }
         }
         for ((state, converted), ids) in groups {
             crate::store::runs::finish_all(&self.conn, &ids, state, converted, self.clock.get())?;
+        }
+        Ok(())
+    }
+
+    /// [`Engine::settle_runs`] before reading only the runs of one subject:
+    /// needed only if one of them has ended unwritten (a sweep's runs are
+    /// each on a subject of their own).
+    pub(crate) fn settle_runs_of(&self, record: RecordId, subject: i64) -> Result<(), EngineError> {
+        let pending = self
+            .journal
+            .finishes
+            .borrow()
+            .iter()
+            .any(|f| f.subject == (record, subject));
+        if pending {
+            self.settle_runs()?;
         }
         Ok(())
     }

@@ -106,7 +106,7 @@ impl Engine {
     /// Whether the rule's re-entry policy lets `subject` start a new run now.
     fn may_enter(&self, rule: &RuleDef, subject: i64) -> Result<bool, EngineError> {
         let table = self.table_name(rule.subject);
-        self.settle_runs()?;
+        self.settle_runs_of(rule.subject, subject)?;
         let (active, last) = stored::entry_history(&self.conn, table, subject, &rule.name)?;
         if active {
             return Ok(false);
@@ -223,7 +223,7 @@ impl Engine {
         error: &str,
     ) -> Result<Option<(i64, i64)>, EngineError> {
         let table = self.table_name(rule.subject);
-        self.settle_runs()?;
+        self.settle_runs_of(rule.subject, subject)?;
         Ok(stored::same_failure(
             &self.conn, table, subject, &rule.name, error,
         )?)
@@ -402,7 +402,7 @@ impl Engine {
             Some(goal) => self.holds(goal, &run.ctx).unwrap_or(false),
             None => false,
         };
-        self.record_finish(run.id, state, converted)?;
+        self.record_finish(run, state, converted)?;
         self.log(Some(run), "", state.as_str(), note)?;
         self.report.borrow_mut().finished += 1;
         Ok(())

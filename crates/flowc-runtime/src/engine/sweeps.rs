@@ -121,6 +121,43 @@ mod tests {
 
     const DAY: i64 = 86_400;
 
+    /// A sweep's runs that end are written together (Engine::record_finish):
+    /// each ends as alone, its goal for its own row, and the next day's
+    /// sweep sees them ended and when they started (`reenter after`).
+    #[test]
+    fn a_sweeps_runs_end_each_as_alone_and_count_for_reentry() {
+        let rules = "timezone \"UTC\"\nrecord account {\n  score: int\n}\n\
+            rule hot\n  every day at \"09:00\" for each account\n    where account.score > 2\n  \
+            reenter after 2d\n  goal account.score > 6\n  tag account \"hot\"\nend\n";
+        let ddl = "CREATE TABLE account (id INTEGER PRIMARY KEY, score INTEGER);
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+            INSERT INTO account (id, score) SELECT i, i % 10 FROM n;";
+        let e = engine(rules, ddl);
+        e.advance(Advance::To(1_735_689_600 + 10 * 3600))
+            .expect("first sweep");
+        let runs = strings(
+            &e,
+            "SELECT subject_id || ' ' || status || ' ' || converted FROM flow_runs ORDER BY subject_id",
+        );
+        let expected: Vec<String> = (1..=200)
+            .filter(|i| i % 10 > 2)
+            .map(|i| format!("{i} done {}", i32::from(i % 10 > 6)))
+            .collect();
+        assert_eq!(runs, expected);
+        e.advance(Advance::To(1_735_689_600 + DAY + 10 * 3600))
+            .expect("second sweep: too soon to re-enter");
+        assert_eq!(strings(&e, "SELECT count(*) || '' FROM flow_runs"), ["140"]);
+        e.advance(Advance::To(1_735_689_600 + 2 * DAY + 10 * 3600))
+            .expect("third sweep: re-entered");
+        assert_eq!(
+            strings(
+                &e,
+                "SELECT count(*) || '' FROM flow_runs WHERE status = 'done'"
+            ),
+            ["280"]
+        );
+    }
+
     /// SQLite compares by its affinity rules and the column's collation;
     /// the sweep must select exactly the rows flow's `where` selects.
     #[test]

@@ -271,8 +271,20 @@ pub fn load(
     record: RecordId,
     id: i64,
 ) -> rusqlite::Result<Option<Decoded>> {
+    load_with(conn, &select_sql(schema.record(record)), schema, record, id)
+}
+
+/// [`load`] with the record's [`select_sql`] made beforehand (building it
+/// costs as much as the query, for code that loads rows one by one).
+pub fn load_with(
+    conn: &Connection,
+    select_sql: &str,
+    schema: &Schema,
+    record: RecordId,
+    id: i64,
+) -> rusqlite::Result<Option<Decoded>> {
     let def = schema.record(record);
-    let mut stmt = conn.prepare_cached(&select_sql(def))?;
+    let mut stmt = conn.prepare_cached(select_sql)?;
     stmt.query_row([id], |r| {
         let raws: Vec<Raw> = (0..def.fields.len())
             .map(|i| {
