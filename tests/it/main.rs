@@ -21,5 +21,6 @@ mod fmt;
 mod fmt_props;
 mod graph;
 mod layering;
+mod pg_harness;
 mod reliability;
 mod scenarios;

@@ -6,6 +6,7 @@
 pub mod exprs;
 pub mod golden;
 pub mod memenv;
+pub mod pg;
 pub mod reference;
 pub mod smtp;
 pub mod world;
