@@ -39,6 +39,7 @@ enum Action {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
+    super::sqlite_only(&args.db, "approvals")?;
     let action = args.action.unwrap_or(Action::List);
     let conn = match action {
         Action::List => super::open_db_read_only(&args.db)?,

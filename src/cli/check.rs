@@ -14,6 +14,7 @@ use std::process::ExitCode;
 ///   flowc check rules/
 ///   flowc check rules/ --format json
 ///   flowc check rules/ --db crm.sqlite        (also compare with the database)
+///   flowc check rules/ --db postgresql://sales@db.example.jp/crm
 ///   flowc check rules/ --format sarif > flowc.sarif
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
@@ -23,9 +24,10 @@ pub struct Args {
     /// How to print problems.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// Also compare the declared schema with this SQLite database.
-    #[arg(long, value_name = "FILE")]
-    db: Option<PathBuf>,
+    /// Also compare the declared schema with this database: a SQLite file
+    /// or a postgresql:// URL (the password from the URL or PGPASSWORD).
+    #[arg(long, value_name = "FILE|URL")]
+    db: Option<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -45,8 +47,8 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let checked = project.check();
     let mut diagnostics = checked.diagnostics;
     if let Some(db) = &args.db {
-        let drift =
-            crate::store::drift::compare(db, &checked.program.schema).map_err(|e| e.to_string())?;
+        let target = crate::store::target::Target::parse(db)?;
+        let drift = crate::store::drift::compare(&target, &checked.program.schema)?;
         diagnostics.extend(drift);
         diagnostic::sort(&mut diagnostics);
     }

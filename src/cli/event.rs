@@ -32,6 +32,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
+    super::sqlite_only(&args.db, "event")?;
     let (table, id) = args
         .on
         .split_once(':')

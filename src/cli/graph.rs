@@ -34,6 +34,9 @@ enum Format {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
+    if let Some(db) = &args.db {
+        super::sqlite_only(db, "graph")?;
+    }
     let target_is_path = std::path::Path::new(&args.target).exists();
     let paths: Vec<PathBuf> = if target_is_path {
         std::iter::once(PathBuf::from(&args.target))

@@ -26,6 +26,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
+    super::sqlite_only(&args.db, "log")?;
     let conn = super::open_db_read_only(&args.db)?;
     if let Some(rule) = &args.rule {
         known_rule(&conn, rule)?;

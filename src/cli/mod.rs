@@ -104,6 +104,16 @@ fn quiet_on_closed_pipe() {
 }
 
 /// Whether to color output written to stderr.
+/// For the commands that run on a SQLite file only, so far: a PostgreSQL
+/// URL gets a clear refusal that names it without its password.
+pub fn sqlite_only(db: &std::path::Path, command: &str) -> Result<(), String> {
+    let text = db.to_string_lossy();
+    match crate::store::target::Target::parse(&text)? {
+        crate::store::target::Target::Sqlite(_) => Ok(()),
+        target => target.sqlite_only(command).map(|_| ()),
+    }
+}
+
 pub fn color_stderr() -> bool {
     use std::io::IsTerminal;
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()

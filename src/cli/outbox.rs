@@ -75,6 +75,7 @@ enum ResolutionArg {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
+    super::sqlite_only(&args.db, "outbox")?;
     match args.action {
         None => list(&args.db, args.state),
         Some(Action::List { state }) => list(&args.db, state.or(args.state)),

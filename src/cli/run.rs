@@ -117,6 +117,7 @@ fn wall_clock() -> i64 {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
+    super::sqlite_only(&args.db, "run")?;
     let Some((project, program)) = super::checked_project(&args.paths)? else {
         return Ok(ExitCode::from(1));
     };
@@ -130,10 +131,13 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     }
     // Running rules against tables that do not match them would act on
     // misread data: refuse, showing what differs.
-    let drift: Vec<_> = crate::store::drift::compare(&args.db, &program.schema)?
-        .into_iter()
-        .filter(|d| d.is_error())
-        .collect();
+    let drift: Vec<_> = crate::store::drift::compare(
+        &crate::store::target::Target::Sqlite(args.db.clone()),
+        &program.schema,
+    )?
+    .into_iter()
+    .filter(|d| d.is_error())
+    .collect();
     if !drift.is_empty() {
         eprint!(
             "{}",

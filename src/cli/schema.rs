@@ -1,22 +1,25 @@
 //! `flowc schema`: read a schema from a database, or create missing tables.
 
 use crate::project::Project;
-use crate::store::{ddl, introspect, sql};
+use crate::store::target::Target;
+use crate::store::{ddl, introspect, pg, sql};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Print a .flow schema read from an existing SQLite database, or create the
+/// Print a .flow schema read from an existing database, or create the
 /// tables a project declares.
 ///
 /// Examples:
 ///   flowc schema --db crm.sqlite > schema.flow
 ///   flowc schema --db crm.sqlite --create rules/
+///   flowc schema --db postgresql://sales@db.example.jp/crm > schema.flow
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// The SQLite database.
-    #[arg(long, value_name = "FILE")]
-    db: PathBuf,
+    /// The database: a SQLite file, or a postgresql:// URL (the password
+    /// from the URL or PGPASSWORD; user tables are those on its search_path).
+    #[arg(long, value_name = "FILE|URL")]
+    db: String,
     /// Create the tables the project declares but the database lacks
     /// (existing tables are never changed).
     #[arg(long)]
@@ -26,26 +29,45 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
+    let target = Target::parse(&args.db)?;
     if args.create {
-        return create(&args);
+        return create(&args, &target);
     }
-    if !args.db.is_file() {
-        return Err(format!("{}: no such database file", args.db.display()));
-    }
-    let conn = introspect::open_read_only(&args.db).map_err(|e| e.to_string())?;
-    let tables = introspect::tables(&conn).map_err(|e| e.to_string())?;
+    let tables = match &target {
+        Target::Sqlite(path) => {
+            if !path.is_file() {
+                return Err(format!("{}: no such database file", path.display()));
+            }
+            let conn = introspect::open_read_only(path).map_err(|e| e.to_string())?;
+            introspect::tables(&conn).map_err(|e| e.to_string())?
+        }
+        Target::Postgres(url) => {
+            let mut client = pg::connect(url)?;
+            pg::introspect::tables(&mut client)
+                .map_err(|e| format!("{url}: {}", pg::error_text(&e)))?
+        }
+    };
     print!("{}", to_flow(&tables));
     Ok(ExitCode::SUCCESS)
 }
 
-fn create(args: &Args) -> Result<ExitCode, String> {
+fn create(args: &Args, target: &Target) -> Result<ExitCode, String> {
     let project = Project::load(&args.paths).map_err(|e| e.to_string())?;
     let checked = project.check();
     if checked.has_errors() {
         return Err("the project has errors; run `flowc check` first".into());
     }
-    let conn = rusqlite::Connection::open(&args.db).map_err(|e| e.to_string())?;
-    let created = ddl::create_missing(&conn, &checked.program.schema).map_err(|e| e.to_string())?;
+    let created = match target {
+        Target::Sqlite(path) => {
+            let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+            ddl::create_missing(&conn, &checked.program.schema).map_err(|e| e.to_string())?
+        }
+        Target::Postgres(url) => {
+            let mut client = pg::connect(url)?;
+            pg::ddl::create_missing(&mut client, &checked.program.schema)
+                .map_err(|e| format!("{url}: {}", pg::error_text(&e)))?
+        }
+    };
     if created.is_empty() {
         eprintln!("every declared table already exists");
     }
@@ -98,6 +120,8 @@ pub fn to_flow(tables: &[introspect::Table]) -> String {
             }
             let ty = match &column.references {
                 Some(target) if is_flow_name(target) => target.clone(),
+                // A PostgreSQL enum type: its values make a flow enum.
+                _ if column.is_enum => "text".to_string(),
                 _ => guess_type(&column.declared_type).to_string(),
             };
             let nullable = if column.not_null { "" } else { "?" };

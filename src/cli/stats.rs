@@ -23,6 +23,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
+    super::sqlite_only(&args.db, "stats")?;
     let conn = super::open_db_read_only(&args.db)?;
     let stats = crate::store::stats::per_rule(&conn).map_err(|e| e.to_string())?;
     if args.json {

@@ -22,5 +22,6 @@ mod fmt_props;
 mod graph;
 mod layering;
 mod pg_harness;
+mod postgres;
 mod reliability;
 mod scenarios;

@@ -1,12 +1,12 @@
 //! `flowc check --db`: differences between the declared schema and a
 //! database, as diagnostics pointing at the declarations.
 
-use super::introspect;
+use super::introspect::{self, Column, Table};
 use super::sql::{Affinity, affinity};
+use super::target::Target;
 use flowc_check::ir::{Schema, Type};
 use flowc_syntax::diagnostic::{Diagnostic, Label};
 use flowc_syntax::source::Span;
-use std::path::Path;
 
 /// A difference between a declaration and the database.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,8 +28,13 @@ pub enum Drift {
         sql_type: String,
         why: &'static str,
     },
-    /// E0704. A table without the `id INTEGER PRIMARY KEY` every record needs.
-    NoIdColumn { span: Span, table: String },
+    /// E0704. A table without the integer `id` primary key every record
+    /// needs (`expected`: how the backend spells it).
+    NoIdColumn {
+        span: Span,
+        table: String,
+        expected: &'static str,
+    },
 }
 
 impl Drift {
@@ -53,9 +58,9 @@ impl Drift {
                 Label::new(*span, format!("declared `{field_type}` here")),
             )
             .with_hint(why.to_string()),
-            Drift::NoIdColumn { span, table } => Diagnostic::error(
+            Drift::NoIdColumn { span, table, expected } => Diagnostic::error(
                 "E0704",
-                format!("the table `{table}` has no `id INTEGER PRIMARY KEY` column"),
+                format!("the table `{table}` has no `{expected}` column"),
                 Label::new(*span, "declared here"),
             )
             .with_hint("every record's table needs an integer `id` primary key; flowc refers to rows by it"),
@@ -63,16 +68,59 @@ impl Drift {
     }
 }
 
-/// Compares `schema` with the database at `path` (opened read-only).
-pub fn compare(path: &Path, schema: &Schema) -> Result<Vec<Diagnostic>, String> {
-    if !path.is_file() {
-        return Err(format!("{}: no such database file", path.display()));
+/// How a backend's columns are judged.
+struct Judge {
+    /// How the `id` column must be declared, as the message says it.
+    id: &'static str,
+    id_ok: fn(&Column) -> bool,
+    /// Why a column cannot hold a field's values, if it cannot.
+    incompatible: fn(Type, &Column) -> Option<&'static str>,
+}
+
+const SQLITE: Judge = Judge {
+    id: "id INTEGER PRIMARY KEY",
+    id_ok: |c| c.primary_key && affinity(&c.declared_type) == Affinity::Integer,
+    incompatible: |ty, c| incompatible(ty, affinity(&c.declared_type)),
+};
+
+const POSTGRES: Judge = Judge {
+    id: "id bigint PRIMARY KEY",
+    id_ok: |c| c.primary_key && matches!(c.declared_type.as_str(), "bigint" | "integer"),
+    incompatible: incompatible_pg,
+};
+
+/// Compares `schema` with the database (a SQLite file opened read-only, or
+/// a PostgreSQL database, only read).
+pub fn compare(target: &Target, schema: &Schema) -> Result<Vec<Diagnostic>, String> {
+    match target {
+        Target::Sqlite(path) => {
+            if !path.is_file() {
+                return Err(format!("{}: no such database file", path.display()));
+            }
+            let conn =
+                introspect::open_read_only(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            judge(schema, &SQLITE, |name| {
+                introspect::table(&conn, name).map_err(|e| format!("{}: {e}", path.display()))
+            })
+        }
+        Target::Postgres(pg) => {
+            let mut client = super::pg::connect(pg)?;
+            judge(schema, &POSTGRES, |name| {
+                super::pg::introspect::table(&mut client, name)
+                    .map_err(|e| format!("{pg}: {}", super::pg::error_text(&e)))
+            })
+        }
     }
-    let conn = introspect::open_read_only(path).map_err(|e| format!("{}: {e}", path.display()))?;
+}
+
+fn judge(
+    schema: &Schema,
+    judge: &Judge,
+    mut table: impl FnMut(&str) -> Result<Table, String>,
+) -> Result<Vec<Diagnostic>, String> {
     let mut out = Vec::new();
     for record in &schema.records {
-        let table = introspect::table(&conn, &record.name)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let table = table(&record.name)?;
         if table.columns.is_empty() {
             out.push(Drift::MissingTable {
                 span: record.span,
@@ -80,13 +128,15 @@ pub fn compare(path: &Path, schema: &Schema) -> Result<Vec<Diagnostic>, String> 
             });
             continue;
         }
-        let id_ok = table.columns.iter().any(|c| {
-            c.name == "id" && c.primary_key && affinity(&c.declared_type) == Affinity::Integer
-        });
-        if !id_ok {
+        if !table
+            .columns
+            .iter()
+            .any(|c| c.name == "id" && (judge.id_ok)(c))
+        {
             out.push(Drift::NoIdColumn {
                 span: record.span,
                 table: record.name.clone(),
+                expected: judge.id,
             });
         }
         for field in &record.fields {
@@ -98,7 +148,7 @@ pub fn compare(path: &Path, schema: &Schema) -> Result<Vec<Diagnostic>, String> 
                 });
                 continue;
             };
-            if let Some(why) = incompatible(field.ty.base, affinity(&column.declared_type)) {
+            if let Some(why) = (judge.incompatible)(field.ty.base, column) {
                 out.push(Drift::IncompatibleColumn {
                     span: field.span,
                     table: record.name.clone(),
@@ -111,6 +161,36 @@ pub fn compare(path: &Path, schema: &Schema) -> Result<Vec<Diagnostic>, String> 
         }
     }
     Ok(out.iter().map(Drift::to_diagnostic).collect())
+}
+
+/// Why a PostgreSQL column cannot faithfully hold the field's values
+/// (DESIGN.md §10's type mapping).
+fn incompatible_pg(ty: Type, column: &Column) -> Option<&'static str> {
+    let t = column.declared_type.as_str();
+    let integer = matches!(t, "bigint" | "integer" | "smallint");
+    match ty {
+        Type::Int | Type::Duration | Type::Record(_) if integer => None,
+        Type::Int | Type::Duration | Type::Record(_) => {
+            Some("integers (and ids, durations) need a bigint, integer or smallint column")
+        }
+        Type::Bool if t == "boolean" => None,
+        Type::Bool => Some("a bool needs a boolean column"),
+        Type::Decimal if t.starts_with("numeric") || t == "real" || t == "double precision" => None,
+        Type::Decimal => Some("a decimal needs a numeric, real or double precision column"),
+        Type::Text | Type::Enum(_)
+            if column.is_enum || t == "text" || t.starts_with("character varying") =>
+        {
+            None
+        }
+        Type::Text | Type::Enum(_) => Some("text needs a text or varchar column (or an enum type)"),
+        Type::Date if t == "date" => None,
+        Type::Date => Some("a date needs a date column"),
+        Type::DateTime if t.starts_with("timestamp") => None,
+        Type::DateTime => Some(
+            "a datetime needs a timestamptz column (timestamp without time zone is read in the project's time zone)",
+        ),
+        Type::Null | Type::Any | Type::Error => None,
+    }
 }
 
 /// Why a column of this affinity cannot faithfully hold the field's values.

@@ -12,6 +12,8 @@ pub struct Column {
     pub primary_key: bool,
     /// The table this column references, from a FOREIGN KEY clause.
     pub references: Option<String>,
+    /// A PostgreSQL enum type (always `false` on SQLite).
+    pub is_enum: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -61,6 +63,7 @@ pub fn table(conn: &Connection, name: &str) -> rusqlite::Result<Table> {
             not_null: r.get::<_, i64>(2)? != 0,
             primary_key: r.get::<_, i64>(3)? != 0,
             references: None,
+            is_enum: false,
         })
     })?;
     for row in rows {

@@ -1,0 +1,26 @@
+//! PostgreSQL (DESIGN.md §10). So far: connecting, reading the user's table
+//! definitions (`flowc check --db`, `flowc schema`) and creating the tables
+//! a project declares (`flowc schema --create`). The engine's state tables
+//! and operations come next, behind the same typed operations as SQLite's.
+
+pub mod ddl;
+pub mod introspect;
+
+use super::target::PgTarget;
+
+/// Connects, without TLS (a server on the same machine or network; TLS is
+/// not supported yet). The error names the database without its password.
+pub fn connect(target: &PgTarget) -> Result<postgres::Client, String> {
+    target
+        .config
+        .connect(postgres::NoTls)
+        .map_err(|e| format!("{target}: cannot connect: {}", error_text(&e)))
+}
+
+/// A PostgreSQL error as one line: the server's message when it sent one.
+pub fn error_text(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
