@@ -210,3 +210,172 @@ fn a_connection_error_never_shows_the_password() {
         text(&run.stderr)
     );
 }
+
+/// A client for `url`, through flowc's own connect.
+fn client(url: &str) -> flowc::store::pg::postgres::Client {
+    let Ok(flowc::store::target::Target::Postgres(target)) =
+        flowc::store::target::Target::parse(url)
+    else {
+        panic!("{url} is a PostgreSQL URL");
+    };
+    flowc::store::pg::connect(&target).expect("connect")
+}
+
+/// A database with the tables of SCHEMA, flowc's tables and its triggers.
+fn captured_database(
+    server: &pg::Server,
+    name: &str,
+) -> (String, flowc::store::pg::postgres::Client) {
+    let url = server.create_database(name);
+    let dir = project(name);
+    assert!(
+        flowc(&["schema", "--db", &url, "--create", "."], dir.path())
+            .status
+            .success()
+    );
+    let checked = flowc::project::Project::from_texts([("schema.flow", SCHEMA)]).check();
+    assert!(!checked.has_errors());
+    let mut client = client(&url);
+    flowc::store::pg::state::migrate(&mut client, "flowc").expect("migrate");
+    let installed =
+        flowc::store::pg::capture::install(&mut client, &checked.program.schema, "flowc")
+            .expect("install");
+    assert_eq!(installed, ["company", "contact"]);
+    // Installing again changes nothing: the fingerprints match.
+    let again = flowc::store::pg::capture::install(&mut client, &checked.program.schema, "flowc")
+        .expect("install again");
+    assert!(again.is_empty(), "{again:?}");
+    (url, client)
+}
+
+fn changes(server: &pg::Server, url: &str) -> Vec<String> {
+    server
+        .psql(
+            url,
+            "SELECT string_agg(concat_ws(' ', op, tbl, row_id, depth, coalesce(run_id::text, '-'), \
+             coalesce(old::text, '-'), coalesce(new::text, '-'), shard BETWEEN 0 AND 255), E'\\n' ORDER BY seq) \
+             FROM flowc.flow_changes",
+        )
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Any program's writes are captured with the declared fields' old and new
+/// values; an update that changes no declared field records nothing; the
+/// depth and run travel in transaction-local settings.
+#[test]
+fn triggers_capture_every_program_s_writes_on_postgres() {
+    let Some(server) = pg::shared("triggers_capture_every_program_s_writes_on_postgres") else {
+        return;
+    };
+    let (url, _client) = captured_database(server, "capture");
+    server.psql(&url, "ALTER TABLE contact ADD COLUMN note text");
+    server.psql(
+        &url,
+        "INSERT INTO company (name) VALUES ('東和商事');
+         INSERT INTO contact (name, score, rate, vip, stage, born, seen_at, company)
+           VALUES ('山田 花子', 10, 12.50, false, '提案', '1990-04-01', '2025-01-02 09:30:00+09', 1);
+         UPDATE contact SET note = 'not declared';
+         UPDATE contact SET score = 11;
+         BEGIN;
+         SELECT set_config('flowc.depth', '2', true), set_config('flowc.run', '17', true);
+         UPDATE contact SET stage = '受注';
+         COMMIT;
+         DELETE FROM contact;",
+    );
+    // jsonb orders keys by length, then bytes; a timestamptz is written in
+    // the writing session's time zone (the server's UTC here), with its offset.
+    let new = r#"{"vip": false, "born": "1990-04-01", "name": "山田 花子", "rate": 12.50, "score": 10, "stage": "提案", "company": 1, "seen_at": "2025-01-02T00:30:00+00:00", "cooldown": null}"#;
+    let updated = new.replace(r#""score": 10"#, r#""score": 11"#);
+    let won = updated.replace("提案", "受注");
+    assert_eq!(
+        changes(server, &url),
+        [
+            r#"insert company 1 0 - - {"name": "東和商事"} t"#.to_string(),
+            format!("insert contact 1 0 - - {new} t"),
+            format!("update contact 1 0 - {new} {updated} t"),
+            format!("update contact 1 2 17 {updated} {won} t"),
+            format!("delete contact 1 0 - {won} - t"),
+        ]
+    );
+}
+
+/// A locked row refuses updates, deletes and TRUNCATE from any program,
+/// with SQLSTATE FL001 and the rule's name; other rows are free.
+#[test]
+fn a_locked_row_is_refused_by_postgres_itself() {
+    let Some(server) = pg::shared("a_locked_row_is_refused_by_postgres_itself") else {
+        return;
+    };
+    let (url, mut client) = captured_database(server, "locks");
+    server.psql(
+        &url,
+        "INSERT INTO company (name) VALUES ('a'), ('b');
+         INSERT INTO flowc.flow_locks (tbl, row_id, rule) VALUES ('company', 1, 'won_lock');",
+    );
+    for sql in [
+        "UPDATE company SET name = 'x' WHERE id = 1",
+        "DELETE FROM company WHERE id = 1",
+        "TRUNCATE company CASCADE",
+    ] {
+        let err = client.batch_execute(sql).expect_err(sql);
+        let db = err.as_db_error().expect("a database error");
+        assert_eq!(db.code().code(), "FL001", "{sql}");
+        assert!(db.message().contains("won_lock"), "{sql}: {}", db.message());
+    }
+    client
+        .batch_execute("UPDATE company SET name = 'y' WHERE id = 2")
+        .expect("another row is free");
+    server.psql(&url, "DELETE FROM flowc.flow_locks");
+    client
+        .batch_execute("UPDATE company SET name = 'x' WHERE id = 1")
+        .expect("unlocked");
+    assert_eq!(
+        server.psql(
+            &url,
+            "SELECT string_agg(name, ',' ORDER BY id) FROM company"
+        ),
+        "x,y"
+    );
+}
+
+/// Other programs insert events with only what they know: the id, the time
+/// and the payload's default are filled in.
+#[test]
+fn events_inserted_by_psql_take_their_defaults() {
+    let Some(server) = pg::shared("events_inserted_by_psql_take_their_defaults") else {
+        return;
+    };
+    let (url, _client) = captured_database(server, "events");
+    server.psql(
+        &url,
+        "INSERT INTO flowc.flow_events (name, tbl, row_id, data) VALUES ('form_submitted', 'contact', 1, '{\"form\": \"seminar\"}');
+         INSERT INTO flowc.flow_events (name, tbl, row_id) VALUES ('email_opened', 'contact', 1);",
+    );
+    assert_eq!(
+        server.psql(
+            &url,
+            "SELECT string_agg(concat_ws(' ', id, name, data::text, processed, at > now() - interval '1 minute'), E'\\n' ORDER BY id) FROM flowc.flow_events"
+        ),
+        "1 form_submitted {\"form\": \"seminar\"} f t\n2 email_opened {} f t"
+    );
+}
+
+/// flowc's tables written by a newer flowc are refused, not misread.
+#[test]
+fn state_tables_from_a_newer_flowc_are_refused_on_postgres() {
+    let Some(server) = pg::shared("state_tables_from_a_newer_flowc_are_refused_on_postgres") else {
+        return;
+    };
+    let (url, mut client) = captured_database(server, "newer");
+    server.psql(
+        &url,
+        "UPDATE flowc.flow_meta SET value = '99' WHERE key = 'schema_version'",
+    );
+    let err = flowc::store::pg::state::migrate(&mut client, "flowc").expect_err("too new");
+    assert!(
+        err.contains("version 99, newer than this flowc knows"),
+        "{err}"
+    );
+}

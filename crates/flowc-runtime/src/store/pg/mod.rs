@@ -1,10 +1,17 @@
 //! PostgreSQL (DESIGN.md §10). So far: connecting, reading the user's table
-//! definitions (`flowc check --db`, `flowc schema`) and creating the tables
-//! a project declares (`flowc schema --create`). The engine's state tables
-//! and operations come next, behind the same typed operations as SQLite's.
+//! definitions (`flowc check --db`, `flowc schema`), creating the tables a
+//! project declares (`flowc schema --create`), flowc's own tables for
+//! changes, events and locks (`state`) and the triggers that fill and
+//! enforce them (`capture`). The engine's operations come next, behind the
+//! same typed operations as SQLite's.
 
+pub mod capture;
 pub mod ddl;
 pub mod introspect;
+pub mod state;
+
+/// The client crate, for code that holds a connection.
+pub use postgres;
 
 use super::target::PgTarget;
 
