@@ -212,7 +212,7 @@ fn a_connection_error_never_shows_the_password() {
 }
 
 /// A client for `url`, through flowc's own connect.
-fn client(url: &str) -> flowc::store::pg::postgres::Client {
+fn connect(url: &str) -> flowc::store::pg::postgres::Client {
     let Ok(flowc::store::target::Target::Postgres(target)) =
         flowc::store::target::Target::parse(url)
     else {
@@ -235,7 +235,7 @@ fn captured_database(
     );
     let checked = flowc::project::Project::from_texts([("schema.flow", SCHEMA)]).check();
     assert!(!checked.has_errors());
-    let mut client = client(&url);
+    let mut client = connect(&url);
     flowc::store::pg::state::migrate(&mut client, "flowc").expect("migrate");
     let installed =
         flowc::store::pg::capture::install(&mut client, &checked.program.schema, "flowc")
@@ -377,5 +377,112 @@ fn state_tables_from_a_newer_flowc_are_refused_on_postgres() {
     assert!(
         err.contains("version 99, newer than this flowc knows"),
         "{err}"
+    );
+}
+
+/// Three workers drain the change queue at once: every change is taken
+/// exactly once, one record's changes in commit order; a batch whose
+/// transaction rolls back is taken again.
+#[test]
+fn workers_claim_each_change_once_and_each_record_in_order() {
+    let Some(server) = pg::shared("workers_claim_each_change_once_and_each_record_in_order") else {
+        return;
+    };
+    let (url, mut client) = captured_database(server, "claims");
+    server.psql(
+        &url,
+        "INSERT INTO company (name) SELECT 'c' || i FROM generate_series(1, 60) i;
+         UPDATE company SET name = name || '+';
+         UPDATE company SET name = name || '+' WHERE id % 2 = 0;
+         UPDATE company SET name = name || '+' WHERE id % 3 = 0;",
+    );
+    let total: usize = server
+        .psql(&url, "SELECT count(*) FROM flowc.flow_changes")
+        .parse()
+        .expect("count");
+    assert_eq!(total, 60 + 60 + 30 + 20);
+    // A worker that fails puts its batch back.
+    {
+        let mut tx = client.transaction().expect("begin");
+        let claimed = flowc::store::pg::changes::claim(&mut tx, "flowc", 8)
+            .expect("claim")
+            .expect("some");
+        // One shard's oldest changes: few here (60 records over 256 shards).
+        assert!((1..=8).contains(&claimed.changes.len()), "{claimed:?}");
+        tx.rollback().expect("rollback");
+    }
+    assert_eq!(
+        server.psql(&url, "SELECT count(*) FROM flowc.flow_changes"),
+        total.to_string(),
+        "the rolled-back batch is back"
+    );
+    // A shard is held by one worker until its transaction ends: another
+    // worker is handed a different one (the shard's runs are the holder's
+    // to change).
+    {
+        let mut other = connect(&url);
+        // Waiting on the holder's rows would hang this one thread: fail instead.
+        other
+            .batch_execute("SET lock_timeout = '2s'")
+            .expect("lock timeout");
+        let mut first = client.transaction().expect("begin");
+        let held = flowc::store::pg::changes::claim(&mut first, "flowc", 4)
+            .expect("claim")
+            .expect("some");
+        let mut second = other.transaction().expect("begin");
+        let next = flowc::store::pg::changes::claim(&mut second, "flowc", 4)
+            .expect("claim")
+            .expect("another shard has changes");
+        assert_ne!(held.shard, next.shard);
+        second.rollback().expect("rollback");
+        first.rollback().expect("rollback");
+    }
+    let taken: std::sync::Mutex<Vec<(i64, i64)>> = std::sync::Mutex::default();
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| {
+                let mut client = connect(&url);
+                loop {
+                    let mut tx = client.transaction().expect("begin");
+                    let Some(claimed) =
+                        flowc::store::pg::changes::claim(&mut tx, "flowc", 4).expect("claim")
+                    else {
+                        tx.commit().expect("commit");
+                        break;
+                    };
+                    // Recorded before the commit: the next holder of this
+                    // shard can only look after it.
+                    taken
+                        .lock()
+                        .expect("lock")
+                        .extend(claimed.changes.iter().map(|c| (c.row_id, c.seq)));
+                    tx.commit().expect("commit");
+                }
+            });
+        }
+    });
+    let taken = taken.into_inner().expect("taken");
+    let mut seqs: Vec<i64> = taken.iter().map(|&(_, seq)| seq).collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(
+        (taken.len(), seqs.len()),
+        (total, total),
+        "each change once"
+    );
+    for row in 1..=60 {
+        let order: Vec<i64> = taken
+            .iter()
+            .filter(|&&(r, _)| r == row)
+            .map(|&(_, s)| s)
+            .collect();
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "company #{row}: {order:?}"
+        );
+    }
+    assert_eq!(
+        server.psql(&url, "SELECT count(*) FROM flowc.flow_changes"),
+        "0"
     );
 }

@@ -6,6 +6,7 @@
 //! same typed operations as SQLite's.
 
 pub mod capture;
+pub mod changes;
 pub mod ddl;
 pub mod introspect;
 pub mod state;

@@ -10,7 +10,7 @@ use super::super::sql::ident;
 use postgres::Client;
 
 /// The layout version these migrations bring a database to.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// Arbitrary: the advisory lock migrations take (one per database).
 const MIGRATION_LOCK: i64 = 0x666c_6f77_635f_6d67;
@@ -61,6 +61,13 @@ CREATE TABLE {s}.flow_locks (
   locked_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tbl, row_id)
 );
+",
+    // 2: one row per shard, for a worker to lock (`FOR UPDATE SKIP LOCKED`)
+    // while it handles that shard's work; the lock dies with its
+    // transaction, so a killed worker's shard is free at once.
+    "
+CREATE TABLE {s}.flow_shards (shard smallint PRIMARY KEY CHECK (shard BETWEEN 0 AND 255));
+INSERT INTO {s}.flow_shards (shard) SELECT generate_series(0, 255);
 ",
 ];
 
