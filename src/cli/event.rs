@@ -1,6 +1,5 @@
 //! `flowc event`: record an external event.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Record an event on a record (a form submitted, an invoice sent, an email
@@ -13,11 +12,13 @@ use std::process::ExitCode;
 /// Examples:
 ///   flowc event --db crm.sqlite form_submitted --on contact:42 --data '{"form": "seminar"}'
 ///   flowc event --db crm.sqlite email_opened --on contact:42 --data '{"template": "autoreply"}' --at 2025-01-03T10:00
+///   flowc event --db postgresql://sales@db/crm form_submitted --on contact:42
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    #[arg(long, value_name = "FILE")]
-    db: PathBuf,
+    /// The database: a SQLite file or a postgresql:// URL.
+    #[arg(long, value_name = "FILE|URL")]
+    db: String,
     /// The event's name.
     name: String,
     /// The record it happened to: TABLE:ID.
@@ -32,7 +33,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    super::sqlite_only(&args.db, "event")?;
+    let target = crate::store::target::Target::parse(&args.db)?;
     let (table, id) = args
         .on
         .split_once(':')
@@ -46,7 +47,13 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     if args.name.trim().is_empty() {
         return Err("the event needs a name".into());
     }
-    let conn = super::open_db(&args.db)?;
+    let path = match target {
+        crate::store::target::Target::Sqlite(path) => path,
+        crate::store::target::Target::Postgres(pg) => {
+            return on_postgres(&pg, &args, &table, id, &data);
+        }
+    };
+    let conn = super::open_db(&path)?;
     check_target(&conn, &table, id).map_err(|e| format!("--on {}: {e}", args.on))?;
     let at = match &args.at {
         Some(t) => crate::engine::parse_time(t, super::db_zone(&conn))?,
@@ -76,4 +83,38 @@ fn check_target(conn: &rusqlite::Connection, table: &str, id: i64) -> Result<(),
         return Err(format!("{table} #{id} does not exist"));
     }
     Ok(())
+}
+
+/// `flowc event` on PostgreSQL: into `flowc.flow_events`, stamped `--at`
+/// (a time without an offset is UTC until the engine runs there) or the
+/// database's `now()`.
+fn on_postgres(
+    pg: &crate::store::target::PgTarget,
+    args: &Args,
+    table: &str,
+    id: i64,
+    data: &serde_json::Value,
+) -> Result<ExitCode, String> {
+    use crate::store::pg;
+    let mut client = pg::connect(pg)?;
+    let failed = |e: pg::postgres::Error| format!("{pg}: {}", pg::error_text(&e));
+    match pg::events::row_exists(&mut client, table, id).map_err(failed)? {
+        None => {
+            return Err(format!(
+                "--on {}: the database has no table `{table}`",
+                args.on
+            ));
+        }
+        Some(false) => return Err(format!("--on {}: {table} #{id} does not exist", args.on)),
+        Some(true) => {}
+    }
+    let at = match &args.at {
+        Some(t) => Some(crate::engine::parse_time(t, chrono_tz::UTC)?),
+        None => None,
+    };
+    pg::state::migrate(&mut client, "flowc").map_err(|e| format!("{pg}: {e}"))?;
+    let event_id = pg::events::record(&mut client, "flowc", &args.name, table, id, data, at)
+        .map_err(failed)?;
+    println!("event {event_id}: {} on {table} #{id}", args.name);
+    Ok(ExitCode::SUCCESS)
 }

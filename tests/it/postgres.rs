@@ -486,3 +486,65 @@ fn workers_claim_each_change_once_and_each_record_in_order() {
         "0"
     );
 }
+
+/// `flowc event` on PostgreSQL: the event lands in `flowc.flow_events`
+/// (flowc's tables made if needed); a table or row that does not exist is
+/// refused, as on SQLite.
+#[test]
+fn flowc_event_records_on_postgres_and_refuses_a_missing_row() {
+    let Some(server) = pg::shared("flowc_event_records_on_postgres_and_refuses_a_missing_row")
+    else {
+        return;
+    };
+    let url = server.create_database("event");
+    let dir = project("pg-event");
+    assert!(
+        flowc(&["schema", "--db", &url, "--create", "."], dir.path())
+            .status
+            .success()
+    );
+    server.psql(&url, "INSERT INTO company (name) VALUES ('東和商事')");
+    let out = flowc(
+        &[
+            "event",
+            "--db",
+            &url,
+            "invoice_sent",
+            "--on",
+            "company:1",
+            "--data",
+            r#"{"amount": 1200000}"#,
+            "--at",
+            "2025-01-03T10:00Z",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "event 1: invoice_sent on company #1\n");
+    assert_eq!(
+        server.psql(
+            &url,
+            "SELECT concat_ws(' ', name, tbl, row_id, data::text, at = '2025-01-03 10:00+00', processed) FROM flowc.flow_events"
+        ),
+        r#"invoice_sent company 1 {"amount": 1200000} t f"#
+    );
+    for (on, why) in [
+        ("company:2", "company #2 does not exist"),
+        ("compnay:1", "the database has no table `compnay`"),
+    ] {
+        let out = flowc(
+            &["event", "--db", &url, "invoice_sent", "--on", on],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(2), "{on}");
+        assert!(
+            text(&out.stderr).contains(why),
+            "{on}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(
+        server.psql(&url, "SELECT count(*) FROM flowc.flow_events"),
+        "1"
+    );
+}

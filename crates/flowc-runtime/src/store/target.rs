@@ -61,7 +61,7 @@ impl Target {
             Target::Sqlite(path) => Ok(path),
             Target::Postgres(pg) => Err(format!(
                 "{pg}: `flowc {command}` works on a SQLite file only, so far; \
-                 on PostgreSQL, `flowc check --db` and `flowc schema` work today"
+                 on PostgreSQL, `flowc check --db`, `flowc schema` and `flowc event` work today"
             )),
         }
     }

@@ -8,6 +8,7 @@
 pub mod capture;
 pub mod changes;
 pub mod ddl;
+pub mod events;
 pub mod introspect;
 pub mod state;
 
