@@ -548,3 +548,78 @@ fn flowc_event_records_on_postgres_and_refuses_a_missing_row() {
         "1"
     );
 }
+
+/// Values captured on PostgreSQL decode to the types the rules declare
+/// (DESIGN.md §10): every accepted column type, `timestamp` without time
+/// zone read in the project's zone, `numeric` as the VM's decimal.
+#[test]
+fn captured_postgres_values_decode_to_the_declared_types() {
+    let Some(server) = pg::shared("captured_postgres_values_decode_to_the_declared_types") else {
+        return;
+    };
+    let url = server.create_database("decode");
+    let schema_text = "timezone \"Asia/Tokyo\"\nenum stage { \"提案\", \"受注\" }\n\
+        record deal {\n  n: int\n  small: int\n  amount: decimal\n  ratio: decimal\n  name: text\n  \
+        stage: stage\n  won: bool\n  closes: date\n  local_at: datetime\n  utc_at: datetime\n  wait: duration\n  note: text?\n}\n";
+    server.psql(
+        &url,
+        "CREATE TYPE stage AS ENUM ('提案', '受注');
+         CREATE TABLE deal (id bigint PRIMARY KEY, n bigint NOT NULL, small smallint NOT NULL,
+           amount numeric(12,2) NOT NULL, ratio double precision NOT NULL, name varchar(40) NOT NULL,
+           stage stage NOT NULL, won boolean NOT NULL, closes date NOT NULL,
+           local_at timestamp NOT NULL, utc_at timestamptz NOT NULL, wait bigint NOT NULL, note text);",
+    );
+    let checked = flowc::project::Project::from_texts([("schema.flow", schema_text)]).check();
+    assert!(!checked.has_errors());
+    let schema = &checked.program.schema;
+    let mut client = connect(&url);
+    flowc::store::pg::state::migrate(&mut client, "flowc").expect("migrate");
+    flowc::store::pg::capture::install(&mut client, schema, "flowc").expect("install");
+    server.psql(
+        &url,
+        "INSERT INTO deal VALUES (7, 9007199254740993, -3, 12000000.50, 0.125, '東和 <b>&\"', '受注', true,
+           '2025-03-31', '2025-04-01 09:30:00', '2025-04-01 09:30:00+09', 604800, NULL)",
+    );
+    let mut tx = client.transaction().expect("begin");
+    let claimed = flowc::store::pg::changes::claim(&mut tx, "flowc", 10)
+        .expect("claim")
+        .expect("the insert");
+    let change = &claimed.changes[0];
+    let Some(Ok(captured)) = &change.new else {
+        panic!("new values: {change:?}");
+    };
+    let record = &schema.records[0];
+    let decoded = flowc::store::rows::decode_captured(schema, record, 7, captured, None);
+    assert!(decoded.bad.is_empty(), "{:?}", decoded.bad);
+    let shown: Vec<String> = record
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            format!(
+                "{}={:?}",
+                f.name,
+                flowc::store::rows::to_sql(&decoded.row.get(i), f.ty.base, schema)
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "n=Integer(9007199254740993)",
+            "small=Integer(-3)",
+            "amount=Real(12000000.5)",
+            "ratio=Real(0.125)",
+            "name=Text(\"東和 <b>&\\\"\")",
+            "stage=Text(\"受注\")",
+            "won=Integer(1)",
+            "closes=Text(\"2025-03-31\")",
+            // Without a zone: 09:30 in the project's zone; with one: the
+            // same instant.
+            "local_at=Text(\"2025-04-01T09:30:00+09:00\")",
+            "utc_at=Text(\"2025-04-01T09:30:00+09:00\")",
+            "wait=Integer(604800)",
+            "note=Null",
+        ]
+    );
+}
