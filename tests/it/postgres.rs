@@ -623,3 +623,53 @@ fn captured_postgres_values_decode_to_the_declared_types() {
         ]
     );
 }
+
+/// `sslmode=require`: the connection is TLS and the server's certificate
+/// is verified (against `PGSSLROOTCERT`, else the public roots, which do
+/// not know this test CA); without `sslmode` it is not encrypted.
+#[test]
+fn sslmode_require_speaks_tls_and_verifies_the_server() {
+    let tls = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/tls");
+    let Some(server) = pg::start_tls(
+        "sslmode_require_speaks_tls_and_verifies_the_server",
+        &tls.join("cert.pem"),
+        &tls.join("key.pem"),
+    ) else {
+        return;
+    };
+    let url = server.create_database("tls");
+    let target = |url: &str| match flowc::store::target::Target::parse(url) {
+        Ok(flowc::store::target::Target::Postgres(pg)) => pg,
+        other => panic!("{other:?}"),
+    };
+    let encrypted = |client: &mut flowc::store::pg::postgres::Client| -> bool {
+        client
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .expect("pg_stat_ssl")
+            .get(0)
+    };
+    let require = format!("{url}?sslmode=require");
+    let ca = tls.join("ca.pem");
+    let mut client =
+        flowc::store::pg::connect_verifying(&target(&require), Some(&ca)).expect("TLS");
+    assert!(encrypted(&mut client));
+    let err = flowc::store::pg::connect_verifying(&target(&require), None)
+        .err()
+        .expect("an unknown CA is refused");
+    assert!(err.contains("cannot connect"), "{err}");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    let mut plain = flowc::store::pg::connect_verifying(&target(&url), None).expect("plain");
+    assert!(!encrypted(&mut plain));
+    // Through the command line, the CA comes from PGSSLROOTCERT.
+    let dir = project("pg-tls");
+    let out = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(["schema", "--db", &require, "--create", "."])
+        .current_dir(dir.path())
+        .env("PGSSLROOTCERT", &ca)
+        .output()
+        .expect("flowc runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -72,7 +72,7 @@ enum Failure {
 /// `None` (after saying so, see [`start`]) without PostgreSQL.
 pub fn shared(test_name: &str) -> Option<&'static Server> {
     static SHARED: OnceLock<Result<Server, Failure>> = OnceLock::new();
-    match SHARED.get_or_init(Server::launch) {
+    match SHARED.get_or_init(|| Server::launch(None)) {
         Ok(server) => Some(server),
         Err(failure) => {
             skip(test_name, failure);
@@ -85,7 +85,18 @@ pub fn shared(test_name: &str) -> Option<&'static Server> {
 /// does not start, after saying loudly on stderr that `test_name`
 /// skipped; under `CI` it panics with that message instead.
 pub fn start(test_name: &str) -> Option<Server> {
-    match Server::launch() {
+    start_with(test_name, None)
+}
+
+/// A server of the test's own that also speaks TLS, with this certificate
+/// and key (PEM files; copied into the data folder, as the server wants
+/// its key private).
+pub fn start_tls(test_name: &str, cert: &Path, key: &Path) -> Option<Server> {
+    start_with(test_name, Some((cert, key)))
+}
+
+fn start_with(test_name: &str, tls: Option<(&Path, &Path)>) -> Option<Server> {
+    match Server::launch(tls) {
         Ok(server) => Some(server),
         Err(failure) => {
             skip(test_name, &failure);
@@ -112,6 +123,24 @@ fn skip(test_name: &str, failure: &Failure) {
 }
 
 impl Server {
+    /// Copies the certificate and key into the data folder as
+    /// `server.crt` / `server.key`, owned by the server's user, the key
+    /// readable by it alone (PostgreSQL refuses it otherwise).
+    fn install_tls(&self, cert: &Path, key: &Path) -> Result<(), String> {
+        use std::os::unix::fs::PermissionsExt;
+        for (from, name, mode) in [(cert, "server.crt", 0o644), (key, "server.key", 0o600)] {
+            let to = self.data().join(name);
+            std::fs::copy(from, &to).map_err(|e| format!("copying {}: {e}", from.display()))?;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| format!("chmod {}: {e}", to.display()))?;
+            if self.bin.as_postgres {
+                let output = Command::new("chown").arg("postgres:").arg(&to).output();
+                check("chown postgres:", output)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The TCP port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
@@ -167,7 +196,7 @@ impl Server {
         log_tail(&self.dir.join("log"))
     }
 
-    fn launch() -> Result<Server, Failure> {
+    fn launch(tls: Option<(&Path, &Path)>) -> Result<Server, Failure> {
         let bin = Bin::find().map_err(Failure::NotFound)?;
         sweep_dead(&bin);
         let started = std::time::Instant::now();
@@ -204,6 +233,13 @@ impl Server {
             .arg("--no-sync")
             .output();
         check("initdb", output).map_err(Failure::NotStarted)?;
+        let tls_options = match tls {
+            Some((cert, key)) => {
+                server.install_tls(cert, key).map_err(Failure::NotStarted)?;
+                " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
+            }
+            None => "",
+        };
         // The port is free when asked, but another process may take it
         // before the server binds it: then try another.
         let mut attempts = 0;
@@ -212,7 +248,7 @@ impl Server {
             server.port = free_port();
             let options = format!(
                 "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} \
-                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off{tls_options}",
                 server.port,
                 server.dir.display()
             );
