@@ -673,3 +673,94 @@ fn sslmode_require_speaks_tls_and_verifies_the_server() {
         .expect("flowc runs");
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// Three workers take the due events at once: each due event once, none
+/// that is not due yet, one record's events in time order; a rolled-back
+/// batch is due again.
+#[test]
+fn workers_claim_each_due_event_once_and_each_record_in_time_order() {
+    let Some(server) =
+        pg::shared("workers_claim_each_due_event_once_and_each_record_in_time_order")
+    else {
+        return;
+    };
+    let (url, mut client) = captured_database(server, "event_claims");
+    // 40 records, 5 events each, stamped out of insertion order; the last
+    // of each is in the future.
+    server.psql(
+        &url,
+        "INSERT INTO flowc.flow_events (name, tbl, row_id, at)
+         SELECT 'e' || k, 'contact', r, timestamptz '2025-01-01 00:00+00' + ((5 - k) * 7 + r) * interval '1 minute'
+                + CASE WHEN k = 5 THEN interval '1 year' ELSE interval '0' END
+         FROM generate_series(1, 40) r, generate_series(1, 5) k;",
+    );
+    let now = 1_735_776_000; // 2025-01-02 00:00 UTC: all but the future ones
+    {
+        let mut tx = client.transaction().expect("begin");
+        let (_, events) = flowc::store::pg::events::claim_due(&mut tx, "flowc", now, 100)
+            .expect("claim")
+            .expect("some");
+        assert!(!events.is_empty());
+        tx.rollback().expect("rollback");
+    }
+    assert_eq!(
+        server.psql(
+            &url,
+            "SELECT count(*) FROM flowc.flow_events WHERE processed"
+        ),
+        "0",
+        "the rolled-back batch is due again"
+    );
+    let taken: std::sync::Mutex<Vec<(i64, i64, i64)>> = std::sync::Mutex::default();
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| {
+                let mut client = connect(&url);
+                loop {
+                    let mut tx = client.transaction().expect("begin");
+                    let Some((_, events)) =
+                        flowc::store::pg::events::claim_due(&mut tx, "flowc", now, 3)
+                            .expect("claim")
+                    else {
+                        tx.commit().expect("commit");
+                        break;
+                    };
+                    taken
+                        .lock()
+                        .expect("lock")
+                        .extend(events.iter().map(|e| (e.row_id, e.at, e.id)));
+                    tx.commit().expect("commit");
+                }
+            });
+        }
+    });
+    let taken = taken.into_inner().expect("taken");
+    let mut ids: Vec<i64> = taken.iter().map(|&(_, _, id)| id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(
+        (taken.len(), ids.len()),
+        (160, 160),
+        "each due event once, none early"
+    );
+    for row in 1..=40 {
+        let order: Vec<(i64, i64)> = taken
+            .iter()
+            .filter(|&&(r, _, _)| r == row)
+            .map(|&(_, at, id)| (at, id))
+            .collect();
+        assert_eq!(order.len(), 4, "contact #{row}");
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "contact #{row}: {order:?}"
+        );
+    }
+    assert_eq!(
+        server.psql(
+            &url,
+            "SELECT count(*) FROM flowc.flow_events WHERE NOT processed"
+        ),
+        "40",
+        "the future events wait"
+    );
+}

@@ -23,13 +23,11 @@ use postgres::Client;
 /// The SQLSTATE of a write refused because a rule locked the row.
 pub const LOCKED: &str = "FL001";
 
-/// The functions every table's triggers call.
+/// The functions every table's triggers call (`flow_shard` is made by the
+/// migrations: `flow_events` computes its shard with it).
 fn functions_sql(s: &str) -> String {
     format!(
         r#"
-CREATE OR REPLACE FUNCTION {s}.flow_shard(tbl text, id bigint) RETURNS smallint
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT (hashtextextended(tbl || '#' || id, 0) & 255)::smallint $f$;
-
 CREATE OR REPLACE FUNCTION {s}.flow_capture() RETURNS trigger LANGUAGE plpgsql AS $f$
 DECLARE
   old_values jsonb;

@@ -10,7 +10,7 @@ use super::super::sql::ident;
 use postgres::Client;
 
 /// The layout version these migrations bring a database to.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// Arbitrary: the advisory lock migrations take (one per database).
 const MIGRATION_LOCK: i64 = 0x666c_6f77_635f_6d67;
@@ -68,6 +68,16 @@ CREATE TABLE {s}.flow_locks (
     "
 CREATE TABLE {s}.flow_shards (shard smallint PRIMARY KEY CHECK (shard BETWEEN 0 AND 255));
 INSERT INTO {s}.flow_shards (shard) SELECT generate_series(0, 255);
+",
+    // 3: events carry their record's shard too, computed by the database
+    // (other programs insert events without knowing it), so that a worker
+    // handles a record's events with its changes.
+    "
+CREATE OR REPLACE FUNCTION {s}.flow_shard(tbl text, id bigint) RETURNS smallint
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT (hashtextextended(tbl || '#' || id, 0) & 255)::smallint $f$;
+ALTER TABLE {s}.flow_events ADD COLUMN shard smallint
+  GENERATED ALWAYS AS ({s}.flow_shard(tbl, row_id)) STORED;
+CREATE INDEX flow_events_due ON {s}.flow_events (shard, at, id) WHERE NOT processed;
 ",
 ];
 
