@@ -13,6 +13,7 @@ mod clock;
 mod deps;
 mod env;
 mod events;
+mod journal;
 pub mod pc;
 mod report;
 mod run;
@@ -28,13 +29,13 @@ pub use report::Report;
 pub use versions::{Migration, Outcome};
 
 use crate::store::rows::{self, Decoded};
-use crate::store::runs::RunState;
 use crate::store::state::{self, StateError};
 use flowc_check::ir::{Expr, Program, RecordId, RuleId};
 use flowc_jit::compiled::Compiled;
 use flowc_vm::eval::EvalError;
 use flowc_vm::value::Value;
 use flowc_vm::vm;
+use journal::Journal;
 use rusqlite::Connection;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -218,35 +219,11 @@ pub struct Engine {
     progress: RefCell<Option<Progress>>,
     /// Engines for rule versions that waiting runs finish on, by version.
     pub(crate) old_versions: RefCell<HashMap<String, versions::OldVersion>>,
-    /// Audit lines written in the current unit of work, appended together
-    /// when it commits; shared with the old versions' engines, so that the
-    /// lines keep their order.
+    /// The current unit of work's writes that wait for its commit; shared
+    /// with the old versions' engines, so that the lines keep their order.
     pub(crate) journal: Rc<Journal>,
     /// Per record, the `SELECT` that reads one row (`rows::select_sql`).
     select_sql: Vec<String>,
-}
-
-/// A run that ended, not written yet.
-#[derive(Clone, Copy)]
-struct Finished {
-    run: i64,
-    subject: (RecordId, i64),
-    state: RunState,
-    converted: bool,
-}
-
-/// Writes waiting for their unit of work to commit: audit lines always,
-/// and, during a batch of timers, the runs that finished (written before
-/// anything reads a run again).
-#[derive(Default)]
-pub(crate) struct Journal {
-    /// Whether a unit of work (transaction or savepoint) is open.
-    open: Cell<bool>,
-    lines: RefCell<Vec<crate::store::log::Entry>>,
-    /// Whether finished runs are collected (a batch of timers or a sweep
-    /// is running).
-    pub(crate) collect_finishes: Cell<bool>,
-    finishes: RefCell<Vec<Finished>>,
 }
 
 impl Engine {
@@ -631,7 +608,7 @@ impl Engine {
         tx::begin(&self.conn, scope)?;
         self.journal.open.set(true);
         let result = work().and_then(|value| {
-            self.append_journal()?;
+            self.write_journal()?;
             Ok(value)
         });
         self.journal.open.set(false);
@@ -642,89 +619,12 @@ impl Engine {
                 Ok(value)
             }
             Err(e) => {
-                self.journal.lines.borrow_mut().clear();
-                self.journal.finishes.borrow_mut().clear();
+                self.journal.discard();
                 // The work's error is the one to report.
                 let _ = tx::rollback(&self.conn, scope);
                 Err(e)
             }
         }
-    }
-
-    /// Appends one audit line: at the end of the unit of work if one is
-    /// open (all of its lines in a few statements), at once otherwise.
-    pub(crate) fn append_log(&self, entry: crate::store::log::Entry) -> Result<(), EngineError> {
-        if self.journal.open.get() {
-            self.journal.lines.borrow_mut().push(entry);
-            Ok(())
-        } else {
-            Ok(crate::store::log::append(&self.conn, &entry)?)
-        }
-    }
-
-    /// Finishes a run (`done` or `rejected`): in a batch of timers or a
-    /// sweep, with the others of the batch that end alike; at once otherwise.
-    pub(crate) fn record_finish(
-        &self,
-        run: &run::Run,
-        state: RunState,
-        converted: bool,
-    ) -> Result<(), EngineError> {
-        if self.journal.open.get() && self.journal.collect_finishes.get() {
-            self.journal.finishes.borrow_mut().push(Finished {
-                run: run.id,
-                subject: (self.rule(run.rule).subject, run.subject),
-                state,
-                converted,
-            });
-            return Ok(());
-        }
-        let finish = crate::store::runs::Transition::Finish { state, converted };
-        crate::store::runs::apply(&self.conn, run.id, self.clock.get(), &finish)?;
-        Ok(())
-    }
-
-    /// Writes the finished runs collected so far; called before anything
-    /// reads runs.
-    pub(crate) fn settle_runs(&self) -> Result<(), EngineError> {
-        let finishes = std::mem::take(&mut *self.journal.finishes.borrow_mut());
-        if finishes.is_empty() {
-            return Ok(());
-        }
-        let mut groups: Vec<((RunState, bool), Vec<i64>)> = Vec::new();
-        for f in finishes {
-            let key = (f.state, f.converted);
-            match groups.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, ids)) => ids.push(f.run),
-                None => groups.push((key, vec![f.run])),
-            }
-        }
-        for ((state, converted), ids) in groups {
-            crate::store::runs::finish_all(&self.conn, &ids, state, converted, self.clock.get())?;
-        }
-        Ok(())
-    }
-
-    /// [`Engine::settle_runs`] before reading only the runs of one subject:
-    /// needed only if one of them has ended unwritten (a sweep's runs are
-    /// each on a subject of their own).
-    pub(crate) fn settle_runs_of(&self, record: RecordId, subject: i64) -> Result<(), EngineError> {
-        let pending = self
-            .journal
-            .finishes
-            .borrow()
-            .iter()
-            .any(|f| f.subject == (record, subject));
-        if pending {
-            self.settle_runs()?;
-        }
-        Ok(())
-    }
-
-    fn append_journal(&self) -> Result<(), EngineError> {
-        self.settle_runs()?;
-        let lines = std::mem::take(&mut *self.journal.lines.borrow_mut());
-        Ok(crate::store::log::append_all(&self.conn, &lines)?)
     }
 }
 
