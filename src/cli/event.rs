@@ -30,6 +30,9 @@ pub struct Args {
     /// When it happened (default: the engine's clock).
     #[arg(long, value_name = "TIME")]
     at: Option<String>,
+    /// On PostgreSQL: the schema flowc's own tables live in.
+    #[arg(long, value_name = "NAME", default_value = "flowc")]
+    state_schema: String,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
@@ -112,9 +115,13 @@ fn on_postgres(
         Some(t) => Some(crate::engine::parse_time(t, chrono_tz::UTC)?),
         None => None,
     };
-    pg::state::migrate(&mut client, "flowc").map_err(|e| format!("{pg}: {e}"))?;
-    let event_id = pg::events::record(&mut client, "flowc", &args.name, table, id, data, at)
-        .map_err(failed)?;
+    let state = args.state_schema.as_str();
+    if state.trim().is_empty() {
+        return Err("--state-schema needs a name".into());
+    }
+    pg::state::migrate(&mut client, state).map_err(|e| format!("{pg}: {e}"))?;
+    let event_id =
+        pg::events::record(&mut client, state, &args.name, table, id, data, at).map_err(failed)?;
     println!("event {event_id}: {} on {table} #{id}", args.name);
     Ok(ExitCode::SUCCESS)
 }

@@ -547,6 +547,32 @@ fn flowc_event_records_on_postgres_and_refuses_a_missing_row() {
         server.psql(&url, "SELECT count(*) FROM flowc.flow_events"),
         "1"
     );
+    // Another schema for flowc's tables, named as the user wrote it.
+    let out = flowc(
+        &[
+            "event",
+            "--db",
+            &url,
+            "paid",
+            "--on",
+            "company:1",
+            "--state-schema",
+            "CRM Flow",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        server.psql(
+            &url,
+            "SELECT string_agg(name, ',') FROM \"CRM Flow\".flow_events"
+        ),
+        "paid"
+    );
+    assert_eq!(
+        server.psql(&url, "SELECT count(*) FROM flowc.flow_events"),
+        "1"
+    );
 }
 
 /// Values captured on PostgreSQL decode to the types the rules declare
