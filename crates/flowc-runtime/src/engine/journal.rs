@@ -9,6 +9,9 @@ use crate::store::runs::RunState;
 use flowc_check::ir::RecordId;
 use std::cell::{Cell, RefCell};
 
+/// Ended runs held at most (four of `runs::finish_all`'s chunks).
+const PENDING_FINISHES: usize = 256;
+
 /// A run that ended, not written yet.
 #[derive(Clone, Copy)]
 struct Finished {
@@ -61,6 +64,11 @@ impl Engine {
         converted: bool,
     ) -> Result<(), EngineError> {
         if self.journal.open.get() && self.journal.collect_finishes.get() {
+            // A sweep may end a million runs in one unit: write them every
+            // few chunks, which also bounds `settle_runs_of`'s scan.
+            if self.journal.finishes.borrow().len() >= PENDING_FINISHES {
+                self.settle_runs()?;
+            }
             self.journal.finishes.borrow_mut().push(Finished {
                 run: run.id,
                 subject: (self.rule(run.rule).subject, run.subject),

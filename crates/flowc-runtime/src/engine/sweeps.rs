@@ -158,6 +158,27 @@ mod tests {
         );
     }
 
+    /// A sweep that ends more runs than the journal holds writes them as it
+    /// goes: every run ends, none is lost or left running.
+    #[test]
+    fn a_sweep_ending_more_runs_than_the_journal_holds_ends_them_all() {
+        let rules = "timezone \"UTC\"\nrecord account {\n  score: int\n}\n\
+            rule all\n  every day at \"09:00\" for each account\n  tag account \"seen\"\nend\n";
+        let ddl = "CREATE TABLE account (id INTEGER PRIMARY KEY, score INTEGER);
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+            INSERT INTO account (id, score) SELECT i, 0 FROM n;";
+        let e = engine(rules, ddl);
+        e.advance(Advance::To(1_735_689_600 + 10 * 3600))
+            .expect("sweep");
+        assert_eq!(
+            strings(
+                &e,
+                "SELECT status || ' ' || count(*) FROM flow_runs GROUP BY status"
+            ),
+            ["done 1000"]
+        );
+    }
+
     /// SQLite compares by its affinity rules and the column's collation;
     /// the sweep must select exactly the rows flow's `where` selects.
     #[test]
