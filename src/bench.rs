@@ -116,7 +116,7 @@ pub fn changes(dir: &Path, n: usize, backend: Backend) -> Result<Measure, String
     tx::commit(&conn, Scope::Transaction).map_err(err)?;
     let engine = Engine::with_connection(conn, program, options(backend)).map_err(err)?;
     engine.advance(Advance::To(START)).map_err(err)?;
-    let conn = engine.connection();
+    let conn = crate::cli::sqlite(&engine)?;
     tx::begin(conn, Scope::Transaction).map_err(err)?;
     for i in 0..n {
         crate::store::rows::update_field(

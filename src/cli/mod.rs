@@ -103,7 +103,6 @@ fn quiet_on_closed_pipe() {
     }));
 }
 
-/// Whether to color output written to stderr.
 /// For the commands that run on a SQLite file only, so far: a PostgreSQL
 /// URL gets a clear refusal that names it without its password.
 pub fn sqlite_only(db: &std::path::Path, command: &str) -> Result<(), String> {
@@ -114,6 +113,15 @@ pub fn sqlite_only(db: &std::path::Path, command: &str) -> Result<(), String> {
     }
 }
 
+/// The engine's SQLite connection, for what does not go through the
+/// store's interface yet (mail delivery, the demo's data, statistics).
+pub fn sqlite(engine: &crate::engine::Engine) -> Result<&rusqlite::Connection, String> {
+    engine
+        .connection()
+        .ok_or_else(|| "this needs a SQLite database (PostgreSQL support is not complete)".into())
+}
+
+/// Whether to color output written to stderr.
 pub fn color_stderr() -> bool {
     use std::io::IsTerminal;
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()

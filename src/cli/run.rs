@@ -174,7 +174,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let mut courier = Courier::new(transport, &args.from, args.lease, retry_paused);
     let result = run_and_deliver(&engine, &mut courier, how, args.watch, args.interval);
     let retired = courier
-        .retire(engine.connection())
+        .retire(crate::cli::sqlite(&engine)?)
         .map_err(|e| e.to_string());
     let paused = result?;
     retired?;
@@ -264,7 +264,7 @@ fn advance(engine: &Engine, how: Advance, terminal: bool) -> Result<(), String> 
 fn deliver(engine: &Engine, courier: &mut Courier) -> Result<Delivery, String> {
     let clock = engine.clock().unwrap_or(0);
     courier
-        .pass(engine.connection(), clock)
+        .pass(crate::cli::sqlite(engine)?, clock)
         .map_err(|e| e.to_string())
 }
 

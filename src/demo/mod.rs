@@ -152,7 +152,7 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
     let deliver = |engine: &Engine| {
         courier
             .borrow_mut()
-            .pass(engine.connection(), engine.clock().unwrap_or(0))
+            .pass(crate::cli::sqlite(engine)?, engine.clock().unwrap_or(0))
             .map_err(|e| e.to_string())
     };
     engine
@@ -170,7 +170,7 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
             let _ = out.flush();
         }
         data::day(
-            engine.connection(),
+            crate::cli::sqlite(&engine)?,
             &mut rng,
             day_start,
             &mut lead,
@@ -188,7 +188,7 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
     deliver(&engine)?;
     courier
         .borrow_mut()
-        .retire(engine.connection())
+        .retire(crate::cli::sqlite(&engine)?)
         .map_err(|e| e.to_string())?;
     if progress {
         let _ = write!(out, "\r{:40}\r", "");
@@ -206,8 +206,9 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
     Ok(summary)
 }
 
-fn summarize(engine: &Engine, mail: &Path) -> rusqlite::Result<Summary> {
-    let totals = crate::store::stats::totals(engine.connection(), "autoreply")?;
+fn summarize(engine: &Engine, mail: &Path) -> Result<Summary, String> {
+    let totals = crate::store::stats::totals(crate::cli::sqlite(engine)?, "autoreply")
+        .map_err(|e| e.to_string())?;
     Ok(Summary {
         runs_by_rule: totals.runs_by_rule,
         emails: totals.emails_sent,

@@ -6,7 +6,6 @@ use super::deps::{self, Dep, Reach, Source};
 use super::env::Context;
 use super::runs::Cause;
 use super::{Engine, EngineError};
-use crate::store::becomes;
 use crate::store::captured::Stored;
 pub(crate) use crate::store::changes::Change;
 use crate::store::changes::Payload;
@@ -17,7 +16,7 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 /// How many changes one transaction processes (group commit).
-const BATCH: i64 = 512;
+const BATCH: usize = 512;
 
 /// Why a rule watches changes: to start runs, or for its waits.
 #[derive(Clone, Debug)]
@@ -69,16 +68,14 @@ impl Engine {
         let mut any = false;
         loop {
             let done = self.transaction(|| {
-                let watermark =
-                    crate::store::state::int_meta(&self.conn, "changes_done")?.unwrap_or(0);
-                let batch = self.pending_changes(watermark)?;
-                let Some(last) = batch.last().map(|c| c.seq) else {
+                let batch = self.db.next_changes(BATCH)?;
+                if batch.is_empty() {
                     return Ok(true);
-                };
+                }
                 for change in &batch {
                     self.on_change(change)?;
                 }
-                crate::store::state::set_meta(&self.conn, "changes_done", &last.to_string())?;
+                self.db.changes_done(&batch)?;
                 self.report.borrow_mut().changes += batch.len();
                 Ok(false)
             })?;
@@ -88,10 +85,6 @@ impl Engine {
             any = true;
             self.tick();
         }
-    }
-
-    fn pending_changes(&self, after: i64) -> Result<Vec<Change>, EngineError> {
-        Ok(crate::store::changes::pending(&self.conn, after, BATCH)?)
     }
 
     /// A row's captured values, decoded. Fields the change did not capture
@@ -173,7 +166,7 @@ impl Engine {
         let table = self.table_name(record).to_string();
         let id = change.row_id;
         let why = format!("ended: {table} #{id} was deleted");
-        for run_id in deleted::active_runs(&self.conn, &table, id)? {
+        for run_id in self.db.deleted_row_runs(&table, id)? {
             if let Some((run, _, _)) = self.load_run(run_id)? {
                 self.end_run(&run, &why)?;
             }
@@ -200,7 +193,7 @@ impl Engine {
             events_up_to: change.events_seq,
             at: self.clock.get(),
         };
-        for event in deleted::forget(&self.conn, &row)? {
+        for event in self.db.forget_deleted_row(&row)? {
             self.log(
                 None,
                 "",
@@ -459,9 +452,7 @@ impl Engine {
                     let mut next = BTreeSet::new();
                     for &id in &ids {
                         let key = Some((column, rusqlite::types::Value::Integer(id)));
-                        next.extend(crate::store::rows::ids_where(
-                            &self.conn, &def.name, key, None,
-                        )?);
+                        next.extend(self.db.ids_where(&def.name, key, None)?);
                     }
                     ids = next;
                 }
@@ -489,7 +480,7 @@ impl Engine {
         };
         for id in ids {
             if own_row && change.op == "delete" && id == change.row_id {
-                becomes::forget(&self.conn, &rule.name, id)?;
+                self.db.becomes_forget(&rule.name, id)?;
                 continue;
             }
             let ctx = Context::subject(rule.subject, id);
@@ -506,7 +497,7 @@ impl Engine {
                     continue;
                 }
             };
-            let before = becomes::last(&self.conn, &rule.name, id)?;
+            let before = self.db.becomes_last(&rule.name, id)?;
             let before = match before {
                 Some(b) => b,
                 // Never seen: created rows start false; for an update of the
@@ -517,7 +508,7 @@ impl Engine {
                 None => false,
             };
             if now != before {
-                becomes::remember(&self.conn, &rule.name, id, now)?;
+                self.db.becomes_remember(&rule.name, id, now)?;
             }
             if now && !before {
                 let cause = Cause {
@@ -554,12 +545,7 @@ impl Engine {
     }
 
     pub(crate) fn all_ids(&self, record: RecordId) -> Result<Vec<i64>, EngineError> {
-        Ok(crate::store::rows::ids_where(
-            &self.conn,
-            self.table_name(record),
-            None,
-            None,
-        )?)
+        Ok(self.db.ids_where(self.table_name(record), None, None)?)
     }
 }
 

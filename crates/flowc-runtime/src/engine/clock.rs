@@ -49,7 +49,7 @@ impl Engine {
         let now = if self.options.dry_run {
             t
         } else {
-            crate::store::state::advance_clock(&self.conn, t)?
+            self.db.advance_clock(t)?
         };
         self.clock.set(now);
         Ok(())
@@ -72,13 +72,13 @@ impl Engine {
                 requested: self.format(target),
             });
         }
-        use crate::store::tx::{self, Scope};
+        use crate::store::tx::Scope;
         if self.options.dry_run {
-            tx::begin(&self.conn, Scope::Transaction)?;
+            self.db.begin(Scope::Transaction)?;
         }
         let result = self.advance_inner(how, target);
         if self.options.dry_run {
-            tx::rollback(&self.conn, Scope::Transaction)?;
+            self.db.rollback(Scope::Transaction)?;
         }
         result
     }
@@ -144,7 +144,7 @@ impl Engine {
             .collect();
         if timers.len() > 1 {
             let mut preloaded = self.preloaded.borrow_mut();
-            preloaded.extend(crate::store::runs::load_many(&self.conn, &timers)?);
+            preloaded.extend(self.db.load_runs(&timers)?);
         }
         // Runs that finish go in one statement per chunk (Engine::record_finish).
         let sweep = batch.iter().any(|(_, item)| matches!(item, Item::Sweep(_)));
@@ -175,7 +175,7 @@ impl Engine {
     /// The newest change and event: when either moves, processing wrote
     /// something that must be looked at before later items.
     fn activity(&self) -> Result<(i64, i64), EngineError> {
-        Ok(crate::store::schedule::activity(&self.conn)?)
+        Ok(self.db.activity()?)
     }
 
     /// The next due items (all at or before the clock), in processing
@@ -208,7 +208,7 @@ impl Engine {
 
     /// The earliest time after `t` at which something is due.
     fn next_due_after(&self, t: i64) -> Result<Option<i64>, EngineError> {
-        Ok(crate::store::schedule::next_due_after(&self.conn, t)?)
+        Ok(self.db.next_due_after(t)?)
     }
 }
 
@@ -241,6 +241,7 @@ mod tests {
         let engine = started(text);
         engine
             .connection()
+            .expect("sqlite")
             .execute_batch(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
                  INSERT INTO contact (id, score) SELECT i, 0 FROM n;
@@ -269,6 +270,7 @@ mod tests {
         let engine = started(text);
         engine
             .connection()
+            .expect("sqlite")
             .execute_batch(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
                  INSERT INTO contact (id, score) SELECT i, i % 10 FROM n;",
@@ -278,7 +280,7 @@ mod tests {
         engine
             .advance(Advance::To(3601))
             .expect("they wake and end");
-        let conn = engine.connection();
+        let conn = engine.connection().expect("sqlite");
         let runs: Vec<(i64, String, bool)> = conn
             .prepare("SELECT subject_id, status, converted FROM flow_runs ORDER BY subject_id")
             .and_then(|mut s| {
@@ -310,6 +312,7 @@ mod tests {
         let engine = started(text);
         engine
             .connection()
+            .expect("sqlite")
             .execute("INSERT INTO contact (id, score) VALUES (1, 0)", [])
             .expect("row");
         engine
@@ -321,6 +324,7 @@ mod tests {
         let tags = |engine: &Engine| -> Vec<String> {
             let mut stmt = engine
                 .connection()
+                .expect("sqlite")
                 .prepare("SELECT tag FROM flow_tags ORDER BY tag")
                 .expect("query");
             stmt.query_map([], |r| r.get(0))
@@ -357,7 +361,7 @@ mod tests {
         let fast = open();
         fast.advance(Advance::To(100)).expect("fast run");
         slow.advance(Advance::To(50)).expect("slow run");
-        let stored = crate::store::state::clock(slow.connection()).expect("clock");
+        let stored = crate::store::state::clock(slow.connection().expect("sqlite")).expect("clock");
         assert_eq!(stored, Some(100));
         assert_eq!(
             slow.clock(),
@@ -374,6 +378,7 @@ mod tests {
         let engine = started(text);
         engine
             .connection()
+            .expect("sqlite")
             .execute_batch(
                 "INSERT INTO flow_meta (key, value) VALUES ('changes_done', 'x1')
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value;
@@ -423,7 +428,11 @@ mod batching_props {
                 }
                 Some(i) => format!("UPDATE contact SET replied = 2 WHERE id = {}", i + 1),
             };
-            engine.connection().execute(&sql, []).expect("write");
+            engine
+                .connection()
+                .expect("sqlite")
+                .execute(&sql, [])
+                .expect("write");
             engine.advance(Advance::To(t)).expect("see the write");
         }
         let end = 10 * 3600;
@@ -434,7 +443,7 @@ mod batching_props {
         };
         engine.advance(how).expect("catch up");
         let mut stmt = engine
-            .connection()
+            .connection().expect("sqlite")
             .prepare(
                 "SELECT 'contact ' || id || ': replied ' || replied || ', score ' || score FROM contact
                  UNION ALL SELECT row_id || ' tagged ' || tag FROM flow_tags ORDER BY 1",

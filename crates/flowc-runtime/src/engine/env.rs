@@ -37,7 +37,7 @@ pub(crate) struct DbEnv<'e> {
     pub ctx: &'e Context,
 }
 
-fn db(e: rusqlite::Error) -> EvalError {
+fn db(e: crate::store::DbError) -> EvalError {
     EvalError::Database(e.to_string())
 }
 
@@ -120,7 +120,7 @@ impl Env for DbEnv<'_> {
 
     fn in_list(&mut self, list: ListId, id: i64) -> Result<bool, EvalError> {
         let name = &self.schema_of().lists[list.index()].name;
-        crate::store::effects::is_list_member(&self.engine.conn, name, id).map_err(db)
+        self.engine.db.is_list_member(name, id).map_err(db)
     }
 
     fn in_segment(&mut self, segment: SegmentId, id: i64) -> Result<bool, EvalError> {
@@ -131,7 +131,7 @@ impl Env for DbEnv<'_> {
 
     fn has_tag(&mut self, record: RecordId, id: i64, tag: &str) -> Result<bool, EvalError> {
         let table = &self.schema_of().record(record).name;
-        crate::store::effects::has_tag(&self.engine.conn, table, id, tag).map_err(db)
+        self.engine.db.has_tag(table, id, tag).map_err(db)
     }
 
     fn engaged(
@@ -149,7 +149,9 @@ impl Env for DbEnv<'_> {
         };
         let template = &self.schema_of().templates[template.index()].name;
         let window = (self.ctx.since, self.engine.clock.get());
-        crate::store::events::engaged(&self.engine.conn, table, id, name, template, window)
+        self.engine
+            .db
+            .engaged(table, id, name, template, window)
             .map_err(db)
     }
 
@@ -162,13 +164,11 @@ impl Env for DbEnv<'_> {
         let def = self.schema_of().record(record);
         let column = &def.fields[field.index()].name;
         let param = self.sql_value(record, field, value);
-        let ids = crate::store::rows::ids_where(
-            &self.engine.conn,
-            &def.name,
-            Some((column, param)),
-            Some(2),
-        )
-        .map_err(db)?;
+        let ids = self
+            .engine
+            .db
+            .ids_where(&def.name, Some((column, param)), Some(2))
+            .map_err(db)?;
         match ids.as_slice() {
             [one] => Ok(*one),
             _ => Err(EvalError::Lookup {
@@ -194,6 +194,6 @@ impl Env for DbEnv<'_> {
                 self.sql_value(record, field, value),
             )
         });
-        crate::store::rows::ids_where(&self.engine.conn, &def.name, key, None).map_err(db)
+        self.engine.db.ids_where(&def.name, key, None).map_err(db)
     }
 }

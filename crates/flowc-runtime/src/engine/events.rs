@@ -5,14 +5,14 @@
 use super::changes::Change;
 use super::runs::Cause;
 use super::{Engine, EngineError};
-use crate::store::events::{self, StoredEvent};
+use crate::store::events::StoredEvent;
 use flowc_check::ir::Trigger;
 use std::rc::Rc;
 
 impl Engine {
     /// Unprocessed events stamped at or before the clock, earliest first.
     pub(crate) fn due_events(&self, limit: usize) -> Result<Vec<(i64, i64)>, EngineError> {
-        Ok(events::due(&self.conn, self.clock.get(), limit)?)
+        Ok(self.db.due_events(self.clock.get(), limit)?)
     }
 
     /// Processes one event (checked again here: another process may have).
@@ -20,13 +20,13 @@ impl Engine {
     /// fail for it: a payload that cannot be read fails the runs that read
     /// it, and a row the event cannot name is a logged problem.
     pub(crate) fn on_event(&self, seq: i64) -> Result<(), EngineError> {
-        let Some(event) = events::load(&self.conn, seq)? else {
+        let Some(event) = self.db.load_event(seq)? else {
             return Ok(());
         };
         let event = match event {
             Ok(event) => event,
             Err(why) => {
-                events::mark_processed(&self.conn, seq)?;
+                self.db.mark_event_processed(seq)?;
                 self.log(
                     None,
                     "",
@@ -39,7 +39,7 @@ impl Engine {
         if event.processed {
             return Ok(());
         }
-        events::mark_processed(&self.conn, seq)?;
+        self.db.mark_event_processed(seq)?;
         self.report.borrow_mut().events += 1;
         let StoredEvent {
             name,
@@ -76,7 +76,7 @@ impl Engine {
         }
         // `wait … unless event NAME` on this subject.
         self.settle_runs()?;
-        for run in crate::store::runs::waiting_for_event(&self.conn, &table, row_id, &name)? {
+        for run in self.db.waiting_for_event(&table, row_id, &name)? {
             self.end_wait(run, &format!("ended: event {name} arrived"))?;
         }
         // `wait … unless R opened T` / `clicked`.
@@ -90,9 +90,10 @@ impl Engine {
                 .to_string();
             let clicked = name == "email_clicked";
             self.settle_runs()?;
-            for run in crate::store::runs::waiting_for_engagement(
-                &self.conn, &table, row_id, &template, clicked,
-            )? {
+            for run in self
+                .db
+                .waiting_for_engagement(&table, row_id, &template, clicked)?
+            {
                 let what = if clicked { "clicked" } else { "opened" };
                 self.end_wait(run, &format!("ended: {template} was {what}"))?;
             }

@@ -51,7 +51,7 @@ impl Engine {
             self.journal.lines.borrow_mut().push(entry);
             Ok(())
         } else {
-            Ok(crate::store::log::append(&self.conn, &entry)?)
+            Ok(self.db.append_log(&entry)?)
         }
     }
 
@@ -78,7 +78,8 @@ impl Engine {
             return Ok(());
         }
         let finish = crate::store::runs::Transition::Finish { state, converted };
-        crate::store::runs::apply(&self.conn, run.id, self.clock.get(), &finish)?;
+        self.db
+            .apply_transition(run.id, self.clock.get(), &finish)?;
         Ok(())
     }
 
@@ -98,7 +99,8 @@ impl Engine {
             }
         }
         for ((state, converted), ids) in groups {
-            crate::store::runs::finish_all(&self.conn, &ids, state, converted, self.clock.get())?;
+            self.db
+                .finish_runs(&ids, state, converted, self.clock.get())?;
         }
         Ok(())
     }
@@ -122,6 +124,6 @@ impl Engine {
     pub(super) fn write_journal(&self) -> Result<(), EngineError> {
         self.settle_runs()?;
         let lines = std::mem::take(&mut *self.journal.lines.borrow_mut());
-        Ok(crate::store::log::append_all(&self.conn, &lines)?)
+        Ok(self.db.append_logs(&lines)?)
     }
 }

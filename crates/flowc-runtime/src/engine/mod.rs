@@ -1,4 +1,4 @@
-//! The runtime: rules executed against the SQLite database.
+//! The runtime: rules executed against the database (through [`Store`]).
 //!
 //! [`Engine::advance`] moves the engine's clock to a target time and, on the
 //! way, processes everything that is due, in time order: record changes
@@ -28,15 +28,16 @@ pub use clock::{Advance, parse_time};
 pub use report::Report;
 pub use versions::{Migration, Outcome};
 
-use crate::store::rows::{self, Decoded};
-use crate::store::state::{self, StateError};
+use crate::store::backend::RowQuery;
+use crate::store::rows::Decoded;
+use crate::store::state::StateError;
+use crate::store::{DbError, Store};
 use flowc_check::ir::{Expr, Program, RecordId, RuleId};
 use flowc_jit::compiled::Compiled;
 use flowc_vm::eval::EvalError;
 use flowc_vm::value::Value;
 use flowc_vm::vm;
 use journal::Journal;
-use rusqlite::Connection;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
@@ -81,7 +82,7 @@ pub const CASCADE_LIMIT: i64 = 5;
 /// these: it is logged and the run is marked failed).
 #[derive(Debug)]
 pub enum EngineError {
-    Database(rusqlite::Error),
+    Database(DbError),
     State(StateError),
     /// The requested time is before the engine's clock.
     ClockBackwards {
@@ -107,9 +108,15 @@ impl fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
+impl From<DbError> for EngineError {
+    fn from(e: DbError) -> EngineError {
+        EngineError::Database(e)
+    }
+}
+
 impl From<rusqlite::Error> for EngineError {
     fn from(e: rusqlite::Error) -> EngineError {
-        EngineError::Database(e)
+        EngineError::Database(e.into())
     }
 }
 
@@ -145,7 +152,7 @@ pub struct Options {
 #[derive(Debug)]
 pub(crate) enum RunError {
     Eval(EvalError),
-    Database(rusqlite::Error),
+    Database(DbError),
 }
 
 impl fmt::Display for RunError {
@@ -157,13 +164,12 @@ impl fmt::Display for RunError {
     }
 }
 
-/// SQLite's message, or a clearer one for the cases users meet.
-fn describe_db_error(e: &rusqlite::Error) -> String {
-    let text = e.to_string();
-    if text.contains(crate::store::capture::LOCKED) {
+/// The database's message, or a clearer one for the cases users meet.
+fn describe_db_error(e: &DbError) -> String {
+    if e.is_locked_row() {
         "the row is locked (`lock` step); unlock it before changing it".into()
     } else {
-        text
+        e.to_string()
     }
 }
 
@@ -173,16 +179,17 @@ impl From<EvalError> for RunError {
     }
 }
 
-impl From<rusqlite::Error> for RunError {
-    fn from(e: rusqlite::Error) -> RunError {
+impl From<DbError> for RunError {
+    fn from(e: DbError) -> RunError {
         RunError::Database(e)
     }
 }
 
 pub struct Engine {
     pub(crate) program: Program,
-    /// Shared with the engines of old rule versions (`versions.rs`).
-    pub(crate) conn: Rc<Connection>,
+    /// The database; shared with the engines of old rule versions
+    /// (`versions.rs`).
+    pub(crate) db: Rc<dyn Store>,
     pub(crate) options: Options,
     /// The engine's time (Unix seconds); stored in `flow_meta.clock`.
     pub(crate) clock: Cell<i64>,
@@ -222,47 +229,49 @@ pub struct Engine {
     /// The current unit of work's writes that wait for its commit; shared
     /// with the old versions' engines, so that the lines keep their order.
     pub(crate) journal: Rc<Journal>,
-    /// Per record, the `SELECT` that reads one row (`rows::select_sql`).
-    select_sql: Vec<String>,
+    /// Per record, how the store reads one row.
+    row_queries: Vec<RowQuery>,
 }
 
 impl Engine {
-    /// Opens the database, migrates the state tables and installs change
-    /// capture for the program's records.
+    /// Opens the SQLite database, migrates the state tables and installs
+    /// change capture for the program's records.
     pub fn open(path: &Path, program: Program, options: Options) -> Result<Engine, EngineError> {
-        let conn = state::open(path)?;
+        let conn = crate::store::state::open(path)?;
         Engine::with_connection(conn, program, options)
     }
 
+    /// An engine on an open SQLite connection.
     pub fn with_connection(
-        conn: Connection,
+        conn: rusqlite::Connection,
         program: Program,
         options: Options,
     ) -> Result<Engine, EngineError> {
-        state::configure(&conn)?;
-        state::migrate(&conn)?;
-        conn.set_prepared_statement_cache_capacity(256);
-        crate::store::capture::install(&conn, &program.schema)?;
-        let clock = state::clock(&conn)?.unwrap_or(i64::MIN);
-        let engine = Engine::assemble(
-            Rc::new(conn),
-            Rc::new(Journal::default()),
-            program,
-            options,
-            clock,
-        );
+        let store = crate::store::sqlite::Sqlite::new(conn)?;
+        Engine::with_store(Rc::new(store), program, options)
+    }
+
+    /// An engine on any store: prepares its state tables and change
+    /// capture for the program's records.
+    pub fn with_store(
+        db: Rc<dyn Store>,
+        program: Program,
+        options: Options,
+    ) -> Result<Engine, EngineError> {
+        db.prepare(&program.schema)?;
+        let clock = db.clock()?.unwrap_or(i64::MIN);
+        let engine = Engine::assemble(db, Rc::new(Journal::default()), program, options, clock);
         let zone = engine.program.schema.timezone.name().to_string();
-        if !engine.options.dry_run
-            && state::meta(&engine.conn, "timezone")?.as_deref() != Some(zone.as_str())
+        if !engine.options.dry_run && engine.db.meta("timezone")?.as_deref() != Some(zone.as_str())
         {
-            state::set_meta(&engine.conn, "timezone", &zone)?;
+            engine.db.set_meta("timezone", &zone)?;
         }
         Ok(engine)
     }
 
     /// An engine for `program` on a connection that is already set up.
     pub(crate) fn assemble(
-        conn: Rc<Connection>,
+        db: Rc<dyn Store>,
         journal: Rc<Journal>,
         program: Program,
         options: Options,
@@ -279,7 +288,7 @@ impl Engine {
         let mut engine = Engine {
             functions,
             program,
-            conn,
+            db,
             options,
             clock: Cell::new(clock),
             codes: RefCell::new(FastMap::default()),
@@ -296,14 +305,14 @@ impl Engine {
             progress: RefCell::new(None),
             old_versions: RefCell::new(HashMap::new()),
             journal,
-            select_sql: Vec::new(),
+            row_queries: Vec::new(),
         };
-        engine.select_sql = engine
+        engine.row_queries = engine
             .program
             .schema
             .records
             .iter()
-            .map(rows::select_sql)
+            .map(|record| engine.db.row_query(record))
             .collect();
         engine.held_back = (0..engine.program.rules.len())
             .map(|_| (Cell::new(0), Cell::new(0)))
@@ -316,14 +325,22 @@ impl Engine {
         &self.program
     }
 
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    /// The store the engine runs on.
+    pub fn store(&self) -> &dyn Store {
+        &*self.db
     }
 
-    /// Housekeeping for when nothing is due: moves the write-ahead log into
-    /// the database file, so that its cost is not paid inside a batch.
+    /// The SQLite connection underneath, when the store is SQLite (for
+    /// what does not go through [`Store`] yet: mail delivery, inspections).
+    pub fn connection(&self) -> Option<&rusqlite::Connection> {
+        self.db.sqlite()
+    }
+
+    /// Housekeeping for when nothing is due (on SQLite: moves the
+    /// write-ahead log into the database file, so that its cost is not
+    /// paid inside a batch).
     pub fn when_idle(&self) -> Result<(), EngineError> {
-        Ok(crate::store::state::checkpoint(&self.conn)?)
+        Ok(self.db.when_idle()?)
     }
 
     /// The engine's clock, or `None` if it has never run.
@@ -545,9 +562,9 @@ impl Engine {
     }
 
     /// Reads a row from the database (not the cache).
-    pub(crate) fn load_row(&self, record: RecordId, id: i64) -> rusqlite::Result<Option<Decoded>> {
-        let sql = &self.select_sql[record.index()];
-        rows::load_with(&self.conn, sql, &self.program.schema, record, id)
+    pub(crate) fn load_row(&self, record: RecordId, id: i64) -> Result<Option<Decoded>, DbError> {
+        let query = &self.row_queries[record.index()];
+        self.db.load_row(query, &self.program.schema, record, id)
     }
 
     /// Forgets cached rows (after a write, or between transactions).
@@ -598,14 +615,14 @@ impl Engine {
         &self,
         work: impl FnOnce() -> Result<T, EngineError>,
     ) -> Result<T, EngineError> {
-        use crate::store::tx::{self, Scope};
+        use crate::store::tx::Scope;
         self.forget_rows();
         let scope = if self.options.dry_run {
             Scope::Savepoint
         } else {
             Scope::Transaction
         };
-        tx::begin(&self.conn, scope)?;
+        self.db.begin(scope)?;
         self.journal.open.set(true);
         let result = work().and_then(|value| {
             self.write_journal()?;
@@ -615,13 +632,13 @@ impl Engine {
         self.forget_rows();
         match result {
             Ok(value) => {
-                tx::commit(&self.conn, scope)?;
+                self.db.commit(scope)?;
                 Ok(value)
             }
             Err(e) => {
                 self.journal.discard();
                 // The work's error is the one to report.
-                let _ = tx::rollback(&self.conn, scope);
+                let _ = self.db.rollback(scope);
                 Err(e)
             }
         }

@@ -107,7 +107,7 @@ impl Engine {
     fn may_enter(&self, rule: &RuleDef, subject: i64) -> Result<bool, EngineError> {
         let table = self.table_name(rule.subject);
         self.settle_runs_of(rule.subject, subject)?;
-        let (active, last) = stored::entry_history(&self.conn, table, subject, &rule.name)?;
+        let (active, last) = self.db.entry_history(table, subject, &rule.name)?;
         if active {
             return Ok(false);
         }
@@ -135,8 +135,7 @@ impl Engine {
         }
         let now = self.clock.get();
         let trigger = cause.to_json();
-        let id = stored::insert(
-            &self.conn,
+        let id = self.db.insert_run(
             &self.new_run(rule, subject, cause, &trigger),
             stored::Start::Running,
         )?;
@@ -187,8 +186,7 @@ impl Engine {
             return self.problem(rule_id, Some(subject), Some(previous), "", &detail);
         }
         let trigger = cause.to_json();
-        let id = stored::insert(
-            &self.conn,
+        let id = self.db.insert_run(
             &self.new_run(rule, subject, cause, &trigger),
             stored::Start::Failed(error),
         )?;
@@ -224,9 +222,7 @@ impl Engine {
     ) -> Result<Option<(i64, i64)>, EngineError> {
         let table = self.table_name(rule.subject);
         self.settle_runs_of(rule.subject, subject)?;
-        Ok(stored::same_failure(
-            &self.conn, table, subject, &rule.name, error,
-        )?)
+        Ok(self.db.same_failure(table, subject, &rule.name, error)?)
     }
 
     /// The row a run of `rule` on `subject` starts as.
@@ -286,7 +282,7 @@ impl Engine {
             Some(run) => run.map(Some),
             None => {
                 self.settle_runs()?;
-                stored::load(&self.conn, id)
+                self.db.load_run(id)
             }
         };
         let stored = match loaded {
@@ -305,7 +301,7 @@ impl Engine {
                     expected,
                 }
                 .to_string();
-                stored::fail_unreadable(&self.conn, id, self.clock.get(), &error)?;
+                self.db.fail_unreadable(id, self.clock.get(), &error)?;
                 self.write_log(Some(id), None, None, "", "failed", &error)?;
                 self.report
                     .borrow_mut()
@@ -318,8 +314,7 @@ impl Engine {
         let Some(rule_id) = self.program.rule_named(&stored.rule) else {
             if matches!(stored.state, RunState::Waiting | RunState::Running) {
                 let error = format!("the rule `{}` no longer exists", stored.rule);
-                stored::apply(
-                    &self.conn,
+                self.db.apply_transition(
                     id,
                     self.clock.get(),
                     &Transition::Fail { error: &error },
@@ -373,7 +368,7 @@ impl Engine {
                         wake_at,
                         awaited: &awaited,
                     };
-                    stored::apply(&self.conn, run.id, self.clock.get(), &wait)?;
+                    self.db.apply_transition(run.id, self.clock.get(), &wait)?;
                     let until = wake_at.map(|t| {
                         flowc_syntax::time::format_datetime(t, self.program.schema.timezone)
                     });
@@ -411,19 +406,16 @@ impl Engine {
     /// Ends a run that cannot go on through no fault of its own (its
     /// subject was deleted), saying why; it does not count as converted.
     pub(crate) fn end_run(&self, run: &Run, why: &str) -> Result<(), EngineError> {
-        stored::apply(&self.conn, run.id, self.clock.get(), &Transition::Ended)?;
+        self.db
+            .apply_transition(run.id, self.clock.get(), &Transition::Ended)?;
         self.log(Some(run), "", "done", why)?;
         self.report.borrow_mut().finished += 1;
         Ok(())
     }
 
     pub(crate) fn fail(&self, run: &Run, error: &str) -> Result<(), EngineError> {
-        stored::apply(
-            &self.conn,
-            run.id,
-            self.clock.get(),
-            &Transition::Fail { error },
-        )?;
+        self.db
+            .apply_transition(run.id, self.clock.get(), &Transition::Fail { error })?;
         let subject = format!(
             "{} #{}",
             self.table_name(self.rule(run.rule).subject),

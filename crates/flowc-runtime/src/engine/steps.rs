@@ -37,9 +37,10 @@ impl Engine {
                 };
                 let name = &self.program.schema.lists[list.index()].name;
                 let changed = if add {
-                    effects::add_list_member(&self.conn, name, id, self.clock.get(), run.id)?
+                    self.db
+                        .add_list_member(name, id, self.clock.get(), run.id)?
                 } else {
-                    effects::remove_list_member(&self.conn, name, id)?
+                    self.db.remove_list_member(name, id)?
                 };
                 if changed {
                     self.synthetic_change(&format!("list:{name}"), id, add, run)?;
@@ -66,9 +67,9 @@ impl Engine {
                 };
                 let table = self.table_of(target);
                 let changed = if add {
-                    effects::add_tag(&self.conn, &table, id, tag, self.clock.get())?
+                    self.db.add_tag(&table, id, tag, self.clock.get())?
                 } else {
-                    effects::remove_tag(&self.conn, &table, id, tag)?
+                    self.db.remove_tag(&table, id, tag)?
                 };
                 if changed {
                     self.synthetic_change(&format!("tag:{table}"), id, add, run)?;
@@ -185,7 +186,7 @@ impl Engine {
                     due: due.as_deref(),
                     at: self.clock.get(),
                 };
-                effects::insert_task(&self.conn, &task)?;
+                self.db.insert_task(&task)?;
                 let detail = format!(
                     "{title:?} for {table} #{who}{}",
                     due.map(|d| format!(", due {d}")).unwrap_or_default()
@@ -214,8 +215,7 @@ impl Engine {
                     )));
                 };
                 let table = self.table_of(from);
-                let approval = effects::request_approval(
-                    &self.conn,
+                let approval = self.db.request_approval(
                     run.id,
                     &self.rule(run.rule).name,
                     &table,
@@ -243,9 +243,9 @@ impl Engine {
                 };
                 let table = self.table_of(e);
                 if lock {
-                    effects::lock(&self.conn, &table, id, run.id, self.clock.get())?;
+                    self.db.lock_row(&table, id, run.id, self.clock.get())?;
                 } else {
-                    effects::unlock(&self.conn, &table, id)?;
+                    self.db.unlock_row(&table, id)?;
                 }
                 self.note(
                     run,
@@ -313,13 +313,9 @@ impl Engine {
         }
         let sql_value = crate::store::rows::to_sql(&value, def.ty.base, &self.program.schema);
         self.set_context(run.depth + 1, Some(run.id))?;
-        let updated = crate::store::rows::update_field(
-            &self.conn,
-            self.table_name(record),
-            &def.name,
-            id,
-            sql_value,
-        );
+        let updated = self
+            .db
+            .update_field(self.table_name(record), &def.name, id, sql_value);
         self.set_context(0, None)?;
         if !updated? {
             return Err(RunError::Eval(EvalError::Dangling {
@@ -341,8 +337,8 @@ impl Engine {
     }
 
     /// Tells the capture triggers who is writing (read back into `flow_changes`).
-    pub(crate) fn set_context(&self, depth: i64, run: Option<i64>) -> rusqlite::Result<()> {
-        effects::set_capture_context(&self.conn, depth, run)
+    pub(crate) fn set_context(&self, depth: i64, run: Option<i64>) -> crate::store::DbResult<()> {
+        self.db.set_capture_context(depth, run)
     }
 
     /// Records a list or tag change as a change, so that waits and
@@ -353,12 +349,13 @@ impl Engine {
         id: i64,
         added: bool,
         run: &Run,
-    ) -> rusqlite::Result<()> {
+    ) -> crate::store::DbResult<()> {
         // Only worth recording if some condition reads it.
         if !self.watch_index.contains_key(table) {
             return Ok(());
         }
-        effects::record_synthetic_change(&self.conn, table, id, added, run.depth + 1, run.id)
+        self.db
+            .record_synthetic_change(table, id, added, run.depth + 1, run.id)
     }
 
     /// The address an email goes to, and the recipient row if it is a record.
@@ -395,12 +392,9 @@ impl Engine {
         let Some(user) = self.record_named("user") else {
             return Ok(Vec::new());
         };
-        let rows = crate::store::rows::users_with_role(
-            &self.conn,
-            &self.program.schema,
-            self.table_name(user),
-            role,
-        )?;
+        let rows = self
+            .db
+            .users_with_role(&self.program.schema, self.table_name(user), role)?;
         let mut out = Vec::new();
         for (id, email) in rows {
             let email = email.map_err(|message| {
@@ -471,24 +465,21 @@ impl Engine {
         }
         let rule = self.rule(run.rule);
         let message_id = crate::mail::message_id(&self.instance()?, run.id, &step.name, n);
-        let inserted = crate::store::outbox::enqueue(
-            &self.conn,
-            &crate::store::outbox::NewMessage {
-                message_id: &message_id,
-                run_id: run.id,
-                rule: &rule.name,
-                template: template.map(|t| t.name.as_str()),
-                kind,
-                to: address,
-                from: from.as_deref(),
-                reply_to: reply_to.as_deref(),
-                subject: &subject,
-                body: &body,
-                created_at: self.clock.get(),
-                subject_table: self.table_name(rule.subject),
-                subject_id: run.subject,
-            },
-        )?;
+        let inserted = self.db.enqueue_email(&crate::store::outbox::NewMessage {
+            message_id: &message_id,
+            run_id: run.id,
+            rule: &rule.name,
+            template: template.map(|t| t.name.as_str()),
+            kind,
+            to: address,
+            from: from.as_deref(),
+            reply_to: reply_to.as_deref(),
+            subject: &subject,
+            body: &body,
+            created_at: self.clock.get(),
+            subject_table: self.table_name(rule.subject),
+            subject_id: run.subject,
+        })?;
         if inserted {
             self.report.borrow_mut().queued += 1;
         }
@@ -503,12 +494,12 @@ impl Engine {
     }
 
     /// A random id for this database, made once, part of every Message-ID.
-    pub(crate) fn instance(&self) -> rusqlite::Result<String> {
-        if let Some(id) = crate::store::state::meta(&self.conn, "instance")? {
+    pub(crate) fn instance(&self) -> crate::store::DbResult<String> {
+        if let Some(id) = self.db.meta("instance")? {
             return Ok(id);
         }
         let id = crate::mail::random_id();
-        crate::store::state::set_meta(&self.conn, "instance", &id)?;
+        self.db.set_meta("instance", &id)?;
         Ok(id)
     }
 }

@@ -6,7 +6,6 @@
 
 use super::runs::Cause;
 use super::{Engine, EngineError};
-use crate::store::schedule;
 use flowc_check::ir::{RuleId, Trigger};
 
 impl Engine {
@@ -19,7 +18,7 @@ impl Engine {
                 if let Trigger::Every { schedule } = rule.trigger {
                     let next =
                         super::schedule::next_after(schedule, now, self.program.schema.timezone);
-                    schedule::ensure(&self.conn, &rule.name, next)?;
+                    self.db.ensure_schedule(&rule.name, next)?;
                 }
             }
             Ok(())
@@ -28,7 +27,7 @@ impl Engine {
 
     /// Sweeps due at or before the clock, earliest first.
     pub(crate) fn due_sweeps(&self) -> Result<Vec<(RuleId, i64)>, EngineError> {
-        let rows = schedule::due(&self.conn, self.clock.get())?;
+        let rows = self.db.due_schedules(self.clock.get())?;
         Ok(rows
             .into_iter()
             .filter_map(|(name, at)| self.program.rule_named(&name).map(|id| (id, at)))
@@ -43,21 +42,22 @@ impl Engine {
             return Ok(());
         };
         // Another process may have run this sweep since we looked.
-        let due = schedule::next_at(&self.conn, &rule.name)?;
+        let due = self.db.schedule_next_at(&rule.name)?;
         if due.is_none_or(|at| at > self.clock.get()) {
             return Ok(());
         }
         let next =
             super::schedule::next_after(schedule, self.clock.get(), self.program.schema.timezone);
-        schedule::set_next_at(&self.conn, &rule.name, next)?;
+        self.db.set_schedule_next_at(&rule.name, next)?;
         let plan = crate::store::pushdown::plan(
             &self.program,
             rule.subject,
             rule.filter.as_ref(),
             self.clock.get(),
         );
-        let candidates =
-            crate::store::pushdown::candidates(&self.conn, self.table_name(rule.subject), &plan)?;
+        let candidates = self
+            .db
+            .sweep_candidates(self.table_name(rule.subject), &plan)?;
         self.log(
             None,
             "",
@@ -112,7 +112,11 @@ mod tests {
     }
 
     fn strings(engine: &Engine, sql: &str) -> Vec<String> {
-        let mut stmt = engine.connection().prepare(sql).expect("query");
+        let mut stmt = engine
+            .connection()
+            .expect("sqlite")
+            .prepare(sql)
+            .expect("query");
         stmt.query_map([], |r| r.get(0))
             .expect("rows")
             .collect::<Result<_, _>>()

@@ -61,8 +61,7 @@ impl Engine {
             return Ok(());
         }
         for rule in &self.program.rules {
-            crate::store::versions::remember(
-                &self.conn,
+            self.db.remember_version(
                 &rule.version,
                 &rule.name,
                 &self.options.project_text,
@@ -75,7 +74,7 @@ impl Engine {
     /// What the current rules mean for every waiting run.
     pub fn plan_migrations(&self) -> Result<Vec<Migration>, EngineError> {
         let mut plan = Vec::new();
-        for waiting in crate::store::runs::waiting(&self.conn)? {
+        for waiting in self.db.waiting_runs()? {
             let crate::store::runs::WaitingAt {
                 id: run,
                 rule,
@@ -107,7 +106,7 @@ impl Engine {
         if let Some(old) = self.old_versions.borrow().get(version) {
             return Ok(old.clone());
         }
-        let text = crate::store::versions::project(&self.conn, rule, version)?;
+        let text = self.db.version_project(rule, version)?;
         let old = match text {
             Some(text) if !text.is_empty() => self.rebuild(rule, version, &text),
             _ => Err("its old version was not kept".to_string()),
@@ -139,7 +138,7 @@ impl Engine {
         }
         let options = self.options.clone();
         Ok(Rc::new(Engine::assemble(
-            self.conn.clone(),
+            self.db.clone(),
             self.journal.clone(),
             program,
             options,
@@ -187,7 +186,7 @@ impl Engine {
                 version: &rule.version,
                 pc: &new_pc,
             };
-            crate::store::runs::apply(&self.conn, run.id, self.clock.get(), &moved)?;
+            self.db.apply_transition(run.id, self.clock.get(), &moved)?;
             self.log(
                 Some(&run),
                 &step,

@@ -6,8 +6,8 @@
 use super::run::{Flow, Run};
 use super::versions::Placement;
 use super::{Engine, EngineError, RunError};
-use crate::store::approvals::{self, Decision};
-use crate::store::runs::{self as stored, Awaited, RunState, Transition};
+use crate::store::approvals::Decision;
+use crate::store::runs::{Awaited, RunState, Transition};
 use flowc_check::ir::{self, StepKind, Unless, Wait};
 use flowc_vm::eval::EvalError;
 use flowc_vm::value::Value;
@@ -116,7 +116,7 @@ impl Engine {
 
     /// Waiting runs whose timer is due at or before the clock, earliest first.
     pub(crate) fn due_timers(&self, limit: usize) -> Result<Vec<(i64, i64)>, EngineError> {
-        Ok(stored::due_timers(&self.conn, self.clock.get(), limit)?)
+        Ok(self.db.due_timers(self.clock.get(), limit)?)
     }
 
     /// A timer due at `due` fired: that wait is over, the run goes on
@@ -207,21 +207,19 @@ impl Engine {
         rule: &str,
     ) -> Result<Vec<i64>, EngineError> {
         self.settle_runs()?;
-        Ok(stored::waiting_for_condition(
-            &self.conn, table, subject, rule,
-        )?)
+        Ok(self.db.waiting_for_condition(table, subject, rule)?)
     }
 
     /// Approvals decided since the last look, with their waiting runs.
     pub(crate) fn process_decisions(&self) -> Result<bool, EngineError> {
-        let decided = approvals::decided(&self.conn)?;
+        let decided = self.db.decided_approvals()?;
         if decided.is_empty() {
             return Ok(false);
         }
         for d in decided {
             self.transaction(|| {
                 // Another process may have acted on it since we looked.
-                if !approvals::claim_decided(&self.conn, d.approval)? {
+                if !self.db.claim_decided_approval(d.approval)? {
                     return Ok(());
                 }
                 self.decide(d.run, d.approval, d.decision)
@@ -250,7 +248,8 @@ impl Engine {
             return self.continue_after(&run, &pc);
         }
         self.log(Some(&run), "", "rejected", &format!("approval #{approval}"))?;
-        stored::apply(&self.conn, run.id, self.clock.get(), &Transition::Resume)?;
+        self.db
+            .apply_transition(run.id, self.clock.get(), &Transition::Resume)?;
         let rule = self.rule(run.rule);
         let has_on_reject = super::pc::step_at(&rule.steps, &pc)
             .and_then(|s| super::pc::block(s, 0))
@@ -261,7 +260,8 @@ impl Engine {
             }
             // After `on reject`, the run ends as rejected (unless it failed).
             self.settle_runs()?;
-            stored::apply(&self.conn, run.id, self.clock.get(), &Transition::Rejected)?;
+            self.db
+                .apply_transition(run.id, self.clock.get(), &Transition::Rejected)?;
             Ok(())
         } else {
             self.finish(

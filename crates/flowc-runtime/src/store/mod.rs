@@ -1,8 +1,11 @@
-//! SQLite: reading the user's tables, the engine's `flow_*` state tables,
-//! migrations and change-capture triggers, and the outbox's delivery state
-//! (`outbox`, `workers`, `suppressions`).
+//! The database: the engine's typed operations ([`backend::Store`]) and
+//! their backends. SQLite's SQL is in this folder's modules (the user's
+//! tables, the engine's `flow_*` state tables, migrations and
+//! change-capture triggers, the outbox's delivery state), put together as
+//! [`sqlite::Sqlite`]; PostgreSQL's is in `pg/`.
 
 pub mod approvals;
+pub mod backend;
 pub mod baseline;
 pub mod becomes;
 pub mod capture;
@@ -14,6 +17,7 @@ pub mod ddl;
 pub mod deleted;
 pub mod drift;
 pub mod effects;
+pub mod error;
 pub mod events;
 pub mod inspect;
 pub mod introspect;
@@ -26,6 +30,7 @@ pub mod rows;
 pub mod runs;
 pub mod schedule;
 pub mod sql;
+pub mod sqlite;
 pub mod state;
 pub mod stats;
 pub mod suppressions;
@@ -33,3 +38,6 @@ pub mod target;
 pub mod tx;
 pub mod versions;
 pub mod workers;
+
+pub use backend::Store;
+pub use error::{DbError, DbResult};

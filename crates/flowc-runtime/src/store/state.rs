@@ -419,7 +419,7 @@ pub enum StateError {
     },
     /// A read-only command was pointed at a database flowc never ran on.
     NoState,
-    Sqlite(rusqlite::Error),
+    Database(super::error::DbError),
 }
 
 impl std::fmt::Display for StateError {
@@ -444,7 +444,7 @@ impl std::fmt::Display for StateError {
                 f,
                 "this database has no flowc state (`flowc run` has never run on it)"
             ),
-            StateError::Sqlite(e) => write!(f, "{e}"),
+            StateError::Database(e) => write!(f, "{e}"),
         }
     }
 }
@@ -453,7 +453,13 @@ impl std::error::Error for StateError {}
 
 impl From<rusqlite::Error> for StateError {
     fn from(e: rusqlite::Error) -> StateError {
-        StateError::Sqlite(e)
+        StateError::Database(e.into())
+    }
+}
+
+impl From<super::error::DbError> for StateError {
+    fn from(e: super::error::DbError) -> StateError {
+        StateError::Database(e)
     }
 }
 

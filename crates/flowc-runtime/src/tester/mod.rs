@@ -11,7 +11,7 @@ mod explain;
 
 use crate::engine::{Advance, Engine, Options};
 use crate::store::approvals::Decision;
-use crate::store::{inspect, rows};
+use crate::store::inspect;
 use flowc_check::ir::{Program, RecordId, StepKind, TestDef, TestStep, TestStepKind, Type};
 use flowc_jit::compiled::Backend;
 use flowc_syntax::source::Span;
@@ -125,8 +125,12 @@ impl<'p> Runner<'p> {
         })
     }
 
+    /// The in-memory SQLite database `Runner::new` made, for the
+    /// inspections that do not go through the store's interface yet.
     fn conn(&self) -> &Connection {
-        self.engine.connection()
+        self.engine
+            .connection()
+            .expect("flowc test runs on its own in-memory SQLite database")
     }
 
     /// Lets the engine process what the last step did, at the current time.
@@ -197,8 +201,11 @@ impl<'p> Runner<'p> {
             TestStepKind::Given { record, fields, .. } => {
                 let columns = self.fields(*record, fields)?;
                 let table = &self.program.schema.record(*record).name;
-                let id =
-                    rows::insert_row(self.conn(), table, &columns).map_err(|e| refused(span, e))?;
+                let id = self
+                    .engine
+                    .store()
+                    .insert_row(table, &columns)
+                    .map_err(|e| refused(span, e))?;
                 self.vars.push(Value::Ref(id));
                 self.settle(span)
             }
@@ -210,13 +217,19 @@ impl<'p> Runner<'p> {
                 let id = self.vars.get(var.index()).and_then(ref_id).unwrap_or(0);
                 let columns = self.fields(*record, fields)?;
                 let table = &self.program.schema.record(*record).name;
-                rows::update_row(self.conn(), table, id, &columns).map_err(|e| refused(span, e))?;
+                self.engine
+                    .store()
+                    .update_row(table, id, &columns)
+                    .map_err(|e| refused(span, e))?;
                 self.settle(span)
             }
             TestStepKind::Delete { var, record } => {
                 let id = self.vars.get(var.index()).and_then(ref_id).unwrap_or(0);
                 let table = &self.program.schema.record(*record).name;
-                rows::delete_row(self.conn(), table, id).map_err(|e| refused(span, e))?;
+                self.engine
+                    .store()
+                    .delete_row(table, id)
+                    .map_err(|e| refused(span, e))?;
                 self.settle(span)
             }
             TestStepKind::Event { name, var, data } => {
@@ -230,15 +243,16 @@ impl<'p> Runner<'p> {
                     );
                 }
                 let at = self.engine.clock().unwrap_or(0);
-                Engine::record_event(
-                    self.conn(),
-                    name,
-                    &table,
-                    id,
-                    &serde_json::Value::Object(payload).to_string(),
-                    at,
-                )
-                .map_err(|e| fail(span, e.to_string()))?;
+                self.engine
+                    .store()
+                    .record_event(
+                        name,
+                        &table,
+                        id,
+                        &serde_json::Value::Object(payload).to_string(),
+                        at,
+                    )
+                    .map_err(|e| fail(span, e.to_string()))?;
                 self.settle(span)
             }
             TestStepKind::Approve { subject, approve } => {
@@ -252,9 +266,11 @@ impl<'p> Runner<'p> {
                     Decision::Rejected
                 };
                 let at = self.engine.clock().unwrap_or(0);
-                let changed =
-                    crate::store::approvals::decide_pending(self.conn(), decision, at, subject)
-                        .map_err(|e| fail(span, e.to_string()))?;
+                let changed = self
+                    .engine
+                    .store()
+                    .decide_pending(decision, at, subject)
+                    .map_err(|e| fail(span, e.to_string()))?;
                 if changed == 0 {
                     return Err(fail(span, "there is no pending approval to decide"));
                 }
@@ -415,7 +431,9 @@ impl<'p> Runner<'p> {
                 let field = def
                     .field_named("email")
                     .ok_or_else(|| fail(to.span, format!("`{}` has no email field", def.name)))?;
-                let row = crate::store::rows::load(self.conn(), &self.program.schema, record, id)
+                let row = self
+                    .engine
+                    .load_row(record, id)
                     .map_err(|e| fail(span, e.to_string()))?
                     .ok_or_else(|| fail(to.span, "the record no longer exists"))?;
                 row.row
@@ -515,6 +533,6 @@ fn to_json(v: &Value, ty: Type, program: &Program) -> serde_json::Value {
 }
 
 /// A write the database refused (a lock, a constraint).
-fn refused(span: Span, e: rusqlite::Error) -> Failure {
+fn refused(span: Span, e: crate::store::DbError) -> Failure {
     fail(span, format!("the database refused the write: {e}"))
 }

@@ -120,7 +120,7 @@ impl std::error::Error for OutboxError {}
 
 impl From<rusqlite::Error> for OutboxError {
     fn from(e: rusqlite::Error) -> OutboxError {
-        OutboxError::State(StateError::Sqlite(e))
+        OutboxError::State(StateError::Database(e.into()))
     }
 }
 
