@@ -90,7 +90,7 @@ pub trait Store {
 
     // Events.
 
-    /// Events due at or before `clock` (time, sequence), earliest first.
+    /// Events due at or before `clock` (sequence, time), earliest first.
     fn due_events(&self, clock: i64, limit: usize) -> DbResult<Vec<(i64, i64)>>;
     /// An event; `Err` with a description if its stored data is unreadable.
     fn load_event(&self, seq: i64) -> DbResult<Option<Result<StoredEvent, String>>>;
@@ -149,7 +149,7 @@ pub trait Store {
         subject: Option<i64>,
         rule: &str,
     ) -> DbResult<Vec<i64>>;
-    /// Timers due at or before `now` (time, run), earliest first.
+    /// Timers due at or before `now` (run, time), earliest first.
     fn due_timers(&self, now: i64, limit: usize) -> DbResult<Vec<(i64, i64)>>;
     /// Every waiting run, with its rule, version and step.
     fn waiting_runs(&self) -> DbResult<Vec<WaitingAt>>;

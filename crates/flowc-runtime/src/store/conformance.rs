@@ -7,6 +7,7 @@ use super::backend::Store;
 use super::{approvals, log, runs};
 
 /// A fresh SQLite store in memory.
+#[cfg(test)]
 fn sqlite() -> Box<dyn Store> {
     let conn = rusqlite::Connection::open_in_memory().expect("memory db");
     let store = super::sqlite::Sqlite::new(conn).expect("store");
@@ -17,7 +18,7 @@ fn sqlite() -> Box<dyn Store> {
 }
 
 /// Every check, against one backend.
-pub(crate) fn conformance(backend: &dyn Fn() -> Box<dyn Store>) {
+pub fn conformance(backend: &dyn Fn() -> Box<dyn Store>) {
     run_lifecycle(&*backend());
     events_in_time_order(&*backend());
     effects_are_idempotent(&*backend());

@@ -11,8 +11,8 @@ pub mod becomes;
 pub mod capture;
 pub mod captured;
 pub mod changes;
-#[cfg(test)]
-mod conformance;
+#[doc(hidden)]
+pub mod conformance;
 pub mod ddl;
 pub mod deleted;
 pub mod drift;

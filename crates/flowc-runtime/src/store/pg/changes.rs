@@ -13,7 +13,7 @@
 use super::super::captured::Captured;
 use super::super::changes::Change;
 use super::state::schema_name;
-use postgres::Transaction;
+use postgres::GenericClient;
 use std::rc::Rc;
 
 /// A shard's changes, taken off the queue inside `tx`.
@@ -28,7 +28,7 @@ pub struct Claimed {
 /// holds, and takes up to `limit` of its changes, oldest first; `None` if
 /// no unheld shard has any.
 pub fn claim(
-    tx: &mut Transaction,
+    tx: &mut impl GenericClient,
     state_schema: &str,
     limit: i64,
 ) -> Result<Option<Claimed>, postgres::Error> {

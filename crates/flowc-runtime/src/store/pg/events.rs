@@ -3,7 +3,7 @@
 
 use super::super::sql::ident;
 use super::state::schema_name;
-use postgres::{Client, Transaction};
+use postgres::{Client, GenericClient};
 
 /// Whether the user's table `table` (as the search_path finds it) has a
 /// row with this id; `None` if there is no such table.
@@ -67,7 +67,7 @@ pub struct DueEvent {
 /// any. Rolled back, they are due again. Events stay in the table (rules
 /// ask what happened before), marked.
 pub fn claim_due(
-    tx: &mut Transaction,
+    tx: &mut impl GenericClient,
     state_schema: &str,
     now: i64,
     limit: i64,

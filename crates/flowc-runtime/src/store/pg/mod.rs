@@ -8,9 +8,15 @@
 pub mod capture;
 pub mod changes;
 pub mod ddl;
+pub mod effects;
 pub mod events;
 pub mod introspect;
+pub mod rows;
+pub mod runs;
 pub mod state;
+pub mod store;
+
+pub use store::Pg;
 
 /// The client crate, for code that holds a connection.
 pub use postgres;

@@ -3,14 +3,15 @@
 //! never mix. Versioned like SQLite's (`flow_meta.schema_version`); created
 //! under an advisory lock, so that two workers starting at once take turns.
 //!
-//! So far: what change capture, locks and events need. The run, outbox and
-//! log tables follow with the engine.
+//! Engine times (`*_at` other than `flow_events.at` and `flow_locks`) are
+//! Unix seconds in `bigint`, as on SQLite: the engine's clock may be
+//! simulated, so they are not the database's `now()`.
 
 use super::super::sql::ident;
 use postgres::Client;
 
 /// The layout version these migrations bring a database to.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// Arbitrary: the advisory lock migrations take (one per database).
 const MIGRATION_LOCK: i64 = 0x666c_6f77_635f_6d67;
@@ -79,8 +80,168 @@ ALTER TABLE {s}.flow_events ADD COLUMN shard smallint
   GENERATED ALWAYS AS ({s}.flow_shard(tbl, row_id)) STORED;
 CREATE INDEX flow_events_due ON {s}.flow_events (shard, at, id) WHERE NOT processed;
 ",
-];
+    // 4: the engine's state: runs (with their subject's shard, so that a
+    // worker holding a shard wakes its timers), what steps leave behind,
+    // the audit trail, rule versions, the outbox and its workers.
+    "
+CREATE TABLE {s}.flow_runs (
+  id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  rule          text NOT NULL,
+  version       text NOT NULL,
+  subject_tbl   text NOT NULL,
+  subject_id    bigint NOT NULL,
+  shard         smallint GENERATED ALWAYS AS ({s}.flow_shard(subject_tbl, subject_id)) STORED,
+  status        text NOT NULL CHECK (status IN ('running', 'waiting', 'done', 'failed', 'rejected')),
+  -- Where the run is: a path of step indices, and that step's stable name.
+  pc            text NOT NULL DEFAULT '',
+  step          text NOT NULL DEFAULT '',
+  wake_at       bigint,
+  started_at    bigint NOT NULL,
+  updated_at    bigint NOT NULL,
+  -- The event or change that started it (payload, old values), as JSON text.
+  trigger       text NOT NULL DEFAULT '{}',
+  start_seq     bigint NOT NULL DEFAULT 0,
+  depth         integer NOT NULL DEFAULT 0,
+  converted     boolean NOT NULL DEFAULT false,
+  error         text,
+  -- What a waiting run waits for (store::runs::Awaited).
+  wait_kind     text CHECK (wait_kind IN ('time', 'until', 'unless', 'event', 'engagement', 'approval')),
+  wait_name     text,
+  wait_tbl      text,
+  wait_row      bigint,
+  wait_clicked  boolean,
+  wait_approval bigint,
+  -- Once the subject row was deleted (its id may be reused).
+  subject_gone  boolean NOT NULL DEFAULT false
+);
+CREATE INDEX flow_runs_wake ON {s}.flow_runs (shard, wake_at) WHERE status = 'waiting';
+CREATE INDEX flow_runs_due ON {s}.flow_runs (wake_at) WHERE status = 'waiting';
+CREATE INDEX flow_runs_subject ON {s}.flow_runs (subject_id, subject_tbl);
+CREATE INDEX flow_runs_conditions ON {s}.flow_runs (rule)
+  WHERE status = 'waiting' AND wait_kind IN ('until', 'unless');
+CREATE INDEX flow_runs_event_waits ON {s}.flow_runs (subject_id, subject_tbl, wait_name)
+  WHERE status = 'waiting' AND wait_kind = 'event';
+CREATE INDEX flow_runs_engagement ON {s}.flow_runs (wait_tbl, wait_row) WHERE wait_tbl IS NOT NULL;
+ALTER TABLE {s}.flow_runs SET (autovacuum_vacuum_scale_factor = 0.02);
 
+CREATE TABLE {s}.flow_versions (
+  version text PRIMARY KEY,
+  rule    text NOT NULL,
+  project text NOT NULL,
+  seen_at bigint NOT NULL
+);
+
+CREATE TABLE {s}.flow_list_members (
+  list     text NOT NULL,
+  row_id   bigint NOT NULL,
+  added_at bigint NOT NULL,
+  run_id   bigint,
+  PRIMARY KEY (list, row_id)
+);
+
+CREATE TABLE {s}.flow_tags (
+  tbl    text NOT NULL,
+  row_id bigint NOT NULL,
+  tag    text NOT NULL,
+  at     bigint NOT NULL,
+  PRIMARY KEY (tbl, row_id, tag)
+);
+
+CREATE TABLE {s}.flow_tasks (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id       bigint,
+  rule         text,
+  title        text NOT NULL,
+  assignee_tbl text NOT NULL,
+  assignee_id  bigint NOT NULL,
+  due          text,
+  status       text NOT NULL DEFAULT 'open',
+  created_at   bigint NOT NULL
+);
+
+CREATE TABLE {s}.flow_approvals (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  run_id       bigint NOT NULL,
+  rule         text NOT NULL,
+  approver_tbl text NOT NULL,
+  approver_id  bigint NOT NULL,
+  status       text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'cancelled')),
+  requested_at bigint NOT NULL,
+  decided_at   bigint,
+  note         text,
+  -- Set once the engine has acted on the decision.
+  applied      boolean NOT NULL DEFAULT false
+);
+CREATE INDEX flow_approvals_todo ON {s}.flow_approvals (id) WHERE NOT applied AND status <> 'pending';
+
+-- For `when R becomes COND`: the condition's last known value per row.
+CREATE TABLE {s}.flow_becomes (
+  rule   text NOT NULL,
+  row_id bigint NOT NULL,
+  value  boolean NOT NULL,
+  PRIMARY KEY (rule, row_id)
+);
+
+CREATE TABLE {s}.flow_schedule (
+  rule    text PRIMARY KEY,
+  next_at bigint NOT NULL
+);
+
+CREATE TABLE {s}.flow_log (
+  id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at      bigint NOT NULL,
+  run_id  bigint,
+  rule    text,
+  subject text,
+  step    text,
+  action  text NOT NULL,
+  detail  text
+);
+CREATE INDEX flow_log_run ON {s}.flow_log (run_id);
+CREATE INDEX flow_log_problems ON {s}.flow_log (rule) WHERE action = 'problem';
+
+CREATE TABLE {s}.flow_outbox (
+  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  message_id      text NOT NULL UNIQUE,
+  run_id          bigint,
+  rule            text,
+  template        text,
+  kind            text NOT NULL DEFAULT 'email',
+  to_addr         text NOT NULL,
+  from_addr       text,
+  reply_to        text,
+  subject         text NOT NULL,
+  body            text NOT NULL,
+  status          text NOT NULL CHECK (status IN ('queued', 'sending', 'finalizing', 'sent', 'unconfirmed', 'failed')),
+  attempts        integer NOT NULL DEFAULT 0,
+  next_attempt_at bigint NOT NULL DEFAULT 0,
+  lease_until     bigint,
+  worker          text,
+  last_error      text,
+  created_at      bigint NOT NULL,
+  sent_at         bigint,
+  subject_tbl     text,
+  subject_id      bigint
+);
+CREATE INDEX flow_outbox_due ON {s}.flow_outbox (status, next_attempt_at);
+CREATE INDEX flow_outbox_worker ON {s}.flow_outbox (worker) WHERE worker IS NOT NULL;
+
+CREATE TABLE {s}.flow_workers (
+  id           text PRIMARY KEY,
+  host         text NOT NULL,
+  pid          bigint NOT NULL,
+  started_at   bigint NOT NULL,
+  heartbeat_at bigint NOT NULL
+);
+
+CREATE TABLE {s}.flow_suppressions (
+  address text PRIMARY KEY,
+  reason  text NOT NULL CHECK (reason IN ('unsubscribed', 'bounced', 'complained', 'manual')),
+  at      bigint NOT NULL,
+  source  text
+);
+",
+];
 /// The quoted name of the schema flowc's tables live in.
 pub fn schema_name(state_schema: &str) -> String {
     ident(state_schema)

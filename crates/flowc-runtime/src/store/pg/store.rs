@@ -1,0 +1,637 @@
+//! [`Store`] on PostgreSQL: one connection, flowc's tables in the state
+//! schema, the user's on the `search_path`. Each method is one of this
+//! folder's operations.
+//!
+//! A unit of work is `BEGIN` … `COMMIT` on the connection. Changes are
+//! claimed a shard at a time (`changes::claim`): taken off the queue in the
+//! unit of work, so a rolled-back or killed worker's changes go back.
+
+use super::super::approvals::{DecideError, Decided, Decision, Pending};
+use super::super::backend::{RowQuery, SqlValue, Store};
+use super::super::changes::Change;
+use super::super::deleted::{DeletedRow, DroppedEvent};
+use super::super::effects::NewTask;
+use super::super::error::DbResult;
+use super::super::events::{EventData, StoredEvent};
+use super::super::log::{Entry, Filter};
+use super::super::outbox::NewMessage;
+use super::super::pushdown::Plan;
+use super::super::rows::Decoded;
+use super::super::runs::{NewRun, RunState, Start, StoredRun, Transition, WaitingAt};
+use super::super::state::StateError;
+use super::super::tx::Scope;
+use super::state::schema_name;
+use super::{effects, rows, runs};
+use flowc_check::ir::{RecordDef, RecordId, Schema};
+use flowc_vm::value::Value;
+use postgres::Client;
+use std::cell::{RefCell, RefMut};
+
+pub struct Pg {
+    client: RefCell<Client>,
+    /// The state schema's name as written, and quoted for SQL.
+    state_schema: String,
+    s: String,
+}
+
+impl Pg {
+    /// A store on a connected client, flowc's tables in `state_schema`.
+    pub fn new(client: Client, state_schema: &str) -> Pg {
+        Pg {
+            client: RefCell::new(client),
+            state_schema: state_schema.to_string(),
+            s: schema_name(state_schema),
+        }
+    }
+
+    fn c(&self) -> RefMut<'_, Client> {
+        self.client.borrow_mut()
+    }
+
+    /// Runs `sql` with no parameters and no result.
+    fn batch(&self, sql: &str) -> DbResult<()> {
+        Ok(self.c().batch_execute(sql)?)
+    }
+
+    fn int_meta(&self, key: &str) -> Result<Option<i64>, StateError> {
+        match self.meta(key)? {
+            None => Ok(None),
+            Some(text) => text
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| StateError::Corrupt {
+                    table: "flow_meta",
+                    row: format!("`{key}`"),
+                    value: text,
+                    expected: "an integer",
+                }),
+        }
+    }
+}
+
+/// A message for a failure outside SQL (migrations report text).
+fn state_text(e: String) -> StateError {
+    StateError::Corrupt {
+        table: "flow_meta",
+        row: "`schema_version`".into(),
+        value: e,
+        expected: "a state layout this flowc can use",
+    }
+}
+
+impl Store for Pg {
+    fn begin(&self, scope: Scope) -> DbResult<()> {
+        self.batch(match scope {
+            Scope::Transaction => "BEGIN",
+            Scope::Savepoint => "SAVEPOINT flow_step",
+        })
+    }
+    fn commit(&self, scope: Scope) -> DbResult<()> {
+        self.batch(match scope {
+            Scope::Transaction => "COMMIT",
+            Scope::Savepoint => "RELEASE SAVEPOINT flow_step",
+        })
+    }
+    fn rollback(&self, scope: Scope) -> DbResult<()> {
+        self.batch(match scope {
+            Scope::Transaction => "ROLLBACK",
+            Scope::Savepoint => "ROLLBACK TO SAVEPOINT flow_step; RELEASE SAVEPOINT flow_step",
+        })
+    }
+    fn when_idle(&self) -> DbResult<()> {
+        Ok(())
+    }
+
+    fn prepare(&self, schema: &Schema) -> Result<(), StateError> {
+        let mut c = self.c();
+        super::state::migrate(&mut c, &self.state_schema).map_err(state_text)?;
+        super::capture::install(&mut c, schema, &self.state_schema).map_err(state_text)?;
+        Ok(())
+    }
+    fn meta(&self, key: &str) -> DbResult<Option<String>> {
+        let s = &self.s;
+        let row = self.c().query_opt(
+            &format!("SELECT value FROM {s}.flow_meta WHERE key = $1"),
+            &[&key],
+        )?;
+        Ok(row.map(|r| r.get(0)))
+    }
+    fn set_meta(&self, key: &str, value: &str) -> DbResult<()> {
+        let s = &self.s;
+        self.c().execute(
+            &format!(
+                "INSERT INTO {s}.flow_meta (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            ),
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+    fn clock(&self) -> Result<Option<i64>, StateError> {
+        self.int_meta("clock")
+    }
+    fn advance_clock(&self, t: i64) -> Result<i64, StateError> {
+        self.clock()?; // a damaged clock is an error, not something to overwrite
+        let s = &self.s;
+        let stored: String = self
+            .c()
+            .query_one(
+                &format!(
+                    "INSERT INTO {s}.flow_meta (key, value) VALUES ('clock', $1)
+                     ON CONFLICT (key) DO UPDATE
+                       SET value = greatest({s}.flow_meta.value::bigint, excluded.value::bigint)::text
+                     RETURNING value"
+                ),
+                &[&t.to_string()],
+            )
+            .map_err(super::super::DbError::from)?
+            .get(0);
+        stored.parse().map_err(|_| StateError::Corrupt {
+            table: "flow_meta",
+            row: "`clock`".into(),
+            value: stored,
+            expected: "an integer",
+        })
+    }
+
+    fn next_changes(&self, limit: usize) -> Result<Vec<Change>, StateError> {
+        let claimed = super::changes::claim(&mut *self.c(), &self.state_schema, limit as i64)
+            .map_err(super::super::DbError::from)?;
+        Ok(claimed.map(|c| c.changes).unwrap_or_default())
+    }
+    fn changes_done(&self, _batch: &[Change]) -> DbResult<()> {
+        // Claimed changes left the queue when they were claimed.
+        Ok(())
+    }
+    fn activity(&self) -> DbResult<(i64, i64)> {
+        let s = &self.s;
+        let row = self.c().query_one(
+            &format!(
+                "SELECT (SELECT coalesce(max(seq), 0) FROM {s}.flow_changes),
+                        (SELECT coalesce(max(id), 0) FROM {s}.flow_events)"
+            ),
+            &[],
+        )?;
+        Ok((row.get(0), row.get(1)))
+    }
+    fn next_due_after(&self, t: i64) -> DbResult<Option<i64>> {
+        let s = &self.s;
+        let row = self.c().query_one(
+            &format!(
+                "SELECT least(
+                   (SELECT min(wake_at) FROM {s}.flow_runs WHERE status = 'waiting' AND wake_at > $1),
+                   (SELECT min(next_at) FROM {s}.flow_schedule WHERE next_at > $1),
+                   (SELECT ceil(extract(epoch FROM min(at)))::bigint FROM {s}.flow_events
+                     WHERE NOT processed AND at > to_timestamp($1::bigint)))"
+            ),
+            &[&t],
+        )?;
+        Ok(row.get(0))
+    }
+    fn deleted_row_runs(&self, table: &str, row: i64) -> DbResult<Vec<i64>> {
+        Ok(effects::deleted_row_runs(&mut self.c(), &self.s, table, row)?)
+    }
+    fn forget_deleted_row(&self, row: &DeletedRow) -> DbResult<Vec<DroppedEvent>> {
+        Ok(effects::forget_deleted_row(&mut self.c(), &self.s, row)?)
+    }
+    fn becomes_last(&self, rule: &str, row: i64) -> DbResult<Option<bool>> {
+        Ok(effects::becomes_last(&mut self.c(), &self.s, rule, row)?)
+    }
+    fn becomes_remember(&self, rule: &str, row: i64, value: bool) -> DbResult<()> {
+        Ok(effects::becomes_remember(
+            &mut self.c(),
+            &self.s,
+            rule,
+            row,
+            value,
+        )?)
+    }
+    fn becomes_forget(&self, rule: &str, row: i64) -> DbResult<()> {
+        Ok(effects::becomes_forget(&mut self.c(), &self.s, rule, row)?)
+    }
+
+    fn due_events(&self, clock: i64, limit: usize) -> DbResult<Vec<(i64, i64)>> {
+        let s = &self.s;
+        let rows = self.c().query(
+            &format!(
+                "SELECT id, floor(extract(epoch FROM at))::bigint FROM {s}.flow_events
+                 WHERE NOT processed AND at <= to_timestamp($1::bigint)
+                 ORDER BY at, id LIMIT $2"
+            ),
+            &[&clock, &(limit as i64)],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+    fn load_event(&self, seq: i64) -> DbResult<Option<Result<StoredEvent, String>>> {
+        let s = &self.s;
+        let row = self.c().query_opt(
+            &format!(
+                "SELECT name, tbl, row_id, data::text, processed FROM {s}.flow_events WHERE id = $1"
+            ),
+            &[&seq],
+        )?;
+        Ok(row.map(|r| {
+            let data: String = r.get(3);
+            Ok(StoredEvent {
+                seq,
+                name: r.get(0),
+                table: r.get(1),
+                row_id: r.get(2),
+                data: EventData::read(seq, data.as_bytes()),
+                processed: r.get(4),
+            })
+        }))
+    }
+    fn mark_event_processed(&self, seq: i64) -> DbResult<()> {
+        let s = &self.s;
+        self.c().execute(
+            &format!("UPDATE {s}.flow_events SET processed = true WHERE id = $1"),
+            &[&seq],
+        )?;
+        Ok(())
+    }
+    fn record_event(
+        &self,
+        name: &str,
+        table: &str,
+        row: i64,
+        data: &str,
+        at: i64,
+    ) -> DbResult<i64> {
+        let s = &self.s;
+        let row = self.c().query_one(
+            &format!(
+                "INSERT INTO {s}.flow_events (name, tbl, row_id, data, at)
+                 VALUES ($1, $2, $3, $4::text::jsonb, to_timestamp($5::bigint)) RETURNING id"
+            ),
+            &[&name, &table, &row, &data, &at],
+        )?;
+        Ok(row.get(0))
+    }
+    fn engaged(
+        &self,
+        table: &str,
+        row: i64,
+        name: &str,
+        template: &str,
+        (since, until): (i64, i64),
+    ) -> DbResult<bool> {
+        let s = &self.s;
+        let row = self.c().query_one(
+            &format!(
+                "SELECT EXISTS (SELECT 1 FROM {s}.flow_events
+                   WHERE tbl = $1 AND row_id = $2 AND name = $3 AND data ->> 'template' = $4
+                     AND at >= to_timestamp($5::bigint) AND at <= to_timestamp($6::bigint))"
+            ),
+            &[&table, &row, &name, &template, &since, &until],
+        )?;
+        Ok(row.get(0))
+    }
+
+    fn insert_run(&self, run: &NewRun, start: Start) -> DbResult<i64> {
+        Ok(runs::insert(&mut self.c(), &self.s, run, start)?)
+    }
+    fn load_run(&self, id: i64) -> Result<Option<StoredRun>, StateError> {
+        runs::load(&mut self.c(), &self.s, id)
+    }
+    fn load_runs(&self, ids: &[i64]) -> DbResult<Vec<(i64, Result<StoredRun, StateError>)>> {
+        Ok(runs::load_many(&mut self.c(), &self.s, ids)?)
+    }
+    fn apply_transition(&self, id: i64, at: i64, t: &Transition) -> DbResult<bool> {
+        Ok(runs::apply(&mut self.c(), &self.s, id, at, t)?)
+    }
+    fn finish_runs(
+        &self,
+        ids: &[i64],
+        state: RunState,
+        converted: bool,
+        at: i64,
+    ) -> DbResult<()> {
+        Ok(runs::finish_all(
+            &mut self.c(),
+            &self.s,
+            ids,
+            state,
+            converted,
+            at,
+        )?)
+    }
+    fn entry_history(
+        &self,
+        table: &str,
+        subject: i64,
+        rule: &str,
+    ) -> DbResult<(bool, Option<i64>)> {
+        Ok(runs::entry_history(
+            &mut self.c(),
+            &self.s,
+            table,
+            subject,
+            rule,
+        )?)
+    }
+    fn same_failure(
+        &self,
+        table: &str,
+        subject: i64,
+        rule: &str,
+        error: &str,
+    ) -> DbResult<Option<(i64, i64)>> {
+        Ok(runs::same_failure(
+            &mut self.c(),
+            &self.s,
+            table,
+            subject,
+            rule,
+            error,
+        )?)
+    }
+    fn fail_unreadable(&self, id: i64, at: i64, error: &str) -> DbResult<()> {
+        Ok(runs::fail_unreadable(&mut self.c(), &self.s, id, at, error)?)
+    }
+    fn waiting_for_event(&self, table: &str, subject: i64, name: &str) -> DbResult<Vec<i64>> {
+        Ok(runs::waiting_for_event(
+            &mut self.c(),
+            &self.s,
+            table,
+            subject,
+            name,
+        )?)
+    }
+    fn waiting_for_engagement(
+        &self,
+        table: &str,
+        row: i64,
+        template: &str,
+        clicked: bool,
+    ) -> DbResult<Vec<i64>> {
+        Ok(runs::waiting_for_engagement(
+            &mut self.c(),
+            &self.s,
+            table,
+            row,
+            template,
+            clicked,
+        )?)
+    }
+    fn waiting_for_condition(
+        &self,
+        table: &str,
+        subject: Option<i64>,
+        rule: &str,
+    ) -> DbResult<Vec<i64>> {
+        Ok(runs::waiting_for_condition(
+            &mut self.c(),
+            &self.s,
+            table,
+            subject,
+            rule,
+        )?)
+    }
+    fn due_timers(&self, now: i64, limit: usize) -> DbResult<Vec<(i64, i64)>> {
+        Ok(runs::due_timers(&mut self.c(), &self.s, now, limit)?)
+    }
+    fn waiting_runs(&self) -> DbResult<Vec<WaitingAt>> {
+        Ok(runs::waiting(&mut self.c(), &self.s)?)
+    }
+
+    fn row_query(&self, record: &RecordDef) -> RowQuery {
+        RowQuery {
+            sql: rows::select_sql(record),
+        }
+    }
+    fn load_row(
+        &self,
+        query: &RowQuery,
+        schema: &Schema,
+        record: RecordId,
+        id: i64,
+    ) -> DbResult<Option<Decoded>> {
+        Ok(rows::load(&mut self.c(), &query.sql, schema, record, id)?)
+    }
+    fn update_field(
+        &self,
+        table: &str,
+        column: &str,
+        row: i64,
+        value: SqlValue,
+    ) -> DbResult<bool> {
+        Ok(rows::update_field(&mut self.c(), table, column, row, value)?)
+    }
+    fn users_with_role(
+        &self,
+        schema: &Schema,
+        table: &str,
+        role: &str,
+    ) -> DbResult<Vec<(i64, Result<Value, String>)>> {
+        Ok(rows::users_with_role(&mut self.c(), schema, table, role)?)
+    }
+    fn ids_where(
+        &self,
+        table: &str,
+        key: Option<(&str, SqlValue)>,
+        limit: Option<i64>,
+    ) -> DbResult<Vec<i64>> {
+        Ok(rows::ids_where(&mut self.c(), table, key, limit)?)
+    }
+    fn insert_row(&self, table: &str, columns: &[(String, SqlValue)]) -> DbResult<i64> {
+        Ok(rows::insert_row(&mut self.c(), table, columns)?)
+    }
+    fn update_row(&self, table: &str, id: i64, columns: &[(String, SqlValue)]) -> DbResult<()> {
+        Ok(rows::update_row(&mut self.c(), table, id, columns)?)
+    }
+    fn delete_row(&self, table: &str, id: i64) -> DbResult<()> {
+        Ok(rows::delete_row(&mut self.c(), table, id)?)
+    }
+    fn sweep_candidates(&self, table: &str, plan: &Plan) -> DbResult<Vec<(i64, bool)>> {
+        Ok(rows::sweep_candidates(&mut self.c(), table, plan)?)
+    }
+
+    fn add_list_member(&self, list: &str, row: i64, at: i64, run: i64) -> DbResult<bool> {
+        Ok(effects::add_list_member(
+            &mut self.c(),
+            &self.s,
+            list,
+            row,
+            at,
+            run,
+        )?)
+    }
+    fn remove_list_member(&self, list: &str, row: i64) -> DbResult<bool> {
+        Ok(effects::remove_list_member(
+            &mut self.c(),
+            &self.s,
+            list,
+            row,
+        )?)
+    }
+    fn is_list_member(&self, list: &str, row: i64) -> DbResult<bool> {
+        Ok(effects::is_list_member(&mut self.c(), &self.s, list, row)?)
+    }
+    fn has_tag(&self, table: &str, row: i64, tag: &str) -> DbResult<bool> {
+        Ok(effects::has_tag(&mut self.c(), &self.s, table, row, tag)?)
+    }
+    fn add_tag(&self, table: &str, row: i64, tag: &str, at: i64) -> DbResult<bool> {
+        Ok(effects::add_tag(&mut self.c(), &self.s, table, row, tag, at)?)
+    }
+    fn remove_tag(&self, table: &str, row: i64, tag: &str) -> DbResult<bool> {
+        Ok(effects::remove_tag(&mut self.c(), &self.s, table, row, tag)?)
+    }
+    fn insert_task(&self, task: &NewTask) -> DbResult<i64> {
+        Ok(effects::insert_task(&mut self.c(), &self.s, task)?)
+    }
+    fn request_approval(
+        &self,
+        run: i64,
+        rule: &str,
+        approver_table: &str,
+        approver: i64,
+        at: i64,
+    ) -> DbResult<i64> {
+        Ok(effects::request_approval(
+            &mut self.c(),
+            &self.s,
+            run,
+            rule,
+            approver_table,
+            approver,
+            at,
+        )?)
+    }
+    fn lock_row(&self, table: &str, row: i64, run: i64, at: i64) -> DbResult<()> {
+        Ok(effects::lock(&mut self.c(), &self.s, table, row, run, at)?)
+    }
+    fn unlock_row(&self, table: &str, row: i64) -> DbResult<()> {
+        Ok(effects::unlock(&mut self.c(), &self.s, table, row)?)
+    }
+    fn set_capture_context(&self, depth: i64, run: Option<i64>) -> DbResult<()> {
+        Ok(effects::set_capture_context(
+            &mut self.c(),
+            &self.s,
+            depth,
+            run,
+        )?)
+    }
+    fn record_synthetic_change(
+        &self,
+        table: &str,
+        row: i64,
+        added: bool,
+        depth: i64,
+        run: i64,
+    ) -> DbResult<()> {
+        Ok(effects::record_synthetic_change(
+            &mut self.c(),
+            &self.s,
+            table,
+            row,
+            added,
+            depth,
+            run,
+        )?)
+    }
+    fn enqueue_email(&self, message: &NewMessage) -> DbResult<bool> {
+        Ok(effects::enqueue(&mut self.c(), &self.s, message)?)
+    }
+
+    fn decided_approvals(&self) -> Result<Vec<Decided>, StateError> {
+        effects::decided(&mut self.c(), &self.s)
+    }
+    fn claim_decided_approval(&self, approval: i64) -> DbResult<bool> {
+        Ok(effects::claim_decided(&mut self.c(), &self.s, approval)?)
+    }
+    fn decide_pending(
+        &self,
+        decision: Decision,
+        at: i64,
+        subject: Option<i64>,
+    ) -> DbResult<usize> {
+        Ok(effects::decide_pending(
+            &mut self.c(),
+            &self.s,
+            decision,
+            at,
+            subject,
+        )?)
+    }
+    fn pending_approvals(&self) -> DbResult<Vec<Pending>> {
+        Ok(effects::pending(&mut self.c(), &self.s)?)
+    }
+    fn decide_approval(
+        &self,
+        approval: i64,
+        decision: Decision,
+        at: i64,
+        note: Option<&str>,
+    ) -> DbResult<Result<(), DecideError>> {
+        Ok(effects::decide(
+            &mut self.c(),
+            &self.s,
+            approval,
+            decision,
+            at,
+            note,
+        )?)
+    }
+
+    fn ensure_schedule(&self, rule: &str, next_at: i64) -> DbResult<()> {
+        Ok(effects::ensure_schedule(
+            &mut self.c(),
+            &self.s,
+            rule,
+            next_at,
+        )?)
+    }
+    fn due_schedules(&self, now: i64) -> DbResult<Vec<(String, i64)>> {
+        Ok(effects::due_schedules(&mut self.c(), &self.s, now)?)
+    }
+    fn schedule_next_at(&self, rule: &str) -> DbResult<Option<i64>> {
+        Ok(effects::schedule_next_at(&mut self.c(), &self.s, rule)?)
+    }
+    fn set_schedule_next_at(&self, rule: &str, next_at: i64) -> DbResult<()> {
+        Ok(effects::set_schedule_next_at(
+            &mut self.c(),
+            &self.s,
+            rule,
+            next_at,
+        )?)
+    }
+
+    fn append_log(&self, entry: &Entry) -> DbResult<()> {
+        Ok(effects::append_log(&mut self.c(), &self.s, entry)?)
+    }
+    fn append_logs(&self, entries: &[Entry]) -> DbResult<()> {
+        Ok(effects::append_logs(&mut self.c(), &self.s, entries)?)
+    }
+    fn remember_version(
+        &self,
+        version: &str,
+        rule: &str,
+        project: &str,
+        at: i64,
+    ) -> DbResult<()> {
+        Ok(effects::remember_version(
+            &mut self.c(),
+            &self.s,
+            version,
+            rule,
+            project,
+            at,
+        )?)
+    }
+    fn version_project(&self, rule: &str, version: &str) -> DbResult<Option<String>> {
+        Ok(effects::version_project(
+            &mut self.c(),
+            &self.s,
+            rule,
+            version,
+        )?)
+    }
+    fn read_log(&self, filter: &Filter) -> DbResult<Vec<Entry>> {
+        Ok(effects::read_log(&mut self.c(), &self.s, filter)?)
+    }
+    fn rule_names(&self) -> DbResult<Vec<String>> {
+        Ok(effects::rule_names(&mut self.c(), &self.s)?)
+    }
+}
