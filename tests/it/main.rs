@@ -22,6 +22,7 @@ mod fmt_props;
 mod graph;
 mod layering;
 mod pg_harness;
+mod pg_rows;
 mod pg_store;
 mod postgres;
 mod reliability;

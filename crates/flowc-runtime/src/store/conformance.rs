@@ -17,16 +17,30 @@ fn sqlite() -> Box<dyn Store> {
     Box::new(store)
 }
 
-/// Every check, against one backend.
+/// Every check by name, each taking a fresh store.
+pub const CHECKS: &[(&str, fn(&dyn Store))] = &[
+    ("run_lifecycle", run_lifecycle),
+    ("events_in_time_order", events_in_time_order),
+    ("effects_are_idempotent", effects_are_idempotent),
+    ("becomes_remembers_per_rule_and_row", becomes_remembers_per_rule_and_row),
+    ("approvals_are_decided_once", approvals_are_decided_once),
+    ("schedules_and_next_due_times", schedules_and_next_due_times),
+    ("versions_and_the_log", versions_and_the_log),
+    ("clock_only_forward", clock_only_forward),
+];
+
+/// Every check, against one backend; panics naming each check that failed
+/// (all are run, so one failure does not hide another).
 pub fn conformance(backend: &dyn Fn() -> Box<dyn Store>) {
-    run_lifecycle(&*backend());
-    events_in_time_order(&*backend());
-    effects_are_idempotent(&*backend());
-    becomes_remembers_per_rule_and_row(&*backend());
-    approvals_are_decided_once(&*backend());
-    schedules_and_next_due_times(&*backend());
-    versions_and_the_log(&*backend());
-    clock_only_forward(&*backend());
+    let failed: Vec<&str> = CHECKS
+        .iter()
+        .filter(|(_, check)| {
+            let store = backend();
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&*store))).is_err()
+        })
+        .map(|(name, _)| *name)
+        .collect();
+    assert!(failed.is_empty(), "the store fails these checks: {failed:?}");
 }
 
 #[test]

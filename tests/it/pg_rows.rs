@@ -1,0 +1,1 @@
+//! The user's tables on PostgreSQL through the store (`flowc::store::pg::rows`).
