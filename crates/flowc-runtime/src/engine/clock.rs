@@ -113,8 +113,20 @@ impl Engine {
         loop {
             let mut worked = self.process_changes()?;
             worked |= self.process_decisions()?;
-            if let Some(batch) = self.next_batch()? {
-                self.transaction(|| self.process_batch(&batch))?;
+            // Something is due: the items are chosen again inside the unit
+            // of work that handles them, after claiming them (PostgreSQL: a
+            // shard no other worker holds), so no two workers take the same.
+            let due = self.next_batch()?.is_some();
+            let batched = due
+                && self.transaction(|| {
+                    self.db.claim_due(self.clock.get())?;
+                    let Some(batch) = self.next_batch()? else {
+                        return Ok(false);
+                    };
+                    self.process_batch(&batch)?;
+                    Ok(true)
+                })?;
+            if batched {
                 self.tick();
                 continue;
             }

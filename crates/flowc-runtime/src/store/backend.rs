@@ -42,6 +42,14 @@ pub trait Store {
     fn begin(&self, scope: Scope) -> DbResult<()>;
     fn commit(&self, scope: Scope) -> DbResult<()>;
     fn rollback(&self, scope: Scope) -> DbResult<()>;
+    /// At the start of a unit of work that processes due events and
+    /// timers: takes the part of the work this process may do alone (on
+    /// PostgreSQL, one shard no other worker holds, until the unit of work
+    /// ends); [`Store::due_events`] and [`Store::due_timers`] then return
+    /// only that part. SQLite has one writer at a time: all of it.
+    fn claim_due(&self, _now: i64) -> DbResult<()> {
+        Ok(())
+    }
     /// Housekeeping for when nothing is due (SQLite: a checkpoint).
     fn when_idle(&self) -> DbResult<()>;
     /// The SQLite connection underneath, for the parts of flowc that do

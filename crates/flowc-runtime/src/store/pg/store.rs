@@ -25,10 +25,22 @@ use super::{effects, rows, runs};
 use flowc_check::ir::{RecordDef, RecordId, Schema};
 use flowc_vm::value::Value;
 use postgres::Client;
-use std::cell::{RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
+
+/// What the current unit of work claimed of the due events and timers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Claim {
+    /// Nothing asked: everything due is visible (tools and tests).
+    NotAsked,
+    /// This shard, locked until the unit of work ends.
+    Shard(i16),
+    /// Every shard with due work is held by another worker.
+    Nothing,
+}
 
 pub struct Pg {
     client: RefCell<Client>,
+    claim: Cell<Claim>,
     /// The state schema's name as written, and quoted for SQL.
     state_schema: String,
     s: String,
@@ -39,6 +51,7 @@ impl Pg {
     pub fn new(client: Client, state_schema: &str) -> Pg {
         Pg {
             client: RefCell::new(client),
+            claim: Cell::new(Claim::NotAsked),
             state_schema: state_schema.to_string(),
             s: schema_name(state_schema),
         }
@@ -82,22 +95,51 @@ fn state_text(e: String) -> StateError {
 
 impl Store for Pg {
     fn begin(&self, scope: Scope) -> DbResult<()> {
+        self.claim.set(Claim::NotAsked);
         self.batch(match scope {
             Scope::Transaction => "BEGIN",
             Scope::Savepoint => "SAVEPOINT flow_step",
         })
     }
     fn commit(&self, scope: Scope) -> DbResult<()> {
+        self.claim.set(Claim::NotAsked);
         self.batch(match scope {
             Scope::Transaction => "COMMIT",
             Scope::Savepoint => "RELEASE SAVEPOINT flow_step",
         })
     }
     fn rollback(&self, scope: Scope) -> DbResult<()> {
+        self.claim.set(Claim::NotAsked);
         self.batch(match scope {
             Scope::Transaction => "ROLLBACK",
             Scope::Savepoint => "ROLLBACK TO SAVEPOINT flow_step; RELEASE SAVEPOINT flow_step",
         })
+    }
+    fn claim_due(&self, now: i64) -> DbResult<()> {
+        let s = &self.s;
+        // The shard whose earliest due item is earliest, among those no
+        // other worker holds; its lock ends with the unit of work.
+        let row = self.c().query_opt(
+            &format!(
+                "SELECT s.shard FROM {s}.flow_shards s
+                 CROSS JOIN LATERAL (
+                   SELECT least(
+                     (SELECT min(wake_at) FROM {s}.flow_runs r
+                       WHERE r.shard = s.shard AND r.status = 'waiting' AND r.wake_at <= $1),
+                     (SELECT floor(extract(epoch FROM min(e.at)))::bigint FROM {s}.flow_events e
+                       WHERE e.shard = s.shard AND NOT e.processed AND e.at <= to_timestamp($1::bigint)))
+                   AS first) due
+                 WHERE due.first IS NOT NULL
+                 ORDER BY due.first, s.shard
+                 LIMIT 1 FOR UPDATE OF s SKIP LOCKED"
+            ),
+            &[&now],
+        )?;
+        self.claim.set(match row {
+            Some(row) => Claim::Shard(row.get(0)),
+            None => Claim::Nothing,
+        });
+        Ok(())
     }
     fn when_idle(&self) -> DbResult<()> {
         Ok(())
@@ -190,7 +232,12 @@ impl Store for Pg {
         Ok(row.get(0))
     }
     fn deleted_row_runs(&self, table: &str, row: i64) -> DbResult<Vec<i64>> {
-        Ok(effects::deleted_row_runs(&mut self.c(), &self.s, table, row)?)
+        Ok(effects::deleted_row_runs(
+            &mut self.c(),
+            &self.s,
+            table,
+            row,
+        )?)
     }
     fn forget_deleted_row(&self, row: &DeletedRow) -> DbResult<Vec<DroppedEvent>> {
         Ok(effects::forget_deleted_row(&mut self.c(), &self.s, row)?)
@@ -213,13 +260,19 @@ impl Store for Pg {
 
     fn due_events(&self, clock: i64, limit: usize) -> DbResult<Vec<(i64, i64)>> {
         let s = &self.s;
+        let shard = match self.claim.get() {
+            Claim::NotAsked => None,
+            Claim::Shard(shard) => Some(shard),
+            Claim::Nothing => return Ok(Vec::new()),
+        };
         let rows = self.c().query(
             &format!(
                 "SELECT id, floor(extract(epoch FROM at))::bigint FROM {s}.flow_events
                  WHERE NOT processed AND at <= to_timestamp($1::bigint)
+                   AND ($3::smallint IS NULL OR shard = $3)
                  ORDER BY at, id LIMIT $2"
             ),
-            &[&clock, &(limit as i64)],
+            &[&clock, &(limit as i64), &shard],
         )?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
@@ -301,13 +354,7 @@ impl Store for Pg {
     fn apply_transition(&self, id: i64, at: i64, t: &Transition) -> DbResult<bool> {
         Ok(runs::apply(&mut self.c(), &self.s, id, at, t)?)
     }
-    fn finish_runs(
-        &self,
-        ids: &[i64],
-        state: RunState,
-        converted: bool,
-        at: i64,
-    ) -> DbResult<()> {
+    fn finish_runs(&self, ids: &[i64], state: RunState, converted: bool, at: i64) -> DbResult<()> {
         Ok(runs::finish_all(
             &mut self.c(),
             &self.s,
@@ -348,7 +395,13 @@ impl Store for Pg {
         )?)
     }
     fn fail_unreadable(&self, id: i64, at: i64, error: &str) -> DbResult<()> {
-        Ok(runs::fail_unreadable(&mut self.c(), &self.s, id, at, error)?)
+        Ok(runs::fail_unreadable(
+            &mut self.c(),
+            &self.s,
+            id,
+            at,
+            error,
+        )?)
     }
     fn waiting_for_event(&self, table: &str, subject: i64, name: &str) -> DbResult<Vec<i64>> {
         Ok(runs::waiting_for_event(
@@ -390,7 +443,22 @@ impl Store for Pg {
         )?)
     }
     fn due_timers(&self, now: i64, limit: usize) -> DbResult<Vec<(i64, i64)>> {
-        Ok(runs::due_timers(&mut self.c(), &self.s, now, limit)?)
+        let shard = match self.claim.get() {
+            Claim::NotAsked => None,
+            Claim::Shard(shard) => Some(shard),
+            Claim::Nothing => return Ok(Vec::new()),
+        };
+        let s = &self.s;
+        let rows = self.c().query(
+            &format!(
+                "SELECT id, wake_at FROM {s}.flow_runs
+                 WHERE status = 'waiting' AND wake_at <= $1
+                   AND ($3::smallint IS NULL OR shard = $3)
+                 ORDER BY wake_at, id LIMIT $2"
+            ),
+            &[&now, &(limit as i64), &shard],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
     fn waiting_runs(&self) -> DbResult<Vec<WaitingAt>> {
         Ok(runs::waiting(&mut self.c(), &self.s)?)
@@ -410,14 +478,14 @@ impl Store for Pg {
     ) -> DbResult<Option<Decoded>> {
         Ok(rows::load(&mut self.c(), &query.sql, schema, record, id)?)
     }
-    fn update_field(
-        &self,
-        table: &str,
-        column: &str,
-        row: i64,
-        value: SqlValue,
-    ) -> DbResult<bool> {
-        Ok(rows::update_field(&mut self.c(), table, column, row, value)?)
+    fn update_field(&self, table: &str, column: &str, row: i64, value: SqlValue) -> DbResult<bool> {
+        Ok(rows::update_field(
+            &mut self.c(),
+            table,
+            column,
+            row,
+            value,
+        )?)
     }
     fn users_with_role(
         &self,
@@ -473,10 +541,23 @@ impl Store for Pg {
         Ok(effects::has_tag(&mut self.c(), &self.s, table, row, tag)?)
     }
     fn add_tag(&self, table: &str, row: i64, tag: &str, at: i64) -> DbResult<bool> {
-        Ok(effects::add_tag(&mut self.c(), &self.s, table, row, tag, at)?)
+        Ok(effects::add_tag(
+            &mut self.c(),
+            &self.s,
+            table,
+            row,
+            tag,
+            at,
+        )?)
     }
     fn remove_tag(&self, table: &str, row: i64, tag: &str) -> DbResult<bool> {
-        Ok(effects::remove_tag(&mut self.c(), &self.s, table, row, tag)?)
+        Ok(effects::remove_tag(
+            &mut self.c(),
+            &self.s,
+            table,
+            row,
+            tag,
+        )?)
     }
     fn insert_task(&self, task: &NewTask) -> DbResult<i64> {
         Ok(effects::insert_task(&mut self.c(), &self.s, task)?)
@@ -541,12 +622,7 @@ impl Store for Pg {
     fn claim_decided_approval(&self, approval: i64) -> DbResult<bool> {
         Ok(effects::claim_decided(&mut self.c(), &self.s, approval)?)
     }
-    fn decide_pending(
-        &self,
-        decision: Decision,
-        at: i64,
-        subject: Option<i64>,
-    ) -> DbResult<usize> {
+    fn decide_pending(&self, decision: Decision, at: i64, subject: Option<i64>) -> DbResult<usize> {
         Ok(effects::decide_pending(
             &mut self.c(),
             &self.s,
@@ -604,13 +680,7 @@ impl Store for Pg {
     fn append_logs(&self, entries: &[Entry]) -> DbResult<()> {
         Ok(effects::append_logs(&mut self.c(), &self.s, entries)?)
     }
-    fn remember_version(
-        &self,
-        version: &str,
-        rule: &str,
-        project: &str,
-        at: i64,
-    ) -> DbResult<()> {
+    fn remember_version(&self, version: &str, rule: &str, project: &str, at: i64) -> DbResult<()> {
         Ok(effects::remember_version(
             &mut self.c(),
             &self.s,
