@@ -20,6 +20,7 @@ pub mod effects;
 pub mod error;
 pub mod events;
 pub mod inspect;
+pub mod inspection;
 pub mod introspect;
 pub mod lenient;
 pub mod log;
@@ -41,3 +42,4 @@ pub mod workers;
 
 pub use backend::Store;
 pub use error::{DbError, DbResult};
+pub use inspection::Inspect;

@@ -10,6 +10,7 @@ pub mod changes;
 pub mod ddl;
 pub mod effects;
 pub mod events;
+pub mod inspect;
 pub mod introspect;
 pub mod rows;
 pub mod runs;

@@ -61,6 +61,16 @@ impl Pg {
         self.client.borrow_mut()
     }
 
+    /// The connection, for this folder's other implementations.
+    pub(super) fn client(&self) -> RefMut<'_, Client> {
+        self.client.borrow_mut()
+    }
+
+    /// The state schema, quoted for SQL.
+    pub(super) fn state(&self) -> &str {
+        &self.s
+    }
+
     /// Runs `sql` with no parameters and no result.
     fn batch(&self, sql: &str) -> DbResult<()> {
         Ok(self.c().batch_execute(sql)?)
