@@ -52,9 +52,10 @@ pub trait Store {
     }
     /// Housekeeping for when nothing is due (SQLite: a checkpoint).
     fn when_idle(&self) -> DbResult<()>;
+    /// The read-only questions `flowc test` asks of this store.
+    fn inspect(&self) -> &dyn super::inspection::Inspect;
     /// The SQLite connection underneath, for the parts of flowc that do
-    /// not go through this interface yet (mail delivery, `flowc test`'s
-    /// inspections); `None` on other backends.
+    /// not go through this interface yet; `None` on other backends.
     fn sqlite(&self) -> Option<&rusqlite::Connection> {
         None
     }

@@ -53,6 +53,9 @@ impl Store for Sqlite {
     fn when_idle(&self) -> DbResult<()> {
         Ok(state::checkpoint(&self.conn)?)
     }
+    fn inspect(&self) -> &dyn super::inspection::Inspect {
+        self
+    }
     fn sqlite(&self) -> Option<&Connection> {
         Some(&self.conn)
     }

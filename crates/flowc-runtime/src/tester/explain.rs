@@ -105,7 +105,7 @@ impl Runner<'_> {
                 {
                     let table = &self.program.schema.record(record).name;
                     let tags =
-                        crate::store::inspect::tags(self.conn(), table, id).unwrap_or_default();
+                        self.engine.store().inspect().tags(table, id).unwrap_or_default();
                     let who = self.who(record, id);
                     facts.push(match tags.is_empty() {
                         true => format!("{who} has no tags"),
@@ -136,7 +136,7 @@ impl Runner<'_> {
             return;
         };
         let who = self.who(of, id);
-        let added_by = crate::store::inspect::list_adder(self.conn(), list, id)
+        let added_by = self.engine.store().inspect().list_adder(list, id)
             .ok()
             .flatten();
         facts.push(match added_by.as_deref() {
@@ -163,7 +163,7 @@ impl Runner<'_> {
             if !any_step(&rule.steps, &does_it) {
                 continue;
             }
-            let runs = crate::store::inspect::runs_of(self.conn(), &rule.name).unwrap_or_default();
+            let runs = self.engine.store().inspect().runs_of(&rule.name).unwrap_or_default();
             if runs.is_empty() {
                 let why = match self.engine.held_back(id) {
                     (0, 0) => "its trigger never fired".to_string(),

@@ -1,7 +1,7 @@
 //! `flowc test`: runs the `test "…" … end` blocks of a project.
 //!
 //! Each test gets a fresh in-memory SQLite database with the project's
-//! tables, and the engine's clock starts at [`START`] (2025-01-01 09:00 in
+//! tables (or a fresh store of another backend, [`run_on`]), and the engine's clock starts at [`START`] (2025-01-01 09:00 in
 //! the project's time zone, a Wednesday). Every step is processed by the
 //! real engine: `given`/`update`/`delete` are ordinary writes seen through
 //! change capture, `event` records an event, `approve`/`reject` decide
@@ -11,15 +11,16 @@ mod explain;
 
 use crate::engine::{Advance, Engine, Options};
 use crate::store::approvals::Decision;
-use crate::store::inspect;
 use flowc_check::ir::{Program, RecordId, StepKind, TestDef, TestStep, TestStepKind, Type};
 use flowc_jit::compiled::Backend;
 use flowc_syntax::source::Span;
 use flowc_syntax::syntax::ast::EmailCount;
 use flowc_vm::eval::EvalError;
 use flowc_vm::value::Value;
+use crate::store::Store;
 use rusqlite::Connection;
 use std::collections::HashSet;
+use std::rc::Rc;
 
 /// When every test starts, in the project's time zone.
 pub const START: &str = "2025-01-01T09:00";
@@ -53,9 +54,30 @@ struct Runner<'p> {
     may_fail: Vec<String>,
 }
 
-/// Runs one test.
+/// Runs one test on a fresh in-memory SQLite database.
 pub fn run(program: &Program, test: &TestDef, backend: Backend) -> Outcome {
-    let (failure, covered) = match Runner::new(program, backend) {
+    run_on(program, test, backend, &|| in_memory(program))
+}
+
+/// A fresh in-memory SQLite store with the project's tables.
+fn in_memory(program: &Program) -> Result<Rc<dyn Store>, String> {
+    let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+    crate::store::state::migrate(&conn).map_err(|e| e.to_string())?;
+    crate::store::ddl::create_missing(&conn, &program.schema).map_err(|e| e.to_string())?;
+    let store = crate::store::sqlite::Sqlite::new(conn).map_err(|e| e.to_string())?;
+    Ok(Rc::new(store))
+}
+
+/// Runs one test on the store `fresh` makes: empty, with the project's
+/// tables (the same tests on another backend).
+pub fn run_on(
+    program: &Program,
+    test: &TestDef,
+    backend: Backend,
+    fresh: &dyn Fn() -> Result<Rc<dyn Store>, String>,
+) -> Outcome {
+    let runner = fresh().and_then(|store| Runner::new(program, backend, store));
+    let (failure, covered) = match runner {
         Ok(mut runner) => {
             runner.names = test.vars.clone();
             runner.may_fail = test
@@ -102,16 +124,17 @@ fn fail(span: Span, message: impl Into<String>) -> Failure {
 }
 
 impl<'p> Runner<'p> {
-    fn new(program: &'p Program, backend: Backend) -> Result<Runner<'p>, String> {
-        let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
-        crate::store::state::migrate(&conn).map_err(|e| e.to_string())?;
-        crate::store::ddl::create_missing(&conn, &program.schema).map_err(|e| e.to_string())?;
+    fn new(
+        program: &'p Program,
+        backend: Backend,
+        store: Rc<dyn Store>,
+    ) -> Result<Runner<'p>, String> {
         let options = Options {
             backend,
             ..Options::default()
         };
         let engine =
-            Engine::with_connection(conn, program.clone(), options).map_err(|e| e.to_string())?;
+            Engine::with_store(store, program.clone(), options).map_err(|e| e.to_string())?;
         let start = flowc_syntax::time::parse_datetime(START, program.schema.timezone).unwrap_or(0);
         engine
             .advance(Advance::To(start))
@@ -123,14 +146,6 @@ impl<'p> Runner<'p> {
             names: Vec::new(),
             may_fail: Vec::new(),
         })
-    }
-
-    /// The in-memory SQLite database `Runner::new` made, for the
-    /// inspections that do not go through the store's interface yet.
-    fn conn(&self) -> &Connection {
-        self.engine
-            .connection()
-            .expect("flowc test runs on its own in-memory SQLite database")
     }
 
     /// Lets the engine process what the last step did, at the current time.
@@ -302,7 +317,7 @@ impl<'p> Runner<'p> {
                 assignee,
             } => {
                 let id = self.id_of(assignee)?;
-                let found = inspect::count_tasks(self.conn(), title, id)
+                let found = self.engine.store().inspect().count_tasks(title, id)
                     .map_err(|e| fail(span, e.to_string()))?;
                 if (found > 0) != *negated {
                     return Ok(());
@@ -329,12 +344,12 @@ impl<'p> Runner<'p> {
                     Some(e) => Some(self.id_of(e)?),
                     None => None,
                 };
-                let found = inspect::count_pending_approvals(self.conn(), subject)
+                let found = self.engine.store().inspect().count_pending_approvals(subject)
                     .map_err(|e| fail(span, e.to_string()))?;
                 if (found > 0) != *negated {
                     return Ok(());
                 }
-                let pending = inspect::approvals(self.conn()).unwrap_or_default();
+                let pending = self.engine.store().inspect().approvals().unwrap_or_default();
                 let message = if *negated {
                     "expected no pending approval"
                 } else {
@@ -353,7 +368,7 @@ impl<'p> Runner<'p> {
             } => {
                 let id = self.id_of(subject)?;
                 let name = &self.program.rules[rule.index()].name;
-                let status = inspect::latest_run_state(self.conn(), name, id)
+                let status = self.engine.store().inspect().latest_run_state(name, id)
                     .map_err(|e| fail(span, e.to_string()))?;
                 if status.as_deref() == Some(state.as_str()) {
                     return Ok(());
@@ -384,7 +399,7 @@ impl<'p> Runner<'p> {
 
     /// ` until …` for a waiting run: when it will wake, if on a timer.
     fn waiting_until(&self, rule: &str, id: i64) -> String {
-        let wake = inspect::waiting_until(self.conn(), rule, id).ok().flatten();
+        let wake = self.engine.store().inspect().waiting_until(rule, id).ok().flatten();
         let zone = self.program.schema.timezone;
         wake.map(|at| format!(" until {}", flowc_syntax::time::format_datetime(at, zone)))
             .unwrap_or_default()
@@ -392,7 +407,7 @@ impl<'p> Runner<'p> {
 
     /// Every task, for a failure: `"title" for u (user #1), due …`.
     fn tasks(&self) -> Vec<String> {
-        inspect::tasks(self.conn())
+        self.engine.store().inspect().tasks()
             .unwrap_or_default()
             .into_iter()
             .map(|t| {
@@ -451,7 +466,7 @@ impl<'p> Runner<'p> {
             }
         };
         let template_name = template.map(|t| self.program.schema.templates[t.index()].name.clone());
-        let found = inspect::count_emails(self.conn(), &address, template_name.as_deref())
+        let found = self.engine.store().inspect().count_emails(&address, template_name.as_deref())
             .map_err(|e| fail(span, e.to_string()))?;
         let ok = match count {
             EmailCount::Some => found > 0,
@@ -470,7 +485,7 @@ impl<'p> Runner<'p> {
                 format!("expected {n} {emails} {what}to {address}, found {found}")
             }
         };
-        let sent = inspect::emails(self.conn()).unwrap_or_default();
+        let sent = self.engine.store().inspect().emails().unwrap_or_default();
         let mut actual = facts("emails", sent);
         let too_few = match count {
             EmailCount::Some => found == 0,
