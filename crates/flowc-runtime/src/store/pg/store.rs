@@ -154,6 +154,9 @@ impl Store for Pg {
     fn when_idle(&self) -> DbResult<()> {
         Ok(())
     }
+    fn inspect(&self) -> &dyn super::super::inspection::Inspect {
+        self
+    }
 
     fn prepare(&self, schema: &Schema) -> Result<(), StateError> {
         let mut c = self.c();
