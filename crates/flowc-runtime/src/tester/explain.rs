@@ -104,8 +104,12 @@ impl Runner<'_> {
                     (self.engine_value(value), value.ty.base)
                 {
                     let table = &self.program.schema.record(record).name;
-                    let tags =
-                        self.engine.store().inspect().tags(table, id).unwrap_or_default();
+                    let tags = self
+                        .engine
+                        .store()
+                        .inspect()
+                        .tags(table, id)
+                        .unwrap_or_default();
                     let who = self.who(record, id);
                     facts.push(match tags.is_empty() {
                         true => format!("{who} has no tags"),
@@ -136,7 +140,11 @@ impl Runner<'_> {
             return;
         };
         let who = self.who(of, id);
-        let added_by = self.engine.store().inspect().list_adder(list, id)
+        let added_by = self
+            .engine
+            .store()
+            .inspect()
+            .list_adder(list, id)
             .ok()
             .flatten();
         facts.push(match added_by.as_deref() {
@@ -163,7 +171,12 @@ impl Runner<'_> {
             if !any_step(&rule.steps, &does_it) {
                 continue;
             }
-            let runs = self.engine.store().inspect().runs_of(&rule.name).unwrap_or_default();
+            let runs = self
+                .engine
+                .store()
+                .inspect()
+                .runs_of(&rule.name)
+                .unwrap_or_default();
             if runs.is_empty() {
                 let why = match self.engine.held_back(id) {
                     (0, 0) => "its trigger never fired".to_string(),

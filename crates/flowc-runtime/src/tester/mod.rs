@@ -10,6 +10,7 @@
 mod explain;
 
 use crate::engine::{Advance, Engine, Options};
+use crate::store::Store;
 use crate::store::approvals::Decision;
 use flowc_check::ir::{Program, RecordId, StepKind, TestDef, TestStep, TestStepKind, Type};
 use flowc_jit::compiled::Backend;
@@ -17,7 +18,6 @@ use flowc_syntax::source::Span;
 use flowc_syntax::syntax::ast::EmailCount;
 use flowc_vm::eval::EvalError;
 use flowc_vm::value::Value;
-use crate::store::Store;
 use rusqlite::Connection;
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -317,7 +317,11 @@ impl<'p> Runner<'p> {
                 assignee,
             } => {
                 let id = self.id_of(assignee)?;
-                let found = self.engine.store().inspect().count_tasks(title, id)
+                let found = self
+                    .engine
+                    .store()
+                    .inspect()
+                    .count_tasks(title, id)
                     .map_err(|e| fail(span, e.to_string()))?;
                 if (found > 0) != *negated {
                     return Ok(());
@@ -344,12 +348,21 @@ impl<'p> Runner<'p> {
                     Some(e) => Some(self.id_of(e)?),
                     None => None,
                 };
-                let found = self.engine.store().inspect().count_pending_approvals(subject)
+                let found = self
+                    .engine
+                    .store()
+                    .inspect()
+                    .count_pending_approvals(subject)
                     .map_err(|e| fail(span, e.to_string()))?;
                 if (found > 0) != *negated {
                     return Ok(());
                 }
-                let pending = self.engine.store().inspect().approvals().unwrap_or_default();
+                let pending = self
+                    .engine
+                    .store()
+                    .inspect()
+                    .approvals()
+                    .unwrap_or_default();
                 let message = if *negated {
                     "expected no pending approval"
                 } else {
@@ -368,7 +381,11 @@ impl<'p> Runner<'p> {
             } => {
                 let id = self.id_of(subject)?;
                 let name = &self.program.rules[rule.index()].name;
-                let status = self.engine.store().inspect().latest_run_state(name, id)
+                let status = self
+                    .engine
+                    .store()
+                    .inspect()
+                    .latest_run_state(name, id)
                     .map_err(|e| fail(span, e.to_string()))?;
                 if status.as_deref() == Some(state.as_str()) {
                     return Ok(());
@@ -399,7 +416,13 @@ impl<'p> Runner<'p> {
 
     /// ` until …` for a waiting run: when it will wake, if on a timer.
     fn waiting_until(&self, rule: &str, id: i64) -> String {
-        let wake = self.engine.store().inspect().waiting_until(rule, id).ok().flatten();
+        let wake = self
+            .engine
+            .store()
+            .inspect()
+            .waiting_until(rule, id)
+            .ok()
+            .flatten();
         let zone = self.program.schema.timezone;
         wake.map(|at| format!(" until {}", flowc_syntax::time::format_datetime(at, zone)))
             .unwrap_or_default()
@@ -407,7 +430,10 @@ impl<'p> Runner<'p> {
 
     /// Every task, for a failure: `"title" for u (user #1), due …`.
     fn tasks(&self) -> Vec<String> {
-        self.engine.store().inspect().tasks()
+        self.engine
+            .store()
+            .inspect()
+            .tasks()
             .unwrap_or_default()
             .into_iter()
             .map(|t| {
@@ -466,7 +492,11 @@ impl<'p> Runner<'p> {
             }
         };
         let template_name = template.map(|t| self.program.schema.templates[t.index()].name.clone());
-        let found = self.engine.store().inspect().count_emails(&address, template_name.as_deref())
+        let found = self
+            .engine
+            .store()
+            .inspect()
+            .count_emails(&address, template_name.as_deref())
             .map_err(|e| fail(span, e.to_string()))?;
         let ok = match count {
             EmailCount::Some => found > 0,
