@@ -4,6 +4,7 @@
 //! own: SQLite here, PostgreSQL in `pg/` (on a server the tests start).
 
 use super::backend::Store;
+use super::state::StateError;
 use super::{approvals, log, runs};
 
 /// A fresh SQLite store in memory.
@@ -17,16 +18,54 @@ fn sqlite() -> Box<dyn Store> {
     Box::new(store)
 }
 
+/// A check, by name: it takes a fresh store and panics if it fails.
+pub type Check = (&'static str, fn(&dyn Store));
+
 /// Every check by name, each taking a fresh store.
-pub const CHECKS: &[(&str, fn(&dyn Store))] = &[
+pub const CHECKS: &[Check] = &[
     ("run_lifecycle", run_lifecycle),
+    ("runs_keep_what_started_them", runs_keep_what_started_them),
+    ("runs_finish_together", runs_finish_together),
+    (
+        "damaged_runs_are_named_not_guessed",
+        damaged_runs_are_named_not_guessed,
+    ),
+    (
+        "waits_are_found_by_what_they_await",
+        waits_are_found_by_what_they_await,
+    ),
     ("events_in_time_order", events_in_time_order),
     ("effects_are_idempotent", effects_are_idempotent),
-    ("becomes_remembers_per_rule_and_row", becomes_remembers_per_rule_and_row),
+    (
+        "becomes_remembers_per_rule_and_row",
+        becomes_remembers_per_rule_and_row,
+    ),
     ("approvals_are_decided_once", approvals_are_decided_once),
     ("schedules_and_next_due_times", schedules_and_next_due_times),
     ("versions_and_the_log", versions_and_the_log),
     ("clock_only_forward", clock_only_forward),
+    (
+        "the_log_filters_and_keeps_the_tail",
+        the_log_filters_and_keeps_the_tail,
+    ),
+    (
+        "email_is_queued_once_per_message_id",
+        email_is_queued_once_per_message_id,
+    ),
+    (
+        "tasks_and_approvals_get_new_ids",
+        tasks_and_approvals_get_new_ids,
+    ),
+    (
+        "synthetic_changes_are_read_as_changes",
+        synthetic_changes_are_read_as_changes,
+    ),
+    (
+        "pending_approvals_are_decided_by_subject",
+        pending_approvals_are_decided_by_subject,
+    ),
+    ("a_deleted_row_is_forgotten", a_deleted_row_is_forgotten),
+    ("names_sort_by_their_bytes", names_sort_by_their_bytes),
 ];
 
 /// Every check, against one backend; panics naming each check that failed
@@ -40,7 +79,10 @@ pub fn conformance(backend: &dyn Fn() -> Box<dyn Store>) {
         })
         .map(|(name, _)| *name)
         .collect();
-    assert!(failed.is_empty(), "the store fails these checks: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "the store fails these checks: {failed:?}"
+    );
 }
 
 #[test]
@@ -130,6 +172,347 @@ fn run_lifecycle(db: &dyn Store) {
         db.same_failure("contact", 8, "welcome", "other").ok(),
         Some(None)
     );
+}
+
+/// A run reads back as it was inserted (its trigger, depth and start);
+/// a run that failed before its first step has no position; only the
+/// latest run counts as a repeated failure; a finished run is rejected
+/// once, and only from done.
+fn runs_keep_what_started_them(db: &dyn Store) {
+    assert_eq!(
+        db.entry_history("contact", 7, "welcome").ok(),
+        Some((false, None))
+    );
+    let run = runs::NewRun {
+        trigger: r#"{"old": {"score": 3}}"#,
+        start_seq: 41,
+        depth: 3,
+        ..new_run("welcome", 7, 10)
+    };
+    let id = db.insert_run(&run, runs::Start::Running).expect("insert");
+    let loaded = db.load_run(id).expect("load").expect("run");
+    assert_eq!(
+        loaded,
+        runs::StoredRun {
+            id,
+            rule: "welcome".into(),
+            version: "v1".into(),
+            subject_id: 7,
+            state: runs::RunState::Running,
+            pc: vec![0],
+            step: String::new(),
+            wake_at: None,
+            awaited: None,
+            started_at: 10,
+            trigger: serde_json::json!({"old": {"score": 3}}),
+            start_seq: 41,
+            depth: 3,
+        }
+    );
+    assert_eq!(db.load_run(id + 1000).ok(), Some(None));
+    let failed = db
+        .insert_run(&new_run("welcome", 7, 20), runs::Start::Failed("bad data"))
+        .expect("failed");
+    let loaded = db.load_run(failed).expect("load").expect("run");
+    assert_eq!(
+        (loaded.state, loaded.pc, loaded.awaited),
+        (runs::RunState::Failed, vec![], None)
+    );
+    // The row's runs: one running (so active), the latest started at 20.
+    assert_eq!(
+        db.entry_history("contact", 7, "welcome").ok(),
+        Some((true, Some(20)))
+    );
+    assert_eq!(
+        db.entry_history("user", 7, "welcome").ok(),
+        Some((false, None))
+    );
+    assert_eq!(
+        db.same_failure("contact", 7, "welcome", "bad data").ok(),
+        Some(Some((failed, 20)))
+    );
+    // A later run that did not fail: the failure is no longer the latest.
+    db.insert_run(&new_run("welcome", 7, 30), runs::Start::Running)
+        .expect("later");
+    assert_eq!(
+        db.same_failure("contact", 7, "welcome", "bad data").ok(),
+        Some(None)
+    );
+    // Rejected only from done; Resume only from waiting; Ended is done.
+    let rejected = runs::Transition::Rejected;
+    assert_eq!(db.apply_transition(id, 31, &rejected).ok(), Some(false));
+    assert_eq!(
+        db.apply_transition(id, 31, &runs::Transition::Resume).ok(),
+        Some(false)
+    );
+    assert_eq!(
+        db.apply_transition(id, 32, &runs::Transition::Ended).ok(),
+        Some(true)
+    );
+    let state = |id| db.load_run(id).expect("load").expect("run").state;
+    assert_eq!(state(id), runs::RunState::Done);
+    assert_eq!(db.apply_transition(id, 33, &rejected).ok(), Some(true));
+    assert_eq!(state(id), runs::RunState::Rejected);
+    assert_eq!(db.apply_transition(id, 34, &rejected).ok(), Some(false));
+    assert_eq!(
+        db.apply_transition(id, 34, &runs::Transition::Ended).ok(),
+        Some(false)
+    );
+}
+
+/// Ending many runs at once (more than any batch a backend makes) ends
+/// each running or waiting one, and leaves those that already ended, and
+/// ids that are no run, alone.
+fn runs_finish_together(db: &dyn Store) {
+    let ids: Vec<i64> = (0..150)
+        .map(|subject| {
+            db.insert_run(&new_run("r", subject, 0), runs::Start::Running)
+                .expect("run")
+        })
+        .collect();
+    let wait = runs::Transition::Wait {
+        pc: &[1],
+        step: "w",
+        wake_at: Some(50),
+        awaited: &runs::Awaited::Time,
+    };
+    for &id in ids.iter().step_by(2) {
+        assert_eq!(db.apply_transition(id, 1, &wait).ok(), Some(true));
+    }
+    let (failed, rejected) = (ids[5], ids[140]);
+    let fail = runs::Transition::Fail { error: "x" };
+    assert_eq!(db.apply_transition(failed, 2, &fail).ok(), Some(true));
+    let done = runs::Transition::Finish {
+        state: runs::RunState::Done,
+        converted: false,
+    };
+    assert_eq!(db.apply_transition(rejected, 2, &done).ok(), Some(true));
+    let reject = runs::Transition::Rejected;
+    assert_eq!(db.apply_transition(rejected, 3, &reject).ok(), Some(true));
+    db.finish_runs(&[], runs::RunState::Done, true, 4)
+        .expect("none");
+    // Every other run waits, less the one now rejected.
+    assert_eq!(db.due_timers(50, 1000).map(|d| d.len()).ok(), Some(74));
+    let mut with_missing = ids.clone();
+    with_missing.push(ids[149] + 1000);
+    db.finish_runs(&with_missing, runs::RunState::Done, true, 70)
+        .expect("finish");
+    for &id in &ids {
+        let run = db.load_run(id).expect("load").expect("run");
+        let expected = match id {
+            _ if id == failed => runs::RunState::Failed,
+            _ if id == rejected => runs::RunState::Rejected,
+            _ => runs::RunState::Done,
+        };
+        assert_eq!(
+            (run.state, run.wake_at, run.awaited),
+            (expected, None, None),
+            "run {id}"
+        );
+    }
+    assert_eq!(db.due_timers(1000, 1000).ok(), Some(vec![]));
+    assert_eq!(db.waiting_runs().ok(), Some(vec![]));
+    let loaded = db.load_runs(&ids).expect("load many");
+    assert_eq!(loaded.len(), ids.len());
+    assert!(loaded.iter().all(|(_, run)| run.is_ok()));
+}
+
+/// A run whose stored position cannot be read is an error naming its row
+/// and column, alone in a batch of runs; marked failed, it reads again.
+fn damaged_runs_are_named_not_guessed(db: &dyn Store) {
+    let wait = |wake_at| runs::Transition::Wait {
+        pc: &[2, 0],
+        step: "pause",
+        wake_at: Some(wake_at),
+        awaited: &runs::Awaited::Until,
+    };
+    let damaged = db
+        .insert_run(&new_run("r", 1, 0), runs::Start::Running)
+        .expect("run");
+    let sound = db
+        .insert_run(&new_run("r", 2, 0), runs::Start::Running)
+        .expect("run");
+    assert_eq!(db.apply_transition(damaged, 1, &wait(40)).ok(), Some(true));
+    assert_eq!(db.apply_transition(sound, 1, &wait(60)).ok(), Some(true));
+    // Move applies to waiting runs only.
+    let running = db
+        .insert_run(&new_run("r", 3, 0), runs::Start::Running)
+        .expect("run");
+    let moved = runs::Transition::Move {
+        version: "v2",
+        pc: &[3],
+    };
+    assert_eq!(db.apply_transition(running, 2, &moved).ok(), Some(false));
+    assert_eq!(db.apply_transition(sound, 2, &moved).ok(), Some(true));
+    let run = db.load_run(sound).expect("load").expect("run");
+    assert_eq!(
+        (run.version.as_str(), run.pc.as_slice(), run.awaited),
+        ("v2", &[3][..], Some(runs::Awaited::Until))
+    );
+    // A waiting run at no position cannot be resumed: damaged.
+    let nowhere = runs::Transition::Move {
+        version: "v2",
+        pc: &[],
+    };
+    assert_eq!(db.apply_transition(damaged, 2, &nowhere).ok(), Some(true));
+    let is_damage = |e: &StateError| {
+        matches!(e, StateError::Corrupt { table: "flow_runs", row, .. }
+            if *row == format!("#{damaged} (column `pc`)"))
+    };
+    match db.load_run(damaged) {
+        Err(e) => assert!(is_damage(&e), "{e}"),
+        other => panic!("a damaged run read as {other:?}"),
+    }
+    let mut loaded = db.load_runs(&[sound, damaged]).expect("load many");
+    loaded.sort_by_key(|(id, _)| *id);
+    assert_eq!(loaded.len(), 2);
+    assert_eq!(loaded[0].0, damaged);
+    assert!(loaded[0].1.as_ref().is_err_and(is_damage));
+    assert_eq!(loaded[1].0, sound);
+    assert_eq!(loaded[1].1.as_ref().ok().map(|r| r.id), Some(sound));
+    // Still due (its timer is readable), until marked failed.
+    assert_eq!(
+        db.due_timers(100, 10).ok(),
+        Some(vec![(damaged, 40), (sound, 60)])
+    );
+    db.fail_unreadable(damaged, 50, "damaged position")
+        .expect("fail");
+    let run = db.load_run(damaged).expect("load").expect("run");
+    assert_eq!(
+        (run.state, run.wake_at, run.awaited),
+        (runs::RunState::Failed, None, None)
+    );
+    assert_eq!(db.due_timers(100, 10).ok(), Some(vec![(sound, 60)]));
+    assert_eq!(
+        db.waiting_for_condition("contact", None, "r").ok(),
+        Some(vec![sound])
+    );
+    assert_eq!(
+        db.same_failure("contact", 1, "r", "damaged position").ok(),
+        Some(Some((damaged, 50)))
+    );
+}
+
+/// Each kind of wait reads back as it was written, and waiting runs are
+/// found by what they await: a condition (on a subject or any), an
+/// engagement (opened or clicked), their timer (earliest first, limited);
+/// a run that stops waiting is no longer found.
+fn waits_are_found_by_what_they_await(db: &dyn Store) {
+    let waiting = |rule, subject, wake_at, awaited: runs::Awaited| {
+        let id = db
+            .insert_run(&new_run(rule, subject, 0), runs::Start::Running)
+            .expect("run");
+        let wait = runs::Transition::Wait {
+            pc: &[4, 1],
+            step: "w",
+            wake_at,
+            awaited: &awaited,
+        };
+        assert_eq!(db.apply_transition(id, 1, &wait).ok(), Some(true));
+        let run = db.load_run(id).expect("load").expect("run");
+        assert_eq!(
+            (run.state, run.pc, run.wake_at, run.awaited),
+            (runs::RunState::Waiting, vec![4, 1], wake_at, Some(awaited)),
+        );
+        id
+    };
+    let engagement = |row, template: &str, clicked| runs::Awaited::Engagement {
+        table: "contact".into(),
+        row,
+        template: template.into(),
+        clicked,
+    };
+    let until = waiting("r", 7, None, runs::Awaited::Until);
+    let unless = waiting("r", 8, Some(90), runs::Awaited::Unless);
+    let other_rule = waiting("other", 7, None, runs::Awaited::Until);
+    let timer = waiting("r", 7, Some(50), runs::Awaited::Time);
+    let clicked = waiting("r", 9, Some(40), engagement(9, "welcome", true));
+    let opened = waiting("r", 10, Some(40), engagement(9, "welcome", false));
+    let approval = waiting("r", 11, None, runs::Awaited::Approval(3));
+    let condition = |subject, rule| db.waiting_for_condition("contact", subject, rule).ok();
+    assert_eq!(condition(Some(7), "r"), Some(vec![until]));
+    assert_eq!(condition(Some(8), "r"), Some(vec![unless]));
+    assert_eq!(condition(None, "r"), Some(vec![until, unless]));
+    assert_eq!(condition(Some(7), "other"), Some(vec![other_rule]));
+    assert_eq!(condition(Some(9), "r"), Some(vec![]));
+    assert_eq!(
+        db.waiting_for_condition("user", Some(7), "r").ok(),
+        Some(vec![])
+    );
+    let engaged = |row, template, clicked| {
+        db.waiting_for_engagement("contact", row, template, clicked)
+            .ok()
+    };
+    assert_eq!(engaged(9, "welcome", true), Some(vec![clicked]));
+    assert_eq!(engaged(9, "welcome", false), Some(vec![opened]));
+    assert_eq!(engaged(9, "other", true), Some(vec![]));
+    assert_eq!(engaged(10, "welcome", false), Some(vec![]));
+    assert_eq!(
+        db.waiting_for_engagement("user", 9, "welcome", true).ok(),
+        Some(vec![])
+    );
+    assert_eq!(db.due_timers(39, 10).ok(), Some(vec![]));
+    assert_eq!(
+        db.due_timers(50, 2).ok(),
+        Some(vec![(clicked, 40), (opened, 40)])
+    );
+    assert_eq!(
+        db.due_timers(100, 10).ok(),
+        Some(vec![(clicked, 40), (opened, 40), (timer, 50), (unless, 90)])
+    );
+    let everyone = [until, unless, other_rule, timer, clicked, opened, approval];
+    assert_eq!(
+        db.waiting_runs().ok(),
+        Some(
+            everyone
+                .iter()
+                .map(|&id| runs::WaitingAt {
+                    id,
+                    rule: if id == other_rule { "other" } else { "r" }.into(),
+                    version: "v1".into(),
+                    step: "w".into(),
+                })
+                .collect()
+        )
+    );
+    // No longer waiting, no longer found.
+    let done = runs::Transition::Finish {
+        state: runs::RunState::Done,
+        converted: false,
+    };
+    assert_eq!(db.apply_transition(until, 2, &done).ok(), Some(true));
+    assert_eq!(
+        db.apply_transition(unless, 2, &runs::Transition::Resume)
+            .ok(),
+        Some(true)
+    );
+    assert_eq!(
+        db.apply_transition(clicked, 2, &runs::Transition::Fail { error: "x" })
+            .ok(),
+        Some(true)
+    );
+    assert_eq!(condition(None, "r"), Some(vec![]));
+    assert_eq!(engaged(9, "welcome", true), Some(vec![]));
+    assert_eq!(
+        db.due_timers(100, 10).ok(),
+        Some(vec![(opened, 40), (timer, 50)])
+    );
+    // A run that waits again waits for what it now awaits.
+    let again = runs::Transition::Wait {
+        pc: &[5],
+        step: "w2",
+        wake_at: None,
+        awaited: &runs::Awaited::Event {
+            name: "replied".into(),
+        },
+    };
+    assert_eq!(db.apply_transition(opened, 3, &again).ok(), Some(true));
+    assert_eq!(engaged(9, "welcome", false), Some(vec![]));
+    assert_eq!(
+        db.waiting_for_event("contact", 10, "replied").ok(),
+        Some(vec![opened])
+    );
+    assert_eq!(db.due_timers(100, 10).ok(), Some(vec![(timer, 50)]));
 }
 
 /// Events are due in time order, not before their time; processed ones
@@ -280,4 +663,366 @@ fn clock_only_forward(db: &dyn Store) {
     assert_eq!(db.advance_clock(10).ok(), Some(10));
     assert_eq!(db.advance_clock(5).ok(), Some(10));
     assert_eq!(db.clock().ok(), Some(Some(10)));
+}
+
+/// Lines appended together keep their order and their nulls, across
+/// SQLite's chunks; the filters combine and `tail` keeps the newest lines.
+fn the_log_filters_and_keeps_the_tail(db: &dyn Store) {
+    let lines: Vec<log::Entry> = (0..70)
+        .map(|n| log::Entry {
+            at: n,
+            run: (n % 3 != 0).then_some(n % 4),
+            rule: (n % 2 == 0).then(|| format!("rule{}", n % 5)),
+            subject: (n % 7 != 0).then(|| format!("contact #{n}")),
+            step: if n % 2 == 0 {
+                format!("step{n}")
+            } else {
+                String::new()
+            },
+            action: "tagged".into(),
+            detail: format!("{n} 値 \"quoted\"\nline"),
+        })
+        .collect();
+    db.append_logs(&lines).expect("append");
+    db.append_logs(&[]).expect("nothing");
+    let read = |filter: log::Filter| db.read_log(&filter).expect("read");
+    let expected = |keep: &dyn Fn(&log::Entry) -> bool| -> Vec<log::Entry> {
+        lines.iter().filter(|e| keep(e)).cloned().collect()
+    };
+    assert_eq!(read(log::Filter::default()), lines);
+    assert_eq!(
+        read(log::Filter {
+            rule: Some("rule2"),
+            ..log::Filter::default()
+        }),
+        expected(&|e| e.rule.as_deref() == Some("rule2"))
+    );
+    let both = expected(&|e| e.rule.as_deref() == Some("rule2") && e.run == Some(2));
+    assert!(!both.is_empty());
+    assert_eq!(
+        read(log::Filter {
+            run: Some(2),
+            rule: Some("rule2"),
+            tail: None,
+        }),
+        both
+    );
+    let of_run_1 = expected(&|e| e.run == Some(1));
+    assert_eq!(
+        read(log::Filter {
+            run: Some(1),
+            tail: Some(3),
+            ..log::Filter::default()
+        }),
+        of_run_1[of_run_1.len() - 3..]
+    );
+    let tail = |n| {
+        read(log::Filter {
+            tail: Some(n),
+            ..log::Filter::default()
+        })
+    };
+    assert_eq!(tail(1000), lines);
+    assert_eq!(tail(0), vec![]);
+    assert_eq!(tail(-1), lines, "a negative tail is no limit");
+    db.append_log(&lines[0]).expect("one more");
+    assert_eq!(tail(2), vec![lines[69].clone(), lines[0].clone()]);
+}
+
+/// A message is queued once per Message-ID.
+fn email_is_queued_once_per_message_id(db: &dyn Store) {
+    let message = |message_id| super::outbox::NewMessage {
+        message_id,
+        run_id: 1,
+        rule: "welcome",
+        template: Some("hello"),
+        kind: "email",
+        to: "a@example.com",
+        from: None,
+        reply_to: None,
+        subject: "Hi",
+        body: "Hello",
+        created_at: 5,
+        subject_table: "contact",
+        subject_id: 1,
+    };
+    assert_eq!(db.enqueue_email(&message("<1@flowc>")).ok(), Some(true));
+    assert_eq!(db.enqueue_email(&message("<1@flowc>")).ok(), Some(false));
+    assert_eq!(db.enqueue_email(&message("<2@flowc>")).ok(), Some(true));
+}
+
+/// Tasks and approvals get ids of their own, in the order made.
+fn tasks_and_approvals_get_new_ids(db: &dyn Store) {
+    let task = |title| super::effects::NewTask {
+        run: 1,
+        rule: "follow_up",
+        title,
+        assignee_table: "user",
+        assignee: 2,
+        due: Some("2025-01-02"),
+        at: 5,
+    };
+    let first = db.insert_task(&task("call")).expect("task");
+    let second = db.insert_task(&task("write")).expect("task");
+    assert!(first < second, "{first} then {second}");
+    let a = db.request_approval(1, "discount", "user", 2, 5).expect("a");
+    let b = db.request_approval(1, "discount", "user", 2, 5).expect("b");
+    assert!(a < b, "{a} then {b}");
+}
+
+/// A list or tag change is a change like a row's: read back with its
+/// table, row, operation and depth, and no values.
+fn synthetic_changes_are_read_as_changes(db: &dyn Store) {
+    db.record_synthetic_change("list:vip", 1, true, 2, 7)
+        .expect("added");
+    db.record_synthetic_change("tag:contact", 2, false, 0, 8)
+        .expect("removed");
+    // PostgreSQL hands out one shard's changes at a time.
+    let mut changes = Vec::new();
+    loop {
+        let batch = db.next_changes(10).expect("changes");
+        if batch.is_empty() {
+            break;
+        }
+        db.changes_done(&batch).expect("done");
+        changes.extend(batch);
+    }
+    changes.sort_by_key(|c| c.seq);
+    let seen: Vec<(&str, i64, &str, i64, bool)> = changes
+        .iter()
+        .map(|c| {
+            let valueless = c.old.is_none() && c.new.is_none();
+            (
+                c.table.as_str(),
+                c.row_id,
+                c.op.as_str(),
+                c.depth,
+                valueless,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("list:vip", 1, "insert", 2, true),
+            ("tag:contact", 2, "delete", 0, true)
+        ]
+    );
+}
+
+/// A `flowc test` step decides pending approvals, of one subject's runs
+/// or all; decided ones are not decided again.
+fn pending_approvals_are_decided_by_subject(db: &dyn Store) {
+    let run3 = db
+        .insert_run(&new_run("discount", 3, 0), runs::Start::Running)
+        .expect("run");
+    let run4 = db
+        .insert_run(&new_run("discount", 4, 0), runs::Start::Running)
+        .expect("run");
+    let on3 = db
+        .request_approval(run3, "discount", "user", 9, 5)
+        .expect("3");
+    let on4 = db
+        .request_approval(run4, "discount", "user", 9, 6)
+        .expect("4");
+    let pending = db.pending_approvals().expect("pending");
+    assert_eq!(
+        pending,
+        [
+            approvals::Pending {
+                id: on3,
+                rule: "discount".into(),
+                subject_table: "contact".into(),
+                subject: 3,
+                approver_table: "user".into(),
+                approver: 9,
+                requested_at: 5,
+            },
+            approvals::Pending {
+                id: on4,
+                rule: "discount".into(),
+                subject_table: "contact".into(),
+                subject: 4,
+                approver_table: "user".into(),
+                approver: 9,
+                requested_at: 6,
+            }
+        ]
+    );
+    assert_eq!(
+        db.decide_pending(approvals::Decision::Rejected, 7, Some(3))
+            .ok(),
+        Some(1)
+    );
+    assert_eq!(
+        db.pending_approvals()
+            .map(|p| p.iter().map(|a| a.id).collect::<Vec<_>>())
+            .ok(),
+        Some(vec![on4])
+    );
+    assert_eq!(
+        db.decide_pending(approvals::Decision::Approved, 8, None)
+            .ok(),
+        Some(1)
+    );
+    assert_eq!(
+        db.decide_pending(approvals::Decision::Approved, 9, None)
+            .ok(),
+        Some(0)
+    );
+    let decided = |approval, run, decision| approvals::Decided {
+        approval,
+        run,
+        decision,
+    };
+    assert_eq!(
+        db.decided_approvals().ok(),
+        Some(vec![
+            decided(on3, run3, approvals::Decision::Rejected),
+            decided(on4, run4, approvals::Decision::Approved),
+        ])
+    );
+}
+
+/// When a row's delete is processed, what flowc kept under its id goes:
+/// its runs stop counting, its pending approvals are cancelled, its
+/// `becomes` values, lists, tags and events up to the delete are
+/// forgotten; other rows', and later events, stay.
+fn a_deleted_row_is_forgotten(db: &dyn Store) {
+    let running = db
+        .insert_run(&new_run("welcome", 5, 10), runs::Start::Running)
+        .expect("running");
+    let waiting = db
+        .insert_run(&new_run("nurture", 5, 11), runs::Start::Running)
+        .expect("waiting");
+    let wait = runs::Transition::Wait {
+        pc: &[0],
+        step: "w",
+        wake_at: Some(100),
+        awaited: &runs::Awaited::Time,
+    };
+    assert_eq!(db.apply_transition(waiting, 12, &wait).ok(), Some(true));
+    let done = db
+        .insert_run(&new_run("welcome", 5, 12), runs::Start::Running)
+        .expect("done");
+    let finish = runs::Transition::Finish {
+        state: runs::RunState::Done,
+        converted: false,
+    };
+    assert_eq!(db.apply_transition(done, 13, &finish).ok(), Some(true));
+    let other = db
+        .insert_run(&new_run("welcome", 6, 10), runs::Start::Running)
+        .expect("other row");
+    assert_eq!(
+        db.deleted_row_runs("contact", 5).ok(),
+        Some(vec![running, waiting])
+    );
+    assert_eq!(db.deleted_row_runs("company", 5).ok(), Some(vec![]));
+    let approval = db
+        .request_approval(running, "welcome", "user", 9, 14)
+        .expect("approval");
+    let kept_approval = db
+        .request_approval(other, "welcome", "user", 9, 14)
+        .expect("approval");
+    db.add_list_member("vip", 5, 14, running).expect("list");
+    db.add_list_member("other_list", 5, 14, running)
+        .expect("list");
+    db.add_list_member("vip", 6, 14, other).expect("list");
+    db.add_tag("contact", 5, "hot", 14).expect("tag");
+    db.add_tag("contact", 6, "hot", 14).expect("tag");
+    db.add_tag("company", 5, "hot", 14).expect("tag");
+    db.becomes_remember("hot", 5, true).expect("becomes");
+    db.becomes_remember("cold", 5, true).expect("becomes");
+    db.becomes_remember("hot", 6, true).expect("becomes");
+    db.lock_row("contact", 5, running, 14).expect("lock");
+    let before = db
+        .record_event("paid", "contact", 5, "{}", 15)
+        .expect("event");
+    let elsewhere = db
+        .record_event("paid", "contact", 6, "{}", 15)
+        .expect("event");
+    let after = db
+        .record_event("opened", "contact", 5, "{}", 16)
+        .expect("event");
+    for id in [running, waiting] {
+        let fail = runs::Transition::Fail { error: "deleted" };
+        assert_eq!(db.apply_transition(id, 17, &fail).ok(), Some(true));
+    }
+    let row = super::deleted::DeletedRow {
+        table: "contact",
+        row_id: 5,
+        lists: vec!["vip"],
+        becomes: vec!["hot"],
+        events_up_to: Some(before),
+        at: 17,
+    };
+    assert_eq!(
+        db.forget_deleted_row(&row).ok(),
+        Some(vec![super::deleted::DroppedEvent {
+            seq: before,
+            name: "paid".into()
+        }])
+    );
+    assert_eq!(
+        db.decide_approval(approval, approvals::Decision::Approved, 18, None)
+            .ok(),
+        Some(Err(approvals::DecideError::Cancelled))
+    );
+    assert_eq!(
+        db.pending_approvals()
+            .map(|p| p.iter().map(|a| a.id).collect::<Vec<_>>())
+            .ok(),
+        Some(vec![kept_approval])
+    );
+    assert_eq!(db.decided_approvals().ok(), Some(vec![]));
+    assert_eq!(
+        db.entry_history("contact", 5, "welcome").ok(),
+        Some((false, None))
+    );
+    assert_eq!(
+        db.entry_history("contact", 6, "welcome").ok(),
+        Some((true, Some(10)))
+    );
+    assert_eq!(db.is_list_member("vip", 5).ok(), Some(false));
+    assert_eq!(db.is_list_member("other_list", 5).ok(), Some(true));
+    assert_eq!(db.is_list_member("vip", 6).ok(), Some(true));
+    assert_eq!(db.has_tag("contact", 5, "hot").ok(), Some(false));
+    assert_eq!(db.has_tag("contact", 6, "hot").ok(), Some(true));
+    assert_eq!(db.has_tag("company", 5, "hot").ok(), Some(true));
+    assert_eq!(db.becomes_last("hot", 5).ok(), Some(None));
+    assert_eq!(db.becomes_last("cold", 5).ok(), Some(Some(true)));
+    assert_eq!(db.becomes_last("hot", 6).ok(), Some(Some(true)));
+    assert_eq!(
+        db.due_events(100, 10).ok(),
+        Some(vec![(elsewhere, 15), (after, 16)])
+    );
+    // Forgetting again finds nothing more.
+    assert_eq!(db.forget_deleted_row(&row).ok(), Some(vec![]));
+}
+
+/// Names sort by their bytes (SQLite's order), whatever the database's
+/// collation: rule names, and sweeps due at the same time.
+fn names_sort_by_their_bytes(db: &dyn Store) {
+    for rule in ["beta", "Zeta", "alpha", "Beta", "_x", "äbc"] {
+        db.remember_version(&format!("v-{rule}"), rule, "{}", 1)
+            .expect("remember");
+        db.ensure_schedule(rule, 10).expect("ensure");
+    }
+    db.remember_version("v2-beta", "beta", "{}", 2)
+        .expect("another version");
+    let sorted = ["Beta", "Zeta", "_x", "alpha", "beta", "äbc"];
+    assert_eq!(
+        db.rule_names().ok(),
+        Some(sorted.map(String::from).to_vec())
+    );
+    db.set_schedule_next_at("Beta", 5).expect("earlier");
+    let due: Vec<(String, i64)> = ["Zeta", "_x", "alpha", "beta", "äbc"]
+        .iter()
+        .map(|r| (r.to_string(), 10))
+        .collect();
+    assert_eq!(
+        db.due_schedules(10).ok(),
+        Some([vec![("Beta".to_string(), 5)], due].concat())
+    );
+    assert_eq!(db.schedule_next_at("nothing").ok(), Some(None));
 }

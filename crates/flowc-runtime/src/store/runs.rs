@@ -46,17 +46,17 @@ impl Awaited {
 }
 
 /// The columns of `flow_runs` that hold an [`Awaited`].
-struct AwaitedColumns<'a> {
-    kind: &'static str,
-    name: Option<&'a str>,
-    table: Option<&'a str>,
-    row: Option<i64>,
-    clicked: Option<bool>,
-    approval: Option<i64>,
+pub(in crate::store) struct AwaitedColumns<'a> {
+    pub kind: &'static str,
+    pub name: Option<&'a str>,
+    pub table: Option<&'a str>,
+    pub row: Option<i64>,
+    pub clicked: Option<bool>,
+    pub approval: Option<i64>,
 }
 
 impl Awaited {
-    fn columns(&self) -> AwaitedColumns<'_> {
+    pub(in crate::store) fn columns(&self) -> AwaitedColumns<'_> {
         let mut c = AwaitedColumns {
             kind: self.kind(),
             name: None,
@@ -149,51 +149,54 @@ fn parse_pc(text: &str) -> Option<Vec<u32>> {
     text.split('.').map(|p| p.parse().ok()).collect()
 }
 
-/// The raw columns [`load`] reads, before decoding.
-type RawRun = (
-    (String, String, i64, String, Option<i64>),
-    (String, String, i64, String, i64),
-    (
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-    ),
-    (Option<bool>, Option<i64>),
-);
+/// A `flow_runs` row's columns as stored, before decoding: what each
+/// backend reads (in [`RUN_COLUMNS`]' order) and hands to [`decode`].
+pub(in crate::store) struct RawRun {
+    pub rule: String,
+    pub version: String,
+    pub subject_id: i64,
+    pub status: String,
+    pub wake_at: Option<i64>,
+    pub pc: String,
+    pub step: String,
+    pub started_at: i64,
+    pub trigger: String,
+    pub start_seq: i64,
+    pub depth: i64,
+    pub wait_kind: Option<String>,
+    pub wait_name: Option<String>,
+    pub wait_tbl: Option<String>,
+    pub wait_row: Option<i64>,
+    pub wait_clicked: Option<bool>,
+    pub wait_approval: Option<i64>,
+}
 
 /// The columns [`load`] and [`load_many`] read, in [`RawRun`]'s order.
-const RUN_COLUMNS: &str = "rule, version, subject_id, status, wake_at, \
+pub(in crate::store) const RUN_COLUMNS: &str = "rule, version, subject_id, status, wake_at, \
      pc, step, started_at, trigger, start_seq, \
      depth, wait_kind, wait_name, wait_tbl, wait_row, \
      wait_clicked, wait_approval";
 
 fn raw_run(r: &rusqlite::Row, at: usize) -> rusqlite::Result<RawRun> {
-    Ok((
-        (
-            r.get(at)?,
-            r.get(at + 1)?,
-            r.get(at + 2)?,
-            r.get(at + 3)?,
-            r.get(at + 4)?,
-        ),
-        (
-            r.get(at + 5)?,
-            r.get(at + 6)?,
-            r.get(at + 7)?,
-            r.get(at + 8)?,
-            r.get(at + 9)?,
-        ),
-        (
-            r.get(at + 10)?,
-            r.get(at + 11)?,
-            r.get(at + 12)?,
-            r.get(at + 13)?,
-            r.get(at + 14)?,
-        ),
-        (r.get(at + 15)?, r.get(at + 16)?),
-    ))
+    Ok(RawRun {
+        rule: r.get(at)?,
+        version: r.get(at + 1)?,
+        subject_id: r.get(at + 2)?,
+        status: r.get(at + 3)?,
+        wake_at: r.get(at + 4)?,
+        pc: r.get(at + 5)?,
+        step: r.get(at + 6)?,
+        started_at: r.get(at + 7)?,
+        trigger: r.get(at + 8)?,
+        start_seq: r.get(at + 9)?,
+        depth: r.get(at + 10)?,
+        wait_kind: r.get(at + 11)?,
+        wait_name: r.get(at + 12)?,
+        wait_tbl: r.get(at + 13)?,
+        wait_row: r.get(at + 14)?,
+        wait_clicked: r.get(at + 15)?,
+        wait_approval: r.get(at + 16)?,
+    })
 }
 
 /// A run by id: `Ok(None)` if there is none, `Err(Corrupt)` naming the row
@@ -230,13 +233,28 @@ pub fn load_many(
     .collect()
 }
 
-fn decode(id: i64, raw: RawRun) -> Result<StoredRun, StateError> {
-    let (
-        (rule, version, subject_id, status, wake_at),
-        (pc, step, started_at, trigger, start_seq),
-        (depth, kind, name, table, row),
-        (clicked, approval),
-    ) = raw;
+/// Decodes run `id`'s stored columns, whichever backend read them; an
+/// error names the row and the column that cannot be decoded.
+pub(in crate::store) fn decode(id: i64, raw: RawRun) -> Result<StoredRun, StateError> {
+    let RawRun {
+        rule,
+        version,
+        subject_id,
+        status,
+        wake_at,
+        pc,
+        step,
+        started_at,
+        trigger,
+        start_seq,
+        depth,
+        wait_kind: kind,
+        wait_name: name,
+        wait_tbl: table,
+        wait_row: row,
+        wait_clicked: clicked,
+        wait_approval: approval,
+    } = raw;
     let state = RunState::parse(&status)
         .ok_or_else(|| corrupt(id, "status", status.clone(), "a run state"))?;
     let active = matches!(state, RunState::Waiting | RunState::Running);
