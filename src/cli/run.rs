@@ -173,9 +173,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let retry_paused = args.watch.then_some(std::time::Duration::from_secs(60));
     let mut courier = Courier::new(transport, &args.from, args.lease, retry_paused);
     let result = run_and_deliver(&engine, &mut courier, how, args.watch, args.interval);
-    let retired = courier
-        .retire(crate::cli::sqlite(&engine)?)
-        .map_err(|e| e.to_string());
+    let retired = courier.retire(engine.store()).map_err(|e| e.to_string());
     let paused = result?;
     retired?;
     match paused {
@@ -264,7 +262,7 @@ fn advance(engine: &Engine, how: Advance, terminal: bool) -> Result<(), String> 
 fn deliver(engine: &Engine, courier: &mut Courier) -> Result<Delivery, String> {
     let clock = engine.clock().unwrap_or(0);
     courier
-        .pass(crate::cli::sqlite(engine)?, clock)
+        .pass(engine.store(), clock)
         .map_err(|e| e.to_string())
 }
 

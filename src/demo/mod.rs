@@ -152,7 +152,7 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
     let deliver = |engine: &Engine| {
         courier
             .borrow_mut()
-            .pass(crate::cli::sqlite(engine)?, engine.clock().unwrap_or(0))
+            .pass(engine.store(), engine.clock().unwrap_or(0))
             .map_err(|e| e.to_string())
     };
     engine
@@ -188,7 +188,7 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
     deliver(&engine)?;
     courier
         .borrow_mut()
-        .retire(crate::cli::sqlite(&engine)?)
+        .retire(engine.store())
         .map_err(|e| e.to_string())?;
     if progress {
         let _ = write!(out, "\r{:40}\r", "");

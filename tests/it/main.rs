@@ -23,6 +23,7 @@ mod graph;
 mod layering;
 mod pg_engine;
 mod pg_harness;
+mod pg_outbox;
 mod pg_rows;
 mod pg_store;
 mod postgres;

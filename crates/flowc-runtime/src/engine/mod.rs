@@ -331,7 +331,7 @@ impl Engine {
     }
 
     /// The SQLite connection underneath, when the store is SQLite (for
-    /// what does not go through [`Store`] yet: mail delivery, inspections).
+    /// what does not go through [`Store`] yet: the demo's data, statistics).
     pub fn connection(&self) -> Option<&rusqlite::Connection> {
         self.db.sqlite()
     }

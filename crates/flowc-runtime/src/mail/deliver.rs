@@ -10,8 +10,8 @@
 
 use super::smtp::{self, Sending, Session};
 use super::{Outgoing, Transport};
-use crate::store::outbox::{self, OutboxError, Outcome, State};
-use rusqlite::Connection;
+use crate::store::Outbox;
+use crate::store::outbox::{OutboxError, Outcome, State};
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -135,28 +135,28 @@ impl Courier {
     }
 
     /// This process's worker id, registered on first use.
-    fn worker(&mut self, conn: &Connection) -> Result<String, OutboxError> {
+    fn worker(&mut self, db: &dyn Outbox) -> Result<String, OutboxError> {
         if let Some(id) = &self.worker {
             return Ok(id.clone());
         }
         let id = format!("{}{}", super::random_id(), super::random_id());
         let host = lettre::transport::smtp::extension::ClientId::default().to_string();
-        crate::store::workers::register(conn, &id, &host, std::process::id(), wall_now())?;
+        db.register_worker(&id, &host, std::process::id(), wall_now())?;
         self.worker = Some(id.clone());
         Ok(id)
     }
 
     /// Ends this process's worker: gives back what it holds.
-    pub fn retire(&mut self, conn: &Connection) -> Result<(), OutboxError> {
+    pub fn retire(&mut self, db: &dyn Outbox) -> Result<(), OutboxError> {
         if let Some(id) = self.worker.take() {
-            outbox::release(conn, &id)?;
-            crate::store::workers::retire(conn, &id)?;
+            db.release_messages(&id)?;
+            db.retire_worker(&id)?;
         }
         Ok(())
     }
 
     /// One delivery pass at engine time `clock`: every message due then.
-    pub fn pass(&mut self, conn: &Connection, clock: i64) -> Result<Delivery, OutboxError> {
+    pub fn pass(&mut self, db: &dyn Outbox, clock: i64) -> Result<Delivery, OutboxError> {
         let mut report = Delivery::default();
         if matches!(self.transport, Transport::None) {
             return Ok(report);
@@ -173,13 +173,13 @@ impl Courier {
                 return Ok(report);
             }
         }
-        let worker = self.worker(conn)?;
+        let worker = self.worker(db)?;
         let mut link = None;
         let mut handled = HashSet::new();
         'pass: loop {
             let now = wall_now();
             let claimed =
-                outbox::claim(conn, &worker, now, now + self.lease_seconds, clock, BATCH)?;
+                db.claim_messages(&worker, now, now + self.lease_seconds, clock, BATCH)?;
             for a in &claimed.abandoned {
                 report.unconfirmed += 1;
                 report.problems.push(format!(
@@ -194,23 +194,23 @@ impl Courier {
             for message in &claimed.messages {
                 if !handled.insert(message.id) {
                     // Claimed twice in one pass: leave the rest for later.
-                    outbox::release(conn, &worker)?;
+                    db.release_messages(&worker)?;
                     break 'pass;
                 }
                 // Renews what this worker holds, so that a long batch
                 // keeps its claims, and checks that it still holds this one.
                 let now = wall_now();
-                if !outbox::hold(conn, &worker, message.id, now, now + self.lease_seconds)? {
+                if !db.hold_messages(&worker, message.id, now, now + self.lease_seconds)? {
                     report.problems.push(format!(
                         "{} to {}: skipped: another worker took it over",
                         message.message_id, message.to
                     ));
                     continue;
                 }
-                let step = self.attempt(conn, &worker, &mut link, message, clock, &mut report)?;
+                let step = self.attempt(db, &worker, &mut link, message, clock, &mut report)?;
                 if let Step::Paused(error) = step {
-                    outbox::release(conn, &worker)?;
-                    outbox::pause(conn, &error, clock)?;
+                    db.release_messages(&worker)?;
+                    db.pause_delivery(&error, clock)?;
                     self.failing = Some((error.clone(), Instant::now()));
                     report.paused = Some(Paused { error, tried: true });
                     if let Some(Link::Smtp(session)) = link {
@@ -230,7 +230,7 @@ impl Courier {
     /// the first success after a pause resumes delivery.
     fn open(
         &mut self,
-        conn: &Connection,
+        db: &dyn Outbox,
         link: &mut Option<Link>,
         clock: i64,
     ) -> Result<Result<(), String>, OutboxError> {
@@ -254,7 +254,7 @@ impl Courier {
                     old.quit();
                 }
                 self.failing = None;
-                outbox::resume(conn, clock)?;
+                db.resume_delivery(clock)?;
                 Ok(Ok(()))
             }
             Err(error) => Ok(Err(error)),
@@ -265,7 +265,7 @@ impl Courier {
     /// it went.
     fn attempt(
         &mut self,
-        conn: &Connection,
+        db: &dyn Outbox,
         worker: &str,
         link: &mut Option<Link>,
         message: &Outgoing,
@@ -279,15 +279,7 @@ impl Courier {
                     error: e.0,
                     bounced: None,
                 };
-                self.record(
-                    conn,
-                    worker,
-                    message,
-                    State::Sending,
-                    outcome,
-                    clock,
-                    report,
-                )?;
+                self.record(db, worker, message, State::Sending, outcome, clock, report)?;
                 return Ok(Step::Done);
             }
         };
@@ -299,14 +291,14 @@ impl Courier {
             None => {
                 let mut reconnected = false;
                 loop {
-                    if let Err(error) = self.open(conn, link, clock)? {
+                    if let Err(error) = self.open(db, link, clock)? {
                         return Ok(Step::Paused(error));
                     }
                     let Some(Link::Smtp(session)) = link.as_mut() else {
                         return Ok(Step::Paused("no SMTP connection".into()));
                     };
                     let reused = session.used();
-                    let attempt = self.send_smtp(conn, worker, session, message, &email)?;
+                    let attempt = self.send_smtp(db, worker, session, message, &email)?;
                     match attempt.sending {
                         // The server closed the connection between
                         // messages: connect again, once.
@@ -322,7 +314,7 @@ impl Courier {
                 }
             }
             Some(dir) => {
-                if let Err(error) = self.open(conn, link, clock)? {
+                if let Err(error) = self.open(db, link, clock)? {
                     return Ok(Step::Paused(error));
                 }
                 let name = super::file_name(&message.message_id);
@@ -377,13 +369,13 @@ impl Courier {
                 error,
             },
         };
-        self.record(conn, worker, message, from, outcome, clock, report)?;
+        self.record(db, worker, message, from, outcome, clock, report)?;
         Ok(Step::Done)
     }
 
     fn send_smtp(
         &self,
-        conn: &Connection,
+        db: &dyn Outbox,
         worker: &str,
         session: &mut Session,
         message: &Outgoing,
@@ -401,15 +393,9 @@ impl Courier {
             email,
             || {
                 let now = wall_now();
-                keep(outbox::hold(
-                    conn,
-                    worker,
-                    message.id,
-                    now,
-                    now + self.lease_seconds,
-                ))
+                keep(db.hold_messages(worker, message.id, now, now + self.lease_seconds))
             },
-            || keep(outbox::finalize(conn, worker, message.id)),
+            || keep(db.finalize_message(worker, message.id)),
         );
         match failure.into_inner() {
             // The database failed before anything was handed over: stop.
@@ -424,7 +410,7 @@ impl Courier {
     #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
-        conn: &Connection,
+        db: &dyn Outbox,
         worker: &str,
         message: &Outgoing,
         from: State,
@@ -433,7 +419,7 @@ impl Courier {
         report: &mut Delivery,
     ) -> Result<(), OutboxError> {
         let about = format!("{} to {}", message.message_id, message.to);
-        if !outbox::record(conn, worker, message, from, &outcome, clock)? {
+        if !db.record_outcome(worker, message, from, &outcome, clock)? {
             report.problems.push(format!(
                 "{about}: its outcome could not be recorded: another worker took it over"
             ));

@@ -36,7 +36,7 @@ pub struct RowQuery {
 
 /// Everything the engine reads and writes. Each unit of work is enclosed
 /// in [`Store::begin`] … [`Store::commit`] (or [`Store::rollback`]).
-pub trait Store {
+pub trait Store: super::delivery::Outbox {
     // The unit of work.
 
     fn begin(&self, scope: Scope) -> DbResult<()>;

@@ -98,20 +98,26 @@ pub fn resolve(conn: &Connection, id: i64, resolution: Resolution, clock: i64) -
         if state != State::Unconfirmed {
             return Err(OutboxError::NotUnconfirmed { id, state });
         }
-        let (transition, detail) = match resolution {
-            Resolution::Sent => (
-                Transition::Sent { at: clock },
-                "a person confirmed it arrived",
-            ),
-            Resolution::Resend => (
-                Transition::Resend { at: clock },
-                "a person asked for it to be sent again",
-            ),
-        };
+        let (transition, detail) = settle(resolution, clock);
         apply(conn, id, state, None, &transition)?;
         if resolution == Resolution::Sent {
             sent_event(conn, id, clock)?;
         }
         log(conn, clock, id, "email resolved", detail)
     })
+}
+
+/// What settling an unconfirmed message does: the transition, and the
+/// `flow_log` detail of its `email resolved` line (both backends).
+pub(in crate::store) fn settle(resolution: Resolution, clock: i64) -> (Transition, &'static str) {
+    match resolution {
+        Resolution::Sent => (
+            Transition::Sent { at: clock },
+            "a person confirmed it arrived",
+        ),
+        Resolution::Resend => (
+            Transition::Resend { at: clock },
+            "a person asked for it to be sent again",
+        ),
+    }
 }

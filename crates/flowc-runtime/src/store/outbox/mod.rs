@@ -16,6 +16,7 @@
 mod inspect;
 mod lifecycle;
 
+pub(in crate::store) use inspect::settle;
 pub use inspect::{Listed, Resolution, find, list, resolve};
 pub use lifecycle::{Claim, State, Transition, Update, update};
 
@@ -130,7 +131,19 @@ impl From<StateError> for OutboxError {
     }
 }
 
-type Result<T> = std::result::Result<T, OutboxError>;
+impl From<super::error::DbError> for OutboxError {
+    fn from(e: super::error::DbError) -> OutboxError {
+        OutboxError::State(StateError::Database(e))
+    }
+}
+
+impl From<postgres::Error> for OutboxError {
+    fn from(e: postgres::Error) -> OutboxError {
+        OutboxError::State(StateError::Database(e.into()))
+    }
+}
+
+pub(in crate::store) type Result<T> = std::result::Result<T, OutboxError>;
 
 /// Runs `body` in a `BEGIN IMMEDIATE` transaction.
 fn transaction<T>(conn: &Connection, body: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -229,7 +242,7 @@ pub struct Claimed {
     pub abandoned: Vec<Abandoned>,
 }
 
-const ABANDONED: &str = "delivery was interrupted after the message was handed to the server; \
+pub(in crate::store) const ABANDONED: &str = "delivery was interrupted after the message was handed to the server; \
                          it was most likely delivered, and is not sent again";
 
 /// Claims up to `limit` messages for `worker`, in one transaction: those
@@ -406,37 +419,8 @@ pub fn record(
     outcome: &Outcome,
     clock: i64,
 ) -> Result<bool> {
-    let about = format!("{} to {}", message.message_id, message.to);
     transaction(conn, || {
-        let (transition, action, detail) = match outcome {
-            Outcome::Sent => (Transition::Sent { at: clock }, "email sent", about.clone()),
-            Outcome::Deferred { retry_at, error } => (
-                Transition::Defer {
-                    retry_at: *retry_at,
-                    error: error.clone(),
-                },
-                "email deferred",
-                format!(
-                    "{about}: {error} (attempt {}; next in {} min)",
-                    message.attempts,
-                    (retry_at - clock).max(0) / 60
-                ),
-            ),
-            Outcome::Failed { error, .. } => (
-                Transition::Fail {
-                    error: error.clone(),
-                },
-                "email failed",
-                format!("{about}: {error}"),
-            ),
-            Outcome::Unconfirmed { error } => (
-                Transition::Unconfirm {
-                    error: error.clone(),
-                },
-                "email unconfirmed",
-                format!("{about}: {error}"),
-            ),
-        };
+        let (transition, action, detail) = describe(message, outcome, clock);
         if !apply(conn, message.id, from, Some(worker), &transition)? {
             return Ok(false);
         }
@@ -462,6 +446,45 @@ pub fn record(
         }
         Ok(true)
     })
+}
+
+/// What recording `outcome` for `message` does: the transition, and the
+/// `flow_log` action and detail that go with it (both backends).
+pub(in crate::store) fn describe(
+    message: &Message,
+    outcome: &Outcome,
+    clock: i64,
+) -> (Transition, &'static str, String) {
+    let about = format!("{} to {}", message.message_id, message.to);
+    match outcome {
+        Outcome::Sent => (Transition::Sent { at: clock }, "email sent", about),
+        Outcome::Deferred { retry_at, error } => (
+            Transition::Defer {
+                retry_at: *retry_at,
+                error: error.clone(),
+            },
+            "email deferred",
+            format!(
+                "{about}: {error} (attempt {}; next in {} min)",
+                message.attempts,
+                (retry_at - clock).max(0) / 60
+            ),
+        ),
+        Outcome::Failed { error, .. } => (
+            Transition::Fail {
+                error: error.clone(),
+            },
+            "email failed",
+            format!("{about}: {error}"),
+        ),
+        Outcome::Unconfirmed { error } => (
+            Transition::Unconfirm {
+                error: error.clone(),
+            },
+            "email unconfirmed",
+            format!("{about}: {error}"),
+        ),
+    }
 }
 
 /// The `email_sent` event on the message's subject record, if it has one.
@@ -502,25 +525,33 @@ pub struct Pause {
     pub error: String,
 }
 
-const PAUSE_KEY: &str = "delivery_paused";
+pub(in crate::store) const PAUSE_KEY: &str = "delivery_paused";
 
 /// The stored pause, if delivery is paused.
 pub fn paused(conn: &Connection) -> Result<Option<Pause>> {
     let Some(text) = super::state::meta(conn, PAUSE_KEY)? else {
         return Ok(None);
     };
-    let value: Option<(i64, String)> = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| Some((v["since"].as_i64()?, v["error"].as_str()?.to_string())));
-    match value {
-        Some((since, error)) => Ok(Some(Pause { since, error })),
-        None => Err(StateError::Corrupt {
-            table: "flow_meta",
-            row: format!("`{PAUSE_KEY}`"),
-            value: text,
-            expected: "a JSON object with `since` and `error`",
+    Pause::decode(text).map(Some)
+}
+
+impl Pause {
+    /// Decodes the stored pause (`flow_meta.delivery_paused`): anything
+    /// but a JSON object with `since` and `error` is an error naming it.
+    pub(in crate::store) fn decode(text: String) -> Result<Pause> {
+        let value: Option<(i64, String)> = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| Some((v["since"].as_i64()?, v["error"].as_str()?.to_string())));
+        match value {
+            Some((since, error)) => Ok(Pause { since, error }),
+            None => Err(StateError::Corrupt {
+                table: "flow_meta",
+                row: format!("`{PAUSE_KEY}`"),
+                value: text,
+                expected: "a JSON object with `since` and `error`",
+            }
+            .into()),
         }
-        .into()),
     }
 }
 

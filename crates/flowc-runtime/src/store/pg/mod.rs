@@ -12,6 +12,7 @@ pub mod effects;
 pub mod events;
 pub mod inspect;
 pub mod introspect;
+pub mod outbox;
 pub mod rows;
 pub mod runs;
 pub mod state;

@@ -43,7 +43,7 @@ pub struct Pg {
     claim: Cell<Claim>,
     /// The state schema's name as written, and quoted for SQL.
     state_schema: String,
-    s: String,
+    pub(in crate::store) s: String,
 }
 
 impl Pg {
@@ -57,7 +57,7 @@ impl Pg {
         }
     }
 
-    fn c(&self) -> RefMut<'_, Client> {
+    pub(in crate::store) fn c(&self) -> RefMut<'_, Client> {
         self.client.borrow_mut()
     }
 
