@@ -39,26 +39,34 @@ pub fn decided(conn: &Connection) -> Result<Vec<Decided>, super::state::StateErr
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
     rows.into_iter()
-        .map(|(approval, run, status)| {
-            let decision = match status.as_str() {
-                "approved" => Decision::Approved,
-                "rejected" => Decision::Rejected,
-                _ => {
-                    return Err(super::state::StateError::Corrupt {
-                        table: "flow_approvals",
-                        row: format!("#{approval} (column `status`)"),
-                        value: status,
-                        expected: "pending, approved or rejected",
-                    });
-                }
-            };
-            Ok(Decided {
-                approval,
-                run,
-                decision,
-            })
-        })
+        .map(|(approval, run, status)| decided_row(approval, run, status))
         .collect()
+}
+
+/// A row of [`decided`]'s query (both backends): its stored status must
+/// name a decision; anything else is an error naming the row.
+pub(crate) fn decided_row(
+    approval: i64,
+    run: i64,
+    status: String,
+) -> Result<Decided, super::state::StateError> {
+    let decision = match status.as_str() {
+        "approved" => Decision::Approved,
+        "rejected" => Decision::Rejected,
+        _ => {
+            return Err(super::state::StateError::Corrupt {
+                table: "flow_approvals",
+                row: format!("#{approval} (column `status`)"),
+                value: status,
+                expected: "pending, approved or rejected",
+            });
+        }
+    };
+    Ok(Decided {
+        approval,
+        run,
+        decision,
+    })
 }
 
 /// Claims a decided approval for applying; `false` if another process
