@@ -9,6 +9,7 @@ mod event;
 mod fmt;
 mod graph;
 mod log;
+mod open;
 mod outbox;
 mod run;
 mod schema;

@@ -18,12 +18,17 @@ use std::process::ExitCode;
 ///   flowc run --db crm.sqlite rules/ --mail-dir outbox/
 ///   flowc run --db crm.sqlite rules/ --until 2025-02-01 --dry-run
 ///   FLOWC_SMTP_USER=… FLOWC_SMTP_PASSWORD=… flowc run --db crm.sqlite rules/ --smtp smtps://mail.example.jp --watch
+///   PGPASSWORD=… flowc run --db postgresql://flowc@db.example.jp/crm rules/ --watch
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// The SQLite database holding the records (and flowc's state).
-    #[arg(long, value_name = "FILE")]
+    /// The database holding the records (and flowc's state): a SQLite
+    /// file or a postgresql:// URL (the password from PGPASSWORD).
+    #[arg(long, value_name = "FILE|URL")]
     db: PathBuf,
+    /// On PostgreSQL: the schema flowc's own tables live in.
+    #[arg(long, value_name = "NAME", default_value = "flowc")]
+    state_schema: String,
     /// The rules project; default: the current folder.
     paths: Vec<PathBuf>,
     /// Process once and exit (the default).
@@ -117,37 +122,9 @@ fn wall_clock() -> i64 {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    super::sqlite_only(&args.db, "run")?;
     let Some((project, program)) = super::checked_project(&args.paths)? else {
         return Ok(ExitCode::from(1));
     };
-    if !args.db.is_file() {
-        return Err(format!(
-            "{}: no such database file; to create the tables the rules declare: flowc schema --db {} --create {}",
-            args.db.display(),
-            args.db.display(),
-            paths_shown(&args.paths)
-        ));
-    }
-    // Running rules against tables that do not match them would act on
-    // misread data: refuse, showing what differs.
-    let drift: Vec<_> = crate::store::drift::compare(
-        &crate::store::target::Target::Sqlite(args.db.clone()),
-        &program.schema,
-    )?
-    .into_iter()
-    .filter(|d| d.is_error())
-    .collect();
-    if !drift.is_empty() {
-        eprint!(
-            "{}",
-            crate::diagnostic::render_human(&project.sources, &drift, super::color_stderr())
-        );
-        eprintln!(
-            "the database does not match the rules (see `flowc check --db`); nothing was run"
-        );
-        return Ok(ExitCode::from(1));
-    }
     let _ = args.once;
     let transport = transport(&args)?;
     let zone = program.schema.timezone;
@@ -156,8 +133,18 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         project_text: super::project_text(&project),
         backend: args.backend,
     };
-    let engine = Engine::open(&args.db, program, options)
-        .map_err(|e| format!("{}: {e}", args.db.display()))?;
+    let paths = paths_shown(&args.paths);
+    let Some(engine) = super::open::engine(
+        &args.db,
+        &args.state_schema,
+        &project,
+        program,
+        options,
+        &paths,
+    )?
+    else {
+        return Ok(ExitCode::from(1));
+    };
     let parse = |t: &String| crate::engine::parse_time(t, zone);
     let how = match (&args.now, &args.until) {
         (Some(now), _) => Advance::To(parse(now)?),

@@ -26,6 +26,7 @@ mod pg_engine;
 mod pg_harness;
 mod pg_outbox;
 mod pg_rows;
+mod pg_run;
 mod pg_store;
 mod postgres;
 mod reliability;
