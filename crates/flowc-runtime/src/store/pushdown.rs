@@ -12,9 +12,18 @@
 //! `COLLATE BINARY`, flow's byte order, whatever the column's collation.
 //!
 //! A comparison with null is false in flow and `not` of it is true;
-//! SQLite's NULL only differs under `NOT`, so comparisons there become
+//! SQL's NULL only differs under `NOT`, so comparisons there become
 //! two-valued (`coalesce(a < b, 0)`). Conjuncts that cannot be translated
 //! are left to the VM on the rows SQL returns.
+//!
+//! The same translation is rendered for PostgreSQL ([`Dialect`]): `$N`
+//! parameters cast to the literal's type, `COLLATE "C"` (byte order),
+//! booleans, `strpos`, date arithmetic on `date`. PostgreSQL's columns hold
+//! only values of their type, but some of those are bad data to flow (a
+//! null in a non-nullable field, a `NaN` or out-of-range number, an
+//! infinite date, an enum text the project does not declare): such rows
+//! are selected and left to the VM by a condition on the pushed columns
+//! themselves, the part `flow_odd_rows` plays on SQLite.
 
 use super::sql::ident;
 use flowc_check::ir::{
@@ -23,16 +32,30 @@ use flowc_check::ir::{
 use rusqlite::types::Value as SqlValue;
 use std::collections::BTreeSet;
 
-/// How a sweep selects its rows.
+/// Which SQL a plan is rendered in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A sweep's selection in one dialect.
 #[derive(Debug, PartialEq)]
-pub struct Plan {
-    /// Rows to look at: those meeting the pushed conjuncts, plus rows with
-    /// a null where the condition reads a non-nullable column.
+pub struct Rendered {
+    /// Rows to look at: those meeting the pushed conjuncts (and, on
+    /// PostgreSQL, those whose pushed columns hold bad data).
     pub where_sql: String,
-    /// Per row, 1 when SQL alone decided the whole condition (the row's
+    /// Per row, true when SQL alone decided the whole condition (the row's
     /// pushed `columns` still have to decode cleanly).
     pub exact_sql: String,
     pub params: Vec<SqlValue>,
+}
+
+/// How a sweep selects its rows.
+#[derive(Debug, PartialEq)]
+pub struct Plan {
+    pub sqlite: Rendered,
+    pub postgres: Rendered,
     /// The subject's fields the pushed SQL reads.
     pub columns: Vec<flowc_check::ir::FieldId>,
     /// Whether one of them is text: SQL cannot tell whether a text is
@@ -49,6 +72,7 @@ pub fn candidates(
     table: &str,
     plan: &Plan,
 ) -> rusqlite::Result<Vec<(i64, bool)>> {
+    let plan = &plan.sqlite;
     let sql = format!(
         "SELECT {0}, {1} FROM {2} WHERE {3} ORDER BY {0}",
         ident("id"),
@@ -70,21 +94,60 @@ pub fn candidates(
 }
 
 pub fn plan(program: &Program, subject: RecordId, filter: Option<&Expr>, now: i64) -> Plan {
-    let everything = |exact: &str| Plan {
-        where_sql: "1".into(),
-        exact_sql: exact.into(),
-        params: Vec::new(),
-        columns: Vec::new(),
-        text_columns: false,
+    let sqlite = render(program, subject, filter, now, Dialect::Sqlite);
+    let postgres = render(program, subject, filter, now, Dialect::Postgres);
+    let record = program.schema.record(subject);
+    let text_columns = sqlite
+        .columns
+        .iter()
+        .any(|&f| record.fields[f as usize].ty.base == Type::Text);
+    Plan {
+        columns: sqlite
+            .columns
+            .iter()
+            .map(|&f| flowc_check::ir::FieldId(f))
+            .collect(),
+        text_columns,
+        sqlite: sqlite.sql,
+        postgres: postgres.sql,
+    }
+}
+
+/// One dialect's rendering, and the columns it reads (the same in every
+/// dialect: a conjunct translates in all or none).
+struct Translated {
+    sql: Rendered,
+    columns: BTreeSet<u32>,
+}
+
+fn render(
+    program: &Program,
+    subject: RecordId,
+    filter: Option<&Expr>,
+    now: i64,
+    dialect: Dialect,
+) -> Translated {
+    let (yes, no) = match dialect {
+        Dialect::Sqlite => ("1", "0"),
+        Dialect::Postgres => ("true", "false"),
+    };
+    let everything = |exact: &str| Translated {
+        sql: Rendered {
+            where_sql: yes.into(),
+            exact_sql: exact.into(),
+            params: Vec::new(),
+        },
+        columns: BTreeSet::new(),
     };
     let Some(filter) = filter else {
-        return everything("1");
+        return everything(yes);
     };
     let mut conjuncts = Vec::new();
     flatten(filter, &mut conjuncts);
     let mut t = Translator {
         program,
         subject,
+        dialect,
         params: Vec::new(),
         columns: BTreeSet::new(),
         now,
@@ -105,25 +168,24 @@ pub fn plan(program: &Program, subject: RecordId, filter: Option<&Expr>, now: i6
         }
     }
     if pushed.is_empty() {
-        return everything("0");
+        return everything(no);
     }
     let condition = pushed.join(" AND ");
-    let exact = if residual { "0" } else { "1" };
-    let record = program.schema.record(subject);
-    let text_columns = t
-        .columns
-        .iter()
-        .any(|&f| record.fields[f as usize].ty.base == Type::Text);
-    Plan {
-        where_sql: condition,
-        exact_sql: format!("({exact})"),
-        params: t.params,
-        columns: t
-            .columns
-            .iter()
-            .map(|&f| flowc_check::ir::FieldId(f))
-            .collect(),
-        text_columns,
+    let exact = if residual { no } else { yes };
+    let (where_sql, exact_sql) = match t.bad_data() {
+        Some(bad) => (
+            format!("({condition}) OR {bad}"),
+            format!("({exact} AND NOT {bad})"),
+        ),
+        None => (condition, format!("({exact})")),
+    };
+    Translated {
+        sql: Rendered {
+            where_sql,
+            exact_sql,
+            params: t.params,
+        },
+        columns: t.columns,
     }
 }
 
@@ -140,6 +202,7 @@ fn flatten<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
 struct Translator<'p> {
     program: &'p Program,
     subject: RecordId,
+    dialect: Dialect,
     params: Vec<SqlValue>,
     /// The subject's columns the pushed SQL reads (field indices).
     columns: BTreeSet<u32>,
@@ -155,15 +218,76 @@ impl<'p> Translator<'p> {
     /// `NOT` above would turn it into true, so only there is it made 0.
     fn two_valued(&self, sql: String) -> String {
         if self.negated > 0 {
-            format!("coalesce({sql}, 0)")
+            format!("coalesce({sql}, {})", self.no())
         } else {
             format!("({sql})")
         }
     }
 
-    fn param(&mut self, v: SqlValue) -> String {
+    fn yes(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "1",
+            Dialect::Postgres => "true",
+        }
+    }
+
+    fn no(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "0",
+            Dialect::Postgres => "false",
+        }
+    }
+
+    /// A parameter; on PostgreSQL cast to the value's type (`bigint`,
+    /// `numeric`, `text`, `date`, `boolean`), never left for the server to
+    /// guess (two parameters compared would compare as text).
+    fn param(&mut self, v: SqlValue, pg_type: &str) -> String {
         self.params.push(v);
-        format!("?{}", self.params.len())
+        match self.dialect {
+            Dialect::Sqlite => format!("?{}", self.params.len()),
+            Dialect::Postgres => format!("${}::{pg_type}", self.params.len()),
+        }
+    }
+
+    /// On PostgreSQL, the rows whose pushed columns hold what flow reads as
+    /// bad data (see the module comment), as one condition; `None` when no
+    /// pushed column can.
+    fn bad_data(&mut self) -> Option<String> {
+        if self.dialect != Dialect::Postgres {
+            return None;
+        }
+        let record = self.program.schema.record(self.subject);
+        let mut bad = Vec::new();
+        for &f in &self.columns.clone() {
+            let field = &record.fields[f as usize];
+            let column = ident(&field.name);
+            if !field.ty.nullable {
+                bad.push(format!("{column} IS NULL"));
+            }
+            match field.ty.base {
+                Type::Decimal => bad.push(format!(
+                    "coalesce(NOT ({column} BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308), false)"
+                )),
+                Type::Date => bad.push(format!("coalesce(NOT isfinite({column}), false)")),
+                Type::Enum(id) => {
+                    let values: Vec<String> = self
+                        .program
+                        .schema
+                        .enum_def(id)
+                        .values
+                        .clone()
+                        .into_iter()
+                        .map(|v| self.param(SqlValue::Text(v), "text"))
+                        .collect();
+                    bad.push(format!(
+                        "coalesce({column}::text NOT IN ({}), false)",
+                        values.join(", ")
+                    ));
+                }
+                _ => {}
+            }
+        }
+        (!bad.is_empty()).then(|| format!("({})", bad.join(" OR ")))
     }
 
     /// A boolean condition as a two-valued SQL expression (0 or 1).
@@ -177,7 +301,7 @@ impl<'p> Translator<'p> {
                 self.negated -= 1;
                 format!("(NOT {})", inner?)
             }
-            K::Lit(Literal::Bool(b)) => if *b { "1" } else { "0" }.into(),
+            K::Lit(Literal::Bool(b)) => if *b { self.yes() } else { self.no() }.into(),
             K::Compare {
                 op, left, right, ..
             } => {
@@ -239,7 +363,11 @@ impl<'p> Translator<'p> {
             } => {
                 let cmp = if *negated { "= 0" } else { "> 0" };
                 let (t, p) = (self.operand(text)?, self.operand(part)?);
-                self.two_valued(format!("instr({t}, {p}) {cmp}"))
+                let instr = match self.dialect {
+                    Dialect::Sqlite => "instr",
+                    Dialect::Postgres => "strpos",
+                };
+                self.two_valued(format!("{instr}({t}, {p}) {cmp}"))
             }
             K::StartsWith { text, prefix } => {
                 let (t, p) = (self.operand(text)?, self.operand(prefix)?);
@@ -247,7 +375,8 @@ impl<'p> Translator<'p> {
             }
             K::Field { .. } if e.ty.base == Type::Bool => {
                 let v = self.operand(e)?;
-                self.two_valued(format!("{v} = 1"))
+                let yes = self.yes();
+                self.two_valued(format!("{v} = {yes}"))
             }
             K::CallFn { function, args } => {
                 self.inline(*function, args, |t, body| t.condition(body))?
@@ -271,45 +400,64 @@ impl<'p> Translator<'p> {
                 self.columns.insert(field.0);
                 let column = ident(&self.program.schema.field(*record, *field).name);
                 // The column's own collation (`COLLATE NOCASE`) must not
-                // apply: flow compares text byte by byte.
-                Some(match ty {
-                    Type::Text | Type::Enum(_) | Type::Date => format!("{column} COLLATE BINARY"),
+                // apply: flow compares text byte by byte. (A PostgreSQL enum
+                // type has no collation: compared as its text.)
+                Some(match (self.dialect, ty) {
+                    (Dialect::Sqlite, Type::Text | Type::Enum(_) | Type::Date) => {
+                        format!("{column} COLLATE BINARY")
+                    }
+                    (Dialect::Postgres, Type::Text | Type::Enum(_)) => {
+                        format!("({column}::text COLLATE \"C\")")
+                    }
                     _ => column,
                 })
             }
             K::Lit(lit) => {
-                let v = match lit {
+                let (v, pg_type) = match lit {
                     Literal::Null => return None,
-                    Literal::Int(i) | Literal::Duration(i) => SqlValue::Integer(*i),
-                    Literal::Decimal(f) => SqlValue::Real(*f),
-                    Literal::Text(t) => SqlValue::Text(t.clone()),
-                    Literal::Bool(b) => SqlValue::Integer(i64::from(*b)),
-                    Literal::Date(d) => SqlValue::Text(flowc_syntax::time::format_date(*d)),
+                    Literal::Int(i) | Literal::Duration(i) => (SqlValue::Integer(*i), "bigint"),
+                    Literal::Decimal(f) => (SqlValue::Real(*f), "numeric"),
+                    Literal::Text(t) => (SqlValue::Text(t.clone()), "text"),
+                    Literal::Bool(b) => (SqlValue::Integer(i64::from(*b)), "boolean"),
+                    Literal::Date(d) => {
+                        (SqlValue::Text(flowc_syntax::time::format_date(*d)), "date")
+                    }
                     Literal::DateTime(_) => return None,
-                    Literal::Enum(id, i) => SqlValue::Text(
-                        self.program
-                            .schema
-                            .enum_def(*id)
-                            .values
-                            .get(*i as usize)?
-                            .clone(),
+                    Literal::Enum(id, i) => (
+                        SqlValue::Text(
+                            self.program
+                                .schema
+                                .enum_def(*id)
+                                .values
+                                .get(*i as usize)?
+                                .clone(),
+                        ),
+                        "text",
                     ),
                 };
-                Some(self.param(v))
+                Some(self.param(v, pg_type))
             }
             K::Today => {
                 let today = flowc_syntax::time::local_date(self.now, self.program.schema.timezone);
-                Some(self.param(SqlValue::Text(flowc_syntax::time::format_date(today))))
+                Some(self.param(
+                    SqlValue::Text(flowc_syntax::time::format_date(today)),
+                    "date",
+                ))
             }
             K::Arith {
                 op: ArithOp::DateDiff,
                 left,
                 right,
-            } => Some(format!(
-                "CAST(julianday({}) - julianday({}) AS INTEGER)",
-                self.operand(left)?,
-                self.operand(right)?
-            )),
+            } => {
+                let (l, r) = (self.operand(left)?, self.operand(right)?);
+                Some(match self.dialect {
+                    Dialect::Sqlite => {
+                        format!("CAST(julianday({l}) - julianday({r}) AS INTEGER)")
+                    }
+                    // `date - date` is the number of days.
+                    Dialect::Postgres => format!("({l} - {r})"),
+                })
+            }
             K::Arith {
                 op: op @ (ArithOp::DateAdd | ArithOp::DateSub),
                 left,
@@ -323,8 +471,17 @@ impl<'p> Translator<'p> {
                 } else {
                     -(s / 86_400)
                 };
-                let shift = self.param(SqlValue::Text(format!("{days:+} days")));
-                Some(format!("date({}, {shift})", self.operand(left)?))
+                match self.dialect {
+                    Dialect::Sqlite => {
+                        let shift = self.param(SqlValue::Text(format!("{days:+} days")), "text");
+                        Some(format!("date({}, {shift})", self.operand(left)?))
+                    }
+                    Dialect::Postgres => {
+                        let date = self.operand(left)?;
+                        let shift = self.param(SqlValue::Integer(days), "integer");
+                        Some(format!("({date} + {shift})"))
+                    }
+                }
             }
             K::Cast(inner) if e.ty.base == Type::Decimal && inner.ty.base == Type::Int => {
                 self.operand(inner)

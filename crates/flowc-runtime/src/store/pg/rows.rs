@@ -43,15 +43,8 @@
 //! time of the text, which `to_sql` wrote in the project's zone: the same
 //! reading as above. No catalog lookup, nothing cached.
 //!
-//! **Sweeps.** [`pushdown::plan`](super::super::pushdown::plan) builds SQLite
-//! SQL (`?N` parameters, `COLLATE BINARY`, `instr`, `julianday`, `date(…,
-//! '+N days')`, integers for booleans), and its exactness rests on SQLite's
-//! `flow_odd_rows`, which PostgreSQL does not have (a null in a non-nullable
-//! column, a `NaN`, an enum text flow does not declare would be filtered
-//! out by SQL unseen). The plan as given is not portable, so
-//! [`sweep_candidates`] returns every row, none decided, and the engine
-//! evaluates the rule's `where` on each: correct, but without pushdown.
-//! Only a plan with no condition at all (`where` absent) is decided in SQL.
+//! **Sweeps.** [`pushdown::plan`](super::super::pushdown::plan) renders
+//! the rule's `where` for PostgreSQL too; [`sweep_candidates`] runs it.
 
 use super::super::backend::SqlValue;
 use super::super::pushdown::Plan;
@@ -251,24 +244,29 @@ pub fn delete_row(c: &mut Client, table: &str, id: i64) -> R<()> {
     Ok(())
 }
 
-/// The rows of `table` a sweep looks at, in id order: `(id, decided)`.
-///
-/// The plan's SQL is SQLite's and its exactness relies on SQLite's
-/// `flow_odd_rows` (see the module comment), so it is not run here: every
-/// row is a candidate, none decided, and the engine evaluates the `where`
-/// on each, which is always right, only slower than a pushed-down filter.
-/// A plan without any condition (the rule has no `where`) decides every
-/// row in SQL on either backend, and so it does here.
+/// The rows of `table` a sweep looks at, in id order: `(id, decided)`,
+/// by the plan's PostgreSQL rendering: its pushed conditions, plus the rows
+/// whose pushed columns hold bad data to flow, never decided (see
+/// `store::pushdown`).
 pub fn sweep_candidates(c: &mut Client, table: &str, plan: &Plan) -> R<Vec<(i64, bool)>> {
-    let unconditional = plan.where_sql == "1" && plan.exact_sql == "1" && plan.params.is_empty();
+    let plan = &plan.postgres;
     let sql = format!(
-        "SELECT {0}::bigint FROM {1} ORDER BY {0}",
+        "SELECT {0}::bigint, {1} FROM {2} WHERE {3} ORDER BY {0}",
         ident("id"),
-        ident(table)
+        plan.exact_sql,
+        ident(table),
+        plan.where_sql
     );
-    c.query(&sql, &[])?
+    let params: Vec<Param> = plan.params.iter().map(Param::from).collect();
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    c.query(&sql, &refs)?
         .iter()
-        .map(|r| Ok((r.try_get(0)?, unconditional)))
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                r.try_get::<_, Option<bool>>(1)?.unwrap_or(false),
+            ))
+        })
         .collect()
 }
 
