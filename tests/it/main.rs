@@ -28,6 +28,7 @@ mod pg_outbox;
 mod pg_rows;
 mod pg_run;
 mod pg_store;
+mod pg_sweeps;
 mod postgres;
 mod reliability;
 mod scenarios;
