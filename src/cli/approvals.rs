@@ -11,11 +11,16 @@ use std::process::ExitCode;
 /// Examples:
 ///   flowc approvals --db crm.sqlite
 ///   flowc approvals --db crm.sqlite approve 3
+///   flowc approvals --db postgresql://sales@db/crm reject 4 --note "too early"
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    #[arg(long, value_name = "FILE")]
+    /// The database: a SQLite file or a postgresql:// URL.
+    #[arg(long, value_name = "FILE|URL")]
     db: PathBuf,
+    /// On PostgreSQL: the schema flowc's own tables live in.
+    #[arg(long, value_name = "NAME", default_value = "flowc")]
+    state_schema: String,
     #[command(subcommand)]
     action: Option<Action>,
 }
@@ -39,16 +44,17 @@ enum Action {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    super::sqlite_only(&args.db, "approvals")?;
     let action = args.action.unwrap_or(Action::List);
-    let conn = match action {
-        Action::List => super::open_db_read_only(&args.db)?,
-        _ => super::open_db(&args.db)?,
+    let access = match action {
+        Action::List => super::Access::Look,
+        _ => super::Access::Settle,
     };
-    let zone = super::db_zone(&conn);
+    let store = super::open_state(&args.db, &args.state_schema, access)?;
+    let store = store.as_ref();
     match action {
         Action::List => {
-            let pending = crate::store::approvals::pending(&conn).map_err(|e| e.to_string())?;
+            let zone = super::state_zone(store);
+            let pending = store.pending_approvals().map_err(|e| e.to_string())?;
             if pending.is_empty() {
                 println!("no approvals pending");
             }
@@ -65,20 +71,20 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
                 );
             }
         }
-        Action::Approve { id, note } => decide(&conn, id, Decision::Approved, note)?,
-        Action::Reject { id, note } => decide(&conn, id, Decision::Rejected, note)?,
+        Action::Approve { id, note } => decide(store, id, Decision::Approved, note)?,
+        Action::Reject { id, note } => decide(store, id, Decision::Rejected, note)?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn decide(
-    conn: &rusqlite::Connection,
+    store: &dyn crate::store::Store,
     id: i64,
     decision: Decision,
     note: Option<String>,
 ) -> Result<(), String> {
-    let at = super::db_clock(conn)?;
-    match crate::store::approvals::decide(conn, id, decision, at, note.as_deref()) {
+    let at = super::state_clock(store)?;
+    match store.decide_approval(id, decision, at, note.as_deref()) {
         Ok(Ok(())) => {}
         Ok(Err(DecideError::AlreadyDecided)) => {
             return Err(format!("approval {id} was already decided"));

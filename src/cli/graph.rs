@@ -12,6 +12,7 @@ use std::process::ExitCode;
 ///   flowc graph seminar rules/ --format svg > seminar.svg
 ///   flowc graph rules/seminar.flow --format dot | dot -Tpng > seminar.png
 ///   flowc graph seminar rules/ --db crm.sqlite
+///   flowc graph seminar rules/ --db postgresql://sales@db/crm
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -21,9 +22,13 @@ pub struct Args {
     paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Mermaid)]
     format: Format,
-    /// Annotate each step with its runs in this database.
-    #[arg(long, value_name = "FILE")]
+    /// Annotate each step with its runs in this database: a SQLite file or
+    /// a postgresql:// URL.
+    #[arg(long, value_name = "FILE|URL")]
     db: Option<PathBuf>,
+    /// On PostgreSQL: the schema flowc's own tables live in.
+    #[arg(long, value_name = "NAME", default_value = "flowc")]
+    state_schema: String,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -34,9 +39,6 @@ enum Format {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    if let Some(db) = &args.db {
-        super::sqlite_only(db, "graph")?;
-    }
     let target_is_path = std::path::Path::new(&args.target).exists();
     let paths: Vec<PathBuf> = if target_is_path {
         std::iter::once(PathBuf::from(&args.target))
@@ -71,14 +73,18 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             }
         }
     };
-    let conn = match &args.db {
-        Some(db) => Some(super::open_db_read_only(db)?),
+    let store = match &args.db {
+        Some(db) => Some(super::open_state(
+            db,
+            &args.state_schema,
+            super::Access::Look,
+        )?),
         None => None,
     };
     for rule in rules {
         let graph = crate::graph::build(rule, &program.schema, &project.sources);
-        let counts = match &conn {
-            Some(conn) => counts(conn, &rule.name).map_err(|e| e.to_string())?,
+        let counts = match &store {
+            Some(store) => counts(store.report(), &rule.name).map_err(|e| e.to_string())?,
             None => crate::graph::Counts::new(),
         };
         let text = match args.format {
@@ -91,10 +97,13 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn counts(conn: &rusqlite::Connection, rule: &str) -> rusqlite::Result<crate::graph::Counts> {
+fn counts(
+    report: &dyn crate::store::Report,
+    rule: &str,
+) -> crate::store::DbResult<crate::graph::Counts> {
     let mut out = crate::graph::Counts::new();
-    for (step, waiting, passed) in crate::store::log::step_counts(conn, rule)? {
-        out.insert(step, (waiting, passed));
+    for c in report.step_counts(rule)? {
+        out.insert(c.step, (c.waiting, c.passed));
     }
     Ok(out)
 }

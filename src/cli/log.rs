@@ -9,11 +9,16 @@ use std::process::ExitCode;
 /// Examples:
 ///   flowc log --db crm.sqlite --rule seminar
 ///   flowc log --db crm.sqlite --run 42
+///   flowc log --db postgresql://sales@db/crm --tail 20
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    #[arg(long, value_name = "FILE")]
+    /// The database: a SQLite file or a postgresql:// URL.
+    #[arg(long, value_name = "FILE|URL")]
     db: PathBuf,
+    /// On PostgreSQL: the schema flowc's own tables live in.
+    #[arg(long, value_name = "NAME", default_value = "flowc")]
+    state_schema: String,
     /// Only this run.
     #[arg(long)]
     run: Option<i64>,
@@ -26,18 +31,18 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    super::sqlite_only(&args.db, "log")?;
-    let conn = super::open_db_read_only(&args.db)?;
+    let store = super::open_state(&args.db, &args.state_schema, super::Access::Look)?;
+    let store = store.as_ref();
     if let Some(rule) = &args.rule {
-        known_rule(&conn, rule)?;
+        known_rule(store, rule)?;
     }
-    let zone = super::db_zone(&conn);
+    let zone = super::state_zone(store);
     let filter = crate::store::log::Filter {
         run: args.run,
         rule: args.rule.as_deref(),
         tail: args.tail,
     };
-    let entries = crate::store::log::read(&conn, &filter).map_err(|e| e.to_string())?;
+    let entries = store.read_log(&filter).map_err(|e| e.to_string())?;
     for e in entries {
         let at = crate::time::format_datetime(e.at, zone);
         println!(
@@ -59,8 +64,8 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
 /// A rule name the engine never ran with is most likely a typo: say so,
 /// with the names it knows (from `flow_versions`, which is small), rather
 /// than print nothing.
-fn known_rule(conn: &rusqlite::Connection, rule: &str) -> Result<(), String> {
-    let names = crate::store::versions::rule_names(conn).map_err(|e| e.to_string())?;
+fn known_rule(store: &dyn crate::store::Store, rule: &str) -> Result<(), String> {
+    let names = store.rule_names().map_err(|e| e.to_string())?;
     if names.iter().any(|n| n == rule) {
         return Ok(());
     }

@@ -104,14 +104,73 @@ fn quiet_on_closed_pipe() {
     }));
 }
 
-/// For the commands that run on a SQLite file only, so far: a PostgreSQL
-/// URL gets a clear refusal that names it without its password.
-pub fn sqlite_only(db: &std::path::Path, command: &str) -> Result<(), String> {
-    let text = db.to_string_lossy();
-    match crate::store::target::Target::parse(&text)? {
-        crate::store::target::Target::Sqlite(_) => Ok(()),
-        target => target.sqlite_only(command).map(|_| ()),
+/// How a command uses the engine's state on `--db`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Only looks (`stats`, `log`, lists): a SQLite file is opened
+    /// read-only; a PostgreSQL session refuses writes.
+    Look,
+    /// Settles something a person decides (an approval, an unconfirmed
+    /// email).
+    Settle,
+}
+
+/// The engine's state on `db`, a SQLite file or a PostgreSQL URL (flowc's
+/// tables in `state_schema`), for the commands that inspect or settle it.
+/// Neither a missing file nor missing tables are ever created: a database
+/// flowc never ran on is an error saying so.
+pub(crate) fn open_state(
+    db: &std::path::Path,
+    state_schema: &str,
+    access: Access,
+) -> Result<Box<dyn crate::store::Store>, String> {
+    use crate::store::target::Target;
+    match Target::parse(&db.to_string_lossy())? {
+        Target::Sqlite(path) => Ok(Box::new(match access {
+            Access::Look => crate::store::sqlite::Sqlite::read_only(open_db_read_only(&path)?),
+            Access::Settle => crate::store::sqlite::Sqlite::new(open_db(&path)?)
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        })),
+        Target::Postgres(pg) => {
+            if state_schema.trim().is_empty() {
+                return Err("--state-schema needs a name".into());
+            }
+            let client = crate::store::pg::connect(&pg)?;
+            let store =
+                crate::store::pg::Pg::existing(client, state_schema, access == Access::Look)
+                    .map_err(|e| match e {
+                        crate::store::state::StateError::NoState => format!(
+                            "{pg}: {e}; flowc's tables were looked for in schema `{state_schema}` \
+                             (--state-schema names another)"
+                        ),
+                        e => format!("{pg}: {e}"),
+                    })?;
+            Ok(Box::new(store))
+        }
     }
+}
+
+/// The time zone the engine last ran with (UTC if it never ran).
+pub(crate) fn state_zone(store: &dyn crate::store::Store) -> chrono_tz::Tz {
+    store
+        .meta("timezone")
+        .ok()
+        .flatten()
+        .and_then(|z| crate::time::parse_zone(&z))
+        .unwrap_or(chrono_tz::Tz::UTC)
+}
+
+/// The engine's clock, or the wall clock if it never ran; an error if the
+/// stored clock is damaged.
+pub(crate) fn state_clock(store: &dyn crate::store::Store) -> Result<i64, String> {
+    let stored = store.clock().map_err(|e| e.to_string())?;
+    Ok(stored.unwrap_or_else(wall_clock))
+}
+
+fn wall_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The engine's SQLite connection, for what does not go through the
@@ -182,9 +241,5 @@ pub(crate) fn db_zone(conn: &rusqlite::Connection) -> chrono_tz::Tz {
 /// stored clock is damaged.
 pub(crate) fn db_clock(conn: &rusqlite::Connection) -> Result<i64, String> {
     let stored = crate::store::state::clock(conn).map_err(|e| e.to_string())?;
-    Ok(stored.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
-    }))
+    Ok(stored.unwrap_or_else(wall_clock))
 }

@@ -16,11 +16,16 @@ use std::process::ExitCode;
 ///   flowc outbox --db crm.sqlite --state unconfirmed
 ///   flowc outbox --db crm.sqlite resolve 12 sent
 ///   flowc outbox --db crm.sqlite resolve '<7.send-1.0.3f2a@flowc>' resend
+///   flowc outbox --db postgresql://sales@db/crm --state failed
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    #[arg(long, value_name = "FILE")]
+    /// The database: a SQLite file or a postgresql:// URL.
+    #[arg(long, value_name = "FILE|URL")]
     db: PathBuf,
+    /// On PostgreSQL: the schema flowc's own tables live in.
+    #[arg(long, value_name = "NAME", default_value = "flowc")]
+    state_schema: String,
     /// Only messages in this state.
     #[arg(long, value_enum)]
     state: Option<StateArg>,
@@ -75,31 +80,37 @@ enum ResolutionArg {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    super::sqlite_only(&args.db, "outbox")?;
+    let db = (args.db.as_path(), args.state_schema.as_str());
     match args.action {
-        None => list(&args.db, args.state),
-        Some(Action::List { state }) => list(&args.db, state.or(args.state)),
+        None => list(db, args.state),
+        Some(Action::List { state }) => list(db, state.or(args.state)),
         Some(Action::Resolve { id, resolution }) => {
             if args.state.is_some() {
                 return Err("--state only filters the list".into());
             }
-            resolve(&args.db, &id, resolution)
+            resolve(db, &id, resolution)
         }
     }
 }
 
-fn list(db: &std::path::Path, state: Option<StateArg>) -> Result<ExitCode, String> {
-    let conn = super::open_db_read_only(db)?;
-    let zone = super::db_zone(&conn);
-    let shown = |e: outbox::OutboxError| format!("{}: {e}", db.display());
-    if let Some(pause) = outbox::paused(&conn).map_err(shown)? {
+/// The database and, on PostgreSQL, the schema of flowc's tables.
+type Db<'a> = (&'a std::path::Path, &'a str);
+
+fn list((db, state_schema): Db, state: Option<StateArg>) -> Result<ExitCode, String> {
+    let store = super::open_state(db, state_schema, super::Access::Look)?;
+    let zone = super::state_zone(store.as_ref());
+    let shown = |e: outbox::OutboxError| format!("{}: {e}", shown_db(db));
+    if let Some(pause) = store.delivery_paused().map_err(shown)? {
         eprintln!(
             "delivery is paused since {}: {}",
             crate::time::format_datetime(pause.since, zone),
             pause.error
         );
     }
-    for m in outbox::list(&conn, state.map(StateArg::state)).map_err(shown)? {
+    for m in store
+        .list_messages(state.map(StateArg::state))
+        .map_err(shown)?
+    {
         let mut line = format!(
             "{}  {:<11}  {}  to {}  {:?}",
             m.id, m.state, m.message_id, m.to, m.subject
@@ -120,15 +131,21 @@ fn list(db: &std::path::Path, state: Option<StateArg>) -> Result<ExitCode, Strin
     Ok(ExitCode::SUCCESS)
 }
 
-fn resolve(db: &std::path::Path, key: &str, resolution: ResolutionArg) -> Result<ExitCode, String> {
-    let conn = super::open_db(db)?;
-    let at = super::db_clock(&conn)?;
-    let (id, _) = outbox::find(&conn, key).map_err(|e| e.to_string())?;
+fn resolve(
+    (db, state_schema): Db,
+    key: &str,
+    resolution: ResolutionArg,
+) -> Result<ExitCode, String> {
+    let store = super::open_state(db, state_schema, super::Access::Settle)?;
+    let at = super::state_clock(store.as_ref())?;
+    let (id, _) = store.find_message(key).map_err(|e| e.to_string())?;
     let resolution = match resolution {
         ResolutionArg::Sent => Resolution::Sent,
         ResolutionArg::Resend => Resolution::Resend,
     };
-    outbox::resolve(&conn, id, resolution, at).map_err(|e| e.to_string())?;
+    store
+        .resolve_message(id, resolution, at)
+        .map_err(|e| e.to_string())?;
     match resolution {
         Resolution::Sent => println!("message {id} marked sent"),
         Resolution::Resend => {
@@ -136,4 +153,13 @@ fn resolve(db: &std::path::Path, key: &str, resolution: ResolutionArg) -> Result
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The database as messages name it: a URL without its password.
+fn shown_db(db: &std::path::Path) -> String {
+    let text = db.to_string_lossy();
+    match crate::store::target::Target::parse(&text) {
+        Ok(target) => target.to_string(),
+        Err(_) => text.into_owned(),
+    }
 }

@@ -10,22 +10,26 @@ use std::process::ExitCode;
 /// `problems` counts what was logged without failing a run: a sweep
 /// meeting the same bad row again, `notify role` with nobody in the role.
 ///
-/// Example:
+/// Examples:
 ///   flowc stats --db crm.sqlite
+///   flowc stats --db postgresql://sales@db/crm --json
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    #[arg(long, value_name = "FILE")]
+    /// The database: a SQLite file or a postgresql:// URL.
+    #[arg(long, value_name = "FILE|URL")]
     db: PathBuf,
+    /// On PostgreSQL: the schema flowc's own tables live in.
+    #[arg(long, value_name = "NAME", default_value = "flowc")]
+    state_schema: String,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    super::sqlite_only(&args.db, "stats")?;
-    let conn = super::open_db_read_only(&args.db)?;
-    let stats = crate::store::stats::per_rule(&conn).map_err(|e| e.to_string())?;
+    let store = super::open_state(&args.db, &args.state_schema, super::Access::Look)?;
+    let stats = store.report().rule_stats().map_err(|e| e.to_string())?;
     if args.json {
         println!(
             "{}",

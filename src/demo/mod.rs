@@ -207,7 +207,10 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
 }
 
 fn summarize(engine: &Engine, mail: &Path) -> Result<Summary, String> {
-    let totals = crate::store::stats::totals(crate::cli::sqlite(engine)?, "autoreply")
+    let totals = engine
+        .store()
+        .report()
+        .totals("autoreply")
         .map_err(|e| e.to_string())?;
     Ok(Summary {
         runs_by_rule: totals.runs_by_rule,

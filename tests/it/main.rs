@@ -21,6 +21,7 @@ mod fmt;
 mod fmt_props;
 mod graph;
 mod layering;
+mod pg_commands;
 mod pg_effects;
 mod pg_engine;
 mod pg_harness;

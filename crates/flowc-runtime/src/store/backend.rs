@@ -54,6 +54,9 @@ pub trait Store: super::delivery::Outbox {
     fn when_idle(&self) -> DbResult<()>;
     /// The read-only questions `flowc test` asks of this store.
     fn inspect(&self) -> &dyn super::inspection::Inspect;
+    /// The read-only questions of `flowc stats`, `flowc graph --db` and
+    /// the demo's summary.
+    fn report(&self) -> &dyn super::report::Report;
     /// The SQLite connection underneath, for the parts of flowc that do
     /// not go through this interface yet; `None` on other backends.
     fn sqlite(&self) -> Option<&rusqlite::Connection> {

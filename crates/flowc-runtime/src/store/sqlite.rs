@@ -35,6 +35,13 @@ impl Sqlite {
         Ok(Sqlite { conn })
     }
 
+    /// A store on a connection opened read-only ([`state::open_read_only`]),
+    /// for the commands that only look: nothing is configured, so the file
+    /// is never changed (not even switched to WAL). Every write fails.
+    pub fn read_only(conn: Connection) -> Sqlite {
+        Sqlite { conn }
+    }
+
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
@@ -54,6 +61,9 @@ impl Store for Sqlite {
         Ok(state::checkpoint(&self.conn)?)
     }
     fn inspect(&self) -> &dyn super::inspection::Inspect {
+        self
+    }
+    fn report(&self) -> &dyn super::report::Report {
         self
     }
     fn sqlite(&self) -> Option<&Connection> {

@@ -53,18 +53,6 @@ impl Target {
             config,
         })))
     }
-
-    /// The SQLite file, or an error saying that `command` does not run on
-    /// PostgreSQL yet.
-    pub fn sqlite_only(&self, command: &str) -> Result<&PathBuf, String> {
-        match self {
-            Target::Sqlite(path) => Ok(path),
-            Target::Postgres(pg) => Err(format!(
-                "{pg}: `flowc {command}` works on a SQLite file only, so far; \
-                 on PostgreSQL, `flowc check --db`, `flowc schema` and `flowc event` work today"
-            )),
-        }
-    }
 }
 
 impl fmt::Display for Target {
@@ -160,15 +148,6 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(err.contains("not a PostgreSQL URL"), "{err}");
-        assert!(!err.contains("s3cret"), "{err}");
-        let err = Target::parse("postgresql://sales:s3cret@db/crm")
-            .and_then(|t| t.sqlite_only("run").map(|_| ()))
-            .err()
-            .unwrap_or_default();
-        assert!(
-            err.contains("`flowc run` works on a SQLite file only"),
-            "{err}"
-        );
         assert!(!err.contains("s3cret"), "{err}");
     }
 }

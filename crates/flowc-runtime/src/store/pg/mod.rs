@@ -13,6 +13,7 @@ pub mod events;
 pub mod inspect;
 pub mod introspect;
 pub mod outbox;
+pub mod report;
 pub mod rows;
 pub mod runs;
 pub mod state;

@@ -7,7 +7,9 @@
 //! Unix seconds in `bigint`, as on SQLite: the engine's clock may be
 //! simulated, so they are not the database's `now()`.
 
+use super::super::error::DbError;
 use super::super::sql::ident;
+use super::super::state::StateError;
 use postgres::Client;
 
 /// The layout version these migrations bring a database to.
@@ -292,4 +294,46 @@ pub fn migrate(client: &mut Client, state_schema: &str) -> Result<(), String> {
         .map_err(|e| super::error_text(&e))?;
     }
     tx.commit().map_err(|e| super::error_text(&e))
+}
+
+/// The layout version of flowc's tables in `state_schema`, read without
+/// creating anything: `None` when the schema has no `flow_meta` (flowc
+/// never ran there), `Some(0)` when it has no version.
+pub fn version(client: &mut Client, state_schema: &str) -> Result<Option<i64>, StateError> {
+    let found = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = $1::text AND c.relname = 'flow_meta')",
+            &[&state_schema],
+        )
+        .map_err(DbError::from)?
+        .try_get::<_, bool>(0)
+        .map_err(DbError::from)?;
+    if !found {
+        return Ok(None);
+    }
+    let s = schema_name(state_schema);
+    let stored: Option<String> = client
+        .query_opt(
+            &format!("SELECT value FROM {s}.flow_meta WHERE key = 'schema_version'"),
+            &[],
+        )
+        .map_err(DbError::from)?
+        .map(|row| row.try_get(0))
+        .transpose()
+        .map_err(DbError::from)?;
+    match stored {
+        None => Ok(Some(0)),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| StateError::Corrupt {
+                table: "flow_meta",
+                row: "`schema_version`".into(),
+                value: text,
+                expected: "an integer",
+            }),
+    }
 }

@@ -157,6 +157,9 @@ impl Store for Pg {
     fn inspect(&self) -> &dyn super::super::inspection::Inspect {
         self
     }
+    fn report(&self) -> &dyn super::super::report::Report {
+        self
+    }
 
     fn prepare(&self, schema: &Schema) -> Result<(), StateError> {
         let mut c = self.c();

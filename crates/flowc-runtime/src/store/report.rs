@@ -1,0 +1,49 @@
+//! What the commands that report on a database ask of it beyond the
+//! engine's own questions: `flowc stats`'s figures, the demo's summary and
+//! `flowc graph --db`'s counts per step. Read-only, one typed method per
+//! question, answered by each backend (SQLite: `stats.rs` and `log.rs`;
+//! PostgreSQL: `pg/report.rs`); a store hands it out as
+//! [`super::Store::report`].
+
+use super::error::DbResult;
+use super::stats::{RuleStats, Totals};
+
+/// How many runs of a rule wait at a step now, and how many went through it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StepCount {
+    /// The step's stable name.
+    pub step: String,
+    pub waiting: i64,
+    pub passed: i64,
+}
+
+pub trait Report {
+    /// Per rule that has runs, emails or problems, by name (byte order):
+    /// what its runs and emails did (`flowc stats`).
+    fn rule_stats(&self) -> DbResult<Vec<RuleStats>>;
+    /// What the whole database's runs did (the demo's summary);
+    /// `example_template` picks the example email.
+    fn totals(&self, example_template: &str) -> DbResult<Totals>;
+    /// Per step of `rule` (by name, byte order): runs waiting there now and
+    /// runs that passed it (`flowc graph --db`).
+    fn step_counts(&self, rule: &str) -> DbResult<Vec<StepCount>>;
+}
+
+impl Report for super::sqlite::Sqlite {
+    fn rule_stats(&self) -> DbResult<Vec<RuleStats>> {
+        Ok(super::stats::per_rule(self.connection())?)
+    }
+    fn totals(&self, example_template: &str) -> DbResult<Totals> {
+        Ok(super::stats::totals(self.connection(), example_template)?)
+    }
+    fn step_counts(&self, rule: &str) -> DbResult<Vec<StepCount>> {
+        Ok(super::log::step_counts(self.connection(), rule)?
+            .into_iter()
+            .map(|(step, waiting, passed)| StepCount {
+                step,
+                waiting,
+                passed,
+            })
+            .collect())
+    }
+}
