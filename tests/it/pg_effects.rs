@@ -126,16 +126,16 @@ fn the_capture_context_belongs_to_its_transaction() {
     };
     let (url, _store) = captured(server, "effects_context");
     let s = s();
-    let set = |client: &mut flowc::store::pg::postgres::Client, depth, run| {
+    let set = |client: &mut flowc::store::pg::conn::Conn, depth, run| {
         flowc::store::pg::effects::set_capture_context(client, &s, depth, run).expect("set");
     };
-    let insert = |client: &mut flowc::store::pg::postgres::Client, name: &str| {
+    let insert = |client: &mut flowc::store::pg::conn::Conn, name: &str| {
         client
             .execute("INSERT INTO contact (name) VALUES ($1)", &[&name])
             .expect("insert");
     };
-    let mut client = connect(&url);
-    let mut other = connect(&url);
+    let mut client = flowc::store::pg::conn::Conn::new(connect(&url));
+    let mut other = flowc::store::pg::conn::Conn::new(connect(&url));
     client.batch_execute("BEGIN").expect("begin");
     set(&mut client, 2, Some(17));
     insert(&mut client, "a");

@@ -7,7 +7,7 @@ use crate::pg_store::connect;
 use crate::support::pg;
 use flowc::ir::{FieldId, Schema};
 use flowc::store::backend::SqlValue;
-use flowc::store::pg::postgres::Client;
+use flowc::store::pg::conn::Conn;
 use flowc::store::pg::rows;
 use flowc::store::rows::Decoded;
 use flowc::value::Value;
@@ -119,7 +119,7 @@ CREATE TABLE staff (id bigint PRIMARY KEY, email bigint, role pg_stage NOT NULL)
 
 struct Fixture {
     url: String,
-    client: Client,
+    client: Conn,
     program: flowc::ir::Program,
 }
 
@@ -128,7 +128,7 @@ fn fixture(server: &pg::Server, name: &str) -> Fixture {
     server.psql(&url, TABLES);
     let checked = flowc::project::Project::from_texts([("schema.flow", SCHEMA)]).check();
     assert!(!checked.has_errors(), "the schema checks");
-    let mut client = connect(&url);
+    let mut client = Conn::new(connect(&url));
     // Nothing read or written may depend on the session's time zone.
     client
         .batch_execute("SET TimeZone = 'America/New_York'")
@@ -632,7 +632,8 @@ fn pg_rows_sweep_candidates_hold_every_row_the_where_selects() {
     // is a candidate SQL did not decide (the engine reports it).
     let candidates = |rule| {
         let plan = plan(&f, rule);
-        rows::sweep_candidates(&mut connect(&f.url), "contact", &plan).expect("candidates")
+        rows::sweep_candidates(&mut Conn::new(connect(&f.url)), "contact", &plan)
+            .expect("candidates")
     };
     assert_eq!(candidates("after_z"), [(1, true), (3, true)]);
     assert_eq!(candidates("pricey"), [(1, true), (2, true), (5, false)]);

@@ -15,19 +15,12 @@ use super::super::error::DbError;
 use super::super::log::{Entry, Filter};
 use super::super::outbox::NewMessage;
 use super::super::state::StateError;
-use postgres::Client;
+use super::conn::Conn;
 
 type R<T> = Result<T, postgres::Error>;
 
 /// Adds `row` to `list`; `false` if it was already a member.
-pub fn add_list_member(
-    c: &mut Client,
-    s: &str,
-    list: &str,
-    row: i64,
-    at: i64,
-    run: i64,
-) -> R<bool> {
+pub fn add_list_member(c: &mut Conn, s: &str, list: &str, row: i64, at: i64, run: i64) -> R<bool> {
     let n = c.execute(
         &format!(
             "INSERT INTO {s}.flow_list_members (list, row_id, added_at, run_id)
@@ -39,7 +32,7 @@ pub fn add_list_member(
 }
 
 /// Removes `row` from `list`; `false` if it was not a member.
-pub fn remove_list_member(c: &mut Client, s: &str, list: &str, row: i64) -> R<bool> {
+pub fn remove_list_member(c: &mut Conn, s: &str, list: &str, row: i64) -> R<bool> {
     let n = c.execute(
         &format!("DELETE FROM {s}.flow_list_members WHERE list = $1 AND row_id = $2"),
         &[&list, &row],
@@ -47,7 +40,7 @@ pub fn remove_list_member(c: &mut Client, s: &str, list: &str, row: i64) -> R<bo
     Ok(n > 0)
 }
 
-pub fn is_list_member(c: &mut Client, s: &str, list: &str, row: i64) -> R<bool> {
+pub fn is_list_member(c: &mut Conn, s: &str, list: &str, row: i64) -> R<bool> {
     c.query_one(
         &format!(
             "SELECT EXISTS (SELECT 1 FROM {s}.flow_list_members WHERE list = $1 AND row_id = $2)"
@@ -57,7 +50,7 @@ pub fn is_list_member(c: &mut Client, s: &str, list: &str, row: i64) -> R<bool> 
     .try_get(0)
 }
 
-pub fn has_tag(c: &mut Client, s: &str, table: &str, row: i64, tag: &str) -> R<bool> {
+pub fn has_tag(c: &mut Conn, s: &str, table: &str, row: i64, tag: &str) -> R<bool> {
     c.query_one(
         &format!(
             "SELECT EXISTS (SELECT 1 FROM {s}.flow_tags WHERE tbl = $1 AND row_id = $2 AND tag = $3)"
@@ -68,7 +61,7 @@ pub fn has_tag(c: &mut Client, s: &str, table: &str, row: i64, tag: &str) -> R<b
 }
 
 /// Tags a row; `false` if it already had the tag.
-pub fn add_tag(c: &mut Client, s: &str, table: &str, row: i64, tag: &str, at: i64) -> R<bool> {
+pub fn add_tag(c: &mut Conn, s: &str, table: &str, row: i64, tag: &str, at: i64) -> R<bool> {
     let n = c.execute(
         &format!(
             "INSERT INTO {s}.flow_tags (tbl, row_id, tag, at) VALUES ($1, $2, $3, $4)
@@ -80,7 +73,7 @@ pub fn add_tag(c: &mut Client, s: &str, table: &str, row: i64, tag: &str, at: i6
 }
 
 /// Removes a tag; `false` if the row did not have it.
-pub fn remove_tag(c: &mut Client, s: &str, table: &str, row: i64, tag: &str) -> R<bool> {
+pub fn remove_tag(c: &mut Conn, s: &str, table: &str, row: i64, tag: &str) -> R<bool> {
     let n = c.execute(
         &format!("DELETE FROM {s}.flow_tags WHERE tbl = $1 AND row_id = $2 AND tag = $3"),
         &[&table, &row, &tag],
@@ -89,7 +82,7 @@ pub fn remove_tag(c: &mut Client, s: &str, table: &str, row: i64, tag: &str) -> 
 }
 
 /// Records a task; returns its id.
-pub fn insert_task(c: &mut Client, s: &str, task: &NewTask) -> R<i64> {
+pub fn insert_task(c: &mut Conn, s: &str, task: &NewTask) -> R<i64> {
     c.query_one(
         &format!(
             "INSERT INTO {s}.flow_tasks (run_id, rule, title, assignee_tbl, assignee_id, due, created_at)
@@ -110,7 +103,7 @@ pub fn insert_task(c: &mut Client, s: &str, task: &NewTask) -> R<i64> {
 
 /// Records a pending approval; returns its id.
 pub fn request_approval(
-    c: &mut Client,
+    c: &mut Conn,
     s: &str,
     run: i64,
     rule: &str,
@@ -132,7 +125,7 @@ pub fn request_approval(
 /// the rule: the rule of run `run`). A row already locked stays locked by
 /// whoever locked it first. A run that is not in `flow_runs` (never, from
 /// the engine) still locks the row, its rule named `of run #N`.
-pub fn lock(c: &mut Client, s: &str, table: &str, row: i64, run: i64, at: i64) -> R<()> {
+pub fn lock(c: &mut Conn, s: &str, table: &str, row: i64, run: i64, at: i64) -> R<()> {
     c.execute(
         &format!(
             "INSERT INTO {s}.flow_locks (tbl, row_id, rule, run_id, locked_at)
@@ -147,7 +140,7 @@ pub fn lock(c: &mut Client, s: &str, table: &str, row: i64, run: i64, at: i64) -
     Ok(())
 }
 
-pub fn unlock(c: &mut Client, s: &str, table: &str, row: i64) -> R<()> {
+pub fn unlock(c: &mut Conn, s: &str, table: &str, row: i64) -> R<()> {
     c.execute(
         &format!("DELETE FROM {s}.flow_locks WHERE tbl = $1 AND row_id = $2"),
         &[&table, &row],
@@ -159,7 +152,7 @@ pub fn unlock(c: &mut Client, s: &str, table: &str, row: i64) -> R<()> {
 /// transaction (or until set again): the transaction-local settings
 /// `flowc.depth` and `flowc.run` (empty: no run), never a shared row, so
 /// that concurrent workers do not see each other's.
-pub fn set_capture_context(c: &mut Client, _s: &str, depth: i64, run: Option<i64>) -> R<()> {
+pub fn set_capture_context(c: &mut Conn, _s: &str, depth: i64, run: Option<i64>) -> R<()> {
     let depth = depth.to_string();
     let run = run.map(|r| r.to_string()).unwrap_or_default();
     c.execute(
@@ -173,7 +166,7 @@ pub fn set_capture_context(c: &mut Client, _s: &str, depth: i64, run: Option<i64
 /// a change, in the shard of that name and row, so that conditions reading
 /// lists and tags are re-checked.
 pub fn record_synthetic_change(
-    c: &mut Client,
+    c: &mut Conn,
     s: &str,
     table: &str,
     row: i64,
@@ -194,7 +187,7 @@ pub fn record_synthetic_change(
 }
 
 /// Queues a message; `false` if one with its Message-ID is already queued.
-pub fn enqueue(c: &mut Client, s: &str, m: &NewMessage) -> R<bool> {
+pub fn enqueue(c: &mut Conn, s: &str, m: &NewMessage) -> R<bool> {
     let n = c.execute(
         &format!(
             "INSERT INTO {s}.flow_outbox (message_id, run_id, rule, template, kind, to_addr, from_addr,
@@ -223,7 +216,7 @@ pub fn enqueue(c: &mut Client, s: &str, m: &NewMessage) -> R<bool> {
 
 /// Decided approvals not yet applied, in the order decided; a stored
 /// status other than `approved`/`rejected` is an error naming the row.
-pub fn decided(c: &mut Client, s: &str) -> Result<Vec<Decided>, StateError> {
+pub fn decided(c: &mut Conn, s: &str) -> Result<Vec<Decided>, StateError> {
     let db = |e: postgres::Error| StateError::from(DbError::from(e));
     let rows = c
         .query(
@@ -246,7 +239,7 @@ pub fn decided(c: &mut Client, s: &str) -> Result<Vec<Decided>, StateError> {
 
 /// Claims a decided approval for applying; `false` if another process
 /// already did.
-pub fn claim_decided(c: &mut Client, s: &str, approval: i64) -> R<bool> {
+pub fn claim_decided(c: &mut Conn, s: &str, approval: i64) -> R<bool> {
     let n = c.execute(
         &format!("UPDATE {s}.flow_approvals SET applied = true WHERE id = $1 AND NOT applied"),
         &[&approval],
@@ -257,7 +250,7 @@ pub fn claim_decided(c: &mut Client, s: &str, approval: i64) -> R<bool> {
 /// Decides every pending approval (of runs on `subject`, if given);
 /// returns how many.
 pub fn decide_pending(
-    c: &mut Client,
+    c: &mut Conn,
     s: &str,
     decision: Decision,
     at: i64,
@@ -275,7 +268,7 @@ pub fn decide_pending(
 }
 
 /// Pending approvals with their run's subject, by id.
-pub fn pending(c: &mut Client, s: &str) -> R<Vec<Pending>> {
+pub fn pending(c: &mut Conn, s: &str) -> R<Vec<Pending>> {
     c.query(
         &format!(
             "SELECT a.id, a.rule, r.subject_tbl, r.subject_id, a.approver_tbl, a.approver_id, a.requested_at
@@ -301,7 +294,7 @@ pub fn pending(c: &mut Client, s: &str) -> R<Vec<Pending>> {
 
 /// Records a person's decision on a pending approval at engine time `at`.
 pub fn decide(
-    c: &mut Client,
+    c: &mut Conn,
     s: &str,
     approval: i64,
     decision: Decision,
@@ -333,7 +326,7 @@ pub fn decide(
 }
 
 /// The last value seen for `rule` on `row` (`None`: never looked at).
-pub fn becomes_last(c: &mut Client, s: &str, rule: &str, row: i64) -> R<Option<bool>> {
+pub fn becomes_last(c: &mut Conn, s: &str, rule: &str, row: i64) -> R<Option<bool>> {
     c.query_opt(
         &format!("SELECT value FROM {s}.flow_becomes WHERE rule = $1 AND row_id = $2"),
         &[&rule, &row],
@@ -342,7 +335,7 @@ pub fn becomes_last(c: &mut Client, s: &str, rule: &str, row: i64) -> R<Option<b
     .transpose()
 }
 
-pub fn becomes_remember(c: &mut Client, s: &str, rule: &str, row: i64, value: bool) -> R<()> {
+pub fn becomes_remember(c: &mut Conn, s: &str, rule: &str, row: i64, value: bool) -> R<()> {
     c.execute(
         &format!(
             "INSERT INTO {s}.flow_becomes (rule, row_id, value) VALUES ($1, $2, $3)
@@ -354,7 +347,7 @@ pub fn becomes_remember(c: &mut Client, s: &str, rule: &str, row: i64, value: bo
 }
 
 /// Forgets what was seen for `rule` on `row` (the row was deleted).
-pub fn becomes_forget(c: &mut Client, s: &str, rule: &str, row: i64) -> R<()> {
+pub fn becomes_forget(c: &mut Conn, s: &str, rule: &str, row: i64) -> R<()> {
     c.execute(
         &format!("DELETE FROM {s}.flow_becomes WHERE rule = $1 AND row_id = $2"),
         &[&rule, &row],
@@ -363,7 +356,7 @@ pub fn becomes_forget(c: &mut Client, s: &str, rule: &str, row: i64) -> R<()> {
 }
 
 /// Gives a sweep rule its first due time unless it has one.
-pub fn ensure_schedule(c: &mut Client, s: &str, rule: &str, next_at: i64) -> R<()> {
+pub fn ensure_schedule(c: &mut Conn, s: &str, rule: &str, next_at: i64) -> R<()> {
     c.execute(
         &format!(
             "INSERT INTO {s}.flow_schedule (rule, next_at) VALUES ($1, $2) ON CONFLICT DO NOTHING"
@@ -374,7 +367,7 @@ pub fn ensure_schedule(c: &mut Client, s: &str, rule: &str, next_at: i64) -> R<(
 }
 
 /// Sweeps due at or before `now`, earliest first (then by name).
-pub fn due_schedules(c: &mut Client, s: &str, now: i64) -> R<Vec<(String, i64)>> {
+pub fn due_schedules(c: &mut Conn, s: &str, now: i64) -> R<Vec<(String, i64)>> {
     c.query(
         &format!(
             "SELECT rule, next_at FROM {s}.flow_schedule WHERE next_at <= $1
@@ -388,7 +381,7 @@ pub fn due_schedules(c: &mut Client, s: &str, now: i64) -> R<Vec<(String, i64)>>
 }
 
 /// When `rule`'s sweep is next due.
-pub fn schedule_next_at(c: &mut Client, s: &str, rule: &str) -> R<Option<i64>> {
+pub fn schedule_next_at(c: &mut Conn, s: &str, rule: &str) -> R<Option<i64>> {
     c.query_opt(
         &format!("SELECT next_at FROM {s}.flow_schedule WHERE rule = $1"),
         &[&rule],
@@ -397,7 +390,7 @@ pub fn schedule_next_at(c: &mut Client, s: &str, rule: &str) -> R<Option<i64>> {
     .transpose()
 }
 
-pub fn set_schedule_next_at(c: &mut Client, s: &str, rule: &str, next_at: i64) -> R<()> {
+pub fn set_schedule_next_at(c: &mut Conn, s: &str, rule: &str, next_at: i64) -> R<()> {
     c.execute(
         &format!("UPDATE {s}.flow_schedule SET next_at = $2 WHERE rule = $1"),
         &[&rule, &next_at],
@@ -406,7 +399,7 @@ pub fn set_schedule_next_at(c: &mut Client, s: &str, rule: &str, next_at: i64) -
 }
 
 /// Appends one line of the audit trail.
-pub fn append_log(c: &mut Client, s: &str, entry: &Entry) -> R<()> {
+pub fn append_log(c: &mut Conn, s: &str, entry: &Entry) -> R<()> {
     c.execute(
         &format!(
             "INSERT INTO {s}.flow_log (at, run_id, rule, subject, step, action, detail)
@@ -427,7 +420,7 @@ pub fn append_log(c: &mut Client, s: &str, entry: &Entry) -> R<()> {
 
 /// Appends lines in order, all in one statement (a round trip costs more
 /// than a row): one array per column, unnested together, in their order.
-pub fn append_logs(c: &mut Client, s: &str, entries: &[Entry]) -> R<()> {
+pub fn append_logs(c: &mut Conn, s: &str, entries: &[Entry]) -> R<()> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -454,7 +447,7 @@ pub fn append_logs(c: &mut Client, s: &str, entries: &[Entry]) -> R<()> {
 
 /// The lines that pass `filter`, oldest first (a negative `tail`, like
 /// SQLite's negative `LIMIT`, is no limit).
-pub fn read_log(c: &mut Client, s: &str, filter: &Filter) -> R<Vec<Entry>> {
+pub fn read_log(c: &mut Conn, s: &str, filter: &Filter) -> R<Vec<Entry>> {
     let tail = filter.tail.filter(|n| *n >= 0);
     c.query(
         &format!(
@@ -484,7 +477,7 @@ pub fn read_log(c: &mut Client, s: &str, filter: &Filter) -> R<Vec<Entry>> {
 
 /// Keeps `version` of `rule` with its project snapshot (once).
 pub fn remember_version(
-    c: &mut Client,
+    c: &mut Conn,
     s: &str,
     version: &str,
     rule: &str,
@@ -502,7 +495,7 @@ pub fn remember_version(
 }
 
 /// The project snapshot kept with `version` of `rule`.
-pub fn version_project(c: &mut Client, s: &str, rule: &str, version: &str) -> R<Option<String>> {
+pub fn version_project(c: &mut Conn, s: &str, rule: &str, version: &str) -> R<Option<String>> {
     c.query_opt(
         &format!("SELECT project FROM {s}.flow_versions WHERE version = $1 AND rule = $2"),
         &[&version, &rule],
@@ -512,7 +505,7 @@ pub fn version_project(c: &mut Client, s: &str, rule: &str, version: &str) -> R<
 }
 
 /// Every rule name the engine ever ran, by name.
-pub fn rule_names(c: &mut Client, s: &str) -> R<Vec<String>> {
+pub fn rule_names(c: &mut Conn, s: &str) -> R<Vec<String>> {
     c.query(
         &format!("SELECT rule FROM {s}.flow_versions GROUP BY rule ORDER BY rule COLLATE \"C\""),
         &[],
@@ -523,7 +516,7 @@ pub fn rule_names(c: &mut Client, s: &str) -> R<Vec<String>> {
 }
 
 /// The runs of the row that are still running or waiting.
-pub fn deleted_row_runs(c: &mut Client, s: &str, table: &str, row: i64) -> R<Vec<i64>> {
+pub fn deleted_row_runs(c: &mut Conn, s: &str, table: &str, row: i64) -> R<Vec<i64>> {
     c.query(
         &format!(
             "SELECT id FROM {s}.flow_runs WHERE subject_id = $2 AND subject_tbl = $1
@@ -548,7 +541,7 @@ pub fn deleted_row_runs(c: &mut Client, s: &str, table: &str, row: i64) -> R<Vec
 /// here `None` means every unprocessed event of the row is taken as meant
 /// for the deleted row (ids of PostgreSQL rows come from sequences and are
 /// not reused as SQLite's are); `Some(up_to)` is honoured as on SQLite.
-pub fn forget_deleted_row(c: &mut Client, s: &str, row: &DeletedRow) -> R<Vec<DroppedEvent>> {
+pub fn forget_deleted_row(c: &mut Conn, s: &str, row: &DeletedRow) -> R<Vec<DroppedEvent>> {
     let (table, id) = (row.table, row.row_id);
     // Approvals nobody can act on any more: their run has ended.
     c.execute(

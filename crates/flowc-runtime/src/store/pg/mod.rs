@@ -7,6 +7,7 @@
 
 pub mod capture;
 pub mod changes;
+pub mod conn;
 pub mod ddl;
 pub mod effects;
 pub mod events;

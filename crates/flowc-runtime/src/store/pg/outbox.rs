@@ -158,7 +158,7 @@ impl Outbox for Pg {
     }
     fn finalize_message(&self, worker: &str, id: i64) -> Result<bool> {
         apply(
-            &mut *self.c(),
+            &mut **self.c(),
             &self.s,
             id,
             State::Sending,

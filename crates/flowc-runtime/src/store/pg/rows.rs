@@ -50,9 +50,9 @@ use super::super::backend::SqlValue;
 use super::super::pushdown::Plan;
 use super::super::rows::{self, Decoded, Raw};
 use super::super::sql::ident;
+use super::conn::Conn;
 use flowc_check::ir::{RecordDef, RecordId, Schema, Ty, Type};
 use flowc_vm::value::Value;
-use postgres::Client;
 use postgres::types::{FromSql, Kind, ToSql, Type as PgType};
 
 type R<T> = Result<T, postgres::Error>;
@@ -81,7 +81,7 @@ pub fn select_sql(record: &RecordDef) -> String {
 
 /// Loads one row with [`select_sql`]'s query; `None` if it does not exist.
 pub fn load(
-    c: &mut Client,
+    c: &mut Conn,
     sql: &str,
     schema: &Schema,
     record: RecordId,
@@ -109,13 +109,7 @@ pub fn load(
 
 /// `UPDATE table SET column = value WHERE id = row`; `false` if there is
 /// no such row.
-pub fn update_field(
-    c: &mut Client,
-    table: &str,
-    column: &str,
-    row: i64,
-    value: SqlValue,
-) -> R<bool> {
+pub fn update_field(c: &mut Conn, table: &str, column: &str, row: i64, value: SqlValue) -> R<bool> {
     let sql = format!(
         "UPDATE {} SET {} = $1 WHERE {} = $2::bigint",
         ident(table),
@@ -130,7 +124,7 @@ pub fn update_field(
 /// email decoded: a value that is not text is bad data on that user (the
 /// message), not a database error.
 pub fn users_with_role(
-    c: &mut Client,
+    c: &mut Conn,
     schema: &Schema,
     table: &str,
     role: &str,
@@ -156,7 +150,7 @@ pub fn users_with_role(
 /// without a key), in id order, at most `limit` (a negative limit is none,
 /// as on SQLite).
 pub fn ids_where(
-    c: &mut Client,
+    c: &mut Conn,
     table: &str,
     key: Option<(&str, SqlValue)>,
     limit: Option<i64>,
@@ -186,7 +180,7 @@ pub fn ids_where(
 
 /// Inserts a row with these columns (names as declared; `id` among them
 /// when the caller chooses it); returns its id.
-pub fn insert_row(c: &mut Client, table: &str, columns: &[(String, SqlValue)]) -> R<i64> {
+pub fn insert_row(c: &mut Conn, table: &str, columns: &[(String, SqlValue)]) -> R<i64> {
     let sql = if columns.is_empty() {
         format!(
             "INSERT INTO {} DEFAULT VALUES RETURNING {}::bigint",
@@ -211,7 +205,7 @@ pub fn insert_row(c: &mut Client, table: &str, columns: &[(String, SqlValue)]) -
 }
 
 /// Sets these columns of row `id`.
-pub fn update_row(c: &mut Client, table: &str, id: i64, columns: &[(String, SqlValue)]) -> R<()> {
+pub fn update_row(c: &mut Conn, table: &str, id: i64, columns: &[(String, SqlValue)]) -> R<()> {
     if columns.is_empty() {
         return Ok(());
     }
@@ -234,7 +228,7 @@ pub fn update_row(c: &mut Client, table: &str, id: i64, columns: &[(String, SqlV
     Ok(())
 }
 
-pub fn delete_row(c: &mut Client, table: &str, id: i64) -> R<()> {
+pub fn delete_row(c: &mut Conn, table: &str, id: i64) -> R<()> {
     let sql = format!(
         "DELETE FROM {} WHERE {} = $1::bigint",
         ident(table),
@@ -248,7 +242,7 @@ pub fn delete_row(c: &mut Client, table: &str, id: i64) -> R<()> {
 /// by the plan's PostgreSQL rendering: its pushed conditions, plus the rows
 /// whose pushed columns hold bad data to flow, never decided (see
 /// `store::pushdown`).
-pub fn sweep_candidates(c: &mut Client, table: &str, plan: &Plan) -> R<Vec<(i64, bool)>> {
+pub fn sweep_candidates(c: &mut Conn, table: &str, plan: &Plan) -> R<Vec<(i64, bool)>> {
     let plan = &plan.postgres;
     let sql = format!(
         "SELECT {0}::bigint, {1} FROM {2} WHERE {3} ORDER BY {0}",

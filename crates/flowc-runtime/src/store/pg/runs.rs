@@ -7,7 +7,8 @@ use super::super::runs::{
     NewRun, RUN_COLUMNS, RawRun, RunState, Start, StoredRun, Transition, WaitingAt, decode, pc_text,
 };
 use super::super::state::StateError;
-use postgres::{Client, Row};
+use super::conn::Conn;
+use postgres::Row;
 
 type R<T> = Result<T, postgres::Error>;
 
@@ -45,7 +46,7 @@ fn ids(rows: Vec<Row>) -> R<Vec<i64>> {
     rows.iter().map(|r| r.try_get(0)).collect()
 }
 
-pub fn insert(c: &mut Client, s: &str, run: &NewRun, start: Start) -> R<i64> {
+pub fn insert(c: &mut Conn, s: &str, run: &NewRun, start: Start) -> R<i64> {
     let (status, pc, error) = match start {
         Start::Running => ("running", "0", None),
         Start::Failed(error) => ("failed", "", Some(error)),
@@ -75,7 +76,7 @@ pub fn insert(c: &mut Client, s: &str, run: &NewRun, start: Start) -> R<i64> {
     row.try_get(0)
 }
 
-pub fn load(c: &mut Client, s: &str, id: i64) -> Result<Option<StoredRun>, StateError> {
+pub fn load(c: &mut Conn, s: &str, id: i64) -> Result<Option<StoredRun>, StateError> {
     let row = c
         .query_opt(
             &format!("SELECT {RUN_COLUMNS} FROM {s}.flow_runs WHERE id = $1"),
@@ -90,7 +91,7 @@ pub fn load(c: &mut Client, s: &str, id: i64) -> Result<Option<StoredRun>, State
 }
 
 pub fn load_many(
-    c: &mut Client,
+    c: &mut Conn,
     s: &str,
     ids: &[i64],
 ) -> R<Vec<(i64, Result<StoredRun, StateError>)>> {
@@ -106,7 +107,7 @@ pub fn load_many(
     .collect()
 }
 
-pub fn apply(c: &mut Client, s: &str, id: i64, at: i64, t: &Transition) -> R<bool> {
+pub fn apply(c: &mut Conn, s: &str, id: i64, at: i64, t: &Transition) -> R<bool> {
     let changed = match t {
         Transition::Wait {
             pc,
@@ -191,7 +192,7 @@ pub fn apply(c: &mut Client, s: &str, id: i64, at: i64, t: &Transition) -> R<boo
 
 /// One statement, however many ids.
 pub fn finish_all(
-    c: &mut Client,
+    c: &mut Conn,
     s: &str,
     ids: &[i64],
     state: RunState,
@@ -214,7 +215,7 @@ pub fn finish_all(
 }
 
 pub fn entry_history(
-    c: &mut Client,
+    c: &mut Conn,
     s: &str,
     table: &str,
     subject: i64,
@@ -232,7 +233,7 @@ pub fn entry_history(
 }
 
 pub fn same_failure(
-    c: &mut Client,
+    c: &mut Conn,
     s: &str,
     table: &str,
     subject: i64,
@@ -261,7 +262,7 @@ pub fn same_failure(
     )
 }
 
-pub fn fail_unreadable(c: &mut Client, s: &str, id: i64, at: i64, error: &str) -> R<()> {
+pub fn fail_unreadable(c: &mut Conn, s: &str, id: i64, at: i64, error: &str) -> R<()> {
     c.execute(
         &format!(
             "UPDATE {s}.flow_runs SET status = 'failed', wake_at = NULL, updated_at = $2, error = $3, \
@@ -273,7 +274,7 @@ pub fn fail_unreadable(c: &mut Client, s: &str, id: i64, at: i64, error: &str) -
 }
 
 pub fn waiting_for_event(
-    c: &mut Client,
+    c: &mut Conn,
     s: &str,
     table: &str,
     subject: i64,
@@ -289,7 +290,7 @@ pub fn waiting_for_event(
 }
 
 pub fn waiting_for_engagement(
-    c: &mut Client,
+    c: &mut Conn,
     s: &str,
     table: &str,
     row: i64,
@@ -307,7 +308,7 @@ pub fn waiting_for_engagement(
 }
 
 pub fn waiting_for_condition(
-    c: &mut Client,
+    c: &mut Conn,
     s: &str,
     table: &str,
     subject: Option<i64>,
@@ -332,7 +333,7 @@ pub fn waiting_for_condition(
     })
 }
 
-pub fn due_timers(c: &mut Client, s: &str, now: i64, limit: usize) -> R<Vec<(i64, i64)>> {
+pub fn due_timers(c: &mut Conn, s: &str, now: i64, limit: usize) -> R<Vec<(i64, i64)>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     c.query(
         &format!(
@@ -347,7 +348,7 @@ pub fn due_timers(c: &mut Client, s: &str, now: i64, limit: usize) -> R<Vec<(i64
     .collect()
 }
 
-pub fn waiting(c: &mut Client, s: &str) -> R<Vec<WaitingAt>> {
+pub fn waiting(c: &mut Conn, s: &str) -> R<Vec<WaitingAt>> {
     c.query(
         &format!(
             "SELECT id, rule, version, step FROM {s}.flow_runs WHERE status = 'waiting' ORDER BY id"

@@ -20,6 +20,7 @@ use super::super::rows::Decoded;
 use super::super::runs::{NewRun, RunState, Start, StoredRun, Transition, WaitingAt};
 use super::super::state::StateError;
 use super::super::tx::Scope;
+use super::conn::Conn;
 use super::state::schema_name;
 use super::{effects, rows, runs};
 use flowc_check::ir::{RecordDef, RecordId, Schema};
@@ -39,7 +40,7 @@ enum Claim {
 }
 
 pub struct Pg {
-    client: RefCell<Client>,
+    client: RefCell<Conn>,
     claim: Cell<Claim>,
     /// The state schema's name as written, and quoted for SQL.
     state_schema: String,
@@ -50,19 +51,19 @@ impl Pg {
     /// A store on a connected client, flowc's tables in `state_schema`.
     pub fn new(client: Client, state_schema: &str) -> Pg {
         Pg {
-            client: RefCell::new(client),
+            client: RefCell::new(Conn::new(client)),
             claim: Cell::new(Claim::NotAsked),
             state_schema: state_schema.to_string(),
             s: schema_name(state_schema),
         }
     }
 
-    pub(in crate::store) fn c(&self) -> RefMut<'_, Client> {
+    pub(in crate::store) fn c(&self) -> RefMut<'_, Conn> {
         self.client.borrow_mut()
     }
 
     /// The connection, for this folder's other implementations.
-    pub(super) fn client(&self) -> RefMut<'_, Client> {
+    pub(super) fn client(&self) -> RefMut<'_, Conn> {
         self.client.borrow_mut()
     }
 
@@ -214,7 +215,7 @@ impl Store for Pg {
     }
 
     fn next_changes(&self, limit: usize) -> Result<Vec<Change>, StateError> {
-        let claimed = super::changes::claim(&mut *self.c(), &self.state_schema, limit as i64)
+        let claimed = super::changes::claim(&mut **self.c(), &self.state_schema, limit as i64)
             .map_err(super::super::DbError::from)?;
         Ok(claimed.map(|c| c.changes).unwrap_or_default())
     }
