@@ -145,3 +145,50 @@ fn the_seminar_runs_on_postgres_as_on_sqlite() {
         "0"
     );
 }
+
+#[test]
+fn an_event_inserted_by_another_program_fires_its_rules_on_postgres() {
+    let Some(server) =
+        pg::shared("an_event_inserted_by_another_program_fires_its_rules_on_postgres")
+    else {
+        return;
+    };
+    let world = World::example("seminar");
+    let url = server.create_database("psql_events");
+    ok(&world, &["schema", "--db", &url, "--create", "rules"]);
+    server.psql(
+        &url,
+        "INSERT INTO contact (id, name, email) VALUES (7, '田中', 'tanaka@example.jp')",
+    );
+    let mail_dir = world.path("mail");
+    let mail_arg = mail_dir.to_string_lossy().into_owned();
+    // The first run makes flowc's tables; nothing is due yet.
+    ok(
+        &world,
+        &["run", "--db", &url, "rules", "--mail-dir", &mail_arg],
+    );
+    assert!(mail(&mail_dir).is_empty());
+    // What a web form's backend would do: only what it knows, the id, the
+    // time and the shard are filled in by the database.
+    server.psql(
+        &url,
+        r#"INSERT INTO flowc.flow_events (name, tbl, row_id, data)
+           VALUES ('form_submitted', 'contact', 7, '{"form": "seminar"}')"#,
+    );
+    ok(
+        &world,
+        &["run", "--db", &url, "rules", "--mail-dir", &mail_arg],
+    );
+    let sent = mail(&mail_dir);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].starts_with("To: tanaka@example.jp"), "{sent:?}");
+    assert_eq!(
+        server
+            .psql(
+                &url,
+                "SELECT processed FROM flowc.flow_events WHERE name = 'form_submitted'"
+            )
+            .trim(),
+        "t"
+    );
+}

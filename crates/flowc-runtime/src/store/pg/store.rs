@@ -138,7 +138,7 @@ impl Store for Pg {
                      (SELECT min(wake_at) FROM {s}.flow_runs r
                        WHERE r.shard = s.shard AND r.status = 'waiting' AND r.wake_at <= $1),
                      (SELECT floor(extract(epoch FROM min(e.at)))::bigint FROM {s}.flow_events e
-                       WHERE e.shard = s.shard AND NOT e.processed AND e.at <= to_timestamp($1::bigint)))
+                       WHERE e.shard = s.shard AND NOT e.processed AND e.at < to_timestamp($1::bigint + 1)))
                    AS first) due
                  WHERE due.first IS NOT NULL
                  ORDER BY due.first, s.shard
@@ -241,8 +241,8 @@ impl Store for Pg {
                 "SELECT least(
                    (SELECT min(wake_at) FROM {s}.flow_runs WHERE status = 'waiting' AND wake_at > $1),
                    (SELECT min(next_at) FROM {s}.flow_schedule WHERE next_at > $1),
-                   (SELECT ceil(extract(epoch FROM min(at)))::bigint FROM {s}.flow_events
-                     WHERE NOT processed AND at > to_timestamp($1::bigint)))"
+                   (SELECT floor(extract(epoch FROM min(at)))::bigint FROM {s}.flow_events
+                     WHERE NOT processed AND at >= to_timestamp($1::bigint + 1)))"
             ),
             &[&t],
         )?;
@@ -275,6 +275,9 @@ impl Store for Pg {
         Ok(effects::becomes_forget(&mut self.c(), &self.s, rule, row)?)
     }
 
+    // Event times count in whole seconds, as the engine's clock does: an
+    // event stamped 09:00:05.532 (another program's `now()`) is due at
+    // 09:00:05, not a second later.
     fn due_events(&self, clock: i64, limit: usize) -> DbResult<Vec<(i64, i64)>> {
         let s = &self.s;
         let shard = match self.claim.get() {
@@ -285,7 +288,7 @@ impl Store for Pg {
         let rows = self.c().query(
             &format!(
                 "SELECT id, floor(extract(epoch FROM at))::bigint FROM {s}.flow_events
-                 WHERE NOT processed AND at <= to_timestamp($1::bigint)
+                 WHERE NOT processed AND at < to_timestamp($1::bigint + 1)
                    AND ($3::smallint IS NULL OR shard = $3)
                  ORDER BY at, id LIMIT $2"
             ),
@@ -352,7 +355,7 @@ impl Store for Pg {
             &format!(
                 "SELECT EXISTS (SELECT 1 FROM {s}.flow_events
                    WHERE tbl = $1 AND row_id = $2 AND name = $3 AND data ->> 'template' = $4
-                     AND at >= to_timestamp($5::bigint) AND at <= to_timestamp($6::bigint))"
+                     AND at >= to_timestamp($5::bigint) AND at < to_timestamp($6::bigint + 1))"
             ),
             &[&table, &row, &name, &template, &since, &until],
         )?;
