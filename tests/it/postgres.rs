@@ -710,7 +710,7 @@ fn workers_claim_each_due_event_once_and_each_record_in_time_order() {
     else {
         return;
     };
-    let (url, mut client) = captured_database(server, "event_claims");
+    let (url, _client) = captured_database(server, "event_claims");
     // 40 records, 5 events each, stamped out of insertion order; the last
     // of each is in the future.
     server.psql(
@@ -721,13 +721,19 @@ fn workers_claim_each_due_event_once_and_each_record_in_time_order() {
          FROM generate_series(1, 40) r, generate_series(1, 5) k;",
     );
     let now = 1_735_776_000; // 2025-01-02 00:00 UTC: all but the future ones
+    use flowc::store::Store;
+    use flowc::store::tx::Scope;
+    let store = |url: &str| flowc::store::pg::Pg::new(connect(url), "flowc");
     {
-        let mut tx = client.transaction().expect("begin");
-        let (_, events) = flowc::store::pg::events::claim_due(&mut tx, "flowc", now, 100)
-            .expect("claim")
-            .expect("some");
-        assert!(!events.is_empty());
-        tx.rollback().expect("rollback");
+        let first = store(&url);
+        first.begin(Scope::Transaction).expect("begin");
+        first.claim_due(now).expect("claim");
+        let due = first.due_events(now, 100).expect("due");
+        assert!(!due.is_empty());
+        for &(seq, _) in &due {
+            first.mark_event_processed(seq).expect("mark");
+        }
+        first.rollback(Scope::Transaction).expect("rollback");
     }
     assert_eq!(
         server.psql(
@@ -737,25 +743,32 @@ fn workers_claim_each_due_event_once_and_each_record_in_time_order() {
         "0",
         "the rolled-back batch is due again"
     );
+    // Three workers, each unit of work one shard's due events (as the
+    // engine's): (row, time, id) in the order each took them.
     let taken: std::sync::Mutex<Vec<(i64, i64, i64)>> = std::sync::Mutex::default();
     std::thread::scope(|scope| {
         for _ in 0..3 {
             scope.spawn(|| {
-                let mut client = connect(&url);
+                let worker = store(&url);
                 loop {
-                    let mut tx = client.transaction().expect("begin");
-                    let Some((_, events)) =
-                        flowc::store::pg::events::claim_due(&mut tx, "flowc", now, 3)
-                            .expect("claim")
-                    else {
-                        tx.commit().expect("commit");
+                    worker.begin(Scope::Transaction).expect("begin");
+                    worker.claim_due(now).expect("claim");
+                    let due = worker.due_events(now, 3).expect("due");
+                    for &(seq, at) in &due {
+                        let event = worker
+                            .load_event(seq)
+                            .expect("load")
+                            .expect("there")
+                            .expect("readable");
+                        worker.mark_event_processed(seq).expect("mark");
+                        taken.lock().expect("lock").push((event.row_id, at, seq));
+                    }
+                    worker.commit(Scope::Transaction).expect("commit");
+                    // Nothing claimable: done when nothing is due at all
+                    // (other workers may hold the shards that are).
+                    if due.is_empty() && worker.due_events(now, 1).expect("left").is_empty() {
                         break;
-                    };
-                    taken
-                        .lock()
-                        .expect("lock")
-                        .extend(events.iter().map(|e| (e.row_id, e.at, e.id)));
-                    tx.commit().expect("commit");
+                    }
                 }
             });
         }
