@@ -590,19 +590,20 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<(
 /// An integer kept in `flow_meta`: `None` when absent, an error naming the
 /// row when it holds anything but an integer.
 pub fn int_meta(conn: &Connection, key: &str) -> Result<Option<i64>, StateError> {
-    match meta(conn, key)? {
-        None => Ok(None),
-        Some(text) => text
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| StateError::Corrupt {
-                table: "flow_meta",
-                row: format!("`{key}`"),
-                value: text,
-                expected: "an integer",
-            }),
-    }
+    meta(conn, key)?
+        .map(|text| parse_int_meta(key, text))
+        .transpose()
+}
+
+/// The integer `flow_meta` row `key` holds as `text`, or an error naming
+/// the row (on either backend).
+pub fn parse_int_meta(key: &str, text: String) -> Result<i64, StateError> {
+    text.trim().parse().map_err(|_| StateError::Corrupt {
+        table: "flow_meta",
+        row: format!("`{key}`"),
+        value: text,
+        expected: "an integer",
+    })
 }
 
 /// The engine's stored clock (Unix seconds), `None` before the first run.
@@ -623,12 +624,7 @@ pub fn advance_clock(conn: &Connection, t: i64) -> Result<i64, StateError> {
              RETURNING value",
         )?
         .query_row(params![t.to_string()], |r| r.get(0))?;
-    stored.parse().map_err(|_| StateError::Corrupt {
-        table: "flow_meta",
-        row: "`clock`".into(),
-        value: stored,
-        expected: "an integer",
-    })
+    parse_int_meta("clock", stored)
 }
 
 #[cfg(test)]

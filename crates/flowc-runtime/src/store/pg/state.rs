@@ -325,15 +325,6 @@ pub fn version(client: &mut Client, state_schema: &str) -> Result<Option<i64>, S
         .map_err(DbError::from)?;
     match stored {
         None => Ok(Some(0)),
-        Some(text) => text
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| StateError::Corrupt {
-                table: "flow_meta",
-                row: "`schema_version`".into(),
-                value: text,
-                expected: "an integer",
-            }),
+        Some(text) => super::super::state::parse_int_meta("schema_version", text).map(Some),
     }
 }
