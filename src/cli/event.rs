@@ -89,8 +89,9 @@ fn check_target(conn: &rusqlite::Connection, table: &str, id: i64) -> Result<(),
 }
 
 /// `flowc event` on PostgreSQL: into `flowc.flow_events`, stamped `--at`
-/// (a time without an offset is UTC until the engine runs there) or the
-/// database's `now()`.
+/// (a time without an offset in the zone the engine last ran with, UTC
+/// until it runs there) or the engine's clock (the database's `now()`
+/// until it runs there), as on SQLite.
 fn on_postgres(
     pg: &crate::store::target::PgTarget,
     args: &Args,
@@ -111,15 +112,22 @@ fn on_postgres(
         Some(false) => return Err(format!("--on {}: {table} #{id} does not exist", args.on)),
         Some(true) => {}
     }
-    let at = match &args.at {
-        Some(t) => Some(crate::engine::parse_time(t, chrono_tz::UTC)?),
-        None => None,
-    };
     let state = args.state_schema.as_str();
     if state.trim().is_empty() {
         return Err("--state-schema needs a name".into());
     }
     pg::state::migrate(&mut client, state).map_err(|e| format!("{pg}: {e}"))?;
+    let (clock, zone) = pg::events::engine_time(&mut client, state).map_err(failed)?;
+    let zone = zone
+        .and_then(|z| crate::time::parse_zone(&z))
+        .unwrap_or(chrono_tz::Tz::UTC);
+    let at = match &args.at {
+        Some(t) => Some(crate::engine::parse_time(t, zone)?),
+        None => clock
+            .map(|text| crate::store::state::parse_int_meta("clock", text))
+            .transpose()
+            .map_err(|e| format!("{pg}: {e}"))?,
+    };
     let event_id =
         pg::events::record(&mut client, state, &args.name, table, id, data, at).map_err(failed)?;
     println!("event {event_id}: {} on {table} #{id}", args.name);

@@ -205,72 +205,6 @@ fn time_arguments_accept_dates_local_times_and_offsets() {
 }
 
 #[test]
-fn the_seminar_runs_with_the_time_machine() {
-    let w = seminar();
-    w.event(
-        "form_submitted",
-        "contact:1",
-        r#"{"form": "seminar"}"#,
-        None,
-    );
-    w.event(
-        "form_submitted",
-        "contact:2",
-        r#"{"form": "seminar"}"#,
-        None,
-    );
-    // Contact 2 opens the auto-reply on day 2 and pays on day 3; both loaded
-    // in advance, stamped in the future.
-    w.event(
-        "email_opened",
-        "contact:2",
-        r#"{"template": "autoreply"}"#,
-        Some("2025-01-03T12:00"),
-    );
-    w.event(
-        "payment_received",
-        "contact:2",
-        "{}",
-        Some("2025-01-04T15:00"),
-    );
-    let server = smtp::Server::start(&w.path("received"));
-    w.run(&["--until", "2025-01-20", "--smtp", &server.url()]);
-    let sent = |template: &str, to: &str| {
-        w.count(&format!("SELECT count(*) FROM flow_outbox WHERE template = '{template}' AND to_addr = '{to}' AND status = 'sent'"))
-    };
-    assert_eq!(sent("autoreply", "hanako@example.jp"), 2);
-    assert_eq!(sent("payment_reminder", "hanako@example.jp"), 1);
-    assert_eq!(sent("payment_confirmed", "hanako@example.jp"), 0);
-    assert_eq!(sent("autoreply", "ichiro@example.jp"), 1);
-    assert_eq!(sent("payment_confirmed", "ichiro@example.jp"), 1);
-    assert_eq!(sent("payment_reminder", "ichiro@example.jp"), 0);
-    assert_eq!(
-        w.count("SELECT count(*) FROM flow_outbox"),
-        5,
-        "and nothing else"
-    );
-    // The confirmation went out the moment the payment arrived.
-    let confirmed: i64 =
-        w.count("SELECT created_at FROM flow_outbox WHERE template = 'payment_confirmed'");
-    assert_eq!(confirmed, 1_735_970_400, "2025-01-04T15:00+09:00");
-    let mut outbox = w.strings("SELECT to_addr || ' | ' || subject FROM flow_outbox");
-    outbox.sort();
-    assert_eq!(
-        server.summary(),
-        outbox,
-        "the SMTP server got each email once"
-    );
-    assert_eq!(
-        w.count("SELECT count(*) FROM flow_list_members WHERE list = 'paid' AND row_id = 2"),
-        1
-    );
-    assert_eq!(
-        w.count("SELECT count(*) FROM flow_runs WHERE status != 'done'"),
-        0
-    );
-}
-
-#[test]
 fn an_event_at_the_boundary_instant_of_an_unless_wait_counts_as_during_it() {
     let w = seminar();
     w.event(
@@ -727,57 +661,6 @@ fn a_database_from_a_newer_flowc_is_refused() {
         )),
         "{}",
         text(&out.stderr)
-    );
-}
-
-#[test]
-fn approvals_are_listed_approved_and_resumed() {
-    let w = World::example("invoice_reminder");
-    w.run(&["--now", "2025-01-01T09:00"]);
-    w.sql(
-        "INSERT INTO user (id, name, email, role) VALUES (1, '佐藤', 'sato@example.jp', 'sales');
-         INSERT INTO account (id, name, email, owner) VALUES (1, 'ABC', 'abc@example.jp', 1), (2, 'XYZ', 'xyz@example.jp', 1);",
-    );
-    w.event("invoice_sent", "account:1", "{}", None);
-    w.event("invoice_sent", "account:2", "{}", None);
-    w.event(
-        "reply_received",
-        "account:2",
-        "{}",
-        Some("2025-01-02T10:00"),
-    );
-    let server = smtp::Server::start(&w.path("received"));
-    w.run(&["--until", "2025-01-05", "--smtp", &server.url()]);
-    let list = text(&w.flowc(&["approvals", "--db", "crm.sqlite"]).stdout);
-    assert_eq!(
-        list,
-        "1  invoice_reminder  account #1  approver user #1  requested 2025-01-04T09:00:00+09:00\n"
-    );
-    let approve = w.flowc(&["approvals", "--db", "crm.sqlite", "approve", "1"]);
-    assert!(approve.status.success());
-    let again = w.flowc(&["approvals", "--db", "crm.sqlite", "approve", "1"]);
-    assert_eq!(again.status.code(), Some(2));
-    assert!(text(&again.stderr).contains("approval 1 was already decided"));
-    assert_eq!(
-        w.flowc(&["approvals", "--db", "crm.sqlite", "reject", "7"])
-            .status
-            .code(),
-        Some(2)
-    );
-    w.run(&["--now", "2025-01-05T10:00", "--smtp", &server.url()]);
-    assert_eq!(
-        w.strings("SELECT to_addr FROM flow_outbox WHERE status = 'sent'"),
-        ["abc@example.jp"]
-    );
-    let received: Vec<String> = server
-        .messages()
-        .iter()
-        .map(|m| m["to"].as_str().unwrap_or_default().to_string())
-        .collect();
-    assert_eq!(received, ["abc@example.jp"]);
-    assert_eq!(
-        w.strings("SELECT status FROM flow_runs ORDER BY id"),
-        ["done", "done"]
     );
 }
 

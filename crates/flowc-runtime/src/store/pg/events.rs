@@ -48,3 +48,22 @@ pub fn record(
     )?;
     Ok(row.get(0))
 }
+
+/// The engine's clock (Unix seconds, as stored) and time zone as its last
+/// run left them in `flow_meta`; each `None` before the first run. An
+/// event recorded without a time is stamped with that clock, and a time
+/// without an offset is read in that zone, as on SQLite.
+pub fn engine_time(
+    client: &mut Client,
+    state_schema: &str,
+) -> Result<(Option<String>, Option<String>), postgres::Error> {
+    let s = schema_name(state_schema);
+    let row = client.query_one(
+        &format!(
+            "SELECT (SELECT value FROM {s}.flow_meta WHERE key = 'clock'),
+                    (SELECT value FROM {s}.flow_meta WHERE key = 'timezone')"
+        ),
+        &[],
+    )?;
+    Ok((row.get(0), row.get(1)))
+}
