@@ -44,6 +44,8 @@ pub struct Args {
     #[arg(long, value_name = "TIME", conflicts_with = "until")]
     now: Option<String>,
     /// Fast-forward to this time, processing every due item at its time.
+    /// A simulation (this, or --now in the past) is refused while a
+    /// --watch worker runs on the database.
     #[arg(long, value_name = "TIME")]
     until: Option<String>,
     /// Print what would happen (and what happens to waiting runs of edited
@@ -68,7 +70,9 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", env = "FLOWC_SMTP_TIMEOUT", default_value_t = crate::mail::DEFAULT_TIMEOUT_SECONDS)]
     smtp_timeout: u64,
     /// Seconds a claim on a message lasts without renewal: a crashed
-    /// runner's messages are sent by another one after this.
+    /// runner's messages are sent by another one after this. A --watch
+    /// worker counts as running (refusing simulations) until this long
+    /// after its last heartbeat.
     #[arg(long, value_name = "SECONDS", env = "FLOWC_LEASE_SECONDS", default_value_t = crate::mail::DEFAULT_LEASE_SECONDS)]
     lease: i64,
     /// Write each email as an .eml file into this folder instead.
@@ -134,15 +138,17 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         backend: args.backend,
     };
     let paths = paths_shown(&args.paths);
-    let Some(engine) = super::open::engine(
-        &args.db,
-        &args.state_schema,
-        &project,
-        program,
-        options,
-        &paths,
-    )?
-    else {
+    let open = || {
+        super::open::engine(
+            &args.db,
+            &args.state_schema,
+            &project,
+            program.clone(),
+            options.clone(),
+            &paths,
+        )
+    };
+    let Some(mut engine) = open()? else {
         return Ok(ExitCode::from(1));
     };
     let parse = |t: &String| crate::engine::parse_time(t, zone);
@@ -155,11 +161,30 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         dry_run(&engine, how)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let simulation = match how {
+        Advance::Until(_) => Some("--until"),
+        Advance::To(t) if args.now.is_some() && t < wall_clock() => Some("--now in the past"),
+        Advance::To(_) => None,
+    };
+    if let Some(what) = simulation {
+        alone(engine.store(), what)?;
+    }
     // Without --watch a paused delivery is tried once per run; with it,
     // once a minute.
     let retry_paused = args.watch.then_some(std::time::Duration::from_secs(60));
     let mut courier = Courier::new(transport, &args.from, args.lease, retry_paused);
-    let result = run_and_deliver(&engine, &mut courier, how, args.watch, args.interval);
+    if args.watch {
+        // Registered now, delivering or not: a simulation started while
+        // this worker runs sees it and is refused.
+        courier
+            .start(engine.store(), true)
+            .map_err(|e| e.to_string())?;
+    }
+    let watch = args.watch.then_some(Watch {
+        interval: args.interval,
+        reopen: &open,
+    });
+    let result = run_and_deliver(&mut engine, &mut courier, how, watch);
     let retired = courier.retire(engine.store()).map_err(|e| e.to_string());
     let paused = result?;
     retired?;
@@ -175,54 +200,183 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     }
 }
 
+/// Refuses a simulation (`what`: `--until`, or `--now` in the past) while
+/// a watching worker is alive on the database: it needs the database to
+/// itself (DESIGN.md §10), or the workers would act at its times and it at
+/// theirs.
+fn alone(store: &dyn crate::store::Store, what: &str) -> Result<(), String> {
+    let now = wall_clock();
+    let live = store.live_workers(now).map_err(|e| e.to_string())?;
+    if live.is_empty() {
+        return Ok(());
+    }
+    let seen: Vec<String> = live
+        .iter()
+        .map(|w| {
+            format!(
+                "  on {} (pid {}): last seen {} s ago, lease {} s",
+                w.host,
+                w.pid,
+                (now - w.heartbeat_at).max(0),
+                w.lease
+            )
+        })
+        .collect();
+    let (count, verb) = match live.len() {
+        1 => ("1 worker".to_string(), "is"),
+        n => (format!("{n} workers"), "are"),
+    };
+    Err(format!(
+        "a simulation ({what}) needs the database to itself, but {count} (`flowc run --watch`) {verb} running on it:\n{}\n\
+         stop them and run the simulation again (a worker that was killed counts until its last heartbeat is older than its lease)",
+        seen.join("\n")
+    ))
+}
+
+/// What a `--watch` worker needs besides the engine: how long to wait
+/// between passes, and how to open the database again when its connection
+/// is lost.
+struct Watch<'a> {
+    interval: u64,
+    reopen: &'a dyn Fn() -> Result<Option<Engine>, String>,
+}
+
+/// Why a pass stopped: the connection is gone (a watching worker opens a
+/// new one), or anything else (the process stops).
+enum Stop {
+    ConnectionLost(String),
+    Error(String),
+}
+
+impl From<crate::engine::EngineError> for Stop {
+    fn from(e: crate::engine::EngineError) -> Stop {
+        if e.is_connection_lost() {
+            Stop::ConnectionLost(e.to_string())
+        } else {
+            Stop::Error(e.to_string())
+        }
+    }
+}
+
+impl From<crate::store::outbox::OutboxError> for Stop {
+    fn from(e: crate::store::outbox::OutboxError) -> Stop {
+        if e.is_connection_lost() {
+            Stop::ConnectionLost(e.to_string())
+        } else {
+            Stop::Error(e.to_string())
+        }
+    }
+}
+
+impl From<Stop> for String {
+    fn from(stop: Stop) -> String {
+        match stop {
+            Stop::ConnectionLost(e) | Stop::Error(e) => e,
+        }
+    }
+}
+
 /// Delivers what is due, advances the engine, delivers again and prints
 /// the summary; with `watch`, forever. Returns why delivery is paused, if
 /// it is.
 fn run_and_deliver(
-    engine: &Engine,
+    engine: &mut Engine,
     courier: &mut Courier,
     how: Advance,
-    watch: bool,
-    interval: u64,
+    watch: Option<Watch>,
 ) -> Result<Option<String>, String> {
-    let zone = engine.program().schema.timezone;
-    let mut delivery = deliver(engine, courier)?;
     let terminal = std::io::stdout().is_terminal();
-    if terminal {
-        engine.on_progress(std::time::Duration::from_millis(200), move |clock, r| {
-            print!(
-                "\r{}  {} changes, {} events, {} timers, {} sweeps: {} runs started \x1b[K",
-                crate::time::format_datetime(clock, zone),
-                r.changes,
-                r.events,
-                r.timers,
-                r.sweeps,
-                r.started
-            );
-            let _ = std::io::stdout().flush();
-        });
-    }
-    advance(engine, how, terminal)?;
-    delivery.absorb(deliver(engine, courier)?);
-    report(engine, &delivery);
-    engine.when_idle().map_err(|e| e.to_string())?;
-    if !watch {
+    show_progress(engine, terminal);
+    let delivery = pass(engine, courier, how, terminal)?;
+    let Some(watch) = watch else {
         return Ok(delivery.paused.map(|p| p.error));
-    }
+    };
     if let Some(p) = &delivery.paused {
         eprintln!("error: email delivery is paused: {}", p.error);
     }
     loop {
-        std::thread::sleep(std::time::Duration::from_secs(interval.max(1)));
+        std::thread::sleep(std::time::Duration::from_secs(watch.interval.max(1)));
         let now = wall_clock().max(engine.clock().unwrap_or(i64::MIN));
-        advance(engine, Advance::To(now), terminal)?;
-        let delivery = deliver(engine, courier)?;
-        if let Some(p) = delivery.paused.as_ref().filter(|p| p.tried) {
-            eprintln!("error: email delivery is paused: {}", p.error);
+        match pass(engine, courier, Advance::To(now), terminal) {
+            Ok(delivery) => {
+                if let Some(p) = delivery.paused.as_ref().filter(|p| p.tried) {
+                    eprintln!("error: email delivery is paused: {}", p.error);
+                }
+            }
+            Err(Stop::ConnectionLost(error)) => {
+                // Whatever this worker had claimed went back when its
+                // transaction ended with the connection; it goes on with a
+                // new one.
+                eprintln!("warning: lost the database connection ({error}); connecting again");
+                *engine = reconnect(&watch)?;
+                show_progress(engine, terminal);
+                eprintln!("connected again");
+            }
+            Err(Stop::Error(error)) => return Err(error),
         }
-        report(engine, &delivery);
-        engine.when_idle().map_err(|e| e.to_string())?;
     }
+}
+
+/// One pass: renews this worker's heartbeat, delivers what is due,
+/// advances the engine, delivers again and prints the summary.
+fn pass(
+    engine: &Engine,
+    courier: &mut Courier,
+    how: Advance,
+    terminal: bool,
+) -> Result<crate::mail::Delivery, Stop> {
+    courier.heartbeat(engine.store())?;
+    let mut delivery = deliver(engine, courier)?;
+    advance(engine, how, terminal)?;
+    delivery.absorb(deliver(engine, courier)?);
+    report(engine, &delivery);
+    engine.when_idle()?;
+    Ok(delivery)
+}
+
+/// Opens the database again, every interval until it works (the server
+/// may be restarting); an error that a new connection cannot fix (the
+/// tables no longer match the rules) stops the worker.
+fn reconnect(watch: &Watch) -> Result<Engine, String> {
+    let mut said = None::<std::time::Instant>;
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(watch.interval.max(1)));
+        match (watch.reopen)() {
+            Ok(Some(engine)) => return Ok(engine),
+            Ok(None) => {
+                return Err("the database no longer matches the rules; the worker stops".into());
+            }
+            Err(error) => {
+                if said.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(60)) {
+                    eprintln!(
+                        "warning: {error}; trying again every {} s",
+                        watch.interval.max(1)
+                    );
+                    said = Some(std::time::Instant::now());
+                }
+            }
+        }
+    }
+}
+
+/// On a terminal, a progress line during long passes.
+fn show_progress(engine: &Engine, terminal: bool) {
+    if !terminal {
+        return;
+    }
+    let zone = engine.program().schema.timezone;
+    engine.on_progress(std::time::Duration::from_millis(200), move |clock, r| {
+        print!(
+            "\r{}  {} changes, {} events, {} timers, {} sweeps: {} runs started \x1b[K",
+            crate::time::format_datetime(clock, zone),
+            r.changes,
+            r.events,
+            r.timers,
+            r.sweeps,
+            r.started
+        );
+        let _ = std::io::stdout().flush();
+    });
 }
 
 /// The project paths as the user would type them again.
@@ -236,8 +390,8 @@ fn paths_shown(paths: &[PathBuf]) -> String {
 
 /// Advances the engine; on a terminal, the progress line it printed (if
 /// any) is cleared afterwards so the summary line replaces it.
-fn advance(engine: &Engine, how: Advance, terminal: bool) -> Result<(), String> {
-    let advanced = engine.advance(how).map_err(|e| e.to_string());
+fn advance(engine: &Engine, how: Advance, terminal: bool) -> Result<(), Stop> {
+    let advanced = engine.advance(how).map_err(Stop::from);
     if terminal {
         print!("\r\x1b[K");
         let _ = std::io::stdout().flush();
@@ -246,11 +400,9 @@ fn advance(engine: &Engine, how: Advance, terminal: bool) -> Result<(), String> 
 }
 
 /// One delivery pass at the engine's clock.
-fn deliver(engine: &Engine, courier: &mut Courier) -> Result<Delivery, String> {
+fn deliver(engine: &Engine, courier: &mut Courier) -> Result<Delivery, Stop> {
     let clock = engine.clock().unwrap_or(0);
-    courier
-        .pass(engine.store(), clock)
-        .map_err(|e| e.to_string())
+    Ok(courier.pass(engine.store(), clock)?)
 }
 
 /// Prints the summary line of what the engine and delivery did (nothing
@@ -278,6 +430,12 @@ fn report(engine: &Engine, delivery: &Delivery) {
         delivery.failed,
         delivery.unconfirmed,
     );
+    let retried = engine.take_retried();
+    if retried > 0 {
+        println!(
+            "  retried: {retried} units of work lost a race with another worker (a deadlock or a row changed meanwhile) and ran again"
+        );
+    }
     for failure in &report.failures {
         println!("  failed: {failure}");
     }

@@ -30,6 +30,7 @@ mod pg_rows;
 mod pg_run;
 mod pg_store;
 mod pg_sweeps;
+mod pg_workers;
 mod postgres;
 mod reliability;
 mod scenarios;

@@ -751,19 +751,32 @@ fn workers_claim_each_due_event_once_and_each_record_in_time_order() {
             scope.spawn(|| {
                 let worker = store(&url);
                 loop {
-                    worker.begin(Scope::Transaction).expect("begin");
-                    worker.claim_due(now).expect("claim");
-                    let due = worker.due_events(now, 3).expect("due");
-                    for &(seq, at) in &due {
-                        let event = worker
-                            .load_event(seq)
-                            .expect("load")
-                            .expect("there")
-                            .expect("readable");
-                        worker.mark_event_processed(seq).expect("mark");
-                        taken.lock().expect("lock").push((event.row_id, at, seq));
-                    }
-                    worker.commit(Scope::Transaction).expect("commit");
+                    // A unit of work whose snapshot predates another
+                    // worker's commit on the shard it then claims fails
+                    // with a serialization failure (REPEATABLE READ) and
+                    // is run again, as the engine does.
+                    let unit = || -> Result<Vec<(i64, i64, i64)>, flowc::store::DbError> {
+                        worker.begin(Scope::Transaction)?;
+                        worker.claim_due(now)?;
+                        let mut took = Vec::new();
+                        for (seq, at) in worker.due_events(now, 3)? {
+                            let event = worker.load_event(seq)?.expect("there").expect("readable");
+                            worker.mark_event_processed(seq)?;
+                            took.push((event.row_id, at, seq));
+                        }
+                        worker.commit(Scope::Transaction)?;
+                        Ok(took)
+                    };
+                    let took = match unit() {
+                        Ok(took) => took,
+                        Err(e) if e.is_retryable() => {
+                            worker.rollback(Scope::Transaction).expect("rollback");
+                            continue;
+                        }
+                        Err(e) => panic!("{e}"),
+                    };
+                    let due = took.clone();
+                    taken.lock().expect("lock").extend(took);
                     // Nothing claimable: done when nothing is due at all
                     // (other workers may hold the shards that are).
                     if due.is_empty() && worker.due_events(now, 1).expect("left").is_empty() {

@@ -155,7 +155,15 @@ impl Engine {
                 self.forget_row(record, change.row_id);
             }
         }
-        self.recheck_for(change)
+        self.recheck_for(change)?;
+        // The row as captured belongs to this change only: the runs of
+        // later changes in the unit of work (another record's rule reading
+        // this row, `set x.n = x.n + 1`) read it as it is now, or they
+        // would write back a value computed from an old one.
+        if let Some(record) = self.record_named(&change.table) {
+            self.forget_row(record, change.row_id);
+        }
+        Ok(())
     }
 
     /// A row was deleted: what belonged to it ends, so that nothing meant
@@ -583,4 +591,53 @@ enum Unmatched {
     BadData(String),
     /// Its `from` / `to` value could not be evaluated.
     Expected(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{Advance, Engine, Options};
+
+    /// A rule that reads another record and writes a value computed from
+    /// it, after a change of that other record in the same unit of work:
+    /// it must read the row as it is, not as that earlier change captured
+    /// it (which would undo the first ping: a lost update).
+    #[test]
+    fn a_later_change_reads_a_row_as_it_is_not_as_an_earlier_change_captured_it() {
+        let text = "record contact {\n  name: text\n  score: int\n  pings: int\n  partner: contact?\n}\n\
+            rule ping\n  when contact.score changes\n  if contact.partner is not null\n    \
+            set contact.partner.pings = contact.partner.pings + 1\n  end\nend\n";
+        let checked = flowc_check::project::Project::from_texts([("main.flow", text)]).check();
+        assert!(!checked.has_errors());
+        let conn = rusqlite::Connection::open_in_memory().expect("memory db");
+        crate::store::state::migrate(&conn).expect("state tables");
+        crate::store::ddl::create_missing(&conn, &checked.program.schema).expect("tables");
+        let engine =
+            Engine::with_connection(conn, checked.program, Options::default()).expect("engine");
+        let sql = |sql: &str| {
+            engine
+                .connection()
+                .expect("sqlite")
+                .execute_batch(sql)
+                .expect(sql)
+        };
+        sql(
+            "INSERT INTO contact (id, name, score, pings) VALUES (1, 'y', 0, 0);
+             INSERT INTO contact (id, name, score, pings, partner) VALUES (2, 'x', 0, 0, 1);",
+        );
+        engine.advance(Advance::To(0)).expect("start");
+        // x's score, then y's name (captured with 0 pings), then x's score
+        // again: one unit of work.
+        sql("BEGIN;
+             UPDATE contact SET score = 1 WHERE id = 2;
+             UPDATE contact SET name = 'y2' WHERE id = 1;
+             UPDATE contact SET score = 2 WHERE id = 2;
+             COMMIT;");
+        engine.advance(Advance::To(60)).expect("advance");
+        let pings: i64 = engine
+            .connection()
+            .expect("sqlite")
+            .query_row("SELECT pings FROM contact WHERE id = 1", [], |r| r.get(0))
+            .expect("pings");
+        assert_eq!(pings, 2, "each change of x pinged y once");
+    }
 }

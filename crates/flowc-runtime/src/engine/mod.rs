@@ -108,6 +108,30 @@ impl fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
+impl EngineError {
+    /// The unit of work lost a race with another worker (a deadlock, a
+    /// serialization failure) and is worth running again as a whole.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            EngineError::Database(e) | EngineError::State(StateError::Database(e)) => {
+                e.is_retryable()
+            }
+            _ => false,
+        }
+    }
+
+    /// The connection to the database is gone (see
+    /// [`DbError::is_connection_lost`]).
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            EngineError::Database(e) | EngineError::State(StateError::Database(e)) => {
+                e.is_connection_lost()
+            }
+            _ => false,
+        }
+    }
+}
+
 impl From<DbError> for EngineError {
     fn from(e: DbError) -> EngineError {
         EngineError::Database(e)
@@ -231,6 +255,8 @@ pub struct Engine {
     pub(crate) journal: Rc<Journal>,
     /// Per record, how the store reads one row.
     row_queries: Vec<RowQuery>,
+    /// Units of work run again after losing a race with another worker.
+    retried: Cell<u64>,
 }
 
 impl Engine {
@@ -306,6 +332,7 @@ impl Engine {
             old_versions: RefCell::new(HashMap::new()),
             journal,
             row_queries: Vec::new(),
+            retried: Cell::new(0),
         };
         engine.row_queries = engine
             .program
@@ -607,13 +634,45 @@ impl Engine {
         self.program.schema.record_named(table)
     }
 
-    /// Runs `work` in one write transaction (`BEGIN IMMEDIATE`, so two
-    /// processes take turns); rolls back on error. In a dry run the whole
-    /// advance is one outer transaction rolled back at the end, and this is
-    /// a savepoint inside it.
+    /// Runs `work` in one write transaction (`BEGIN IMMEDIATE` on SQLite,
+    /// so two processes take turns; `REPEATABLE READ` on PostgreSQL); rolls
+    /// back on error. In a dry run the whole advance is one outer
+    /// transaction rolled back at the end, and this is a savepoint inside
+    /// it.
+    ///
+    /// A unit of work that loses a race with another worker (PostgreSQL:
+    /// a deadlock, or a row it read changed by another transaction before
+    /// it wrote it) is rolled back and run again as a whole, a few times,
+    /// with what it counted and journaled forgotten: its effects happen
+    /// once, when it commits.
     pub(crate) fn transaction<T>(
         &self,
-        work: impl FnOnce() -> Result<T, EngineError>,
+        work: impl Fn() -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        let mut tries = 0;
+        loop {
+            let mark = self.report.borrow().mark();
+            match self.transaction_once(&work) {
+                Err(e) if e.is_retryable() && !self.options.dry_run && tries < RETRIES => {
+                    tries += 1;
+                    self.report.borrow_mut().rollback(&mark);
+                    self.retried.set(self.retried.get() + 1);
+                    std::thread::sleep(retry_pause(tries));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// How many units of work were run again after losing a race with
+    /// another worker since the last call.
+    pub fn take_retried(&self) -> u64 {
+        self.retried.replace(0)
+    }
+
+    fn transaction_once<T>(
+        &self,
+        work: &impl Fn() -> Result<T, EngineError>,
     ) -> Result<T, EngineError> {
         use crate::store::tx::Scope;
         self.forget_rows();
@@ -631,10 +690,15 @@ impl Engine {
         self.journal.open.set(false);
         self.forget_rows();
         match result {
-            Ok(value) => {
-                self.db.commit(scope)?;
-                Ok(value)
-            }
+            Ok(value) => match self.db.commit(scope) {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    // PostgreSQL ends a transaction whose COMMIT failed
+                    // (a serialization failure found at commit).
+                    let _ = self.db.rollback(scope);
+                    Err(e.into())
+                }
+            },
             Err(e) => {
                 self.journal.discard();
                 // The work's error is the one to report.
@@ -643,6 +707,21 @@ impl Engine {
             }
         }
     }
+}
+
+/// How many times a unit of work that lost a race is run again.
+const RETRIES: u32 = 25;
+
+/// The pause before running a unit of work again for the `tries`-th time:
+/// growing, capped, with jitter so that the workers that collided do not
+/// collide again.
+fn retry_pause(tries: u32) -> std::time::Duration {
+    let base = 2u64 << tries.min(7);
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()))
+        % base.max(1);
+    std::time::Duration::from_millis(base + jitter)
 }
 
 /// One audit-trail line as `flowc log` prints it.

@@ -42,6 +42,56 @@ impl Report {
     }
 }
 
+/// How far a [`Report`] had counted (`Report::mark`), to forget what a
+/// unit of work that is run again counted (`Report::rollback`).
+#[derive(Clone, Debug)]
+pub(crate) struct Mark {
+    counts: [usize; 9],
+    failures: usize,
+    problems: usize,
+}
+
+impl Report {
+    fn counts(&self) -> [usize; 9] {
+        [
+            self.changes,
+            self.events,
+            self.timers,
+            self.sweeps,
+            self.started,
+            self.finished,
+            self.queued,
+            self.tasks,
+            self.approvals,
+        ]
+    }
+
+    pub(crate) fn mark(&self) -> Mark {
+        Mark {
+            counts: self.counts(),
+            failures: self.failures.len(),
+            problems: self.problems.len(),
+        }
+    }
+
+    /// Back to what was counted at `mark`.
+    pub(crate) fn rollback(&mut self, mark: &Mark) {
+        [
+            self.changes,
+            self.events,
+            self.timers,
+            self.sweeps,
+            self.started,
+            self.finished,
+            self.queued,
+            self.tasks,
+            self.approvals,
+        ] = mark.counts;
+        self.failures.truncate(mark.failures);
+        self.problems.truncate(mark.problems);
+    }
+}
+
 impl Report {
     /// Adds what another engine (an old rule version's) did.
     pub(crate) fn absorb(&mut self, other: Report) {

@@ -4,7 +4,7 @@
 use super::env::Context;
 use super::pc::{self, Pc};
 use super::run::{Flow, Run};
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, RunError};
 use crate::store::captured::Captured;
 use crate::store::changes::Payload;
 use crate::store::events::EventData;
@@ -381,6 +381,11 @@ impl Engine {
                     return Ok(());
                 }
                 Ok(Flow::End(note)) => return self.finish(run, RunState::Done, &note),
+                // Lost a race with another worker: not the run's fault; the
+                // whole unit of work is run again (`Engine::transaction`).
+                Err(RunError::Database(e)) if e.is_retryable() => {
+                    return Err(EngineError::Database(e));
+                }
                 Err(e) => {
                     self.log(Some(run), &step.name, "failed", &e.to_string())?;
                     return self.fail(run, &e.to_string());

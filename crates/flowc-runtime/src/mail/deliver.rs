@@ -134,16 +134,40 @@ impl Courier {
         }
     }
 
-    /// This process's worker id, registered on first use.
+    /// This process's worker id, registered on first use (as a worker
+    /// that does not keep running, unless [`Courier::start`] said so).
     fn worker(&mut self, db: &dyn Outbox) -> Result<String, OutboxError> {
+        self.start(db, false)
+    }
+
+    /// Registers this process's worker now, unless it is already:
+    /// `watching`, it keeps running (`flowc run --watch`), and a
+    /// simulation is refused while its heartbeat is younger than its lease.
+    /// Returns its id.
+    pub fn start(&mut self, db: &dyn Outbox, watching: bool) -> Result<String, OutboxError> {
         if let Some(id) = &self.worker {
             return Ok(id.clone());
         }
         let id = format!("{}{}", super::random_id(), super::random_id());
         let host = lettre::transport::smtp::extension::ClientId::default().to_string();
-        db.register_worker(&id, &host, std::process::id(), wall_now())?;
+        let registration = crate::store::workers::Registration {
+            id: &id,
+            host: &host,
+            pid: std::process::id(),
+            lease: self.lease_seconds,
+            watching,
+        };
+        db.register_worker(&registration, wall_now())?;
         self.worker = Some(id.clone());
         Ok(id)
+    }
+
+    /// Renews this process's heartbeat, if it is registered.
+    pub fn heartbeat(&self, db: &dyn Outbox) -> Result<(), OutboxError> {
+        match &self.worker {
+            Some(id) => db.heartbeat_worker(id, wall_now()),
+            None => Ok(()),
+        }
     }
 
     /// Ends this process's worker: gives back what it holds.
@@ -318,15 +342,38 @@ impl Courier {
                     return Ok(Step::Paused(error));
                 }
                 let name = super::file_name(&message.message_id);
-                match super::folder::write(&dir, &name, &email.formatted()) {
-                    Ok(_) => smtp::Attempt {
-                        sending: Sending::Sent,
-                        finalized: false,
-                    },
+                let prepared = match super::folder::prepare(&dir, &name, &email.formatted()) {
+                    Ok(prepared) => prepared,
                     Err(e) => {
                         let error =
                             format!("cannot write to the mail folder {}: {e}", dir.display());
                         return Ok(Step::Paused(error));
+                    }
+                };
+                // As before the final `.` of DATA: placed only while this
+                // worker still holds the claim, and never placed again once
+                // it may have been (a worker stopped for longer than its
+                // lease must not place a message another worker took over
+                // and sent).
+                if !db.finalize_message(worker, message.id)? {
+                    prepared.discard();
+                    smtp::Attempt {
+                        sending: Sending::LostClaim,
+                        finalized: false,
+                    }
+                } else {
+                    match prepared.place() {
+                        Ok(_) => smtp::Attempt {
+                            sending: Sending::Sent,
+                            finalized: true,
+                        },
+                        Err(e) => smtp::Attempt {
+                            sending: Sending::Unconfirmed(format!(
+                                "cannot move it into the mail folder {}: {e}",
+                                dir.display()
+                            )),
+                            finalized: true,
+                        },
                     }
                 }
             }

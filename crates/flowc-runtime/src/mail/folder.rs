@@ -6,6 +6,8 @@
 //! name, created exclusively (`create_new`: an existing file or symlink of
 //! that name is an error, never followed), then renamed into place, which
 //! replaces a symlink at the final name rather than writing through it.
+//! Between the two, delivery checks that its worker still holds the
+//! message (`Outbox::finalize_message`), as before the final `.` of SMTP.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,21 +16,47 @@ use std::path::{Path, PathBuf};
 /// means something else created that very name).
 const TRIES: usize = 8;
 
-/// Writes `bytes` as `dir/<name>`, replacing any file of that name.
-pub(super) fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
-    let path = dir.join(name);
+/// A message written under its temporary name, not in place yet: like a
+/// message whose DATA was sent but not its final `.` (delivery makes sure
+/// it still holds the claim before placing it).
+#[derive(Debug)]
+pub(super) struct Prepared {
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+/// Writes `bytes` under a temporary name in `dir`, to become `dir/<name>`.
+pub(super) fn prepare(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<Prepared> {
     let (tmp, mut file) = create_temporary(dir, name)?;
-    let written = file
-        .write_all(bytes)
-        .and_then(|_| file.sync_all())
-        .and_then(|_| std::fs::rename(&tmp, &path));
+    let written = file.write_all(bytes).and_then(|_| file.sync_all());
     drop(file);
     match written {
-        Ok(()) => Ok(path),
+        Ok(()) => Ok(Prepared {
+            tmp,
+            path: dir.join(name),
+        }),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
             Err(e)
         }
+    }
+}
+
+impl Prepared {
+    /// Puts the message in place, replacing any file of its name.
+    pub(super) fn place(self) -> std::io::Result<PathBuf> {
+        match std::fs::rename(&self.tmp, &self.path) {
+            Ok(()) => Ok(self.path),
+            Err(e) => {
+                let _ = std::fs::remove_file(&self.tmp);
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes the message (the claim on it was lost).
+    pub(super) fn discard(self) {
+        let _ = std::fs::remove_file(&self.tmp);
     }
 }
 
@@ -61,7 +89,9 @@ mod tests {
         let folder = dir.path().join("mail");
         std::fs::create_dir(&folder).expect("mkdir");
         std::os::unix::fs::symlink(&outside, folder.join("m.eml")).expect("symlink");
-        let path = write(&folder, "m.eml", b"message").expect("written");
+        let path = prepare(&folder, "m.eml", b"message")
+            .and_then(Prepared::place)
+            .expect("written");
         assert_eq!(
             std::fs::read_to_string(&outside).ok().as_deref(),
             Some("precious")

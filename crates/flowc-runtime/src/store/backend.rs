@@ -258,6 +258,9 @@ pub trait Store: super::delivery::Outbox {
     fn ensure_schedule(&self, rule: &str, next_at: i64) -> DbResult<()>;
     /// Schedules due at or before `now` (rule, time).
     fn due_schedules(&self, now: i64) -> DbResult<Vec<(String, i64)>>;
+    /// When `rule`'s sweep is next due. Inside a unit of work this claims
+    /// the schedule until the unit ends: `None` while another worker's
+    /// unit holds it (it is running that sweep), so no sweep runs twice.
     fn schedule_next_at(&self, rule: &str) -> DbResult<Option<i64>>;
     fn set_schedule_next_at(&self, rule: &str, next_at: i64) -> DbResult<()>;
 

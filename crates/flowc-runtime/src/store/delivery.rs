@@ -20,15 +20,22 @@
 //! each method that writes more than one row is a transaction of its own.
 
 use super::outbox::{Claimed, Listed, Message, OutboxError, Outcome, Pause, Resolution, State};
+use super::workers::{Registration, Seen};
 
 /// The outbox's delivery state, as delivery and `flowc outbox` use it.
 pub trait Outbox {
     // Workers.
 
-    /// Records delivering worker `id` (a random id; `host` and `pid` are
-    /// for people) as started at `now`, and forgets workers silent for a
-    /// day.
-    fn register_worker(&self, id: &str, host: &str, pid: u32, now: i64) -> Result<(), OutboxError>;
+    /// Records a worker (a random id; `host` and `pid` are for people) as
+    /// started at `now`, and forgets workers silent for a day.
+    fn register_worker(&self, worker: &Registration, now: i64) -> Result<(), OutboxError>;
+    /// Worker `id` is alive at `now` (renewed between passes; delivery
+    /// renews it with its claims, too).
+    fn heartbeat_worker(&self, id: &str, now: i64) -> Result<(), OutboxError>;
+    /// The watching workers (`flowc run --watch`) whose last heartbeat is
+    /// younger than their lease at `now`, the latest seen first: the ones
+    /// a simulation must not run beside.
+    fn live_workers(&self, now: i64) -> Result<Vec<Seen>, OutboxError>;
     /// Removes worker `id` (its process exits; release its messages first).
     fn retire_worker(&self, id: &str) -> Result<(), OutboxError>;
 

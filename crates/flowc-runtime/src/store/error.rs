@@ -36,6 +36,26 @@ impl DbError {
     }
 }
 
+impl DbError {
+    /// The connection to the database is gone: closed, or ended by the
+    /// server (a session stopped for too long in a transaction, an
+    /// administrator's command, a restart). A new connection may work.
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            DbError::Sqlite(_) => false,
+            DbError::Postgres(e) => {
+                e.is_closed()
+                    || e.code().is_some_and(|c| {
+                        let code = c.code();
+                        // 08: connection exception; 57P0x: operator
+                        // intervention; 25P03: idle in transaction too long.
+                        code.starts_with("08") || code.starts_with("57P") || code == "25P03"
+                    })
+            }
+        }
+    }
+}
+
 impl fmt::Display for DbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

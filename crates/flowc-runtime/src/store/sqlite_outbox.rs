@@ -9,8 +9,14 @@ use super::sqlite::Sqlite;
 use super::workers;
 
 impl Outbox for Sqlite {
-    fn register_worker(&self, id: &str, host: &str, pid: u32, now: i64) -> Result<(), OutboxError> {
-        Ok(workers::register(self.connection(), id, host, pid, now)?)
+    fn register_worker(&self, worker: &workers::Registration, now: i64) -> Result<(), OutboxError> {
+        Ok(workers::register(self.connection(), worker, now)?)
+    }
+    fn heartbeat_worker(&self, id: &str, now: i64) -> Result<(), OutboxError> {
+        Ok(workers::heartbeat(self.connection(), id, now)?)
+    }
+    fn live_workers(&self, now: i64) -> Result<Vec<workers::Seen>, OutboxError> {
+        Ok(workers::live(self.connection(), now)?)
     }
     fn retire_worker(&self, id: &str) -> Result<(), OutboxError> {
         Ok(workers::retire(self.connection(), id)?)

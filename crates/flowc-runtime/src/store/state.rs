@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The newest state layout this flowc knows. A database written by a newer
 /// flowc (a higher version) is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Each migration takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -398,6 +398,13 @@ CREATE INDEX flow_approvals_todo ON flow_approvals (applied, status);
 DROP INDEX IF EXISTS flow_runs_waiting;
 CREATE INDEX flow_runs_conditions ON flow_runs (rule)
   WHERE status = 'waiting' AND (wait_kind = 'until' OR wait_kind = 'unless');
+"#,
+    // 10: a worker's lease, and whether it keeps running (`flowc run
+    // --watch`): a simulation needs the database to itself and is refused
+    // while a watching worker's heartbeat is younger than its lease.
+    r#"
+ALTER TABLE flow_workers ADD COLUMN lease_seconds INTEGER NOT NULL DEFAULT 300;
+ALTER TABLE flow_workers ADD COLUMN watching INTEGER NOT NULL DEFAULT 0;
 "#,
 ];
 

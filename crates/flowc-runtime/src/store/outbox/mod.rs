@@ -93,6 +93,14 @@ pub enum OutboxError {
     NotFound(String),
 }
 
+impl OutboxError {
+    /// The connection to the database is gone (see
+    /// [`super::DbError::is_connection_lost`]).
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(self, OutboxError::State(StateError::Database(e)) if e.is_connection_lost())
+    }
+}
+
 impl std::fmt::Display for OutboxError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -380,10 +380,14 @@ pub fn due_schedules(c: &mut Conn, s: &str, now: i64) -> R<Vec<(String, i64)>> {
     .collect()
 }
 
-/// When `rule`'s sweep is next due.
+/// When `rule`'s sweep is next due, the schedule's row locked until the
+/// unit of work ends; `None` when another worker holds it (it is running
+/// that sweep). Without the lock two workers that both saw the sweep due
+/// would both run it: the second's update of `next_at` would wait for the
+/// first's, then go through.
 pub fn schedule_next_at(c: &mut Conn, s: &str, rule: &str) -> R<Option<i64>> {
     c.query_opt(
-        &format!("SELECT next_at FROM {s}.flow_schedule WHERE rule = $1"),
+        &format!("SELECT next_at FROM {s}.flow_schedule WHERE rule = $1 FOR UPDATE SKIP LOCKED"),
         &[&rule],
     )?
     .map(|r| r.try_get(0))

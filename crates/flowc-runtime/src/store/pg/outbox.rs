@@ -25,6 +25,7 @@ use super::super::outbox::{
 };
 use super::super::state::StateError;
 use super::super::suppressions::normalize;
+use super::super::workers::{Registration, Seen};
 use super::store::Pg;
 use postgres::{GenericClient, Row};
 
@@ -37,7 +38,7 @@ const MESSAGE_COLUMNS: &str =
     "o.id, o.message_id, o.to_addr, o.from_addr, o.reply_to, o.subject, o.body, o.attempts::bigint";
 
 impl Outbox for Pg {
-    fn register_worker(&self, id: &str, host: &str, pid: u32, now: i64) -> Result<()> {
+    fn register_worker(&self, worker: &Registration, now: i64) -> Result<()> {
         let s = &self.s;
         let mut c = self.c();
         let mut tx = c.transaction()?;
@@ -47,13 +48,49 @@ impl Outbox for Pg {
         )?;
         tx.execute(
             &format!(
-                "INSERT INTO {s}.flow_workers (id, host, pid, started_at, heartbeat_at)
-                 VALUES ($1::text, $2::text, $3::bigint, $4::bigint, $4::bigint)"
+                "INSERT INTO {s}.flow_workers (id, host, pid, started_at, heartbeat_at, lease_seconds, watching)
+                 VALUES ($1::text, $2::text, $3::bigint, $4::bigint, $4::bigint, $5::bigint, $6::boolean)"
             ),
-            &[&id, &host, &i64::from(pid), &now],
+            &[
+                &worker.id,
+                &worker.host,
+                &i64::from(worker.pid),
+                &now,
+                &worker.lease,
+                &worker.watching,
+            ],
         )?;
         tx.commit()?;
         Ok(())
+    }
+    fn heartbeat_worker(&self, id: &str, now: i64) -> Result<()> {
+        let s = &self.s;
+        self.c().execute(
+            &format!("UPDATE {s}.flow_workers SET heartbeat_at = $2::bigint WHERE id = $1::text"),
+            &[&id, &now],
+        )?;
+        Ok(())
+    }
+    fn live_workers(&self, now: i64) -> Result<Vec<Seen>> {
+        let s = &self.s;
+        let rows = self.c().query(
+            &format!(
+                "SELECT id, host, pid, heartbeat_at, lease_seconds FROM {s}.flow_workers
+                 WHERE watching AND heartbeat_at + lease_seconds > $1::bigint
+                 ORDER BY heartbeat_at DESC, id"
+            ),
+            &[&now],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| Seen {
+                id: r.get(0),
+                host: r.get(1),
+                pid: r.get(2),
+                heartbeat_at: r.get(3),
+                lease: r.get(4),
+            })
+            .collect())
     }
     fn retire_worker(&self, id: &str) -> Result<()> {
         let s = &self.s;

@@ -13,7 +13,7 @@ use super::super::state::StateError;
 use postgres::Client;
 
 /// The layout version these migrations bring a database to.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 /// Arbitrary: the advisory lock migrations take (one per database).
 const MIGRATION_LOCK: i64 = 0x666c_6f77_635f_6d67;
@@ -242,6 +242,13 @@ CREATE TABLE {s}.flow_suppressions (
   at      bigint NOT NULL,
   source  text
 );
+",
+    // 5: a worker's lease, and whether it keeps running (`flowc run
+    // --watch`): a simulation needs the database to itself and is refused
+    // while a watching worker's heartbeat is younger than its lease.
+    "
+ALTER TABLE {s}.flow_workers ADD COLUMN lease_seconds bigint NOT NULL DEFAULT 300;
+ALTER TABLE {s}.flow_workers ADD COLUMN watching boolean NOT NULL DEFAULT false;
 ",
 ];
 /// The quoted name of the schema flowc's tables live in.

@@ -2,9 +2,24 @@
 //! schema, the user's on the `search_path`. Each method is one of this
 //! folder's operations.
 //!
-//! A unit of work is `BEGIN` … `COMMIT` on the connection. Changes are
-//! claimed a shard at a time (`changes::claim`): taken off the queue in the
-//! unit of work, so a rolled-back or killed worker's changes go back.
+//! A unit of work is `BEGIN ISOLATION LEVEL REPEATABLE READ` … `COMMIT` on
+//! the connection. Changes are claimed a shard at a time
+//! (`changes::claim`): taken off the queue in the unit of work, so a
+//! rolled-back or killed worker's changes go back.
+//!
+//! Why `REPEATABLE READ`: a unit of work reads rows and writes values
+//! computed from them (`set contact.partner.pings = contact.partner.pings
+//! + 1`), while other workers handle other records that may write the same
+//! rows. Under `READ COMMITTED` the second writer would wait for the first,
+//! then overwrite its value with one computed from what it read before (a
+//! lost update); under `REPEATABLE READ` it fails with a serialization
+//! failure instead, and the engine runs the whole unit again
+//! (`Engine::transaction`), reading the new value.
+//!
+//! A write to a user's row (`set`, a rule's insert) is a savepoint of its
+//! own: when the database refuses it (a locked row, a constraint), only
+//! that write is undone, the run fails, and the unit of work goes on, as
+//! on SQLite. PostgreSQL would otherwise abort the whole transaction.
 
 use super::super::approvals::{DecideError, Decided, Decision, Pending};
 use super::super::backend::{RowQuery, SqlValue, Store};
@@ -42,6 +57,8 @@ enum Claim {
 pub struct Pg {
     client: RefCell<Conn>,
     claim: Cell<Claim>,
+    /// Whether a unit of work's transaction is open.
+    in_transaction: Cell<bool>,
     /// The state schema's name as written, and quoted for SQL.
     state_schema: String,
     pub(in crate::store) s: String,
@@ -53,6 +70,7 @@ impl Pg {
         Pg {
             client: RefCell::new(Conn::new(client)),
             claim: Cell::new(Claim::NotAsked),
+            in_transaction: Cell::new(false),
             state_schema: state_schema.to_string(),
             s: schema_name(state_schema),
         }
@@ -75,6 +93,29 @@ impl Pg {
     /// Runs `sql` with no parameters and no result.
     fn batch(&self, sql: &str) -> DbResult<()> {
         Ok(self.c().batch_execute(sql)?)
+    }
+
+    /// A write to a user's table: inside a unit of work, in a savepoint of
+    /// its own, so that a refused write (a locked row, a constraint, a
+    /// lost race) undoes only itself and leaves the transaction usable.
+    fn user_write<T>(&self, write: impl FnOnce(&mut Conn) -> DbResult<T>) -> DbResult<T> {
+        if !self.in_transaction.get() {
+            return write(&mut self.c());
+        }
+        self.batch("SAVEPOINT flow_write")?;
+        let result = write(&mut self.c());
+        match result {
+            Ok(value) => {
+                self.batch("RELEASE SAVEPOINT flow_write")?;
+                Ok(value)
+            }
+            Err(e) => {
+                // The write's error is the one to report.
+                let _ =
+                    self.batch("ROLLBACK TO SAVEPOINT flow_write; RELEASE SAVEPOINT flow_write");
+                Err(e)
+            }
+        }
     }
 
     fn int_meta(&self, key: &str) -> Result<Option<i64>, StateError> {
@@ -108,12 +149,19 @@ impl Store for Pg {
     fn begin(&self, scope: Scope) -> DbResult<()> {
         self.claim.set(Claim::NotAsked);
         self.batch(match scope {
-            Scope::Transaction => "BEGIN",
+            Scope::Transaction => "BEGIN ISOLATION LEVEL REPEATABLE READ",
             Scope::Savepoint => "SAVEPOINT flow_step",
-        })
+        })?;
+        if scope == Scope::Transaction {
+            self.in_transaction.set(true);
+        }
+        Ok(())
     }
     fn commit(&self, scope: Scope) -> DbResult<()> {
         self.claim.set(Claim::NotAsked);
+        if scope == Scope::Transaction {
+            self.in_transaction.set(false);
+        }
         self.batch(match scope {
             Scope::Transaction => "COMMIT",
             Scope::Savepoint => "RELEASE SAVEPOINT flow_step",
@@ -121,6 +169,9 @@ impl Store for Pg {
     }
     fn rollback(&self, scope: Scope) -> DbResult<()> {
         self.claim.set(Claim::NotAsked);
+        if scope == Scope::Transaction {
+            self.in_transaction.set(false);
+        }
         self.batch(match scope {
             Scope::Transaction => "ROLLBACK",
             Scope::Savepoint => "ROLLBACK TO SAVEPOINT flow_step; RELEASE SAVEPOINT flow_step",
@@ -499,13 +550,7 @@ impl Store for Pg {
         Ok(rows::load(&mut self.c(), &query.sql, schema, record, id)?)
     }
     fn update_field(&self, table: &str, column: &str, row: i64, value: SqlValue) -> DbResult<bool> {
-        Ok(rows::update_field(
-            &mut self.c(),
-            table,
-            column,
-            row,
-            value,
-        )?)
+        self.user_write(|c| Ok(rows::update_field(c, table, column, row, value)?))
     }
     fn users_with_role(
         &self,
@@ -524,13 +569,13 @@ impl Store for Pg {
         Ok(rows::ids_where(&mut self.c(), table, key, limit)?)
     }
     fn insert_row(&self, table: &str, columns: &[(String, SqlValue)]) -> DbResult<i64> {
-        Ok(rows::insert_row(&mut self.c(), table, columns)?)
+        self.user_write(|c| Ok(rows::insert_row(c, table, columns)?))
     }
     fn update_row(&self, table: &str, id: i64, columns: &[(String, SqlValue)]) -> DbResult<()> {
-        Ok(rows::update_row(&mut self.c(), table, id, columns)?)
+        self.user_write(|c| Ok(rows::update_row(c, table, id, columns)?))
     }
     fn delete_row(&self, table: &str, id: i64) -> DbResult<()> {
-        Ok(rows::delete_row(&mut self.c(), table, id)?)
+        self.user_write(|c| Ok(rows::delete_row(c, table, id)?))
     }
     fn sweep_candidates(&self, table: &str, plan: &Plan) -> DbResult<Vec<(i64, bool)>> {
         Ok(rows::sweep_candidates(&mut self.c(), table, plan)?)
