@@ -222,13 +222,13 @@ fn alone(store: &dyn crate::store::Store, what: &str) -> Result<(), String> {
             )
         })
         .collect();
-    let (count, verb) = match live.len() {
-        1 => ("1 worker".to_string(), "is"),
-        n => (format!("{n} workers"), "are"),
+    let (count, verb, them) = match live.len() {
+        1 => ("1 worker".to_string(), "is", "it"),
+        n => (format!("{n} workers"), "are", "them"),
     };
     Err(format!(
         "a simulation ({what}) needs the database to itself, but {count} (`flowc run --watch`) {verb} running on it:\n{}\n\
-         stop them and run the simulation again (a worker that was killed counts until its last heartbeat is older than its lease)",
+         stop {them} and run the simulation again (a worker that was killed counts until its last heartbeat is older than its lease)",
         seen.join("\n")
     ))
 }
