@@ -28,6 +28,7 @@ fixtures!(
     blank_lines,
     comments_everywhere,
     declarations,
+    email,
     expressions,
     if_else,
     japanese,

@@ -489,9 +489,10 @@ fn item() -> impl Strategy<Value = Item> {
             condition,
             span: sp()
         })),
-        (name(), vec((field(), template_text), 0..3)).prop_map(|(name, fields)| Item::Template(
-            TemplateDecl {
+        (name(), any::<bool>(), vec((field(), template_text), 0..3)).prop_map(
+            |(name, transactional, fields)| Item::Template(TemplateDecl {
                 name,
+                transactional,
                 fields: fields
                     .into_iter()
                     .map(|(key, value)| TemplateField {
@@ -501,8 +502,19 @@ fn item() -> impl Strategy<Value = Item> {
                     })
                     .collect(),
                 span: sp(),
-            }
-        )),
+            })
+        ),
+        vec((field(), text()), 0..3).prop_map(|fields| Item::Sender(SenderDecl {
+            fields: fields
+                .into_iter()
+                .map(|(key, value)| SenderField {
+                    key,
+                    value,
+                    span: sp()
+                })
+                .collect(),
+            span: sp(),
+        })),
         (
             name(),
             vec((name(), type_expr()), 0..3),

@@ -17,8 +17,11 @@
 //! - "Fits" below means: fits in the width, and no comment inside needs a
 //!   line of its own.
 //! - `enum name { "a", "b" }` on one line if it fits, else one value per line,
-//!   each with a trailing comma. Records and templates have one field per line,
-//!   without commas: `  name: text?`, `  body: file "mail/body.txt"`.
+//!   each with a trailing comma. Records, templates and the `sender` have
+//!   one field per line, without commas: `  name: text?`,
+//!   `  text: file "mail/body.txt"`; a template's head is
+//!   `template NAME {` or `template NAME transactional {`. Template texts
+//!   are literals like any other: their placeholders are kept as written.
 //! - `fn f(a: int, b: text) -> int = body`; a body that does not fit goes on
 //!   the next line, indented two. `segment s of r where cond` likewise breaks
 //!   before `where`.

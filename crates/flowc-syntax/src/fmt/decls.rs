@@ -2,7 +2,8 @@
 
 use super::printer::{INDENT, Printer};
 use crate::syntax::ast::{
-    EnumDecl, FnDecl, Item, Module, RecordDecl, SegmentDecl, TemplateDecl, TemplateText, TypeExpr,
+    EnumDecl, FnDecl, Item, Module, RecordDecl, SegmentDecl, SenderDecl, TemplateDecl,
+    TemplateText, TypeExpr,
 };
 
 impl Printer<'_> {
@@ -35,6 +36,7 @@ impl Printer<'_> {
             Item::Enum(d) => self.enum_values(d),
             Item::Record(d) => self.record(d),
             Item::Template(d) => self.template(d),
+            Item::Sender(d) => self.sender(d),
             Item::Segment(d) => {
                 let head = format!("segment {} of {}", d.name.name, d.of.name);
                 self.line(0, (d.span.start, d.of.span.end), &head, true);
@@ -67,8 +69,11 @@ impl Printer<'_> {
             Item::Template(d) if d.fields.is_empty() => self.flat_if_quiet(
                 d.name.span.end,
                 d.span.end,
-                format!("template {} {{}}", d.name.name),
+                format!("{} {{}}", template_head(d)),
             )?,
+            Item::Sender(d) if d.fields.is_empty() => {
+                self.flat_if_quiet(d.span.start, d.span.end, "sender {}".to_string())?
+            }
             _ => return None,
         };
         Some(line)
@@ -130,8 +135,21 @@ impl Printer<'_> {
         self.close(d.span.end, INDENT, 0, "}");
     }
 
+    fn sender(&mut self, d: &SenderDecl) {
+        // The line stands for the keyword, as a template's for its name.
+        let keyword_end = d.span.start + "sender".len() as u32;
+        self.line(0, (d.span.start, keyword_end), "sender {", true);
+        self.fresh = true;
+        for field in &d.fields {
+            let value = self.text(&field.value.value, field.value.span);
+            let line = format!("{}: {value}", field.key.name);
+            self.span_line(INDENT, field.span, &line, true);
+        }
+        self.close(d.span.end, INDENT, 0, "}");
+    }
+
     fn template(&mut self, d: &TemplateDecl) {
-        let head = format!("template {} {{", d.name.name);
+        let head = format!("{} {{", template_head(d));
         self.line(0, (d.span.start, d.name.span.end), &head, true);
         self.fresh = true;
         for field in &d.fields {
@@ -143,6 +161,15 @@ impl Printer<'_> {
             self.span_line(INDENT, field.span, &line, true);
         }
         self.close(d.span.end, INDENT, 0, "}");
+    }
+}
+
+/// `template name` or `template name transactional`.
+fn template_head(d: &TemplateDecl) -> String {
+    if d.transactional {
+        format!("template {} transactional", d.name.name)
+    } else {
+        format!("template {}", d.name.name)
     }
 }
 

@@ -28,6 +28,7 @@ pub struct Module {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     Timezone(TimezoneDecl),
+    Sender(SenderDecl),
     Enum(EnumDecl),
     Record(RecordDecl),
     List(ListDecl),
@@ -42,6 +43,7 @@ impl Item {
     pub fn span(&self) -> Span {
         match self {
             Item::Timezone(d) => d.span,
+            Item::Sender(d) => d.span,
             Item::Enum(d) => d.span,
             Item::Record(d) => d.span,
             Item::List(d) => d.span,
@@ -57,6 +59,21 @@ impl Item {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimezoneDecl {
     pub zone: Text,
+    pub span: Span,
+}
+
+/// `sender { from: "…", reply_to: "…", postal_address: "…" }`: who the
+/// project's email comes from. The keys are checked later.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SenderDecl {
+    pub fields: Vec<SenderField>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SenderField {
+    pub key: Ident,
+    pub value: Text,
     pub span: Span,
 }
 
@@ -107,6 +124,8 @@ pub struct SegmentDecl {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TemplateDecl {
     pub name: Ident,
+    /// `template NAME transactional { … }`; without it, marketing email.
+    pub transactional: bool,
     pub fields: Vec<TemplateField>,
     pub span: Span,
 }
@@ -123,6 +142,24 @@ pub struct TemplateField {
 pub enum TemplateText {
     Inline(Text),
     File(Text),
+}
+
+/// The inside of one `{{ … }}` in a template's text: an expression and at
+/// most one format. Parsed by [`crate::syntax::parse_placeholder`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Placeholder {
+    pub expr: Expr,
+    pub format: Option<FormatSpec>,
+}
+
+/// `| yen`, `| date "YYYY/MM/DD"`, `| or '—'`: a format's name and its
+/// argument, not yet checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormatSpec {
+    pub name: Ident,
+    pub arg: Option<Text>,
+    /// From the `|` to the end of the argument.
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -307,7 +307,8 @@ fn category_keywords(phrase: &str) -> &'static [&'static str] {
             "if", "require", "lock", "unlock", "stop",
         ],
         DECLARATION => &[
-            "timezone", "enum", "record", "list", "segment", "template", "fn", "rule", "test",
+            "timezone", "sender", "enum", "record", "list", "segment", "template", "fn", "rule",
+            "test",
         ],
         TEST_STEP => &[
             "given", "update", "delete", "event", "approve", "reject", "after", "expect",
@@ -323,8 +324,8 @@ fn category(rule: Rule) -> Option<&'static str> {
         kw_add | kw_remove | kw_tag | kw_untag | kw_set | kw_send | kw_notify | kw_create
         | kw_assign | kw_wait | kw_if | kw_require | kw_lock | kw_unlock | kw_stop | step
         | step_label => STEP,
-        kw_timezone | kw_enum | kw_record | kw_list | kw_segment | kw_template | kw_fn
-        | kw_rule | kw_test => DECLARATION,
+        kw_timezone | kw_sender | kw_enum | kw_record | kw_list | kw_segment | kw_template
+        | kw_fn | kw_rule | kw_test => DECLARATION,
         kw_given | kw_update | kw_delete | kw_approve | kw_reject | kw_after | kw_expect => {
             TEST_STEP
         }
@@ -337,6 +338,8 @@ fn category(rule: Rule) -> Option<&'static str> {
         | kw_starts | kw_is | kw_has | kw_opened | kw_clicked => OPERATOR,
         ident | field_name => "a name",
         string => "a text in double quotes",
+        sq_string => "a text in single quotes",
+        placeholder_format => "a format such as `| yen`",
         type_expr => "a type",
         EOI => "the end of the file",
         reenter_option => "`reenter`",
@@ -461,6 +464,7 @@ const KEYWORD_RULES: &[(Rule, &str)] = &[
     (Rule::kw_run, "run"),
     (Rule::kw_segment, "segment"),
     (Rule::kw_send, "send"),
+    (Rule::kw_sender, "sender"),
     (Rule::kw_set, "set"),
     (Rule::kw_starts, "starts"),
     (Rule::kw_stop, "stop"),
@@ -472,6 +476,7 @@ const KEYWORD_RULES: &[(Rule, &str)] = &[
     (Rule::kw_timezone, "timezone"),
     (Rule::kw_to, "to"),
     (Rule::kw_today, "today"),
+    (Rule::kw_transactional, "transactional"),
     (Rule::kw_true, "true"),
     (Rule::kw_unless, "unless"),
     (Rule::kw_unlock, "unlock"),

@@ -144,6 +144,7 @@ fn is_keyword(rule: Rule) -> bool {
             | kw_run
             | kw_segment
             | kw_send
+            | kw_sender
             | kw_set
             | kw_starts
             | kw_stop
@@ -154,6 +155,7 @@ fn is_keyword(rule: Rule) -> bool {
             | kw_then
             | kw_timezone
             | kw_to
+            | kw_transactional
             | kw_unless
             | kw_unlock
             | kw_untag
@@ -306,14 +308,24 @@ impl Lower {
                     span,
                 })
             }
+            Rule::sender_decl => {
+                let fields = parts.rest.by_ref().map(|p| self.sender_field(p)).collect();
+                Item::Sender(SenderDecl { fields, span })
+            }
             Rule::template_decl => {
                 let name = self.expect_ident(&mut parts, span);
+                let transactional = parts.has(Rule::kw_transactional);
                 let fields = parts
                     .rest
                     .by_ref()
                     .map(|p| self.template_field(p))
                     .collect();
-                Item::Template(TemplateDecl { name, fields, span })
+                Item::Template(TemplateDecl {
+                    name,
+                    transactional,
+                    fields,
+                    span,
+                })
             }
             Rule::fn_decl => Item::Fn(self.fn_decl(parts, span)),
             Rule::rule_decl => Item::Rule(Box::new(self.rule_decl(parts, span))),
@@ -350,6 +362,14 @@ impl Lower {
             nullable,
             span,
         }
+    }
+
+    fn sender_field(&mut self, pair: Pair<Rule>) -> SenderField {
+        let span = self.span(&pair);
+        let mut parts = Parts::of(pair);
+        let key = self.expect_ident(&mut parts, span);
+        let value = self.expect_text(&mut parts, span);
+        SenderField { key, value, span }
     }
 
     fn template_field(&mut self, pair: Pair<Rule>) -> TemplateField {

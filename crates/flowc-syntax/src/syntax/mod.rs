@@ -11,11 +11,13 @@ mod lower;
 /// with the formatter, which keeps comments).
 pub(crate) use lower::comment_start;
 mod lower_expr;
+mod lower_placeholder;
 mod lower_steps;
 mod lower_tests;
 
 pub use errors::SyntaxError;
 pub use lower::unescape;
+pub use lower_placeholder::{parse_placeholder, placeholder_source};
 
 use crate::source::FileId;
 
@@ -34,7 +36,7 @@ pub struct Parsed {
 }
 
 const DECLARATION_KEYWORDS: &[&str] = &[
-    "timezone", "enum", "record", "list", "segment", "template", "fn", "rule", "test",
+    "timezone", "sender", "enum", "record", "list", "segment", "template", "fn", "rule", "test",
 ];
 
 /// Parses one file.
