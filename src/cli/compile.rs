@@ -264,12 +264,15 @@ fn recipient<'a>(to: &'a ir::Recipient, push: &mut impl FnMut(&str, &'a Expr)) {
 fn message_parts<'a>(message: &'a ir::Message, push: &mut impl FnMut(&str, &'a Expr)) {
     parts("subject", &message.subject, push);
     parts("body", &message.body, push);
+    if let Some(html) = &message.html {
+        parts("html", html, push);
+    }
 }
 
 fn parts<'a>(what: &str, parts: &'a [ir::Part], push: &mut impl FnMut(&str, &'a Expr)) {
     let values = parts.iter().filter_map(|p| match p {
-        ir::Part::Value(e) => Some(e),
-        ir::Part::Text(_) => None,
+        ir::Part::Value { expr, .. } => Some(expr),
+        ir::Part::Text(_) | ir::Part::UnsubscribeUrl => None,
     });
     for (i, e) in values.enumerate() {
         push(&format!("{what} value {}", i + 1), e);

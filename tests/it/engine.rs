@@ -1028,3 +1028,58 @@ fn an_approval_of_a_deleted_record_is_cancelled() {
         ["cancelled 1"]
     );
 }
+
+/// Placeholders are expressions with formats: rendered into the queued
+/// subject and text, the sender's `from` used when the template has none,
+/// and the HTML part, not queued yet, said so in the log.
+#[test]
+fn placeholders_are_formatted_into_the_queued_message() {
+    let w = World::files(&[(
+        "main.flow",
+        r#"timezone "Asia/Tokyo"
+record contact { name: text, email: text, phone: text?, amount: decimal, due: date }
+
+sender {
+  from: "株式会社サンプル <sales@example.jp>"
+  reply_to: "desk@example.jp"
+  postal_address: "〒100-0001 東京都千代田区千代田1-1"
+}
+
+template invoice {
+  subject: "{{contact.name}} 様: {{contact.amount | yen}}（{{contact.due | date_ja}}まで）"
+  text: "{{contact.due | date 'YYYY/MM/DD（曜）'}} / {{contact.amount | number}} / {{contact.phone | or '未登録'}} / {{contact.id}} / {{today | date_ja}}\n{{sender.name}} {{sender.postal_address}}\n{{unsubscribe_url}}"
+  html: "<p>{{contact.name}}</p>"
+}
+
+rule bill
+  when contact is created
+  send email invoice to contact
+end
+"#,
+    )]);
+    w.run(&["--now", "2025-01-01T09:00"]);
+    w.sql(
+        "INSERT INTO contact (id, name, email, phone, amount, due) \
+         VALUES (7, '<山田>', 'y@example.jp', NULL, 1234567.5, '2025-08-01');",
+    );
+    w.run(&["--now", "2025-01-01T10:00"]);
+    assert_eq!(
+        w.strings("SELECT subject FROM flow_outbox"),
+        ["<山田> 様: 1,234,568円（2025年8月1日まで）"]
+    );
+    assert_eq!(
+        w.strings("SELECT body FROM flow_outbox"),
+        ["2025/08/01（金） / 1,234,567.5 / 未登録 / 7 / 2025年1月1日\n\
+          株式会社サンプル 〒100-0001 東京都千代田区千代田1-1\n\
+          mailto:desk@example.jp?subject=unsubscribe"]
+    );
+    assert_eq!(
+        w.strings("SELECT from_addr || ' ' || reply_to FROM flow_outbox"),
+        ["株式会社サンプル <sales@example.jp> desk@example.jp"]
+    );
+    let queued = w.strings("SELECT detail FROM flow_log WHERE action = 'queued'");
+    assert!(
+        queued.len() == 1 && queued[0].ends_with("(text only: its HTML part is not sent yet)"),
+        "{queued:?}"
+    );
+}

@@ -375,7 +375,7 @@ fn scenario_2_big_deals_alert_the_executives() {
             );
             assert_eq!(
                 w.strings("SELECT DISTINCT subject FROM flow_outbox"),
-                ["Big deal: 全社導入 (15000000 円, 佐藤)"]
+                ["Big deal: 全社導入 (15,000,000円, 佐藤)"]
             );
             w.assert_delivered();
         },

@@ -9,6 +9,11 @@ use chrono_tz::Tz;
 use flowc_syntax::source::Span;
 use std::fmt;
 
+mod mail;
+pub use mail::{
+    DatePattern, DatePiece, Format, Message, Part, SenderDef, TemplateDef, TemplateKind,
+};
+
 macro_rules! id_type {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
         $(#[$doc])*
@@ -123,6 +128,8 @@ pub struct Schema {
     pub lists: Vec<ListDef>,
     pub segments: Vec<SegmentDef>,
     pub templates: Vec<TemplateDef>,
+    /// The project's `sender`, if it declares one.
+    pub sender: Option<SenderDef>,
 }
 
 impl Default for Schema {
@@ -135,6 +142,7 @@ impl Default for Schema {
             lists: Vec::new(),
             segments: Vec::new(),
             templates: Vec::new(),
+            sender: None,
         }
     }
 }
@@ -224,18 +232,6 @@ pub struct SegmentDef {
     pub of: RecordId,
     /// The membership condition; variable 0 is the candidate row.
     pub condition: Expr,
-    pub span: Span,
-}
-
-/// A template as declared; its placeholders are resolved at each use.
-#[derive(Clone, Debug)]
-pub struct TemplateDef {
-    pub name: String,
-    pub subject: String,
-    pub body: String,
-    /// Sender address, overriding the engine's default.
-    pub from: Option<String>,
-    pub reply_to: Option<String>,
     pub span: Span,
 }
 
@@ -414,21 +410,6 @@ pub enum Recipient {
 pub enum NotifyTarget {
     Role(String),
     Recipient(Recipient),
-}
-
-/// A rendered message: subject and body as literal pieces and expressions.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Message {
-    pub template: Option<TemplateId>,
-    pub subject: Vec<Part>,
-    pub body: Vec<Part>,
-}
-
-/// A piece of a message: literal text or a placeholder's value.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Part {
-    Text(String),
-    Value(Expr),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -13,8 +13,7 @@ pub(crate) fn collect<'a>(cx: &mut Checker, input: &Input<'a>) -> Decls<'a> {
         for item in &module.ast.items {
             match item {
                 ast::Item::Timezone(t) => decls.timezones.push(t),
-                // Parsed; checked once the checker knows the sender.
-                ast::Item::Sender(_) => {}
+                ast::Item::Sender(s) => decls.senders.push(s),
                 ast::Item::Enum(e) => {
                     if !reserved_type(cx, &e.name) && seen.first(cx, "type", &e.name) {
                         let id = ir::EnumId(decls.enums.len() as u32);

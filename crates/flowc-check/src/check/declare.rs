@@ -1,7 +1,7 @@
 //! Second pass: the schema. Types of fields, lists, templates, function
 //! signatures and the time zone, all resolved before any expression is read.
 
-use super::{Checker, Decls, FnSig, NameKind, Problem, TypeDecl, error_expr, templates};
+use super::{Checker, Decls, FnSig, NameKind, Problem, TypeDecl, error_expr, sender, templates};
 use crate::ir::{self, Ty, Type};
 use flowc_syntax::syntax::ast;
 
@@ -66,11 +66,14 @@ pub(crate) fn declare(cx: &mut Checker, decls: &Decls) {
             span: s.span,
         });
     }
+    // The sender first: placeholders may name it.
+    sender::declare(cx, &decls.senders);
     for (t, file) in &decls.templates {
         let (def, source) = templates::declare(cx, t, *file);
         cx.schema.templates.push(def);
         cx.templates.push(source);
     }
+    sender::marketing_needs(cx, &decls.templates, !decls.senders.is_empty());
     for (f, stdlib) in &decls.functions {
         let params = f
             .params

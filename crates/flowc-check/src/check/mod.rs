@@ -17,9 +17,11 @@ mod expr;
 mod graph;
 mod nulls;
 mod operators;
+mod placeholders;
 mod problems;
 mod rules;
 mod scope;
+mod sender;
 mod templates;
 mod test_blocks;
 
@@ -108,6 +110,7 @@ pub fn check(input: &Input) -> Checked {
 #[derive(Default)]
 pub(crate) struct Decls<'a> {
     pub timezones: Vec<&'a ast::TimezoneDecl>,
+    pub senders: Vec<&'a ast::SenderDecl>,
     pub enums: Vec<&'a ast::EnumDecl>,
     pub records: Vec<&'a ast::RecordDecl>,
     pub lists: Vec<&'a ast::ListDecl>,
@@ -150,19 +153,12 @@ pub(crate) struct FnSig {
     pub stdlib: bool,
 }
 
-/// A template's text, split into literal pieces and placeholders.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct TemplateSource {
-    pub subject: Vec<templates::Piece>,
-    pub body: Vec<templates::Piece>,
-}
-
 pub(crate) struct Checker<'a> {
     pub sources: &'a SourceMap,
     pub schema: ir::Schema,
     pub names: Names,
     pub fns: Vec<FnSig>,
-    pub templates: Vec<TemplateSource>,
+    pub templates: Vec<templates::TemplateSource>,
     pub problems: Vec<Problem>,
     /// Names whose declarations failed to parse: not reported as unknown.
     pub broken: HashSet<String>,

@@ -5,6 +5,7 @@
 
 use flowc_syntax::diagnostic::{Diagnostic, Label};
 use flowc_syntax::source::Span;
+use flowc_syntax::syntax::SyntaxError;
 
 /// What kind of name could not be found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,11 +151,12 @@ pub enum Problem {
     /// E0214. `set contact = …`: only a field can be set.
     NotAssignable { span: Span },
     /// E0401. A placeholder naming something that does not exist:
-    /// `subject: "Hi {{contact.nmae}}"`.
+    /// `subject: "Hi {{contact.nmae}}"`. `template` is `None` for the inline
+    /// text of a `notify` or a task.
     BadPlaceholder {
         span: Span,
         placeholder: String,
-        template: String,
+        template: Option<String>,
         reason: String,
         use_site: Span,
     },
@@ -168,8 +170,54 @@ pub enum Problem {
         path: String,
         reason: String,
     },
-    /// E0405. A template without a subject or body, or with an unknown part.
+    /// E0405. A template without a subject or text, with an unknown part,
+    /// or with a part given twice.
     TemplateShape { span: Span, message: String },
+    /// E0406. `template t { subject: "s"  html: "<p>x</p>" }`: an HTML part
+    /// without the plain-text part every email needs beside it.
+    HtmlWithoutText { span: Span, template: String },
+    /// E0407. `{{contact.score | yne}}`: a format flowc does not know.
+    UnknownFormat {
+        span: Span,
+        name: String,
+        suggestion: Option<String>,
+    },
+    /// E0407. `{{x | date}}`, `{{x | yen "a"}}`: a format without the
+    /// argument it needs, or with one it does not take.
+    FormatArgument { span: Span, message: String },
+    /// E0408. `{{contact.name | yen}}`: a format for another type.
+    FormatType {
+        span: Span,
+        format: String,
+        expected: String,
+        found: String,
+        fits: Vec<String>,
+        template: Option<String>,
+        use_site: Span,
+    },
+    /// E0409. `{{unsubscribe_url}}` in a transactional template, a `notify`
+    /// or a task: only marketing email has an opt-out link.
+    UnsubscribeInTransactional { span: Span, what: String },
+    /// E0410. `sender { from: "a@b.jp" }` and a marketing template: the
+    /// sender has no `postal_address`.
+    NoPostalAddress {
+        span: Span,
+        template: String,
+        template_span: Span,
+    },
+    /// E0411. Two `sender` declarations.
+    DuplicateSender { span: Span, first: Span },
+    /// E0412. `sender { reply_to: "a@b.jp" }`: a sender without `from`,
+    /// with an unknown or repeated field, or an address that is not one.
+    SenderShape { span: Span, message: String },
+    /// A syntax error inside a placeholder (its E000x code).
+    PlaceholderSyntax(SyntaxError),
+    /// A problem of a placeholder's expression, at one use of its template.
+    InTemplate {
+        problem: Box<Problem>,
+        template: Option<String>,
+        use_site: Span,
+    },
     /// E0501. `stop` followed by another step.
     UnreachableStep { span: Span, stop: Span },
     /// E0502. `wait until today > 2025-01-01`: no record change can make it true.
@@ -215,6 +263,36 @@ pub enum Problem {
     RuleCycle { span: Span, cycle: Vec<String> },
     /// W0103. `every day at "09:00"` with no `timezone` declared.
     NoTimezone { span: Span },
+    /// W0401. `template t { subject: "s"  text: "t" }` and no `sender`:
+    /// marketing email without the sender lines the law requires.
+    NoSender { span: Span, templates: usize },
+    /// W0402. `{{contact.employees}}` with `employees: int?`: prints nothing
+    /// when null.
+    NullablePlaceholder {
+        span: Span,
+        placeholder: String,
+        found: String,
+        hint: String,
+        template: Option<String>,
+        use_site: Span,
+    },
+}
+
+/// `the placeholder `{{x}}` in template `t``, or without the template for
+/// an inline text.
+fn placeholder_phrase(placeholder: &str, template: &Option<String>) -> String {
+    match template {
+        Some(t) => format!("the placeholder `{{{{{placeholder}}}}}` in template `{t}`"),
+        None => format!("the placeholder `{{{{{placeholder}}}}}`"),
+    }
+}
+
+/// Adds "the template is used here" where a template (not an inline text) is used.
+fn used_here(d: Diagnostic, template: &Option<String>, use_site: Span) -> Diagnostic {
+    match template {
+        Some(t) => d.with_label(use_site, format!("the template `{t}` is used here")),
+        None => d,
+    }
 }
 
 /// `a contact`, `an opportunity`.
@@ -434,14 +512,17 @@ impl Problem {
                 template,
                 reason,
                 use_site,
-            } => Diagnostic::error(
-                "E0401",
-                format!("the placeholder `{{{{{placeholder}}}}}` in template `{template}` {reason}"),
-                Label::new(*span, "in this placeholder"),
+            } => used_here(
+                Diagnostic::error(
+                    "E0401",
+                    format!("{} {reason}", placeholder_phrase(placeholder, template)),
+                    Label::new(*span, "in this placeholder"),
+                ),
+                template,
+                *use_site,
             )
-            .with_label(*use_site, "the template is used here")
             .with_hint(
-                "placeholders can name the rule's record (with references followed), `event` in event rules, and `recipient`",
+                "a placeholder is an expression the rule could write where the template is used, or `recipient`, `sender.name`, `sender.postal_address` or `unsubscribe_url`",
             ),
             NoEmailField { span, record } => Diagnostic::error(
                 "E0402",
@@ -468,7 +549,81 @@ impl Problem {
                 message.clone(),
                 Label::new(*span, "in this template"),
             )
-            .with_hint("a template has a `subject` and a `body`, and may have `from` and `reply_to`"),
+            .with_hint("a template has a `subject` and a `text` (or `body`), and may have `html`, `from` and `reply_to`"),
+            HtmlWithoutText { span, template } => Diagnostic::error(
+                "E0406",
+                format!("the template `{template}` has an `html` part but no `text`"),
+                Label::new(*span, "HTML only"),
+            )
+            .with_hint("every email with HTML also carries a plain-text version for mail programs that do not show HTML; add `text: …`"),
+            UnknownFormat { span, name, suggestion } => Diagnostic::error(
+                "E0407",
+                format!("unknown format `{name}`"),
+                Label::new(*span, "no such format"),
+            )
+            .with_hint(did_you_mean(suggestion).unwrap_or_else(|| {
+                "the formats are `yen`, `number`, `date_ja`, `date \"PATTERN\"` and `or \"TEXT\"`".into()
+            })),
+            FormatArgument { span, message } => Diagnostic::error(
+                "E0407",
+                message.clone(),
+                Label::new(*span, "in this format"),
+            )
+            .with_hint("`date` and `or` take a text: `| date \"YYYY/MM/DD\"`, `| or \"—\"`; the other formats take none"),
+            FormatType {
+                span,
+                format,
+                expected,
+                found,
+                fits,
+                template,
+                use_site,
+            } => used_here(
+                Diagnostic::error(
+                    "E0408",
+                    format!("`| {format}` formats {expected}, but this is `{found}`"),
+                    Label::new(*span, format!("not for `{found}`")),
+                ),
+                template,
+                *use_site,
+            )
+            .with_hint(format!("for `{found}`, use {}", fits.join(", "))),
+            UnsubscribeInTransactional { span, what } => Diagnostic::error(
+                "E0409",
+                format!("`{{{{unsubscribe_url}}}}` in {what}"),
+                Label::new(*span, "only marketing email has an opt-out link"),
+            )
+            .with_hint("transactional email (receipts, `notify`, tasks) is sent even to addresses that opted out; remove the link, or drop `transactional` if this is advertising"),
+            NoPostalAddress {
+                span,
+                template,
+                template_span,
+            } => Diagnostic::error(
+                "E0410",
+                "the `sender` has no `postal_address`, which marketing email must show",
+                Label::new(*span, "no `postal_address`"),
+            )
+            .with_label(*template_span, format!("`{template}` is marketing email"))
+            .with_hint("Japan's 特定電子メール法 requires the sender's name, postal address and a way to opt out in every advertising email: add `postal_address: \"…\"`, or mark receipts and confirmations `transactional`"),
+            DuplicateSender { span, first } => Diagnostic::error(
+                "E0411",
+                "the project declares `sender` twice",
+                Label::new(*span, "second `sender`"),
+            )
+            .with_label(*first, "first declared here")
+            .with_hint("a project has one sender; a template may still set its own `from`"),
+            SenderShape { span, message } => Diagnostic::error(
+                "E0412",
+                message.clone(),
+                Label::new(*span, "in this sender"),
+            )
+            .with_hint("a sender has `from` (`\"Name <address>\"` or an address), and may have `reply_to` and `postal_address`"),
+            PlaceholderSyntax(error) => error.to_diagnostic(),
+            InTemplate {
+                problem,
+                template,
+                use_site,
+            } => used_here(problem.to_diagnostic(), template, *use_site),
             UnreachableStep { span, stop } => Diagnostic::error(
                 "E0501",
                 "this step can never run",
@@ -562,6 +717,36 @@ impl Problem {
                 Label::new(*span, "UTC"),
             )
             .with_hint("declare the project's time zone, e.g. `timezone \"Asia/Tokyo\"`"),
+            NoSender { span, templates } => Diagnostic::warning(
+                "W0401",
+                if *templates == 1 {
+                    "a marketing template, but no `sender`".to_string()
+                } else {
+                    format!("{templates} marketing templates, but no `sender`")
+                },
+                Label::new(*span, "marketing email"),
+            )
+            .with_hint("advertising email must show the sender's name, postal address and a way to opt out: declare `sender { from: \"…\", postal_address: \"…\" }`, or mark receipts and confirmations `transactional`"),
+            NullablePlaceholder {
+                span,
+                placeholder,
+                found,
+                hint,
+                template,
+                use_site,
+            } => used_here(
+                Diagnostic::warning(
+                    "W0402",
+                    format!(
+                        "{} is `{found}`, and prints nothing when null",
+                        placeholder_phrase(placeholder, template)
+                    ),
+                    Label::new(*span, "may be null"),
+                ),
+                template,
+                *use_site,
+            )
+            .with_hint(hint.clone()),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! step is checked in order.
 
 use super::scope::Scope;
-use super::{Checker, NameKind, Problem, TypeDecl, nulls, templates};
+use super::{Checker, NameKind, Problem, TypeDecl, nulls, placeholders};
 use crate::ir::{self, ExprKind as K, Ty, Type};
 use flowc_syntax::source::Span;
 use flowc_syntax::syntax::ast;
@@ -502,7 +502,7 @@ fn step(
                 ir::Recipient::Record { record, .. } => Some(*record),
                 ir::Recipient::Address(_) => None,
             };
-            let message = templates::message(cx, id, scope, record, span);
+            let message = placeholders::message(cx, id, scope, record, span, false);
             I::SendEmail {
                 template: id,
                 to: recipient,
@@ -516,7 +516,7 @@ fn step(
             due,
         } => {
             let (who, _) = record(cx, assignee, scope, "the task's assignee");
-            let title = templates::inline(cx, title, scope, None);
+            let title = placeholders::inline(cx, title, scope, None, true);
             let due = due.as_ref().map(|d| {
                 let typed = cx.expr(d, scope);
                 match typed.ty.base {
@@ -695,19 +695,23 @@ fn notify(
     };
     let message = match message {
         ast::Message::Inline(text) => {
-            let parts = templates::inline(cx, text, scope, record);
+            let parts = placeholders::inline(cx, text, scope, record, false);
             ir::Message {
                 template: None,
+                kind: ir::TemplateKind::Transactional,
                 subject: parts.clone(),
                 body: parts,
+                html: None,
             }
         }
         ast::Message::Template(name) => match cx.template_named(name) {
-            Some(id) => templates::message(cx, id, scope, record, span),
+            Some(id) => placeholders::message(cx, id, scope, record, span, true),
             None => ir::Message {
                 template: None,
+                kind: ir::TemplateKind::Transactional,
                 subject: Vec::new(),
                 body: Vec::new(),
+                html: None,
             },
         },
     };

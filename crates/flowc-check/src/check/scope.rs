@@ -94,6 +94,16 @@ impl Scope {
         id
     }
 
+    /// Brings `recipient`, the record a message goes to, into scope as
+    /// [`RECIPIENT`]; undo with `pop`.
+    pub fn push_recipient(&mut self, record: RecordId) {
+        self.vars.push(Var {
+            name: "recipient".to_string(),
+            ty: Ty::new(Type::Record(record)),
+            id: RECIPIENT,
+        });
+    }
+
     pub fn pop(&mut self) {
         self.vars.pop();
     }

@@ -1,22 +1,36 @@
-//! Templates: their text is split into pieces once, and each placeholder is
-//! resolved against the names in scope wherever the template is used.
+//! Templates as declared: their parts are read (inline or from a file),
+//! split into literal pieces and placeholders, and each placeholder parsed
+//! once. Placeholders are resolved wherever the template is used
+//! ([`super::placeholders`]).
 
-use super::scope::Scope;
 use super::{Checker, Problem};
-use crate::ir::{self, Part, Type};
+use crate::ir::{self, TemplateKind};
 use flowc_syntax::source::{FileId, Span};
-use flowc_syntax::syntax::ast;
+use flowc_syntax::syntax::{self, ast};
 
 /// A piece of template text.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Piece {
     Text(String),
-    /// `{{ contact.owner.name }}`: the path's words and where it is written.
+    /// `{{ contact.owner.name | or "—" }}`, parsed; `span` covers the braces.
     Placeholder {
-        path: Vec<String>,
+        placeholder: Box<ast::Placeholder>,
         span: Span,
     },
+    /// A placeholder that failed to parse (already reported): prints nothing.
+    Broken,
 }
+
+/// A template's parts, split into pieces.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TemplateSource {
+    pub subject: Vec<Piece>,
+    pub body: Vec<Piece>,
+    pub html: Option<Vec<Piece>>,
+}
+
+/// The parts a template may have, in the order hints list them.
+const PARTS: &[&str] = &["subject", "text", "body", "html", "from", "reply_to"];
 
 /// Declares a template: reads its parts (inline or from a file the loader
 /// provided) and splits them into pieces.
@@ -24,24 +38,61 @@ pub(crate) fn declare(
     cx: &mut Checker,
     decl: &ast::TemplateDecl,
     file: FileId,
-) -> (ir::TemplateDef, super::TemplateSource) {
-    let mut source = super::TemplateSource::default();
-    let mut subject_text = String::new();
-    let mut body_text = String::new();
-    let (mut has_subject, mut has_body) = (false, false);
-    let (mut from, mut reply_to) = (None, None);
+) -> (ir::TemplateDef, TemplateSource) {
+    let kind = if decl.transactional {
+        TemplateKind::Transactional
+    } else {
+        TemplateKind::Marketing
+    };
+    let mut source = TemplateSource::default();
+    let mut def = ir::TemplateDef {
+        name: decl.name.name.clone(),
+        kind,
+        subject: String::new(),
+        body: String::new(),
+        html: None,
+        from: None,
+        reply_to: None,
+        span: decl.span,
+    };
+    // Parts present, by the name they are stored under (`body` is `text`);
+    // a part that failed to read still counts as present.
+    let mut seen: Vec<(&str, Span)> = Vec::new();
     for field in &decl.fields {
-        // A part that failed to read still counts as present.
-        match field.key.name.as_str() {
-            "subject" => has_subject = true,
-            "body" => has_body = true,
-            _ => {}
-        }
-        let (text, pieces) = match template_text(cx, &field.value, file) {
-            Some(parsed) => parsed,
-            None => continue,
+        let key = field.key.name.as_str();
+        let Some(part) = PARTS.iter().find(|p| **p == key) else {
+            let suggestion = flowc_syntax::suggest::closest(key, PARTS.iter().copied());
+            cx.report(Problem::TemplateShape {
+                span: field.key.span,
+                message: match suggestion {
+                    Some(s) => {
+                        format!("a template has no part called `{key}` (did you mean `{s}`?)")
+                    }
+                    None => format!("a template has no part called `{key}`"),
+                },
+            });
+            continue;
         };
-        match field.key.name.as_str() {
+        let stored = if *part == "body" { "text" } else { part };
+        if seen.iter().any(|(p, _)| *p == stored) {
+            cx.report(Problem::TemplateShape {
+                span: field.key.span,
+                message: if stored == "text" {
+                    format!(
+                        "the template `{}` has two text parts (`body` is another name for `text`)",
+                        decl.name.name
+                    )
+                } else {
+                    format!("the template `{}` has two `{stored}` parts", decl.name.name)
+                },
+            });
+            continue;
+        }
+        seen.push((stored, field.key.span));
+        let Some((text, pieces)) = template_text(cx, &field.value, file) else {
+            continue;
+        };
+        match stored {
             "subject" => {
                 if text.contains(['\r', '\n']) {
                     cx.report(Problem::TemplateShape {
@@ -49,55 +100,74 @@ pub(crate) fn declare(
                         message: "an email subject must be one line".into(),
                     });
                 }
-                subject_text = text;
+                def.subject = text;
                 source.subject = pieces;
             }
-            "body" => {
-                body_text = text;
+            "text" => {
+                def.body = text;
                 source.body = pieces;
             }
-            "from" | "reply_to" => {
-                if pieces
-                    .iter()
-                    .any(|p| matches!(p, Piece::Placeholder { .. }))
-                {
+            "html" => {
+                def.html = Some(text);
+                source.html = Some(pieces);
+            }
+            _ => {
+                if pieces.iter().any(|p| !matches!(p, Piece::Text(_))) {
                     cx.report(Problem::TemplateShape {
                         span: field.span,
-                        message: format!(
-                            "`{}` is an address and cannot hold placeholders",
-                            field.key.name
-                        ),
+                        message: format!("`{stored}` is an address and cannot hold placeholders"),
                     });
                 }
-                if field.key.name == "from" {
-                    from = Some(text);
+                if stored == "from" {
+                    def.from = Some(text);
                 } else {
-                    reply_to = Some(text);
+                    def.reply_to = Some(text);
                 }
             }
-            other => cx.report(Problem::TemplateShape {
-                span: field.key.span,
-                message: format!("a template has no part called `{other}`"),
+        }
+    }
+    let has = |part: &str| seen.iter().any(|(p, _)| *p == part);
+    if !has("subject") {
+        cx.report(Problem::TemplateShape {
+            span: decl.name.span,
+            message: format!("the template `{}` has no subject", decl.name.name),
+        });
+    }
+    if !has("text") {
+        match seen.iter().find(|(p, _)| *p == "html") {
+            Some((_, html)) => cx.report(Problem::HtmlWithoutText {
+                span: *html,
+                template: decl.name.name.clone(),
+            }),
+            None => cx.report(Problem::TemplateShape {
+                span: decl.name.span,
+                message: format!("the template `{}` has no text", decl.name.name),
             }),
         }
     }
-    for (present, part) in [(has_subject, "subject"), (has_body, "body")] {
-        if !present {
-            cx.report(Problem::TemplateShape {
-                span: decl.name.span,
-                message: format!("the template `{}` has no {part}", decl.name.name),
-            });
+    if kind == TemplateKind::Transactional {
+        let parts = [
+            Some(&source.subject),
+            Some(&source.body),
+            source.html.as_ref(),
+        ];
+        for piece in parts.into_iter().flatten().flatten() {
+            if let Piece::Placeholder { placeholder, span } = piece
+                && is_unsubscribe_url(&placeholder.expr)
+            {
+                cx.report(Problem::UnsubscribeInTransactional {
+                    span: *span,
+                    what: format!("the transactional template `{}`", decl.name.name),
+                });
+            }
         }
     }
-    let def = ir::TemplateDef {
-        name: decl.name.name.clone(),
-        subject: subject_text,
-        body: body_text,
-        from,
-        reply_to,
-        span: decl.span,
-    };
     (def, source)
+}
+
+/// `{{unsubscribe_url}}`, written as a bare name.
+pub(crate) fn is_unsubscribe_url(expr: &ast::Expr) -> bool {
+    matches!(&expr.kind, ast::ExprKind::Name(n) if n.name == "unsubscribe_url")
 }
 
 /// The full text of a template part and its pieces.
@@ -146,9 +216,9 @@ fn template_text(
     }
 }
 
-/// Splits text into literal pieces and `{{ path }}` placeholders.
+/// Splits text into literal pieces and `{{ … }}` placeholders, each parsed.
 /// `escaped`: the text is a literal's source, whose escapes are resolved.
-fn split(
+pub(crate) fn split(
     cx: &mut Checker,
     text: &str,
     file: FileId,
@@ -180,12 +250,23 @@ fn split(
         let start = offset + pos + open;
         let span = Span::new(file, start, start + close + 4);
         flush(&mut pieces, &mut literal, escaped);
-        let path = inner
-            .trim()
-            .split('.')
-            .map(|w| w.trim().to_string())
-            .collect();
-        pieces.push(Piece::Placeholder { path, span });
+        let source = if escaped {
+            syntax::placeholder_source(inner)
+        } else {
+            inner.to_string()
+        };
+        match syntax::parse_placeholder(file, &source, start + 2) {
+            Ok(placeholder) => pieces.push(Piece::Placeholder {
+                placeholder: Box::new(placeholder),
+                span,
+            }),
+            Err(errors) => {
+                for error in errors {
+                    cx.report(Problem::PlaceholderSyntax(error));
+                }
+                pieces.push(Piece::Broken);
+            }
+        }
         rest = &after[close + 2..];
         pos += open + 2 + close + 2;
     }
@@ -199,176 +280,10 @@ fn flush(pieces: &mut Vec<Piece>, literal: &mut String, escaped: bool) {
         return;
     }
     let text = if escaped {
-        flowc_syntax::syntax::unescape(&literal.replace("\\{{", "{{"))
-            .unwrap_or_else(|_| literal.clone())
+        syntax::unescape(&literal.replace("\\{{", "{{")).unwrap_or_else(|_| literal.clone())
     } else {
         literal.clone()
     };
     pieces.push(Piece::Text(text));
     literal.clear();
-}
-
-/// Resolves a template's placeholders at one use site.
-/// `recipient` is the record type the email goes to, if it is a record.
-pub(crate) fn message(
-    cx: &mut Checker,
-    id: ir::TemplateId,
-    scope: &mut Scope,
-    recipient: Option<ir::RecordId>,
-    use_site: Span,
-) -> ir::Message {
-    let source = cx.templates[id.index()].clone();
-    let name = cx.schema.templates[id.index()].name.clone();
-    let subject = resolve(cx, &source.subject, &name, scope, recipient, use_site);
-    let body = resolve(cx, &source.body, &name, scope, recipient, use_site);
-    ir::Message {
-        template: Some(id),
-        subject,
-        body,
-    }
-}
-
-/// Resolves an inline text with placeholders (a `notify` message, a task title).
-pub(crate) fn inline(
-    cx: &mut Checker,
-    text: &ast::Text,
-    scope: &mut Scope,
-    recipient: Option<ir::RecordId>,
-) -> Vec<Part> {
-    let raw = cx.sources.snippet(text.span);
-    let inner = raw
-        .strip_prefix('"')
-        .and_then(|r| r.strip_suffix('"'))
-        .unwrap_or(raw)
-        .to_string();
-    let Some(pieces) = split(
-        cx,
-        &inner,
-        text.span.file,
-        text.span.start as usize + 1,
-        true,
-    ) else {
-        return vec![Part::Text(text.value.clone())];
-    };
-    resolve(cx, &pieces, "(inline)", scope, recipient, text.span)
-}
-
-fn resolve(
-    cx: &mut Checker,
-    pieces: &[Piece],
-    template: &str,
-    scope: &mut Scope,
-    recipient: Option<ir::RecordId>,
-    use_site: Span,
-) -> Vec<Part> {
-    pieces
-        .iter()
-        .map(|piece| match piece {
-            Piece::Text(t) => Part::Text(t.clone()),
-            Piece::Placeholder { path, span } => {
-                match placeholder(cx, path, *span, scope, recipient) {
-                    Ok(expr) => Part::Value(expr),
-                    Err(reason) => {
-                        cx.report(Problem::BadPlaceholder {
-                            span: *span,
-                            placeholder: path.join("."),
-                            template: template.to_string(),
-                            reason,
-                            use_site,
-                        });
-                        Part::Text(String::new())
-                    }
-                }
-            }
-        })
-        .collect()
-}
-
-/// One placeholder as a typed expression, or why it names nothing.
-fn placeholder(
-    cx: &mut Checker,
-    path: &[String],
-    span: Span,
-    scope: &mut Scope,
-    recipient: Option<ir::RecordId>,
-) -> Result<ir::Expr, String> {
-    let Some((root, fields)) = path.split_first() else {
-        return Err("is empty".into());
-    };
-    let mut expr = if root == "event" {
-        if !scope.event {
-            return Err("names `event`, but this rule is not triggered by an event".into());
-        }
-        let Some(key) = fields.first() else {
-            return Err("names `event` itself; name one of its keys, like `event.form`".into());
-        };
-        if fields.len() > 1 {
-            return Err(format!("goes past `event.{key}`, which is a plain value"));
-        }
-        return Ok(ir::Expr::new(
-            ir::ExprKind::EventField(key.clone()),
-            ir::Ty::nullable(Type::Any),
-            span,
-        ));
-    } else if root == "recipient" {
-        let Some(record) = recipient else {
-            return Err("names `recipient`, but this message is not sent to a record".into());
-        };
-        ir::Expr::new(
-            ir::ExprKind::Var(super::scope::RECIPIENT),
-            ir::Ty::new(Type::Record(record)),
-            span,
-        )
-    } else if let Some(var) = scope.lookup(root) {
-        ir::Expr::new(ir::ExprKind::Var(var.id), var.ty, span)
-    } else {
-        let names = scope.names().join("`, `");
-        return Err(format!(
-            "names `{root}`, which is not in scope here (in scope: `{names}`)"
-        ));
-    };
-    for field in fields {
-        let Type::Record(record) = expr.ty.base else {
-            return Err(format!(
-                "goes past a `{}` value with `.{field}`",
-                cx.schema.type_name(expr.ty)
-            ));
-        };
-        let def = cx.schema.record(record);
-        let Some(fid) = def.field_named(field) else {
-            let suggestion =
-                flowc_syntax::suggest::closest(field, def.fields.iter().map(|f| f.name.as_str()));
-            let hint = suggestion
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
-            return Err(format!(
-                "names `{field}`, but `{}` has no such field{hint}",
-                def.name
-            ));
-        };
-        let fty = def.fields[fid.index()].ty;
-        let ty = fty.with_nullable(fty.nullable || expr.ty.nullable);
-        expr = ir::Expr::new(
-            ir::ExprKind::Field {
-                base: Box::new(expr),
-                record,
-                field: fid,
-            },
-            ty,
-            span,
-        );
-    }
-    if let Type::Record(r) = expr.ty.base {
-        return Err(format!(
-            "is a `{}` record, not a value; name one of its fields, like `{{{{{}.{}}}}}`",
-            cx.schema.record(r).name,
-            path.join("."),
-            cx.schema
-                .record(r)
-                .fields
-                .first()
-                .map_or("id", |f| f.name.as_str())
-        ));
-    }
-    Ok(expr)
 }

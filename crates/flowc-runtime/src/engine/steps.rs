@@ -4,6 +4,7 @@
 use super::env::Context;
 use super::run::{Flow, Run};
 use super::{Engine, RunError};
+use crate::mail::format;
 use crate::store::effects;
 use crate::store::runs::Awaited;
 use flowc_check::ir::{self, Expr, Message, Part, Recipient, RecordId, Step, StepKind, Type};
@@ -414,21 +415,29 @@ impl Engine {
         Ok(out)
     }
 
-    /// Renders message parts: placeholders become plain text (null → empty).
+    /// Renders message parts as plain text: each placeholder's value with
+    /// its format (`mail::format`), null as nothing unless `| or` says.
     fn render(&self, parts: &[Part], ctx: &Context) -> Result<String, RunError> {
-        let mut out = String::new();
-        for part in parts {
-            match part {
-                Part::Text(t) => out.push_str(t),
-                Part::Value(e) => {
-                    if let Some(text) = self.eval(e, ctx)?.to_text(e.ty.base, &self.program.schema)
-                    {
-                        out.push_str(&text);
-                    }
-                }
-            }
+        let cx = self.render_context("");
+        Ok(format::render_text(parts, &cx, |e| self.eval(e, ctx))?)
+    }
+
+    /// What rendering a message needs besides its values.
+    fn render_context<'a>(&'a self, unsubscribe_url: &'a str) -> format::Render<'a> {
+        format::Render {
+            schema: &self.program.schema,
+            unsubscribe_url,
         }
-        Ok(out)
+    }
+
+    /// What `{{unsubscribe_url}}` becomes: until tracked opt-out links
+    /// (`PUBLIC/u/TOKEN`, issue 10), a `mailto:` to the sender's opt-out
+    /// address with the subject `unsubscribe`, as `List-Unsubscribe` has it.
+    fn unsubscribe_url(&self) -> String {
+        match &self.program.schema.sender {
+            Some(sender) => format!("mailto:{}?subject=unsubscribe", sender.opt_out_address()),
+            None => String::new(),
+        }
     }
 
     /// Puts a rendered email in the outbox, keyed by a Message-ID made from
@@ -448,16 +457,32 @@ impl Engine {
             recipient,
             ..run.ctx.clone()
         };
-        let subject = self.render(&message.subject, &ctx)?;
+        let unsubscribe_url = self.unsubscribe_url();
+        let cx = self.render_context(&unsubscribe_url);
+        let eval = |e: &Expr| self.eval(e, &ctx);
+        let subject = format::render_text(&message.subject, &cx, eval)?;
         header_safe("subject", &subject)?;
-        let body = self.render(&message.body, &ctx)?;
+        let body = format::render_text(&message.body, &cx, eval)?;
+        // The HTML part, its values escaped, is rendered (so a placeholder
+        // that fails there fails the step as in the text) but the outbox
+        // holds one text body until multipart mail comes (issue 10): the
+        // log line below says the HTML was left out.
+        let html = match &message.html {
+            Some(parts) => Some(format::render_html(parts, &cx, eval)?),
+            None => None,
+        };
         let template = message
             .template
             .map(|t| &self.program.schema.templates[t.index()]);
+        // A template's own addresses, else the project's `sender`, else
+        // (`None`) the engine's default sender.
+        let sender = self.program.schema.sender.as_ref();
         let (from, reply_to) = match template {
             Some(t) => (t.from.clone(), t.reply_to.clone()),
             None => (None, None),
         };
+        let from = from.or_else(|| sender.map(|s| s.from.clone()));
+        let reply_to = reply_to.or_else(|| sender.and_then(|s| s.reply_to.clone()));
         for (what, v) in [("from", &from), ("reply_to", &reply_to)] {
             if let Some(v) = v {
                 header_safe(what, v)?;
@@ -484,11 +509,16 @@ impl Engine {
             self.report.borrow_mut().queued += 1;
         }
         let what = template.map_or_else(|| kind.to_string(), |t| format!("{kind} {}", t.name));
+        let left_out = if html.is_some() {
+            " (text only: its HTML part is not sent yet)"
+        } else {
+            ""
+        };
         self.note(
             run,
             step,
             "queued",
-            &format!("{what} to {address}: {subject}"),
+            &format!("{what} to {address}: {subject}{left_out}"),
         )?;
         Ok(())
     }

@@ -14,6 +14,7 @@
 
 mod deliver;
 mod folder;
+pub mod format;
 mod smtp;
 
 pub use deliver::{Courier, DEFAULT_LEASE_SECONDS, Delivery, Paused, backoff};
