@@ -1069,9 +1069,11 @@ end
     );
     assert_eq!(
         w.strings("SELECT body FROM flow_outbox"),
-        ["2025/08/01（金） / 1,234,567.5 / 未登録 / 7 / 2025年1月1日\n\
+        [
+            "2025/08/01（金） / 1,234,567.5 / 未登録 / 7 / 2025年1月1日\n\
           株式会社サンプル 〒100-0001 東京都千代田区千代田1-1\n\
-          mailto:desk@example.jp?subject=unsubscribe"]
+          mailto:desk@example.jp?subject=unsubscribe"
+        ]
     );
     assert_eq!(
         w.strings("SELECT from_addr || ' ' || reply_to FROM flow_outbox"),
