@@ -14,6 +14,7 @@ mod outbox;
 mod run;
 mod schema;
 mod stats;
+mod suppress;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -49,6 +50,7 @@ enum Command {
     Event(event::Args),
     Approvals(approvals::Args),
     Outbox(outbox::Args),
+    Suppress(suppress::Args),
     Stats(stats::Args),
     Log(log::Args),
     Bench(bench::Args),
@@ -69,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::Event(args) => event::run(args),
         Command::Approvals(args) => approvals::run(args),
         Command::Outbox(args) => outbox::run(args),
+        Command::Suppress(args) => suppress::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Log(args) => log::run(args),
         Command::Bench(args) => bench::run(args),

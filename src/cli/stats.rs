@@ -7,6 +7,8 @@ use std::process::ExitCode;
 /// and conversions (runs whose subject met the rule's `goal`). Every email
 /// is accounted for: queued + sent + unconfirmed + failed = all emails
 /// (unconfirmed: a crash struck while the server was accepting it).
+/// `suppressed` counts email not sent, and never queued, because its
+/// address is on the suppression list (`flowc suppress`).
 /// `problems` counts what was logged without failing a run: a sweep
 /// meeting the same bad row again, `notify role` with nobody in the role.
 ///
@@ -44,7 +46,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         .unwrap_or(4)
         .max(4);
     println!(
-        "{:width$}  {:>7} {:>7} {:>7} {:>7} {:>8}  {:>6} {:>6} {:>6} {:>11}  {:>11}  {:>8}",
+        "{:width$}  {:>7} {:>7} {:>7} {:>7} {:>8}  {:>6} {:>6} {:>6} {:>11} {:>10}  {:>11}  {:>8}",
         "rule",
         "started",
         "waiting",
@@ -55,12 +57,13 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         "queued",
         "failed",
         "unconfirmed",
+        "suppressed",
         "conversions",
         "problems"
     );
     for s in &stats {
         println!(
-            "{:width$}  {:>7} {:>7} {:>7} {:>7} {:>8}  {:>6} {:>6} {:>6} {:>11}  {:>11}  {:>8}",
+            "{:width$}  {:>7} {:>7} {:>7} {:>7} {:>8}  {:>6} {:>6} {:>6} {:>11} {:>10}  {:>11}  {:>8}",
             s.rule,
             s.started,
             s.waiting,
@@ -71,6 +74,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             s.emails_queued,
             s.emails_failed,
             s.emails_unconfirmed,
+            s.emails_suppressed,
             s.conversions,
             s.problems
         );

@@ -34,3 +34,4 @@ mod pg_workers;
 mod postgres;
 mod reliability;
 mod scenarios;
+mod suppression;

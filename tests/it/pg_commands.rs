@@ -161,7 +161,7 @@ fn the_inspection_commands_show_the_same_on_postgres_as_on_sqlite() {
     assert_eq!(
         stats_of(&stats, "seminar"),
         [
-            "seminar", "2", "2", "0", "0", "0", "0", "2", "0", "0", "0", "0"
+            "seminar", "2", "2", "0", "0", "0", "0", "2", "0", "0", "0", "0", "0"
         ],
         "{stats}"
     );
@@ -291,7 +291,7 @@ fn the_inspection_commands_show_the_same_on_postgres_as_on_sqlite() {
     assert_eq!(
         stats_of(&stats, "seminar"),
         [
-            "seminar", "2", "0", "2", "0", "0", "4", "0", "0", "0", "0", "0"
+            "seminar", "2", "0", "2", "0", "0", "4", "0", "0", "0", "0", "0", "0"
         ],
         "{stats}"
     );
@@ -305,6 +305,7 @@ fn the_inspection_commands_show_the_same_on_postgres_as_on_sqlite() {
             "0",
             "0",
             "2",
+            "0",
             "0",
             "0",
             "0",

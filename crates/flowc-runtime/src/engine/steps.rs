@@ -453,6 +453,9 @@ impl Engine {
         message: &Message,
         n: usize,
     ) -> Result<(), RunError> {
+        if self.suppressed(run, step, kind, address, message)? {
+            return Ok(());
+        }
         let ctx = Context {
             recipient,
             ..run.ctx.clone()
@@ -523,6 +526,41 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether `address` gets no email of this step because it is
+    /// suppressed (§8); if so the step logs why and sends nothing, and the
+    /// run goes on.
+    fn suppressed(
+        &self,
+        run: &Run,
+        step: &Step,
+        kind: &str,
+        address: &str,
+        message: &Message,
+    ) -> Result<bool, RunError> {
+        let template = message
+            .template
+            .map(|t| &self.program.schema.templates[t.index()]);
+        let Some(suppression) = self.db.suppression(address).map_err(outbox_to_run_error)? else {
+            return Ok(false);
+        };
+        // The kind is the checker's: the template's (`transactional` or
+        // not), and transactional for every `notify`.
+        if !suppression.reason.stops(message.kind) {
+            return Ok(false);
+        }
+        let what = template.map_or_else(|| kind.to_string(), |t| format!("{kind} {}", t.name));
+        self.note(
+            run,
+            step,
+            "suppressed",
+            &format!(
+                "{what} to {address}: the address is suppressed ({})",
+                suppression.reason
+            ),
+        )?;
+        Ok(true)
+    }
+
     /// A random id for this database, made once, part of every Message-ID.
     pub(crate) fn instance(&self) -> crate::store::DbResult<String> {
         if let Some(id) = self.db.meta("instance")? {
@@ -531,6 +569,16 @@ impl Engine {
         let id = crate::mail::random_id();
         self.db.set_meta("instance", &id)?;
         Ok(id)
+    }
+}
+
+/// A failure of the outbox's tables inside a step fails the run.
+fn outbox_to_run_error(e: crate::store::outbox::OutboxError) -> RunError {
+    use crate::store::outbox::OutboxError;
+    use crate::store::state::StateError;
+    match e {
+        OutboxError::State(StateError::Database(d)) => RunError::Database(d),
+        e => RunError::Eval(EvalError::Unsupported(e.to_string())),
     }
 }
 

@@ -66,6 +66,10 @@ pub const CHECKS: &[Check] = &[
     ),
     ("a_deleted_row_is_forgotten", a_deleted_row_is_forgotten),
     ("names_sort_by_their_bytes", names_sort_by_their_bytes),
+    (
+        "suppressions_are_kept_per_address",
+        suppressions_are_kept_per_address,
+    ),
 ];
 
 /// Every check, against one backend; panics naming each check that failed
@@ -1025,4 +1029,140 @@ fn names_sort_by_their_bytes(db: &dyn Store) {
         Some([vec![("Beta".to_string(), 5)], due].concat())
     );
     assert_eq!(db.schedule_next_at("nothing").ok(), Some(None));
+}
+
+/// The suppression list: one entry per address (trimmed, lowercased),
+/// a reason replaced by another, a bounce outranking only `unsubscribed`,
+/// each change a line in the log.
+fn suppressions_are_kept_per_address(db: &dyn Store) {
+    use super::outbox::{Outcome, State};
+    use super::suppressions::Reason;
+    let reasons = |db: &dyn Store| -> Vec<(String, Reason)> {
+        db.suppressions()
+            .expect("list")
+            .into_iter()
+            .map(|s| (s.address, s.reason))
+            .collect()
+    };
+    assert_eq!(db.suppression("a@example.jp").expect("find"), None);
+    assert_eq!(
+        db.suppress(" A@Example.JP ", Reason::Manual, Some("flowc suppress"), 10)
+            .expect("add"),
+        None
+    );
+    let found = db
+        .suppression("a@EXAMPLE.jp")
+        .expect("find")
+        .expect("found");
+    assert_eq!(
+        (
+            found.address.as_str(),
+            found.reason,
+            found.at,
+            found.source.as_deref()
+        ),
+        ("a@example.jp", Reason::Manual, 10, Some("flowc suppress"))
+    );
+    assert_eq!(
+        db.suppress("a@example.jp", Reason::Manual, None, 11)
+            .expect("again"),
+        Some(Reason::Manual)
+    );
+    assert_eq!(
+        db.suppression("a@example.jp").expect("find").map(|s| s.at),
+        Some(10)
+    );
+    assert_eq!(
+        db.suppress("a@example.jp", Reason::Unsubscribed, None, 12)
+            .expect("change"),
+        Some(Reason::Manual)
+    );
+    db.suppress("B@example.jp", Reason::Complained, None, 13)
+        .expect("add b");
+    assert_eq!(
+        reasons(db),
+        [
+            ("a@example.jp".to_string(), Reason::Unsubscribed),
+            ("b@example.jp".to_string(), Reason::Complained),
+        ]
+    );
+    // A bounce recorded by delivery outranks `unsubscribed`, not `complained`.
+    for (n, to) in ["A@example.jp", "b@example.jp"].into_iter().enumerate() {
+        let message_id = format!("<{n}@flowc>");
+        let queued = super::outbox::NewMessage {
+            message_id: &message_id,
+            run_id: 1,
+            rule: "welcome",
+            template: Some("hello"),
+            kind: "email",
+            to,
+            from: None,
+            reply_to: None,
+            subject: "Hi",
+            body: "Hello",
+            created_at: 20,
+            subject_table: "contact",
+            subject_id: 1,
+        };
+        assert_eq!(db.enqueue_email(&queued).ok(), Some(true));
+    }
+    let claimed = db.claim_messages("w", 100, 400, 30, 10).expect("claim");
+    for m in &claimed.messages {
+        let bounced = Outcome::Failed {
+            error: "550 no such user".into(),
+            bounced: Some(m.to.clone()),
+        };
+        assert_eq!(
+            db.record_outcome("w", m, State::Sending, &bounced, 30).ok(),
+            Some(true)
+        );
+    }
+    assert_eq!(
+        reasons(db),
+        [
+            ("a@example.jp".to_string(), Reason::Bounced),
+            ("b@example.jp".to_string(), Reason::Complained),
+        ]
+    );
+    assert_eq!(
+        db.unsuppress("a@example.jp", 40).expect("remove"),
+        Some(Reason::Bounced)
+    );
+    assert_eq!(db.unsuppress("a@example.jp", 41).expect("again"), None);
+    assert_eq!(
+        reasons(db),
+        [("b@example.jp".to_string(), Reason::Complained)]
+    );
+    let actions: Vec<(String, String)> = db
+        .read_log(&log::Filter::default())
+        .expect("log")
+        .into_iter()
+        .filter(|e| e.action.starts_with("address"))
+        .map(|e| (e.action, e.detail))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (
+                "address suppressed".to_string(),
+                "a@example.jp: manual by flowc suppress".to_string()
+            ),
+            (
+                "address suppressed".to_string(),
+                "a@example.jp: unsubscribed (was manual)".to_string()
+            ),
+            (
+                "address suppressed".to_string(),
+                "b@example.jp: complained".to_string()
+            ),
+            (
+                "address suppressed".to_string(),
+                "A@example.jp: bounced (550 no such user)".to_string()
+            ),
+            (
+                "address unsuppressed".to_string(),
+                "a@example.jp: was bounced".to_string()
+            ),
+        ]
+    );
 }

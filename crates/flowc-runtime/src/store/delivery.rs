@@ -16,10 +16,13 @@
 //! guard real processes); `clock` is engine time (backoff, the audit
 //! trail, events).
 //!
-//! None of these is called inside a unit of work ([`super::Store::begin`]):
-//! each method that writes more than one row is a transaction of its own.
+//! None of these is called inside a unit of work ([`super::Store::begin`]),
+//! except [`Outbox::suppression`], a read the engine makes as a step
+//! sends: each method that writes more than one row is a transaction of
+//! its own.
 
 use super::outbox::{Claimed, Listed, Message, OutboxError, Outcome, Pause, Resolution, State};
+use super::suppressions::{Reason, Suppression};
 use super::workers::{Registration, Seen};
 
 /// The outbox's delivery state, as delivery and `flowc outbox` use it.
@@ -111,4 +114,27 @@ pub trait Outbox {
         resolution: Resolution,
         clock: i64,
     ) -> Result<(), OutboxError>;
+
+    // The suppression list (§8): addresses compared trimmed and
+    // case-insensitively. A bounce suppresses through `record_outcome`.
+
+    /// Whether (and why) `address` is suppressed. May be asked inside a
+    /// unit of work (a step about to queue a message).
+    fn suppression(&self, address: &str) -> Result<Option<Suppression>, OutboxError>;
+    /// Every suppressed address, by address (byte order).
+    fn suppressions(&self) -> Result<Vec<Suppression>, OutboxError>;
+    /// Suppresses `address` for `reason` at engine time `clock`, replacing
+    /// another reason, with a `flow_log` line; `source` says who (a
+    /// command, a program). Returns the reason it had before, if any (the
+    /// same reason: nothing changed, nothing logged).
+    fn suppress(
+        &self,
+        address: &str,
+        reason: Reason,
+        source: Option<&str>,
+        clock: i64,
+    ) -> Result<Option<Reason>, OutboxError>;
+    /// Lifts the suppression of `address`, with a `flow_log` line; the
+    /// reason it had, or `None` (nothing done) when it was not suppressed.
+    fn unsuppress(&self, address: &str, clock: i64) -> Result<Option<Reason>, OutboxError>;
 }

@@ -6,6 +6,7 @@ use super::outbox::{
     self, Claimed, Listed, Message, OutboxError, Outcome, Pause, Resolution, State,
 };
 use super::sqlite::Sqlite;
+use super::suppressions::{self, Reason, Suppression};
 use super::workers;
 
 impl Outbox for Sqlite {
@@ -81,5 +82,24 @@ impl Outbox for Sqlite {
         clock: i64,
     ) -> Result<(), OutboxError> {
         outbox::resolve(self.connection(), id, resolution, clock)
+    }
+
+    fn suppression(&self, address: &str) -> Result<Option<Suppression>, OutboxError> {
+        suppressions::find(self.connection(), address)
+    }
+    fn suppressions(&self) -> Result<Vec<Suppression>, OutboxError> {
+        suppressions::list(self.connection())
+    }
+    fn suppress(
+        &self,
+        address: &str,
+        reason: Reason,
+        source: Option<&str>,
+        clock: i64,
+    ) -> Result<Option<Reason>, OutboxError> {
+        suppressions::add(self.connection(), address, reason, source, clock)
+    }
+    fn unsuppress(&self, address: &str, clock: i64) -> Result<Option<Reason>, OutboxError> {
+        suppressions::remove(self.connection(), address, clock)
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The newest state layout this flowc knows. A database written by a newer
 /// flowc (a higher version) is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Each migration takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -405,6 +405,11 @@ CREATE INDEX flow_runs_conditions ON flow_runs (rule)
     r#"
 ALTER TABLE flow_workers ADD COLUMN lease_seconds INTEGER NOT NULL DEFAULT 300;
 ALTER TABLE flow_workers ADD COLUMN watching INTEGER NOT NULL DEFAULT 0;
+"#,
+    // 11: email a step did not send because its address is suppressed (§8),
+    // counted per rule by `flowc stats` without reading the whole log.
+    r#"
+CREATE INDEX IF NOT EXISTS flow_log_suppressed ON flow_log (rule) WHERE action = 'suppressed';
 "#,
 ];
 

@@ -16,6 +16,9 @@ pub struct RuleStats {
     pub emails_failed: i64,
     /// Interrupted mid-hand-over by a crash: most likely delivered, never resent.
     pub emails_unconfirmed: i64,
+    /// Not sent because the address is suppressed (§8): the step logged
+    /// `suppressed` and the run went on. Not in the outbox.
+    pub emails_suppressed: i64,
     pub conversions: i64,
     /// Problems logged without failing a run (`flow_log` action `problem`).
     pub problems: i64,
@@ -38,7 +41,8 @@ pub fn per_rule(conn: &Connection) -> rusqlite::Result<Vec<RuleStats>> {
            (SELECT count(*) FROM flow_outbox o WHERE o.rule = rules.rule AND o.status = 'failed'),
            (SELECT count(*) FROM flow_runs r WHERE r.rule = rules.rule AND r.converted = 1),
            (SELECT count(*) FROM flow_outbox o WHERE o.rule = rules.rule AND o.status = 'unconfirmed'),
-           (SELECT count(*) FROM flow_log l WHERE l.rule = rules.rule AND l.action = 'problem')
+           (SELECT count(*) FROM flow_log l WHERE l.rule = rules.rule AND l.action = 'problem'),
+           (SELECT count(*) FROM flow_log l WHERE l.rule = rules.rule AND l.action = 'suppressed')
          FROM rules ORDER BY rules.rule",
     )?;
     stmt.query_map([], |r| {
@@ -55,6 +59,7 @@ pub fn per_rule(conn: &Connection) -> rusqlite::Result<Vec<RuleStats>> {
             conversions: r.get(9)?,
             emails_unconfirmed: r.get(10)?,
             problems: r.get(11)?,
+            emails_suppressed: r.get(12)?,
         })
     })?
     .collect()

@@ -24,7 +24,9 @@ use super::super::outbox::{
     Resolution, Result, State, Transition, describe, settle, update,
 };
 use super::super::state::StateError;
-use super::super::suppressions::normalize;
+use super::super::suppressions::{
+    Reason, Suppression, added_line, decode_reason, normalize, removed_line,
+};
 use super::super::workers::{Registration, Seen};
 use super::store::Pg;
 use postgres::{GenericClient, Row};
@@ -427,6 +429,105 @@ impl Outbox for Pg {
         tx.commit()?;
         Ok(())
     }
+
+    fn suppression(&self, address: &str) -> Result<Option<Suppression>> {
+        let s = &self.s;
+        let row = self.c().query_opt(
+            &format!(
+                "SELECT address, reason, at, source FROM {s}.flow_suppressions
+                 WHERE address = $1::text"
+            ),
+            &[&normalize(address)],
+        )?;
+        row.as_ref().map(suppression).transpose()
+    }
+    fn suppressions(&self) -> Result<Vec<Suppression>> {
+        let s = &self.s;
+        let rows = self.c().query(
+            &format!(
+                "SELECT address, reason, at, source FROM {s}.flow_suppressions
+                 ORDER BY address COLLATE \"C\""
+            ),
+            &[],
+        )?;
+        rows.iter().map(suppression).collect()
+    }
+    fn suppress(
+        &self,
+        address: &str,
+        reason: Reason,
+        source: Option<&str>,
+        clock: i64,
+    ) -> Result<Option<Reason>> {
+        let s = &self.s;
+        let address = normalize(address);
+        let mut c = self.c();
+        let mut tx = c.transaction()?;
+        let before = tx
+            .query_opt(
+                &format!(
+                    "SELECT address, reason, at, source FROM {s}.flow_suppressions
+                     WHERE address = $1::text FOR UPDATE"
+                ),
+                &[&address],
+            )?
+            .as_ref()
+            .map(suppression)
+            .transpose()?
+            .map(|x| x.reason);
+        if before == Some(reason) {
+            return Ok(before);
+        }
+        tx.execute(
+            &format!(
+                "INSERT INTO {s}.flow_suppressions AS x (address, reason, at, source)
+                 VALUES ($1::text, $2::text, $3::bigint, $4::text)
+                 ON CONFLICT (address) DO UPDATE
+                   SET reason = excluded.reason, at = excluded.at, source = excluded.source"
+            ),
+            &[&address, &reason.as_str(), &clock, &source],
+        )?;
+        let (action, detail) = added_line(&address, reason, before, source);
+        log_delivery(&mut tx, s, clock, action, &detail)?;
+        tx.commit()?;
+        Ok(before)
+    }
+    fn unsuppress(&self, address: &str, clock: i64) -> Result<Option<Reason>> {
+        let s = &self.s;
+        let address = normalize(address);
+        let mut c = self.c();
+        let mut tx = c.transaction()?;
+        let removed = tx
+            .query_opt(
+                &format!(
+                    "DELETE FROM {s}.flow_suppressions WHERE address = $1::text
+                     RETURNING address, reason, at, source"
+                ),
+                &[&address],
+            )?
+            .as_ref()
+            .map(suppression)
+            .transpose()?;
+        let Some(removed) = removed else {
+            return Ok(None);
+        };
+        let (action, detail) = removed_line(&address, removed.reason);
+        log_delivery(&mut tx, s, clock, action, &detail)?;
+        tx.commit()?;
+        Ok(Some(removed.reason))
+    }
+}
+
+/// A `flow_suppressions` row (address, reason, at, source).
+fn suppression(r: &Row) -> Result<Suppression> {
+    let address: String = r.try_get(0)?;
+    let reason = decode_reason(&address, r.try_get(1)?)?;
+    Ok(Suppression {
+        address,
+        reason,
+        at: r.try_get(2)?,
+        source: r.try_get(3)?,
+    })
 }
 
 /// Applies `transition` to message `id` if it is still in state `from`

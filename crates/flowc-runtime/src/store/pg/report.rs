@@ -69,14 +69,18 @@ impl Report for Pg {
                    FROM {s}.flow_outbox WHERE rule IS NOT NULL GROUP BY rule),
                  problems AS (
                    SELECT rule, count(*) AS problems FROM {s}.flow_log
-                   WHERE action = 'problem' AND rule IS NOT NULL GROUP BY rule)
+                   WHERE action = 'problem' AND rule IS NOT NULL GROUP BY rule),
+                 suppressed AS (
+                   SELECT rule, count(*) AS suppressed FROM {s}.flow_log
+                   WHERE action = 'suppressed' AND rule IS NOT NULL GROUP BY rule)
                  SELECT rule,
                    coalesce(runs.started, 0), coalesce(runs.waiting, 0), coalesce(runs.done, 0),
                    coalesce(runs.failed, 0), coalesce(runs.rejected, 0),
                    coalesce(mail.sent, 0), coalesce(mail.queued, 0), coalesce(mail.failed, 0),
                    coalesce(mail.unconfirmed, 0), coalesce(runs.conversions, 0),
-                   coalesce(problems.problems, 0)
+                   coalesce(problems.problems, 0), coalesce(suppressed.suppressed, 0)
                  FROM runs FULL JOIN mail USING (rule) FULL JOIN problems USING (rule)
+                   LEFT JOIN suppressed USING (rule)
                  ORDER BY rule COLLATE \"C\""
             ),
             &[],
@@ -96,6 +100,7 @@ impl Report for Pg {
                     emails_unconfirmed: r.try_get(9)?,
                     conversions: r.try_get(10)?,
                     problems: r.try_get(11)?,
+                    emails_suppressed: r.try_get(12)?,
                 })
             })
             .collect()

@@ -13,7 +13,7 @@ use super::super::state::StateError;
 use postgres::Client;
 
 /// The layout version these migrations bring a database to.
-pub const VERSION: i64 = 5;
+pub const VERSION: i64 = 6;
 
 /// Arbitrary: the advisory lock migrations take (one per database).
 const MIGRATION_LOCK: i64 = 0x666c_6f77_635f_6d67;
@@ -249,6 +249,11 @@ CREATE TABLE {s}.flow_suppressions (
     "
 ALTER TABLE {s}.flow_workers ADD COLUMN lease_seconds bigint NOT NULL DEFAULT 300;
 ALTER TABLE {s}.flow_workers ADD COLUMN watching boolean NOT NULL DEFAULT false;
+",
+    // 6: email a step did not send because its address is suppressed (§8),
+    // counted per rule by `flowc stats` without reading the whole log.
+    "
+CREATE INDEX flow_log_suppressed ON {s}.flow_log (rule) WHERE action = 'suppressed';
 ",
 ];
 /// The quoted name of the schema flowc's tables live in.
