@@ -34,4 +34,5 @@ mod pg_workers;
 mod postgres;
 mod reliability;
 mod scenarios;
+mod signing;
 mod suppression;

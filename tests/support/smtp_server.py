@@ -23,6 +23,10 @@ Faults, chosen by a word in the recipient's address:
   hangup    the message is accepted, then the server closes the connection
             (as one that closes idle connections would)
 
+Each message is also kept as received (after the dot-unstuffing of DATA,
+with CRLF line ends) in a file of the same name ending in .eml, for checks
+of the bytes themselves (a DKIM signature).
+
 Side files in OUTDIR: connections.log (one line per TCP connection),
 auth.log (one line per AUTH attempt: "tls=0|1 ok=0|1").
 """
@@ -79,10 +83,16 @@ class Handler:
             "to": str(msg["To"]),
             "reply_to": str(msg["Reply-To"]) if msg["Reply-To"] else None,
             "subject": str(msg["Subject"]),
+            "date": str(msg["Date"]) if msg["Date"] else None,
             "body": body.get_content() if body is not None else "",
         }
         self.count += 1
         name = "%d-%d.json" % (os.getpid(), self.count)
+        raw = name[: -len(".json")] + ".eml"
+        record["raw"] = raw
+        with open(os.path.join(self.outdir, "." + raw), "wb") as f:
+            f.write(envelope.original_content or envelope.content)
+        os.replace(os.path.join(self.outdir, "." + raw), os.path.join(self.outdir, raw))
         tmp = os.path.join(self.outdir, "." + name)
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(record, f, ensure_ascii=False)

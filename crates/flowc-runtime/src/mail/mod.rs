@@ -202,6 +202,15 @@ pub use crate::store::outbox::Message as Outgoing;
 #[derive(Debug)]
 pub struct BuildError(pub String);
 
+/// A message's `Date:` (§8): the engine time at which it became due, not
+/// the wall clock, so that a simulated month shows simulated dates. Kept
+/// within what the header can say (1970 to 9999).
+pub fn date(engine_time: i64) -> std::time::SystemTime {
+    const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    let seconds = engine_time.clamp(0, LAST) as u64;
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds)
+}
+
 /// Builds the RFC 5322 message. Header values with CR or LF were refused
 /// when the message was queued; lettre encodes the rest.
 pub fn build(message: &Outgoing, default_from: &str) -> Result<lettre::Message, BuildError> {
@@ -219,6 +228,7 @@ pub fn build(message: &Outgoing, default_from: &str) -> Result<lettre::Message, 
     }
     let mut builder = lettre::Message::builder()
         .message_id(Some(message.message_id.clone()))
+        .date(date(message.date))
         .from(mailbox(
             "from",
             message.from.as_deref().unwrap_or(default_from),

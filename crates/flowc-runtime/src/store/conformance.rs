@@ -1107,6 +1107,11 @@ fn suppressions_are_kept_per_address(db: &dyn Store) {
         assert_eq!(db.enqueue_email(&queued).ok(), Some(true));
     }
     let claimed = db.claim_messages("w", 100, 400, 30, 10).expect("claim");
+    assert_eq!(
+        claimed.messages.iter().map(|m| m.date).collect::<Vec<_>>(),
+        [20, 20],
+        "a message's date is when it was queued"
+    );
     for m in &claimed.messages {
         let bounced = Outcome::Failed {
             error: "550 no such user".into(),

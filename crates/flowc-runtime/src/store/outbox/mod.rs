@@ -232,6 +232,9 @@ pub struct Message {
     pub body: String,
     /// Attempts so far, this one included.
     pub attempts: i64,
+    /// The engine time at which it became due for delivery, its `Date:`
+    /// (§8): when it was queued (`created_at`).
+    pub date: i64,
 }
 
 /// A message left `finalizing` by a worker whose lease ran out: it became
@@ -282,7 +285,7 @@ pub fn claim(
                           WHERE (status = 'queued' AND next_attempt_at <= ?5) \
                              OR (status = 'sending' AND (lease_until IS NULL OR lease_until < ?6)) \
                           ORDER BY id LIMIT ?7) \
-             RETURNING id, message_id, to_addr, from_addr, reply_to, subject, body, attempts",
+             RETURNING id, message_id, to_addr, from_addr, reply_to, subject, body, attempts, created_at",
         )?;
         let mut messages: Vec<Message> = stmt
             .query_map(
@@ -316,6 +319,7 @@ fn message(r: &Row) -> rusqlite::Result<Message> {
         subject: r.get(5)?,
         body: r.get(6)?,
         attempts: r.get(7)?,
+        date: r.get(8)?,
     })
 }
 
