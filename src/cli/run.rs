@@ -14,6 +14,9 @@ use std::process::ExitCode;
 /// through every due timer in time order (the time machine). The clock
 /// never goes backwards.
 ///
+/// Every message is DKIM-signed when FLOWC_DKIM_KEY (a PEM private key
+/// file), FLOWC_DKIM_SELECTOR and FLOWC_DKIM_DOMAIN are set.
+///
 /// Examples:
 ///   flowc run --db crm.sqlite rules/ --mail-dir outbox/
 ///   flowc run --db crm.sqlite rules/ --until 2025-02-01 --dry-run
@@ -131,6 +134,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     };
     let _ = args.once;
     let transport = transport(&args)?;
+    let dkim = crate::mail::Dkim::from_env()?;
     let zone = program.schema.timezone;
     let options = Options {
         dry_run: args.dry_run,
@@ -172,7 +176,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     // Without --watch a paused delivery is tried once per run; with it,
     // once a minute.
     let retry_paused = args.watch.then_some(std::time::Duration::from_secs(60));
-    let mut courier = Courier::new(transport, &args.from, args.lease, retry_paused);
+    let mut courier = Courier::new(transport, &args.from, args.lease, retry_paused).with_dkim(dkim);
     if args.watch {
         // Registered now, delivering or not: a simulation started while
         // this worker runs sees it and is refused.

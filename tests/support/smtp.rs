@@ -43,6 +43,73 @@ pub fn ensure_aiosmtpd() {
     );
 }
 
+/// Makes `import dkim` (dkimpy, with PyNaCl for Ed25519) work, installing
+/// them into target/py like aiosmtpd if needed. Returns false, after saying
+/// loudly that `test` skips, when they cannot be had; under `CI=true` that
+/// fails the test instead.
+pub fn ensure_dkimpy(test: &str) -> bool {
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let importable = || {
+        Command::new("python3")
+            .args(["-c", "import dkim, nacl"])
+            .env("PYTHONPATH", py_dir())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if importable() {
+        return true;
+    }
+    let installed = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--target",
+        ])
+        .arg(py_dir())
+        .args(["dkimpy", "pynacl"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if installed && importable() {
+        return true;
+    }
+    let why = "dkimpy (and PyNaCl) could not be installed into target/py with pip";
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why}: {test} verifies DKIM signatures with it and must run on CI"
+    );
+    // Straight to the process's stderr: the harness captures `eprintln!`
+    // of passing tests, and this must be seen.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n!!!!!!!! SKIPPED {test}: {why} !!!!!!!!\n"
+    );
+    false
+}
+
+/// Verifies the DKIM signature of the message in `eml` with dkimpy, the
+/// public key's TXT record `record` published (in its stead) at `name`
+/// (`SELECTOR._domainkey.DOMAIN`): `Ok(())` or `Err(why)`.
+pub fn dkim_verify(eml: &Path, name: &str, record: &str) -> Result<(), String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/dkim_verify.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(eml)
+        .args([name, record])
+        .env("PYTHONPATH", py_dir())
+        .output()
+        .expect("python3 runs");
+    let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    match (out.status.success(), said.as_str()) {
+        (true, "pass") => Ok(()),
+        _ => Err(format!("{said}{}", String::from_utf8_lossy(&out.stderr))),
+    }
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -140,6 +207,13 @@ impl Server {
 
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The bytes of a message as the server received it (`message["raw"]`
+    /// names its file).
+    pub fn raw(&self, message: &serde_json::Value) -> PathBuf {
+        self.dir
+            .join(message["raw"].as_str().expect("the message's raw file"))
     }
 
     /// Every message received so far.

@@ -79,6 +79,9 @@ impl World {
             "FLOWC_SMTP_TIMEOUT",
             "FLOWC_SMTP_CA",
             "FLOWC_LEASE_SECONDS",
+            "FLOWC_DKIM_KEY",
+            "FLOWC_DKIM_SELECTOR",
+            "FLOWC_DKIM_DOMAIN",
         ] {
             command.env_remove(name);
         }

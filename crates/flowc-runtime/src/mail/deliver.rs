@@ -103,6 +103,8 @@ pub struct Courier {
     worker: Option<String>,
     /// This process's last configuration failure, and when.
     failing: Option<(String, Instant)>,
+    /// Signs every message, when configured (`FLOWC_DKIM_*`).
+    dkim: Option<super::Dkim>,
 }
 
 /// A connection (or a folder) a pass delivers through.
@@ -131,7 +133,14 @@ impl Courier {
             retry_paused,
             worker: None,
             failing: None,
+            dkim: None,
         }
+    }
+
+    /// Signs every message it delivers with `dkim` (none: unsigned).
+    pub fn with_dkim(mut self, dkim: Option<super::Dkim>) -> Courier {
+        self.dkim = dkim;
+        self
     }
 
     /// This process's worker id, registered on first use (as a worker
@@ -297,7 +306,12 @@ impl Courier {
         report: &mut Delivery,
     ) -> Result<Step, OutboxError> {
         let email = match super::build(message, &self.default_from) {
-            Ok(e) => e,
+            Ok(mut e) => {
+                if let Some(dkim) = &self.dkim {
+                    dkim.sign(&mut e);
+                }
+                e
+            }
             Err(e) => {
                 let outcome = Outcome::Failed {
                     error: e.0,

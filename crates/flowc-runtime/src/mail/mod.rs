@@ -13,11 +13,13 @@
 //! retried, and a message resent after a crash carries the same Message-ID.
 
 mod deliver;
+pub mod dkim;
 mod folder;
 pub mod format;
 mod smtp;
 
 pub use deliver::{Courier, DEFAULT_LEASE_SECONDS, Delivery, Paused, backoff};
+pub use dkim::Dkim;
 
 use lettre::message::{Mailbox, header::ContentType};
 use std::path::PathBuf;
