@@ -89,6 +89,11 @@ pub struct Args {
         env = "FLOWC_MAIL_FROM"
     )]
     from: String,
+    /// The public https address of `flowc serve` (§8): marketing mail then
+    /// carries the one-click opt-out link `URL/u/TOKEN` (List-Unsubscribe,
+    /// List-Unsubscribe-Post and the footer). Needs FLOWC_SECRET.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// Evaluation backend: the bytecode VM, the Cranelift JIT, or the VM
     /// until an expression is hot (1,000 evaluations), then the JIT.
     #[arg(long, default_value_t = Backend::Auto)]
@@ -135,11 +140,19 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let _ = args.once;
     let transport = transport(&args)?;
     let dkim = crate::mail::Dkim::from_env()?;
+    let public_links = match &args.public_url {
+        Some(url) => {
+            let secret = crate::mail::token::Secret::from_env("--public-url")?;
+            Some(crate::mail::token::PublicLinks::new(url, secret)?)
+        }
+        None => None,
+    };
     let zone = program.schema.timezone;
     let options = Options {
         dry_run: args.dry_run,
         project_text: super::project_text(&project),
         backend: args.backend,
+        public_links,
     };
     let paths = paths_shown(&args.paths);
     let open = || {

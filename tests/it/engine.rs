@@ -909,9 +909,11 @@ fn an_old_version_keeps_its_template_files() {
         ["done "],
         "{out}"
     );
-    assert_eq!(
-        w.strings("SELECT body FROM flow_outbox WHERE template = 'b'"),
-        ["old body of b"]
+    // The body, then the opt-out footer of marketing mail.
+    let bodies = w.strings("SELECT body FROM flow_outbox WHERE template = 'b'");
+    assert!(
+        bodies.len() == 1 && bodies[0].starts_with("old body of b\n\n-- \n"),
+        "{bodies:?}"
     );
 }
 
@@ -1031,7 +1033,7 @@ fn an_approval_of_a_deleted_record_is_cancelled() {
 
 /// Placeholders are expressions with formats: rendered into the queued
 /// subject and text, the sender's `from` used when the template has none,
-/// and the HTML part, not queued yet, said so in the log.
+/// and the HTML part queued with them, its values escaped.
 #[test]
 fn placeholders_are_formatted_into_the_queued_message() {
     let w = World::files(&[(
@@ -1079,9 +1081,18 @@ end
         w.strings("SELECT from_addr || ' ' || reply_to FROM flow_outbox"),
         ["株式会社サンプル <sales@example.jp> desk@example.jp"]
     );
+    // The template places `{{unsubscribe_url}}`: no footer is added.
+    assert_eq!(
+        w.strings("SELECT html FROM flow_outbox"),
+        ["<p>&lt;山田&gt;</p>"]
+    );
+    assert_eq!(
+        w.strings("SELECT list_unsubscribe FROM flow_outbox"),
+        ["<mailto:desk@example.jp?subject=unsubscribe>"]
+    );
     let queued = w.strings("SELECT detail FROM flow_log WHERE action = 'queued'");
     assert!(
-        queued.len() == 1 && queued[0].ends_with("(text only: its HTML part is not sent yet)"),
+        queued.len() == 1 && !queued[0].contains("text only"),
         "{queued:?}"
     );
 }

@@ -19,6 +19,7 @@ mod faults;
 mod flowtest;
 mod fmt;
 mod fmt_props;
+mod html_mail;
 mod graph;
 mod layering;
 mod pg_commands;

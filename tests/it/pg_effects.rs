@@ -251,6 +251,8 @@ fn tasks_approvals_and_email_are_stored_as_given() {
         reply_to: Some("b@example.com"),
         subject: "Hi",
         body,
+        html: None,
+        list_unsubscribe: None,
         created_at: 70,
         subject_table: "contact",
         subject_id: 1,

@@ -122,6 +122,8 @@ fn queue(store: &dyn Store, n: usize) {
                 reply_to: None,
                 subject: "Hello",
                 body: "Hi there",
+                html: None,
+                list_unsubscribe: None,
                 created_at: 0,
                 subject_table: "contact",
                 subject_id: i as i64,

@@ -82,6 +82,7 @@ impl World {
             "FLOWC_DKIM_KEY",
             "FLOWC_DKIM_SELECTOR",
             "FLOWC_DKIM_DOMAIN",
+            "FLOWC_SECRET",
         ] {
             command.env_remove(name);
         }

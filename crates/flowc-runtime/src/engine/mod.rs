@@ -170,6 +170,9 @@ pub struct Options {
     pub project_text: String,
     /// Which backend evaluates expressions (`--backend`).
     pub backend: flowc_jit::compiled::Backend,
+    /// `--public-url` with `FLOWC_SECRET`: marketing mail's opt-out link
+    /// `PUBLIC/u/TOKEN` (§8). Without it, opt-out is by reply.
+    pub public_links: Option<crate::mail::token::PublicLinks>,
 }
 
 /// A failure inside one run: logged, the run marked failed, others go on.

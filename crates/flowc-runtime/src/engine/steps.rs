@@ -430,14 +430,18 @@ impl Engine {
         }
     }
 
-    /// What `{{unsubscribe_url}}` becomes: until tracked opt-out links
-    /// (`PUBLIC/u/TOKEN`, issue 10), a `mailto:` to the sender's opt-out
-    /// address with the subject `unsubscribe`, as `List-Unsubscribe` has it.
-    fn unsubscribe_url(&self) -> String {
-        match &self.program.schema.sender {
-            Some(sender) => format!("mailto:{}?subject=unsubscribe", sender.opt_out_address()),
-            None => String::new(),
+    /// Where an opt-out by email goes: the sender's `reply_to`, else its
+    /// `from`; without a sender, the message's own reply-to, else its from.
+    fn opt_out_address(&self, from: Option<&str>, reply_to: Option<&str>) -> Option<String> {
+        if let Some(sender) = &self.program.schema.sender {
+            return Some(sender.opt_out_address().to_string());
         }
+        let address = reply_to.or(from)?;
+        let address = match address.split_once('<') {
+            Some((_, rest)) => rest.split('>').next().unwrap_or(rest),
+            None => address,
+        };
+        Some(address.trim().to_string()).filter(|a| !a.is_empty())
     }
 
     /// Puts a rendered email in the outbox, keyed by a Message-ID made from
@@ -460,20 +464,6 @@ impl Engine {
             recipient,
             ..run.ctx.clone()
         };
-        let unsubscribe_url = self.unsubscribe_url();
-        let cx = self.render_context(&unsubscribe_url);
-        let eval = |e: &Expr| self.eval(e, &ctx);
-        let subject = format::render_text(&message.subject, &cx, eval)?;
-        header_safe("subject", &subject)?;
-        let body = format::render_text(&message.body, &cx, eval)?;
-        // The HTML part, its values escaped, is rendered (so a placeholder
-        // that fails there fails the step as in the text) but the outbox
-        // holds one text body until multipart mail comes (issue 10): the
-        // log line below says the HTML was left out.
-        let html = match &message.html {
-            Some(parts) => Some(format::render_html(parts, &cx, eval)?),
-            None => None,
-        };
         let template = message
             .template
             .map(|t| &self.program.schema.templates[t.index()]);
@@ -493,6 +483,48 @@ impl Engine {
         }
         let rule = self.rule(run.rule);
         let message_id = crate::mail::message_id(&self.instance()?, run.id, &step.name, n);
+        // Marketing mail carries the opt-out (§8): `List-Unsubscribe`, and
+        // a footer unless the template places `{{unsubscribe_url}}`.
+        let marketing = message.kind == ir::TemplateKind::Marketing;
+        let opt_out = self.opt_out_address(from.as_deref(), reply_to.as_deref());
+        let link = match (&self.options.public_links, marketing) {
+            (Some(links), true) => Some(links.unsubscribe(run.id, &message_id)),
+            _ => None,
+        };
+        let unsubscribe_url = match (&link, &opt_out) {
+            (Some(link), _) => link.clone(),
+            (None, Some(a)) => format!("mailto:{a}?subject=unsubscribe"),
+            _ => String::new(),
+        };
+        let list_unsubscribe = match (marketing, &opt_out) {
+            (true, Some(a)) => Some(crate::mail::list_unsubscribe(a, link.as_deref())),
+            (true, None) => link.as_ref().map(|l| format!("<{l}>")),
+            (false, _) => None,
+        };
+        if let Some(v) = &list_unsubscribe {
+            header_safe("List-Unsubscribe", v)?;
+        }
+        let cx = self.render_context(&unsubscribe_url);
+        let eval = |e: &Expr| self.eval(e, &ctx);
+        let subject = format::render_text(&message.subject, &cx, eval)?;
+        header_safe("subject", &subject)?;
+        let mut body = format::render_text(&message.body, &cx, eval)?;
+        let mut html = match &message.html {
+            Some(parts) => Some(format::render_html(parts, &cx, eval)?),
+            None => None,
+        };
+        if marketing && !message.places_unsubscribe_url() {
+            let footer = format::Footer {
+                name: sender.map(|s| s.name()).or(from.as_deref()),
+                postal_address: sender.and_then(|s| s.postal_address.as_deref()),
+                link: link.as_deref(),
+                opt_out: opt_out.as_deref(),
+            };
+            footer.append_text(&mut body);
+            if let Some(html) = &mut html {
+                footer.append_html(html);
+            }
+        }
         let inserted = self.db.enqueue_email(&crate::store::outbox::NewMessage {
             message_id: &message_id,
             run_id: run.id,
@@ -504,6 +536,8 @@ impl Engine {
             reply_to: reply_to.as_deref(),
             subject: &subject,
             body: &body,
+            html: html.as_deref(),
+            list_unsubscribe: list_unsubscribe.as_deref(),
             created_at: self.clock.get(),
             subject_table: self.table_name(rule.subject),
             subject_id: run.subject,
@@ -512,16 +546,11 @@ impl Engine {
             self.report.borrow_mut().queued += 1;
         }
         let what = template.map_or_else(|| kind.to_string(), |t| format!("{kind} {}", t.name));
-        let left_out = if html.is_some() {
-            " (text only: its HTML part is not sent yet)"
-        } else {
-            ""
-        };
         self.note(
             run,
             step,
             "queued",
-            &format!("{what} to {address}: {subject}{left_out}"),
+            &format!("{what} to {address}: {subject}"),
         )?;
         Ok(())
     }

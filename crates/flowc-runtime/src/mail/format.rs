@@ -155,6 +155,105 @@ pub fn date_pattern(value: &Value, pattern: &DatePattern, zone: Tz) -> Option<St
     Some(out)
 }
 
+/// The opt-out footer of a marketing message that does not place
+/// `{{unsubscribe_url}}` itself (§8): the sender's name and postal address
+/// and the opt-out link, or, without one, how to opt out by reply.
+#[derive(Clone, Copy, Debug)]
+pub struct Footer<'a> {
+    pub name: Option<&'a str>,
+    pub postal_address: Option<&'a str>,
+    /// The https opt-out link (`--public-url`).
+    pub link: Option<&'a str>,
+    /// Where an opt-out by reply goes.
+    pub opt_out: Option<&'a str>,
+}
+
+impl Footer<'_> {
+    /// The footer's lines, as plain text.
+    fn lines(&self) -> Vec<(String, Option<&str>)> {
+        let mut lines: Vec<(String, Option<&str>)> = Vec::new();
+        for line in [self.name, self.postal_address].into_iter().flatten() {
+            lines.push((line.trim().to_string(), None));
+        }
+        match (self.link, self.opt_out) {
+            (Some(link), _) => {
+                lines.push(("配信停止はこちら: ".to_string(), Some(link)));
+                lines.push(("Unsubscribe: ".to_string(), Some(link)));
+            }
+            (None, Some(address)) => {
+                lines.push((
+                    format!(
+                        "配信停止をご希望の方は、件名を「unsubscribe」として {address} 宛にご返信ください。"
+                    ),
+                    None,
+                ));
+                lines.push((
+                    format!(
+                        "To unsubscribe, reply to this email ({address}) with the subject \"unsubscribe\"."
+                    ),
+                    None,
+                ));
+            }
+            (None, None) => {
+                lines.push((
+                    "配信停止をご希望の方は、件名を「unsubscribe」としてこのメールにご返信ください。"
+                        .to_string(),
+                    None,
+                ));
+                lines.push((
+                    "To unsubscribe, reply to this email with the subject \"unsubscribe\"."
+                        .to_string(),
+                    None,
+                ));
+            }
+        }
+        lines
+    }
+
+    /// Appends the footer to a text part, after a `-- ` separator line.
+    pub fn append_text(&self, text: &mut String) {
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str("\n-- \n");
+        for (line, link) in self.lines() {
+            text.push_str(&line);
+            if let Some(link) = link {
+                text.push_str(link);
+            }
+            text.push('\n');
+        }
+    }
+
+    /// Appends the footer to an HTML part, everything escaped: before its
+    /// `</body>` when it has one, else at the end.
+    pub fn append_html(&self, html: &mut String) {
+        let mut footer = String::from(
+            "<hr>\n<p class=\"flowc-footer\" style=\"font-size:12px;color:#666666\">\n",
+        );
+        let lines = self.lines();
+        for (i, (line, link)) in lines.iter().enumerate() {
+            footer.push_str(&escape_html(line));
+            if let Some(link) = link {
+                let link = escape_html(link);
+                footer.push_str(&format!("<a href=\"{link}\">{link}</a>"));
+            }
+            footer.push_str(if i + 1 < lines.len() { "<br>\n" } else { "\n" });
+        }
+        footer.push_str("</p>\n");
+        let at = html.to_ascii_lowercase().rfind("</body>");
+        match at {
+            Some(at) => html.insert_str(at, &footer),
+            None => {
+                if !html.is_empty() && !html.ends_with('\n') {
+                    html.push('\n');
+                }
+                html.push_str(&footer);
+            }
+        }
+    }
+}
+
 /// Text made safe for HTML, in element content and in quoted attributes.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -17,11 +17,13 @@ pub mod dkim;
 mod folder;
 pub mod format;
 mod smtp;
+pub mod token;
 
 pub use deliver::{Courier, DEFAULT_LEASE_SECONDS, Delivery, Paused, backoff};
 pub use dkim::Dkim;
 
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
 use std::path::PathBuf;
 
 /// Where mail goes.
@@ -213,8 +215,12 @@ pub fn date(engine_time: i64) -> std::time::SystemTime {
     std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds)
 }
 
-/// Builds the RFC 5322 message. Header values with CR or LF were refused
-/// when the message was queued; lettre encodes the rest.
+/// Builds the RFC 5322 message: `text/plain` (UTF-8), or
+/// `multipart/alternative` (text first, then HTML) when it has an HTML
+/// part; marketing mail carries `List-Unsubscribe` (and, with an https
+/// link in it, `List-Unsubscribe-Post: List-Unsubscribe=One-Click`,
+/// RFC 8058). Header values with CR or LF were refused when the message was
+/// queued, and are refused again here; lettre encodes the rest.
 pub fn build(message: &Outgoing, default_from: &str) -> Result<lettre::Message, BuildError> {
     let mailbox = |what: &str, text: &str| -> Result<Mailbox, BuildError> {
         if text.contains(['\r', '\n']) {
@@ -236,12 +242,55 @@ pub fn build(message: &Outgoing, default_from: &str) -> Result<lettre::Message, 
             message.from.as_deref().unwrap_or(default_from),
         )?)
         .to(mailbox("to", &message.to)?)
-        .subject(message.subject.clone())
-        .header(ContentType::TEXT_PLAIN);
+        .subject(message.subject.clone());
     if let Some(reply_to) = &message.reply_to {
         builder = builder.reply_to(mailbox("reply-to", reply_to)?);
     }
-    builder
-        .body(message.body.clone())
-        .map_err(|e| BuildError(e.to_string()))
+    if let Some(value) = &message.list_unsubscribe {
+        if value.contains(['\r', '\n']) || !value.is_ascii() {
+            return Err(BuildError(
+                "the List-Unsubscribe value contains a line break or is not ASCII".into(),
+            ));
+        }
+        builder = builder.raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            value.clone(),
+        ));
+        if value.contains("<https://") || value.contains("<http://") {
+            builder = builder.raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            ));
+        }
+    }
+    let built = match &message.html {
+        Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+            message.body.clone(),
+            html.clone(),
+        )),
+        None => builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(message.body.clone()),
+    };
+    built.map_err(|e| BuildError(e.to_string()))
+}
+
+/// The `List-Unsubscribe` value of a marketing message (§8): the https
+/// opt-out link first when there is one, then a `mailto:` to `opt_out`
+/// with the subject `unsubscribe` (non-ASCII characters percent-encoded, as
+/// RFC 6068 has them).
+pub fn list_unsubscribe(opt_out: &str, link: Option<&str>) -> String {
+    let mut address = String::new();
+    for b in opt_out.trim().bytes() {
+        if b.is_ascii_graphic() && !matches!(b, b'<' | b'>' | b'%' | b'?' | b'"' | b',') {
+            address.push(b as char);
+        } else {
+            address.push_str(&format!("%{b:02X}"));
+        }
+    }
+    let mailto = format!("<mailto:{address}?subject=unsubscribe>");
+    match link {
+        Some(link) => format!("<{link}>, {mailto}"),
+        None => mailto,
+    }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The newest state layout this flowc knows. A database written by a newer
 /// flowc (a higher version) is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// Each migration takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -410,6 +410,13 @@ ALTER TABLE flow_workers ADD COLUMN watching INTEGER NOT NULL DEFAULT 0;
     // counted per rule by `flowc stats` without reading the whole log.
     r#"
 CREATE INDEX IF NOT EXISTS flow_log_suppressed ON flow_log (rule) WHERE action = 'suppressed';
+"#,
+    // 12: a message's HTML part (§8: text and HTML make it
+    // multipart/alternative) and its `List-Unsubscribe` value (marketing
+    // mail only), both rendered when the step queued it.
+    r#"
+ALTER TABLE flow_outbox ADD COLUMN html TEXT;
+ALTER TABLE flow_outbox ADD COLUMN list_unsubscribe TEXT;
 "#,
 ];
 

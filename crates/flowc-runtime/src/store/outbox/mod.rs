@@ -41,6 +41,11 @@ pub struct NewMessage<'a> {
     pub reply_to: Option<&'a str>,
     pub subject: &'a str,
     pub body: &'a str,
+    /// The HTML part: with it the message is multipart/alternative.
+    pub html: Option<&'a str>,
+    /// The `List-Unsubscribe` header's value (marketing mail, §8); with an
+    /// https link in it the message also says `List-Unsubscribe-Post`.
+    pub list_unsubscribe: Option<&'a str>,
     /// Engine time.
     pub created_at: i64,
     pub subject_table: &'a str,
@@ -53,8 +58,8 @@ pub fn enqueue(conn: &Connection, m: &NewMessage) -> rusqlite::Result<bool> {
     let inserted = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO flow_outbox (message_id, run_id, rule, template, kind, to_addr, from_addr, \
-             reply_to, subject, body, status, created_at, subject_tbl, subject_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, ?13)",
+             reply_to, subject, body, status, created_at, subject_tbl, subject_id, html, list_unsubscribe) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, ?13, ?14, ?15)",
         )?
         .execute(params![
             m.message_id,
@@ -69,7 +74,9 @@ pub fn enqueue(conn: &Connection, m: &NewMessage) -> rusqlite::Result<bool> {
             m.body,
             m.created_at,
             m.subject_table,
-            m.subject_id
+            m.subject_id,
+            m.html,
+            m.list_unsubscribe
         ])?;
     Ok(inserted > 0)
 }
@@ -230,6 +237,10 @@ pub struct Message {
     pub reply_to: Option<String>,
     pub subject: String,
     pub body: String,
+    /// The HTML part, if the template has one.
+    pub html: Option<String>,
+    /// The `List-Unsubscribe` header's value (marketing mail).
+    pub list_unsubscribe: Option<String>,
     /// Attempts so far, this one included.
     pub attempts: i64,
     /// The engine time at which it became due for delivery, its `Date:`
@@ -285,7 +296,7 @@ pub fn claim(
                           WHERE (status = 'queued' AND next_attempt_at <= ?5) \
                              OR (status = 'sending' AND (lease_until IS NULL OR lease_until < ?6)) \
                           ORDER BY id LIMIT ?7) \
-             RETURNING id, message_id, to_addr, from_addr, reply_to, subject, body, attempts, created_at",
+             RETURNING id, message_id, to_addr, from_addr, reply_to, subject, body, attempts, created_at, html, list_unsubscribe",
         )?;
         let mut messages: Vec<Message> = stmt
             .query_map(
@@ -320,6 +331,8 @@ fn message(r: &Row) -> rusqlite::Result<Message> {
         body: r.get(6)?,
         attempts: r.get(7)?,
         date: r.get(8)?,
+        html: r.get(9)?,
+        list_unsubscribe: r.get(10)?,
     })
 }
 

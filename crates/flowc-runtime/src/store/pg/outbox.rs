@@ -36,7 +36,7 @@ use postgres::{GenericClient, Row};
 const FORGET_AFTER_SECONDS: i64 = 86_400;
 
 /// The columns [`message`] reads, in its order (of `flow_outbox o`).
-const MESSAGE_COLUMNS: &str = "o.id, o.message_id, o.to_addr, o.from_addr, o.reply_to, o.subject, o.body, o.attempts::bigint, o.created_at";
+const MESSAGE_COLUMNS: &str = "o.id, o.message_id, o.to_addr, o.from_addr, o.reply_to, o.subject, o.body, o.attempts::bigint, o.created_at, o.html, o.list_unsubscribe";
 
 impl Outbox for Pg {
     fn register_worker(&self, worker: &Registration, now: i64) -> Result<()> {
@@ -633,6 +633,8 @@ fn message(r: &Row) -> Result<Message> {
         body: r.try_get(6)?,
         attempts: r.try_get(7)?,
         date: r.try_get(8)?,
+        html: r.try_get(9)?,
+        list_unsubscribe: r.try_get(10)?,
     })
 }
 

@@ -13,7 +13,7 @@ use super::super::state::StateError;
 use postgres::Client;
 
 /// The layout version these migrations bring a database to.
-pub const VERSION: i64 = 6;
+pub const VERSION: i64 = 7;
 
 /// Arbitrary: the advisory lock migrations take (one per database).
 const MIGRATION_LOCK: i64 = 0x666c_6f77_635f_6d67;
@@ -254,6 +254,13 @@ ALTER TABLE {s}.flow_workers ADD COLUMN watching boolean NOT NULL DEFAULT false;
     // counted per rule by `flowc stats` without reading the whole log.
     "
 CREATE INDEX flow_log_suppressed ON {s}.flow_log (rule) WHERE action = 'suppressed';
+",
+    // 7: a message's HTML part (§8: text and HTML make it
+    // multipart/alternative) and its `List-Unsubscribe` value (marketing
+    // mail only), both rendered when the step queued it.
+    "
+ALTER TABLE {s}.flow_outbox ADD COLUMN html text;
+ALTER TABLE {s}.flow_outbox ADD COLUMN list_unsubscribe text;
 ",
 ];
 /// The quoted name of the schema flowc's tables live in.
