@@ -253,7 +253,11 @@ mod tests {
 
     #[test]
     fn secrets_are_checked_and_hidden() {
-        assert!(Secret::new("short").expect_err("refused").contains("FLOWC_SECRET"));
+        assert!(
+            Secret::new("short")
+                .expect_err("refused")
+                .contains("FLOWC_SECRET")
+        );
         assert_eq!(format!("{:?}", secret()), "Secret(<hidden>)");
         let links = PublicLinks::new("https://mail.example.jp/", secret()).expect("ok");
         assert!(!format!("{links:?}").contains("test-secret"));
