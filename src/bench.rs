@@ -7,6 +7,10 @@
 //!   `SELECT count(*) … WHERE` with the same condition;
 //! - commits: single-row commits per second (the reason changes are
 //!   processed in batches).
+//!
+//! With `--db postgresql://…` each workload also runs on that database
+//! ([`pg`]), in the same run, each in a schema of its own; `--workers N`
+//! adds the changes workload processed by N workers at once.
 
 use crate::engine::{Advance, Engine, Options};
 use crate::eval::compiled::Backend;
@@ -17,6 +21,8 @@ use rusqlite::Connection;
 use rusqlite::types::Value as Sql;
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+pub mod pg;
 
 /// Sizes of the workloads.
 #[derive(Clone, Copy, Debug)]
@@ -55,11 +61,40 @@ fn options(backend: Backend) -> Options {
 #[derive(Clone, Debug)]
 pub struct Measure {
     pub name: &'static str,
+    /// Where it ran: `SQLite` or `PostgreSQL`.
+    pub store: &'static str,
     pub work: String,
     pub took: Duration,
     pub rate: String,
     pub baseline: Option<(String, Duration)>,
+    /// On PostgreSQL: the statements the engine ran for the measured work.
+    pub statements: Option<Statements>,
 }
+
+/// The statements (round trips) the engine ran on PostgreSQL for the
+/// measured work, and the units of work (transactions, each one batch of
+/// changes or due items) they were in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Statements {
+    pub statements: u64,
+    pub batches: u64,
+    /// Changes, wakes or rows the work was about.
+    pub items: u64,
+}
+
+impl Statements {
+    pub fn per_batch(&self) -> f64 {
+        self.statements as f64 / self.batches.max(1) as f64
+    }
+    pub fn per_item(&self) -> f64 {
+        self.statements as f64 / self.items.max(1) as f64
+    }
+    pub fn items_per_batch(&self) -> f64 {
+        self.items as f64 / self.batches.max(1) as f64
+    }
+}
+
+const SQLITE: &str = "SQLite";
 
 fn project(text: &str) -> Result<crate::ir::Program, String> {
     let project = Project::from_texts([("bench.flow", text)]);
@@ -86,8 +121,8 @@ fn err(e: impl std::fmt::Display) -> String {
 
 const START: i64 = 1_735_689_600; // 2025-01-01T00:00:00Z
 
-/// Updates against 50 rules: a few fire, most only look.
-pub fn changes(dir: &Path, n: usize, backend: Backend) -> Result<Measure, String> {
+/// The changes workload's rules: 50 of them on one field, a few fire.
+fn changes_text() -> String {
     let mut text = String::from(
         "record contact {\n  name: text\n  score: int\n  region: int\n}\nlist top of contact\n",
     );
@@ -96,9 +131,45 @@ pub fn changes(dir: &Path, n: usize, backend: Backend) -> Result<Measure, String
             "rule r{i}\n  when contact.score changes where contact.region == {i} and contact.score > 90\n  add contact to list top\nend\n"
         ));
     }
-    let program = project(&text)?;
+    text
+}
+
+/// The contacts `n` updates go to (each updated `n / rows` times).
+fn changes_rows(n: usize) -> usize {
+    10_000.min(n.max(1))
+}
+
+/// The timers workload's rule: wake after a week, tag the contact.
+const TIMERS_TEXT: &str = "record contact {\n  name: text\n}\nrule nurture\n  when contact is created\n  pause: wait 7d\n  tag contact \"woken\"\nend\n";
+
+/// What the timers workload says of a shape.
+fn shape_text(shape: TimerShape) -> &'static str {
+    match shape {
+        TimerShape::Together => "started together",
+        TimerShape::OwnSeconds => "each due at its own second",
+        TimerShape::Spread => "spread through the table",
+    }
+}
+
+/// The sweep workload's rule: tag the east's accounts with `score >=
+/// min_score` and a renewal in 45 to 75 days.
+fn sweep_text(min_score: i64) -> String {
+    format!(
+        "timezone \"UTC\"\nrecord account {{\n  name: text\n  score: int\n  region: text\n  renewal: date\n}}\n\
+         rule renew\n  every day at \"09:00\" for each account\n    where account.score >= {min_score} and account.region == \"east\"\n      \
+         and days_until(account.renewal) between 45 and 75\n  tag account \"renewal\"\nend\n"
+    )
+}
+
+/// The first renewal day of the sweep's accounts (and the sweep's today):
+/// 2025-01-01 in days since 1970.
+const SWEEP_DAY: i32 = 20_089;
+
+/// Updates against 50 rules: a few fire, most only look.
+pub fn changes(dir: &Path, n: usize, backend: Backend) -> Result<Measure, String> {
+    let program = project(&changes_text())?;
     let conn = open(dir, "changes.sqlite", &program)?;
-    let rows = 10_000.min(n.max(1));
+    let rows = changes_rows(n);
     tx::begin(&conn, Scope::Transaction).map_err(err)?;
     for i in 0..rows {
         insert_row(
@@ -142,6 +213,8 @@ pub fn changes(dir: &Path, n: usize, backend: Backend) -> Result<Measure, String
     }
     Ok(Measure {
         name: "changes",
+        store: SQLITE,
+        statements: None,
         work: format!("{captured} changes against 50 rules"),
         took,
         rate: format!("{:.0} changes/s", processed as f64 / took.as_secs_f64()),
@@ -169,8 +242,7 @@ pub fn timers(
     shape: TimerShape,
     backend: Backend,
 ) -> Result<Measure, String> {
-    let text = "record contact {\n  name: text\n}\nrule nurture\n  when contact is created\n  pause: wait 7d\n  tag contact \"woken\"\nend\n";
-    let program = project(text)?;
+    let program = project(TIMERS_TEXT)?;
     let conn = open(dir, &format!("timers-{waiting}-{shape:?}.sqlite"), &program)?;
     let version = program.rules[0].version.clone();
     tx::begin(&conn, Scope::Transaction).map_err(err)?;
@@ -243,14 +315,9 @@ pub fn timers(
     }
     Ok(Measure {
         name: "timers",
-        work: format!(
-            "{due} due of {waiting} waiting runs, {}",
-            match shape {
-                TimerShape::Together => "started together",
-                TimerShape::OwnSeconds => "each due at its own second",
-                TimerShape::Spread => "spread through the table",
-            }
-        ),
+        store: SQLITE,
+        statements: None,
+        work: format!("{due} due of {waiting} waiting runs, {}", shape_text(shape)),
         took,
         rate: format!(
             "{:.0} wakes/s, then {:.0} ms checkpoint when idle",
@@ -266,17 +333,12 @@ pub fn timers(
 /// With `min_score` above every score, nothing matches and what is left is
 /// the scan; otherwise the time includes running the matched runs.
 pub fn sweep(dir: &Path, rows: usize, backend: Backend, min_score: i64) -> Result<Measure, String> {
-    let text = format!(
-        "timezone \"UTC\"\nrecord account {{\n  name: text\n  score: int\n  region: text\n  renewal: date\n}}\n\
-         rule renew\n  every day at \"09:00\" for each account\n    where account.score >= {min_score} and account.region == \"east\"\n      \
-         and days_until(account.renewal) between 45 and 75\n  tag account \"renewal\"\nend\n"
-    );
-    let program = project(&text)?;
+    let program = project(&sweep_text(min_score))?;
     let conn = open(dir, &format!("sweep{min_score}.sqlite"), &program)?;
     tx::begin(&conn, Scope::Transaction).map_err(err)?;
     for i in 0..rows {
         let region = if i % 2 == 0 { "east" } else { "west" };
-        let renewal = crate::time::format_date(20_089 + (i % 120) as i32);
+        let renewal = crate::time::format_date(SWEEP_DAY + (i % 120) as i32);
         insert_row(
             &conn,
             "account",
@@ -291,7 +353,7 @@ pub fn sweep(dir: &Path, rows: usize, backend: Backend, min_score: i64) -> Resul
         .map_err(err)?;
     }
     tx::commit(&conn, Scope::Transaction).map_err(err)?;
-    let today = crate::time::format_date(20_089);
+    let today = crate::time::format_date(SWEEP_DAY);
     let began = Instant::now();
     let matching = crate::store::baseline::renewal_count(&conn, min_score, &today).map_err(err)?;
     let sqlite = began.elapsed();
@@ -310,6 +372,8 @@ pub fn sweep(dir: &Path, rows: usize, backend: Backend, min_score: i64) -> Resul
     }
     Ok(Measure {
         name: "sweep",
+        store: SQLITE,
+        statements: None,
         work: format!("{rows} rows, {matching} match"),
         took,
         rate: format!("{:.0} ns/row", took.as_nanos() as f64 / rows as f64),
@@ -328,6 +392,8 @@ pub fn commits(dir: &Path, n: usize) -> Result<Measure, String> {
     let took = began.elapsed();
     Ok(Measure {
         name: "commits",
+        store: SQLITE,
+        statements: None,
         work: format!("{n} single-row commits"),
         took,
         rate: format!("{:.0} commits/s", n as f64 / took.as_secs_f64()),
@@ -335,15 +401,42 @@ pub fn commits(dir: &Path, n: usize) -> Result<Measure, String> {
     })
 }
 
-/// Runs the benchmarks (all, or those named in `only`) in a temporary folder.
-pub fn run_all(scale: Scale, only: &[String], backend: Backend) -> Result<Vec<Measure>, String> {
+/// Where else to run the workloads: a PostgreSQL database, and how many
+/// workers to process the changes workload with (besides one).
+#[derive(Clone, Debug)]
+pub struct Postgres {
+    pub target: crate::store::target::PgTarget,
+    pub workers: Vec<usize>,
+}
+
+/// Runs the benchmarks (all, or those named in `only`) in a temporary
+/// folder, and each also on PostgreSQL when `postgres` says where, right
+/// after SQLite's.
+pub fn run_all(
+    scale: Scale,
+    only: &[String],
+    backend: Backend,
+    postgres: Option<&Postgres>,
+) -> Result<Vec<Measure>, String> {
     let dir = std::env::temp_dir().join(format!("flowc-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(err)?;
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    let pg = postgres.map(|p| &p.target);
     let result = (|| {
         let mut out = Vec::new();
         if wanted("changes") {
             out.push(changes(&dir, scale.changes, backend)?);
+            if let Some(target) = pg {
+                out.push(pg::changes(target, scale.changes, backend)?);
+            }
+            if let Some(postgres) = postgres {
+                out.extend(pg::workers(
+                    &postgres.target,
+                    scale.changes,
+                    backend,
+                    &postgres.workers,
+                )?);
+            }
         }
         if wanted("timers") {
             let shapes = [
@@ -354,14 +447,24 @@ pub fn run_all(scale: Scale, only: &[String], backend: Backend) -> Result<Vec<Me
             ];
             for (waiting, shape) in shapes {
                 out.push(timers(&dir, waiting, scale.due, shape, backend)?);
+                if let Some(target) = pg {
+                    out.push(pg::timers(target, waiting, scale.due, shape, backend)?);
+                }
             }
         }
         if wanted("sweep") {
-            out.push(sweep(&dir, scale.rows, backend, 990)?);
-            out.push(sweep(&dir, scale.rows, backend, 1000)?);
+            for min_score in [990, 1000] {
+                out.push(sweep(&dir, scale.rows, backend, min_score)?);
+                if let Some(target) = pg {
+                    out.push(pg::sweep(target, scale.rows, backend, min_score)?);
+                }
+            }
         }
         if wanted("commits") {
             out.push(commits(&dir, scale.changes.min(20_000))?);
+            if let Some(target) = pg {
+                out.push(pg::commits(target, scale.changes.min(20_000))?);
+            }
         }
         Ok(out)
     })();
@@ -369,11 +472,16 @@ pub fn run_all(scale: Scale, only: &[String], backend: Backend) -> Result<Vec<Me
     result
 }
 
-/// The results as a Markdown table.
+/// The results as a Markdown table; with measurements on PostgreSQL, with
+/// a column for the store and one for the statements each ran.
 pub fn table(measures: &[Measure]) -> String {
-    let mut out = String::from(
-        "| benchmark | work | time | rate | baseline | ratio |\n| --- | --- | --- | --- | --- | --- |\n",
-    );
+    let both = measures.iter().any(|m| m.store != SQLITE);
+    let mut out = String::from(if both {
+        "| benchmark | store | work | time | rate | statements | baseline | ratio |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+    } else {
+        "| benchmark | work | time | rate | baseline | ratio |\n| --- | --- | --- | --- | --- | --- |\n"
+    });
     for m in measures {
         let (baseline, ratio) = match &m.baseline {
             Some((what, t)) => (
@@ -382,13 +490,29 @@ pub fn table(measures: &[Measure]) -> String {
             ),
             None => ("".into(), "".into()),
         };
-        out.push_str(&format!(
-            "| {} | {} | {:.1} ms | {} | {baseline} | {ratio} |\n",
-            m.name,
-            m.work,
-            m.took.as_secs_f64() * 1e3,
-            m.rate
-        ));
+        let time = format!("{:.1} ms", m.took.as_secs_f64() * 1e3);
+        if both {
+            let statements = match &m.statements {
+                Some(s) => format!(
+                    "{:.1} per batch of {:.1}; {:.2} per item ({} in {} batches)",
+                    s.per_batch(),
+                    s.items_per_batch(),
+                    s.per_item(),
+                    s.statements,
+                    s.batches
+                ),
+                None => String::new(),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {time} | {} | {statements} | {baseline} | {ratio} |\n",
+                m.name, m.store, m.work, m.rate
+            ));
+        } else {
+            out.push_str(&format!(
+                "| {} | {} | {time} | {} | {baseline} | {ratio} |\n",
+                m.name, m.work, m.rate
+            ));
+        }
     }
     out
 }

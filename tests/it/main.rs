@@ -22,6 +22,7 @@ mod fmt_props;
 mod graph;
 mod html_mail;
 mod layering;
+mod pg_bench;
 mod pg_commands;
 mod pg_effects;
 mod pg_engine;

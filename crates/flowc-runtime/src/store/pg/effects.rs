@@ -19,9 +19,14 @@ use super::conn::Conn;
 
 type R<T> = Result<T, postgres::Error>;
 
-/// Adds `row` to `list`; `false` if it was already a member.
+/// Adds `row` to `list`; `false` if it was already a member. In a unit of
+/// work that knows the row's lists (it read them with a run), the insert is
+/// held back and written with the unit's others.
 pub fn add_list_member(c: &mut Conn, s: &str, list: &str, row: i64, at: i64, run: i64) -> R<bool> {
-    let n = c.execute(
+    if let Some(added) = c.pending.add_member(list, row, at, run) {
+        return Ok(added);
+    }
+    let n = c.keeping().execute(
         &format!(
             "INSERT INTO {s}.flow_list_members (list, row_id, added_at, run_id)
              VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
@@ -41,7 +46,10 @@ pub fn remove_list_member(c: &mut Conn, s: &str, list: &str, row: i64) -> R<bool
 }
 
 pub fn is_list_member(c: &mut Conn, s: &str, list: &str, row: i64) -> R<bool> {
-    c.query_one(
+    if let Some(member) = c.pending.is_member(list, row) {
+        return Ok(member);
+    }
+    c.keeping().query_one(
         &format!(
             "SELECT EXISTS (SELECT 1 FROM {s}.flow_list_members WHERE list = $1 AND row_id = $2)"
         ),
@@ -51,7 +59,10 @@ pub fn is_list_member(c: &mut Conn, s: &str, list: &str, row: i64) -> R<bool> {
 }
 
 pub fn has_tag(c: &mut Conn, s: &str, table: &str, row: i64, tag: &str) -> R<bool> {
-    c.query_one(
+    if let Some(has) = c.pending.has_tag(table, row, tag) {
+        return Ok(has);
+    }
+    c.keeping().query_one(
         &format!(
             "SELECT EXISTS (SELECT 1 FROM {s}.flow_tags WHERE tbl = $1 AND row_id = $2 AND tag = $3)"
         ),
@@ -60,9 +71,14 @@ pub fn has_tag(c: &mut Conn, s: &str, table: &str, row: i64, tag: &str) -> R<boo
     .try_get(0)
 }
 
-/// Tags a row; `false` if it already had the tag.
+/// Tags a row; `false` if it already had the tag. In a unit of work that
+/// knows the row's tags (it read them with a run), the insert is held back
+/// and written with the unit's others.
 pub fn add_tag(c: &mut Conn, s: &str, table: &str, row: i64, tag: &str, at: i64) -> R<bool> {
-    let n = c.execute(
+    if let Some(added) = c.pending.add_tag(table, row, tag, at) {
+        return Ok(added);
+    }
+    let n = c.keeping().execute(
         &format!(
             "INSERT INTO {s}.flow_tags (tbl, row_id, tag, at) VALUES ($1, $2, $3, $4)
              ON CONFLICT DO NOTHING"
@@ -83,7 +99,7 @@ pub fn remove_tag(c: &mut Conn, s: &str, table: &str, row: i64, tag: &str) -> R<
 
 /// Records a task; returns its id.
 pub fn insert_task(c: &mut Conn, s: &str, task: &NewTask) -> R<i64> {
-    c.query_one(
+    c.keeping().query_one(
         &format!(
             "INSERT INTO {s}.flow_tasks (run_id, rule, title, assignee_tbl, assignee_id, due, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
@@ -111,7 +127,7 @@ pub fn request_approval(
     approver: i64,
     at: i64,
 ) -> R<i64> {
-    c.query_one(
+    c.keeping().query_one(
         &format!(
             "INSERT INTO {s}.flow_approvals (run_id, rule, approver_tbl, approver_id, status, requested_at)
              VALUES ($1, $2, $3, $4, 'pending', $5) RETURNING id"
@@ -155,7 +171,7 @@ pub fn unlock(c: &mut Conn, s: &str, table: &str, row: i64) -> R<()> {
 pub fn set_capture_context(c: &mut Conn, _s: &str, depth: i64, run: Option<i64>) -> R<()> {
     let depth = depth.to_string();
     let run = run.map(|r| r.to_string()).unwrap_or_default();
-    c.execute(
+    c.keeping().execute(
         "SELECT set_config('flowc.depth', $1::text, true), set_config('flowc.run', $2::text, true)",
         &[&depth, &run],
     )?;
@@ -175,7 +191,7 @@ pub fn record_synthetic_change(
     run: i64,
 ) -> R<()> {
     let op = if added { "insert" } else { "delete" };
-    c.execute(
+    c.keeping().execute(
         &format!(
             "INSERT INTO {s}.flow_changes (shard, tbl, row_id, op, depth, run_id)
              VALUES ({s}.flow_shard($1::text, $2::bigint), $1::text, $2::bigint, $3::text,
@@ -183,12 +199,13 @@ pub fn record_synthetic_change(
         ),
         &[&table, &row, &op, &depth, &run],
     )?;
+    c.pending.changed();
     Ok(())
 }
 
 /// Queues a message; `false` if one with its Message-ID is already queued.
 pub fn enqueue(c: &mut Conn, s: &str, m: &NewMessage) -> R<bool> {
-    let n = c.execute(
+    let n = c.keeping().execute(
         &format!(
             "INSERT INTO {s}.flow_outbox (message_id, run_id, rule, template, kind, to_addr, from_addr,
                reply_to, subject, body, status, created_at, subject_tbl, subject_id)
@@ -327,16 +344,17 @@ pub fn decide(
 
 /// The last value seen for `rule` on `row` (`None`: never looked at).
 pub fn becomes_last(c: &mut Conn, s: &str, rule: &str, row: i64) -> R<Option<bool>> {
-    c.query_opt(
-        &format!("SELECT value FROM {s}.flow_becomes WHERE rule = $1 AND row_id = $2"),
-        &[&rule, &row],
-    )?
-    .map(|r| r.try_get(0))
-    .transpose()
+    c.keeping()
+        .query_opt(
+            &format!("SELECT value FROM {s}.flow_becomes WHERE rule = $1 AND row_id = $2"),
+            &[&rule, &row],
+        )?
+        .map(|r| r.try_get(0))
+        .transpose()
 }
 
 pub fn becomes_remember(c: &mut Conn, s: &str, rule: &str, row: i64, value: bool) -> R<()> {
-    c.execute(
+    c.keeping().execute(
         &format!(
             "INSERT INTO {s}.flow_becomes (rule, row_id, value) VALUES ($1, $2, $3)
              ON CONFLICT (rule, row_id) DO UPDATE SET value = excluded.value"
@@ -348,7 +366,7 @@ pub fn becomes_remember(c: &mut Conn, s: &str, rule: &str, row: i64, value: bool
 
 /// Forgets what was seen for `rule` on `row` (the row was deleted).
 pub fn becomes_forget(c: &mut Conn, s: &str, rule: &str, row: i64) -> R<()> {
-    c.execute(
+    c.keeping().execute(
         &format!("DELETE FROM {s}.flow_becomes WHERE rule = $1 AND row_id = $2"),
         &[&rule, &row],
     )?;
@@ -404,7 +422,7 @@ pub fn set_schedule_next_at(c: &mut Conn, s: &str, rule: &str, next_at: i64) -> 
 
 /// Appends one line of the audit trail.
 pub fn append_log(c: &mut Conn, s: &str, entry: &Entry) -> R<()> {
-    c.execute(
+    c.keeping().execute(
         &format!(
             "INSERT INTO {s}.flow_log (at, run_id, rule, subject, step, action, detail)
              VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -435,7 +453,7 @@ pub fn append_logs(c: &mut Conn, s: &str, entries: &[Entry]) -> R<()> {
     let step: Vec<&str> = entries.iter().map(|e| e.step.as_str()).collect();
     let action: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
     let detail: Vec<&str> = entries.iter().map(|e| e.detail.as_str()).collect();
-    c.execute(
+    c.keeping().execute(
         &format!(
             "INSERT INTO {s}.flow_log (at, run_id, rule, subject, step, action, detail)
              SELECT at, run_id, rule, subject, step, action, detail

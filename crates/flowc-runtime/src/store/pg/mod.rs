@@ -5,15 +5,18 @@
 //! enforce them (`capture`). The engine's operations come next, behind the
 //! same typed operations as SQLite's.
 
+pub mod baseline;
 pub mod capture;
 pub mod changes;
 pub mod conn;
 pub mod ddl;
+pub mod due;
 pub mod effects;
 pub mod events;
 pub mod inspect;
 pub mod introspect;
 pub mod outbox;
+pub mod pending;
 pub mod report;
 pub mod rows;
 pub mod runs;

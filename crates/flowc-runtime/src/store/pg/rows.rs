@@ -51,6 +51,7 @@ use super::super::pushdown::Plan;
 use super::super::rows::{self, Decoded, Raw};
 use super::super::sql::ident;
 use super::conn::Conn;
+use super::pending::{Histories, History};
 use flowc_check::ir::{RecordDef, RecordId, Schema, Ty, Type};
 use flowc_vm::value::Value;
 use postgres::types::{FromSql, Kind, ToSql, Type as PgType};
@@ -88,8 +89,9 @@ pub fn load(
     id: i64,
 ) -> R<Option<Decoded>> {
     let def = schema.record(record);
-    // One round trip: the statement is parsed, bound and run at once.
-    let rows = c.query_typed(sql, &[(&id, PgType::INT8)])?;
+    // One round trip: the statement is parsed, bound and run at once. A
+    // user's table: what the unit holds back need not be written first.
+    let rows = c.keeping().query_typed(sql, &[(&id, PgType::INT8)])?;
     let Some(row) = rows.first() else {
         return Ok(None);
     };
@@ -138,7 +140,7 @@ pub fn users_with_role(
     );
     let ty = Ty::nullable(Type::Text);
     let mut users = Vec::new();
-    for row in c.query(&sql, &[&Param(Some(role.to_string()))])? {
+    for row in c.keeping().query(&sql, &[&Param(Some(role.to_string()))])? {
         let id: i64 = row.try_get(0)?;
         let email = cell(&row, 1, ty, schema);
         users.push((id, rows::decode(email.raw(), ty, schema, schema.timezone)));
@@ -164,7 +166,7 @@ pub fn ids_where(
                 ident(table),
                 ident(column)
             );
-            c.query(&sql, &[&Param::from(&value), &limit])?
+            c.keeping().query(&sql, &[&Param::from(&value), &limit])?
         }
         None => {
             let sql = format!(
@@ -172,7 +174,7 @@ pub fn ids_where(
                 ident("id"),
                 ident(table)
             );
-            c.query(&sql, &[&limit])?
+            c.keeping().query(&sql, &[&limit])?
         }
     };
     rows.iter().map(|r| r.try_get(0)).collect()
@@ -253,12 +255,83 @@ pub fn sweep_candidates(c: &mut Conn, table: &str, plan: &Plan) -> R<Vec<(i64, b
     );
     let params: Vec<Param> = plan.params.iter().map(Param::from).collect();
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-    c.query(&sql, &refs)?
+    c.keeping()
+        .query(&sql, &refs)?
         .iter()
         .map(|r| {
             Ok((
                 r.try_get(0)?,
                 r.try_get::<_, Option<bool>>(1)?.unwrap_or(false),
+            ))
+        })
+        .collect()
+}
+
+/// [`sweep_candidates`] for the engine, whose state is in schema `s`: and
+/// the run history per rule (active runs, last start) of the decided rows,
+/// what re-entry asks before a run starts for each, then known in the unit
+/// of work: one statement more, where asking per row was one per run. (In
+/// the candidates' statement itself, a subquery per row would keep
+/// PostgreSQL from scanning the table in parallel: 2.5× slower.)
+pub fn sweep_candidates_knowing(
+    c: &mut Conn,
+    s: &str,
+    table: &str,
+    plan: &Plan,
+) -> R<Vec<(i64, bool)>> {
+    let candidates = sweep_candidates(c, table, plan)?;
+    let decided: Vec<i64> = candidates
+        .iter()
+        .filter(|(_, exact)| *exact)
+        .map(|(id, _)| *id)
+        .collect();
+    if !c.in_transaction() || decided.is_empty() || decided.len() > MOST_HISTORIES {
+        return Ok(candidates);
+    }
+    // It reads runs: what the unit holds back is written first.
+    let rows = c.query(
+        &format!(
+            "SELECT d.id, coalesce(json_agg(json_build_array(h.rule, h.active, h.last))
+                                  FILTER (WHERE h.rule IS NOT NULL), '[]'::json)
+             FROM unnest($2::bigint[]) AS d (id)
+             LEFT JOIN LATERAL (
+               SELECT r.rule, count(*) FILTER (WHERE r.status IN ('running', 'waiting')) AS active,
+                      max(r.started_at) AS last
+               FROM {s}.flow_runs r
+               WHERE r.subject_id = d.id AND r.subject_tbl = $1 AND NOT r.subject_gone
+               GROUP BY r.rule) h ON true
+             GROUP BY d.id"
+        ),
+        &[&table, &decided],
+    )?;
+    let mut histories: Histories = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id: i64 = r.try_get(0)?;
+        let json: serde_json::Value = r.try_get(1)?;
+        let Some(rules) = history_entries(&json) else {
+            return Ok(candidates);
+        };
+        histories.push(((table.to_string(), id), rules));
+    }
+    c.pending.know_histories(s, histories);
+    Ok(candidates)
+}
+
+/// The most decided rows whose run history a sweep reads ahead.
+const MOST_HISTORIES: usize = 100_000;
+
+/// `[[rule, active, last], …]` as written by the statements that read run
+/// histories; `None` if it is not that.
+pub(super) fn history_entries(json: &serde_json::Value) -> Option<Vec<(String, History)>> {
+    json.as_array()?
+        .iter()
+        .map(|entry| {
+            Some((
+                entry.get(0)?.as_str()?.to_string(),
+                History {
+                    active: entry.get(1)?.as_i64()?,
+                    last: entry.get(2).and_then(|v| v.as_i64()),
+                },
             ))
         })
         .collect()

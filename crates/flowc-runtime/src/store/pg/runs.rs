@@ -2,12 +2,18 @@
 //! (see there for what each does), in `{s}.flow_runs`. Rows are decoded by
 //! `store::runs::decode`, as SQLite's are; batches are one statement over
 //! an array of ids.
+//!
+//! Inside a unit of work, a run the unit inserted that ends (done,
+//! rejected, failed) is not updated at once: its end is pending
+//! (`pending.rs`), written with the unit's other ends in one statement
+//! before anything else reads or writes runs, and at the latest at commit.
 
 use super::super::runs::{
     NewRun, RUN_COLUMNS, RawRun, RunState, Start, StoredRun, Transition, WaitingAt, decode, pc_text,
 };
 use super::super::state::StateError;
 use super::conn::Conn;
+use super::pending::{History, Inserted};
 use postgres::Row;
 
 type R<T> = Result<T, postgres::Error>;
@@ -53,11 +59,17 @@ pub fn insert(c: &mut Conn, s: &str, run: &NewRun, start: Start) -> R<i64> {
     };
     // `depth` is an `integer`: bound as bigint and converted by the
     // server, so that a depth out of its range is an error, not wrapped.
-    let row = c.query_one(
+    // A new row: what the unit holds back need not be written first. The
+    // subject's tags and lists come back with the id (the run's steps may
+    // tag it, add it to a list).
+    let lists = c.pending.lists_of(run.subject_table);
+    let row = c.keeping().query_one(
         &format!(
             "INSERT INTO {s}.flow_runs (rule, version, subject_tbl, subject_id, status, pc, step, \
              started_at, updated_at, trigger, start_seq, depth, error) \
-             VALUES ($1, $2, $3, $4, $5, $6, '', $7, $7, $8, $9, $10::bigint, $11) RETURNING id"
+             VALUES ($1, $2, $3, $4, $5, $6, '', $7, $7, $8, $9, $10::bigint, $11) \
+             RETURNING id, {}",
+            marks_of_subject(s, "$12::text[]")
         ),
         &[
             &run.rule,
@@ -71,9 +83,39 @@ pub fn insert(c: &mut Conn, s: &str, run: &NewRun, start: Start) -> R<i64> {
             &run.start_seq,
             &run.depth,
             &error,
+            &lists,
         ],
     )?;
-    row.try_get(0)
+    let id = row.try_get(0)?;
+    if c.in_transaction() {
+        c.pending.inserted(
+            s,
+            Inserted {
+                id,
+                rule: run.rule,
+                table: run.subject_table,
+                subject: run.subject,
+                status,
+                at: run.at,
+                tags: row.try_get(1)?,
+                lists: row.try_get(2)?,
+            },
+        );
+    }
+    Ok(id)
+}
+
+/// Two columns for a row of `flow_runs`: its subject's tags, and the
+/// lists it is in among those of its record, `lists` (a `text[]`
+/// parameter) or, with `pairs` (two: tables and their lists), those of
+/// the subject's table.
+fn marks_of_subject(s: &str, lists: &str) -> String {
+    format!(
+        "ARRAY(SELECT t.tag FROM {s}.flow_tags t \
+               WHERE t.tbl = flow_runs.subject_tbl AND t.row_id = flow_runs.subject_id), \
+         ARRAY(SELECT m.list FROM {s}.flow_list_members m \
+               WHERE m.list = ANY({lists}) AND m.row_id = flow_runs.subject_id)"
+    )
 }
 
 pub fn load(c: &mut Conn, s: &str, id: i64) -> Result<Option<StoredRun>, StateError> {
@@ -95,19 +137,54 @@ pub fn load_many(
     s: &str,
     ids: &[i64],
 ) -> R<Vec<(i64, Result<StoredRun, StateError>)>> {
-    c.query(
-        &format!("SELECT id, {RUN_COLUMNS} FROM {s}.flow_runs WHERE id = ANY($1::bigint[])"),
-        &[&ids],
-    )?
-    .iter()
-    .map(|r| {
+    // With each run, its subject's tags and lists: the steps a batch of
+    // woken runs takes (`tag contact …`) then cost no round trip each.
+    let (tables, lists) = c.pending.all_lists();
+    let rows = c.query(
+        &format!(
+            "SELECT id, {RUN_COLUMNS}, subject_tbl, {} FROM {s}.flow_runs \
+             WHERE id = ANY($1::bigint[])",
+            marks_of_subject(
+                s,
+                "ARRAY(SELECT l FROM unnest($2::text[], $3::text[]) AS k (t, l) \
+                       WHERE k.t = flow_runs.subject_tbl)"
+            )
+        ),
+        &[&ids, &tables, &lists],
+    )?;
+    let marks_at = 1 + RUN_FIELDS;
+    let mut runs = Vec::with_capacity(rows.len());
+    for r in &rows {
         let id: i64 = r.try_get(0)?;
-        Ok((id, decode(id, raw_run(r, 1)?)))
-    })
-    .collect()
+        runs.push((id, decode(id, raw_run(r, 1)?)));
+        if c.in_transaction() {
+            let table: String = r.try_get(marks_at)?;
+            let subject: i64 = r.try_get(3)?;
+            c.pending
+                .know_tags(s, &table, subject, r.try_get(marks_at + 1)?);
+            c.pending
+                .know_lists(&table, subject, r.try_get(marks_at + 2)?);
+        }
+    }
+    Ok(runs)
 }
 
+/// How many columns [`raw_run`] reads.
+const RUN_FIELDS: usize = 17;
+
 pub fn apply(c: &mut Conn, s: &str, id: i64, at: i64, t: &Transition) -> R<bool> {
+    // A run this unit inserted ends later, with the unit's other ends.
+    let end = match t {
+        Transition::Finish { state, converted } => Some((state.as_str(), *converted, None)),
+        Transition::Fail { error } => Some(("failed", false, Some(*error))),
+        Transition::Ended => Some(("done", false, None)),
+        _ => None,
+    };
+    if let Some((status, converted, error)) = end
+        && let Some(changed) = c.pending.end(id, status, at, converted, error)
+    {
+        return Ok(changed);
+    }
     let changed = match t {
         Transition::Wait {
             pc,
@@ -199,6 +276,15 @@ pub fn finish_all(
     converted: bool,
     at: i64,
 ) -> R<()> {
+    let ids: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|&id| {
+            c.pending
+                .end(id, state.as_str(), at, converted, None)
+                .is_none()
+        })
+        .collect();
     if ids.is_empty() {
         return Ok(());
     }
@@ -221,7 +307,14 @@ pub fn entry_history(
     subject: i64,
     rule: &str,
 ) -> R<(bool, Option<i64>)> {
-    let row = c.query_one(
+    // The pending ends of other subjects' runs do not change the answer.
+    if c.pending.ends_run_of(table, subject, rule) {
+        c.flush()?;
+    }
+    if let Some(History { active, last }) = c.pending.history(table, subject, rule) {
+        return Ok((active > 0, last));
+    }
+    let row = c.keeping().query_one(
         &format!(
             "SELECT coalesce(bool_or(status IN ('running', 'waiting')), false), max(started_at) \
              FROM {s}.flow_runs \

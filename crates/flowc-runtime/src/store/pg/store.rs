@@ -48,8 +48,8 @@ use std::cell::{Cell, RefCell, RefMut};
 enum Claim {
     /// Nothing asked: everything due is visible (tools and tests).
     NotAsked,
-    /// This shard, locked until the unit of work ends.
-    Shard(i16),
+    /// These shards, locked until the unit of work ends.
+    Shards(super::due::Shards),
     /// Every shard with due work is held by another worker.
     Nothing,
 }
@@ -74,6 +74,19 @@ impl Pg {
             state_schema: state_schema.to_string(),
             s: schema_name(state_schema),
         }
+    }
+
+    /// Statements run on the connection so far (each one round trip; a
+    /// unit of work's `BEGIN` and `COMMIT` count), for `flowc bench`.
+    pub fn statements(&self) -> u64 {
+        self.client.borrow().statements
+    }
+
+    /// Units of work that wrote (transactions committed after a write:
+    /// batches of changes or due items, not a look that found nothing),
+    /// for `flowc bench`.
+    pub fn units(&self) -> u64 {
+        self.client.borrow().units
     }
 
     pub(in crate::store) fn c(&self) -> RefMut<'_, Conn> {
@@ -119,19 +132,9 @@ impl Pg {
     }
 
     fn int_meta(&self, key: &str) -> Result<Option<i64>, StateError> {
-        match self.meta(key)? {
-            None => Ok(None),
-            Some(text) => text
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| StateError::Corrupt {
-                    table: "flow_meta",
-                    row: format!("`{key}`"),
-                    value: text,
-                    expected: "an integer",
-                }),
-        }
+        self.meta(key)?
+            .map(|text| super::super::state::parse_int_meta(key, text))
+            .transpose()
     }
 }
 
@@ -178,28 +181,13 @@ impl Store for Pg {
         })
     }
     fn claim_due(&self, now: i64) -> DbResult<()> {
-        let s = &self.s;
-        // The shard whose earliest due item is earliest, among those no
-        // other worker holds; its lock ends with the unit of work.
-        let row = self.c().query_opt(
-            &format!(
-                "SELECT s.shard FROM {s}.flow_shards s
-                 CROSS JOIN LATERAL (
-                   SELECT least(
-                     (SELECT min(wake_at) FROM {s}.flow_runs r
-                       WHERE r.shard = s.shard AND r.status = 'waiting' AND r.wake_at <= $1),
-                     (SELECT floor(extract(epoch FROM min(e.at)))::bigint FROM {s}.flow_events e
-                       WHERE e.shard = s.shard AND NOT e.processed AND e.at < to_timestamp($1::bigint + 1)))
-                   AS first) due
-                 WHERE due.first IS NOT NULL
-                 ORDER BY due.first, s.shard
-                 LIMIT 1 FOR UPDATE OF s SKIP LOCKED"
-            ),
-            &[&now],
-        )?;
-        self.claim.set(match row {
-            Some(row) => Claim::Shard(row.get(0)),
-            None => Claim::Nothing,
+        // The shards of the earliest due items, among those no other
+        // worker holds; their locks end with the unit of work.
+        let shards = super::due::claim(&mut self.c(), &self.s, now)?;
+        self.claim.set(if shards.is_empty() {
+            Claim::Nothing
+        } else {
+            Claim::Shards(shards)
         });
         Ok(())
     }
@@ -217,6 +205,7 @@ impl Store for Pg {
         let mut c = self.c();
         super::state::migrate(&mut c, &self.state_schema).map_err(state_text)?;
         super::capture::install(&mut c, schema, &self.state_schema).map_err(state_text)?;
+        c.pending.lists(schema);
         Ok(())
     }
     fn meta(&self, key: &str) -> DbResult<Option<String>> {
@@ -257,16 +246,11 @@ impl Store for Pg {
             )
             .map_err(super::super::DbError::from)?
             .get(0);
-        stored.parse().map_err(|_| StateError::Corrupt {
-            table: "flow_meta",
-            row: "`clock`".into(),
-            value: stored,
-            expected: "an integer",
-        })
+        super::super::state::parse_int_meta("clock", stored)
     }
 
     fn next_changes(&self, limit: usize) -> Result<Vec<Change>, StateError> {
-        let claimed = super::changes::claim(&mut **self.c(), &self.state_schema, limit as i64)
+        let claimed = super::changes::claim_on(&mut self.c(), &self.s, limit as i64)
             .map_err(super::super::DbError::from)?;
         Ok(claimed.map(|c| c.changes).unwrap_or_default())
     }
@@ -275,15 +259,7 @@ impl Store for Pg {
         Ok(())
     }
     fn activity(&self) -> DbResult<(i64, i64)> {
-        let s = &self.s;
-        let row = self.c().query_one(
-            &format!(
-                "SELECT (SELECT coalesce(max(seq), 0) FROM {s}.flow_changes),
-                        (SELECT coalesce(max(id), 0) FROM {s}.flow_events)"
-            ),
-            &[],
-        )?;
-        Ok((row.get(0), row.get(1)))
+        Ok(super::pending::activity(&mut self.c(), &self.s)?)
     }
     fn next_due_after(&self, t: i64) -> DbResult<Option<i64>> {
         let s = &self.s;
@@ -326,26 +302,19 @@ impl Store for Pg {
         Ok(effects::becomes_forget(&mut self.c(), &self.s, rule, row)?)
     }
 
-    // Event times count in whole seconds, as the engine's clock does: an
-    // event stamped 09:00:05.532 (another program's `now()`) is due at
-    // 09:00:05, not a second later.
     fn due_events(&self, clock: i64, limit: usize) -> DbResult<Vec<(i64, i64)>> {
-        let s = &self.s;
-        let shard = match self.claim.get() {
+        let shards = match self.claim.get() {
             Claim::NotAsked => None,
-            Claim::Shard(shard) => Some(shard),
+            Claim::Shards(shards) => Some(shards),
             Claim::Nothing => return Ok(Vec::new()),
         };
-        let rows = self.c().query(
-            &format!(
-                "SELECT id, floor(extract(epoch FROM at))::bigint FROM {s}.flow_events
-                 WHERE NOT processed AND at < to_timestamp($1::bigint + 1)
-                   AND ($3::smallint IS NULL OR shard = $3)
-                 ORDER BY at, id LIMIT $2"
-            ),
-            &[&clock, &(limit as i64), &shard],
-        )?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        Ok(super::due::events(
+            &mut self.c(),
+            &self.s,
+            clock,
+            limit,
+            shards,
+        )?)
     }
     fn load_event(&self, seq: i64) -> DbResult<Option<Result<StoredEvent, String>>> {
         let s = &self.s;
@@ -514,22 +483,18 @@ impl Store for Pg {
         )?)
     }
     fn due_timers(&self, now: i64, limit: usize) -> DbResult<Vec<(i64, i64)>> {
-        let shard = match self.claim.get() {
+        let shards = match self.claim.get() {
             Claim::NotAsked => None,
-            Claim::Shard(shard) => Some(shard),
+            Claim::Shards(shards) => Some(shards),
             Claim::Nothing => return Ok(Vec::new()),
         };
-        let s = &self.s;
-        let rows = self.c().query(
-            &format!(
-                "SELECT id, wake_at FROM {s}.flow_runs
-                 WHERE status = 'waiting' AND wake_at <= $1
-                   AND ($3::smallint IS NULL OR shard = $3)
-                 ORDER BY wake_at, id LIMIT $2"
-            ),
-            &[&now, &(limit as i64), &shard],
-        )?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        Ok(super::due::timers(
+            &mut self.c(),
+            &self.s,
+            now,
+            limit,
+            shards,
+        )?)
     }
     fn waiting_runs(&self) -> DbResult<Vec<WaitingAt>> {
         Ok(runs::waiting(&mut self.c(), &self.s)?)
@@ -578,7 +543,12 @@ impl Store for Pg {
         self.user_write(|c| Ok(rows::delete_row(c, table, id)?))
     }
     fn sweep_candidates(&self, table: &str, plan: &Plan) -> DbResult<Vec<(i64, bool)>> {
-        Ok(rows::sweep_candidates(&mut self.c(), table, plan)?)
+        Ok(rows::sweep_candidates_knowing(
+            &mut self.c(),
+            &self.s,
+            table,
+            plan,
+        )?)
     }
 
     fn add_list_member(&self, list: &str, row: i64, at: i64, run: i64) -> DbResult<bool> {
