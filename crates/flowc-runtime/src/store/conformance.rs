@@ -755,6 +755,26 @@ fn email_is_queued_once_per_message_id(db: &dyn Store) {
     assert_eq!(db.enqueue_email(&message("<1@flowc>")).ok(), Some(true));
     assert_eq!(db.enqueue_email(&message("<1@flowc>")).ok(), Some(false));
     assert_eq!(db.enqueue_email(&message("<2@flowc>")).ok(), Some(true));
+    // A marketing message keeps its HTML part and opt-out header.
+    let html = super::outbox::NewMessage {
+        html: Some("<p>Hello &amp; welcome</p>"),
+        list_unsubscribe: Some("<mailto:sales@example.jp?subject=unsubscribe>"),
+        ..message("<3@flowc>")
+    };
+    assert_eq!(db.enqueue_email(&html).ok(), Some(true));
+    let claimed = db.claim_messages("w", 100, 200, 100, 10).expect("claim");
+    let third = claimed
+        .messages
+        .iter()
+        .find(|m| m.message_id == "<3@flowc>")
+        .expect("claimed");
+    assert_eq!(
+        (third.html.as_deref(), third.list_unsubscribe.as_deref()),
+        (
+            Some("<p>Hello &amp; welcome</p>"),
+            Some("<mailto:sales@example.jp?subject=unsubscribe>")
+        )
+    );
 }
 
 /// Tasks and approvals get ids of their own, in the order made.

@@ -208,8 +208,8 @@ pub fn enqueue(c: &mut Conn, s: &str, m: &NewMessage) -> R<bool> {
     let n = c.keeping().execute(
         &format!(
             "INSERT INTO {s}.flow_outbox (message_id, run_id, rule, template, kind, to_addr, from_addr,
-               reply_to, subject, body, status, created_at, subject_tbl, subject_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $12, $13)
+               reply_to, subject, body, status, created_at, subject_tbl, subject_id, html, list_unsubscribe)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $12, $13, $14, $15)
              ON CONFLICT DO NOTHING"
         ),
         &[
@@ -226,6 +226,8 @@ pub fn enqueue(c: &mut Conn, s: &str, m: &NewMessage) -> R<bool> {
             &m.created_at,
             &m.subject_table,
             &m.subject_id,
+            &m.html,
+            &m.list_unsubscribe,
         ],
     )?;
     Ok(n > 0)
