@@ -7,18 +7,6 @@
 use crate::support::pg;
 use crate::support::world::{World, text};
 
-/// Runs `flowc ARGS` in the world's folder; it must succeed.
-fn ok(world: &World, args: &[&str]) -> String {
-    let out = world.flowc(args);
-    assert!(
-        out.status.success(),
-        "flowc {args:?}:\n{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
 /// `flowc COMMAND… --db DB REST…`.
 fn args<'a>(command: &[&'a str], db: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
     let mut all = command.to_vec();
@@ -48,8 +36,8 @@ fn without_instance(text: &str) -> String {
 /// succeed and print the same (but for the Message-IDs' instance). Returns
 /// what SQLite's printed.
 fn same(world: &World, url: &str, command: &[&str], rest: &[&str]) -> String {
-    let on_sqlite = without_instance(&ok(world, &args(command, "crm.sqlite", rest)));
-    let on_pg = without_instance(&ok(world, &args(command, url, rest)));
+    let on_sqlite = without_instance(&world.ok(&args(command, "crm.sqlite", rest)));
+    let on_pg = without_instance(&world.ok(&args(command, url, rest)));
     assert_eq!(
         on_pg, on_sqlite,
         "flowc {command:?} … {rest:?}: PostgreSQL (left) and SQLite (right) differ"
@@ -88,7 +76,7 @@ fn run_both(world: &World, url: &str, rest: &[&str]) {
     for db in ["crm.sqlite", url] {
         let mut all = vec!["run", "--db", db, "rules"];
         all.extend_from_slice(rest);
-        ok(world, &all);
+        world.ok(&all);
     }
 }
 
@@ -106,7 +94,7 @@ fn stats_of(stats: &str, rule: &str) -> Vec<String> {
 fn seminar(server: &pg::Server, name: &str) -> (World, String) {
     let world = World::example("seminar");
     let url = server.create_database(name);
-    ok(&world, &["schema", "--db", &url, "--create", "rules"]);
+    world.ok(&["schema", "--db", &url, "--create", "rules"]);
     let contacts = "INSERT INTO contact (id, name, email) VALUES \
                     (1, '佐藤', 'sato@example.jp'), (2, 'Smith', 'smith@example.com')";
     server.psql(&url, contacts);
@@ -124,22 +112,19 @@ fn sign_ups(world: &World, url: &str) {
         for (id, at) in [(1, "2025-04-01T10:00"), (2, "2025-04-01T10:05")] {
             let on = format!("contact:{id}");
             let at_offset = format!("{at}:00+09:00");
-            ok(
-                world,
-                &[
-                    "event",
-                    "--db",
-                    db,
-                    "form_submitted",
-                    "--on",
-                    &on,
-                    "--data",
-                    r#"{"form": "seminar"}"#,
-                    "--at",
-                    &at_offset,
-                ],
-            );
-            ok(world, &["run", "--db", db, "rules", "--now", at]);
+            world.ok(&[
+                "event",
+                "--db",
+                db,
+                "form_submitted",
+                "--on",
+                &on,
+                "--data",
+                r#"{"form": "seminar"}"#,
+                "--at",
+                &at_offset,
+            ]);
+            world.ok(&["run", "--db", db, "rules", "--now", at]);
         }
     }
 }
@@ -248,13 +233,10 @@ fn the_inspection_commands_show_the_same_on_postgres_as_on_sqlite() {
     );
     // Resolved by its Message-ID, each database's own.
     for db in ["crm.sqlite", url.as_str()] {
-        let listed = ok(&world, &["outbox", "--db", db, "--state", "unconfirmed"]);
+        let listed = world.ok(&["outbox", "--db", db, "--state", "unconfirmed"]);
         let message_id = listed.split_whitespace().nth(2).unwrap_or_default();
         assert!(message_id.starts_with("<1.send-1.0."), "{listed}");
-        let resolved = ok(
-            &world,
-            &["outbox", "--db", db, "resolve", message_id, "sent"],
-        );
+        let resolved = world.ok(&["outbox", "--db", db, "resolve", message_id, "sent"]);
         assert_eq!(resolved, "message 1 marked sent\n", "{db}");
     }
     let outbox = same(&world, &url, &["outbox"], &[]);
@@ -266,19 +248,16 @@ fn the_inspection_commands_show_the_same_on_postgres_as_on_sqlite() {
     // One pays; a week later the other is reminded and the auto-reply
     // that was never opened goes again.
     for db in ["crm.sqlite", url.as_str()] {
-        ok(
-            &world,
-            &[
-                "event",
-                "--db",
-                db,
-                "payment_received",
-                "--on",
-                "contact:1",
-                "--at",
-                "2025-04-02T09:00:00+09:00",
-            ],
-        );
+        world.ok(&[
+            "event",
+            "--db",
+            db,
+            "payment_received",
+            "--on",
+            "contact:1",
+            "--at",
+            "2025-04-02T09:00:00+09:00",
+        ]);
     }
     let mail = world.path("mail");
     let mail = mail.to_string_lossy();
@@ -337,7 +316,8 @@ fn the_inspection_commands_show_the_same_on_postgres_as_on_sqlite() {
     let sqlite = flowc::store::sqlite::Sqlite::read_only(
         flowc::store::state::open_read_only(&world.db).expect("open read-only"),
     );
-    let pg_store = flowc::store::pg::Pg::existing(connect(&url), "flowc", true).expect("existing");
+    let pg_store = flowc::store::pg::Pg::existing(crate::pg_store::connect(&url), "flowc", true)
+        .expect("existing");
     use flowc::store::Store;
     let totals = |store: &dyn Store| {
         let mut totals = store.report().totals("autoreply").expect("totals");
@@ -375,7 +355,7 @@ fn approvals_are_listed_and_decided_on_postgres_as_on_sqlite() {
     };
     let world = World::example("won_lock_discount_approval");
     let url = server.create_database("approvals");
-    ok(&world, &["schema", "--db", &url, "--create", "rules"]);
+    world.ok(&["schema", "--db", &url, "--create", "rules"]);
     run_both(&world, &url, &["--now", "2025-01-01T09:00"]);
     let none = same(&world, &url, &["approvals"], &[]);
     assert_eq!(none, "no approvals pending\n");
@@ -509,37 +489,31 @@ fn the_commands_never_create_flowc_state_on_postgres() {
         (2, "2025-04-01T10:05:00+09:00"),
     ] {
         let on = format!("contact:{id}");
-        ok(
-            &world,
-            &[
-                "event",
-                "--db",
-                &url,
-                "--state-schema",
-                "crm_state",
-                "form_submitted",
-                "--on",
-                &on,
-                "--data",
-                r#"{"form": "seminar"}"#,
-                "--at",
-                at,
-            ],
-        );
-    }
-    ok(
-        &world,
-        &[
-            "run",
+        world.ok(&[
+            "event",
             "--db",
             &url,
             "--state-schema",
             "crm_state",
-            "rules",
-            "--now",
-            "2025-04-01T10:10",
-        ],
-    );
+            "form_submitted",
+            "--on",
+            &on,
+            "--data",
+            r#"{"form": "seminar"}"#,
+            "--at",
+            at,
+        ]);
+    }
+    world.ok(&[
+        "run",
+        "--db",
+        &url,
+        "--state-schema",
+        "crm_state",
+        "rules",
+        "--now",
+        "2025-04-01T10:10",
+    ]);
     let out = world.flowc(&["stats", "--db", &url]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -547,27 +521,21 @@ fn the_commands_never_create_flowc_state_on_postgres() {
         stderr.contains("has no flowc state") && stderr.contains("schema `flowc`"),
         "{stderr}"
     );
-    let stats = ok(
-        &world,
-        &["stats", "--db", &url, "--state-schema", "crm_state"],
-    );
+    let stats = world.ok(&["stats", "--db", &url, "--state-schema", "crm_state"]);
     assert_eq!(
         stats_of(&stats, "seminar")[..3],
         ["seminar", "2", "2"],
         "{stats}"
     );
-    let pending = ok(
-        &world,
-        &["outbox", "--db", &url, "--state-schema", "crm_state"],
-    );
+    let pending = world.ok(&["outbox", "--db", &url, "--state-schema", "crm_state"]);
     assert_eq!(pending.lines().count(), 2, "{pending}");
     assert_eq!(server.psql(&url, schemas), "1");
 
     // A session opened to look cannot write, even through the store's
     // writing methods.
     use flowc::store::Store;
-    let looking =
-        flowc::store::pg::Pg::existing(connect(&url), "crm_state", true).expect("existing");
+    let looking = flowc::store::pg::Pg::existing(crate::pg_store::connect(&url), "crm_state", true)
+        .expect("existing");
     let refused = looking.set_meta("probe", "x").err().map(|e| e.to_string());
     assert!(
         refused
@@ -575,14 +543,4 @@ fn the_commands_never_create_flowc_state_on_postgres() {
             .is_some_and(|e| e.contains("read-only transaction")),
         "{refused:?}"
     );
-}
-
-/// A client for `url`, through flowc's own connect.
-fn connect(url: &str) -> flowc::store::pg::postgres::Client {
-    let Ok(flowc::store::target::Target::Postgres(target)) =
-        flowc::store::target::Target::parse(url)
-    else {
-        panic!("{url} is a PostgreSQL URL");
-    };
-    flowc::store::pg::connect(&target).expect("connect")
 }

@@ -3,20 +3,8 @@
 //! emails go out, the same runs end the same way.
 
 use crate::support::pg;
-use crate::support::world::{World, text};
+use crate::support::world::World;
 use std::path::Path;
-
-/// Runs `flowc ARGS` in the world's folder; it must succeed.
-fn ok(world: &World, args: &[&str]) -> String {
-    let out = world.flowc(args);
-    assert!(
-        out.status.success(),
-        "flowc {args:?}:\n{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 /// The subjects and recipients of the .eml files in `dir`, sorted.
 fn mail(dir: &Path) -> Vec<String> {
@@ -47,62 +35,50 @@ fn seminar(world: &World, db: &str) -> Vec<String> {
     ));
     let mail_arg = mail_dir.to_string_lossy().into_owned();
     for (id, who) in [(1, "佐藤"), (2, "Smith")] {
-        ok(
-            world,
-            &[
-                "event",
-                "--db",
-                db,
-                "form_submitted",
-                "--on",
-                &format!("contact:{id}"),
-                "--data",
-                r#"{"form": "seminar"}"#,
-                "--at",
-                "2025-04-01T10:00",
-            ],
-        );
-        let _ = who;
-    }
-    ok(
-        world,
-        &[
-            "run",
-            "--db",
-            db,
-            "rules",
-            "--now",
-            "2025-04-01T10:00",
-            "--mail-dir",
-            &mail_arg,
-        ],
-    );
-    ok(
-        world,
-        &[
+        world.ok(&[
             "event",
             "--db",
             db,
-            "payment_received",
+            "form_submitted",
             "--on",
-            "contact:1",
+            &format!("contact:{id}"),
+            "--data",
+            r#"{"form": "seminar"}"#,
             "--at",
-            "2025-04-02T09:00",
-        ],
-    );
-    ok(
-        world,
-        &[
-            "run",
-            "--db",
-            db,
-            "rules",
-            "--until",
-            "2025-04-10T00:00",
-            "--mail-dir",
-            &mail_arg,
-        ],
-    );
+            "2025-04-01T10:00",
+        ]);
+        let _ = who;
+    }
+    world.ok(&[
+        "run",
+        "--db",
+        db,
+        "rules",
+        "--now",
+        "2025-04-01T10:00",
+        "--mail-dir",
+        &mail_arg,
+    ]);
+    world.ok(&[
+        "event",
+        "--db",
+        db,
+        "payment_received",
+        "--on",
+        "contact:1",
+        "--at",
+        "2025-04-02T09:00",
+    ]);
+    world.ok(&[
+        "run",
+        "--db",
+        db,
+        "rules",
+        "--until",
+        "2025-04-10T00:00",
+        "--mail-dir",
+        &mail_arg,
+    ]);
     mail(&mail_dir)
 }
 
@@ -113,7 +89,7 @@ fn the_seminar_runs_on_postgres_as_on_sqlite() {
     };
     let world = World::example("seminar");
     let url = server.create_database("seminar");
-    ok(&world, &["schema", "--db", &url, "--create", "rules"]);
+    world.ok(&["schema", "--db", &url, "--create", "rules"]);
     let contacts = "INSERT INTO contact (id, name, email) VALUES \
                     (1, '佐藤', 'sato@example.jp'), (2, 'Smith', 'smith@example.com')";
     server.psql(&url, contacts);
@@ -155,7 +131,7 @@ fn an_event_inserted_by_another_program_fires_its_rules_on_postgres() {
     };
     let world = World::example("seminar");
     let url = server.create_database("psql_events");
-    ok(&world, &["schema", "--db", &url, "--create", "rules"]);
+    world.ok(&["schema", "--db", &url, "--create", "rules"]);
     server.psql(
         &url,
         "INSERT INTO contact (id, name, email) VALUES (7, '田中', 'tanaka@example.jp')",
@@ -163,10 +139,7 @@ fn an_event_inserted_by_another_program_fires_its_rules_on_postgres() {
     let mail_dir = world.path("mail");
     let mail_arg = mail_dir.to_string_lossy().into_owned();
     // The first run makes flowc's tables; nothing is due yet.
-    ok(
-        &world,
-        &["run", "--db", &url, "rules", "--mail-dir", &mail_arg],
-    );
+    world.ok(&["run", "--db", &url, "rules", "--mail-dir", &mail_arg]);
     assert!(mail(&mail_dir).is_empty());
     // What a web form's backend would do: only what it knows, the id, the
     // time and the shard are filled in by the database.
@@ -175,10 +148,7 @@ fn an_event_inserted_by_another_program_fires_its_rules_on_postgres() {
         r#"INSERT INTO flowc.flow_events (name, tbl, row_id, data)
            VALUES ('form_submitted', 'contact', 7, '{"form": "seminar"}')"#,
     );
-    ok(
-        &world,
-        &["run", "--db", &url, "rules", "--mail-dir", &mail_arg],
-    );
+    world.ok(&["run", "--db", &url, "rules", "--mail-dir", &mail_arg]);
     let sent = mail(&mail_dir);
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].starts_with("To: tanaka@example.jp"), "{sent:?}");

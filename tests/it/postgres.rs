@@ -3,6 +3,7 @@
 //! drift named by column, tables created with `--create`, and a password
 //! never shown. The commands that need the engine refuse a URL clearly.
 
+use crate::pg_store::connect;
 use crate::support::pg;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -209,16 +210,6 @@ fn a_connection_error_never_shows_the_password() {
         // Every one of them works on PostgreSQL: it tried to connect.
         assert!(stderr.contains("cannot connect"), "{args:?}: {stderr}");
     }
-}
-
-/// A client for `url`, through flowc's own connect.
-fn connect(url: &str) -> flowc::store::pg::postgres::Client {
-    let Ok(flowc::store::target::Target::Postgres(target)) =
-        flowc::store::target::Target::parse(url)
-    else {
-        panic!("{url} is a PostgreSQL URL");
-    };
-    flowc::store::pg::connect(&target).expect("connect")
 }
 
 /// A database with the tables of SCHEMA, flowc's tables and its triggers.

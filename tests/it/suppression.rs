@@ -34,18 +34,6 @@ rule welcome
 end
 "#;
 
-/// Runs `flowc ARGS` in the world's folder; it must succeed.
-fn ok(world: &World, args: &[&str]) -> String {
-    let out = world.flowc(args);
-    assert!(
-        out.status.success(),
-        "flowc {args:?}:\n{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
 /// Runs `flowc ARGS`; it must fail with exit status 2. Its stderr.
 fn fails(world: &World, args: &[&str]) -> String {
     let out = world.flowc(args);
@@ -67,7 +55,7 @@ fn databases(test: &str) -> (World, Vec<String>, Option<&'static pg::Server>) {
     let server = pg::shared(test);
     if let Some(server) = server {
         let url = server.create_database(test);
-        ok(&world, &["schema", "--db", &url, "--create", "rules"]);
+        world.ok(&["schema", "--db", &url, "--create", "rules"]);
         dbs.push(url);
     }
     (world, dbs, server)
@@ -96,7 +84,7 @@ fn run(world: &World, db: &str, time: &str, extra: &[&str]) -> String {
     let now = format!("2025-01-01T{time}");
     let mut args = vec!["run", "--db", db, "rules", "--now", &now];
     args.extend_from_slice(extra);
-    ok(world, &args)
+    world.ok(&args)
 }
 
 /// `text` with each Message-ID's last part, the database's random
@@ -124,7 +112,7 @@ fn received(server: &smtp::Server) -> Vec<String> {
 /// The lines of `flowc log --db DB` whose action is one of `actions`,
 /// from the action on (without the time, run and step), sorted.
 fn log_lines(world: &World, db: &str, actions: &[&str]) -> Vec<String> {
-    let log = ok(world, &["log", "--db", db]);
+    let log = world.ok(&["log", "--db", db]);
     let mut lines: Vec<String> = log
         .lines()
         .filter_map(|l| {
@@ -147,30 +135,24 @@ fn suppressed_addresses_get_no_marketing_email_their_runs_go_on_and_a_550_suppre
         let smtp = smtp::Server::start(&world.path(&format!("received-{kind}")));
         // Change capture installed; then the list, before any contact.
         run(&world, db, "09:00", &[]);
-        ok(
-            &world,
-            &[
-                "suppress",
-                "--db",
-                db,
-                "add",
-                " Sato@Example.JP ",
-                "--reason",
-                "unsubscribed",
-            ],
-        );
-        ok(
-            &world,
-            &[
-                "suppress",
-                "--db",
-                db,
-                "add",
-                "angry@example.jp",
-                "--reason",
-                "complained",
-            ],
-        );
+        world.ok(&[
+            "suppress",
+            "--db",
+            db,
+            "add",
+            " Sato@Example.JP ",
+            "--reason",
+            "unsubscribed",
+        ]);
+        world.ok(&[
+            "suppress",
+            "--db",
+            db,
+            "add",
+            "angry@example.jp",
+            "--reason",
+            "complained",
+        ]);
         contacts(
             &world,
             server,
@@ -208,7 +190,7 @@ fn suppressed_addresses_get_no_marketing_email_their_runs_go_on_and_a_550_suppre
             .collect();
         notices.sort();
         assert_eq!(notices, ["Thank you", "Your account C1 is ready"], "{db}");
-        let list = ok(&world, &["suppress", "--db", db, "list"]);
+        let list = world.ok(&["suppress", "--db", db, "list"]);
         let reasons: Vec<String> = list
             .lines()
             .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
@@ -241,7 +223,7 @@ fn suppressed_addresses_get_no_marketing_email_their_runs_go_on_and_a_550_suppre
         );
         // Every run went on past its suppressed email to the next step.
         let stats: serde_json::Value =
-            serde_json::from_str(&ok(&world, &["stats", "--db", db, "--json"])).expect("json");
+            serde_json::from_str(&world.ok(&["stats", "--db", db, "--json"])).expect("json");
         let welcome = &stats[0];
         assert_eq!(welcome["rule"], "welcome", "{db}: {stats}");
         let figures: Vec<i64> = [
@@ -256,7 +238,7 @@ fn suppressed_addresses_get_no_marketing_email_their_runs_go_on_and_a_550_suppre
         .map(|k| welcome[*k].as_i64().unwrap_or(-1))
         .collect();
         assert_eq!(figures, [5, 5, 0, 5, 3, 7], "{db}: {welcome}");
-        let table = ok(&world, &["stats", "--db", db]);
+        let table = world.ok(&["stats", "--db", db]);
         let header: Vec<&str> = table
             .lines()
             .next()
@@ -294,7 +276,7 @@ fn flowc_suppress_adds_lists_and_removes_alike_on_both_backends() {
         let mut say = |args: &[&str]| {
             let mut all = vec!["suppress", "--db", db.as_str()];
             all.extend_from_slice(args);
-            said.push(ok(&world, &all));
+            said.push(world.ok(&all));
         };
         say(&[]);
         say(&["add", "  Sato@Example.JP "]);

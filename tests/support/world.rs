@@ -90,6 +90,18 @@ impl World {
         command
     }
 
+    /// `flowc ARGS…` in the world's folder, which must succeed; its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.flowc(args);
+        assert!(
+            out.status.success(),
+            "flowc {args:?}:\n{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
     /// `flowc run --db crm.sqlite rules EXTRA…`, which must succeed.
     pub fn run(&self, extra: &[&str]) -> String {
         let mut args = vec!["run", "--db", "crm.sqlite", "rules"];
