@@ -256,6 +256,8 @@ fn tasks_approvals_and_email_are_stored_as_given() {
         created_at: 70,
         subject_table: "contact",
         subject_id: 1,
+        recipient: None,
+        links: None,
     };
     assert_eq!(store.enqueue_email(&message("first")).ok(), Some(true));
     assert_eq!(store.enqueue_email(&message("second")).ok(), Some(false));

@@ -127,6 +127,8 @@ fn queue(store: &dyn Store, n: usize) {
                 created_at: 0,
                 subject_table: "contact",
                 subject_id: i as i64,
+                recipient: None,
+                links: None,
             })
             .expect("enqueue");
         assert!(queued);

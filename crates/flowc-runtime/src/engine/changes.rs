@@ -375,6 +375,7 @@ impl Engine {
                 event: cause.event.clone(),
                 since: self.clock.get(),
                 recipient: None,
+                run: None,
             };
             match self.holds(filter, &ctx) {
                 Ok(true) => {}

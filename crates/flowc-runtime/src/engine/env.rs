@@ -21,6 +21,9 @@ pub(crate) struct Context {
     pub event: Option<Rc<crate::store::events::EventData>>,
     /// When the run started: `R opened T` counts events from then on.
     pub since: i64,
+    /// The run, if any: `R opened T` counts the opens of its own messages
+    /// of `T` to `R` once it sent any (§8: engagement is per message).
+    pub run: Option<i64>,
 }
 
 impl Context {
@@ -141,17 +144,16 @@ impl Env for DbEnv<'_> {
         template: TemplateId,
         clicked: bool,
     ) -> Result<bool, EvalError> {
-        let table = &self.schema_of().record(record).name;
-        let name = if clicked {
-            "email_clicked"
-        } else {
-            "email_opened"
+        let asked = crate::store::events::Engagement {
+            table: &self.schema_of().record(record).name,
+            row: id,
+            template: &self.schema_of().templates[template.index()].name,
+            clicked,
         };
-        let template = &self.schema_of().templates[template.index()].name;
         let window = (self.ctx.since, self.engine.clock.get());
         self.engine
             .db
-            .engaged(table, id, name, template, window)
+            .engaged(&asked, self.ctx.run, window)
             .map_err(db)
     }
 

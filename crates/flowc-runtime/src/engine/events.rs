@@ -79,22 +79,29 @@ impl Engine {
         for run in self.db.waiting_for_event(&table, row_id, &name)? {
             self.end_wait(run, &format!("ended: event {name} arrived"))?;
         }
-        // `wait … unless R opened T` / `clicked`.
+        // `wait … unless R opened T` / `clicked`: a click is an open too,
+        // and an event naming its message ends only the runs that sent it
+        // (or sent this record none of the template: §8).
         if name == "email_opened" || name == "email_clicked" {
-            let template = payload
-                .get("template")
-                .ok()
-                .flatten()
-                .and_then(|t| t.as_str())
-                .unwrap_or_default()
-                .to_string();
-            let clicked = name == "email_clicked";
+            let text = |key: &str| {
+                payload
+                    .get(key)
+                    .ok()
+                    .flatten()
+                    .and_then(|t| t.as_str())
+                    .map(str::to_string)
+            };
+            let template = text("template").unwrap_or_default();
+            let message = text("message");
+            let seen = crate::store::events::Engagement {
+                table: &table,
+                row: row_id,
+                template: &template,
+                clicked: name == "email_clicked",
+            };
             self.settle_runs()?;
-            for run in self
-                .db
-                .waiting_for_engagement(&table, row_id, &template, clicked)?
-            {
-                let what = if clicked { "clicked" } else { "opened" };
+            let what = if seen.clicked { "clicked" } else { "opened" };
+            for run in self.db.waiting_for_engagement(&seen, message.as_deref())? {
                 self.end_wait(run, &format!("ended: {template} was {what}"))?;
             }
         }

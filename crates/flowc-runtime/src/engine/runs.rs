@@ -69,13 +69,21 @@ impl Engine {
     }
 
     /// The context a run's expressions see.
-    fn context(&self, rule: &RuleDef, subject: i64, started_at: i64, cause: &Cause) -> Context {
+    fn context(
+        &self,
+        run: i64,
+        rule: &RuleDef,
+        subject: i64,
+        started_at: i64,
+        cause: &Cause,
+    ) -> Context {
         Context {
             subject: Some((rule.subject, subject)),
             recipient: None,
             old: self.old_values(rule.subject, subject, cause),
             event: cause.event.clone(),
             since: started_at,
+            run: Some(run),
         }
     }
 
@@ -144,7 +152,7 @@ impl Engine {
             rule: rule_id,
             subject,
             depth: cause.depth,
-            ctx: self.context(rule, subject, now, cause),
+            ctx: self.context(id, rule, subject, now, cause),
             version: rule.version.clone(),
             step: String::new(),
             wake_at: None,
@@ -324,7 +332,7 @@ impl Engine {
         };
         let cause = Cause::from_json(&stored.trigger, stored.start_seq, stored.depth);
         let rule = self.rule(rule_id);
-        let ctx = self.context(rule, stored.subject_id, stored.started_at, &cause);
+        let ctx = self.context(id, rule, stored.subject_id, stored.started_at, &cause);
         Ok(Some((
             Run {
                 id,

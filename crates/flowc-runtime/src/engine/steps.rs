@@ -364,7 +364,7 @@ impl Engine {
         &self,
         to: &Recipient,
         ctx: &Context,
-    ) -> Result<Option<(String, Option<i64>)>, RunError> {
+    ) -> Result<Option<(String, Option<(RecordId, i64)>)>, RunError> {
         let (address, id) = match to {
             Recipient::Record {
                 expr,
@@ -376,7 +376,7 @@ impl Engine {
                 };
                 let mut env = super::env::DbEnv { engine: self, ctx };
                 let address = flowc_vm::eval::Env::field(&mut env, *record, id, *email_field)?;
-                (address, Some(id))
+                (address, Some((*record, id)))
             }
             Recipient::Address(e) => (self.eval(e, ctx)?, None),
         };
@@ -389,7 +389,10 @@ impl Engine {
         }
     }
 
-    fn users_with_role(&self, role: &str) -> Result<Vec<(String, Option<i64>)>, RunError> {
+    fn users_with_role(
+        &self,
+        role: &str,
+    ) -> Result<Vec<(String, Option<(RecordId, i64)>)>, RunError> {
         let Some(user) = self.record_named("user") else {
             return Ok(Vec::new());
         };
@@ -409,7 +412,7 @@ impl Engine {
             let email = email.as_str().map(str::to_string);
             if let Some(email) = email.filter(|e| !e.trim().is_empty()) {
                 header_safe("to", &email)?;
-                out.push((email.trim().to_string(), Some(id)));
+                out.push((email.trim().to_string(), Some((user, id))));
             }
         }
         Ok(out)
@@ -453,7 +456,7 @@ impl Engine {
         step: &Step,
         kind: &str,
         address: &str,
-        recipient: Option<i64>,
+        recipient: Option<(RecordId, i64)>,
         message: &Message,
         n: usize,
     ) -> Result<(), RunError> {
@@ -461,7 +464,7 @@ impl Engine {
             return Ok(());
         }
         let ctx = Context {
-            recipient,
+            recipient: recipient.map(|(_, id)| id),
             ..run.ctx.clone()
         };
         let template = message
@@ -513,6 +516,18 @@ impl Engine {
             Some(parts) => Some(format::render_html(parts, &cx, eval)?),
             None => None,
         };
+        // Engagement tracking (§8): marketing mail with a public URL; the
+        // footer (with the opt-out link) comes after, so is never tracked.
+        let mut links = None;
+        if let (Some(public), true) = (&self.options.public_links, marketing) {
+            let tracked =
+                crate::mail::tracking::track(public, run.id, &message_id, &body, html.as_deref());
+            body = tracked.text;
+            html = tracked.html;
+            if !tracked.links.is_empty() {
+                links = serde_json::to_string(&tracked.links).ok();
+            }
+        }
         if marketing && !message.places_unsubscribe_url() {
             let footer = format::Footer {
                 name: sender.map(|s| s.name()).or(from.as_deref()),
@@ -541,6 +556,8 @@ impl Engine {
             created_at: self.clock.get(),
             subject_table: self.table_name(rule.subject),
             subject_id: run.subject,
+            recipient: recipient.map(|(record, id)| (self.table_name(record), id)),
+            links: links.as_deref(),
         })?;
         if inserted {
             self.report.borrow_mut().queued += 1;

@@ -18,6 +18,7 @@ mod folder;
 pub mod format;
 mod smtp;
 pub mod token;
+pub mod tracking;
 
 pub use deliver::{Courier, DEFAULT_LEASE_SECONDS, Delivery, Paused, backoff};
 pub use dkim::Dkim;

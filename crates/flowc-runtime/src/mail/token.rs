@@ -1,6 +1,7 @@
 //! Tokens in the links flowc puts in email (§8): the opt-out link
-//! `PUBLIC/u/TOKEN` today, tracking links later. `flowc run` makes them and
-//! `flowc serve` verifies them, both with this module.
+//! `PUBLIC/u/TOKEN`, the open-tracking image `PUBLIC/o/TOKEN` and tracked
+//! links `PUBLIC/c/TOKEN`. `flowc run` makes them and `flowc serve`
+//! verifies them, both with this module.
 //!
 //! A token is the payload (at most [`MAX_PAYLOAD`] bytes) followed by the
 //! first 16 bytes of HMAC-SHA256 with `FLOWC_SECRET` over the purpose and
@@ -34,9 +35,9 @@ pub const MIN_SECRET: usize = 16;
 pub enum Purpose {
     /// `PUBLIC/u/TOKEN`: opt out of marketing email.
     Unsubscribe,
-    /// The 1×1 image of a marketing message (later: issue 10).
+    /// `PUBLIC/o/TOKEN`: the 1×1 image of a marketing message.
     Open,
-    /// A tracked link (later: issue 10).
+    /// `PUBLIC/c/TOKEN`: a tracked link of a marketing message.
     Click,
 }
 
@@ -144,8 +145,26 @@ pub fn message_key_names(key: &[u8], message_id: &str) -> Option<i64> {
     (message_key(run, message_id) == key).then_some(run)
 }
 
+/// What a click token names: a message ([`message_key`]) and which of its
+/// tracked links (the index into the message's stored original URLs).
+pub fn click_payload(run_id: i64, message_id: &str, link: u16) -> [u8; 18] {
+    let mut payload = [0u8; 18];
+    payload[..16].copy_from_slice(&message_key(run_id, message_id));
+    payload[16..].copy_from_slice(&link.to_be_bytes());
+    payload
+}
+
+/// A verified click payload split into its message key and link index.
+pub fn split_click(payload: &[u8]) -> Option<(&[u8], u16)> {
+    if payload.len() != 18 {
+        return None;
+    }
+    let (key, link) = payload.split_at(16);
+    Some((key, u16::from_be_bytes([link[0], link[1]])))
+}
+
 /// A public base URL (`--public-url`) and the secret of its tokens: what
-/// opt-out (and, later, tracking) links need.
+/// opt-out and tracking links need.
 #[derive(Clone, Debug)]
 pub struct PublicLinks {
     base: String,
@@ -189,6 +208,32 @@ impl PublicLinks {
             &message_key(run_id, message_id),
         );
         format!("{}/u/{token}", self.base)
+    }
+
+    /// `PUBLIC/o/TOKEN`: the open-tracking image of one message.
+    pub fn open(&self, run_id: i64, message_id: &str) -> String {
+        let token = make(
+            &self.secret,
+            Purpose::Open,
+            &message_key(run_id, message_id),
+        );
+        format!("{}/o/{token}", self.base)
+    }
+
+    /// `PUBLIC/c/TOKEN`: the `link`-th tracked link of one message.
+    pub fn click(&self, run_id: i64, message_id: &str, link: u16) -> String {
+        let token = make(
+            &self.secret,
+            Purpose::Click,
+            &click_payload(run_id, message_id, link),
+        );
+        format!("{}/c/{token}", self.base)
+    }
+
+    /// Whether `url` is one of flowc's own public links (never tracked).
+    pub fn is_own(&self, url: &str) -> bool {
+        url.strip_prefix(&self.base)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     }
 }
 

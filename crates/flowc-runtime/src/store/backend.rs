@@ -12,7 +12,7 @@ use super::approvals::{DecideError, Decided, Decision, Pending};
 use super::changes::Change;
 use super::deleted::{DeletedRow, DroppedEvent};
 use super::error::DbResult;
-use super::events::StoredEvent;
+use super::events::{Engagement, StoredEvent};
 use super::log::{Entry, Filter};
 use super::outbox::NewMessage;
 use super::pushdown::Plan;
@@ -110,14 +110,8 @@ pub trait Store: super::delivery::Outbox {
     fn record_event(&self, name: &str, table: &str, row: i64, data: &str, at: i64)
     -> DbResult<i64>;
     /// Whether the row had an engagement event with `template` in `window`.
-    fn engaged(
-        &self,
-        table: &str,
-        row: i64,
-        name: &str,
-        template: &str,
-        window: (i64, i64),
-    ) -> DbResult<bool>;
+    /// Whether `asked` happened in `window` (see [`events::engaged`]).
+    fn engaged(&self, asked: &Engagement, run: Option<i64>, window: (i64, i64)) -> DbResult<bool>;
 
     // Runs.
 
@@ -147,12 +141,11 @@ pub trait Store: super::delivery::Outbox {
     /// Fails a run whose stored state cannot be read.
     fn fail_unreadable(&self, id: i64, at: i64, error: &str) -> DbResult<()>;
     fn waiting_for_event(&self, table: &str, subject: i64, name: &str) -> DbResult<Vec<i64>>;
+    /// Waiting runs an open or click ends (see [`runs::waiting_for_engagement`]).
     fn waiting_for_engagement(
         &self,
-        table: &str,
-        row: i64,
-        template: &str,
-        clicked: bool,
+        seen: &Engagement,
+        message: Option<&str>,
     ) -> DbResult<Vec<i64>>;
     /// Runs of `rule` waiting on a condition (of one subject, or all).
     fn waiting_for_condition(

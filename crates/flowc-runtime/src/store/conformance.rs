@@ -70,6 +70,7 @@ pub const CHECKS: &[Check] = &[
         "suppressions_are_kept_per_address",
         suppressions_are_kept_per_address,
     ),
+    ("engagement_is_per_message", engagement_is_per_message),
 ];
 
 /// Every check, against one backend; panics naming each check that failed
@@ -443,16 +444,24 @@ fn waits_are_found_by_what_they_await(db: &dyn Store) {
         db.waiting_for_condition("user", Some(7), "r").ok(),
         Some(vec![])
     );
+    let seen = |table, row, template, clicked| super::events::Engagement {
+        table,
+        row,
+        template,
+        clicked,
+    };
     let engaged = |row, template, clicked| {
-        db.waiting_for_engagement("contact", row, template, clicked)
+        db.waiting_for_engagement(&seen("contact", row, template, clicked), None)
             .ok()
     };
-    assert_eq!(engaged(9, "welcome", true), Some(vec![clicked]));
+    // A click is an open too.
+    assert_eq!(engaged(9, "welcome", true), Some(vec![clicked, opened]));
     assert_eq!(engaged(9, "welcome", false), Some(vec![opened]));
     assert_eq!(engaged(9, "other", true), Some(vec![]));
     assert_eq!(engaged(10, "welcome", false), Some(vec![]));
     assert_eq!(
-        db.waiting_for_engagement("user", 9, "welcome", true).ok(),
+        db.waiting_for_engagement(&seen("user", 9, "welcome", true), None)
+            .ok(),
         Some(vec![])
     );
     assert_eq!(db.due_timers(39, 10).ok(), Some(vec![]));
@@ -496,7 +505,7 @@ fn waits_are_found_by_what_they_await(db: &dyn Store) {
         Some(true)
     );
     assert_eq!(condition(None, "r"), Some(vec![]));
-    assert_eq!(engaged(9, "welcome", true), Some(vec![]));
+    assert_eq!(engaged(9, "welcome", true), Some(vec![opened]));
     assert_eq!(
         db.due_timers(100, 10).ok(),
         Some(vec![(opened, 40), (timer, 50)])
@@ -526,18 +535,18 @@ fn events_in_time_order(db: &dyn Store) {
         .record_event("paid", "contact", 1, "{}", 50)
         .expect("late");
     let early = db
-        .record_event("opened", "contact", 1, r#"{"template": "t"}"#, 30)
+        .record_event("email_opened", "contact", 1, r#"{"template": "t"}"#, 30)
         .expect("early");
     assert_eq!(db.due_events(40, 10).ok(), Some(vec![(early, 30)]));
     assert_eq!(db.next_due_after(30).ok(), Some(Some(50)));
-    assert_eq!(
-        db.engaged("contact", 1, "opened", "t", (0, 40)).ok(),
-        Some(true)
-    );
-    assert_eq!(
-        db.engaged("contact", 1, "opened", "t", (31, 40)).ok(),
-        Some(false)
-    );
+    let opened = super::events::Engagement {
+        table: "contact",
+        row: 1,
+        template: "t",
+        clicked: false,
+    };
+    assert_eq!(db.engaged(&opened, None, (0, 40)).ok(), Some(true));
+    assert_eq!(db.engaged(&opened, None, (31, 40)).ok(), Some(false));
     db.mark_event_processed(early).expect("processed");
     assert_eq!(db.due_events(100, 10).ok(), Some(vec![(late, 50)]));
 }
@@ -751,6 +760,8 @@ fn email_is_queued_once_per_message_id(db: &dyn Store) {
         created_at: 5,
         subject_table: "contact",
         subject_id: 1,
+        recipient: None,
+        links: None,
     };
     assert_eq!(db.enqueue_email(&message("<1@flowc>")).ok(), Some(true));
     assert_eq!(db.enqueue_email(&message("<1@flowc>")).ok(), Some(false));
@@ -1127,6 +1138,8 @@ fn suppressions_are_kept_per_address(db: &dyn Store) {
             created_at: 20,
             subject_table: "contact",
             subject_id: 1,
+            recipient: None,
+            links: None,
         };
         assert_eq!(db.enqueue_email(&queued).ok(), Some(true));
     }
@@ -1194,4 +1207,95 @@ fn suppressions_are_kept_per_address(db: &dyn Store) {
             ),
         ]
     );
+}
+
+/// §8: once a run sent a record messages of a template, only the opens and
+/// clicks of its own messages (or events that name no message) count for
+/// it; a run that sent none counts any message of the template.
+fn engagement_is_per_message(db: &dyn Store) {
+    let waiting = |subject| {
+        let id = db
+            .insert_run(&new_run("r", subject, 0), runs::Start::Running)
+            .expect("run");
+        let wait = runs::Transition::Wait {
+            pc: &[1],
+            step: "w",
+            wake_at: Some(1000),
+            awaited: &runs::Awaited::Engagement {
+                table: "contact".into(),
+                row: 9,
+                template: "seminar".into(),
+                clicked: false,
+            },
+        };
+        assert_eq!(db.apply_transition(id, 1, &wait).ok(), Some(true));
+        id
+    };
+    let (a, b, none) = (waiting(1), waiting(2), waiting(3));
+    let sent = |run, message_id: &str, template| {
+        let message = super::outbox::NewMessage {
+            message_id,
+            run_id: run,
+            rule: "r",
+            template: Some(template),
+            kind: "email",
+            to: "c9@example.jp",
+            from: None,
+            reply_to: None,
+            subject: "s",
+            body: "b",
+            html: None,
+            list_unsubscribe: None,
+            created_at: 5,
+            subject_table: "contact",
+            subject_id: 1,
+            recipient: Some(("contact", 9)),
+            links: None,
+        };
+        assert_eq!(db.enqueue_email(&message).ok(), Some(true));
+    };
+    sent(a, "<a@flowc>", "seminar");
+    sent(b, "<b@flowc>", "seminar");
+    // A message of another template does not make `none` a sender.
+    sent(none, "<n@flowc>", "other");
+    let seen = |clicked| super::events::Engagement {
+        table: "contact",
+        row: 9,
+        template: "seminar",
+        clicked,
+    };
+    let ended = |message, clicked| db.waiting_for_engagement(&seen(clicked), message).ok();
+    assert_eq!(ended(Some("a@flowc"), false), Some(vec![a, none]));
+    assert_eq!(ended(Some("b@flowc"), true), Some(vec![b, none]));
+    assert_eq!(ended(Some("x@flowc"), false), Some(vec![none]));
+    assert_eq!(ended(None, false), Some(vec![a, b, none]));
+    // The condition `contact opened seminar`, asked by each run.
+    db.record_event(
+        "email_clicked",
+        "contact",
+        9,
+        r#"{"template": "seminar", "message": "b@flowc", "url": "https://example.jp/"}"#,
+        20,
+    )
+    .expect("click");
+    let asked = seen(false);
+    let window = (0, 30);
+    assert_eq!(db.engaged(&asked, Some(a), window).ok(), Some(false));
+    assert_eq!(db.engaged(&asked, Some(b), window).ok(), Some(true));
+    assert_eq!(db.engaged(&asked, Some(none), window).ok(), Some(true));
+    assert_eq!(db.engaged(&asked, None, window).ok(), Some(true));
+    assert_eq!(db.engaged(&asked, Some(b), (21, 30)).ok(), Some(false));
+    // Another program's event names no message: it counts for every run.
+    db.record_event(
+        "email_opened",
+        "contact",
+        9,
+        r#"{"template": "seminar"}"#,
+        25,
+    )
+    .expect("open");
+    assert_eq!(db.engaged(&asked, Some(a), window).ok(), Some(true));
+    // `clicked` asks for a click only.
+    assert_eq!(db.engaged(&seen(true), Some(a), window).ok(), Some(false));
+    assert_eq!(db.engaged(&seen(true), Some(b), window).ok(), Some(true));
 }

@@ -246,23 +246,51 @@ pub fn record(
     Ok(conn.last_insert_rowid())
 }
 
-/// Whether row `row` of `table` had event `name` (`email_opened` or
-/// `email_clicked`) for `template` within `(since, until)`, both included.
+/// An engagement with one template's email by one record (§8): asked by
+/// `R opened T` / `R clicked T`, or seen in an `email_opened` /
+/// `email_clicked` event.
+#[derive(Clone, Copy, Debug)]
+pub struct Engagement<'a> {
+    pub table: &'a str,
+    pub row: i64,
+    pub template: &'a str,
+    /// Asked: only a click counts (else an open or a click does). Seen:
+    /// the event is a click (which is an open too).
+    pub clicked: bool,
+}
+
+/// Whether `asked` happened within `(since, until)`, both included. Once
+/// `run` sent the record a message of the template, only the opens of its
+/// own messages count (and events without a `message`, recorded by other
+/// programs); before that, any message of the template does.
 pub fn engaged(
     conn: &Connection,
-    table: &str,
-    row: i64,
-    name: &str,
-    template: &str,
+    asked: &Engagement,
+    run: Option<i64>,
     (since, until): (i64, i64),
 ) -> rusqlite::Result<bool> {
     conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM flow_events WHERE tbl = ?1 AND row_id = ?2 AND name = ?3 \
-         AND CASE WHEN json_valid(data) THEN json_extract(data, '$.template') END = ?4 \
-         AND at >= ?5 AND at <= ?6)",
+        "SELECT EXISTS (SELECT 1 FROM flow_events e WHERE e.tbl = ?1 AND e.row_id = ?2 \
+         AND (e.name = 'email_clicked' OR (?4 = 0 AND e.name = 'email_opened')) \
+         AND CASE WHEN json_valid(e.data) THEN json_extract(e.data, '$.template') END = ?3 \
+         AND e.at >= ?5 AND e.at <= ?6 \
+         AND (?7 IS NULL \
+           OR NOT EXISTS (SELECT 1 FROM flow_outbox o WHERE o.run_id = ?7 AND o.template = ?3 \
+                          AND o.recipient_tbl = ?1 AND o.recipient_id = ?2) \
+           OR CASE WHEN json_valid(e.data) THEN json_extract(e.data, '$.message') END IS NULL \
+           OR EXISTS (SELECT 1 FROM flow_outbox o WHERE o.run_id = ?7 \
+                      AND o.message_id = '<' || json_extract(e.data, '$.message') || '>')))",
     )?
     .query_row(
-        rusqlite::params![table, row, name, template, since, until],
+        rusqlite::params![
+            asked.table,
+            asked.row,
+            asked.template,
+            asked.clicked,
+            since,
+            until,
+            run
+        ],
         |r| r.get(0),
     )
 }

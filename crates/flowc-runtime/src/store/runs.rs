@@ -574,20 +574,28 @@ pub fn waiting_for_event(
     .collect()
 }
 
-/// Waiting runs waiting for an engagement (`opened` / `clicked`) of
-/// template `template` by row `row` of `table`.
+/// Waiting runs that the engagement `seen` (an open or a click of message
+/// `message`, if the event names one) ends: those waiting for it on that
+/// record and template, unless a run sent the record messages of the
+/// template and `message` is none of them (§8: engagement is per message).
 pub fn waiting_for_engagement(
     conn: &Connection,
-    table: &str,
-    row: i64,
-    template: &str,
-    clicked: bool,
+    seen: &super::events::Engagement,
+    message: Option<&str>,
 ) -> rusqlite::Result<Vec<i64>> {
     conn.prepare_cached(
-        "SELECT id FROM flow_runs WHERE wait_tbl = ?1 AND wait_row = ?2 AND status = 'waiting' \
-         AND wait_kind = 'engagement' AND wait_name = ?3 AND wait_clicked = ?4 ORDER BY id",
+        "SELECT r.id FROM flow_runs r WHERE r.wait_tbl = ?1 AND r.wait_row = ?2 AND r.status = 'waiting' \
+         AND r.wait_kind = 'engagement' AND r.wait_name = ?3 AND (r.wait_clicked = 0 OR ?4) \
+         AND (?5 IS NULL \
+           OR NOT EXISTS (SELECT 1 FROM flow_outbox o WHERE o.run_id = r.id AND o.template = ?3 \
+                          AND o.recipient_tbl = ?1 AND o.recipient_id = ?2) \
+           OR EXISTS (SELECT 1 FROM flow_outbox o WHERE o.run_id = r.id AND o.message_id = '<' || ?5 || '>')) \
+         ORDER BY r.id",
     )?
-    .query_map(params![table, row, template, clicked], |r| r.get(0))?
+    .query_map(
+        params![seen.table, seen.row, seen.template, seen.clicked, message],
+        |r| r.get(0),
+    )?
     .collect()
 }
 

@@ -145,15 +145,11 @@ impl Store for Sqlite {
     }
     fn engaged(
         &self,
-        table: &str,
-        row: i64,
-        name: &str,
-        template: &str,
+        asked: &events::Engagement,
+        run: Option<i64>,
         window: (i64, i64),
     ) -> DbResult<bool> {
-        Ok(events::engaged(
-            &self.conn, table, row, name, template, window,
-        )?)
+        Ok(events::engaged(&self.conn, asked, run, window)?)
     }
 
     fn insert_run(&self, run: &NewRun, start: Start) -> DbResult<i64> {
@@ -196,14 +192,10 @@ impl Store for Sqlite {
     }
     fn waiting_for_engagement(
         &self,
-        table: &str,
-        row: i64,
-        template: &str,
-        clicked: bool,
+        seen: &events::Engagement,
+        message: Option<&str>,
     ) -> DbResult<Vec<i64>> {
-        Ok(runs::waiting_for_engagement(
-            &self.conn, table, row, template, clicked,
-        )?)
+        Ok(runs::waiting_for_engagement(&self.conn, seen, message)?)
     }
     fn waiting_for_condition(
         &self,

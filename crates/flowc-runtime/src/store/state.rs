@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The newest state layout this flowc knows. A database written by a newer
 /// flowc (a higher version) is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// Each migration takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -417,6 +417,16 @@ CREATE INDEX IF NOT EXISTS flow_log_suppressed ON flow_log (rule) WHERE action =
     r#"
 ALTER TABLE flow_outbox ADD COLUMN html TEXT;
 ALTER TABLE flow_outbox ADD COLUMN list_unsubscribe TEXT;
+"#,
+    // 13: engagement is per message (§8): the record a message went to
+    // (where its opens and clicks are recorded), the original URLs of its
+    // tracked links (a click redirects only to one of them), and the run's
+    // messages of a template found without a scan.
+    r#"
+ALTER TABLE flow_outbox ADD COLUMN recipient_tbl TEXT;
+ALTER TABLE flow_outbox ADD COLUMN recipient_id INTEGER;
+ALTER TABLE flow_outbox ADD COLUMN links TEXT;
+CREATE INDEX IF NOT EXISTS flow_outbox_run ON flow_outbox (run_id, template);
 "#,
 ];
 

@@ -50,6 +50,11 @@ pub struct NewMessage<'a> {
     pub created_at: i64,
     pub subject_table: &'a str,
     pub subject_id: i64,
+    /// The record the message went to (table and id), where its opens and
+    /// clicks are recorded; `None` for an address that is no record.
+    pub recipient: Option<(&'a str, i64)>,
+    /// The original URLs of its tracked links, as a JSON array (§8).
+    pub links: Option<&'a str>,
 }
 
 /// Queues a message; `false` if one with its Message-ID is already queued
@@ -58,8 +63,9 @@ pub fn enqueue(conn: &Connection, m: &NewMessage) -> rusqlite::Result<bool> {
     let inserted = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO flow_outbox (message_id, run_id, rule, template, kind, to_addr, from_addr, \
-             reply_to, subject, body, status, created_at, subject_tbl, subject_id, html, list_unsubscribe) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, ?13, ?14, ?15)",
+             reply_to, subject, body, status, created_at, subject_tbl, subject_id, html, list_unsubscribe, \
+             recipient_tbl, recipient_id, links) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )?
         .execute(params![
             m.message_id,
@@ -76,7 +82,10 @@ pub fn enqueue(conn: &Connection, m: &NewMessage) -> rusqlite::Result<bool> {
             m.subject_table,
             m.subject_id,
             m.html,
-            m.list_unsubscribe
+            m.list_unsubscribe,
+            m.recipient.map(|(table, _)| table),
+            m.recipient.map(|(_, id)| id),
+            m.links
         ])?;
     Ok(inserted > 0)
 }

@@ -208,8 +208,9 @@ pub fn enqueue(c: &mut Conn, s: &str, m: &NewMessage) -> R<bool> {
     let n = c.keeping().execute(
         &format!(
             "INSERT INTO {s}.flow_outbox (message_id, run_id, rule, template, kind, to_addr, from_addr,
-               reply_to, subject, body, status, created_at, subject_tbl, subject_id, html, list_unsubscribe)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $12, $13, $14, $15)
+               reply_to, subject, body, status, created_at, subject_tbl, subject_id, html, list_unsubscribe,
+               recipient_tbl, recipient_id, links)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $12, $13, $14, $15, $16, $17, $18)
              ON CONFLICT DO NOTHING"
         ),
         &[
@@ -228,6 +229,9 @@ pub fn enqueue(c: &mut Conn, s: &str, m: &NewMessage) -> R<bool> {
             &m.subject_id,
             &m.html,
             &m.list_unsubscribe,
+            &m.recipient.map(|(table, _)| table),
+            &m.recipient.map(|(_, id)| id),
+            &m.links,
         ],
     )?;
     Ok(n > 0)

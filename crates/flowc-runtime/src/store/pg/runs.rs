@@ -385,18 +385,22 @@ pub fn waiting_for_event(
 pub fn waiting_for_engagement(
     c: &mut Conn,
     s: &str,
-    table: &str,
-    row: i64,
-    template: &str,
-    clicked: bool,
+    seen: &crate::store::events::Engagement,
+    message: Option<&str>,
 ) -> R<Vec<i64>> {
     ids(c.query(
         &format!(
-            "SELECT id FROM {s}.flow_runs WHERE wait_tbl = $1 AND wait_row = $2 \
-             AND status = 'waiting' AND wait_kind = 'engagement' AND wait_name = $3 \
-             AND wait_clicked = $4 ORDER BY id"
+            "SELECT r.id FROM {s}.flow_runs r WHERE r.wait_tbl = $1 AND r.wait_row = $2 \
+             AND r.status = 'waiting' AND r.wait_kind = 'engagement' AND r.wait_name = $3 \
+             AND (NOT r.wait_clicked OR $4) \
+             AND ($5::text IS NULL \
+               OR NOT EXISTS (SELECT 1 FROM {s}.flow_outbox o WHERE o.run_id = r.id AND o.template = $3 \
+                              AND o.recipient_tbl = $1 AND o.recipient_id = $2) \
+               OR EXISTS (SELECT 1 FROM {s}.flow_outbox o WHERE o.run_id = r.id \
+                          AND o.message_id = '<' || $5 || '>')) \
+             ORDER BY r.id"
         ),
-        &[&table, &row, &template, &clicked],
+        &[&seen.table, &seen.row, &seen.template, &seen.clicked, &message],
     )?)
 }
 

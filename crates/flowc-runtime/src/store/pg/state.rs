@@ -13,7 +13,7 @@ use super::super::state::StateError;
 use postgres::Client;
 
 /// The layout version these migrations bring a database to.
-pub const VERSION: i64 = 7;
+pub const VERSION: i64 = 8;
 
 /// Arbitrary: the advisory lock migrations take (one per database).
 const MIGRATION_LOCK: i64 = 0x666c_6f77_635f_6d67;
@@ -261,6 +261,16 @@ CREATE INDEX flow_log_suppressed ON {s}.flow_log (rule) WHERE action = 'suppress
     "
 ALTER TABLE {s}.flow_outbox ADD COLUMN html text;
 ALTER TABLE {s}.flow_outbox ADD COLUMN list_unsubscribe text;
+",
+    // 8: engagement is per message (§8): the record a message went to
+    // (where its opens and clicks are recorded), the original URLs of its
+    // tracked links (a click redirects only to one of them), and the run's
+    // messages of a template found without a scan.
+    "
+ALTER TABLE {s}.flow_outbox ADD COLUMN recipient_tbl text;
+ALTER TABLE {s}.flow_outbox ADD COLUMN recipient_id bigint;
+ALTER TABLE {s}.flow_outbox ADD COLUMN links text;
+CREATE INDEX flow_outbox_run ON {s}.flow_outbox (run_id, template);
 ",
 ];
 /// The quoted name of the schema flowc's tables live in.

@@ -27,7 +27,7 @@ use super::super::changes::Change;
 use super::super::deleted::{DeletedRow, DroppedEvent};
 use super::super::effects::NewTask;
 use super::super::error::DbResult;
-use super::super::events::{EventData, StoredEvent};
+use super::super::events::{Engagement, EventData, StoredEvent};
 use super::super::log::{Entry, Filter};
 use super::super::outbox::NewMessage;
 use super::super::pushdown::Plan;
@@ -364,20 +364,34 @@ impl Store for Pg {
     }
     fn engaged(
         &self,
-        table: &str,
-        row: i64,
-        name: &str,
-        template: &str,
+        asked: &Engagement,
+        run: Option<i64>,
         (since, until): (i64, i64),
     ) -> DbResult<bool> {
         let s = &self.s;
         let row = self.c().query_one(
             &format!(
-                "SELECT EXISTS (SELECT 1 FROM {s}.flow_events
-                   WHERE tbl = $1 AND row_id = $2 AND name = $3 AND data ->> 'template' = $4
-                     AND at >= to_timestamp($5::bigint) AND at < to_timestamp($6::bigint + 1))"
+                "SELECT EXISTS (SELECT 1 FROM {s}.flow_events e
+                   WHERE e.tbl = $1 AND e.row_id = $2
+                     AND (e.name = 'email_clicked' OR (NOT $4 AND e.name = 'email_opened'))
+                     AND e.data ->> 'template' = $3
+                     AND e.at >= to_timestamp($5::bigint) AND e.at < to_timestamp($6::bigint + 1)
+                     AND ($7::bigint IS NULL
+                       OR NOT EXISTS (SELECT 1 FROM {s}.flow_outbox o WHERE o.run_id = $7
+                                      AND o.template = $3 AND o.recipient_tbl = $1 AND o.recipient_id = $2)
+                       OR e.data ->> 'message' IS NULL
+                       OR EXISTS (SELECT 1 FROM {s}.flow_outbox o WHERE o.run_id = $7
+                                  AND o.message_id = '<' || (e.data ->> 'message') || '>')))"
             ),
-            &[&table, &row, &name, &template, &since, &until],
+            &[
+                &asked.table,
+                &asked.row,
+                &asked.template,
+                &asked.clicked,
+                &since,
+                &until,
+                &run,
+            ],
         )?;
         Ok(row.get(0))
     }
@@ -454,18 +468,14 @@ impl Store for Pg {
     }
     fn waiting_for_engagement(
         &self,
-        table: &str,
-        row: i64,
-        template: &str,
-        clicked: bool,
+        seen: &Engagement,
+        message: Option<&str>,
     ) -> DbResult<Vec<i64>> {
         Ok(runs::waiting_for_engagement(
             &mut self.c(),
             &self.s,
-            table,
-            row,
-            template,
-            clicked,
+            seen,
+            message,
         )?)
     }
     fn waiting_for_condition(
