@@ -13,6 +13,7 @@ mod cli_check;
 mod delivery;
 mod demo;
 mod docs;
+mod engagement;
 mod engine;
 mod examples;
 mod faults;
