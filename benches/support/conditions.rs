@@ -280,6 +280,14 @@ impl flowc::eval::Env for BenchEnv {
     ) -> Result<bool, flowc::eval::EvalError> {
         Ok(false)
     }
+    fn unsubscribed(
+        &mut self,
+        _: flowc::ir::RecordId,
+        _: i64,
+        _: flowc::ir::FieldId,
+    ) -> Result<bool, flowc::eval::EvalError> {
+        Ok(false)
+    }
     fn lookup(
         &mut self,
         _: flowc::ir::RecordId,

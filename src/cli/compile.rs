@@ -338,6 +338,18 @@ pub fn ir_tree(program: &Program, e: &Expr, depth: usize, out: &mut String) {
             let verb = if *clicked { "clicked" } else { "opened" };
             format!("{verb} {name}")
         }
+        K::Unsubscribed {
+            record,
+            email_field,
+            negated,
+        } => match record.ty.base {
+            ir::Type::Record(r) => format!(
+                "is {}unsubscribed ({})",
+                not(*negated),
+                field(r, *email_field)
+            ),
+            _ => format!("is {}unsubscribed", not(*negated)),
+        },
         K::Call { function, .. } => format!("call {function:?}"),
         K::CallFn { function, .. } => {
             let name = program

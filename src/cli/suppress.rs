@@ -11,7 +11,8 @@ use std::process::ExitCode;
 /// Transactional email (`notify`) still goes unless the address
 /// `bounced` or `complained`. Addresses are compared trimmed and
 /// case-insensitively. A server's permanent refusal of an address adds it
-/// as `bounced` by itself.
+/// as `bounced` by itself. Adding or removing an address re-checks the
+/// waits on `R is unsubscribed` the next time the engine runs.
 ///
 /// Examples:
 ///   flowc suppress --db crm.sqlite
@@ -124,7 +125,10 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
                 .suppress(address, reason, Some(SOURCE), at)
                 .map_err(|e| e.to_string())?
             {
-                None => println!("{address} suppressed ({reason})"),
+                None => {
+                    changed(store)?;
+                    println!("{address} suppressed ({reason})")
+                }
                 Some(before) if before == reason => {
                     println!("{address} was suppressed already ({reason})")
                 }
@@ -134,12 +138,21 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         Action::Remove { .. } => {
             let at = super::state_clock(store)?;
             match store.unsuppress(address, at).map_err(|e| e.to_string())? {
-                Some(before) => println!(
-                    "{address} is no longer suppressed (was {before}); it gets marketing email again"
-                ),
+                Some(before) => {
+                    changed(store)?;
+                    println!(
+                        "{address} is no longer suppressed (was {before}); it gets marketing email again"
+                    )
+                }
                 None => return Err(format!("{address} is not suppressed")),
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Tells the engine that an address became (or stopped being) suppressed,
+/// so that runs waiting on `R is unsubscribed` look again.
+fn changed(store: &dyn crate::store::Store) -> Result<(), String> {
+    crate::engine::suppressions_changed(store).map_err(|e| e.to_string())
 }

@@ -118,6 +118,8 @@ fn leaves(g: G) -> S {
             "(t has tag \"cold\")",
             "(t opened hello)",
             "(t clicked hello)",
+            "(t.owner is unsubscribed)",
+            "(t.nowner is not unsubscribed)",
             "(event.n > 2)",
             "(event.form == \"seminar\")",
             "(event.missing is null)",

@@ -183,6 +183,8 @@ fn expr() -> BoxedStrategy<Expr> {
                 (b.clone(), any::<bool>())
                     .prop_map(|(value, negated)| ExprKind::IsNull { value, negated }),
                 (b.clone(), b.clone()).prop_map(|(value, tag)| ExprKind::HasTag { value, tag }),
+                (b.clone(), any::<bool>())
+                    .prop_map(|(record, negated)| ExprKind::Unsubscribed { record, negated }),
                 (b.clone(), name())
                     .prop_map(|(record, template)| ExprKind::Opened { record, template }),
                 (b.clone(), name())

@@ -39,3 +39,4 @@ mod reliability;
 mod scenarios;
 mod signing;
 mod suppression;
+mod unsubscribed;

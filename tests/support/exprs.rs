@@ -152,6 +152,7 @@ impl Fixture {
         env.segments.insert((SegmentId(0), 1));
         env.tags.insert((t, 1, "hot".to_string()));
         env.engaged.insert((t, 1, TemplateId(0), false));
+        env.suppressed.insert("sato@example.jp".to_string());
         let mut old = t1;
         old[0] = Value::Int(40);
         old[8] = Value::Enum(0);
@@ -314,6 +315,7 @@ impl Fixture {
             segments: self.env.segments.clone(),
             tags: self.env.tags.clone(),
             engaged: self.env.engaged.clone(),
+            suppressed: self.env.suppressed.clone(),
             old: self.env.old.clone(),
             event: self.env.event.clone(),
             today: self.env.today,

@@ -16,6 +16,8 @@ pub struct MemEnv {
     pub segments: HashSet<(SegmentId, i64)>,
     pub tags: HashSet<(RecordId, i64, String)>,
     pub engaged: HashSet<(RecordId, i64, TemplateId, bool)>,
+    /// Suppressed addresses, trimmed and lowercased.
+    pub suppressed: HashSet<String>,
     pub old: Row,
     pub event: serde_json::Map<String, serde_json::Value>,
     pub today: i32,
@@ -90,6 +92,18 @@ impl Env for MemEnv {
         clicked: bool,
     ) -> Result<bool, EvalError> {
         Ok(self.engaged.contains(&(record, id, template, clicked)))
+    }
+    fn unsubscribed(
+        &mut self,
+        record: RecordId,
+        id: i64,
+        email_field: FieldId,
+    ) -> Result<bool, EvalError> {
+        let address = self.field(record, id, email_field)?;
+        Ok(address
+            .as_str()
+            .map(|a| a.trim().to_lowercase())
+            .is_some_and(|a| !a.is_empty() && self.suppressed.contains(&a)))
     }
     fn lookup(
         &mut self,

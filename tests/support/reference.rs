@@ -224,6 +224,16 @@ impl Reference<'_> {
                 (V::Ref(id), Type::Record(r)) => V::Bool(env.engaged(r, id, *template, *clicked)?),
                 _ => V::Bool(false),
             },
+            K::Unsubscribed {
+                record,
+                email_field,
+                negated,
+            } => match (self.eval(record, env)?, record.ty.base) {
+                (V::Ref(id), Type::Record(r)) => {
+                    V::Bool(env.unsubscribed(r, id, *email_field)? != *negated)
+                }
+                _ => V::Bool(false),
+            },
             K::Call { function, args } => {
                 let mut values = Vec::new();
                 for a in args {

@@ -210,6 +210,13 @@ impl RecordDef {
             .position(|f| f.name == name)
             .map(|i| FieldId(i as u32))
     }
+
+    /// The field holding a row's email address, the one `send email … to
+    /// R` sends to and `R is unsubscribed` checks: `email`, a text.
+    pub fn email_field(&self) -> Option<FieldId> {
+        self.field_named("email")
+            .filter(|f| self.fields[f.index()].ty.base == Type::Text)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -750,6 +757,15 @@ pub enum ExprKind {
         template: TemplateId,
         clicked: bool,
     },
+    /// `R is [not] unsubscribed`: whether the address in R's `email_field`
+    /// is suppressed, for any reason (§8). An address that is null or empty
+    /// is not suppressed; a null R gives false, negated or not (like
+    /// `not in list`).
+    Unsubscribed {
+        record: Box<Expr>,
+        email_field: FieldId,
+        negated: bool,
+    },
     Call {
         function: Builtin,
         args: Vec<Expr>,
@@ -808,6 +824,7 @@ impl Expr {
             | ExprKind::InList { value: e, .. }
             | ExprKind::InSegment { value: e, .. }
             | ExprKind::Engaged { record: e, .. }
+            | ExprKind::Unsubscribed { record: e, .. }
             | ExprKind::Lookup { value: e, .. } => f(e),
             ExprKind::And(a, b)
             | ExprKind::Or(a, b)

@@ -323,6 +323,7 @@ impl Checker<'_> {
                     span,
                 )
             }
+            A::Unsubscribed { record, negated } => self.unsubscribed(record, *negated, scope, span),
             A::Opened { record, template } | A::Clicked { record, template } => {
                 let clicked = matches!(e.kind, A::Clicked { .. });
                 let r = self.expr(record, scope);
@@ -507,6 +508,39 @@ impl Checker<'_> {
             } => ir::Expr::new(K::Old { record, field }, ty, span),
             other => other,
         }
+    }
+
+    /// `R is [not] unsubscribed`: R must be a record with an `email` field,
+    /// the address `send email … to R` would use.
+    fn unsubscribed(
+        &mut self,
+        record: &ast::Expr,
+        negated: bool,
+        scope: &mut Scope,
+        span: Span,
+    ) -> ir::Expr {
+        let r = self.expr(record, scope);
+        let Some(id) = self.expect_record(&r, "the value before `is unsubscribed`") else {
+            return error_expr(span);
+        };
+        let def = self.schema.record(id);
+        let Some(email_field) = def.email_field() else {
+            let record_name = def.name.clone();
+            self.report(Problem::NoEmailToCheck {
+                span: record.span,
+                record: record_name,
+            });
+            return error_expr(span);
+        };
+        ir::Expr::new(
+            K::Unsubscribed {
+                record: boxed(r),
+                email_field,
+                negated,
+            },
+            Ty::BOOL,
+            span,
+        )
     }
 
     fn expect_record(&mut self, e: &ir::Expr, context: &str) -> Option<ir::RecordId> {

@@ -210,6 +210,9 @@ pub enum Problem {
     /// E0412. `sender { reply_to: "a@b.jp" }`: a sender without `from`,
     /// with an unknown or repeated field, or an address that is not one.
     SenderShape { span: Span, message: String },
+    /// E0413. `opportunity is unsubscribed` where opportunity has no
+    /// `email` field: there is no address to look up.
+    NoEmailToCheck { span: Span, record: String },
     /// A syntax error inside a placeholder (its E000x code).
     PlaceholderSyntax(SyntaxError),
     /// A problem of a placeholder's expression, at one use of its template.
@@ -618,6 +621,14 @@ impl Problem {
                 Label::new(*span, "in this sender"),
             )
             .with_hint("a sender has `from` (`\"Name <address>\"` or an address), and may have `reply_to` and `postal_address`"),
+            NoEmailToCheck { span, record } => Diagnostic::error(
+                "E0413",
+                format!("`{record}` has no `email` field, so it cannot be unsubscribed"),
+                Label::new(*span, a(record)),
+            )
+            .with_hint(format!(
+                "`is unsubscribed` looks up the address in an `email: text` field; ask it of a record that has one, such as a reference field of `{record}`"
+            )),
             PlaceholderSyntax(error) => error.to_diagnostic(),
             InTemplate {
                 problem,

@@ -616,15 +616,13 @@ pub(super) fn recipient(
     match typed.ty.base {
         Type::Record(r) => {
             let def = cx.schema.record(r);
-            match def.field_named("email") {
-                Some(f) if def.fields[f.index()].ty.base == Type::Text => {
-                    Some(ir::Recipient::Record {
-                        expr: typed,
-                        record: r,
-                        email_field: f,
-                    })
-                }
-                _ => {
+            match def.email_field() {
+                Some(f) => Some(ir::Recipient::Record {
+                    expr: typed,
+                    record: r,
+                    email_field: f,
+                }),
+                None => {
                     let record = def.name.clone();
                     cx.report(Problem::NoEmailField {
                         span: to.span,
@@ -797,6 +795,7 @@ pub(crate) fn depends_on_records(e: &ir::Expr) -> bool {
                 | K::InSegment { .. }
                 | K::HasTag { .. }
                 | K::Engaged { .. }
+                | K::Unsubscribed { .. }
                 | K::Aggregate(_)
                 | K::Lookup { .. }
         )

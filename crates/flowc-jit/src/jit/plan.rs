@@ -132,6 +132,11 @@ pub enum CallOp {
         template: TemplateId,
         clicked: bool,
     },
+    Unsubscribed {
+        record: RecordId,
+        email_field: FieldId,
+        negated: bool,
+    },
     Lookup {
         record: RecordId,
         field: FieldId,

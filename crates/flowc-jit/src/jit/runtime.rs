@@ -168,6 +168,14 @@ fn run_call(ctx: &mut Context<'_>, call: &CallPlan, args: &[Value]) -> Result<Va
             Value::Ref(id) => env.engaged(*record, *id, *template, *clicked)?,
             _ => false,
         }),
+        CallOp::Unsubscribed {
+            record,
+            email_field,
+            negated,
+        } => Value::Bool(match a {
+            Value::Ref(id) => env.unsubscribed(*record, *id, *email_field)? != *negated,
+            _ => false,
+        }),
         CallOp::Lookup { record, field } => {
             if a.is_null() {
                 Value::Null

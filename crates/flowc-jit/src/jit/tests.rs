@@ -84,6 +84,9 @@ impl Env for TestEnv {
     fn engaged(&mut self, _: RecordId, _: i64, _: TemplateId, _: bool) -> Result<bool, EvalError> {
         Ok(false)
     }
+    fn unsubscribed(&mut self, _: RecordId, _: i64, _: FieldId) -> Result<bool, EvalError> {
+        Ok(false)
+    }
     fn lookup(&mut self, _: RecordId, _: FieldId, _: &Value) -> Result<i64, EvalError> {
         Ok(1)
     }

@@ -369,6 +369,18 @@ impl<'p> Translator<'p, '_> {
                 };
                 self.translate_membership(op, record, None)
             }
+            K::Unsubscribed {
+                record,
+                email_field,
+                negated,
+            } => {
+                let op = CallOp::Unsubscribed {
+                    record: record_of(record)?,
+                    email_field: *email_field,
+                    negated: *negated,
+                };
+                self.translate_membership(op, record, None)
+            }
             K::Call { function, args } => self.translate_builtin_call(*function, args, e.ty.base),
             K::CallFn { function, args } => self.translate_call_fn(*function, args, e.ty.base),
             K::Lookup {

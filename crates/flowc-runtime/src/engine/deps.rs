@@ -7,8 +7,22 @@
 //! (empty: the subject itself), or an aggregate key (rows whose reference
 //! field points at the subject). Unknown paths mean "every subject".
 
+use crate::store::{DbResult, Store};
 use flowc_check::ir::{Expr, ExprKind as K, FieldId, Program, RecordId, Type, VarId};
 use std::collections::HashMap;
+
+/// The `flow_changes.tbl` of a change to the suppression list. The colon
+/// keeps it apart from every record's table name.
+const SUPPRESSIONS: &str = "suppression:";
+
+/// Records that the suppression list changed (an address added or
+/// removed), so that waits and `becomes` conditions reading
+/// `R is unsubscribed` are re-checked when the engine next processes
+/// changes. The change names no address: every run waiting on such a
+/// condition is re-checked, which is cheap because suppressions are rare.
+pub fn suppressions_changed(db: &dyn Store) -> DbResult<()> {
+    db.record_synthetic_change(SUPPRESSIONS, 0, true, 0, 0)
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Source {
@@ -16,6 +30,8 @@ pub(crate) enum Source {
     List(String),
     Tags(String),
     Events(String),
+    /// `flow_suppressions`: any address, reached from any subject.
+    Suppressions,
 }
 
 impl Source {
@@ -26,6 +42,7 @@ impl Source {
             Source::List(name) => format!("list:{name}"),
             Source::Tags(table) => format!("tag:{table}"),
             Source::Events(table) => format!("event:{table}"),
+            Source::Suppressions => SUPPRESSIONS.to_string(),
         }
     }
 }
@@ -118,6 +135,19 @@ fn walk(program: &Program, e: &Expr, vars: &HashMap<u32, Reach>, out: &mut Vec<D
                     reach: reach(record, vars),
                 });
             }
+        }
+        K::Unsubscribed { record, .. } => {
+            // The address is a field of the row, and the list is global.
+            if let Some(r) = record_of(record) {
+                out.push(Dep {
+                    source: Source::Table(r),
+                    reach: reach(record, vars),
+                });
+            }
+            out.push(Dep {
+                source: Source::Suppressions,
+                reach: Reach::Any,
+            });
         }
         K::InSegment { value, segment, .. } => {
             let mut inner = HashMap::new();

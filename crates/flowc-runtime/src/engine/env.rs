@@ -157,6 +157,26 @@ impl Env for DbEnv<'_> {
             .map_err(db)
     }
 
+    fn unsubscribed(
+        &mut self,
+        record: RecordId,
+        id: i64,
+        email_field: FieldId,
+    ) -> Result<bool, EvalError> {
+        // The address as `send email … to R` reads it (steps.rs), so that
+        // the condition answers for the very address a send would skip.
+        let address = self.field(record, id, email_field)?;
+        let Some(address) = address.as_str().map(str::trim).filter(|a| !a.is_empty()) else {
+            return Ok(false);
+        };
+        let found = self
+            .engine
+            .db
+            .suppression(address)
+            .map_err(|e| EvalError::Database(e.to_string()))?;
+        Ok(found.is_some())
+    }
+
     fn lookup(
         &mut self,
         record: RecordId,

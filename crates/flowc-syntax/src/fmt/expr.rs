@@ -39,6 +39,7 @@ fn prec(e: &Expr) -> Prec {
         | ExprKind::Contains { .. }
         | ExprKind::StartsWith { .. }
         | ExprKind::IsNull { .. }
+        | ExprKind::Unsubscribed { .. }
         | ExprKind::HasTag { .. }
         | ExprKind::Opened { .. }
         | ExprKind::Clicked { .. } => Prec::Compare,
@@ -171,6 +172,9 @@ impl Printer<'_> {
             }
             ExprKind::IsNull { value, negated } => {
                 format!("{} is {}null", add(value), not(*negated))
+            }
+            ExprKind::Unsubscribed { record, negated } => {
+                format!("{} is {}unsubscribed", add(record), not(*negated))
             }
             ExprKind::HasTag { value, tag } => format!("{} has tag {}", add(value), add(tag)),
             ExprKind::Opened { record, template } => {

@@ -573,6 +573,11 @@ pub enum ExprKind {
         value: Box<Expr>,
         tag: Box<Expr>,
     },
+    /// `R is unsubscribed`: R's email address is suppressed (§8).
+    Unsubscribed {
+        record: Box<Expr>,
+        negated: bool,
+    },
     Opened {
         record: Box<Expr>,
         template: Ident,

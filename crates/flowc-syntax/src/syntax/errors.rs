@@ -480,6 +480,7 @@ const KEYWORD_RULES: &[(Rule, &str)] = &[
     (Rule::kw_true, "true"),
     (Rule::kw_unless, "unless"),
     (Rule::kw_unlock, "unlock"),
+    (Rule::kw_unsubscribed, "unsubscribed"),
     (Rule::kw_untag, "untag"),
     (Rule::kw_until, "until"),
     (Rule::kw_update, "update"),

@@ -158,6 +158,7 @@ fn is_keyword(rule: Rule) -> bool {
             | kw_transactional
             | kw_unless
             | kw_unlock
+            | kw_unsubscribed
             | kw_untag
             | kw_until
             | kw_update

@@ -263,6 +263,10 @@ impl Lower {
                 prefix: self.boxed(&mut parts, span),
             },
             Rule::is_null => ExprKind::IsNull { value, negated },
+            Rule::is_unsubscribed => ExprKind::Unsubscribed {
+                record: value,
+                negated,
+            },
             Rule::has_tag => ExprKind::HasTag {
                 value,
                 tag: self.boxed(&mut parts, span),

@@ -34,6 +34,15 @@ pub trait Env {
         template: TemplateId,
         clicked: bool,
     ) -> Result<bool, EvalError>;
+    /// Whether the address in the text field `email_field` of the row is
+    /// suppressed, for any reason (`R is unsubscribed`, §8): false when
+    /// the address is null or empty.
+    fn unsubscribed(
+        &mut self,
+        record: RecordId,
+        id: i64,
+        email_field: FieldId,
+    ) -> Result<bool, EvalError>;
     /// The one row whose `field` equals `value`.
     fn lookup(&mut self, record: RecordId, field: FieldId, value: &Value)
     -> Result<i64, EvalError>;

@@ -378,6 +378,21 @@ impl<'p> Compiler<'p> {
                     clicked: *clicked,
                 });
             }
+            K::Unsubscribed {
+                record,
+                email_field,
+                negated,
+            } => {
+                let src = self.temp(record)?;
+                let rec = record_of(record)?;
+                self.emit(Op::Unsubscribed {
+                    negated: *negated,
+                    dst,
+                    src,
+                    record: rec,
+                    email_field: *email_field,
+                });
+            }
             K::Call {
                 function: ir::Builtin::ToText,
                 args,

@@ -206,6 +206,19 @@ impl Code {
                     };
                     regs[usize::from(dst)] = Value::Bool(r);
                 }
+                Op::Unsubscribed {
+                    negated,
+                    dst,
+                    src,
+                    record,
+                    email_field,
+                } => {
+                    let r = match regs[usize::from(src)] {
+                        Value::Ref(id) => env.unsubscribed(record, id, email_field)? != negated,
+                        _ => false,
+                    };
+                    regs[usize::from(dst)] = Value::Bool(r);
+                }
                 Op::Builtin {
                     f,
                     dst,

@@ -133,6 +133,14 @@ pub enum Op {
         template: TemplateId,
         clicked: bool,
     },
+    /// `dst = src is [not] unsubscribed`; false when `src` is null.
+    Unsubscribed {
+        negated: bool,
+        dst: Reg,
+        src: Reg,
+        record: RecordId,
+        email_field: FieldId,
+    },
     /// `dst = f(regs[first .. first + count])`
     Builtin {
         f: Builtin,
