@@ -379,8 +379,56 @@ fn text_width(s: &str) -> f64 {
         .sum()
 }
 
-/// A self-contained SVG: nodes in rows by their distance from the trigger.
-pub fn svg(g: &Graph, counts: &Counts) -> String {
+/// Space above each chart for its title.
+const TITLE_HEIGHT: f64 = 36.0;
+
+/// One self-contained SVG document with the charts one below the other,
+/// each in a group (`class="chart"`) under a title naming its rule. One
+/// document whatever the number of rules: XML allows one root element.
+pub fn svg(charts: &[(&Graph, &Counts)]) -> String {
+    let drawn: Vec<Chart> = charts.iter().map(|(g, c)| chart(g, c)).collect();
+    let width = drawn.iter().map(|c| c.width).fold(240.0, f64::max);
+    let height: f64 = drawn
+        .iter()
+        .map(|c| TITLE_HEIGHT + c.height)
+        .sum::<f64>()
+        .max(40.0);
+    let names: Vec<String> = charts
+        .iter()
+        .map(|(g, _)| format!("rule {}", g.rule))
+        .collect();
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" \
+         font-family=\"sans-serif\" font-size=\"12\">\n<title>{}</title>\n\
+         <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto\">\
+         <path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker></defs>\n",
+        xml_escape(&names.join(", "))
+    );
+    let mut y = 0.0;
+    for (c, name) in drawn.iter().zip(&names) {
+        let _ = writeln!(
+            out,
+            "<g class=\"chart\" transform=\"translate(0,{y:.1})\">\n\
+             <text class=\"title\" x=\"12\" y=\"24\" font-size=\"15\" font-weight=\"bold\">{}</text>\n\
+             <g transform=\"translate(0,{TITLE_HEIGHT:.1})\">\n{}</g>\n</g>",
+            xml_escape(name),
+            c.body
+        );
+        y += TITLE_HEIGHT + c.height;
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// One rule's chart: SVG elements in a `width` × `height` box at the origin.
+struct Chart {
+    width: f64,
+    height: f64,
+    body: String,
+}
+
+/// A rule's chart: nodes in rows by their distance from the trigger.
+fn chart(g: &Graph, counts: &Counts) -> Chart {
     // Row of each node: the longest path from the start (edges go down).
     let mut row = vec![0usize; g.nodes.len()];
     for _ in 0..g.nodes.len() {
@@ -429,13 +477,7 @@ pub fn svg(g: &Graph, counts: &Counts) -> String {
         }
     }
     let height = 50.0 + rows as f64 * row_height;
-    let mut out = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" \
-         font-family=\"sans-serif\" font-size=\"12\">\n<title>rule {}</title>\n\
-         <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto\">\
-         <path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker></defs>\n",
-        xml_escape(&g.rule)
-    );
+    let mut out = String::new();
     for e in &g.edges {
         let (x1, y1) = pos[e.from];
         let (x2, y2) = pos[e.to];
@@ -515,6 +557,9 @@ pub fn svg(g: &Graph, counts: &Counts) -> String {
             );
         }
     }
-    out.push_str("</svg>\n");
-    out
+    Chart {
+        width,
+        height,
+        body: out,
+    }
 }

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 /// Examples:
 ///   flowc graph seminar rules/                  (Mermaid, for Markdown and GitHub)
 ///   flowc graph seminar rules/ --format svg > seminar.svg
+///   flowc graph rules/ --format svg > rules.svg    (every rule, one document)
 ///   flowc graph rules/seminar.flow --format dot | dot -Tpng > seminar.png
 ///   flowc graph seminar rules/ --db crm.sqlite
 ///   flowc graph seminar rules/ --db postgresql://sales@db/crm
@@ -81,18 +82,27 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         )?),
         None => None,
     };
+    let mut charts = Vec::new();
     for rule in rules {
         let graph = crate::graph::build(rule, &program.schema, &project.sources);
         let counts = match &store {
             Some(store) => counts(store.report(), &rule.name).map_err(|e| e.to_string())?,
             None => crate::graph::Counts::new(),
         };
-        let text = match args.format {
-            Format::Mermaid => crate::graph::mermaid(&graph, &counts),
-            Format::Dot => crate::graph::dot(&graph, &counts),
-            Format::Svg => crate::graph::svg(&graph, &counts),
-        };
-        print!("{text}");
+        charts.push((graph, counts));
+    }
+    match args.format {
+        Format::Mermaid => charts
+            .iter()
+            .for_each(|(g, c)| print!("{}", crate::graph::mermaid(g, c))),
+        Format::Dot => charts
+            .iter()
+            .for_each(|(g, c)| print!("{}", crate::graph::dot(g, c))),
+        // One document for all the rules: XML has one root element.
+        Format::Svg => {
+            let charts: Vec<_> = charts.iter().map(|(g, c)| (g, c)).collect();
+            print!("{}", crate::graph::svg(&charts));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

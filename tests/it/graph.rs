@@ -93,6 +93,80 @@ fn svg_charts_are_well_formed_xml_with_every_step() {
     }
 }
 
+/// Runs a Python script with `input` on its stdin; its stdout, or a panic
+/// with its stderr.
+fn python(script: &str, input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python3 failed: {}\n{input}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Prints the title of each chart of an SVG document, checking that it is
+/// one document whose charts are groups placed one below the other.
+const CHART_TITLES: &str = r#"
+import sys, re, xml.etree.ElementTree as ET
+root = ET.fromstring(sys.stdin.read())
+ns = '{http://www.w3.org/2000/svg}'
+assert root.tag == ns + 'svg', root.tag
+height = float(root.get('viewBox').split()[3])
+last = -1.0
+for g in root:
+    if g.tag != ns + 'g' or g.get('class') != 'chart':
+        continue
+    y = float(re.fullmatch(r'translate\(([-0-9.]+),([-0-9.]+)\)', g.get('transform')).group(2))
+    assert last < y < height, (y, last, height)
+    last = y
+    titles = [t for t in g if t.get('class') == 'title']
+    print(''.join(titles[0].itertext()))
+"#;
+
+/// A folder's rules in one SVG: one document (XML allows one root), each
+/// rule's chart in a group of its own under a title naming the rule, one
+/// below the other.
+#[test]
+fn several_rules_make_one_svg_document_with_a_chart_per_rule() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(["graph", "examples/seminar", "--format", "svg"])
+        .current_dir(&root)
+        .output()
+        .expect("flowc graph");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = String::from_utf8_lossy(&out.stdout);
+    let printed = python(CHART_TITLES, &svg);
+    assert_eq!(
+        printed.lines().collect::<Vec<_>>(),
+        [
+            "rule seminar",
+            "rule seminar_payment",
+            "rule payment_received"
+        ],
+        "{svg}"
+    );
+}
+
 #[test]
 fn a_rule_name_that_does_not_exist_gets_a_suggestion() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
