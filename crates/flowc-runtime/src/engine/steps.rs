@@ -11,6 +11,10 @@ use flowc_check::ir::{self, Expr, Message, Part, Recipient, RecordId, Step, Step
 use flowc_vm::eval::EvalError;
 use flowc_vm::value::Value;
 
+/// Where an email goes: the address, and the record it belongs to (where
+/// its opens and clicks are recorded) if it is one.
+type Addressee = (String, Option<(RecordId, i64)>);
+
 /// An address, refusing the line breaks that would inject email headers.
 fn header_safe(what: &str, text: &str) -> Result<(), RunError> {
     if text.contains(['\r', '\n']) {
@@ -360,11 +364,7 @@ impl Engine {
     }
 
     /// The address an email goes to, and the recipient row if it is a record.
-    fn recipient(
-        &self,
-        to: &Recipient,
-        ctx: &Context,
-    ) -> Result<Option<(String, Option<(RecordId, i64)>)>, RunError> {
+    fn recipient(&self, to: &Recipient, ctx: &Context) -> Result<Option<Addressee>, RunError> {
         let (address, id) = match to {
             Recipient::Record {
                 expr,
@@ -389,10 +389,7 @@ impl Engine {
         }
     }
 
-    fn users_with_role(
-        &self,
-        role: &str,
-    ) -> Result<Vec<(String, Option<(RecordId, i64)>)>, RunError> {
+    fn users_with_role(&self, role: &str) -> Result<Vec<Addressee>, RunError> {
         let Some(user) = self.record_named("user") else {
             return Ok(Vec::new());
         };
