@@ -45,7 +45,8 @@ pub struct Graph {
     pub edges: Vec<Edge>,
 }
 
-/// Per step: runs waiting there now, and runs that went through it.
+/// Per step: runs waiting there now, and runs that went through it (the
+/// ones waiting there not among them).
 pub type Counts = HashMap<String, (i64, i64)>;
 
 /// The first line of the source a span covers, trimmed.
@@ -277,7 +278,7 @@ pub fn build(rule: &RuleDef, schema: &crate::ir::Schema, sources: &SourceMap) ->
 fn label(node: &Node, counts: &Counts) -> String {
     match node.step.as_ref().and_then(|s| counts.get(s)) {
         Some((waiting, passed)) if *waiting > 0 => {
-            format!("{}\n{waiting} waiting, {passed} passed", node.label)
+            format!("{}\n{passed} passed · {waiting} waiting", node.label)
         }
         Some((_, passed)) => format!("{}\n{passed} passed", node.label),
         None => node.label.clone(),

@@ -113,7 +113,10 @@ fn counts(
 ) -> crate::store::DbResult<crate::graph::Counts> {
     let mut out = crate::graph::Counts::new();
     for c in report.step_counts(rule)? {
-        out.insert(c.step, (c.waiting, c.passed));
+        // A run that waits at a step logged `waiting` there, so the runs
+        // the log shows at a wait or an approval include those still
+        // waiting: they have not passed it yet.
+        out.insert(c.step, (c.waiting, (c.passed - c.waiting).max(0)));
     }
     Ok(out)
 }

@@ -8,12 +8,14 @@
 use super::error::DbResult;
 use super::stats::{RuleStats, Totals};
 
-/// How many runs of a rule wait at a step now, and how many went through it.
+/// How many runs of a rule wait at a step now, and how many reached it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StepCount {
     /// The step's stable name.
     pub step: String,
     pub waiting: i64,
+    /// Runs with a line in the log at the step, other than its failure:
+    /// those waiting there now among them (a wait logs `waiting`).
     pub passed: i64,
 }
 
