@@ -86,8 +86,9 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     for rule in rules {
         let graph = crate::graph::build(rule, &program.schema, &project.sources);
         let counts = match &store {
-            Some(store) => counts(store.report(), &rule.name).map_err(|e| e.to_string())?,
-            None => crate::graph::Counts::new(),
+            Some(store) => crate::graph::counts(rule, &program.schema, store.as_ref())
+                .map_err(|e| e.to_string())?,
+            None => crate::graph::Counts::default(),
         };
         charts.push((graph, counts));
     }
@@ -105,18 +106,4 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn counts(
-    report: &dyn crate::store::Report,
-    rule: &str,
-) -> crate::store::DbResult<crate::graph::Counts> {
-    let mut out = crate::graph::Counts::new();
-    for c in report.step_counts(rule)? {
-        // A run that waits at a step logged `waiting` there, so the runs
-        // the log shows at a wait or an approval include those still
-        // waiting: they have not passed it yet.
-        out.insert(c.step, (c.waiting, (c.passed - c.waiting).max(0)));
-    }
-    Ok(out)
 }

@@ -19,6 +19,18 @@ pub struct StepCount {
     pub passed: i64,
 }
 
+/// How many runs of a rule wrote a value at a step that sets a field: the
+/// `set` lines of the log (`TABLE #ID.FIELD = VALUE`), by the value as the
+/// log shows it (`null` for null): the text after the first ` = `, which
+/// ends the field's name (names have no spaces).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SetCount {
+    /// The step's stable name.
+    pub step: String,
+    pub value: String,
+    pub runs: i64,
+}
+
 pub trait Report {
     /// Per rule that has runs, emails or problems, by name (byte order):
     /// what its runs and emails did (`flowc stats`).
@@ -29,6 +41,16 @@ pub trait Report {
     /// Per step of `rule` (by name, byte order): runs waiting there now and
     /// runs that passed it (`flowc graph --db`).
     fn step_counts(&self, rule: &str) -> DbResult<Vec<StepCount>>;
+    /// Per step of `rule` that set a field and value it wrote (by step,
+    /// then value, byte order): how many runs wrote it (`flowc graph
+    /// --db` tells an `assign`'s branches apart by their values).
+    fn set_counts(&self, rule: &str) -> DbResult<Vec<SetCount>>;
+}
+
+/// [`SetCount`]s in byte order, whatever order the database returned.
+pub(crate) fn sorted_set_counts(mut counts: Vec<SetCount>) -> Vec<SetCount> {
+    counts.sort_by(|a, b| (&a.step, &a.value).cmp(&(&b.step, &b.value)));
+    counts
 }
 
 impl Report for super::sqlite::Sqlite {
@@ -47,5 +69,22 @@ impl Report for super::sqlite::Sqlite {
                 passed,
             })
             .collect())
+    }
+    fn set_counts(&self, rule: &str) -> DbResult<Vec<SetCount>> {
+        let mut statement = self.connection().prepare(
+            "SELECT coalesce(step, ''), substr(detail, instr(detail, ' = ') + 3), count(DISTINCT run_id)
+             FROM flow_log WHERE rule = ?1 AND action = 'set' AND instr(detail, ' = ') > 0
+             GROUP BY 1, 2",
+        )?;
+        let counts = statement
+            .query_map([rule], |r| {
+                Ok(SetCount {
+                    step: r.get(0)?,
+                    value: r.get(1)?,
+                    runs: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(sorted_set_counts(counts))
     }
 }

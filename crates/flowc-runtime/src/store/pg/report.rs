@@ -5,7 +5,7 @@
 //! without creating its tables.
 
 use super::super::error::DbResult;
-use super::super::report::{Report, StepCount};
+use super::super::report::{Report, SetCount, StepCount, sorted_set_counts};
 use super::super::state::StateError;
 use super::super::stats::{RuleStats, Totals};
 use super::Pg;
@@ -169,5 +169,26 @@ impl Report for Pg {
             .into_iter()
             .map(|(step, count)| StepCount { step, ..count })
             .collect())
+    }
+
+    fn set_counts(&self, rule: &str) -> DbResult<Vec<SetCount>> {
+        let s = self.state();
+        let mut counts = Vec::new();
+        for r in self.client().query(
+            &format!(
+                "SELECT coalesce(step, ''), substr(detail, strpos(detail, ' = ') + 3), count(DISTINCT run_id)
+                 FROM {s}.flow_log
+                 WHERE rule = $1::text AND action = 'set' AND strpos(detail, ' = ') > 0
+                 GROUP BY 1, 2"
+            ),
+            &[&rule],
+        )? {
+            counts.push(SetCount {
+                step: r.try_get(0)?,
+                value: r.try_get(1)?,
+                runs: r.try_get(2)?,
+            });
+        }
+        Ok(sorted_set_counts(counts))
     }
 }

@@ -3,6 +3,10 @@
 //! durations, the branches and the actions. Rendered as Mermaid, Graphviz
 //! DOT, or a self-contained SVG (laid out here, no external program).
 
+mod counts;
+
+pub use counts::counts;
+
 use crate::ir::{RuleDef, Step, StepKind, Unless, Wait};
 use crate::source::{SourceMap, Span};
 use std::collections::HashMap;
@@ -26,8 +30,22 @@ pub enum Shape {
 pub struct Node {
     pub shape: Shape,
     pub label: String,
-    /// The step's stable name, for `--db` counts.
-    pub step: Option<String>,
+    /// The runs it counts with `--db`.
+    pub tally: Option<Tally>,
+}
+
+/// Which runs a node counts, with `--db`: each names its step by its
+/// stable name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tally {
+    /// The runs at a step.
+    Step(String),
+    /// The runs that reached an `assign`'s `index`th `when` line: those
+    /// that matched no line before it.
+    Case { step: String, index: usize },
+    /// The runs that took an `assign`'s `index`th branch (its `when`
+    /// lines, then `otherwise`).
+    Branch { step: String, index: usize },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -45,9 +63,50 @@ pub struct Graph {
     pub edges: Vec<Edge>,
 }
 
-/// Per step: runs waiting there now, and runs that went through it (the
-/// ones waiting there not among them).
-pub type Counts = HashMap<String, (i64, i64)>;
+/// Runs at a node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Runs {
+    /// Runs that went through it.
+    pub passed: i64,
+    /// Runs waiting there now (not among `passed`).
+    pub waiting: i64,
+}
+
+/// What a database says about a rule's runs, for `--db`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counts {
+    /// Per step, by its stable name.
+    pub steps: HashMap<String, Runs>,
+    /// Per `assign` step: the runs that took each branch (its `when` lines,
+    /// then `otherwise`), where the log tells them apart (`None` where it
+    /// does not).
+    pub branches: HashMap<String, Vec<Option<i64>>>,
+}
+
+impl Counts {
+    /// The runs a node counts, if known.
+    pub fn runs(&self, tally: &Tally) -> Option<Runs> {
+        match tally {
+            Tally::Step(step) => self.steps.get(step).copied(),
+            Tally::Case { step, index } => {
+                let at_step = self.steps.get(step)?.passed;
+                let before = self.branches.get(step).map_or(&[][..], Vec::as_slice);
+                let mut took = 0;
+                for i in 0..*index {
+                    took += before.get(i).copied().flatten()?;
+                }
+                Some(Runs {
+                    passed: (at_step - took).max(0),
+                    waiting: 0,
+                })
+            }
+            Tally::Branch { step, index } => Some(Runs {
+                passed: self.branches.get(step)?.get(*index).copied().flatten()?,
+                waiting: 0,
+            }),
+        }
+    }
+}
 
 /// The first line of the source a span covers, trimmed.
 fn text(sources: &SourceMap, span: Span) -> String {
@@ -74,10 +133,14 @@ type Exits = Vec<(usize, Option<String>)>;
 
 impl Builder<'_> {
     fn node(&mut self, shape: Shape, label: String, step: Option<&Step>) -> usize {
+        self.tallied(shape, label, step.map(|s| Tally::Step(s.name.clone())))
+    }
+
+    fn tallied(&mut self, shape: Shape, label: String, tally: Option<Tally>) -> usize {
         self.graph.nodes.push(Node {
             shape,
             label,
-            step: step.map(|s| s.name.clone()),
+            tally,
         });
         self.graph.nodes.len() - 1
     }
@@ -192,17 +255,29 @@ impl Builder<'_> {
                 );
                 let mut pending = exits;
                 let mut out = Exits::new();
-                for (condition, value) in cases {
-                    let decision = self.node(
+                let case = |index| {
+                    Some(Tally::Case {
+                        step: step.name.clone(),
+                        index,
+                    })
+                };
+                let branch = |index| {
+                    Some(Tally::Branch {
+                        step: step.name.clone(),
+                        index,
+                    })
+                };
+                for (index, (condition, value)) in cases.iter().enumerate() {
+                    let decision = self.tallied(
                         Shape::Decision,
                         text(self.sources, condition.span),
-                        Some(step),
+                        case(index),
                     );
                     self.connect(pending, decision);
-                    let action = self.node(
+                    let action = self.tallied(
                         Shape::Action,
                         format!("{name} = {}", text(self.sources, value.span)),
-                        Some(step),
+                        branch(index),
                     );
                     self.graph.edges.push(Edge {
                         from: decision,
@@ -213,10 +288,10 @@ impl Builder<'_> {
                     pending = vec![(decision, Some("no".into()))];
                 }
                 if let Some(value) = otherwise {
-                    let action = self.node(
+                    let action = self.tallied(
                         Shape::Action,
                         format!("{name} = {}", text(self.sources, value.span)),
-                        Some(step),
+                        branch(cases.len()),
                     );
                     self.connect(pending, action);
                     out.push((action, None));
@@ -276,11 +351,11 @@ pub fn build(rule: &RuleDef, schema: &crate::ir::Schema, sources: &SourceMap) ->
 
 /// The label with `--db` counts appended.
 fn label(node: &Node, counts: &Counts) -> String {
-    match node.step.as_ref().and_then(|s| counts.get(s)) {
-        Some((waiting, passed)) if *waiting > 0 => {
+    match node.tally.as_ref().and_then(|t| counts.runs(t)) {
+        Some(Runs { passed, waiting }) if waiting > 0 => {
             format!("{}\n{passed} passed · {waiting} waiting", node.label)
         }
-        Some((_, passed)) => format!("{}\n{passed} passed", node.label),
+        Some(Runs { passed, .. }) => format!("{}\n{passed} passed", node.label),
         None => node.label.clone(),
     }
 }
