@@ -57,6 +57,8 @@ pub trait Store: super::delivery::Outbox {
     /// The read-only questions of `flowc stats`, `flowc graph --db` and
     /// the demo's summary.
     fn report(&self) -> &dyn super::report::Report;
+    /// The questions and writes of `flowc serve`'s web edge.
+    fn web(&self) -> &dyn super::web::Web;
     /// The SQLite connection underneath, for the parts of flowc that do
     /// not go through this interface yet; `None` on other backends.
     fn sqlite(&self) -> Option<&rusqlite::Connection> {

@@ -71,6 +71,7 @@ pub const CHECKS: &[Check] = &[
         suppressions_are_kept_per_address,
     ),
     ("engagement_is_per_message", engagement_is_per_message),
+    ("the_web_edge_records_once", the_web_edge_records_once),
 ];
 
 /// Every check, against one backend; panics naming each check that failed
@@ -1298,4 +1299,237 @@ fn engagement_is_per_message(db: &dyn Store) {
     // `clicked` asks for a click only.
     assert_eq!(db.engaged(&seen(true), Some(a), window).ok(), Some(false));
     assert_eq!(db.engaged(&seen(true), Some(b), window).ok(), Some(true));
+}
+
+/// `flowc serve`'s operations (`store::Web`): a run's messages with their
+/// recipient and links; a batch's events, keyed events replayed (also
+/// within one batch) until the key expires, an unsubscription once per
+/// address, reported bounces and complaints by rank.
+fn the_web_edge_records_once(db: &dyn Store) {
+    use super::suppressions::Reason;
+    use super::web::{NewEvent, WebWrite, Written};
+    let web = db.web();
+    for (id, links) in [
+        ("<1.a@flowc>", None),
+        (
+            "<1.b@flowc>",
+            Some(r#"["https://a.jp/x?y=1","https://b.jp"]"#),
+        ),
+    ] {
+        let message = super::outbox::NewMessage {
+            message_id: id,
+            run_id: 1,
+            rule: "r",
+            template: Some("offer"),
+            kind: "email",
+            to: "A@example.jp",
+            from: None,
+            reply_to: None,
+            subject: "<b>Offer</b>",
+            body: "b",
+            html: None,
+            list_unsubscribe: None,
+            created_at: 5,
+            subject_table: "contact",
+            subject_id: 1,
+            recipient: links.map(|_| ("contact", 9)),
+            links,
+        };
+        assert_eq!(db.enqueue_email(&message).ok(), Some(true));
+    }
+    let sent = web.run_messages(1).expect("messages");
+    let seen: Vec<_> = sent
+        .iter()
+        .map(|m| {
+            (
+                m.message_id.as_str(),
+                m.template.as_deref(),
+                m.to.as_str(),
+                m.subject.as_str(),
+                m.recipient.clone(),
+                m.links.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "<1.a@flowc>",
+                Some("offer"),
+                "A@example.jp",
+                "<b>Offer</b>",
+                None,
+                vec![]
+            ),
+            (
+                "<1.b@flowc>",
+                Some("offer"),
+                "A@example.jp",
+                "<b>Offer</b>",
+                Some(("contact".to_string(), 9)),
+                vec!["https://a.jp/x?y=1".to_string(), "https://b.jp".to_string()]
+            ),
+        ]
+    );
+    assert_eq!(web.run_messages(2).expect("none").len(), 0);
+
+    let event = |name, data| NewEvent {
+        name,
+        table: "contact",
+        row: 9,
+        data,
+        at: 50,
+    };
+    let keyed = |key, used_since, now| WebWrite::Keyed {
+        scope: "hooks/paid",
+        key,
+        used_since,
+        now,
+        event: event("paid", r#"{"amount": 1}"#),
+    };
+    let unsubscribe = WebWrite::Unsubscribe {
+        address: " a@EXAMPLE.jp",
+        source: "the opt-out link of <1.b@flowc>",
+        clock: 40,
+        event: Some(event("unsubscribed", r#"{"message": "1.b@flowc"}"#)),
+    };
+    let report = |address, reason| WebWrite::Report {
+        address,
+        reason,
+        source: "POST /bounces",
+        clock: 41,
+    };
+    let done = web
+        .write(&[
+            WebWrite::Event(event(
+                "email_opened",
+                r#"{"template": "offer", "message": "1.b@flowc"}"#,
+            )),
+            keyed("k1", 0, 1000),
+            keyed("k1", 0, 1001),
+            keyed("k2", 0, 1002),
+            unsubscribe,
+            unsubscribe,
+            report("a@example.jp", Reason::Bounced),
+            report("A@example.jp", Reason::Bounced),
+            report("c@example.jp", Reason::Complained),
+        ])
+        .expect("batch");
+    let id = |w: &Written| match w {
+        Written::Event(e) | Written::Keyed { event: e, .. } => *e,
+        Written::Unsubscribed { event: Some(e), .. } => *e,
+        other => panic!("no event: {other:?}"),
+    };
+    let (opened, k1, k2, unsubscribed) = (id(&done[0]), id(&done[1]), id(&done[3]), id(&done[4]));
+    assert_eq!(
+        done[1..],
+        [
+            Written::Keyed {
+                event: k1,
+                replayed: false
+            },
+            Written::Keyed {
+                event: k1,
+                replayed: true
+            },
+            Written::Keyed {
+                event: k2,
+                replayed: false
+            },
+            Written::Unsubscribed {
+                changed: true,
+                event: Some(unsubscribed)
+            },
+            Written::Unsubscribed {
+                changed: false,
+                event: None
+            },
+            Written::Reported {
+                before: Some(Reason::Unsubscribed),
+                changed: true
+            },
+            Written::Reported {
+                before: Some(Reason::Bounced),
+                changed: false
+            },
+            Written::Reported {
+                before: None,
+                changed: true
+            },
+        ]
+    );
+    let mut ids = vec![opened, k1, k2, unsubscribed];
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "four events: {ids:?}");
+    let stored = |seq| {
+        let e = db
+            .load_event(seq)
+            .expect("load")
+            .expect("stored")
+            .expect("readable");
+        (
+            e.name,
+            e.table,
+            e.row_id,
+            serde_json::Value::Object(e.data.values),
+        )
+    };
+    assert_eq!(
+        stored(opened),
+        (
+            "email_opened".into(),
+            "contact".into(),
+            9,
+            serde_json::json!({"template": "offer", "message": "1.b@flowc"})
+        )
+    );
+    assert_eq!(stored(unsubscribed).0, "unsubscribed");
+    let reasons: Vec<(String, Reason, Option<String>)> = db
+        .suppressions()
+        .expect("list")
+        .into_iter()
+        .map(|s| (s.address, s.reason, s.source))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                "a@example.jp".into(),
+                Reason::Bounced,
+                Some("POST /bounces".into())
+            ),
+            (
+                "c@example.jp".into(),
+                Reason::Complained,
+                Some("POST /bounces".into())
+            ),
+        ]
+    );
+    // A key first used before `used_since` is forgotten: a new event.
+    let again = web
+        .write(&[keyed("k1", 1001, 2000), keyed("k2", 0, 2001)])
+        .expect("again");
+    assert!(
+        matches!(again[0], Written::Keyed { replayed: false, event } if event != k1),
+        "{again:?}"
+    );
+    assert_eq!(
+        again[1],
+        Written::Keyed {
+            event: k2,
+            replayed: true
+        }
+    );
+    // k2 (first used at 1002) goes; k1 (used again at 2000) stays.
+    assert_eq!(web.forget_keys(1500).expect("forget"), 1);
+    assert_eq!(web.forget_keys(1500).expect("forget again"), 0);
+    assert!(matches!(
+        web.write(&[keyed("k2", 0, 3000)]).expect("k2 anew")[0],
+        Written::Keyed {
+            replayed: false,
+            ..
+        }
+    ));
 }

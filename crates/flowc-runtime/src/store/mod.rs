@@ -41,6 +41,7 @@ pub mod suppressions;
 pub mod target;
 pub mod tx;
 pub mod versions;
+pub mod web;
 pub mod workers;
 
 pub use backend::Store;
@@ -48,3 +49,4 @@ pub use delivery::Outbox;
 pub use error::{DbError, DbResult};
 pub use inspection::Inspect;
 pub use report::Report;
+pub use web::Web;

@@ -66,6 +66,9 @@ impl Store for Sqlite {
     fn report(&self) -> &dyn super::report::Report {
         self
     }
+    fn web(&self) -> &dyn super::web::Web {
+        self
+    }
     fn sqlite(&self) -> Option<&Connection> {
         Some(&self.conn)
     }

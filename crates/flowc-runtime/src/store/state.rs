@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The newest state layout this flowc knows. A database written by a newer
 /// flowc (a higher version) is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 /// Each migration takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -427,6 +427,21 @@ ALTER TABLE flow_outbox ADD COLUMN recipient_tbl TEXT;
 ALTER TABLE flow_outbox ADD COLUMN recipient_id INTEGER;
 ALTER TABLE flow_outbox ADD COLUMN links TEXT;
 CREATE INDEX IF NOT EXISTS flow_outbox_run ON flow_outbox (run_id, template);
+"#,
+    // 14: `flowc serve` (§9): a webhook's `Idempotency-Key`, kept a day so
+    // that a repeated request gets the first answer (the event it
+    // recorded) and records nothing new, whichever serve process it
+    // reaches. `at` is wall-clock seconds of the first use; `event_id` is
+    // set in the transaction that inserts the row.
+    r#"
+CREATE TABLE IF NOT EXISTS flow_idempotency_keys (
+  scope    TEXT NOT NULL,
+  key      TEXT NOT NULL,
+  event_id INTEGER,
+  at       INTEGER NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE INDEX IF NOT EXISTS flow_idempotency_keys_at ON flow_idempotency_keys (at);
 "#,
 ];
 

@@ -175,22 +175,32 @@ pub fn add(
     source: Option<&str>,
     at: i64,
 ) -> Result<Option<Reason>, OutboxError> {
+    transaction(conn, || add_within(conn, address, reason, source, at))
+}
+
+/// [`add`] inside a transaction the caller holds (`flowc serve` records an
+/// unsubscription with its event, many in one transaction).
+pub(in crate::store) fn add_within(
+    conn: &Connection,
+    address: &str,
+    reason: Reason,
+    source: Option<&str>,
+    at: i64,
+) -> Result<Option<Reason>, OutboxError> {
     let address = normalize(address);
-    transaction(conn, || {
-        let before = find(conn, &address)?.map(|s| s.reason);
-        if before == Some(reason) {
-            return Ok(before);
-        }
-        conn.prepare_cached(
-            "INSERT INTO flow_suppressions (address, reason, at, source) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (address) DO UPDATE SET reason = excluded.reason, at = excluded.at, \
-             source = excluded.source",
-        )?
-        .execute(params![address, reason.as_str(), at, source])?;
-        let (action, detail) = added_line(&address, reason, before, source);
-        log(conn, at, action, &detail)?;
-        Ok(before)
-    })
+    let before = find(conn, &address)?.map(|s| s.reason);
+    if before == Some(reason) {
+        return Ok(before);
+    }
+    conn.prepare_cached(
+        "INSERT INTO flow_suppressions (address, reason, at, source) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (address) DO UPDATE SET reason = excluded.reason, at = excluded.at, \
+         source = excluded.source",
+    )?
+    .execute(params![address, reason.as_str(), at, source])?;
+    let (action, detail) = added_line(&address, reason, before, source);
+    log(conn, at, action, &detail)?;
+    Ok(before)
 }
 
 /// Lifts the suppression of `address`, with a `flow_log` line, in one

@@ -22,6 +22,7 @@ pub mod rows;
 pub mod runs;
 pub mod state;
 pub mod store;
+pub mod web;
 
 pub use store::Pg;
 

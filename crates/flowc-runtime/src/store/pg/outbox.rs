@@ -458,36 +458,9 @@ impl Outbox for Pg {
         source: Option<&str>,
         clock: i64,
     ) -> Result<Option<Reason>> {
-        let s = &self.s;
-        let address = normalize(address);
         let mut c = self.c();
         let mut tx = c.transaction()?;
-        let before = tx
-            .query_opt(
-                &format!(
-                    "SELECT address, reason, at, source FROM {s}.flow_suppressions
-                     WHERE address = $1::text FOR UPDATE"
-                ),
-                &[&address],
-            )?
-            .as_ref()
-            .map(suppression)
-            .transpose()?
-            .map(|x| x.reason);
-        if before == Some(reason) {
-            return Ok(before);
-        }
-        tx.execute(
-            &format!(
-                "INSERT INTO {s}.flow_suppressions AS x (address, reason, at, source)
-                 VALUES ($1::text, $2::text, $3::bigint, $4::text)
-                 ON CONFLICT (address) DO UPDATE
-                   SET reason = excluded.reason, at = excluded.at, source = excluded.source"
-            ),
-            &[&address, &reason.as_str(), &clock, &source],
-        )?;
-        let (action, detail) = added_line(&address, reason, before, source);
-        log_delivery(&mut tx, s, clock, action, &detail)?;
+        let before = suppress_within(&mut tx, &self.s, address, reason, source, clock)?;
         tx.commit()?;
         Ok(before)
     }
@@ -515,6 +488,55 @@ impl Outbox for Pg {
         tx.commit()?;
         Ok(Some(removed.reason))
     }
+}
+
+/// [`Outbox::suppress`] inside a transaction the caller holds (`flowc
+/// serve` records an unsubscription with its event, many in one
+/// transaction): the address's row is locked until it ends.
+pub(super) fn suppress_within(
+    c: &mut impl GenericClient,
+    s: &str,
+    address: &str,
+    reason: Reason,
+    source: Option<&str>,
+    clock: i64,
+) -> Result<Option<Reason>> {
+    let address = normalize(address);
+    let before = suppression_for_update(c, s, &address)?.map(|x| x.reason);
+    if before == Some(reason) {
+        return Ok(before);
+    }
+    c.execute(
+        &format!(
+            "INSERT INTO {s}.flow_suppressions AS x (address, reason, at, source)
+             VALUES ($1::text, $2::text, $3::bigint, $4::text)
+             ON CONFLICT (address) DO UPDATE
+               SET reason = excluded.reason, at = excluded.at, source = excluded.source"
+        ),
+        &[&address, &reason.as_str(), &clock, &source],
+    )?;
+    let (action, detail) = added_line(&address, reason, before, source);
+    log_delivery(c, s, clock, action, &detail)?;
+    Ok(before)
+}
+
+/// The suppression of a normalized `address`, its row locked until the
+/// transaction ends.
+pub(super) fn suppression_for_update(
+    c: &mut impl GenericClient,
+    s: &str,
+    address: &str,
+) -> Result<Option<Suppression>> {
+    c.query_opt(
+        &format!(
+            "SELECT address, reason, at, source FROM {s}.flow_suppressions
+             WHERE address = $1::text FOR UPDATE"
+        ),
+        &[&address],
+    )?
+    .as_ref()
+    .map(suppression)
+    .transpose()
 }
 
 /// A `flow_suppressions` row (address, reason, at, source).

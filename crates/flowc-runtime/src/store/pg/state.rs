@@ -13,7 +13,7 @@ use super::super::state::StateError;
 use postgres::Client;
 
 /// The layout version these migrations bring a database to.
-pub const VERSION: i64 = 8;
+pub const VERSION: i64 = 9;
 
 /// Arbitrary: the advisory lock migrations take (one per database).
 const MIGRATION_LOCK: i64 = 0x666c_6f77_635f_6d67;
@@ -271,6 +271,22 @@ ALTER TABLE {s}.flow_outbox ADD COLUMN recipient_tbl text;
 ALTER TABLE {s}.flow_outbox ADD COLUMN recipient_id bigint;
 ALTER TABLE {s}.flow_outbox ADD COLUMN links text;
 CREATE INDEX flow_outbox_run ON {s}.flow_outbox (run_id, template);
+",
+    // 9: `flowc serve` (§9): a webhook's `Idempotency-Key`, kept a day so
+    // that a repeated request gets the first answer (the event it
+    // recorded) and records nothing new, whichever serve process it
+    // reaches. `at` is wall-clock seconds of the first use; `event_id` is
+    // set in the transaction that inserts the row (a second request with
+    // the key waits for that transaction on the primary key).
+    "
+CREATE TABLE {s}.flow_idempotency_keys (
+  scope    text NOT NULL,
+  key      text NOT NULL,
+  event_id bigint,
+  at       bigint NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE INDEX flow_idempotency_keys_at ON {s}.flow_idempotency_keys (at);
 ",
 ];
 /// The quoted name of the schema flowc's tables live in.

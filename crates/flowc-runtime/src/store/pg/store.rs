@@ -200,6 +200,9 @@ impl Store for Pg {
     fn report(&self) -> &dyn super::super::report::Report {
         self
     }
+    fn web(&self) -> &dyn super::super::web::Web {
+        self
+    }
 
     fn prepare(&self, schema: &Schema) -> Result<(), StateError> {
         let mut c = self.c();
