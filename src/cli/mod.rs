@@ -13,6 +13,7 @@ mod open;
 mod outbox;
 mod run;
 mod schema;
+mod serve;
 mod stats;
 mod suppress;
 mod test;
@@ -47,6 +48,7 @@ enum Command {
     Fmt(fmt::Args),
     Schema(schema::Args),
     Run(run::Args),
+    Serve(serve::Args),
     Event(event::Args),
     Approvals(approvals::Args),
     Outbox(outbox::Args),
@@ -68,6 +70,7 @@ pub fn main() -> ExitCode {
         Command::Compile(args) => compile::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Run(args) => run::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Event(args) => event::run(args),
         Command::Approvals(args) => approvals::run(args),
         Command::Outbox(args) => outbox::run(args),

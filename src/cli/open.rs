@@ -62,3 +62,27 @@ pub(crate) fn engine(
     };
     engine.map(Some).map_err(|e| format!("{target}: {e}"))
 }
+
+/// A store on `db` for `flowc serve`'s writer: its own connection to a
+/// database whose state tables the engine has made (a SQLite file, or a
+/// PostgreSQL URL with flowc's tables in `state_schema`).
+pub(crate) fn store(db: &Path, state_schema: &str) -> Result<Box<dyn crate::store::Store>, String> {
+    let target = Target::parse(&db.to_string_lossy())?;
+    match &target {
+        Target::Sqlite(path) => {
+            let conn = crate::store::state::open(path).map_err(|e| format!("{target}: {e}"))?;
+            let store =
+                crate::store::sqlite::Sqlite::new(conn).map_err(|e| format!("{target}: {e}"))?;
+            Ok(Box::new(store))
+        }
+        Target::Postgres(pg) => {
+            let mut client = crate::store::pg::connect(pg)?;
+            client
+                .batch_execute(&format!(
+                    "SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION}'"
+                ))
+                .map_err(|e| format!("{pg}: {}", crate::store::pg::error_text(&e)))?;
+            Ok(Box::new(crate::store::pg::Pg::new(client, state_schema)))
+        }
+    }
+}

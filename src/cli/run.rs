@@ -25,24 +25,14 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// The database holding the records (and flowc's state): a SQLite
-    /// file or a postgresql:// URL (the password from PGPASSWORD).
-    #[arg(long, value_name = "FILE|URL")]
-    db: PathBuf,
-    /// On PostgreSQL: the schema flowc's own tables live in.
-    #[arg(long, value_name = "NAME", default_value = "flowc")]
-    state_schema: String,
-    /// The rules project; default: the current folder.
-    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    common: Common,
     /// Process once and exit (the default).
     #[arg(long, conflicts_with = "watch")]
     once: bool,
     /// Keep running, checking for work every --interval seconds.
     #[arg(long)]
     watch: bool,
-    /// Seconds between checks with --watch.
-    #[arg(long, default_value_t = 1, value_name = "SECONDS")]
-    interval: u64,
     /// Run at this time instead of the wall clock.
     #[arg(long, value_name = "TIME", conflicts_with = "until")]
     now: Option<String>,
@@ -55,6 +45,24 @@ pub struct Args {
     /// rules); change nothing and send nothing.
     #[arg(long)]
     dry_run: bool,
+}
+
+/// What `flowc run` and `flowc serve` share: the database, the rules and
+/// how email goes out.
+#[derive(clap::Args, Clone)]
+pub struct Common {
+    /// The database holding the records (and flowc's state): a SQLite
+    /// file or a postgresql:// URL (the password from PGPASSWORD).
+    #[arg(long, value_name = "FILE|URL")]
+    pub db: PathBuf,
+    /// On PostgreSQL: the schema flowc's own tables live in.
+    #[arg(long, value_name = "NAME", default_value = "flowc")]
+    pub state_schema: String,
+    /// The rules project; default: the current folder.
+    pub paths: Vec<PathBuf>,
+    /// Seconds between checks with --watch (and `flowc serve`).
+    #[arg(long, default_value_t = 1, value_name = "SECONDS")]
+    interval: u64,
     /// Deliver email through this SMTP server: smtp://HOST:PORT or
     /// smtps://HOST:PORT. Credentials come from FLOWC_SMTP_USER and
     /// FLOWC_SMTP_PASSWORD; FLOWC_SMTP_CA names a PEM certificate to trust
@@ -91,9 +99,10 @@ pub struct Args {
     from: String,
     /// The public https address of `flowc serve` (§8): marketing mail then
     /// carries the one-click opt-out link `URL/u/TOKEN` (List-Unsubscribe,
-    /// List-Unsubscribe-Post and the footer). Needs FLOWC_SECRET.
+    /// List-Unsubscribe-Post and the footer), an open-tracking image and
+    /// tracked links. Needs FLOWC_SECRET.
     #[arg(long, value_name = "URL")]
-    public_url: Option<String>,
+    pub public_url: Option<String>,
     /// Evaluation backend: the bytecode VM, the Cranelift JIT, or the VM
     /// until an expression is hot (1,000 evaluations), then the JIT.
     #[arg(long, default_value_t = Backend::Auto)]
@@ -108,7 +117,7 @@ enum SecurityArg {
     Tls,
 }
 
-fn transport(args: &Args) -> Result<Transport, String> {
+fn transport(args: &Common) -> Result<Transport, String> {
     let security = args.smtp_security.map(|s| match s {
         SecurityArg::Auto => Security::Auto,
         SecurityArg::None => Security::None,
@@ -133,33 +142,99 @@ fn wall_clock() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// How email goes out, checked before anything runs: the transport, DKIM
+/// signing and the public links.
+pub(crate) struct Outgoing {
+    transport: Transport,
+    dkim: Option<crate::mail::Dkim>,
+    public_links: Option<crate::mail::token::PublicLinks>,
+}
+
+impl Outgoing {
+    /// From the arguments and the environment; `secret` gives
+    /// `FLOWC_SECRET` when --public-url asks for it.
+    pub(crate) fn new(
+        common: &Common,
+        secret: impl FnOnce() -> Result<crate::mail::token::Secret, String>,
+    ) -> Result<Outgoing, String> {
+        let transport = transport(common)?;
+        let dkim = crate::mail::Dkim::from_env()?;
+        let public_links = match &common.public_url {
+            Some(url) => Some(crate::mail::token::PublicLinks::new(url, secret()?)?),
+            None => None,
+        };
+        Ok(Outgoing {
+            transport,
+            dkim,
+            public_links,
+        })
+    }
+}
+
+/// What to do: when to run to, whether to keep running, whether to only
+/// show what would happen.
+pub(crate) struct Plan {
+    now: Option<String>,
+    until: Option<String>,
+    watch: bool,
+    dry_run: bool,
+}
+
+impl Plan {
+    /// `flowc serve`'s: at the wall clock, for ever (`run --watch`).
+    pub(crate) fn watch() -> Plan {
+        Plan {
+            now: None,
+            until: None,
+            watch: true,
+            dry_run: false,
+        }
+    }
+}
+
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    let Some((project, program)) = super::checked_project(&args.paths)? else {
+    let Some((project, program)) = super::checked_project(&args.common.paths)? else {
         return Ok(ExitCode::from(1));
     };
     let _ = args.once;
-    let transport = transport(&args)?;
-    let dkim = crate::mail::Dkim::from_env()?;
-    let public_links = match &args.public_url {
-        Some(url) => {
-            let secret = crate::mail::token::Secret::from_env("--public-url")?;
-            Some(crate::mail::token::PublicLinks::new(url, secret)?)
-        }
-        None => None,
+    let outgoing = Outgoing::new(&args.common, || {
+        crate::mail::token::Secret::from_env("--public-url")
+    })?;
+    let plan = Plan {
+        now: args.now,
+        until: args.until,
+        watch: args.watch,
+        dry_run: args.dry_run,
     };
+    work(&args.common, &project, program, outgoing, plan, &mut || {})
+}
+
+/// Runs the engine and delivery as `plan` says: what `flowc run` does,
+/// and `flowc serve` on a thread of its own. `started` is called once the
+/// database is open (and, watching, this worker registered): from then on
+/// the state tables are ready for others. Returns the exit status; an
+/// `Err` stops the process.
+pub(crate) fn work(
+    common: &Common,
+    project: &crate::project::Project,
+    program: crate::ir::Program,
+    outgoing: Outgoing,
+    plan: Plan,
+    started: &mut dyn FnMut(),
+) -> Result<ExitCode, String> {
     let zone = program.schema.timezone;
     let options = Options {
-        dry_run: args.dry_run,
-        project_text: super::project_text(&project),
-        backend: args.backend,
-        public_links,
+        dry_run: plan.dry_run,
+        project_text: super::project_text(project),
+        backend: common.backend,
+        public_links: outgoing.public_links,
     };
-    let paths = paths_shown(&args.paths);
+    let paths = paths_shown(&common.paths);
     let open = || {
         super::open::engine(
-            &args.db,
-            &args.state_schema,
-            &project,
+            &common.db,
+            &common.state_schema,
+            project,
             program.clone(),
             options.clone(),
             &paths,
@@ -169,18 +244,18 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         return Ok(ExitCode::from(1));
     };
     let parse = |t: &String| crate::engine::parse_time(t, zone);
-    let how = match (&args.now, &args.until) {
+    let how = match (&plan.now, &plan.until) {
         (Some(now), _) => Advance::To(parse(now)?),
         (None, Some(until)) => Advance::Until(parse(until)?),
         (None, None) => Advance::To(wall_clock()),
     };
-    if args.dry_run {
+    if plan.dry_run {
         dry_run(&engine, how)?;
         return Ok(ExitCode::SUCCESS);
     }
     let simulation = match how {
         Advance::Until(_) => Some("--until"),
-        Advance::To(t) if args.now.is_some() && t < wall_clock() => Some("--now in the past"),
+        Advance::To(t) if plan.now.is_some() && t < wall_clock() => Some("--now in the past"),
         Advance::To(_) => None,
     };
     if let Some(what) = simulation {
@@ -188,17 +263,19 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     }
     // Without --watch a paused delivery is tried once per run; with it,
     // once a minute.
-    let retry_paused = args.watch.then_some(std::time::Duration::from_secs(60));
-    let mut courier = Courier::new(transport, &args.from, args.lease, retry_paused).with_dkim(dkim);
-    if args.watch {
+    let retry_paused = plan.watch.then_some(std::time::Duration::from_secs(60));
+    let mut courier = Courier::new(outgoing.transport, &common.from, common.lease, retry_paused)
+        .with_dkim(outgoing.dkim);
+    if plan.watch {
         // Registered now, delivering or not: a simulation started while
         // this worker runs sees it and is refused.
         courier
             .start(engine.store(), true)
             .map_err(|e| e.to_string())?;
     }
-    let watch = args.watch.then_some(Watch {
-        interval: args.interval,
+    started();
+    let watch = plan.watch.then_some(Watch {
+        interval: common.interval,
         reopen: &open,
     });
     let result = run_and_deliver(&mut engine, &mut courier, how, watch);

@@ -37,6 +37,7 @@ mod pg_workers;
 mod postgres;
 mod reliability;
 mod scenarios;
+mod serve;
 mod signing;
 mod suppression;
 mod unsubscribed;

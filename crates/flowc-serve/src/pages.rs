@@ -1,0 +1,152 @@
+//! The pages people see, in Japanese and English, from maud templates
+//! (checked when compiled; everything inserted is HTML-escaped). They work
+//! without JavaScript and load nothing else: the Content-Security-Policy
+//! allows no script, no outside resource, and forms only to this server.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+
+/// The address as a page shows it: its first character, `***`, and the
+/// domain (`y***@example.jp`), so that a forwarded link does not reveal
+/// whose it is.
+pub fn mask(address: &str) -> String {
+    let address = address.trim();
+    let (local, domain) = match address.rsplit_once('@') {
+        Some((local, domain)) => (local, Some(domain)),
+        None => (address, None),
+    };
+    let first: String = local.chars().take(1).collect();
+    match domain {
+        Some(domain) => format!("{first}***@{domain}"),
+        None => format!("{first}***"),
+    }
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Hiragino Sans','Noto Sans JP',sans-serif;\
+max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.7;color:#222}\
+h1{font-size:1.3rem}p.en{color:#555}button{font-size:1rem;padding:.6rem 1.4rem;cursor:pointer}\
+.subject{font-weight:bold}";
+
+/// A whole page with the headers every page carries.
+fn page(status: StatusCode, title: &str, body: Markup) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="ja" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) }
+                style { (maud::PreEscaped(STYLE)) }
+            }
+            body { (body) }
+        }
+    };
+    let mut response = (status, markup.into_string()).into_response();
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// `GET /u/TOKEN`: asks to confirm the opt-out.
+pub fn confirm_opt_out(address: &str, subject: &str) -> Response {
+    let masked = mask(address);
+    page(
+        StatusCode::OK,
+        "配信停止 / Unsubscribe",
+        html! {
+            h1 { "配信停止 / Unsubscribe" }
+            p {
+                (masked) " 宛のお知らせメールの配信を停止しますか？"
+                @if !subject.is_empty() {
+                    " (件名: " span.subject { (subject) } ")"
+                }
+            }
+            p.en lang="en" {
+                "Stop marketing email to " (masked) "?"
+                @if !subject.is_empty() {
+                    " (subject: " span.subject { (subject) } ")"
+                }
+            }
+            form method="post" {
+                input type="hidden" name="List-Unsubscribe" value="One-Click";
+                button type="submit" { "配信を停止する / Unsubscribe" }
+            }
+            p.en lang="en" {
+                "Receipts and other transactional email still arrive. "
+                "ご契約・お支払いなどに関する連絡メールは引き続き届きます。"
+            }
+        },
+    )
+}
+
+/// `POST /u/TOKEN`: the opt-out is done (also when it was already).
+pub fn opted_out(address: &str) -> Response {
+    let masked = mask(address);
+    page(
+        StatusCode::OK,
+        "配信を停止しました / Unsubscribed",
+        html! {
+            h1 { "配信を停止しました / Unsubscribed" }
+            p { (masked) " 宛のお知らせメールの配信を停止しました。" }
+            p.en lang="en" { (masked) " will get no more marketing email from us." }
+        },
+    )
+}
+
+/// A link that is not (or no longer) valid.
+pub fn not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "無効なリンク / Link not valid",
+        html! {
+            h1 { "無効なリンクです / This link is not valid" }
+            p { "リンクが途中で切れていないか、メールの本文からもう一度お試しください。" }
+            p.en lang="en" { "Check that the whole link was copied, or follow it again from the email." }
+        },
+    )
+}
+
+/// The database failed; the person may try again.
+pub fn unavailable() -> Response {
+    let mut response = page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "一時的なエラー / Temporary error",
+        html! {
+            h1 { "一時的なエラーです / Temporary error" }
+            p { "しばらくしてからもう一度お試しください。" }
+            p.en lang="en" { "Please try again in a moment." }
+        },
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_masked_after_their_first_character() {
+        assert_eq!(mask("yamada@example.jp"), "y***@example.jp");
+        assert_eq!(mask(" 山田@example.jp "), "山***@example.jp");
+        assert_eq!(mask("a@b@example.jp"), "a***@example.jp");
+        assert_eq!(mask("nobody"), "n***");
+        assert_eq!(mask(""), "***");
+    }
+}

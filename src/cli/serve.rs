@@ -1,0 +1,108 @@
+//! `flowc serve`: `flowc run --watch` and the web edge in one process
+//! (DESIGN.md §9). The engine and delivery run on a thread of their own
+//! with their own connection, exactly as `run --watch` runs them
+//! (`run::work`); the HTTP side (crates/flowc-serve) has its own connection
+//! on its writer thread.
+
+use super::run::{Common, Outgoing, Plan};
+use std::process::ExitCode;
+
+/// Run the rules as `flowc run --watch` does and answer HTTP: the
+/// open-tracking image /o/TOKEN, tracked links /c/TOKEN, the opt-out page
+/// and one-click opt-out /u/TOKEN, signed webhooks /hooks/EVENT and
+/// /bounces.
+///
+/// Secrets come from the environment only: FLOWC_SECRET (required, at
+/// least 32 bytes; the same value as `flowc run --public-url` used: it
+/// signs the links' tokens and verifies webhooks) and FLOWC_ADMIN_TOKEN
+/// (without it the admin pages, a later addition, are off).
+///
+/// It listens on 127.0.0.1 unless told otherwise: put a TLS proxy in
+/// front and give its address as --public-url (docs/serve.md).
+///
+/// Examples:
+///   FLOWC_SECRET=… flowc serve --db crm.sqlite rules/ --public-url https://flow.example.jp --mail-dir outbox/
+///   FLOWC_SECRET=… flowc serve --db postgresql://flowc@db.example.jp/crm rules/ --listen 127.0.0.1:9000 --smtp smtps://mail.example.jp
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(flatten)]
+    common: Common,
+    /// The address to answer HTTP on (HOST:PORT; port 0 picks a free one).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+    listen: String,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    let secrets = flowc_serve::Secrets::from_env()?;
+    let admin = flowc_serve::AdminToken::from_env();
+    let Some((project, program)) = super::checked_project(&args.common.paths)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let tokens = secrets.tokens.clone();
+    let outgoing = Outgoing::new(&args.common, || Ok(tokens))?;
+    let listener = flowc_serve::Listener::bind(&args.listen)?;
+    let address = listener.local_addr()?;
+    let schema = program.schema.clone();
+
+    // The engine and delivery, on their own thread (`run --watch`).
+    let shutdown = flowc_serve::Shutdown::new();
+    let (ready, started) = std::sync::mpsc::channel::<()>();
+    let engine = {
+        let common = args.common.clone();
+        let shutdown = shutdown.clone();
+        std::thread::Builder::new()
+            .name("flowc-engine".into())
+            .spawn(move || {
+                let result = super::run::work(
+                    &common,
+                    &project,
+                    program,
+                    outgoing,
+                    Plan::watch(),
+                    &mut || {
+                        let _ = ready.send(());
+                    },
+                );
+                // The engine stopped (an error): so does the server.
+                shutdown.trigger();
+                result
+            })
+            .map_err(|e| format!("cannot start the engine thread: {e}"))?
+    };
+    if started.recv().is_err() {
+        // It stopped before it started: the rules do not match the
+        // database, or the database cannot be opened.
+        return engine
+            .join()
+            .unwrap_or_else(|_| Err("the engine thread panicked".into()));
+    }
+
+    let db = args.common.db.clone();
+    let state_schema = args.common.state_schema.clone();
+    let open: flowc_serve::Opener =
+        std::sync::Arc::new(move || super::open::store(&db, &state_schema));
+    println!("flowc serve: listening on http://{address}");
+    match &args.common.public_url {
+        Some(url) => println!("flowc serve: links in email point to {url}"),
+        None => println!(
+            "flowc serve: no --public-url: new email carries no tracking or one-click opt-out links"
+        ),
+    }
+    if admin.is_none() {
+        println!("flowc serve: FLOWC_ADMIN_TOKEN is not set: the admin pages are off");
+    }
+    let config = flowc_serve::Config {
+        secrets,
+        admin,
+        schema,
+    };
+    flowc_serve::serve(listener, config, open, shutdown)?;
+    if engine.is_finished() {
+        return engine
+            .join()
+            .unwrap_or_else(|_| Err("the engine thread panicked".into()));
+    }
+    // Stopped by a signal: the engine thread ends with the process.
+    Ok(ExitCode::SUCCESS)
+}
