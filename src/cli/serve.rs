@@ -48,9 +48,11 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     // The engine and delivery, on their own thread (`run --watch`).
     let shutdown = flowc_serve::Shutdown::new();
     let (ready, started) = std::sync::mpsc::channel::<()>();
+    let engine_stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let engine = {
         let common = args.common.clone();
         let shutdown = shutdown.clone();
+        let stopped = engine_stopped.clone();
         std::thread::Builder::new()
             .name("flowc-engine".into())
             .spawn(move || {
@@ -65,6 +67,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
                     },
                 );
                 // The engine stopped (an error): so does the server.
+                stopped.store(true, std::sync::atomic::Ordering::SeqCst);
                 shutdown.trigger();
                 result
             })
@@ -98,7 +101,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         schema,
     };
     flowc_serve::serve(listener, config, open, shutdown)?;
-    if engine.is_finished() {
+    if engine_stopped.load(std::sync::atomic::Ordering::SeqCst) {
         return engine
             .join()
             .unwrap_or_else(|_| Err("the engine thread panicked".into()));

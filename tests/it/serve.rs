@@ -1049,3 +1049,35 @@ fn the_documented_webhook_examples_work() {
         );
     }
 }
+
+/// Rules that do not match the database: serve says so and stops before
+/// it listens, as `flowc run` does.
+#[test]
+fn serve_refuses_rules_that_do_not_match_the_database() {
+    let world = World::files(&[("main.flow", PROJECT)]);
+    world.ok(&["run", "--db", "crm.sqlite", "rules"]);
+    let edited = PROJECT.replace("  email: text\n", "  email: text\n  phone: text\n");
+    std::fs::write(world.project.join("main.flow"), edited).expect("edit");
+    let out = world.flowc_env(
+        &[
+            "serve",
+            "--db",
+            "crm.sqlite",
+            "rules",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[("FLOWC_SECRET", SECRET)],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("does not match the rules"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stdout).contains("listening"),
+        "{}",
+        text(&out.stdout)
+    );
+}
