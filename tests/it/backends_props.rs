@@ -166,6 +166,37 @@ fn tri(a: &S, b: &S, c: &S, f: fn(&str, &str, &str) -> String) -> S {
         .boxed()
 }
 
+/// Month literals: calendar months and years, negative ones too.
+fn months() -> S {
+    select(vec![
+        "1mo", "4mo", "11mo", "1y", "1y6mo", "-1mo", "-2y", "0mo", "13mo",
+    ])
+    .prop_map(str::to_string)
+    .boxed()
+}
+
+/// Durations of whole days (a date moves only by those), or read from a
+/// field, whose value the checker cannot know.
+fn whole_days(i: &S) -> S {
+    let fixed = select(vec!["1d", "7d", "0d", "1w", "-3d", "t.dur", "t.ndur"])
+        .prop_map(str::to_string)
+        .boxed();
+    proptest::strategy::Union::new(vec![fixed, un(i, |n| format!("(({n} % 400) * 1d)"))]).boxed()
+}
+
+/// Times of day for `DATE at "HH:MM"`.
+fn times_of_day() -> S {
+    select(vec![
+        "\"00:00\"",
+        "\"09:00\"",
+        "\"10:30\"",
+        "\"23:59\"",
+        "\"12:00:30\"",
+    ])
+    .prop_map(str::to_string)
+    .boxed()
+}
+
 /// Expressions of type `g` built from smaller ones (`p`).
 fn composites(g: G, p: &HashMap<G, S>) -> Vec<S> {
     let at = |g: G| p[&g].clone();
@@ -283,8 +314,11 @@ fn composites(g: G, p: &HashMap<G, S>) -> Vec<S> {
             out
         }
         G::Date => vec![
-            bin(&day, &dur, |a, b| format!("({a} + {b})")),
-            bin(&day, &dur, |a, b| format!("({a} - {b})")),
+            bin(&day, &whole_days(&i), |a, b| format!("({a} + {b})")),
+            bin(&day, &whole_days(&i), |a, b| format!("({a} - {b})")),
+            bin(&day, &months(), |a, b| format!("({a} + {b})")),
+            bin(&day, &months(), |a, b| format!("({a} - {b})")),
+            bin(&day, &i, |a, b| format!("add_months({a}, ({b} % 1000))")),
             un(&time, |a| format!("date({a})")),
             un(&day, |a| format!("start_of_month({a})")),
             un(&day, |a| format!("add_business_days({a}, 3)")),
@@ -298,6 +332,10 @@ fn composites(g: G, p: &HashMap<G, S>) -> Vec<S> {
         G::DateTime => vec![
             bin(&time, &dur, |a, b| format!("({a} + {b})")),
             bin(&time, &dur, |a, b| format!("({a} - {b})")),
+            bin(&time, &months(), |a, b| format!("({a} + {b})")),
+            bin(&time, &months(), |a, b| format!("({a} - {b})")),
+            bin(&time, &i, |a, b| format!("add_months({a}, ({b} % 1000))")),
+            bin(&day, &times_of_day(), |a, b| format!("({a} at {b})")),
             cond(&time),
         ],
         G::Dur => vec![

@@ -480,6 +480,31 @@ impl Reference<'_> {
                 }
                 _ => V::Null,
             },
+            Builtin::AddMonths => {
+                let n = args[1].as_i64().unwrap_or(0);
+                match &args[0] {
+                    V::Date(_) => match date(&args[0]).and_then(|d| shift_months(d, n)) {
+                        Some(d) => V::Date(day_number(d)),
+                        None => return Err(EvalError::Overflow("months")),
+                    },
+                    V::DateTime(t) => match local_months(*t, n, schema.timezone) {
+                        Some(t) => V::DateTime(t),
+                        None => return Err(EvalError::Overflow("months")),
+                    },
+                    _ => V::Null,
+                }
+            }
+            Builtin::AtTime => {
+                let seconds = args[1].as_i64().unwrap_or(-1);
+                let time = u32::try_from(seconds)
+                    .ok()
+                    .and_then(|s| chrono::NaiveTime::from_num_seconds_from_midnight_opt(s, 0));
+                match (date(&args[0]), time) {
+                    (Some(d), Some(time)) => local_instant(d.and_time(time), schema.timezone)
+                        .map_or(V::Null, V::DateTime),
+                    _ => V::Null,
+                }
+            }
             Builtin::Days => V::Int(args[0].as_i64().unwrap_or(0) / 86_400),
             Builtin::Hours => V::Int(args[0].as_i64().unwrap_or(0) / 3_600),
             Builtin::Minutes => V::Int(args[0].as_i64().unwrap_or(0) / 60),
@@ -529,4 +554,41 @@ impl Reference<'_> {
             Builtin::Coalesce | Builtin::ToText => V::Null,
         })
     }
+}
+
+fn day_number(d: chrono::NaiveDate) -> i32 {
+    (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
+}
+
+/// chrono's own month arithmetic, which clamps to the month's end.
+fn shift_months(d: chrono::NaiveDate, n: i64) -> Option<chrono::NaiveDate> {
+    let months = chrono::Months::new(u32::try_from(n.unsigned_abs()).ok()?);
+    if n < 0 {
+        d.checked_sub_months(months)
+    } else {
+        d.checked_add_months(months)
+    }
+}
+
+/// A wall-clock time in `zone`: the earlier instant of an overlap, the first
+/// whole minute after a gap.
+fn local_instant(naive: chrono::NaiveDateTime, zone: chrono_tz::Tz) -> Option<i64> {
+    use chrono::TimeZone;
+    match zone.from_local_datetime(&naive) {
+        chrono::LocalResult::Single(t) => Some(t.timestamp()),
+        chrono::LocalResult::Ambiguous(early, _) => Some(early.timestamp()),
+        chrono::LocalResult::None => (1..=1440).find_map(|m| {
+            let later = naive + chrono::Duration::minutes(m);
+            zone.from_local_datetime(&later)
+                .earliest()
+                .map(|t| t.timestamp() - t.timestamp().rem_euclid(60))
+        }),
+    }
+}
+
+fn local_months(t: i64, n: i64, zone: chrono_tz::Tz) -> Option<i64> {
+    use chrono::TimeZone;
+    let local = zone.timestamp_opt(t, 0).single()?.naive_local();
+    let date = shift_months(local.date(), n)?;
+    local_instant(date.and_time(local.time()), zone)
 }

@@ -329,6 +329,10 @@ pub enum Reenter {
     WhenEnded,
     /// Not within this many seconds of the previous run's start.
     After(i64),
+    /// Not before this many calendar months after the previous run's start
+    /// (`reenter after 11mo`), at the same local time, clamped to the
+    /// month's end.
+    AfterMonths(i64),
     /// Once per record, ever.
     Never,
 }
@@ -491,7 +495,10 @@ pub enum TestStepKind {
         subject: Option<Expr>,
         approve: bool,
     },
+    /// `after 3d`, `after 1mo`: the clock moves `months` calendar months
+    /// (local time kept), then `seconds`.
     After {
+        months: i64,
         seconds: i64,
     },
     ExpectCondition(Expr),
@@ -638,6 +645,13 @@ pub enum Builtin {
     Day,
     /// datetime → local date
     DateOf,
+    /// `d + 4mo`, `add_months(t, n)`: a date or a datetime moved by calendar
+    /// months, clamped to the month's end; a datetime keeps its local time
+    /// in the project's zone.
+    AddMonths,
+    /// `d at "10:00"`: the local time (seconds after midnight, the second
+    /// argument) on the date, as a datetime in the project's zone.
+    AtTime,
     Days,
     Hours,
     Minutes,

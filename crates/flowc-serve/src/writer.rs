@@ -177,6 +177,19 @@ impl Writer {
     }
 }
 
+/// Why a job could not be done.
+enum Trouble {
+    Db(OutboxError),
+    /// No connection to the database (connecting again failed).
+    NoConnection,
+}
+
+impl From<OutboxError> for Trouble {
+    fn from(e: OutboxError) -> Trouble {
+        Trouble::Db(e)
+    }
+}
+
 /// The writer thread's state.
 struct Batches {
     open: Opener,
@@ -391,10 +404,16 @@ impl Batches {
     }
 
     /// Notes a failure; a lost connection is dropped, to open a new one.
-    fn failed(&mut self, e: &OutboxError) {
-        eprintln!("error: flowc serve: {e}");
-        if e.is_connection_lost() {
-            self.store = None;
+    fn failed(&mut self, trouble: &Trouble) {
+        match trouble {
+            Trouble::Db(e) => {
+                eprintln!("error: flowc serve: {e}");
+                if e.is_connection_lost() {
+                    self.store = None;
+                }
+            }
+            // Said when connecting failed.
+            Trouble::NoConnection => {}
         }
     }
 
@@ -438,7 +457,7 @@ impl Batches {
             }
             Ok(_) => answers.into_iter().for_each(Answer::failed),
             Err(e) => {
-                self.failed(&e);
+                self.failed(&e.into());
                 // One write's failure is not the others': each alone.
                 for (write, answer) in writes.iter().zip(answers) {
                     let Some(store) = self.store() else {
@@ -448,7 +467,7 @@ impl Batches {
                     match store.web().write(&[write.write()]) {
                         Ok(done) => answer.written(done.into_iter().next()),
                         Err(e) => {
-                            self.failed(&e);
+                            self.failed(&e.into());
                             answer.failed();
                         }
                     }
@@ -467,15 +486,14 @@ impl Batches {
         match store.clock() {
             Ok(clock) => Ok(clock.unwrap_or(i64::MIN).max(wall_clock())),
             Err(e) => {
-                let e = OutboxError::from(e);
-                self.failed(&e);
+                self.failed(&OutboxError::from(e).into());
                 Err(())
             }
         }
     }
 
     /// The message a token names, from the cache or the database.
-    fn message(&mut self, named: Named) -> Result<Option<SentMessage>, OutboxError> {
+    fn message(&mut self, named: Named) -> Result<Option<SentMessage>, Trouble> {
         let find = |list: &[SentMessage]| {
             list.iter()
                 .find(|m| token::message_key_names(&named.key, &m.message_id) == Some(named.run))
@@ -485,7 +503,7 @@ impl Batches {
             return Ok(Some(found));
         }
         let Some(store) = self.store() else {
-            return Err(OutboxError::NotFound("no database connection".into()));
+            return Err(Trouble::NoConnection);
         };
         let list: Arc<[SentMessage]> = store.web().run_messages(named.run)?.into();
         let found = find(&list);
@@ -498,7 +516,7 @@ impl Batches {
 
     /// What `job` writes and how it is answered; a job that writes
     /// nothing is answered at once (or, on an error, dropped unanswered).
-    fn plan(&mut self, job: Job, clock: i64) -> Result<Planned, OutboxError> {
+    fn plan(&mut self, job: Job, clock: i64) -> Result<Planned, Trouble> {
         let done = |answer| Planned {
             write: None,
             answer,
@@ -617,9 +635,9 @@ impl Batches {
     }
 
     /// The row a webhook names, if it exists.
-    fn row(&mut self, on: &On) -> Result<Option<i64>, OutboxError> {
+    fn row(&mut self, on: &On) -> Result<Option<i64>, Trouble> {
         let Some(store) = self.store() else {
-            return Err(OutboxError::NotFound("no database connection".into()));
+            return Err(Trouble::NoConnection);
         };
         let web = store.web();
         match on {

@@ -33,6 +33,7 @@ pub(crate) const NAMES: &[&str] = &[
     "coalesce",
     "min",
     "max",
+    "add_months",
 ];
 
 /// What one parameter accepts.
@@ -86,6 +87,7 @@ pub(crate) fn call(
         "text" => return Some(to_text(cx, args, span)),
         "coalesce" => return Some(coalesce(cx, args, span)),
         "min" | "max" => return Some(min_max(cx, name, args, span)),
+        "add_months" => return Some(add_months(cx, args, span)),
         _ => return None,
     };
     if !arity(cx, name, params.len(), args.len(), span) {
@@ -216,6 +218,48 @@ fn min_max(cx: &mut Checker, name: &str, args: Vec<ir::Expr>, span: Span) -> ir:
             args: vec![first, second],
         },
         Ty { base, nullable },
+        span,
+    )
+}
+
+/// `add_months(d, n)`: a date or a datetime moved by `n` calendar months,
+/// what `d + 4mo` means with a number of months computed at run time.
+fn add_months(cx: &mut Checker, args: Vec<ir::Expr>, span: Span) -> ir::Expr {
+    if !arity(cx, "add_months", 2, args.len(), span) {
+        return error_expr(span);
+    }
+    let mut args = args.into_iter();
+    let (Some(base), Some(months)) = (args.next(), args.next()) else {
+        return error_expr(span);
+    };
+    let base = match base.ty.base {
+        Type::Date | Type::DateTime | Type::Error => base,
+        _ => cx.coerce(
+            base,
+            Ty::nullable(Type::Date),
+            "the first argument of `add_months`",
+            Some("`add_months` moves a date or a datetime".into()),
+        ),
+    };
+    let months = cx.coerce(
+        months,
+        Ty::nullable(Type::Int),
+        "the second argument of `add_months`",
+        Some("the number of months, an int: `add_months(d, contract.term_months)`".into()),
+    );
+    if base.ty.is_error() || months.ty.is_error() {
+        return error_expr(span);
+    }
+    let ty = Ty {
+        base: base.ty.base,
+        nullable: base.ty.nullable || months.ty.nullable,
+    };
+    ir::Expr::new(
+        ir::ExprKind::Call {
+            function: Builtin::AddMonths,
+            args: vec![base, months],
+        },
+        ty,
         span,
     )
 }

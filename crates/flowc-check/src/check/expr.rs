@@ -57,6 +57,14 @@ impl Checker<'_> {
                 }
             }
             A::Duration(s) => lit(Literal::Duration(*s), Ty::DURATION, span),
+            A::Months(_) => {
+                self.report(Problem::MonthsWithoutLength {
+                    span,
+                    hint: super::calendar::MONTHS_HINT.into(),
+                });
+                error_expr(span)
+            }
+            A::At { date, time } => self.at_time(date, time, scope, span),
             A::Today => ir::Expr::new(K::Today, Ty::DATE, span),
             A::Now => ir::Expr::new(K::Now, Ty::DATETIME, span),
             A::Name(id) => self.name(id, scope),

@@ -11,6 +11,7 @@
 
 mod aggregate;
 mod builtins;
+mod calendar;
 mod collect;
 mod declare;
 mod expr;

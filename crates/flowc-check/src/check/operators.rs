@@ -38,6 +38,9 @@ impl Checker<'_> {
             }
             _ if op.is_comparison() => self.compare(op, left, right, scope, span),
             _ => {
+                if let Some(shifted) = self.months_arith(op, left, right, scope, span) {
+                    return shifted;
+                }
                 let l = self.expr(left, scope);
                 let r = self.expr(right, scope);
                 self.arith(op, l, r, span)
@@ -201,6 +204,9 @@ impl Checker<'_> {
             }
             (BinaryOp::Rem, Int, Int) => (ArithOp::Rem, Int, l, r),
             (BinaryOp::Add, Text, Text) => (ArithOp::Concat, Text, l, r),
+            (BinaryOp::Add, Date, Duration) if !self.whole_days(&r) => return error_expr(span),
+            (BinaryOp::Add, Duration, Date) if !self.whole_days(&l) => return error_expr(span),
+            (BinaryOp::Sub, Date, Duration) if !self.whole_days(&r) => return error_expr(span),
             (BinaryOp::Add, Date, Duration) => (ArithOp::DateAdd, Date, l, r),
             (BinaryOp::Add, Duration, Date) => (ArithOp::DateAdd, Date, r, l),
             (BinaryOp::Sub, Date, Duration) => (ArithOp::DateSub, Date, l, r),

@@ -150,6 +150,19 @@ pub enum Problem {
     },
     /// E0214. `set contact = …`: only a field can be set.
     NotAssignable { span: Span },
+    /// E0215. `fn f() -> bool = 1mo > 30d`: calendar months have no length
+    /// in seconds, so they only move a date or a datetime, or set a wait.
+    /// `hint` fits the place they were used.
+    MonthsWithoutLength { span: Span, hint: String },
+    /// E0216. `fn f(d: date) -> date = d + 10h`: a date has no time of day,
+    /// so a duration that is not whole days cannot be added to one.
+    /// `time`: the time of day the duration would mean (`"10:00"`), when
+    /// it is less than a day.
+    PartOfADay {
+        span: Span,
+        duration: String,
+        time: Option<String>,
+    },
     /// E0401. A placeholder naming something that does not exist:
     /// `subject: "Hi {{contact.nmae}}"`. `template` is `None` for the inline
     /// text of a `notify` or a task.
@@ -509,6 +522,27 @@ impl Problem {
                 Label::new(*span, "not a field"),
             )
             .with_hint("write `set record.field = value`"),
+            MonthsWithoutLength { span, hint } => Diagnostic::error(
+                "E0215",
+                "months have no fixed length",
+                Label::new(*span, "calendar months"),
+            )
+            .with_hint(hint.clone()),
+            PartOfADay {
+                span,
+                duration,
+                time,
+            } => Diagnostic::error(
+                "E0216",
+                format!("a date has no time of day, and `{duration}` is not a whole number of days"),
+                Label::new(*span, "a date moved by part of a day"),
+            )
+            .with_hint(match time {
+                Some(t) => format!(
+                    "for {t} on that date, write `DATE at \"{t}\"` (a datetime): `quote.sent_on + 3d at \"{t}\"`"
+                ),
+                None => "move a date by whole days (`3d`), or give it a time of day with `at`: `quote.sent_on + 3d at \"10:00\"`".into(),
+            }),
             BadPlaceholder {
                 span,
                 placeholder,

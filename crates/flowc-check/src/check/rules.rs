@@ -1,6 +1,7 @@
 //! Rules: the trigger decides the subject and what is in scope, then each
 //! step is checked in order.
 
+use super::calendar::months_of;
 use super::scope::Scope;
 use super::{Checker, NameKind, Problem, TypeDecl, nulls, placeholders};
 use crate::ir::{self, ExprKind as K, Ty, Type};
@@ -205,6 +206,15 @@ fn schedule(cx: &mut Checker, schedule: &ast::Schedule, span: Span) -> Option<ir
             ast::ExprKind::Duration(seconds) if seconds > 0 => {
                 Some(ir::Schedule::Interval { seconds })
             }
+            ast::ExprKind::Months(_) => {
+                cx.report(Problem::MonthsWithoutLength {
+                    span: every.span,
+                    hint: "a sweep's interval is a fixed length; for once a month write \
+                           `every day at \"09:00\" for each R where day(today) == 1`"
+                        .into(),
+                });
+                None
+            }
             _ => {
                 cx.report(Problem::BadInterval {
                     span: every.span,
@@ -233,6 +243,18 @@ fn options(cx: &mut Checker, decl: &ast::RuleDecl, rule: &mut ir::RuleDef, scope
                 reenter_at = Some(*span);
                 rule.reenter = match after {
                     None => ir::Reenter::Never,
+                    Some(e) if months_of(e).is_some() => {
+                        let months = months_of(e).unwrap_or(0);
+                        if months <= 0 {
+                            cx.report(Problem::BadInterval {
+                                span: e.span,
+                                what: "`reenter after`",
+                            });
+                            ir::Reenter::WhenEnded
+                        } else {
+                            ir::Reenter::AfterMonths(months)
+                        }
+                    }
                     Some(e) => match constant_duration(cx, e, scope, "`reenter after`") {
                         Some(seconds) if seconds <= 0 => {
                             cx.report(Problem::BadInterval {
@@ -265,6 +287,26 @@ fn options(cx: &mut Checker, decl: &ast::RuleDecl, rule: &mut ir::RuleDef, scope
 /// A duration that must be known without any record: `60d`, `2w`.
 /// Reports a fixed duration (`0s`, `-1d`) where only a positive one makes
 /// sense; computed durations are checked when the run gets there.
+/// The duration of a `wait` or its `at most`: a fixed duration, or a month
+/// literal (from now to the same local time that many months later).
+fn wait_duration(
+    cx: &mut Checker,
+    e: &ast::Expr,
+    scope: &mut Scope,
+    what: &'static str,
+) -> ir::Expr {
+    if let Some(months) = months_of(e) {
+        if months <= 0 {
+            cx.report(Problem::BadInterval { span: e.span, what });
+        }
+        return cx.months_from_now(months, e.span);
+    }
+    let d = cx.expr(e, scope);
+    let d = cx.coerce(d, Ty::DURATION, what, None);
+    positive(cx, &d, e.span, what);
+    d
+}
+
 fn positive(cx: &mut Checker, d: &ir::Expr, span: Span, what: &'static str) {
     if fixed_seconds(d).is_some_and(|s| s <= 0) {
         cx.report(Problem::BadInterval { span, what });
@@ -722,9 +764,7 @@ fn notify(
 fn wait(cx: &mut Checker, wait: &ast::Wait, scope: &mut Scope) -> ir::Wait {
     match wait {
         ast::Wait::For { duration, unless } => {
-            let d = cx.expr(duration, scope);
-            let d = cx.coerce(d, Ty::DURATION, "a wait's duration", None);
-            positive(cx, &d, duration.span, "a wait's duration");
+            let d = wait_duration(cx, duration, scope, "a wait's duration");
             let unless = unless.as_ref().map(|u| match u {
                 ast::Unless::Event(name) => ir::Unless::Event(name.name.clone()),
                 ast::Unless::Condition(c) => {
@@ -771,12 +811,9 @@ fn wait(cx: &mut Checker, wait: &ast::Wait, scope: &mut Scope) -> ir::Wait {
                     if !condition.ty.is_error() && !depends_on_records(&condition) {
                         cx.report(Problem::UnwakeableWait { span: target.span });
                     }
-                    let at_most = at_most.as_ref().map(|m| {
-                        let d = cx.expr(m, scope);
-                        let d = cx.coerce(d, Ty::DURATION, "`at most`", None);
-                        positive(cx, &d, m.span, "`at most`");
-                        d
-                    });
+                    let at_most = at_most
+                        .as_ref()
+                        .map(|m| wait_duration(cx, m, scope, "`at most`"));
                     ir::Wait::UntilCondition { condition, at_most }
                 }
             }

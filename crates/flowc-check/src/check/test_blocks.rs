@@ -143,10 +143,13 @@ fn test_step(
                 approve: matches!(step.kind, S::Approve { .. }),
             }
         }
-        S::After { duration } => {
-            let seconds = super::rules::constant_duration(cx, duration, &mut scope, "`after`")?;
-            I::After { seconds }
-        }
+        S::After { duration } => match super::calendar::months_of(duration) {
+            Some(months) => I::After { months, seconds: 0 },
+            None => {
+                let seconds = super::rules::constant_duration(cx, duration, &mut scope, "`after`")?;
+                I::After { months: 0, seconds }
+            }
+        },
         S::Expect(expectation) => expect(cx, expectation, &mut scope)?,
     })
 }

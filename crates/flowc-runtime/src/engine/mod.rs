@@ -8,6 +8,8 @@
 //! crash loses nothing and repeats nothing; emails wait in `flow_outbox`
 //! and are delivered after the commit (see `crate::mail`).
 
+#[cfg(test)]
+mod calendar_tests;
 mod changes;
 mod clock;
 mod deps;

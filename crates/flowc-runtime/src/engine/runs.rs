@@ -123,6 +123,10 @@ impl Engine {
             (_, None) | (Reenter::WhenEnded, _) => true,
             (Reenter::Never, Some(_)) => false,
             (Reenter::After(d), Some(t)) => self.clock.get() >= t.saturating_add(d),
+            (Reenter::AfterMonths(m), Some(t)) => {
+                flowc_syntax::time::add_months_local(t, m, self.program.schema.timezone)
+                    .is_some_and(|due| self.clock.get() >= due)
+            }
         })
     }
 

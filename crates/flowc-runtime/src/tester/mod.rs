@@ -291,8 +291,16 @@ impl<'p> Runner<'p> {
                 }
                 self.settle(span)
             }
-            TestStepKind::After { seconds } => {
-                let target = self.engine.clock().unwrap_or(0).saturating_add(*seconds);
+            TestStepKind::After { months, seconds } => {
+                let now = self.engine.clock().unwrap_or(0);
+                let moved = match *months {
+                    0 => Some(now),
+                    m => flowc_syntax::time::add_months_local(now, m, self.program.schema.timezone),
+                };
+                let Some(moved) = moved else {
+                    return Err(fail(span, "the clock cannot move that many months"));
+                };
+                let target = moved.saturating_add(*seconds);
                 self.engine
                     .advance(Advance::Until(target))
                     .map_err(|e| fail(span, format!("the engine failed: {e}")))?;

@@ -3,7 +3,7 @@
 use super::printer::{INDENT, Printer};
 use crate::source::Span;
 use crate::syntax::ast::{BinaryOp, Expr, ExprKind};
-use crate::time::{format_date, format_duration};
+use crate::time::{format_date, format_duration, format_months};
 
 /// How tightly an expression binds, loosest first; the grammar's levels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -15,6 +15,8 @@ pub(super) enum Prec {
     Not,
     /// Comparisons and the predicates (`in`, `between`, `is null`, …).
     Compare,
+    /// `DATE at "HH:MM"`
+    At,
     Add,
     Mul,
     /// Unary minus, and negative literals.
@@ -27,10 +29,12 @@ fn prec(e: &Expr) -> Prec {
     match &e.kind {
         ExprKind::Int(v) if *v < 0 => Prec::Unary,
         ExprKind::Duration(v) if *v < 0 => Prec::Unary,
+        ExprKind::Months(v) if *v < 0 => Prec::Unary,
         ExprKind::Decimal(v) if v.is_sign_negative() => Prec::Unary,
         ExprKind::Neg(_) => Prec::Unary,
         ExprKind::Not(_) => Prec::Not,
         ExprKind::If { .. } => Prec::If,
+        ExprKind::At { .. } => Prec::At,
         ExprKind::Binary { op, .. } => binary_prec(*op),
         ExprKind::Between { .. }
         | ExprKind::In { .. }
@@ -81,7 +85,8 @@ impl Printer<'_> {
 
     /// One match over every kind, so that a new kind cannot be forgotten.
     fn bare(&self, e: &Expr) -> String {
-        let add = |x: &Expr| self.expr_at(x, Prec::Add);
+        // An operand of a comparison or a predicate.
+        let add = |x: &Expr| self.expr_at(x, Prec::At);
         match &e.kind {
             ExprKind::Int(v) => v.to_string(),
             ExprKind::Decimal(v) => decimal(*v),
@@ -91,6 +96,7 @@ impl Printer<'_> {
             ExprKind::Date(days) => format_date(*days),
             ExprKind::DateTime(written) => written.clone(),
             ExprKind::Duration(seconds) => self.duration(*seconds, e.span),
+            ExprKind::Months(months) => format_months(*months),
             ExprKind::Today => "today".into(),
             ExprKind::Now => "now".into(),
             ExprKind::Name(name) => name.name.clone(),
@@ -110,7 +116,7 @@ impl Printer<'_> {
             ExprKind::Not(inner) => format!("not {}", self.expr_at(inner, Prec::Not)),
             ExprKind::Binary { op, left, right } => {
                 let (l, r) = match binary_prec(*op) {
-                    Prec::Compare => (Prec::Add, Prec::Add),
+                    Prec::Compare => (Prec::At, Prec::At),
                     Prec::Or => (Prec::Or, Prec::And),
                     Prec::And => (Prec::And, Prec::Not),
                     Prec::Add => (Prec::Add, Prec::Mul),
@@ -128,6 +134,11 @@ impl Printer<'_> {
                 self.expr_at(condition, Prec::Or),
                 self.expr_at(then, Prec::Or),
                 self.expr(otherwise)
+            ),
+            ExprKind::At { date, time } => format!(
+                "{} at {}",
+                self.expr_at(date, Prec::Add),
+                self.text(&time.value, time.span)
             ),
             ExprKind::ListLit(items) => format!("[{}]", self.list(items)),
             ExprKind::Between {

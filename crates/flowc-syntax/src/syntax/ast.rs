@@ -508,6 +508,10 @@ pub enum ExprKind {
     DateTime(String),
     /// Seconds.
     Duration(i64),
+    /// Calendar months: `4mo`, `1y` (12), `-1y6mo` (-18). They have no
+    /// length in seconds; the checker allows them only where a date or a
+    /// local time is moved by them.
+    Months(i64),
     Today,
     Now,
     /// A bare name: a record subject, a variable, a parameter.
@@ -532,6 +536,11 @@ pub enum ExprKind {
         condition: Box<Expr>,
         then: Box<Expr>,
         otherwise: Box<Expr>,
+    },
+    /// `DATE at "HH:MM"`: that local time on that date.
+    At {
+        date: Box<Expr>,
+        time: Text,
     },
     /// `[a, b, c]`, only meaningful after `in`.
     ListLit(Vec<Expr>),

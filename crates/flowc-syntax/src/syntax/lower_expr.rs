@@ -96,7 +96,8 @@ impl Lower {
                 let mut parts = Parts::of(pair);
                 self.expect_expr(&mut parts, span)
             }
-            Rule::logic | Rule::arith => self.chain(pair),
+            Rule::logic => self.chain(pair),
+            Rule::arith => self.arith(pair),
             Rule::not_expr => {
                 let mut parts = Parts::of(pair);
                 let negated = parts.has(Rule::kw_not);
@@ -164,6 +165,7 @@ impl Lower {
                 ExprKind::Int(v) => ExprKind::Int(v.wrapping_neg()),
                 ExprKind::Decimal(v) => ExprKind::Decimal(-v),
                 ExprKind::Duration(v) => ExprKind::Duration(-v),
+                ExprKind::Months(v) => ExprKind::Months(-v),
                 other => ExprKind::Neg(Box::new(Expr {
                     kind: other,
                     span: e.span,
@@ -174,12 +176,53 @@ impl Lower {
         e
     }
 
+    /// An `arith` chain, and the `at "HH:MM"` that may end it.
+    fn arith(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let mut parts: Vec<Pair<Rule>> = pair.into_inner().collect();
+        let at = match parts.last() {
+            Some(last) if last.as_rule() == Rule::at_time => parts.pop(),
+            _ => None,
+        };
+        let chain = self.chain_of(span, parts);
+        let Some(at) = at else {
+            return chain;
+        };
+        let at_span = self.span(&at);
+        let mut inner = Parts::of(at);
+        let time = match inner.next_if(Rule::string) {
+            Some(p) => self.text(p),
+            None => {
+                self.errors.push(SyntaxError::Internal {
+                    span: at_span,
+                    what: "time of day".into(),
+                });
+                Text {
+                    value: String::new(),
+                    span: at_span,
+                }
+            }
+        };
+        Expr {
+            kind: ExprKind::At {
+                date: Box::new(chain),
+                time,
+            },
+            span,
+        }
+    }
+
     /// A flat `logic` or `arith` chain → a tree by precedence.
     fn chain(&mut self, pair: Pair<Rule>) -> Expr {
         let span = self.span(&pair);
+        let parts = pair.into_inner().collect();
+        self.chain_of(span, parts)
+    }
+
+    fn chain_of(&mut self, span: Span, parts: Vec<Pair<Rule>>) -> Expr {
         let mut operands = Vec::new();
         let mut ops = Vec::new();
-        for p in pair.into_inner() {
+        for p in parts {
             let op = match (p.as_rule(), p.as_str()) {
                 (Rule::kw_or, _) => BinaryOp::Or,
                 (Rule::kw_and, _) => BinaryOp::And,
@@ -356,7 +399,28 @@ impl Lower {
 
     pub(super) fn duration(&mut self, pair: Pair<Rule>) -> Expr {
         let span = self.span(&pair);
-        let seconds = crate::time::parse_duration(pair.as_str());
+        let written = pair.as_str();
+        if crate::time::is_calendar_literal(written) {
+            let months = crate::time::parse_months(written);
+            if months.is_none() {
+                let reason = if written.contains(['w', 'd', 'h', 's'])
+                    || written.replace("mo", "").contains('m')
+                {
+                    format!(
+                        "`{written}` mixes calendar units (`mo`, `y`) with fixed ones; \
+                         add them one after the other: `d + 1mo + 3d`"
+                    )
+                } else {
+                    format!("`{written}` is too long a duration")
+                };
+                self.errors.push(SyntaxError::BadLiteral { span, reason });
+            }
+            return Expr {
+                kind: ExprKind::Months(months.unwrap_or(0)),
+                span,
+            };
+        }
+        let seconds = crate::time::parse_duration(written);
         if seconds.is_none() {
             self.errors.push(SyntaxError::BadLiteral {
                 span,

@@ -6,7 +6,9 @@
 //! - arithmetic with null is null; int overflow is an error;
 //! - division (always decimal) and `%` by zero give null, as in SQLite;
 //! - a decimal result that is not finite is null;
-//! - `date ± duration` moves by whole days, truncated toward zero.
+//! - `date ± duration` moves by whole days, truncated toward zero;
+//! - months move a date to the same day of the month, or the month's last
+//!   day when it is shorter, and a datetime keeps its local time.
 
 use super::EvalError;
 use crate::value::Value;
@@ -210,6 +212,24 @@ pub fn builtin(f: Builtin, args: &[Value], schema: &Schema) -> Result<Value, Eva
         (Builtin::Month, v) => ymd(&v).map_or(Null, |(_, m, _)| Int(i64::from(m))),
         (Builtin::Day, v) => ymd(&v).map_or(Null, |(_, _, d)| Int(i64::from(d))),
         (Builtin::DateOf, DateTime(t)) => Date(flowc_syntax::time::local_date(t, schema.timezone)),
+        (Builtin::AddMonths, Date(d)) => match arg(1) {
+            Int(n) => Date(flowc_syntax::time::add_months(d, n).ok_or(overflow("months"))?),
+            _ => Null,
+        },
+        (Builtin::AddMonths, DateTime(t)) => match arg(1) {
+            Int(n) => DateTime(
+                flowc_syntax::time::add_months_local(t, n, schema.timezone)
+                    .ok_or(overflow("months"))?,
+            ),
+            _ => Null,
+        },
+        (Builtin::AtTime, Date(d)) => match arg(1) {
+            Int(s) => u32::try_from(s)
+                .ok()
+                .and_then(|s| flowc_syntax::time::at_time_of_day(d, s, schema.timezone))
+                .map_or(Null, DateTime),
+            _ => Null,
+        },
         (Builtin::Days, Duration(s)) => Int(s / DAY),
         (Builtin::Hours, Duration(s)) => Int(s / 3600),
         (Builtin::Minutes, Duration(s)) => Int(s / 60),
