@@ -59,6 +59,8 @@ pub trait Store: super::delivery::Outbox {
     fn report(&self) -> &dyn super::report::Report;
     /// The questions and writes of `flowc serve`'s web edge.
     fn web(&self) -> &dyn super::web::Web;
+    /// The questions of `flowc serve`'s admin pages.
+    fn admin(&self) -> &dyn super::admin::Admin;
     /// The SQLite connection underneath, for the parts of flowc that do
     /// not go through this interface yet; `None` on other backends.
     fn sqlite(&self) -> Option<&rusqlite::Connection> {

@@ -4,6 +4,7 @@
 //! change-capture triggers, the outbox's delivery state), put together as
 //! [`sqlite::Sqlite`]; PostgreSQL's is in `pg/`.
 
+pub mod admin;
 pub mod approvals;
 pub mod backend;
 pub mod baseline;
@@ -44,6 +45,7 @@ pub mod versions;
 pub mod web;
 pub mod workers;
 
+pub use admin::Admin;
 pub use backend::Store;
 pub use delivery::Outbox;
 pub use error::{DbError, DbResult};

@@ -69,6 +69,9 @@ impl Store for Sqlite {
     fn web(&self) -> &dyn super::web::Web {
         self
     }
+    fn admin(&self) -> &dyn super::admin::Admin {
+        self
+    }
     fn sqlite(&self) -> Option<&Connection> {
         Some(&self.conn)
     }

@@ -5,6 +5,7 @@
 //! enforce them (`capture`). The engine's operations come next, behind the
 //! same typed operations as SQLite's.
 
+pub mod admin;
 pub mod baseline;
 pub mod capture;
 pub mod changes;

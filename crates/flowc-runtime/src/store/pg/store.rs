@@ -203,6 +203,9 @@ impl Store for Pg {
     fn web(&self) -> &dyn super::super::web::Web {
         self
     }
+    fn admin(&self) -> &dyn super::super::admin::Admin {
+        self
+    }
 
     fn prepare(&self, schema: &Schema) -> Result<(), StateError> {
         let mut c = self.c();
