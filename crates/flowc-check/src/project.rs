@@ -2,7 +2,7 @@
 //! template files they name, parsing, and handing everything to the checker.
 //! The only part of the front end that touches the file system.
 
-use crate::check::{self, Checked};
+use crate::check::{self, Checked, TemplateFileError};
 use flowc_syntax::diagnostic::{self, Diagnostic};
 use flowc_syntax::source::{FileId, SourceMap};
 use flowc_syntax::syntax::{self, Parsed, ast};
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 pub struct Project {
     pub sources: SourceMap,
     pub files: Vec<LoadedFile>,
-    pub template_files: HashMap<(FileId, String), Result<FileId, String>>,
+    pub template_files: HashMap<(FileId, String), Result<FileId, TemplateFileError>>,
 }
 
 pub struct LoadedFile {
@@ -211,20 +211,26 @@ impl Project {
                     let key = (self.sources.file(file).name.clone(), wanted_path.clone());
                     match kept.get(&key) {
                         Some(text) => Ok(self.sources.add(wanted_path.clone(), text.clone())),
-                        None => Err(format!("{wanted_path} was not kept with this version")),
+                        None => Err(TemplateFileError::Unreadable(format!(
+                            "{wanted_path} was not kept with this version"
+                        ))),
                     }
                 }
-                (Templates::Disk(_), None) => {
-                    Err("templates in files need a project on disk".to_string())
-                }
+                (Templates::Disk(_), None) => Err(TemplateFileError::Unreadable(
+                    "templates in files need a project on disk".to_string(),
+                )),
                 (Templates::Disk(_), Some(p)) => {
                     let full = p.parent().unwrap_or(Path::new(".")).join(&wanted_path);
-                    match std::fs::read_to_string(&full) {
-                        Ok(text) => Ok(self.sources.add(display_path(&full), text)),
+                    match std::fs::read(&full).map(String::from_utf8) {
+                        Ok(Ok(text)) => Ok(self.sources.add(display_path(&full), text)),
+                        Ok(Err(e)) => Err(TemplateFileError::not_utf8(e.as_bytes())),
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                            Err(format!("no file at {}", display_path(&full)))
+                            Err(TemplateFileError::Unreadable(format!(
+                                "no file at {}",
+                                display_path(&full)
+                            )))
                         }
-                        Err(e) => Err(e.to_string()),
+                        Err(e) => Err(TemplateFileError::Unreadable(e.to_string())),
                     }
                 }
             };

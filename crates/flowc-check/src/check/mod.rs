@@ -44,10 +44,69 @@ pub struct Input<'a> {
     pub broken: Vec<(String, String)>,
     /// `file "path"` in a template, keyed by the declaring file and the path
     /// as written: the loaded file, or why it could not be read.
-    pub template_files: &'a HashMap<(FileId, String), Result<FileId, String>>,
+    pub template_files: &'a HashMap<(FileId, String), Result<FileId, TemplateFileError>>,
     /// An extra expression to check as if written in a rule for the named
     /// record (`flowc eval`, expression tests).
     pub probe: Option<(&'a str, &'a ast::Expr)>,
+}
+
+/// Why the file a template names could not be used.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TemplateFileError {
+    /// Missing, unreadable, or not kept with an old version: why.
+    Unreadable(String),
+    /// The file's bytes are not UTF-8; `encoding` is the one they look
+    /// like (`Shift_JIS`, `EUC-JP`, `UTF-16`) when that can be told.
+    NotUtf8 { encoding: Option<&'static str> },
+}
+
+impl TemplateFileError {
+    /// For bytes that are not UTF-8: the Japanese encoding or UTF-16 they
+    /// are written in, when their structure says so.
+    pub fn not_utf8(bytes: &[u8]) -> TemplateFileError {
+        let encoding = if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+            Some("UTF-16")
+        } else if is_euc_jp(bytes) {
+            Some("EUC-JP")
+        } else if is_shift_jis(bytes) {
+            Some("Shift_JIS")
+        } else {
+            None
+        };
+        TemplateFileError::NotUtf8 { encoding }
+    }
+}
+
+/// Whether every byte sequence is ASCII or a Shift_JIS character.
+fn is_shift_jis(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            0x00..=0x7F | 0xA1..=0xDF => i += 1,
+            0x81..=0x9F | 0xE0..=0xFC => match bytes.get(i + 1) {
+                Some(0x40..=0x7E | 0x80..=0xFC) => i += 2,
+                _ => return false,
+            },
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Whether every byte sequence is ASCII or an EUC-JP character.
+fn is_euc_jp(bytes: &[u8]) -> bool {
+    let trail = |b: Option<&u8>| matches!(b, Some(0xA1..=0xFE));
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            0x00..=0x7F => i += 1,
+            0x8E if matches!(bytes.get(i + 1), Some(0xA1..=0xDF)) => i += 2,
+            0x8F if trail(bytes.get(i + 1)) && trail(bytes.get(i + 2)) => i += 3,
+            0xA1..=0xFE if trail(bytes.get(i + 1)) => i += 2,
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// One parsed file and whether it belongs to the standard library.
@@ -165,7 +224,7 @@ pub(crate) struct Checker<'a> {
     pub broken: HashSet<String>,
     /// The record each rule runs for, by `RuleId` (known once rules are checked).
     pub rule_subjects: Vec<ir::RecordId>,
-    template_files: &'a HashMap<(FileId, String), Result<FileId, String>>,
+    template_files: &'a HashMap<(FileId, String), Result<FileId, TemplateFileError>>,
 }
 
 impl<'a> Checker<'a> {
@@ -184,11 +243,19 @@ impl<'a> Checker<'a> {
     }
 
     /// The file a template's `file "path"` names, as the loader read it.
-    pub fn template_file(&self, declared_in: FileId, path: &str) -> Result<FileId, String> {
+    pub fn template_file(
+        &self,
+        declared_in: FileId,
+        path: &str,
+    ) -> Result<FileId, TemplateFileError> {
         self.template_files
             .get(&(declared_in, path.to_string()))
             .cloned()
-            .unwrap_or_else(|| Err("the file was not loaded".to_string()))
+            .unwrap_or_else(|| {
+                Err(TemplateFileError::Unreadable(
+                    "the file was not loaded".into(),
+                ))
+            })
     }
 
     pub fn report(&mut self, problem: Problem) {

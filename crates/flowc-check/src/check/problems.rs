@@ -183,6 +183,13 @@ pub enum Problem {
         path: String,
         reason: String,
     },
+    /// E0414. `text: file "welcome.txt"` where the file is saved in
+    /// Shift_JIS (or another encoding that is not UTF-8).
+    TemplateNotUtf8 {
+        span: Span,
+        path: String,
+        encoding: Option<&'static str>,
+    },
     /// E0405. A template without a subject or text, with an unknown part,
     /// or with a part given twice.
     TemplateShape { span: Span, message: String },
@@ -581,6 +588,24 @@ impl Problem {
                 Label::new(*span, reason.clone()),
             )
             .with_hint("paths are relative to the file that declares the template"),
+            TemplateNotUtf8 {
+                span,
+                path,
+                encoding,
+            } => {
+                let (looks, from) = match encoding {
+                    Some(e) => (format!(": it looks like {e}"), e.to_uppercase()),
+                    None => (String::new(), "SHIFT_JIS".to_string()),
+                };
+                Diagnostic::error(
+                    "E0414",
+                    format!("the template file \"{path}\" is not UTF-8{looks}"),
+                    Label::new(*span, "not UTF-8 text"),
+                )
+                .with_hint(format!(
+                    "flowc reads template files as UTF-8; convert it, from the folder of this .flow file: `iconv -f {from} -t UTF-8 {path} > converted.txt && mv converted.txt {path}` (or save it as UTF-8 in your editor)"
+                ))
+            }
             TemplateShape { span, message } => Diagnostic::error(
                 "E0405",
                 message.clone(),

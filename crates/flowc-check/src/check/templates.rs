@@ -3,7 +3,7 @@
 //! once. Placeholders are resolved wherever the template is used
 //! ([`super::placeholders`]).
 
-use super::{Checker, Problem};
+use super::{Checker, Problem, TemplateFileError};
 use crate::ir::{self, TemplateKind};
 use flowc_syntax::source::{FileId, Span};
 use flowc_syntax::syntax::{self, ast};
@@ -203,11 +203,19 @@ fn template_text(
                     let pieces = split(cx, &content, id, 0, false)?;
                     Some((content, pieces))
                 }
-                Err(reason) => {
+                Err(TemplateFileError::Unreadable(reason)) => {
                     cx.report(Problem::TemplateFile {
                         span: path.span,
                         path: path.value.clone(),
                         reason,
+                    });
+                    None
+                }
+                Err(TemplateFileError::NotUtf8 { encoding }) => {
+                    cx.report(Problem::TemplateNotUtf8 {
+                        span: path.span,
+                        path: path.value.clone(),
+                        encoding,
                     });
                     None
                 }

@@ -1,6 +1,7 @@
 //! Syntax errors, written the way a person would explain them.
 
 use super::Rule;
+use super::mistakes::Mistake;
 use crate::diagnostic::{Diagnostic, Label};
 use crate::source::{FileId, Span};
 use crate::suggest;
@@ -29,6 +30,9 @@ pub enum SyntaxError {
     TooDeep { span: Span },
     /// E0009. The grammar and the lowering disagree: a bug in flowc.
     Internal { span: Span, what: String },
+    /// E0010–E0017. A mistake people make often, recognised where the
+    /// parser stopped (see [`Mistake`]).
+    Mistake { span: Span, mistake: Mistake },
 }
 
 impl SyntaxError {
@@ -182,7 +186,8 @@ impl SyntaxError {
             | SyntaxError::UnterminatedText { span }
             | SyntaxError::BadAggregate { span }
             | SyntaxError::TooDeep { span }
-            | SyntaxError::Internal { span, .. } => *span,
+            | SyntaxError::Internal { span, .. }
+            | SyntaxError::Mistake { span, .. } => *span,
         }
     }
 
@@ -254,7 +259,99 @@ impl SyntaxError {
                 Label::new(*span, "here"),
             )
             .with_hint("this is a bug in flowc; please report it with this file"),
+            SyntaxError::Mistake { span, mistake } => mistake_diagnostic(*span, mistake),
         }
+    }
+
+    /// Recognises a common mistake at `pos` of `text` (a chunk starting at
+    /// `offset` in its file), where the parser stopped.
+    pub(super) fn mistake_at(
+        file: FileId,
+        text: &str,
+        offset: usize,
+        pos: usize,
+    ) -> Option<SyntaxError> {
+        let (start, end, mistake) = super::mistakes::recognize(text, pos)?;
+        Some(SyntaxError::Mistake {
+            span: Span::new(file, offset + start, offset + end),
+            mistake,
+        })
+    }
+}
+
+/// The diagnostic of each [`Mistake`], with its own code.
+fn mistake_diagnostic(span: Span, mistake: &Mistake) -> Diagnostic {
+    match mistake {
+        Mistake::SingleEquals => Diagnostic::error(
+            "E0010",
+            "`=` does not compare: write `==`",
+            Label::new(span, "write `==`"),
+        )
+        .with_hint("`=` only assigns, in `set record.field = value`; a condition compares with `==` (and `!=`, `<`, `<=`, `>`, `>=`)"),
+        Mistake::ThenInStepIf => Diagnostic::error(
+            "E0011",
+            "a step `if` has no `then`",
+            Label::new(span, "remove `then`"),
+        )
+        .with_hint("the steps on the lines below the condition are its branch, closed by `end`: `if opportunity.amount > 100` … `end`; `if … then … else …` is the expression form, which always has an `else`"),
+        Mistake::SpacedDuration { written, literal } => Diagnostic::error(
+            "E0012",
+            format!("a duration is written as one word: `{literal}`, not `{written}`"),
+            Label::new(span, format!("write `{literal}`")),
+        )
+        .with_hint("the units are `s`, `m` (minutes), `h`, `d`, `w`, `mo` (calendar months) and `y`: `3d`, `1h30m`, `4mo`"),
+        Mistake::SymbolOperator { written, word } => Diagnostic::error(
+            "E0013",
+            format!("`{written}` is written `{word}` in flow"),
+            Label::new(span, format!("write `{word}`")),
+        )
+        .with_hint("conditions combine with the words `and`, `or` and `not`: `a > 1 and not b`"),
+        Mistake::Elsif { written } => Diagnostic::error(
+            "E0014",
+            format!("`{written}` is written `else if`"),
+            Label::new(span, "write `else if`"),
+        )
+        .with_hint("`if COND` … `else if COND` … `else` … `end`: one `end` closes the whole chain"),
+        Mistake::LookAlike { found, name, ascii } => {
+            let code = format!("U+{:04X}", u32::from(*found));
+            let (message, fix) = if *ascii == ' ' {
+                (
+                    format!("`{found}` ({code} {name}) is not a space flowc reads"),
+                    "replace it with an ordinary space; a Japanese input method types a full-width space when it is in full-width mode".to_string(),
+                )
+            } else {
+                (
+                    format!("`{found}` ({code}, {name} of `{ascii}`) is not `{ascii}`"),
+                    format!("write the ASCII `{ascii}`; outside double-quoted text, flow is written in half-width characters"),
+                )
+            };
+            let label = if *ascii == ' ' {
+                "not a space".to_string()
+            } else {
+                format!("not `{ascii}`")
+            };
+            Diagnostic::error("E0015", message, Label::new(span, label)).with_hint(fix)
+        }
+        Mistake::SendToRole { template, role } => Diagnostic::error(
+            "E0016",
+            "`send email` sends to a record or an address, not to a role",
+            Label::new(span, "only `notify` takes a role"),
+        )
+        .with_hint(format!(
+            "`notify` sends to the users of a role: `notify role \"{role}\" {template}`"
+        )),
+        Mistake::ConditionTrigger {
+            record,
+            path,
+            condition,
+        } => Diagnostic::error(
+            "E0017",
+            "a `when` trigger names a change or an event, not a condition",
+            Label::new(span, "a condition"),
+        )
+        .with_hint(format!(
+            "to start a run when the condition becomes true, write `when {record} becomes {condition}`; to run on every change of the field while it holds, `when {path} changes where {condition}`"
+        )),
     }
 }
 

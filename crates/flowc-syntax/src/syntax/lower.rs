@@ -16,6 +16,13 @@ pub(super) fn parse_chunk(
     let pairs = match FlowParser::parse(Rule::file, text) {
         Ok(pairs) => pairs,
         Err(error) => {
+            let pos = match error.location {
+                pest::error::InputLocation::Pos(p) => p,
+                pest::error::InputLocation::Span((s, _)) => s,
+            };
+            if let Some(mistake) = SyntaxError::mistake_at(file, text, offset, pos) {
+                return Err(vec![mistake]);
+            }
             let mut e = SyntaxError::from_pest(file, text, offset, &error);
             if e.expects_nothing()
                 && let Some(better) = detailed_error(file, text, offset)

@@ -14,10 +14,12 @@ mod lower_expr;
 mod lower_placeholder;
 mod lower_steps;
 mod lower_tests;
+mod mistakes;
 
 pub use errors::SyntaxError;
 pub use lower::unescape;
 pub use lower_placeholder::{parse_placeholder, placeholder_source};
+pub use mistakes::Mistake;
 
 use crate::source::FileId;
 
