@@ -10,12 +10,14 @@ use std::process::ExitCode;
 /// Run the rules as `flowc run --watch` does and answer HTTP: the
 /// open-tracking image /o/TOKEN, tracked links /c/TOKEN, the opt-out page
 /// and one-click opt-out /u/TOKEN, signed webhooks /hooks/EVENT and
-/// /bounces.
+/// /bounces, and the admin pages (/, /rules/NAME, /records/TABLE/ID,
+/// /approvals, /tasks, /outbox, /suppressions; JSON under /api/).
 ///
 /// Secrets come from the environment only: FLOWC_SECRET (required, at
 /// least 32 bytes; the same value as `flowc run --public-url` used: it
 /// signs the links' tokens and verifies webhooks) and FLOWC_ADMIN_TOKEN
-/// (without it the admin pages, a later addition, are off).
+/// (the admin pages' password: log in at /login, or send
+/// `Authorization: Bearer TOKEN`; without it the admin pages are off).
 ///
 /// It listens on 127.0.0.1 unless told otherwise: put a TLS proxy in
 /// front and give its address as --public-url (docs/serve.md).
@@ -44,6 +46,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let listener = flowc_serve::Listener::bind(&args.listen)?;
     let address = listener.local_addr()?;
     let schema = program.schema.clone();
+    let pages = admin_project(&project, &program);
 
     // The engine and delivery, on their own thread (`run --watch`).
     let shutdown = flowc_serve::Shutdown::new();
@@ -95,10 +98,17 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     if admin.is_none() {
         println!("flowc serve: FLOWC_ADMIN_TOKEN is not set: the admin pages are off");
     }
+    let secure_cookies = args
+        .common
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"));
     let config = flowc_serve::Config {
         secrets,
         admin,
         schema,
+        project: pages,
+        secure_cookies,
     };
     flowc_serve::serve(listener, config, open, shutdown)?;
     if engine_stopped.load(std::sync::atomic::Ordering::SeqCst) {
@@ -108,4 +118,52 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     }
     // Stopped by a signal: the engine thread ends with the process.
     Ok(ExitCode::SUCCESS)
+}
+
+/// The rules as the admin pages show them, and their charts (`flowc
+/// graph`'s SVG with the database's counts, drawn per request).
+fn admin_project(
+    project: &crate::project::Project,
+    program: &crate::ir::Program,
+) -> flowc_serve::admin::Project {
+    let schema = program.schema.clone();
+    let mut rules = Vec::new();
+    let mut charts = Vec::new();
+    for rule in &program.rules {
+        let graph = crate::graph::build(rule, &schema, &project.sources);
+        let mut steps: Vec<(String, String)> = Vec::new();
+        for node in &graph.nodes {
+            if let Some(crate::graph::Tally::Step(step)) = &node.tally
+                && !steps.iter().any(|(s, _)| s == step)
+            {
+                steps.push((step.clone(), node.label.clone()));
+            }
+        }
+        let trigger = project.sources.snippet(rule.trigger_span);
+        let trigger = trigger.lines().next().unwrap_or("").trim();
+        let trigger = if trigger.starts_with("every") || trigger.starts_with("when") {
+            trigger.to_string()
+        } else {
+            format!("when {trigger}")
+        };
+        rules.push(flowc_serve::admin::Rule {
+            name: rule.name.clone(),
+            record: schema.record(rule.subject).name.clone(),
+            trigger,
+            steps,
+        });
+        charts.push((rule.clone(), graph));
+    }
+    let chart: flowc_serve::admin::Chart =
+        std::sync::Arc::new(move |name: &str, store: &dyn crate::store::Store| {
+            let Some((rule, graph)) = charts.iter().find(|(r, _)| r.name == name) else {
+                return Ok(None);
+            };
+            let counts = crate::graph::counts(rule, &schema, store).map_err(|e| e.to_string())?;
+            Ok(Some(crate::graph::svg(&[(graph, &counts)])))
+        });
+    flowc_serve::admin::Project {
+        rules,
+        chart: Some(chart),
+    }
 }

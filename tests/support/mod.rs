@@ -1,8 +1,10 @@
 //! What the test binaries share: a project on a real SQLite file driven by
-//! the built `flowc` (`world`), a real SMTP server (`smtp`), golden files,
-//! and the expression fixtures with their reference evaluator.
+//! the built `flowc` (`world`), a real SMTP server (`smtp`), a real
+//! browser (`browser`), golden files, and the expression fixtures with
+//! their reference evaluator.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod exprs;
 pub mod golden;
 pub mod memenv;

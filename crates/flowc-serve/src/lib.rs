@@ -9,7 +9,11 @@
 //! - [`hooks`]: signed webhooks `/hooks/EVENT` (with `Idempotency-Key`)
 //!   and `/bounces`;
 //! - [`pages`]: the HTML people see (maud: compile-time-checked,
-//!   auto-escaping), in Japanese and English.
+//!   auto-escaping), in Japanese and English;
+//! - [`admin`]: the admin pages and their JSON twins `/api/…`, behind
+//!   `FLOWC_ADMIN_TOKEN` (a Bearer token, or the login page's signed
+//!   session cookie with CSRF tokens on every form); they read through
+//!   the store's typed operations on connections of their own.
 //!
 //! Every database access goes through the runtime's typed store
 //! operations (`store::Web`) on one writer thread ([`writer`]) that
@@ -18,13 +22,14 @@
 //! by connection with hyper ([`server`]): bodies bounded, requests and
 //! header reads timed out, idle connections closed.
 //!
-//! Later work slots in beside these: forms (`/forms/NAME`), approvals by
-//! email (`/a/TOKEN`) and the admin pages are more routes in
-//! [`server::router`] over more `Web` operations and [`writer::Job`]s.
+//! Later work slots in beside these: forms (`/forms/NAME`) and approvals
+//! by email (`/a/TOKEN`) are more routes in [`server::router`] over more
+//! `Web` operations and [`writer::Job`]s.
 
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used)]
 
+pub mod admin;
 pub mod hooks;
 pub mod pages;
 pub mod public;
@@ -39,7 +44,7 @@ use std::sync::Arc;
 pub use server::{Listener, Shutdown, serve};
 pub use writer::Opener;
 
-/// The variable of the admin token (admin pages and API: later work).
+/// The variable of the admin token (the admin pages and API).
 pub const ADMIN_TOKEN_VARIABLE: &str = "FLOWC_ADMIN_TOKEN";
 
 /// The shortest `FLOWC_SECRET` `flowc serve` accepts (it also verifies
@@ -52,6 +57,8 @@ pub const MIN_SECRET: usize = 32;
 pub struct Secrets {
     pub tokens: token::Secret,
     pub webhooks: signature::SigningKey,
+    /// Signs the admin pages' session cookies and CSRF tokens.
+    pub sessions: admin::Keys,
 }
 
 impl Secrets {
@@ -68,6 +75,7 @@ impl Secrets {
         Ok(Secrets {
             tokens: token::Secret::new(secret.to_vec())?,
             webhooks: signature::SigningKey::new(secret),
+            sessions: admin::Keys::new(secret),
         })
     }
 
@@ -105,6 +113,18 @@ impl AdminToken {
             .map(AdminToken)
     }
 
+    /// The token `token` (trimmed as the login form trims what is typed).
+    pub fn new(token: &str) -> AdminToken {
+        AdminToken(token.trim().to_string())
+    }
+
+    /// SHA-256 of the token: sessions are signed over it, so that a new
+    /// token ends every session made with the old one.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(self.0.as_bytes()).into()
+    }
+
     /// Whether `presented` is the token, compared in constant time.
     pub fn matches(&self, presented: &str) -> bool {
         use sha2::Digest;
@@ -122,6 +142,10 @@ pub struct Config {
     pub admin: Option<AdminToken>,
     /// The project's records (webhooks name them) and time zone.
     pub schema: Schema,
+    /// The rules and their charts, for the admin pages.
+    pub project: admin::Project,
+    /// The session cookie is `Secure` (the public URL is https).
+    pub secure_cookies: bool,
 }
 
 /// What every handler shares.
@@ -131,4 +155,6 @@ pub struct App {
     pub schema: Arc<Schema>,
     pub admin: Option<AdminToken>,
     pub writer: writer::Writer,
+    /// The admin pages' state.
+    pub console: admin::Console,
 }

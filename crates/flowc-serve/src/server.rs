@@ -12,7 +12,7 @@
 //! declared).
 
 use crate::writer::{Job, Opener, Writer};
-use crate::{App, Config, hooks, pages, public};
+use crate::{App, Config, admin, hooks, pages, public};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -94,6 +94,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/hooks/{event}", post(hooks::hook))
         .route("/bounces", post(hooks::bounce))
+        .merge(admin::routes())
         .fallback(|| async { pages::not_found() })
         .with_state(app)
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -113,13 +114,22 @@ pub fn serve(
     open: Opener,
     shutdown: Shutdown,
 ) -> Result<(), String> {
-    let writer = Writer::start(open)?;
+    let writer = Writer::start(open.clone())?;
+    let schema = Arc::new(config.schema);
+    let console = admin::Console::new(
+        config.secrets.sessions,
+        config.secure_cookies,
+        config.project,
+        schema.clone(),
+        open,
+    );
     let app = Arc::new(App {
         secret: config.secrets.tokens,
         signing: config.secrets.webhooks,
-        schema: Arc::new(config.schema),
+        schema,
         admin: config.admin,
         writer: writer.clone(),
+        console,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
