@@ -34,6 +34,7 @@ fixtures!(
     japanese,
     long_lines,
     messy_layout,
+    parens_and_separators,
     steps,
     test_blocks,
     triggers,

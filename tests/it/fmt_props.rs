@@ -1,7 +1,9 @@
 //! Property tests for `flowc fmt`: random syntax trees are printed, and the
 //! text must parse back to the same tree and be a fixed point of the
 //! formatter; with random comments and blank lines sprinkled in, formatting
-//! must keep the tree and every comment, and be idempotent.
+//! must keep the tree and every comment, and be idempotent; with
+//! parentheses and digit separators added at random, formatting must keep
+//! every one of them.
 //!
 //! The generator makes only trees the parser can produce: no minus applied
 //! to a number literal (the parser folds it into the literal), no `else`
@@ -602,6 +604,122 @@ fn spaces_between_tokens(line: &str) -> Vec<usize> {
     found
 }
 
+/// The direct subexpressions of `e`.
+fn children(e: &Expr) -> Vec<&Expr> {
+    match &e.kind {
+        ExprKind::Field { base: x, .. }
+        | ExprKind::Neg(x)
+        | ExprKind::Not(x)
+        | ExprKind::At { date: x, .. }
+        | ExprKind::InList { value: x, .. }
+        | ExprKind::InSegment { value: x, .. }
+        | ExprKind::IsNull { value: x, .. }
+        | ExprKind::Unsubscribed { record: x, .. }
+        | ExprKind::Opened { record: x, .. }
+        | ExprKind::Clicked { record: x, .. }
+        | ExprKind::Lookup { value: x, .. } => vec![x],
+        ExprKind::Binary { left, right, .. } => vec![left, right],
+        ExprKind::In { value, set, .. } => vec![value, set],
+        ExprKind::Contains { text, part, .. } => vec![text, part],
+        ExprKind::StartsWith { text, prefix } => vec![text, prefix],
+        ExprKind::HasTag { value, tag } => vec![value, tag],
+        ExprKind::Aggregate {
+            value, condition, ..
+        } => vec![value, condition],
+        ExprKind::If {
+            condition,
+            then,
+            otherwise,
+        } => vec![condition, then, otherwise],
+        ExprKind::Between {
+            value, low, high, ..
+        } => vec![value, low, high],
+        ExprKind::ListLit(items) | ExprKind::Call { args: items, .. } => items.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Every expression of the tree below `e` (and `e`), outermost first.
+fn all_expressions<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    out.push(e);
+    for child in children(e) {
+        all_expressions(child, out);
+    }
+}
+
+/// `digits` (of an int, or the whole part of a decimal) with a `_` every
+/// `group` digits from the right: `1000000`, 3 → `1_000_000`.
+fn separated(digits: &str, group: usize) -> String {
+    let n = digits.len();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (n - i).is_multiple_of(group) {
+            out.push('_');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A number literal as printed (`-1234`, `1234.5`) with separators in its
+/// whole part.
+fn with_separators(number: &str, group: usize) -> String {
+    let (sign, rest) = number.strip_prefix('-').map_or(("", number), |r| ("-", r));
+    let (whole, fraction) = rest.split_at(rest.find('.').unwrap_or(rest.len()));
+    format!("{sign}{}{fraction}", separated(whole, group))
+}
+
+/// `text` with parentheses around the expressions `wrap` picks and
+/// separators in the numbers `group` picks (edits by source offset).
+fn noisy(text: &str, body: &Expr, picks: &[u8]) -> String {
+    let mut nodes = Vec::new();
+    all_expressions(body, &mut nodes);
+    let mut opens = std::collections::BTreeMap::<usize, usize>::new();
+    let mut closes = std::collections::BTreeMap::<usize, usize>::new();
+    let mut numbers = std::collections::BTreeMap::<usize, (usize, String)>::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let Some(&pick) = picks.get(i) else { break };
+        let (start, end) = (node.span.start as usize, node.span.end as usize);
+        if pick % 3 == 0 {
+            *opens.entry(start).or_default() += 1;
+            *closes.entry(end).or_default() += 1;
+        }
+        let number = matches!(node.kind, ExprKind::Int(_) | ExprKind::Decimal(_));
+        if number && pick % 2 == 0 {
+            // The literal itself, inside any parentheses around it.
+            let slice = &text[start..end];
+            let from = slice.find(|c: char| c == '-' || c.is_ascii_digit());
+            let to = slice.rfind(|c: char| c.is_ascii_digit());
+            if let (Some(from), Some(to)) = (from, to) {
+                let group = 1 + usize::from(pick / 6) % 4;
+                let digits = with_separators(&slice[from..=to], group);
+                numbers.insert(start + from, (start + to + 1, digits));
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    while i <= text.len() {
+        out.push_str(&")".repeat(closes.get(&i).copied().unwrap_or(0)));
+        out.push_str(&"(".repeat(opens.get(&i).copied().unwrap_or(0)));
+        if let Some((end, digits)) = numbers.get(&i) {
+            out.push_str(digits);
+            i = *end;
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+fn squashed(text: &str) -> String {
+    text.split_whitespace().collect()
+}
+
 proptest! {
     // No regression files: the failing input is printed, and the generator
     // has no seed worth keeping.
@@ -637,5 +755,38 @@ proptest! {
         prop_assert_eq!(comments(&noisy), comments(&formatted), "{}\n---\n{}", noisy, formatted);
         let again = format_source(&formatted);
         prop_assert_eq!(again.as_deref(), Ok(formatted.as_str()), "from\n{}", noisy);
+    }
+
+    /// `flowc fmt` keeps the parentheses the author wrote, needed or not,
+    /// and the digit separators: an expression printed canonically, then
+    /// given extra parentheses and separators at random, formats back to
+    /// itself, spaces and line breaks aside.
+    #[test]
+    fn written_parentheses_and_digit_separators_survive(
+        body in expr(),
+        picks in vec(any::<u8>(), 0..48),
+    ) {
+        let f = FnDecl {
+            name: ident("f"),
+            params: Vec::new(),
+            ret: TypeExpr { name: ident("int"), nullable: false, span: sp() },
+            body,
+            span: sp(),
+        };
+        let text = format_module(&Module { items: vec![Item::Fn(f)] });
+        let parsed = parse(FileId(0), &text);
+        let Some(Item::Fn(f)) = parsed.module.items.first() else {
+            return Err(TestCaseError::fail(format!("not a fn: {text}")));
+        };
+        let noisy = noisy(&text, &f.body, &picks);
+        let reparsed = parse(FileId(0), &noisy);
+        prop_assert!(reparsed.errors.is_empty(), "{:?}\n{}", reparsed.errors, noisy);
+        prop_assert_eq!(fingerprint(&reparsed.module), fingerprint(&parsed.module), "{}", noisy);
+        let formatted = format_source(&noisy);
+        prop_assert!(formatted.is_ok(), "{:?}\n{}", formatted, noisy);
+        let formatted = formatted.unwrap_or_default();
+        prop_assert_eq!(squashed(&formatted), squashed(&noisy), "{}", formatted);
+        let again = format_source(&formatted);
+        prop_assert_eq!(again.as_deref(), Ok(formatted.as_str()));
     }
 }

@@ -36,9 +36,13 @@
 //! - Tests: `test "name"`, its steps indented two, `end`. A `given` or `event`
 //!   record that does not fit has one field per line, with trailing commas.
 //! - Expressions have single spaces around operators and after commas, and
-//!   the fewest parentheses the precedence allows (`or` < `and` < `not` <
-//!   comparisons and predicates < `+ -` < `* / %` < unary minus < `.field`);
-//!   an `if … then … else …` inside a condition or a `then` is parenthesized.
+//!   the parentheses the author wrote (`not (r has tag "T")`, `a or (b and
+//!   c)`, even `((a))`: they say how the author reads it) plus those the
+//!   precedence needs where there are none (`or` < `and` < `not` <
+//!   comparisons and predicates < `at` < `+ -` < `* / %` < unary minus <
+//!   `.field`); an `if … then … else …` inside a condition or a `then` is
+//!   parenthesized. A chain of `and`/`or` broken over lines is broken only
+//!   outside the author's parentheses.
 //! - Literals: text as written, its escapes kept (`\{` and `\u{…}` mean
 //!   something to template placeholders), raw tabs and control characters
 //!   escaped; durations as written when tidy (units largest first, each
@@ -46,7 +50,8 @@
 //!   `60d`, `1h30m`), else in `time::format_duration`'s spelling (`1d25h`
 //!   becomes `2d1h`); dates as `YYYY-MM-DD`; datetimes as written; decimals
 //!   as the shortest digits that read back the same number, always with a
-//!   `.`; ints without `_`.
+//!   `.`, and ints in digits; but a number written with `_` separators
+//!   (`10_000_000`, `1_234.50`) as written.
 //! - Comments: one on its own line stays on its own line, before the node
 //!   that follows it, at that node's indentation (at the end of a block: at
 //!   the block's inner indentation, before `end`; before `else`: at the

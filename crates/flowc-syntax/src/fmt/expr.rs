@@ -1,4 +1,6 @@
-//! Expressions and literals, with the fewest parentheses that keep the tree.
+//! Expressions and literals, with the fewest parentheses that keep the tree,
+//! plus every pair the author wrote (`not (r has tag "T")`, `a or (b and c)`):
+//! they say how the author reads it. Numbers keep their digit separators.
 
 use super::printer::{INDENT, Printer};
 use crate::source::Span;
@@ -73,14 +75,51 @@ impl Printer<'_> {
     }
 
     /// An expression where only one binding at least as tightly as `level`
-    /// may stand: anything looser is parenthesized.
+    /// may stand: anything looser is parenthesized. The parentheses the
+    /// author wrote around it are kept, and then it needs no others.
     pub(super) fn expr_at(&self, e: &Expr, level: Prec) -> String {
         let text = self.bare(e);
-        if prec(e) < level {
+        let written = self.written_parens(e.span);
+        if written > 0 {
+            format!("{}{text}{}", "(".repeat(written), ")".repeat(written))
+        } else if prec(e) < level {
             format!("({text})")
         } else {
             text
         }
+    }
+
+    /// How many pairs of parentheses the author wrote around the
+    /// expression at `span` (the parser gives a parenthesized expression
+    /// the span of its parentheses): `((a))` is 2, `(a) + (b)` is 0.
+    pub(super) fn written_parens(&self, span: Span) -> usize {
+        self.unwrapped(span).0
+    }
+
+    /// The pairs of parentheses around the text at `span`, and the text
+    /// inside them.
+    fn unwrapped(&self, span: Span) -> (usize, &str) {
+        peel(self.source.get(span.range()).unwrap_or_default())
+    }
+
+    /// A number as written, if it has digit separators and means `value`
+    /// (`10_000_000`, `-1_234.5`); `None` to print it canonically.
+    fn written_number(&self, span: Span, means: impl Fn(&str) -> bool) -> Option<String> {
+        let written = self.unwrapped(span).1;
+        // `-5` and `-(5)` are both the literal -5.
+        let (sign, layers, digits) = match written.strip_prefix('-') {
+            Some(rest) => {
+                let (layers, digits) = peel(rest.trim_start());
+                ("-", layers, digits)
+            }
+            None => ("", 0, written),
+        };
+        let plain = digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '_' || c == '.');
+        let (open, close) = ("(".repeat(layers), ")".repeat(layers));
+        (plain && digits.contains('_') && means(&format!("{sign}{}", digits.replace('_', ""))))
+            .then(|| format!("{sign}{open}{digits}{close}"))
     }
 
     /// One match over every kind, so that a new kind cannot be forgotten.
@@ -88,8 +127,12 @@ impl Printer<'_> {
         // An operand of a comparison or a predicate.
         let add = |x: &Expr| self.expr_at(x, Prec::At);
         match &e.kind {
-            ExprKind::Int(v) => v.to_string(),
-            ExprKind::Decimal(v) => decimal(*v),
+            ExprKind::Int(v) => self
+                .written_number(e.span, |t| t.parse::<i64>().ok() == Some(*v))
+                .unwrap_or_else(|| v.to_string()),
+            ExprKind::Decimal(v) => self
+                .written_number(e.span, |t| t.parse::<f64>().ok() == Some(*v))
+                .unwrap_or_else(|| decimal(*v)),
             ExprKind::Text(value) => self.text(value, e.span),
             ExprKind::Bool(b) => b.to_string(),
             ExprKind::Null => "null".into(),
@@ -344,7 +387,7 @@ impl Printer<'_> {
     pub(super) fn clause(&mut self, indent: usize, keyword: &str, condition: &Expr) {
         let flat = format!("{keyword}{}", self.expr(condition));
         let span = condition.span;
-        let operands = chain(condition);
+        let operands = self.chain(condition);
         let break_up = operands.as_ref().is_some_and(|(_, list)| {
             list.first()
                 .is_some_and(|first| self.has_comment(first.span.end, span.end))
@@ -367,27 +410,78 @@ impl Printer<'_> {
     }
 }
 
-/// The operands of a chain of `and`, or of `or`, left to right.
-fn chain(e: &Expr) -> Option<(BinaryOp, Vec<&Expr>)> {
-    let ExprKind::Binary { op, .. } = &e.kind else {
-        return None;
-    };
-    let op = *op;
-    if !matches!(op, BinaryOp::And | BinaryOp::Or) {
-        return None;
-    }
-    let mut operands = Vec::new();
-    let mut node = e;
-    while let ExprKind::Binary { op: o, left, right } = &node.kind {
-        if *o != op {
-            break;
+impl Printer<'_> {
+    /// The operands of a chain of `and`, or of `or`, left to right; a part
+    /// the author parenthesized is one operand.
+    fn chain<'e>(&self, e: &'e Expr) -> Option<(BinaryOp, Vec<&'e Expr>)> {
+        let ExprKind::Binary { op, .. } = &e.kind else {
+            return None;
+        };
+        let op = *op;
+        if !matches!(op, BinaryOp::And | BinaryOp::Or) || self.written_parens(e.span) > 0 {
+            return None;
         }
-        operands.push(right.as_ref());
-        node = left;
+        let mut operands = Vec::new();
+        let mut node = e;
+        while let ExprKind::Binary { op: o, left, right } = &node.kind {
+            if *o != op || (!std::ptr::eq(node, e) && self.written_parens(node.span) > 0) {
+                break;
+            }
+            operands.push(right.as_ref());
+            node = left;
+        }
+        operands.push(node);
+        operands.reverse();
+        Some((op, operands))
     }
-    operands.push(node);
-    operands.reverse();
-    Some((op, operands))
+}
+
+/// The pairs of parentheses around all of `text`, and what is inside them.
+fn peel(mut text: &str) -> (usize, &str) {
+    let mut layers = 0;
+    while text.starts_with('(') && closing_paren(text) == Some(text.len() - 1) {
+        layers += 1;
+        text = text[1..text.len() - 1].trim();
+    }
+    (layers, text)
+}
+
+/// Where the `(` that `text` starts with is closed: the byte offset of its
+/// `)`, skipping text literals and comments.
+fn closing_paren(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            '"' => {
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '#' => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// How tightly each operand of a broken `and`/`or` chain must bind.

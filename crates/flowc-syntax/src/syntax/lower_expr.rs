@@ -92,9 +92,17 @@ impl Lower {
 
     fn expr_inner(&mut self, pair: Pair<Rule>, span: Span) -> Expr {
         match pair.as_rule() {
-            Rule::expr | Rule::paren => {
+            Rule::expr => {
                 let mut parts = Parts::of(pair);
                 self.expect_expr(&mut parts, span)
+            }
+            // `( … )` leaves no node of its own: the expression inside
+            // takes the span of the parentheses, which is how `flowc fmt`
+            // knows the author wrote them (and keeps them).
+            Rule::paren => {
+                let mut parts = Parts::of(pair);
+                let inner = self.expect_expr(&mut parts, span);
+                Expr { span, ..inner }
             }
             Rule::logic => self.chain(pair),
             Rule::arith => self.arith(pair),
