@@ -61,11 +61,12 @@ pub fn unprocessed(conn: &Connection) -> rusqlite::Result<i64> {
 
 /// Up to `limit` changes after `after`, oldest first.
 pub fn pending(conn: &Connection, after: i64, limit: i64) -> rusqlite::Result<Vec<Change>> {
-    let mut stmt = conn.prepare_cached(
+    // A literal limit: see `runs::due_timers`.
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT seq, tbl, row_id, op, old, new, depth, events_seq FROM flow_changes \
-         WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![after, limit], |r| {
+         WHERE seq > ?1 ORDER BY seq LIMIT {limit}"
+    ))?;
+    let rows = stmt.query_map(params![after], |r| {
         let seq: i64 = r.get(0)?;
         let payload = |i: usize, which: &str| -> rusqlite::Result<Option<Payload>> {
             Ok(match r.get_ref(i)? {

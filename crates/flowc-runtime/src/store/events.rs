@@ -198,20 +198,22 @@ pub fn mark_processed(conn: &Connection, seq: i64) -> rusqlite::Result<()> {
 /// pending for ever.
 pub fn due(conn: &Connection, clock: i64, limit: usize) -> rusqlite::Result<Vec<(i64, i64)>> {
     // `CAST`: another program may have written a real number.
-    let mut stmt = conn.prepare_cached(
+    // A literal limit: see `runs::due_timers`.
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT seq, CAST(at AS INTEGER) FROM flow_events WHERE processed = 0 AND at <= ?1 \
-         ORDER BY at, seq LIMIT ?2",
-    )?;
+         ORDER BY at, seq LIMIT {limit}"
+    ))?;
     let mut due: Vec<(i64, i64)> = stmt
-        .query_map(params![clock, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params![clock], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let left = limit.saturating_sub(due.len());
     if left > 0 {
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq FROM flow_events WHERE processed = 0 AND at >= '' ORDER BY seq LIMIT ?1",
-        )?;
-        let odd = stmt.query_map([left as i64], |r| Ok((r.get(0)?, clock)))?;
-        for row in odd {
+        // The same literal limit, cut to what is left: one statement.
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT seq FROM flow_events WHERE processed = 0 AND at >= '' ORDER BY seq LIMIT {limit}"
+        ))?;
+        let odd = stmt.query_map([], |r| Ok((r.get(0)?, clock)))?;
+        for row in odd.take(left) {
             due.push(row?);
         }
     }

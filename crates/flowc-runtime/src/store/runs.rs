@@ -629,13 +629,14 @@ pub fn waiting_for_condition(
 /// Waiting runs whose timer is due at or before `now`, earliest first:
 /// `(id, wake_at)`.
 pub fn due_timers(conn: &Connection, now: i64, limit: usize) -> rusqlite::Result<Vec<(i64, i64)>> {
-    conn.prepare_cached(
+    // The limit is written into the statement (one cached statement per
+    // batch size): SQLite re-prepares a statement whose bound LIMIT may
+    // change its plan every time that parameter is bound again.
+    conn.prepare_cached(&format!(
         "SELECT id, wake_at FROM flow_runs WHERE status = 'waiting' AND wake_at IS NOT NULL AND wake_at <= ?1 \
-         ORDER BY wake_at, id LIMIT ?2",
-    )?
-    .query_map(params![now, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })?
+         ORDER BY wake_at, id LIMIT {limit}"
+    ))?
+    .query_map(params![now], |r| Ok((r.get(0)?, r.get(1)?)))?
     .collect()
 }
 
