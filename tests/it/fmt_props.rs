@@ -101,6 +101,7 @@ fn literal() -> impl Strategy<Value = Expr> {
         (-25_567i32..47_482).prop_map(ExprKind::Date),
         select(words(DATETIMES)).prop_map(|d| ExprKind::DateTime(d.to_string())),
         (-10_000_000i64..10_000_000).prop_map(ExprKind::Duration),
+        (-40i64..40).prop_map(ExprKind::Months),
         name().prop_map(ExprKind::Name),
         name().prop_map(ExprKind::Name),
         field().prop_map(ExprKind::Old),
@@ -112,7 +113,7 @@ fn literal() -> impl Strategy<Value = Expr> {
 fn is_number(x: &Expr) -> bool {
     matches!(
         x.kind,
-        ExprKind::Int(_) | ExprKind::Decimal(_) | ExprKind::Duration(_)
+        ExprKind::Int(_) | ExprKind::Decimal(_) | ExprKind::Duration(_) | ExprKind::Months(_)
     )
 }
 
@@ -144,6 +145,7 @@ fn expr() -> BoxedStrategy<Expr> {
                     }
                 }),
                 vec(inner.clone(), 0..3).prop_map(ExprKind::ListLit),
+                (b.clone(), text()).prop_map(|(date, time)| ExprKind::At { date, time }),
                 (b.clone(), b.clone(), b.clone(), any::<bool>()).prop_map(
                     |(value, low, high, negated)| ExprKind::Between {
                         value,
