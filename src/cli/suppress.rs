@@ -126,7 +126,6 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
                 .map_err(|e| e.to_string())?
             {
                 None => {
-                    changed(store)?;
                     println!("{address} suppressed ({reason})")
                 }
                 Some(before) if before == reason => {
@@ -139,7 +138,6 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             let at = super::state_clock(store)?;
             match store.unsuppress(address, at).map_err(|e| e.to_string())? {
                 Some(before) => {
-                    changed(store)?;
                     println!(
                         "{address} is no longer suppressed (was {before}); it gets marketing email again"
                     )
@@ -149,10 +147,4 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Tells the engine that an address became (or stopped being) suppressed,
-/// so that runs waiting on `R is unsubscribed` look again.
-fn changed(store: &dyn crate::store::Store) -> Result<(), String> {
-    crate::engine::suppressions_changed(store).map_err(|e| e.to_string())
 }

@@ -4,9 +4,11 @@
 //! case-insensitively, any reason counting, a null address never
 //! suppressed), and runs waiting on `wait until R is unsubscribed` or
 //! `wait … unless R is unsubscribed` are re-checked when an address is
-//! suppressed later.
+//! suppressed later, whoever suppressed it: `flowc suppress`, or a
+//! server's permanent refusal (a bounce) during delivery.
 
 use crate::support::pg;
+use crate::support::smtp;
 use crate::support::world::World;
 
 const PROJECT: &str = r#"
@@ -167,6 +169,76 @@ fn is_unsubscribed_reads_the_suppression_list_and_suppress_rechecks_waits() {
                 "4|subscribed||yes",
                 "5|subscribed||",
             ],
+            "{db}"
+        );
+    }
+}
+
+const MAILED: &str = r#"
+timezone "Asia/Tokyo"
+record contact {
+  name: text
+  email: text?
+  woke: text?
+}
+template hello transactional {
+  subject: "Hello"
+  text: "Hello {{contact.name}}"
+}
+rule hello
+  when contact is created
+  send email hello to contact
+  wait until contact is unsubscribed, at most 30d
+  if contact is unsubscribed
+    set contact.woke = "bounced"
+  end
+end
+"#;
+
+/// A bounce suppresses the address in the store, which records the change
+/// itself: the run waiting on `contact is unsubscribed` goes on at the next
+/// pass, without anyone running `flowc suppress` (before, only the CLI
+/// recorded it, so the wait sat until its deadline).
+#[test]
+fn a_bounce_rechecks_the_waits_that_read_is_unsubscribed() {
+    let world = World::files(&[("main.flow", MAILED)]);
+    let mut dbs = vec!["crm.sqlite".to_string()];
+    let server = pg::shared("a_bounce_rechecks_the_waits");
+    if let Some(server) = server {
+        let url = server.create_database("a_bounce_rechecks_the_waits");
+        world.ok(&["schema", "--db", &url, "--create", "rules"]);
+        dbs.push(url);
+    }
+    for db in &dbs {
+        let mail = smtp::Server::start(&world.path(&format!("smtp-{}", dbs.len())));
+        let url = mail.url();
+        world.ok(&["run", "--db", db, "rules", "--now", "2025-01-01T09:00"]);
+        sql(
+            &world,
+            server,
+            db,
+            "INSERT INTO contact (id, name, email) VALUES \
+             (1, 'Gone', 'reject-me@example.jp'), (2, 'Here', 'here@example.jp')",
+        );
+        world.ok(&[
+            "run",
+            "--db",
+            db,
+            "rules",
+            "--now",
+            "2025-01-01T10:00",
+            "--smtp",
+            &url,
+        ]);
+        world.ok(&["run", "--db", db, "rules", "--now", "2025-01-01T10:01"]);
+        assert_eq!(
+            sql(
+                &world,
+                server,
+                db,
+                "SELECT CAST(id AS TEXT), coalesce(woke, '') FROM contact ORDER BY id"
+            ),
+            ["1|bounced", "2|"],
             "{db}"
         );
     }

@@ -7,22 +7,14 @@
 //! (empty: the subject itself), or an aggregate key (rows whose reference
 //! field points at the subject). Unknown paths mean "every subject".
 
-use crate::store::{DbResult, Store};
 use flowc_check::ir::{Expr, ExprKind as K, FieldId, Program, RecordId, Type, VarId};
 use std::collections::HashMap;
 
-/// The `flow_changes.tbl` of a change to the suppression list. The colon
-/// keeps it apart from every record's table name.
-const SUPPRESSIONS: &str = "suppression:";
-
-/// Records that the suppression list changed (an address added or
-/// removed), so that waits and `becomes` conditions reading
-/// `R is unsubscribed` are re-checked when the engine next processes
-/// changes. The change names no address: every run waiting on such a
-/// condition is re-checked, which is cheap because suppressions are rare.
-pub fn suppressions_changed(db: &dyn Store) -> DbResult<()> {
-    db.record_synthetic_change(SUPPRESSIONS, 0, true, 0, 0)
-}
+/// The `flow_changes.tbl` of a change to the suppression list, which the
+/// store records with every change to it. The change names no address:
+/// every run waiting on `R is unsubscribed` is re-checked, which is cheap
+/// because suppressions are rare.
+const SUPPRESSIONS: &str = crate::store::suppressions::CHANGES;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Source {

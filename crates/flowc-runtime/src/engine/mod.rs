@@ -27,7 +27,6 @@ mod versions;
 mod waits;
 
 pub use clock::{Advance, parse_time};
-pub use deps::suppressions_changed;
 pub use report::Report;
 pub use versions::{Migration, Outcome};
 

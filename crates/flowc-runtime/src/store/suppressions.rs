@@ -9,6 +9,18 @@ use super::state::StateError;
 use flowc_check::ir::TemplateKind;
 use rusqlite::{Connection, OptionalExtension, params};
 
+/// The `flow_changes.tbl` of a change to the suppression list (the colon
+/// keeps it apart from every record's table name). Every change to the
+/// list records one, in the same transaction, so that runs waiting on
+/// `R is unsubscribed` are re-checked whoever changed it: `flowc
+/// suppress`, a bounce, an opt-out through `flowc serve`.
+pub const CHANGES: &str = "suppression:";
+
+/// Records that the suppression list changed (SQLite).
+fn changed(conn: &Connection) -> rusqlite::Result<()> {
+    super::effects::record_synthetic_change(conn, CHANGES, 0, true, 0, 0)
+}
+
 /// The form an address is kept and compared in: trimmed, lowercased.
 pub fn normalize(address: &str) -> String {
     address.trim().to_lowercase()
@@ -200,6 +212,7 @@ pub(in crate::store) fn add_within(
     .execute(params![address, reason.as_str(), at, source])?;
     let (action, detail) = added_line(&address, reason, before, source);
     log(conn, at, action, &detail)?;
+    changed(conn)?;
     Ok(before)
 }
 
@@ -215,6 +228,7 @@ pub fn remove(conn: &Connection, address: &str, at: i64) -> Result<Option<Reason
             .execute([&address])?;
         let (action, detail) = removed_line(&address, before.reason);
         log(conn, at, action, &detail)?;
+        changed(conn)?;
         Ok(Some(before.reason))
     })
 }
@@ -260,6 +274,9 @@ pub fn add_bounce(
              WHERE flow_suppressions.reason = 'unsubscribed'",
         )?
         .execute(params![normalize(address), at, source])?;
+    if changed > 0 {
+        self::changed(conn)?;
+    }
     Ok(changed > 0)
 }
 

@@ -1555,25 +1555,18 @@ fn resolve(store: &dyn Store, id: i64, resolution: Resolution) -> Result<Resolve
 /// Suppresses `address`; the reason it had before.
 fn suppress(store: &dyn Store, address: &str, reason: Reason) -> Result<Option<Reason>, String> {
     let at = clock(store)?;
-    let before = store
+    // The store records the change, so that runs waiting on
+    // `R is unsubscribed` look again.
+    store
         .suppress(address, reason, Some(SOURCE), at)
-        .map_err(db)?;
-    if before.is_none() {
-        // Runs waiting on `R is unsubscribed` look again.
-        flowc_runtime::engine::suppressions_changed(store).map_err(db)?;
-    }
-    Ok(before)
+        .map_err(db)
 }
 
 /// Lifts the suppression of `address`; the reason it had (`None`: it
 /// was not suppressed).
 fn unsuppress(store: &dyn Store, address: &str) -> Result<Option<Reason>, String> {
     let at = clock(store)?;
-    let before = store.unsuppress(address, at).map_err(db)?;
-    if before.is_some() {
-        flowc_runtime::engine::suppressions_changed(store).map_err(db)?;
-    }
-    Ok(before)
+    store.unsuppress(address, at).map_err(db)
 }
 
 fn parse_resolution(text: &str) -> Option<Resolution> {

@@ -25,7 +25,7 @@ use super::super::outbox::{
 };
 use super::super::state::StateError;
 use super::super::suppressions::{
-    Reason, Suppression, added_line, decode_reason, normalize, removed_line,
+    CHANGES, Reason, Suppression, added_line, decode_reason, normalize, removed_line,
 };
 use super::super::workers::{Registration, Seen};
 use super::store::Pg;
@@ -485,6 +485,7 @@ impl Outbox for Pg {
         };
         let (action, detail) = removed_line(&address, removed.reason);
         log_delivery(&mut tx, s, clock, action, &detail)?;
+        suppressions_changed(&mut tx, s)?;
         tx.commit()?;
         Ok(Some(removed.reason))
     }
@@ -517,7 +518,21 @@ pub(super) fn suppress_within(
     )?;
     let (action, detail) = added_line(&address, reason, before, source);
     log_delivery(c, s, clock, action, &detail)?;
+    suppressions_changed(c, s)?;
     Ok(before)
+}
+
+/// Records that the suppression list changed, in the caller's transaction
+/// (see [`CHANGES`]).
+fn suppressions_changed(c: &mut impl GenericClient, s: &str) -> Result<()> {
+    c.execute(
+        &format!(
+            "INSERT INTO {s}.flow_changes (shard, tbl, row_id, op, depth, run_id)
+             VALUES ({s}.flow_shard($1::text, 0), $1::text, 0, 'insert', 0, 0)"
+        ),
+        &[&CHANGES],
+    )?;
+    Ok(())
 }
 
 /// The suppression of a normalized `address`, its row locked until the
@@ -736,5 +751,8 @@ fn add_bounce(
         ),
         &[&normalize(address), &at, &source],
     )?;
+    if changed > 0 {
+        suppressions_changed(c, s)?;
+    }
     Ok(changed > 0)
 }
