@@ -244,8 +244,15 @@ fn step_expressions<'a>(steps: &'a [Step], out: &mut Vec<(String, &'a Expr)>) {
                 }
                 step_expressions(otherwise, out);
             }
-            StepKind::RequireApproval { from, on_reject } => {
+            StepKind::RequireApproval {
+                from,
+                on_reject,
+                message,
+            } => {
                 push("from", from);
+                if let Some(message) = message {
+                    message_parts(message, &mut push);
+                }
                 step_expressions(on_reject, out);
             }
             StepKind::Lock(e) | StepKind::Unlock(e) => push("target", e),
@@ -272,7 +279,7 @@ fn message_parts<'a>(message: &'a ir::Message, push: &mut impl FnMut(&str, &'a E
 fn parts<'a>(what: &str, parts: &'a [ir::Part], push: &mut impl FnMut(&str, &'a Expr)) {
     let values = parts.iter().filter_map(|p| match p {
         ir::Part::Value { expr, .. } => Some(expr),
-        ir::Part::Text(_) | ir::Part::UnsubscribeUrl => None,
+        ir::Part::Text(_) | ir::Part::UnsubscribeUrl | ir::Part::ApprovalUrl => None,
     });
     for (i, e) in values.enumerate() {
         push(&format!("{what} value {}", i + 1), e);

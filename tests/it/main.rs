@@ -38,6 +38,7 @@ mod postgres;
 mod reliability;
 mod scenarios;
 mod serve;
+mod serve_approvals;
 mod serve_admin;
 mod signing;
 mod suppression;

@@ -380,8 +380,10 @@ fn approvals_are_listed_and_decided_on_postgres_as_on_sqlite() {
     let pending = same(&world, &url, &["approvals"], &[]);
     assert_eq!(
         pending,
-        "1  discount_approval  discount_request #1  approver user #1  requested 2025-01-01T10:00:00+09:00\n\
-         2  discount_approval  discount_request #2  approver user #1  requested 2025-01-01T10:30:00+09:00\n"
+        "1  discount_approval  discount_request #1 [opportunity: 大型案件 (opportunity #1), rate: 0.15] \
+         — approver 部長 (bucho@example.jp), requested 2025-01-01 10:00\n\
+         2  discount_approval  discount_request #2 [opportunity: 大型案件 (opportunity #1), rate: 0.3] \
+         — approver 部長 (bucho@example.jp), requested 2025-01-01 10:30\n"
     );
     assert_eq!(same(&world, &url, &["approvals"], &["list"]), pending);
     let graph = same(&world, &url, &["graph", "discount_approval", "rules"], &[]);

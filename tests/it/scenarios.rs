@@ -525,7 +525,7 @@ fn scenario_5_invoice_reminders_wait_for_the_owners_approval() {
             w.run(&["--until", "2025-01-05"]);
             assert_eq!(
                 w.ok("approvals", &[]),
-                "1  invoice_reminder  account #1  approver user #1  requested 2025-01-04T09:00:00+09:00\n"
+                "1  invoice_reminder  account #1 \"ABC\" — approver 佐藤 (sato@example.jp), requested 2025-01-04 09:00\n"
             );
             w.ok("approvals", &["approve", "1"]);
             let again = w.flowc("approvals", &["approve", "1"]);
@@ -536,9 +536,10 @@ fn scenario_5_invoice_reminders_wait_for_the_owners_approval() {
                 Some(2)
             );
             w.run(&["--now", "2025-01-05T10:00"]);
+            // The owner was asked by email (§9), then the reminder went.
             assert_eq!(
-                w.strings("SELECT to_addr FROM flow_outbox WHERE status = 'sent'"),
-                ["abc@example.jp"]
+                w.strings("SELECT to_addr FROM flow_outbox WHERE status = 'sent' ORDER BY id"),
+                ["sato@example.jp", "abc@example.jp"]
             );
             let received: Vec<String> = w
                 .server
@@ -546,7 +547,7 @@ fn scenario_5_invoice_reminders_wait_for_the_owners_approval() {
                 .iter()
                 .map(|m| m["to"].as_str().unwrap_or_default().to_string())
                 .collect();
-            assert_eq!(received, ["abc@example.jp"]);
+            assert_eq!(received, ["sato@example.jp", "abc@example.jp"]);
             assert_eq!(
                 w.strings("SELECT status FROM flow_runs ORDER BY id"),
                 ["done", "done"]

@@ -399,6 +399,10 @@ pub enum StepKind {
     RequireApproval {
         from: Expr,
         on_reject: Vec<Step>,
+        /// The project's `approval_request` template as this step sends it
+        /// to the approver (its placeholders resolved in the step's scope,
+        /// `recipient` being the approver); `None`: the built-in one.
+        message: Option<Message>,
     },
     Lock(Expr),
     Unlock(Expr),

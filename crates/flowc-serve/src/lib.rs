@@ -6,6 +6,8 @@
 //! - [`public`]: the links in email: the open-tracking image `/o/TOKEN`,
 //!   tracked links `/c/TOKEN`, the opt-out page and one-click opt-out
 //!   `/u/TOKEN`;
+//! - [`approvals`]: the approval page `/a/TOKEN` of the approval email:
+//!   GET shows the record, POST approves or rejects;
 //! - [`hooks`]: signed webhooks `/hooks/EVENT` (with `Idempotency-Key`)
 //!   and `/bounces`;
 //! - [`pages`]: the HTML people see (maud: compile-time-checked,
@@ -22,14 +24,15 @@
 //! by connection with hyper ([`server`]): bodies bounded, requests and
 //! header reads timed out, idle connections closed.
 //!
-//! Later work slots in beside these: forms (`/forms/NAME`) and approvals
-//! by email (`/a/TOKEN`) are more routes in [`server::router`] over more
-//! `Web` operations and [`writer::Job`]s.
+//! Later work slots in beside these: forms (`/forms/NAME`) are more
+//! routes in [`server::router`] over more `Web` operations and
+//! [`writer::Job`]s.
 
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used)]
 
 pub mod admin;
+pub mod approvals;
 pub mod hooks;
 pub mod pages;
 pub mod public;

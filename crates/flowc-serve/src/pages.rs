@@ -29,7 +29,7 @@ h1{font-size:1.3rem}p.en{color:#555}button{font-size:1rem;padding:.6rem 1.4rem;c
 .subject{font-weight:bold}";
 
 /// A whole page with the headers every page carries.
-fn page(status: StatusCode, title: &str, body: Markup) -> Response {
+pub(crate) fn page(status: StatusCode, title: &str, body: Markup) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang="ja" {

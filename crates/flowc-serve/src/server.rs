@@ -12,7 +12,7 @@
 //! declared).
 
 use crate::writer::{Job, Opener, Writer};
-use crate::{App, Config, admin, hooks, pages, public};
+use crate::{App, Config, admin, approvals, hooks, pages, public};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -92,6 +92,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/u/{token}",
             get(public::opt_out_page).post(public::opt_out),
         )
+        .route("/a/{token}", get(approvals::page).post(approvals::decide))
         .route("/hooks/{event}", post(hooks::hook))
         .route("/bounces", post(hooks::bounce))
         .merge(admin::routes())

@@ -121,7 +121,14 @@ pub enum Job {
     Report(String, Reason, Reply<bool>),
     /// Forgets expired `Idempotency-Key`s.
     Housekeeping,
+    /// Reads or writes with the writer's store, in order with the other
+    /// jobs, given the time events are stamped with (the approval page:
+    /// a few reads, one short write). Made by [`Writer::direct`].
+    Direct(Box<Direct>),
 }
+
+/// The work of a [`Job::Direct`]: it answers its request itself.
+pub type Direct = dyn FnOnce(&dyn Store, i64) -> Result<(), OutboxError> + Send;
 
 /// The handlers' end of the writer.
 #[derive(Clone)]
@@ -169,6 +176,31 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         self.jobs.send(job(reply)).await.map_err(|_| Failed)?;
         answer.await.map_err(|_| Failed)?
+    }
+
+    /// Runs `work` on the writer thread with its store and the time
+    /// events are stamped with (now, or the engine's clock where it is
+    /// further), and waits for its answer; a database error is said, and
+    /// a lost connection opened again, as for every job.
+    pub async fn direct<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&dyn Store, i64) -> Result<T, OutboxError> + Send + 'static,
+    ) -> Result<T, Failed> {
+        self.ask(|reply: Reply<T>| {
+            Job::Direct(Box::new(move |store: &dyn Store, clock: i64| {
+                match work(store, clock) {
+                    Ok(answer) => {
+                        let _ = reply.send(Ok(answer));
+                        Ok(())
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(Failed));
+                        Err(e)
+                    }
+                }
+            }))
+        })
+        .await
     }
 
     /// Hands over a job that needs no answer.
@@ -629,6 +661,13 @@ impl Batches {
                 if let Some(store) = self.store() {
                     store.web().forget_keys(wall_clock() - KEY_SECONDS)?;
                 }
+                done(Answer::Done)
+            }
+            Job::Direct(work) => {
+                let Some(store) = self.store() else {
+                    return Err(Trouble::NoConnection);
+                };
+                work(store, clock)?;
                 done(Answer::Done)
             }
         })

@@ -1,7 +1,7 @@
 //! Placeholders resolved where a template is used: each is an expression
 //! checked in the scope of the step that sends the message (plus
-//! `recipient`, `sender.…` and `unsubscribe_url`), its format checked
-//! against the expression's type.
+//! `recipient`, `sender.…`, `unsubscribe_url`, and `approval_url` in the
+//! approval email), its format checked against the expression's type.
 
 use super::scope::Scope;
 use super::templates::{self, Piece};
@@ -12,6 +12,10 @@ use flowc_syntax::syntax::ast;
 
 /// The formats, in the order hints list them.
 const FORMATS: &[&str] = &["yen", "number", "date_ja", "date", "or"];
+
+/// The template a `require approval` step sends the approver, when the
+/// project declares one (else a built-in one).
+pub(crate) const APPROVAL_TEMPLATE: &str = "approval_request";
 
 /// Where placeholders are being resolved.
 struct Use {
@@ -26,6 +30,9 @@ struct Use {
     use_site: Span,
     /// The record the message goes to, if it goes to a record.
     recipient: Option<ir::RecordId>,
+    /// The approval email of a `require approval` step: `{{approval_url}}`
+    /// is the link deciding it.
+    approval: bool,
 }
 
 /// Resolves a template's placeholders at one use site. `notify`: the
@@ -52,10 +59,41 @@ pub(crate) fn message(
         what: "a `notify` message",
         use_site,
         recipient,
+        approval: false,
     };
     ir::Message {
         template: Some(id),
         kind,
+        subject: resolve(cx, &source.subject, &at, scope),
+        body: resolve(cx, &source.body, &at, scope),
+        html: source.html.as_ref().map(|h| resolve(cx, h, &at, scope)),
+    }
+}
+
+/// Resolves the `approval_request` template where a `require approval`
+/// step sends it to the approver (`recipient`, when a record): always
+/// transactional, with `{{approval_url}}`.
+pub(crate) fn approval_message(
+    cx: &mut Checker,
+    id: ir::TemplateId,
+    scope: &mut Scope,
+    recipient: Option<ir::RecordId>,
+    use_site: Span,
+) -> ir::Message {
+    let source = cx.templates[id.index()].clone();
+    let def = &cx.schema.templates[id.index()];
+    let at = Use {
+        template: Some(def.name.clone()),
+        kind: TemplateKind::Transactional,
+        declared_transactional: def.kind == TemplateKind::Transactional,
+        what: "an approval request",
+        use_site,
+        recipient,
+        approval: true,
+    };
+    ir::Message {
+        template: Some(id),
+        kind: TemplateKind::Transactional,
         subject: resolve(cx, &source.subject, &at, scope),
         body: resolve(cx, &source.body, &at, scope),
         html: source.html.as_ref().map(|h| resolve(cx, h, &at, scope)),
@@ -92,6 +130,7 @@ pub(crate) fn inline(
         },
         use_site: text.span,
         recipient,
+        approval: false,
     };
     resolve(cx, &pieces, &at, scope)
 }
@@ -118,6 +157,16 @@ fn placeholder(
     scope: &mut Scope,
 ) -> Part {
     let written = written(cx, span);
+    if at.approval
+        && matches!(&p.expr.kind, ast::ExprKind::Name(n) if n.name == "approval_url")
+        && scope.lookup("approval_url").is_none()
+    {
+        if let Some(spec) = &p.format {
+            let url = super::expr::lit(ir::Literal::Null, Ty::TEXT, p.expr.span);
+            format(cx, spec, url, at);
+        }
+        return Part::ApprovalUrl;
+    }
     if templates::is_unsubscribe_url(&p.expr) && scope.lookup("unsubscribe_url").is_none() {
         if at.kind == TemplateKind::Transactional && !at.declared_transactional {
             cx.report(Problem::UnsubscribeInTransactional {
@@ -270,6 +319,11 @@ fn naming_reason(problem: &Problem, names: &[String], at: &Use) -> Option<String
             ..
         } => Some(if name == "recipient" && at.recipient.is_none() {
             "names `recipient`, but this message is not sent to a record".to_string()
+        } else if name == "approval_url" {
+            format!(
+                "names `approval_url`, which only the `{APPROVAL_TEMPLATE}` template has, \
+                 where `require approval` sends it"
+            )
         } else {
             let hint = suggestion
                 .as_ref()

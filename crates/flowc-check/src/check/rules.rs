@@ -633,13 +633,21 @@ fn step(
             }
         }
         S::RequireApproval { from, on_reject } => {
-            let (who, _) = record(cx, from, scope, "the approver");
+            let (who, approver) = record(cx, from, scope, "the approver");
+            // The project's own approval email, if it declares one (§9).
+            let message = cx
+                .names
+                .templates
+                .get(placeholders::APPROVAL_TEMPLATE)
+                .copied()
+                .map(|id| placeholders::approval_message(cx, id, scope, approver, span));
             let on_reject = on_reject
                 .as_ref()
                 .map_or_else(Vec::new, |b| steps(cx, &b.steps, scope, namer));
             I::RequireApproval {
                 from: who,
                 on_reject,
+                message,
             }
         }
         S::Lock(e) => I::Lock(record(cx, e, scope, "the record to lock").0),

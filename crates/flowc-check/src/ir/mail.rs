@@ -130,6 +130,9 @@ pub enum Part {
     /// `{{unsubscribe_url}}`: the opt-out link, known only when the message
     /// is rendered for its recipient. Only in marketing messages.
     UnsubscribeUrl,
+    /// `{{approval_url}}`: the link deciding the approval, in the
+    /// `approval_request` template a `require approval` step sends.
+    ApprovalUrl,
 }
 
 /// How a placeholder's value is written (`{{x | yen}}`); without one, as

@@ -8,6 +8,7 @@
 //! crash loses nothing and repeats nothing; emails wait in `flow_outbox`
 //! and are delivered after the commit (see `crate::mail`).
 
+mod approval_mail;
 #[cfg(test)]
 mod calendar_tests;
 mod changes;

@@ -16,7 +16,7 @@ use flowc_vm::value::Value;
 type Addressee = (String, Option<(RecordId, i64)>);
 
 /// An address, refusing the line breaks that would inject email headers.
-fn header_safe(what: &str, text: &str) -> Result<(), RunError> {
+pub(super) fn header_safe(what: &str, text: &str) -> Result<(), RunError> {
     if text.contains(['\r', '\n']) {
         return Err(RunError::Eval(EvalError::BadData {
             table: "(email)".into(),
@@ -213,7 +213,7 @@ impl Engine {
                 let _ = otherwise;
                 Ok(Flow::Enter(branches.len() as u32))
             }
-            StepKind::RequireApproval { from, .. } => {
+            StepKind::RequireApproval { from, message, .. } => {
                 let Some(approver) = self.reference(from, ctx)? else {
                     return Err(RunError::Eval(EvalError::Unsupported(
                         "the approver is null".into(),
@@ -234,6 +234,8 @@ impl Engine {
                     &format!("#{approval} from {table} #{approver}"),
                 )?;
                 self.report.borrow_mut().approvals += 1;
+                // The approver is told by email (§9).
+                self.approval_mail(run, step, approval, from, approver, message.as_ref())?;
                 let _ = pc;
                 Ok(Flow::Wait {
                     wake_at: None,
@@ -264,7 +266,13 @@ impl Engine {
         }
     }
 
-    fn note(&self, run: &Run, step: &Step, action: &str, detail: &str) -> Result<(), RunError> {
+    pub(super) fn note(
+        &self,
+        run: &Run,
+        step: &Step,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), RunError> {
         self.log(Some(run), &step.name, action, detail)
             .map_err(engine_to_run_error)
     }
@@ -427,7 +435,30 @@ impl Engine {
         format::Render {
             schema: &self.program.schema,
             unsubscribe_url,
+            approval_url: "",
         }
+    }
+
+    /// Who an email comes from and where replies go: a template's own
+    /// addresses, else the project's `sender`, else (`None`) the engine's
+    /// default sender.
+    pub(super) fn sender_addresses(
+        &self,
+        template: Option<&ir::TemplateDef>,
+    ) -> Result<(Option<String>, Option<String>), RunError> {
+        let sender = self.program.schema.sender.as_ref();
+        let (from, reply_to) = match template {
+            Some(t) => (t.from.clone(), t.reply_to.clone()),
+            None => (None, None),
+        };
+        let from = from.or_else(|| sender.map(|s| s.from.clone()));
+        let reply_to = reply_to.or_else(|| sender.and_then(|s| s.reply_to.clone()));
+        for (what, v) in [("from", &from), ("reply_to", &reply_to)] {
+            if let Some(v) = v {
+                header_safe(what, v)?;
+            }
+        }
+        Ok((from, reply_to))
     }
 
     /// Where an opt-out by email goes: the sender's `reply_to`, else its
@@ -467,20 +498,8 @@ impl Engine {
         let template = message
             .template
             .map(|t| &self.program.schema.templates[t.index()]);
-        // A template's own addresses, else the project's `sender`, else
-        // (`None`) the engine's default sender.
         let sender = self.program.schema.sender.as_ref();
-        let (from, reply_to) = match template {
-            Some(t) => (t.from.clone(), t.reply_to.clone()),
-            None => (None, None),
-        };
-        let from = from.or_else(|| sender.map(|s| s.from.clone()));
-        let reply_to = reply_to.or_else(|| sender.and_then(|s| s.reply_to.clone()));
-        for (what, v) in [("from", &from), ("reply_to", &reply_to)] {
-            if let Some(v) = v {
-                header_safe(what, v)?;
-            }
-        }
+        let (from, reply_to) = self.sender_addresses(template)?;
         let rule = self.rule(run.rule);
         let message_id = crate::mail::message_id(&self.instance()?, run.id, &step.name, n);
         // Marketing mail carries the opt-out (§8): `List-Unsubscribe`, and
@@ -616,7 +635,7 @@ impl Engine {
 }
 
 /// A failure of the outbox's tables inside a step fails the run.
-fn outbox_to_run_error(e: crate::store::outbox::OutboxError) -> RunError {
+pub(super) fn outbox_to_run_error(e: crate::store::outbox::OutboxError) -> RunError {
     use crate::store::outbox::OutboxError;
     use crate::store::state::StateError;
     match e {

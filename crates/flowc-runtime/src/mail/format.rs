@@ -30,6 +30,8 @@ pub struct Render<'a> {
     pub schema: &'a Schema,
     /// What `{{unsubscribe_url}}` becomes in this message.
     pub unsubscribe_url: &'a str,
+    /// What `{{approval_url}}` becomes (the approval email only).
+    pub approval_url: &'a str,
 }
 
 /// The parts as plain text (a subject, a text part, a task's title).
@@ -69,6 +71,7 @@ fn render<E>(
                 format_value(&value, expr.ty.base, format.as_ref(), cx.schema)
             }
             Part::UnsubscribeUrl => cx.unsubscribe_url.to_string(),
+            Part::ApprovalUrl => cx.approval_url.to_string(),
         };
         if html {
             out.push_str(&escape_html(&value));
@@ -579,6 +582,7 @@ mod tests {
         let cx = Render {
             schema: &schema,
             unsubscribe_url: "https://x.jp/u/a?b=1&c=2",
+            approval_url: "",
         };
         assert_eq!(
             render_html(&parts, &cx, eval),

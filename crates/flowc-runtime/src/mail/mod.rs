@@ -12,6 +12,7 @@
 //! and the step, so a message is queued once however often its step is
 //! retried, and a message resent after a crash carries the same Message-ID.
 
+pub mod approval;
 mod deliver;
 pub mod dkim;
 mod folder;

@@ -1,7 +1,7 @@
-//! Tokens in the links flowc puts in email (§8): the opt-out link
-//! `PUBLIC/u/TOKEN`, the open-tracking image `PUBLIC/o/TOKEN` and tracked
-//! links `PUBLIC/c/TOKEN`. `flowc run` makes them and `flowc serve`
-//! verifies them, both with this module.
+//! Tokens in the links flowc puts in email (§8, §9): the opt-out link
+//! `PUBLIC/u/TOKEN`, the open-tracking image `PUBLIC/o/TOKEN`, tracked
+//! links `PUBLIC/c/TOKEN` and the approval link `PUBLIC/a/TOKEN`. `flowc
+//! run` makes them and `flowc serve` verifies them, both with this module.
 //!
 //! A token is the payload (at most [`MAX_PAYLOAD`] bytes) followed by the
 //! first 16 bytes of HMAC-SHA256 with `FLOWC_SECRET` over the purpose and
@@ -39,6 +39,12 @@ pub enum Purpose {
     Open,
     /// `PUBLIC/c/TOKEN`: a tracked link of a marketing message.
     Click,
+    /// `PUBLIC/a/TOKEN`: the page deciding one approval (its payload:
+    /// [`approval_payload`]).
+    Approval,
+    /// The hidden field the approval page's form carries, made from the
+    /// approval token's payload: a form posted from another site lacks it.
+    ApprovalForm,
 }
 
 impl Purpose {
@@ -47,6 +53,8 @@ impl Purpose {
             Purpose::Unsubscribe => b"flowc unsubscribe",
             Purpose::Open => b"flowc open",
             Purpose::Click => b"flowc click",
+            Purpose::Approval => b"flowc approval",
+            Purpose::ApprovalForm => b"flowc approval form",
         }
     }
 }
@@ -163,6 +171,23 @@ pub fn split_click(payload: &[u8]) -> Option<(&[u8], u16)> {
     Some((key, u16::from_be_bytes([link[0], link[1]])))
 }
 
+/// What an approval token names: the approval (8 bytes) and the run
+/// waiting for it (8 bytes), both of which must match the stored approval.
+pub fn approval_payload(approval: i64, run_id: i64) -> [u8; 16] {
+    let mut payload = [0u8; 16];
+    payload[..8].copy_from_slice(&approval.to_be_bytes());
+    payload[8..].copy_from_slice(&run_id.to_be_bytes());
+    payload
+}
+
+/// A verified approval payload split into the approval and its run.
+pub fn split_approval(payload: &[u8]) -> Option<(i64, i64)> {
+    let payload: [u8; 16] = payload.try_into().ok()?;
+    let approval = i64::from_be_bytes(payload[..8].try_into().ok()?);
+    let run = i64::from_be_bytes(payload[8..].try_into().ok()?);
+    Some((approval, run))
+}
+
 /// A public base URL (`--public-url`) and the secret of its tokens: what
 /// opt-out and tracking links need.
 #[derive(Clone, Debug)]
@@ -228,6 +253,17 @@ impl PublicLinks {
             &click_payload(run_id, message_id, link),
         );
         format!("{}/c/{token}", self.base)
+    }
+
+    /// `PUBLIC/a/TOKEN`: the page where the approver decides `approval`,
+    /// which run `run_id` waits for.
+    pub fn approval(&self, approval: i64, run_id: i64) -> String {
+        let token = make(
+            &self.secret,
+            Purpose::Approval,
+            &approval_payload(approval, run_id),
+        );
+        format!("{}/a/{token}", self.base)
     }
 
     /// Whether `url` is one of flowc's own public links (never tracked).
@@ -308,6 +344,15 @@ mod tests {
         assert!(!format!("{links:?}").contains("test-secret"));
         let url = links.unsubscribe(1, "<1.s.0.x@flowc>");
         assert!(url.starts_with("https://mail.example.jp/u/"), "{url}");
+        let url = links.approval(3, 48);
+        let token = url
+            .strip_prefix("https://mail.example.jp/a/")
+            .expect("an approval link");
+        let payload = verify(&secret(), Purpose::Approval, token).expect("verifies");
+        assert_eq!(split_approval(&payload), Some((3, 48)));
+        assert_eq!(verify(&secret(), Purpose::ApprovalForm, token), None);
+        assert_eq!(verify(&secret(), Purpose::Unsubscribe, token), None);
+        assert_eq!(split_approval(&payload[..15]), None);
         for bad in ["mail.example.jp", "https://", "https://a/?q", "ftp://a"] {
             assert!(PublicLinks::new(bad, secret()).is_err(), "{bad}");
         }

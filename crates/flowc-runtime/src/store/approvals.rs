@@ -87,17 +87,27 @@ pub enum DecideError {
     NoSuchApproval,
 }
 
+/// A person's decision, as recorded: who made it and their comment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecidedBy<'a> {
+    /// Who decided (`田中 <tanaka@example.jp> (user #3)`, `flowc approvals`).
+    pub who: Option<&'a str>,
+    /// The comment (`--note`, the approval page's comment box).
+    pub note: Option<&'a str>,
+}
+
 /// Records a person's decision on a pending approval at engine time `at`.
 pub fn decide(
     conn: &Connection,
     approval: i64,
     decision: Decision,
     at: i64,
-    note: Option<&str>,
+    by: DecidedBy,
 ) -> rusqlite::Result<Result<(), DecideError>> {
     let changed = conn.execute(
-        "UPDATE flow_approvals SET status = ?2, decided_at = ?3, note = ?4 WHERE id = ?1 AND status = 'pending'",
-        params![approval, decision.as_str(), at, note],
+        "UPDATE flow_approvals SET status = ?2, decided_at = ?3, note = ?4, decided_by = ?5 \
+         WHERE id = ?1 AND status = 'pending'",
+        params![approval, decision.as_str(), at, by.note, by.who],
     )?;
     if changed > 0 {
         return Ok(Ok(()));
@@ -160,4 +170,107 @@ pub fn pending(conn: &Connection) -> rusqlite::Result<Vec<Pending>> {
         })
     })?
     .collect()
+}
+
+/// Where an approval stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Approved,
+    Rejected,
+    /// Its run ended before anyone decided (its record was deleted).
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Rejected => "rejected",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// A stored status; anything else is an error naming the row.
+    pub fn parse(approval: i64, text: String) -> Result<Status, super::state::StateError> {
+        Ok(match text.as_str() {
+            "pending" => Status::Pending,
+            "approved" => Status::Approved,
+            "rejected" => Status::Rejected,
+            "cancelled" => Status::Cancelled,
+            _ => {
+                return Err(super::state::StateError::Corrupt {
+                    table: "flow_approvals",
+                    row: format!("#{approval} (column `status`)"),
+                    value: text,
+                    expected: "pending, approved, rejected or cancelled",
+                });
+            }
+        })
+    }
+}
+
+/// One approval with its run's subject: what the approval page and
+/// `flowc approvals list` show.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Approval {
+    pub id: i64,
+    pub run: i64,
+    pub rule: String,
+    /// The version of the rule the run follows (`flow_versions` keeps its
+    /// project text).
+    pub version: String,
+    pub subject_table: String,
+    pub subject: i64,
+    pub approver_table: String,
+    pub approver: i64,
+    pub status: Status,
+    pub requested_at: i64,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
+    /// The comment given with the decision.
+    pub note: Option<String>,
+}
+
+/// The columns [`approval`] reads (both backends), in [`Approval`]'s order.
+pub(crate) const APPROVAL_COLUMNS: &str = "a.id, a.run_id, a.rule, r.version, r.subject_tbl, r.subject_id, \
+     a.approver_tbl, a.approver_id, a.status, a.requested_at, a.decided_at, a.decided_by, a.note";
+
+/// Approval `id` with its run's subject; `None` if there is none (or its
+/// run is gone).
+pub fn approval(conn: &Connection, id: i64) -> Result<Option<Approval>, super::state::StateError> {
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT {APPROVAL_COLUMNS} FROM flow_approvals a JOIN flow_runs r ON r.id = a.run_id \
+             WHERE a.id = ?1"
+        ))?
+        .query_row([id], |r| {
+            Ok((
+                Approval {
+                    id: r.get(0)?,
+                    run: r.get(1)?,
+                    rule: r.get(2)?,
+                    version: r.get(3)?,
+                    subject_table: r.get(4)?,
+                    subject: r.get(5)?,
+                    approver_table: r.get(6)?,
+                    approver: r.get(7)?,
+                    status: Status::Pending,
+                    requested_at: r.get(9)?,
+                    decided_at: r.get(10)?,
+                    decided_by: r.get(11)?,
+                    note: r.get(12)?,
+                },
+                r.get::<_, String>(8)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(approval, status)| {
+        Ok(Approval {
+            status: Status::parse(approval.id, status)?,
+            ..approval
+        })
+    })
+    .transpose()
 }

@@ -8,7 +8,7 @@
 //! Methods take `&self`: a store is one connection, used by one engine
 //! (and the engines of its rules' old versions) on one thread.
 
-use super::approvals::{DecideError, Decided, Decision, Pending};
+use super::approvals::{Approval, DecideError, Decided, DecidedBy, Decision, Pending};
 use super::changes::Change;
 use super::deleted::{DeletedRow, DroppedEvent};
 use super::error::DbResult;
@@ -241,14 +241,17 @@ pub trait Store: super::delivery::Outbox {
     fn decide_pending(&self, decision: Decision, at: i64, subject: Option<i64>) -> DbResult<usize>;
     /// Approvals waiting for a decision (`flowc approvals`).
     fn pending_approvals(&self) -> DbResult<Vec<Pending>>;
-    /// Decides one pending approval (`flowc approvals --approve`).
+    /// Decides one pending approval (`flowc approvals approve`, the
+    /// approval page of `flowc serve`), recording who and their comment.
     fn decide_approval(
         &self,
         approval: i64,
         decision: Decision,
         at: i64,
-        note: Option<&str>,
+        by: DecidedBy,
     ) -> DbResult<Result<(), DecideError>>;
+    /// One approval with its run's subject, whatever its status.
+    fn approval(&self, id: i64) -> Result<Option<Approval>, StateError>;
 
     // Scheduled sweeps.
 

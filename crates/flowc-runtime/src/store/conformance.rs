@@ -588,14 +588,37 @@ fn approvals_are_decided_once(db: &dyn Store) {
         .expect("request");
     assert_eq!(db.pending_approvals().map(|p| p.len()).ok(), Some(1));
     assert_eq!(db.decided_approvals().ok(), Some(vec![]));
-    let decide = |d| db.decide_approval(id, d, 6, Some("ok")).expect("decide");
+    let pending = db.approval(id).expect("approval").expect("found");
+    assert_eq!(
+        (pending.status, pending.run, pending.requested_at),
+        (approvals::Status::Pending, run, 5)
+    );
+    assert_eq!(
+        (&*pending.subject_table, pending.subject, &*pending.rule),
+        ("contact", 3, "discount")
+    );
+    assert_eq!((pending.decided_at, pending.decided_by), (None, None));
+    let by = approvals::DecidedBy {
+        who: Some("部長 <bucho@example.jp> (user #9)"),
+        note: Some("ok"),
+    };
+    let decide = |d| db.decide_approval(id, d, 6, by).expect("decide");
     assert_eq!(decide(approvals::Decision::Approved), Ok(()));
+    let decided = db.approval(id).expect("approval").expect("found");
+    assert_eq!(decided.status, approvals::Status::Approved);
+    assert_eq!(decided.decided_at, Some(6));
+    assert_eq!(
+        decided.decided_by.as_deref(),
+        Some("部長 <bucho@example.jp> (user #9)")
+    );
+    assert_eq!(decided.note.as_deref(), Some("ok"));
+    assert_eq!(db.approval(id + 1000).ok(), Some(None));
     assert_eq!(
         decide(approvals::Decision::Rejected),
         Err(approvals::DecideError::AlreadyDecided)
     );
     assert_eq!(
-        db.decide_approval(999, approvals::Decision::Approved, 6, None)
+        db.decide_approval(999, approvals::Decision::Approved, 6, Default::default())
             .expect("decide"),
         Err(approvals::DecideError::NoSuchApproval)
     );
@@ -1002,8 +1025,13 @@ fn a_deleted_row_is_forgotten(db: &dyn Store) {
         }])
     );
     assert_eq!(
-        db.decide_approval(approval, approvals::Decision::Approved, 18, None)
-            .ok(),
+        db.decide_approval(
+            approval,
+            approvals::Decision::Approved,
+            18,
+            Default::default()
+        )
+        .ok(),
         Some(Err(approvals::DecideError::Cancelled))
     );
     assert_eq!(

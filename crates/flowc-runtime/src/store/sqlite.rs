@@ -349,9 +349,12 @@ impl Store for Sqlite {
         approval: i64,
         decision: Decision,
         at: i64,
-        note: Option<&str>,
+        by: approvals::DecidedBy,
     ) -> DbResult<Result<(), DecideError>> {
-        Ok(approvals::decide(&self.conn, approval, decision, at, note)?)
+        Ok(approvals::decide(&self.conn, approval, decision, at, by)?)
+    }
+    fn approval(&self, id: i64) -> Result<Option<approvals::Approval>, StateError> {
+        approvals::approval(&self.conn, id)
     }
 
     fn ensure_schedule(&self, rule: &str, next_at: i64) -> DbResult<()> {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The newest state layout this flowc knows. A database written by a newer
 /// flowc (a higher version) is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 /// Each migration takes the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -442,6 +442,11 @@ CREATE TABLE IF NOT EXISTS flow_idempotency_keys (
   PRIMARY KEY (scope, key)
 );
 CREATE INDEX IF NOT EXISTS flow_idempotency_keys_at ON flow_idempotency_keys (at);
+"#,
+    // 15: approvals by email (§9): who decided an approval (the approver
+    // its link was sent to, or `flowc approvals`); `note` holds the comment.
+    r#"
+ALTER TABLE flow_approvals ADD COLUMN decided_by TEXT;
 "#,
 ];
 

@@ -8,7 +8,7 @@
 //! Names sort as SQLite sorts them (`COLLATE "C"`: by bytes), whatever the
 //! database's collation.
 
-use super::super::approvals::{self, DecideError, Decided, Decision, Pending};
+use super::super::approvals::{self, Approval, DecideError, Decided, DecidedBy, Decision, Pending};
 use super::super::deleted::{DeletedRow, DroppedEvent};
 use super::super::effects::NewTask;
 use super::super::error::DbError;
@@ -322,14 +322,14 @@ pub fn decide(
     approval: i64,
     decision: Decision,
     at: i64,
-    note: Option<&str>,
+    by: DecidedBy,
 ) -> R<Result<(), DecideError>> {
     let changed = c.execute(
         &format!(
-            "UPDATE {s}.flow_approvals SET status = $2, decided_at = $3, note = $4
+            "UPDATE {s}.flow_approvals SET status = $2, decided_at = $3, note = $4, decided_by = $5
              WHERE id = $1 AND status = 'pending'"
         ),
-        &[&approval, &decision.as_str(), &at, &note],
+        &[&approval, &decision.as_str(), &at, &by.note, &by.who],
     )?;
     if changed > 0 {
         return Ok(Ok(()));
@@ -345,6 +345,40 @@ pub fn decide(
         None => DecideError::NoSuchApproval,
         Some("cancelled") => DecideError::Cancelled,
         Some(_) => DecideError::AlreadyDecided,
+    }))
+}
+
+/// Approval `id` with its run's subject; `None` if there is none.
+pub fn approval(c: &mut Conn, s: &str, id: i64) -> Result<Option<Approval>, StateError> {
+    let db = |e: postgres::Error| StateError::from(DbError::from(e));
+    let Some(r) = c
+        .query_opt(
+            &format!(
+                "SELECT {} FROM {s}.flow_approvals a JOIN {s}.flow_runs r ON r.id = a.run_id
+                 WHERE a.id = $1",
+                approvals::APPROVAL_COLUMNS
+            ),
+            &[&id],
+        )
+        .map_err(db)?
+    else {
+        return Ok(None);
+    };
+    let status: String = r.try_get(8).map_err(db)?;
+    Ok(Some(Approval {
+        id: r.try_get(0).map_err(db)?,
+        run: r.try_get(1).map_err(db)?,
+        rule: r.try_get(2).map_err(db)?,
+        version: r.try_get(3).map_err(db)?,
+        subject_table: r.try_get(4).map_err(db)?,
+        subject: r.try_get(5).map_err(db)?,
+        approver_table: r.try_get(6).map_err(db)?,
+        approver: r.try_get(7).map_err(db)?,
+        status: approvals::Status::parse(id, status)?,
+        requested_at: r.try_get(9).map_err(db)?,
+        decided_at: r.try_get(10).map_err(db)?,
+        decided_by: r.try_get(11).map_err(db)?,
+        note: r.try_get(12).map_err(db)?,
     }))
 }
 

@@ -13,7 +13,7 @@ use super::super::state::StateError;
 use postgres::Client;
 
 /// The layout version these migrations bring a database to.
-pub const VERSION: i64 = 9;
+pub const VERSION: i64 = 10;
 
 /// Arbitrary: the advisory lock migrations take (one per database).
 const MIGRATION_LOCK: i64 = 0x666c_6f77_635f_6d67;
@@ -287,6 +287,11 @@ CREATE TABLE {s}.flow_idempotency_keys (
   PRIMARY KEY (scope, key)
 );
 CREATE INDEX flow_idempotency_keys_at ON {s}.flow_idempotency_keys (at);
+",
+    // 10: approvals by email (§9): who decided an approval (the approver
+    // its link was sent to, or `flowc approvals`); `note` holds the comment.
+    "
+ALTER TABLE {s}.flow_approvals ADD COLUMN decided_by text;
 ",
 ];
 /// The quoted name of the schema flowc's tables live in.

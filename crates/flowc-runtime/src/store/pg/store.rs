@@ -21,7 +21,7 @@
 //! that write is undone, the run fails, and the unit of work goes on, as
 //! on SQLite. PostgreSQL would otherwise abort the whole transaction.
 
-use super::super::approvals::{DecideError, Decided, Decision, Pending};
+use super::super::approvals::{Approval, DecideError, Decided, DecidedBy, Decision, Pending};
 use super::super::backend::{RowQuery, SqlValue, Store};
 use super::super::changes::Change;
 use super::super::deleted::{DeletedRow, DroppedEvent};
@@ -690,7 +690,7 @@ impl Store for Pg {
         approval: i64,
         decision: Decision,
         at: i64,
-        note: Option<&str>,
+        by: DecidedBy,
     ) -> DbResult<Result<(), DecideError>> {
         Ok(effects::decide(
             &mut self.c(),
@@ -698,8 +698,11 @@ impl Store for Pg {
             approval,
             decision,
             at,
-            note,
+            by,
         )?)
+    }
+    fn approval(&self, id: i64) -> Result<Option<Approval>, StateError> {
+        effects::approval(&mut self.c(), &self.s, id)
     }
 
     fn ensure_schedule(&self, rule: &str, next_at: i64) -> DbResult<()> {
