@@ -175,8 +175,11 @@ pub struct History {
 
 pub trait Admin {
     /// Per rule whose messages were opened or clicked, by name (byte
-    /// order): how many of its messages were (events joined to the
-    /// outbox by Message-ID).
+    /// order): how many of its messages were. An event names its message
+    /// (`data.message`, the Message-ID without angle brackets, as `flowc
+    /// serve` records it); one that does not (`flowc event email_opened
+    /// --data '{"template": …}'`) counts for the latest message of its
+    /// template that went to its record before it.
     fn engagement(&self) -> DbResult<Vec<Engagement>>;
     /// Runs of `rule` waiting now, those waking first first (then by id),
     /// at most `limit`.
@@ -295,13 +298,26 @@ fn approval_row(r: &rusqlite::Row) -> rusqlite::Result<ApprovalRow> {
 fn engagement(conn: &Connection) -> rusqlite::Result<Vec<Engagement>> {
     let rows = conn
         .prepare(
-            "SELECT o.rule,
+            "WITH seen AS (
+               SELECT name, tbl, row_id, at,
+                 CASE WHEN json_valid(data) THEN json_extract(data, '$.message') END AS message,
+                 CASE WHEN json_valid(data) THEN json_extract(data, '$.template') END AS template
+               FROM flow_events WHERE name IN ('email_opened', 'email_clicked')),
+             matched AS (
+               SELECT s.name, CASE
+                 WHEN s.message IS NOT NULL THEN
+                   (SELECT o.id FROM flow_outbox o WHERE o.message_id = '<' || s.message || '>')
+                 ELSE
+                   (SELECT max(o.id) FROM flow_outbox o
+                    WHERE o.recipient_tbl = s.tbl AND o.recipient_id = s.row_id
+                      AND o.template = s.template AND o.created_at <= s.at)
+                 END AS message
+               FROM seen s)
+             SELECT o.rule,
                count(DISTINCT o.id),
-               count(DISTINCT CASE WHEN e.name = 'email_clicked' THEN o.id END)
-             FROM flow_events e
-             JOIN flow_outbox o ON o.message_id =
-               '<' || CASE WHEN json_valid(e.data) THEN json_extract(e.data, '$.message') END || '>'
-             WHERE e.name IN ('email_opened', 'email_clicked') AND o.rule IS NOT NULL
+               count(DISTINCT CASE WHEN m.name = 'email_clicked' THEN o.id END)
+             FROM matched m JOIN flow_outbox o ON o.id = m.message
+             WHERE o.rule IS NOT NULL
              GROUP BY o.rule",
         )?
         .query_map([], |r| {

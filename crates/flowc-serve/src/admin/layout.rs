@@ -60,7 +60,7 @@ input,select{font-size:.95rem;padding:.3rem .4rem;border:1px solid #8c959f;borde
 .login h1{font-size:1.2rem}\
 form.sign-in{display:flex;flex-direction:column;gap:.6rem;margin:1rem 0}\
 form.sign-in button{padding:.5rem;font-size:1rem}\
-time,td.actions{white-space:nowrap}\
+time,td.actions,.nw{white-space:nowrap}\
 .tags span{margin-right:.3rem}\
 ";
 

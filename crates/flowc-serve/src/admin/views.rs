@@ -885,7 +885,7 @@ fn tasks_table(tasks: &[TaskRow], titles: &Named, zone: Tz) -> Markup {
                         td { (titles.link(&t.assignee_table, t.assignee_id)) }
                         td { (titles.link_opt(t.subject_table.as_deref(), t.subject_id)) }
                         td { @if let Some(r) = &t.rule { a href=(rule_path(r)) { (r) } } @else { "—" } }
-                        td { (t.due.as_deref().unwrap_or("—")) }
+                        td.nw { (t.due.as_deref().unwrap_or("—")) }
                         td { (badge(&t.status)) }
                         td { (time(t.created_at, zone)) }
                     }

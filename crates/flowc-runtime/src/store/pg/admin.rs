@@ -102,12 +102,26 @@ impl Admin for Pg {
         let s = self.state();
         let rows = self.client().query(
             &format!(
-                "SELECT o.rule,
+                "WITH seen AS (
+                   SELECT name, tbl, row_id, extract(epoch FROM at)::bigint AS at,
+                     CASE WHEN jsonb_typeof(data) = 'object' THEN data ->> 'message' END AS message,
+                     CASE WHEN jsonb_typeof(data) = 'object' THEN data ->> 'template' END AS template
+                   FROM {s}.flow_events WHERE name IN ('email_opened', 'email_clicked')),
+                 matched AS (
+                   SELECT s.name, CASE
+                     WHEN s.message IS NOT NULL THEN
+                       (SELECT o.id FROM {s}.flow_outbox o WHERE o.message_id = '<' || s.message || '>')
+                     ELSE
+                       (SELECT max(o.id) FROM {s}.flow_outbox o
+                        WHERE o.recipient_tbl = s.tbl AND o.recipient_id = s.row_id
+                          AND o.template = s.template AND o.created_at <= s.at)
+                     END AS message
+                   FROM seen s)
+                 SELECT o.rule,
                    count(DISTINCT o.id),
-                   count(DISTINCT o.id) FILTER (WHERE e.name = 'email_clicked')
-                 FROM {s}.flow_events e
-                 JOIN {s}.flow_outbox o ON o.message_id = '<' || (e.data ->> 'message') || '>'
-                 WHERE e.name IN ('email_opened', 'email_clicked') AND o.rule IS NOT NULL
+                   count(DISTINCT o.id) FILTER (WHERE m.name = 'email_clicked')
+                 FROM matched m JOIN {s}.flow_outbox o ON o.id = m.message
+                 WHERE o.rule IS NOT NULL
                  GROUP BY o.rule"
             ),
             &[],
