@@ -865,6 +865,26 @@ fn admin(world: &World, db: &Db, served: &Served) {
     );
     assert_eq!(a.status, 404);
 
+    // A decided approval shows who decided and their comment (escaped).
+    let out = world.flowc(&[
+        "approvals",
+        "--db",
+        &db.arg(),
+        "reject",
+        "1",
+        "--note",
+        "<b>not now</b>",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let approvals = served.api("/api/approvals");
+    let decided = &approvals["approvals"][0];
+    assert_eq!(decided["status"], "rejected", "{decided}");
+    assert_eq!(decided["note"], "<b>not now</b>", "{decided}");
+    assert!(decided["decided_at"].is_i64(), "{decided}");
+    assert!(decided["decided_by"].is_string(), "{decided}");
+    let page = served.page("/approvals", As::Bearer(TOKEN));
+    assert!(page.body.contains("&lt;b&gt;not now&lt;/b&gt;"));
+
     // Logging out (a POST with the session's CSRF token) forgets the
     // cookie.
     assert_eq!(served.form("/logout", session, "").status, 403);
@@ -925,6 +945,8 @@ fn the_admin_side_is_off_without_the_token() {
         "{:?}",
         served.said
     );
+    let unknown = served.get("/no/such/page", As::Nobody);
+    assert_eq!(unknown.status, 404);
     for path in [
         "/",
         "/login",
@@ -946,10 +968,13 @@ fn the_admin_side_is_off_without_the_token() {
         for who in [As::Nobody, As::Bearer(TOKEN), As::Bearer("")] {
             let a = served.get(path, who);
             assert_eq!(a.status, 404, "{path}: {}", a.body);
+            // The very page of any path that does not exist.
+            assert_eq!(a.body, unknown.body, "{path}");
         }
     }
     let a = served.form("/login", As::Nobody, &format!("token={TOKEN}"));
     assert_eq!(a.status, 404);
+    assert_eq!(a.body, unknown.body);
     assert!(a.header("set-cookie").is_none());
     let a = served.post(
         "/api/suppressions",

@@ -148,6 +148,9 @@ pub struct ApprovalRow {
     pub status: String,
     pub requested_at: i64,
     pub decided_at: Option<i64>,
+    /// Who decided (the approver's name and address from the approval
+    /// page, `flowc approvals`).
+    pub decided_by: Option<String>,
     pub note: Option<String>,
     /// The record its run is for.
     pub subject_table: Option<String>,
@@ -277,7 +280,7 @@ fn task_row(r: &rusqlite::Row) -> rusqlite::Result<TaskRow> {
 }
 
 const APPROVAL_COLUMNS: &str = "a.id, a.run_id, a.rule, a.approver_tbl, a.approver_id, a.status, \
-     a.requested_at, a.decided_at, a.note, r.subject_tbl, r.subject_id";
+     a.requested_at, a.decided_at, a.note, r.subject_tbl, r.subject_id, a.decided_by";
 
 fn approval_row(r: &rusqlite::Row) -> rusqlite::Result<ApprovalRow> {
     Ok(ApprovalRow {
@@ -292,6 +295,7 @@ fn approval_row(r: &rusqlite::Row) -> rusqlite::Result<ApprovalRow> {
         note: r.get(8)?,
         subject_table: r.get(9)?,
         subject_id: r.get(10)?,
+        decided_by: r.get(11)?,
     })
 }
 

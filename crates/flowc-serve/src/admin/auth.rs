@@ -311,7 +311,8 @@ pub async fn login_page(State(app): State<Arc<App>>, headers: HeaderMap, uri: Ur
     let next = uri.query().map(|q| form::parse(q.as_bytes()));
     let next = local_path(next.as_deref().and_then(|f| form::get(f, "next")));
     match check(&app, &headers) {
-        Err(Denied::Off) => layout::not_found(),
+        // Off: as if there were no such path.
+        Err(Denied::Off) => crate::pages::not_found(),
         Ok(_) => see_other(&next),
         Err(_) => login_form(StatusCode::OK, &next, false),
     }
@@ -343,7 +344,7 @@ fn login_form(status: StatusCode, next: &str, wrong: bool) -> Response {
 /// wrong, the form again (after a pause).
 pub async fn login(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let Some(token) = &app.admin else {
-        return layout::not_found();
+        return crate::pages::not_found();
     };
     let fields = form::parse(&body);
     let next = local_path(form::get(&fields, "next"));
@@ -365,7 +366,8 @@ pub async fn login(State(app): State<Arc<App>>, body: Bytes) -> Response {
 /// are fetched by link checkers too).
 pub async fn logout_page(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     match check(&app, &headers) {
-        Err(Denied::Off) => layout::not_found(),
+        // Off: as if there were no such path.
+        Err(Denied::Off) => crate::pages::not_found(),
         Ok(Who::Session { csrf }) => layout::bare(
             StatusCode::OK,
             "ログアウト / Log out",
@@ -385,7 +387,8 @@ pub async fn logout_page(State(app): State<Arc<App>>, headers: HeaderMap) -> Res
 /// token), then the login page.
 pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     match check(&app, &headers) {
-        Err(Denied::Off) => layout::not_found(),
+        // Off: as if there were no such path.
+        Err(Denied::Off) => crate::pages::not_found(),
         Ok(who) => {
             let fields = form::parse(&body);
             if !who.may_post(form::get(&fields, CSRF_FIELD)) {

@@ -911,7 +911,10 @@ fn approvals_table(approvals: &[ApprovalRow], titles: &Named, zone: Tz) -> Marku
                         td { (titles.link(&a.approver_table, a.approver_id)) }
                         td { (badge(&a.status)) }
                         td { (time(a.requested_at, zone)) }
-                        td { (maybe_time(a.decided_at, zone)) }
+                        td {
+                            (maybe_time(a.decided_at, zone))
+                            @if let Some(by) = &a.decided_by { br; small.muted { (by) } }
+                        }
                         td { (a.note.as_deref().unwrap_or("")) }
                     }
                 }
@@ -1076,6 +1079,7 @@ fn approval_json(a: &ApprovalRow, titles: &Named) -> Value {
         "status": a.status,
         "requested_at": a.requested_at,
         "decided_at": a.decided_at,
+        "decided_by": a.decided_by,
         "note": a.note,
     })
 }

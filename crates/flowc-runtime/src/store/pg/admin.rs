@@ -79,7 +79,7 @@ fn task_row(r: &Row) -> DbResult<TaskRow> {
 }
 
 const APPROVAL_COLUMNS: &str = "a.id, a.run_id, a.rule, a.approver_tbl, a.approver_id, a.status, \
-     a.requested_at, a.decided_at, a.note, r.subject_tbl, r.subject_id";
+     a.requested_at, a.decided_at, a.note, r.subject_tbl, r.subject_id, a.decided_by";
 
 fn approval_row(r: &Row) -> DbResult<ApprovalRow> {
     Ok(ApprovalRow {
@@ -94,6 +94,7 @@ fn approval_row(r: &Row) -> DbResult<ApprovalRow> {
         note: r.try_get(8)?,
         subject_table: r.try_get(9)?,
         subject_id: r.try_get(10)?,
+        decided_by: r.try_get(11)?,
     })
 }
 
