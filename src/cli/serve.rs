@@ -95,8 +95,11 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             "flowc serve: no --public-url: new email carries no tracking or one-click opt-out links"
         ),
     }
-    if admin.is_none() {
-        println!("flowc serve: FLOWC_ADMIN_TOKEN is not set: the admin pages are off");
+    match &admin {
+        Some(_) => println!(
+            "flowc serve: admin pages at http://{address}/ (log in with FLOWC_ADMIN_TOKEN)"
+        ),
+        None => println!("flowc serve: FLOWC_ADMIN_TOKEN is not set: the admin pages are off"),
     }
     let secure_cookies = args
         .common

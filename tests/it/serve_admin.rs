@@ -906,10 +906,11 @@ fn the_admin_pages_answer_as_documented_on_sqlite() {
     prepare(&world, &db);
     let served = serve(&world, &db, true);
     assert!(
-        !served
-            .said
-            .iter()
-            .any(|l| l.contains("admin pages are off")),
+        served.said.iter().any(|l| *l
+            == format!(
+                "flowc serve: admin pages at {}/ (log in with FLOWC_ADMIN_TOKEN)",
+                served.base
+            )),
         "{:?}",
         served.said
     );
