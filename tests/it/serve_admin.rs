@@ -915,6 +915,45 @@ fn the_admin_pages_answer_as_documented_on_sqlite() {
         served.said
     );
     admin(&world, &db, &served);
+    documented_api_example(&served);
+}
+
+/// docs/serve.md's curl example of the API, run as written.
+fn documented_api_example(served: &Served) {
+    let curl = std::process::Command::new("sh")
+        .args(["-c", "command -v curl"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !curl {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the documented curl example needs curl"
+        );
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED docs/serve.md's curl example of the admin API: no curl"
+        );
+        return;
+    }
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/serve.md"))
+        .expect("docs/serve.md");
+    let block = doc
+        .split("```sh\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("\n```").next())
+        .find(|b| b.contains("Authorization: Bearer"))
+        .expect("a ```sh block with the API example in docs/serve.md");
+    let out = std::process::Command::new("sh")
+        .args(["-c", block])
+        .env("FLOWC_ADMIN_TOKEN", TOKEN)
+        .env("FLOWC_URL", &served.base)
+        .output()
+        .expect("sh runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
+    assert_eq!(answer["rules"][0]["rule"], "welcome", "{answer}");
 }
 
 #[test]
