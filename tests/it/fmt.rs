@@ -26,6 +26,7 @@ macro_rules! fixtures {
 fixtures!(
     assign_and_approval,
     blank_lines,
+    calendars,
     comments_everywhere,
     declarations,
     email,

@@ -505,6 +505,10 @@ impl Reference<'_> {
                     _ => V::Null,
                 }
             }
+            Builtin::IsBusinessDay
+            | Builtin::NextBusinessDay
+            | Builtin::AddBusinessDays
+            | Builtin::AddBusinessSeconds => business(f, &args, schema)?,
             Builtin::Days => V::Int(args[0].as_i64().unwrap_or(0) / 86_400),
             Builtin::Hours => V::Int(args[0].as_i64().unwrap_or(0) / 3_600),
             Builtin::Minutes => V::Int(args[0].as_i64().unwrap_or(0) / 60),
@@ -591,4 +595,143 @@ fn local_months(t: i64, n: i64, zone: chrono_tz::Tz) -> Option<i64> {
     let local = zone.timestamp_opt(t, 0).single()?.naive_local();
     let date = shift_months(local.date(), n)?;
     local_instant(date.and_time(local.time()), zone)
+}
+
+/// The business-day builtins, walked one day (or one open stretch) at a
+/// time with chrono; the calendar's index comes last.
+fn business(f: Builtin, args: &[Value], schema: &flowc::ir::Schema) -> Result<Value, EvalError> {
+    use Value as V;
+    use chrono::{Datelike, TimeZone};
+    let zone = schema.timezone;
+    let index = args.last().and_then(Value::as_i64).unwrap_or(-1);
+    let Some(cal) = usize::try_from(index)
+        .ok()
+        .and_then(|i| schema.calendars.get(i))
+    else {
+        return Err(EvalError::Unsupported("no calendar".into()));
+    };
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let open = |d: chrono::NaiveDate| {
+        let bit = 1u8 << d.weekday().num_days_from_monday();
+        cal.weekends & bit == 0 && !cal.holidays.contains(&day_number(d))
+    };
+    let overflow = || EvalError::Overflow("business days");
+    let walk = |from: chrono::NaiveDate, n: i64| -> Result<chrono::NaiveDate, EvalError> {
+        if n.unsigned_abs() > flowc::ir::MAX_BUSINESS_WALK as u64 {
+            return Err(overflow());
+        }
+        let mut d = from;
+        let mut guard = 0;
+        while !open(d) {
+            d = d.pred_opt().ok_or_else(overflow)?;
+            guard += 1;
+            if guard > 10_000 {
+                return Err(overflow());
+            }
+        }
+        for _ in 0..n.unsigned_abs() {
+            loop {
+                d = if n < 0 { d.pred_opt() } else { d.succ_opt() }.ok_or_else(overflow)?;
+                if open(d) {
+                    break;
+                }
+            }
+        }
+        Ok(d)
+    };
+    let date = |v: &Value| match v {
+        V::Date(d) => epoch.checked_add_signed(chrono::Duration::days(*d as i64)),
+        _ => None,
+    };
+    let local = |t: i64| zone.timestamp_opt(t, 0).single().map(|x| x.naive_local());
+    Ok(match f {
+        Builtin::IsBusinessDay => date(&args[0]).map_or(V::Null, |d| V::Bool(open(d))),
+        Builtin::NextBusinessDay => match date(&args[0]) {
+            Some(d) => {
+                let mut next = d.succ_opt().ok_or_else(overflow)?;
+                while !open(next) {
+                    next = next.succ_opt().ok_or_else(overflow)?;
+                }
+                V::Date(day_number(next))
+            }
+            None => V::Null,
+        },
+        Builtin::AddBusinessDays => {
+            let n = args[1].as_i64().unwrap_or(0);
+            match &args[0] {
+                V::Date(_) => match date(&args[0]) {
+                    Some(d) => V::Date(day_number(walk(d, n)?)),
+                    None => V::Null,
+                },
+                V::DateTime(t) => match local(*t) {
+                    Some(l) => {
+                        let d = walk(l.date(), n)?;
+                        local_instant(d.and_time(l.time()), zone).map_or(V::Null, V::DateTime)
+                    }
+                    None => V::Null,
+                },
+                _ => V::Null,
+            }
+        }
+        _ => {
+            // Seconds of open time after an instant.
+            let (V::DateTime(t), Some(mut left)) = (&args[0], args[1].as_i64()) else {
+                return Ok(V::Null);
+            };
+            if left <= 0 {
+                return Ok(V::DateTime(*t));
+            }
+            let Some(mut l) = local(*t) else {
+                return Ok(V::Null);
+            };
+            let mut at = *t;
+            loop {
+                let d = l.date();
+                if open(d) {
+                    let bounds = match cal.hours {
+                        Some((from, until)) => (
+                            local_instant(
+                                d.and_time(
+                                    chrono::NaiveTime::from_num_seconds_from_midnight_opt(from, 0)
+                                        .unwrap_or_default(),
+                                ),
+                                zone,
+                            ),
+                            local_instant(
+                                d.and_time(
+                                    chrono::NaiveTime::from_num_seconds_from_midnight_opt(until, 0)
+                                        .unwrap_or_default(),
+                                ),
+                                zone,
+                            ),
+                        ),
+                        None => (
+                            local_instant(d.and_time(chrono::NaiveTime::MIN), zone),
+                            local_instant(
+                                d.succ_opt()
+                                    .ok_or_else(overflow)?
+                                    .and_time(chrono::NaiveTime::MIN),
+                                zone,
+                            ),
+                        ),
+                    };
+                    if let (Some(o), Some(c)) = bounds {
+                        let from = at.max(o);
+                        if from < c {
+                            if left <= c - from {
+                                return Ok(V::DateTime(from + left));
+                            }
+                            left -= c - from;
+                        }
+                    }
+                }
+                let next = d.succ_opt().ok_or_else(overflow)?;
+                if (next - epoch).num_days() > 3_000_000 {
+                    return Err(overflow());
+                }
+                l = next.and_time(chrono::NaiveTime::MIN);
+                at = local_instant(l, zone).ok_or_else(overflow)?;
+            }
+        }
+    })
 }

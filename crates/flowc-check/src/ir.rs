@@ -9,7 +9,9 @@ use chrono_tz::Tz;
 use flowc_syntax::source::Span;
 use std::fmt;
 
+mod calendar;
 mod mail;
+pub use calendar::{CalendarDef, MAX_BUSINESS_WALK};
 pub use mail::{
     DatePattern, DatePiece, Format, Message, Part, SenderDef, TemplateDef, TemplateKind,
 };
@@ -130,6 +132,8 @@ pub struct Schema {
     pub templates: Vec<TemplateDef>,
     /// The project's `sender`, if it declares one.
     pub sender: Option<SenderDef>,
+    /// The project's `calendar`s; business-day builtins name one by index.
+    pub calendars: Vec<CalendarDef>,
 }
 
 impl Default for Schema {
@@ -143,6 +147,7 @@ impl Default for Schema {
             segments: Vec::new(),
             templates: Vec::new(),
             sender: None,
+            calendars: Vec::new(),
         }
     }
 }
@@ -283,6 +288,9 @@ pub struct RuleDef {
     pub filter: Option<Expr>,
     pub reenter: Reenter,
     pub goal: Option<Expr>,
+    /// `send during CALENDAR`: the index of the calendar in
+    /// [`Schema::calendars`] whose open hours the rule's email waits for.
+    pub send_during: Option<usize>,
     pub steps: Vec<Step>,
     /// A hash of the rule's meaning; runs remember the version they started on.
     pub version: String,
@@ -659,6 +667,17 @@ pub enum Builtin {
     Days,
     Hours,
     Minutes,
+    /// `is_business_day(d)`: the last argument is the calendar's index in
+    /// [`Schema::calendars`] (an int literal), as for the three below.
+    IsBusinessDay,
+    /// `next_business_day(d)`: the first business day strictly after `d`.
+    NextBusinessDay,
+    /// `add_business_days(d, n)`: a date, or a datetime keeping its local
+    /// time (`wait 3 business days`), moved by business days.
+    AddBusinessDays,
+    /// A datetime moved by this many seconds of open hours (`wait 4
+    /// business hours`).
+    AddBusinessSeconds,
     /// Floor division of ints.
     Div,
     AbsInt,

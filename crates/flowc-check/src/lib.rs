@@ -9,6 +9,7 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod check;
+pub mod holidays;
 pub mod ir;
 pub mod project;
 pub mod stdlib;

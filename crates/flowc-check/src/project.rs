@@ -325,6 +325,16 @@ fn template_paths(module: &ast::Module) -> Vec<String> {
                 }
             }
         }
+        // A calendar's holiday files are read and kept as template files are.
+        if let ast::Item::Calendar(c) = item {
+            for f in &c.fields {
+                for i in &f.items {
+                    if let ast::CalendarItem::File(path) = i {
+                        out.push(path.value.clone());
+                    }
+                }
+            }
+        }
     }
     out
 }

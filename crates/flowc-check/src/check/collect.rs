@@ -53,6 +53,11 @@ pub(crate) fn collect<'a>(cx: &mut Checker, input: &Input<'a>) -> Decls<'a> {
                         decls.templates.push((t, module.file));
                     }
                 }
+                ast::Item::Calendar(c) => {
+                    if seen.first(cx, "calendar", &c.name) {
+                        decls.calendars.push((c, module.file));
+                    }
+                }
                 ast::Item::Fn(f) => {
                     // A project may redefine a standard library function.
                     let shadows_stdlib = !module.stdlib

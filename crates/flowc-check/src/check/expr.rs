@@ -616,6 +616,9 @@ impl Checker<'_> {
         scope: &mut Scope,
         span: Span,
     ) -> ir::Expr {
+        if let Some(e) = self.business_call(function, args, scope, span) {
+            return e;
+        }
         let typed: Vec<ir::Expr> = args.iter().map(|a| self.expr(a, scope)).collect();
         if let Some(&id) = self.names.functions.get(&function.name) {
             let sig = self.fns[id.index()].clone();

@@ -12,6 +12,7 @@
 mod aggregate;
 mod builtins;
 mod calendar;
+mod calendars;
 mod collect;
 mod declare;
 mod expr;
@@ -136,6 +137,7 @@ pub fn check(input: &Input) -> Checked {
     let mut cx = Checker::new(input);
     let decls = collect::collect(&mut cx, input);
     declare::declare(&mut cx, &decls);
+    cx.declare_calendars(&decls.calendars);
     let mut program = cx.check_bodies(&decls);
     let probe = input.probe.map(|(record, e)| {
         let subject = cx.names.types.get(record).copied();
@@ -176,6 +178,7 @@ pub(crate) struct Decls<'a> {
     pub lists: Vec<&'a ast::ListDecl>,
     pub segments: Vec<&'a ast::SegmentDecl>,
     pub templates: Vec<(&'a ast::TemplateDecl, FileId)>,
+    pub calendars: Vec<(&'a ast::CalendarDecl, FileId)>,
     pub functions: Vec<(&'a ast::FnDecl, bool)>,
     pub rules: Vec<&'a ast::RuleDecl>,
     pub tests: Vec<&'a ast::TestDecl>,

@@ -18,6 +18,7 @@ pub enum NameKind {
     Type,
     Variable,
     Rule,
+    Calendar,
 }
 
 impl NameKind {
@@ -31,6 +32,7 @@ impl NameKind {
             NameKind::Type => "type",
             NameKind::Variable => "name",
             NameKind::Rule => "rule",
+            NameKind::Calendar => "calendar",
         }
     }
 
@@ -44,6 +46,7 @@ impl NameKind {
             NameKind::Segment => "E0108",
             NameKind::Type => "E0109",
             NameKind::Rule => "E0115",
+            NameKind::Calendar => "E0116",
         }
     }
 }
@@ -59,7 +62,8 @@ pub enum Problem {
         fields: Vec<String>,
     },
     /// E0102 record, E0103 list, E0104 template, E0105 function, E0107 name,
-    /// E0108 segment, E0109 type, E0115 rule.
+    /// E0108 segment, E0109 type, E0115 rule, E0116 calendar
+    /// (`wait 3 busines days`; `is_business_day(d)` without `calendar business`).
     /// `record r { a: contact }`
     UnknownName {
         span: Span,
@@ -173,6 +177,37 @@ pub enum Problem {
         reason: String,
         use_site: Span,
     },
+    /// E0415. `calendar c { weekends: saturday, sundy }`
+    UnknownWeekday {
+        span: Span,
+        name: String,
+        suggestion: Option<String>,
+    },
+    /// E0416. `calendar c { hours: "9:00" to "25:00" }`, or hours that end
+    /// before they start.
+    BadHours { span: Span, message: String },
+    /// E0417. `calendar c { holidays: file "missing.txt" }`
+    HolidayFile {
+        span: Span,
+        path: String,
+        reason: String,
+    },
+    /// E0418. A holiday file with a line that is not `YYYY-MM-DD`.
+    HolidayFileLine {
+        span: Span,
+        path: String,
+        line: usize,
+        text: String,
+    },
+    /// E0419. `calendar c { holidays: usa }`, an unknown key, a key given
+    /// twice, or every day a weekend.
+    CalendarShape {
+        span: Span,
+        message: String,
+        hint: String,
+    },
+    /// E0217. `wait 4 business hours` on a calendar without `hours`.
+    NoBusinessHours { span: Span, calendar: String },
     /// E0402. `send email t to opportunity` where opportunity has no `email`.
     NoEmailField { span: Span, record: String },
     /// E0403. `subject: "Hi {{contact.name"`
@@ -582,6 +617,56 @@ impl Problem {
                 Label::new(*span, "`{{` without `}}`"),
             )
             .with_hint("placeholders look like `{{contact.name}}`; write `\\{{` for a literal brace"),
+            UnknownWeekday {
+                span,
+                name,
+                suggestion,
+            } => Diagnostic::error(
+                "E0415",
+                format!("`{name}` is not a day of the week"),
+                Label::new(*span, "not a weekday"),
+            )
+            .with_hint(match suggestion {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "name weekdays in English: `weekends: saturday, sunday`".into(),
+            }),
+            BadHours { span, message } => Diagnostic::error(
+                "E0416",
+                format!("a calendar's hours are wrong: {message}"),
+                Label::new(*span, "bad hours"),
+            )
+            .with_hint("write the opening and closing times of one day, `HH:MM`: `hours: \"09:00\" to \"18:00\"`"),
+            HolidayFile { span, path, reason } => Diagnostic::error(
+                "E0417",
+                format!("cannot read the holiday file `{path}`: {reason}"),
+                Label::new(*span, "this file"),
+            )
+            .with_hint("the path is relative to the `.flow` file that names it; the file holds one date (YYYY-MM-DD) per line"),
+            HolidayFileLine {
+                span,
+                path,
+                line,
+                text,
+            } => Diagnostic::error(
+                "E0418",
+                format!("line {line} of the holiday file `{path}` is not a date: `{text}`"),
+                Label::new(*span, format!("line {line} of this file")),
+            )
+            .with_hint("write one date per line as YYYY-MM-DD (`2025-12-29`); `#` starts a comment"),
+            CalendarShape { span, message, hint } => Diagnostic::error(
+                "E0419",
+                message.clone(),
+                Label::new(*span, "here"),
+            )
+            .with_hint(hint.clone()),
+            NoBusinessHours { span, calendar } => Diagnostic::error(
+                "E0217",
+                format!("the calendar `{calendar}` has no hours to count"),
+                Label::new(*span, "counts open hours"),
+            )
+            .with_hint(format!(
+                "give `{calendar}` its hours (`hours: \"09:00\" to \"18:00\"`), or wait business days"
+            )),
             TemplateFile { span, path, reason } => Diagnostic::error(
                 "E0404",
                 format!("cannot read the template file \"{path}\""),

@@ -18,6 +18,7 @@ pub(crate) fn check_rule(cx: &mut Checker, decl: &ast::RuleDecl) -> ir::RuleDef 
         filter: None,
         reenter: ir::Reenter::WhenEnded,
         goal: None,
+        send_during: None,
         steps: Vec::new(),
         version,
         span: decl.span,
@@ -229,6 +230,7 @@ fn schedule(cx: &mut Checker, schedule: &ast::Schedule, span: Span) -> Option<ir
 fn options(cx: &mut Checker, decl: &ast::RuleDecl, rule: &mut ir::RuleDef, scope: &mut Scope) {
     let mut reenter_at: Option<Span> = None;
     let mut goal_at: Option<Span> = None;
+    let mut send_during_at: Option<Span> = None;
     for option in &decl.options {
         match option {
             ast::RuleOption::Reenter { after, span } => {
@@ -279,6 +281,18 @@ fn options(cx: &mut Checker, decl: &ast::RuleDecl, rule: &mut ir::RuleDef, scope
                 }
                 goal_at = Some(*span);
                 rule.goal = Some(cx.condition(condition, scope, "a `goal`"));
+            }
+            ast::RuleOption::SendDuring { calendar, span } => {
+                if let Some(first) = send_during_at {
+                    cx.report(Problem::DuplicateOption {
+                        span: *span,
+                        what: "send during",
+                        first,
+                    });
+                    continue;
+                }
+                send_during_at = Some(*span);
+                rule.send_during = cx.send_during(calendar);
             }
         }
     }
@@ -796,6 +810,12 @@ fn wait(cx: &mut Checker, wait: &ast::Wait, scope: &mut Scope) -> ir::Wait {
                 unless,
             }
         }
+        ast::Wait::Business {
+            amount,
+            calendar,
+            unit,
+            span,
+        } => cx.business_wait(*amount, calendar, *unit, *span),
         ast::Wait::Until { target, at_most } => {
             let typed = cx.expr(target, scope);
             match typed.ty.base {

@@ -2,8 +2,8 @@
 
 use super::printer::{INDENT, Printer};
 use crate::syntax::ast::{
-    EnumDecl, FnDecl, Item, Module, RecordDecl, SegmentDecl, SenderDecl, TemplateDecl,
-    TemplateText, TypeExpr,
+    CalendarDecl, CalendarItem, EnumDecl, FnDecl, Item, Module, RecordDecl, SegmentDecl,
+    SenderDecl, TemplateDecl, TemplateText, TypeExpr,
 };
 
 impl Printer<'_> {
@@ -37,6 +37,7 @@ impl Printer<'_> {
             Item::Record(d) => self.record(d),
             Item::Template(d) => self.template(d),
             Item::Sender(d) => self.sender(d),
+            Item::Calendar(d) => self.calendar(d),
             Item::Segment(d) => {
                 let head = format!("segment {} of {}", d.name.name, d.of.name);
                 self.line(0, (d.span.start, d.of.span.end), &head, true);
@@ -70,6 +71,11 @@ impl Printer<'_> {
                 d.name.span.end,
                 d.span.end,
                 format!("{} {{}}", template_head(d)),
+            )?,
+            Item::Calendar(d) if d.fields.is_empty() => self.flat_if_quiet(
+                d.name.span.end,
+                d.span.end,
+                format!("calendar {} {{}}", d.name.name),
             )?,
             Item::Sender(d) if d.fields.is_empty() => {
                 self.flat_if_quiet(d.span.start, d.span.end, "sender {}".to_string())?
@@ -143,6 +149,32 @@ impl Printer<'_> {
         for field in &d.fields {
             let value = self.text(&field.value.value, field.value.span);
             let line = format!("{}: {value}", field.key.name);
+            self.span_line(INDENT, field.span, &line, true);
+        }
+        self.close(d.span.end, INDENT, 0, "}");
+    }
+
+    fn calendar(&mut self, d: &CalendarDecl) {
+        let head = format!("calendar {} {{", d.name.name);
+        self.line(0, (d.span.start, d.name.span.end), &head, true);
+        self.fresh = true;
+        for field in &d.fields {
+            let items: Vec<String> = field
+                .items
+                .iter()
+                .map(|item| match item {
+                    CalendarItem::Name(name) => name.name.clone(),
+                    CalendarItem::File(path) => {
+                        format!("file {}", self.text(&path.value, path.span))
+                    }
+                    CalendarItem::Hours(from, to) => format!(
+                        "{} to {}",
+                        self.text(&from.value, from.span),
+                        self.text(&to.value, to.span)
+                    ),
+                })
+                .collect();
+            let line = format!("{}: {}", field.key.name, items.join(", "));
             self.span_line(INDENT, field.span, &line, true);
         }
         self.close(d.span.end, INDENT, 0, "}");

@@ -2,8 +2,8 @@
 
 use super::printer::{INDENT, Printer};
 use crate::syntax::ast::{
-    Block, Branch, ExprKind, Lifecycle, Message, NotifyTarget, RuleDecl, RuleOption, Schedule,
-    Step, StepKind, Trigger, TriggerKind, Unless, Wait,
+    Block, Branch, BusinessUnit, ExprKind, Lifecycle, Message, NotifyTarget, RuleDecl, RuleOption,
+    Schedule, Step, StepKind, Trigger, TriggerKind, Unless, Wait,
 };
 
 impl Printer<'_> {
@@ -26,6 +26,9 @@ impl Printer<'_> {
                 } => (format!("reenter after {}", self.expr(after)), span),
                 RuleOption::Goal { condition, span } => {
                     (format!("goal {}", self.expr(condition)), span)
+                }
+                RuleOption::SendDuring { calendar, span } => {
+                    (format!("send during {}", calendar.name), span)
                 }
             };
             self.span_line(INDENT, *span, &line, true);
@@ -282,6 +285,18 @@ impl Printer<'_> {
                     line.push_str(&format!(", at most {}", self.expr(limit)));
                 }
                 line
+            }
+            Wait::Business {
+                amount,
+                calendar,
+                unit,
+                ..
+            } => {
+                let unit = match unit {
+                    BusinessUnit::Days => "days",
+                    BusinessUnit::Hours => "hours",
+                };
+                format!("wait {amount} {} {unit}", calendar.name)
             }
         }
     }

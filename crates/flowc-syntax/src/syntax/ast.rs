@@ -34,6 +34,7 @@ pub enum Item {
     List(ListDecl),
     Segment(SegmentDecl),
     Template(TemplateDecl),
+    Calendar(CalendarDecl),
     Fn(FnDecl),
     Rule(Box<RuleDecl>),
     Test(TestDecl),
@@ -49,6 +50,7 @@ impl Item {
             Item::List(d) => d.span,
             Item::Segment(d) => d.span,
             Item::Template(d) => d.span,
+            Item::Calendar(d) => d.span,
             Item::Fn(d) => d.span,
             Item::Rule(d) => d.span,
             Item::Test(d) => d.span,
@@ -162,6 +164,33 @@ pub struct FormatSpec {
     pub span: Span,
 }
 
+/// `calendar NAME { weekends: …  holidays: …  hours: … }`: when the
+/// business named NAME is open. Keys and values are checked later.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CalendarDecl {
+    pub name: Ident,
+    pub fields: Vec<CalendarField>,
+    pub span: Span,
+}
+
+/// `holidays: japan, file "h.txt"`: a key and its comma-separated items.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CalendarField {
+    pub key: Ident,
+    pub items: Vec<CalendarItem>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum CalendarItem {
+    /// `saturday`, `japan`
+    Name(Ident),
+    /// `file "company_holidays.txt"`, relative to the project
+    File(Text),
+    /// `"09:00" to "18:00"`
+    Hours(Text, Text),
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct FnDecl {
     pub name: Ident,
@@ -238,6 +267,8 @@ pub enum RuleOption {
     Reenter { after: Option<Expr>, span: Span },
     /// `goal COND`: a run whose subject meets it counts as a conversion.
     Goal { condition: Expr, span: Span },
+    /// `send during CALENDAR`: the rule's email is held until it is open.
+    SendDuring { calendar: Ident, span: Span },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -345,6 +376,23 @@ pub enum Wait {
     },
     /// `wait until COND, at most DURATION` or `wait until DATE`
     Until { target: Expr, at_most: Option<Expr> },
+    /// `wait 3 business days`, `wait 4 business hours`: counted on the
+    /// calendar named `calendar`.
+    Business {
+        amount: i64,
+        calendar: Ident,
+        unit: BusinessUnit,
+        span: Span,
+    },
+}
+
+/// What a business wait counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BusinessUnit {
+    /// Business days, waking at the same local time.
+    Days,
+    /// Open hours only.
+    Hours,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -404,8 +404,8 @@ fn category_keywords(phrase: &str) -> &'static [&'static str] {
             "if", "require", "lock", "unlock", "stop",
         ],
         DECLARATION => &[
-            "timezone", "sender", "enum", "record", "list", "segment", "template", "fn", "rule",
-            "test",
+            "timezone", "sender", "enum", "record", "list", "segment", "template", "calendar",
+            "fn", "rule", "test",
         ],
         TEST_STEP => &[
             "given", "update", "delete", "event", "approve", "reject", "after", "expect",
@@ -531,6 +531,8 @@ const KEYWORD_RULES: &[(Rule, &str)] = &[
     (Rule::kw_from, "from"),
     (Rule::kw_given, "given"),
     (Rule::kw_goal, "goal"),
+    (Rule::kw_calendar, "calendar"),
+    (Rule::kw_during, "during"),
     (Rule::kw_has, "has"),
     (Rule::kw_if, "if"),
     (Rule::kw_in, "in"),

@@ -123,6 +123,8 @@ fn is_keyword(rule: Rule) -> bool {
             | kw_from
             | kw_given
             | kw_goal
+            | kw_calendar
+            | kw_during
             | kw_has
             | kw_if
             | kw_in
@@ -335,6 +337,15 @@ impl Lower {
                     span,
                 })
             }
+            Rule::calendar_decl => {
+                let name = self.expect_ident(&mut parts, span);
+                let fields = parts
+                    .rest
+                    .by_ref()
+                    .map(|p| self.calendar_field(p))
+                    .collect();
+                Item::Calendar(CalendarDecl { name, fields, span })
+            }
             Rule::fn_decl => Item::Fn(self.fn_decl(parts, span)),
             Rule::rule_decl => Item::Rule(Box::new(self.rule_decl(parts, span))),
             _ => Item::Test(self.test_decl(parts, span)),
@@ -393,6 +404,29 @@ impl Lower {
             None => TemplateText::Inline(self.expect_text(&mut parts, span)),
         };
         TemplateField { key, value, span }
+    }
+
+    fn calendar_field(&mut self, pair: Pair<Rule>) -> CalendarField {
+        let span = self.span(&pair);
+        let mut parts = Parts::of(pair);
+        let key = self.expect_ident(&mut parts, span);
+        let mut items = Vec::new();
+        for p in parts.rest {
+            let pspan = self.span(&p);
+            items.push(match p.as_rule() {
+                Rule::template_file => {
+                    CalendarItem::File(self.expect_text(&mut Parts::of(p), pspan))
+                }
+                Rule::calendar_hours => {
+                    let mut inner = Parts::of(p);
+                    let from = self.expect_text(&mut inner, pspan);
+                    let to = self.expect_text(&mut inner, pspan);
+                    CalendarItem::Hours(from, to)
+                }
+                _ => CalendarItem::Name(self.expect_ident(&mut Parts::of(p), pspan)),
+            });
+        }
+        CalendarField { key, items, span }
     }
 
     fn fn_decl(&mut self, mut parts: Parts, span: Span) -> FnDecl {
@@ -455,6 +489,15 @@ impl Lower {
                     let condition = self.expect_expr(&mut inner, ospan);
                     options.push(RuleOption::Goal {
                         condition,
+                        span: ospan,
+                    });
+                }
+                Rule::send_during => {
+                    let ospan = self.span(&p);
+                    let mut inner = Parts::of(p);
+                    let calendar = self.expect_ident(&mut inner, ospan);
+                    options.push(RuleOption::SendDuring {
+                        calendar,
                         span: ospan,
                     });
                 }

@@ -163,6 +163,9 @@ impl Lower {
             };
         };
         let form_span = self.span(&form);
+        if form.as_rule() == Rule::wait_business {
+            return self.business_wait(form, form_span);
+        }
         let is_until = form.as_rule() == Rule::wait_until;
         let mut inner = Parts::of(form);
         let first = self.expect_expr(&mut inner, form_span);
@@ -191,6 +194,39 @@ impl Lower {
         Wait::For {
             duration: first,
             unless,
+        }
+    }
+
+    /// `wait 3 business days`: an amount the grammar made digits, a
+    /// calendar and a unit.
+    fn business_wait(&mut self, form: Pair<Rule>, span: Span) -> Wait {
+        let mut inner = Parts::of(form);
+        let amount = match inner.next() {
+            Some(p) => {
+                let digits: String = p.as_str().chars().filter(|c| *c != '_').collect();
+                match digits.parse::<i64>() {
+                    Ok(n) => n,
+                    Err(_) => {
+                        self.errors.push(super::errors::SyntaxError::BadLiteral {
+                            span: self.span(&p),
+                            reason: format!("`{}` is too large a number", p.as_str()),
+                        });
+                        0
+                    }
+                }
+            }
+            None => 0,
+        };
+        let calendar = self.expect_ident(&mut inner, span);
+        let unit = match inner.next().map(|p| p.as_str().to_string()) {
+            Some(u) if u == "hours" => BusinessUnit::Hours,
+            _ => BusinessUnit::Days,
+        };
+        Wait::Business {
+            amount,
+            calendar,
+            unit,
+            span,
         }
     }
 

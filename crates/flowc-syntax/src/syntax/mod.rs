@@ -38,7 +38,8 @@ pub struct Parsed {
 }
 
 const DECLARATION_KEYWORDS: &[&str] = &[
-    "timezone", "sender", "enum", "record", "list", "segment", "template", "fn", "rule", "test",
+    "timezone", "sender", "enum", "record", "list", "segment", "template", "calendar", "fn",
+    "rule", "test",
 ];
 
 /// Parses one file.

@@ -230,6 +230,13 @@ pub fn builtin(f: Builtin, args: &[Value], schema: &Schema) -> Result<Value, Eva
                 .map_or(Null, DateTime),
             _ => Null,
         },
+        (
+            Builtin::IsBusinessDay
+            | Builtin::NextBusinessDay
+            | Builtin::AddBusinessDays
+            | Builtin::AddBusinessSeconds,
+            first,
+        ) => business(f, first, args, schema)?,
         (Builtin::Days, Duration(s)) => Int(s / DAY),
         (Builtin::Hours, Duration(s)) => Int(s / 3600),
         (Builtin::Minutes, Duration(s)) => Int(s / 60),
@@ -263,6 +270,51 @@ pub fn builtin(f: Builtin, args: &[Value], schema: &Schema) -> Result<Value, Eva
                 None => Null,
             }
         }
+        _ => return Err(EvalError::Unsupported(format!("{f:?} on {args:?}"))),
+    })
+}
+
+/// The business-day builtins: the calendar's index is the last argument.
+fn business(f: Builtin, first: Value, args: &[Value], schema: &Schema) -> Result<Value, EvalError> {
+    use Value::*;
+    let calendar = match args.last() {
+        Some(Int(i)) => usize::try_from(*i)
+            .ok()
+            .and_then(|i| schema.calendars.get(i)),
+        _ => None,
+    };
+    let Some(calendar) = calendar else {
+        return Err(EvalError::Unsupported(format!(
+            "{f:?} without its calendar"
+        )));
+    };
+    let count = || match args.get(1) {
+        Some(Int(n)) => Ok(*n),
+        _ => Err(EvalError::Unsupported(format!("{f:?} without its count"))),
+    };
+    let zone = schema.timezone;
+    Ok(match (f, first) {
+        (Builtin::IsBusinessDay, Date(d)) => Bool(calendar.is_business_day(d)),
+        (Builtin::NextBusinessDay, Date(d)) => Date(
+            calendar
+                .next_business_day(d)
+                .ok_or(overflow("business days"))?,
+        ),
+        (Builtin::AddBusinessDays, Date(d)) => Date(
+            calendar
+                .add_business_days(d, count()?)
+                .ok_or(overflow("business days"))?,
+        ),
+        (Builtin::AddBusinessDays, DateTime(t)) => DateTime(
+            calendar
+                .add_business_days_local(t, count()?, zone)
+                .ok_or(overflow("business days"))?,
+        ),
+        (Builtin::AddBusinessSeconds, DateTime(t)) => DateTime(
+            calendar
+                .add_business_seconds(t, count()?, zone)
+                .ok_or(overflow("business hours"))?,
+        ),
         _ => return Err(EvalError::Unsupported(format!("{f:?} on {args:?}"))),
     })
 }
