@@ -92,3 +92,86 @@ fn months_and_times_of_day_wake_runs_on_the_calendar() {
         }
     }
 }
+
+/// Business waits (DESIGN §11) on a calendar with Japan's holidays: the
+/// clock starts on 元日, Wednesday 2025-01-01 09:00; `after 114d6h` is
+/// Friday 2025-04-25 15:00, the Friday before Golden Week (4/29 昭和の日).
+const BUSINESS: &str = r#"
+timezone "Asia/Tokyo"
+
+record ticket {
+  title: text
+}
+
+calendar business {
+  weekends: saturday, sunday
+  holidays: japan
+  hours: "09:00" to "18:00"
+}
+
+rule follow_up
+  when ticket is created
+  wait 3 business days
+  tag ticket "followed_up"
+end
+
+rule escalate
+  when ticket is created
+  wait 4 business hours
+  tag ticket "escalated"
+end
+
+test "three business days from Friday 15:00 skip the weekend and 昭和の日: Thursday 15:00"
+  after 114d6h
+  given ticket t = { title: "A" }
+  after 5d23h59m
+  expect not (t has tag "followed_up")
+  after 1m
+  expect t has tag "followed_up"
+end
+
+test "four business hours from Friday 17:00 are Monday 12:00"
+  after 114d8h
+  given ticket t = { title: "A" }
+  after 2d18h59m
+  expect not (t has tag "escalated")
+  after 1m
+  expect t has tag "escalated"
+end
+
+test "four business hours from Monday 17:00 skip 昭和の日: Wednesday 12:00"
+  after 117d8h
+  given ticket t = { title: "A" }
+  after 1d18h59m
+  expect not (t has tag "escalated")
+  after 1m
+  expect t has tag "escalated"
+end
+
+test "a ticket opened on 元日 at 09:00 waits for the first business hours: 1/2 13:00"
+  given ticket t = { title: "A" }
+  after 1d3h59m
+  expect not (t has tag "escalated")
+  after 1m
+  expect t has tag "escalated"
+end
+"#;
+
+#[test]
+fn business_waits_count_business_days_and_open_hours() {
+    let checked = flowc_check::project::Project::from_texts([("main.flow", BUSINESS)]).check();
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let program = &checked.program;
+    assert_eq!(program.tests.len(), 4);
+    for backend in [Backend::Vm, Backend::Jit] {
+        for test in &program.tests {
+            let outcome = crate::tester::run(program, test, backend);
+            assert!(
+                outcome.failure.is_none(),
+                "{} ({backend:?}): {:?}",
+                test.name,
+                outcome.failure
+            );
+        }
+    }
+}
