@@ -4,7 +4,10 @@
 //! they need, writes all their writes in one transaction
 //! ([`Web::write`]), and only then answers each: every event is committed
 //! before its request is answered, and many requests share one commit
-//! (group commit). While one batch commits, the next one gathers.
+//! (group commit). While one batch commits, the next one gathers. The
+//! approval page's jobs ([`Job::Direct`], made by [`Writer::direct`]) do
+//! their few reads and their one short write themselves, in order with
+//! the others.
 //!
 //! The messages a token names are cached per run: a message never changes
 //! once queued, and a run that queued another since is read again when a
