@@ -1096,3 +1096,55 @@ end
         "{queued:?}"
     );
 }
+
+const SEND_DURING: &str = r#"
+timezone "Asia/Tokyo"
+record contact {
+  name: text
+  email: text
+}
+calendar business {
+  weekends: saturday, sunday
+  holidays: japan
+  hours: "09:00" to "18:00"
+}
+template welcome transactional {
+  subject: "ようこそ"
+  body: "{{contact.name}} 様"
+}
+rule welcome
+  when contact is created
+  send during business
+  send email welcome to contact
+end
+"#;
+
+/// Files delivered into the mail folder so far.
+fn delivered(w: &World) -> usize {
+    std::fs::read_dir(w.path("mail")).map_or(0, |d| d.flatten().count())
+}
+
+/// `send during business` (DESIGN §11): an email queued at 02:00 on 元日
+/// stays in the outbox, through real delivery passes into a mail folder,
+/// until the calendar opens: 09:00 on Thursday 2025-01-02.
+#[test]
+fn send_during_business_holds_a_2am_email_until_the_calendar_opens() {
+    let w = World::files(&[("main.flow", SEND_DURING)]);
+    w.run(&["--now", "2025-01-01T01:00"]);
+    w.sql("INSERT INTO contact (id, name, email) VALUES (1, '山田', 'yamada@example.jp');");
+    w.run(&["--now", "2025-01-01T02:00", "--mail-dir", "mail"]);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_outbox WHERE status = 'queued'"),
+        1
+    );
+    assert_eq!(delivered(&w), 0, "no email at 02:00 on 元日");
+    w.run(&["--now", "2025-01-01T12:00", "--mail-dir", "mail"]);
+    w.run(&["--now", "2025-01-02T08:59", "--mail-dir", "mail"]);
+    assert_eq!(delivered(&w), 0, "not before the calendar opens");
+    w.run(&["--now", "2025-01-02T09:00", "--mail-dir", "mail"]);
+    assert_eq!(delivered(&w), 1);
+    assert_eq!(
+        w.count("SELECT count(*) FROM flow_outbox WHERE status = 'sent'"),
+        1
+    );
+}

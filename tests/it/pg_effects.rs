@@ -254,6 +254,7 @@ fn tasks_approvals_and_email_are_stored_as_given() {
         html: None,
         list_unsubscribe: None,
         created_at: 70,
+        not_before: 0,
         subject_table: "contact",
         subject_id: 1,
         recipient: None,

@@ -125,6 +125,7 @@ fn queue(store: &dyn Store, n: usize) {
                 html: None,
                 list_unsubscribe: None,
                 created_at: 0,
+                not_before: 0,
                 subject_table: "contact",
                 subject_id: i as i64,
                 recipient: None,

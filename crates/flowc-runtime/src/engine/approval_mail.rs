@@ -147,6 +147,7 @@ impl Engine {
             html: html.as_deref(),
             list_unsubscribe: None,
             created_at: self.clock.get(),
+            not_before: 0,
             subject_table: self.table_name(rule.subject),
             subject_id: run.subject,
             recipient: Some((&table, approver)),

@@ -570,6 +570,7 @@ impl Engine {
             html: html.as_deref(),
             list_unsubscribe: list_unsubscribe.as_deref(),
             created_at: self.clock.get(),
+            not_before: self.send_during(rule),
             subject_table: self.table_name(rule.subject),
             subject_id: run.subject,
             recipient: recipient.map(|(record, id)| (self.table_name(record), id)),
@@ -586,6 +587,18 @@ impl Engine {
             &format!("{what} to {address}: {subject}"),
         )?;
         Ok(())
+    }
+
+    /// When a message of `rule` may go out: now (0), or, for a rule with
+    /// `send during CALENDAR` (§11), the next time the calendar is open;
+    /// delivery leaves the message queued until then.
+    fn send_during(&self, rule: &ir::RuleDef) -> i64 {
+        let now = self.clock.get();
+        rule.send_during
+            .and_then(|i| self.program.schema.calendars.get(i))
+            .and_then(|calendar| calendar.next_open(now, self.program.schema.timezone))
+            .filter(|open| *open > now)
+            .unwrap_or(0)
     }
 
     /// Whether `address` gets no email of this step because it is

@@ -48,6 +48,9 @@ pub struct NewMessage<'a> {
     pub list_unsubscribe: Option<&'a str>,
     /// Engine time.
     pub created_at: i64,
+    /// Engine time before which it is not sent (`send during`, §11: held
+    /// until the calendar opens); 0 or `created_at` for at once.
+    pub not_before: i64,
     pub subject_table: &'a str,
     pub subject_id: i64,
     /// The record the message went to (table and id), where its opens and
@@ -64,8 +67,8 @@ pub fn enqueue(conn: &Connection, m: &NewMessage) -> rusqlite::Result<bool> {
         .prepare_cached(
             "INSERT OR IGNORE INTO flow_outbox (message_id, run_id, rule, template, kind, to_addr, from_addr, \
              reply_to, subject, body, status, created_at, subject_tbl, subject_id, html, list_unsubscribe, \
-             recipient_tbl, recipient_id, links) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+             recipient_tbl, recipient_id, links, next_attempt_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )?
         .execute(params![
             m.message_id,
@@ -85,7 +88,8 @@ pub fn enqueue(conn: &Connection, m: &NewMessage) -> rusqlite::Result<bool> {
             m.list_unsubscribe,
             m.recipient.map(|(table, _)| table),
             m.recipient.map(|(_, id)| id),
-            m.links
+            m.links,
+            m.not_before
         ])?;
     Ok(inserted > 0)
 }

@@ -209,8 +209,8 @@ pub fn enqueue(c: &mut Conn, s: &str, m: &NewMessage) -> R<bool> {
         &format!(
             "INSERT INTO {s}.flow_outbox (message_id, run_id, rule, template, kind, to_addr, from_addr,
                reply_to, subject, body, status, created_at, subject_tbl, subject_id, html, list_unsubscribe,
-               recipient_tbl, recipient_id, links)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $12, $13, $14, $15, $16, $17, $18)
+               recipient_tbl, recipient_id, links, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $12, $13, $14, $15, $16, $17, $18, $19)
              ON CONFLICT DO NOTHING"
         ),
         &[
@@ -232,6 +232,7 @@ pub fn enqueue(c: &mut Conn, s: &str, m: &NewMessage) -> R<bool> {
             &m.recipient.map(|(table, _)| table),
             &m.recipient.map(|(_, id)| id),
             &m.links,
+            &m.not_before,
         ],
     )?;
     Ok(n > 0)
