@@ -193,7 +193,11 @@ pub fn seed(conn: &Connection, rng: &mut Rng, start: i32) -> rusqlite::Result<()
     }
     for i in 1..=SIZE.contacts {
         let company = rng.below(SIZE.companies as u64) as i64 + 1;
-        let owner = rng.below(4) as i64 + 1;
+        // Every tenth contact has no owner yet (mail signs for the department).
+        let owner = match rng.below(4) as i64 + 1 {
+            _ if i % 10 == 0 => Sql::Null,
+            owner => int(owner),
+        };
         insert(
             conn,
             "contact",
@@ -206,7 +210,7 @@ pub fn seed(conn: &Connection, rng: &mut Rng, start: i32) -> rusqlite::Result<()
                 ),
                 ("company", int(company)),
                 ("score", int(rng.below(100) as i64)),
-                ("owner", int(owner)),
+                ("owner", owner),
             ],
         )?;
     }
@@ -281,6 +285,21 @@ fn insert<const N: usize>(
         .map(|(name, value)| (name.to_string(), value))
         .collect();
     rows::insert_row(conn, table, &columns)
+}
+
+/// The seminar form's payload: its name, date and fee (the emails about it
+/// show them with `| date_ja` and `| yen`).
+const SEMINAR: &str = r#"{"form": "春のDXセミナー", "date": "2025-05-23", "fee": 5500}"#;
+
+/// Contacts who unsubscribed from marketing email before the demo month:
+/// every `UNSUBSCRIBED`th one (by id).
+pub const UNSUBSCRIBED: i64 = 12;
+
+/// The addresses of the contacts who unsubscribed before the month.
+pub fn unsubscribed(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    conn.prepare("SELECT email FROM contact WHERE id % ?1 = 0 ORDER BY id")?
+        .query_map([UNSUBSCRIBED], |r| r.get(0))?
+        .collect()
 }
 
 /// One simulated day's changes and events, made by "other programs".
@@ -397,7 +416,7 @@ pub fn day(
             "form_submitted",
             "contact",
             contact,
-            r#"{"form": "春のDXセミナー"}"#,
+            SEMINAR,
             at,
         )?;
         if rng.chance(45) {

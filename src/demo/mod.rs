@@ -9,6 +9,7 @@ mod data;
 use crate::engine::{Advance, Engine, Options};
 use crate::mail::Transport;
 use crate::project::Project;
+use crate::store::suppressions::Reason;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,26 @@ const FILES: &[(&str, &str)] = &[
         "templates/autoreply.txt",
         include_str!("../../examples/demo/templates/autoreply.txt"),
     ),
+    (
+        "templates/autoreply.html",
+        include_str!("../../examples/demo/templates/autoreply.html"),
+    ),
+    (
+        "templates/payment_confirmed.txt",
+        include_str!("../../examples/demo/templates/payment_confirmed.txt"),
+    ),
+    (
+        "templates/payment_confirmed.html",
+        include_str!("../../examples/demo/templates/payment_confirmed.html"),
+    ),
+    (
+        "templates/renewal_notice.txt",
+        include_str!("../../examples/demo/templates/renewal_notice.txt"),
+    ),
+    (
+        "templates/renewal_notice.html",
+        include_str!("../../examples/demo/templates/renewal_notice.html"),
+    ),
 ];
 
 /// The simulated month.
@@ -40,6 +61,13 @@ pub struct Summary {
     pub runs_by_rule: Vec<(String, i64)>,
     pub emails: i64,
     pub example_email: Option<PathBuf>,
+    /// One email of each marketing template that sent any (template,
+    /// file), in the order declared: they carry the sender's opt-out footer.
+    pub marketing_emails: Vec<(String, PathBuf)>,
+    /// Marketing emails not sent: the address had unsubscribed.
+    pub suppressed: i64,
+    /// Contacts who had unsubscribed before the month.
+    pub unsubscribed: usize,
     pub tasks: i64,
     pub approvals_waiting: i64,
     pub failed_runs: i64,
@@ -142,6 +170,14 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
         project_text: String::new(),
         ..Options::default()
     };
+    let marketing: Vec<String> = checked
+        .program
+        .schema
+        .templates
+        .iter()
+        .filter(|t| t.kind == crate::ir::TemplateKind::Marketing)
+        .map(|t| t.name.clone())
+        .collect();
     let engine = Engine::open(&db, checked.program, options).map_err(|e| e.to_string())?;
     let courier = std::cell::RefCell::new(crate::mail::Courier::new(
         Transport::Folder(mail.clone()),
@@ -158,6 +194,17 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
     engine
         .advance(Advance::To(start))
         .map_err(|e| e.to_string())?;
+    // Some contacts unsubscribed before the month (as `flowc suppress add
+    // ADDRESS --reason unsubscribed` records it): they get no marketing
+    // email, but still their confirmations.
+    let unsubscribed =
+        data::unsubscribed(crate::cli::sqlite(&engine)?).map_err(|e| e.to_string())?;
+    for address in &unsubscribed {
+        engine
+            .store()
+            .suppress(address, Reason::Unsubscribed, Some("flowc demo"), start)
+            .map_err(|e| e.to_string())?;
+    }
     let (mut lead, mut opportunity) = (0i64, s.opportunities as i64);
     for day in 0..DAYS {
         let day_start = start + day * 86_400;
@@ -201,23 +248,39 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
             mail.display()
         ),
     );
-    let summary = summarize(&engine, &mail).map_err(|e| e.to_string())?;
+    let mut summary = summarize(&engine, &mail, &marketing)?;
+    summary.unsubscribed = unsubscribed.len();
     print_summary(out, &summary, dir, &db);
     Ok(summary)
 }
 
-fn summarize(engine: &Engine, mail: &Path) -> Result<Summary, String> {
-    let totals = engine
-        .store()
-        .report()
-        .totals("autoreply")
-        .map_err(|e| e.to_string())?;
+fn summarize(engine: &Engine, mail: &Path, marketing: &[String]) -> Result<Summary, String> {
+    let report = engine.store().report();
+    let totals = report.totals("autoreply").map_err(|e| e.to_string())?;
+    let file = |id: Option<String>| id.map(|id| mail.join(crate::mail::file_name(&id)));
+    let mut marketing_emails = Vec::new();
+    for template in marketing {
+        let example = report
+            .totals(template)
+            .map_err(|e| e.to_string())?
+            .example_message;
+        if let Some(path) = file(example) {
+            marketing_emails.push((template.clone(), path));
+        }
+    }
+    let suppressed = report
+        .rule_stats()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|r| r.emails_suppressed)
+        .sum();
     Ok(Summary {
         runs_by_rule: totals.runs_by_rule,
         emails: totals.emails_sent,
-        example_email: totals
-            .example_message
-            .map(|id| mail.join(crate::mail::file_name(&id))),
+        example_email: file(totals.example_message),
+        marketing_emails,
+        suppressed,
+        unsubscribed: 0,
         tasks: totals.tasks,
         approvals_waiting: totals.approvals_pending,
         failed_runs: totals.failed_runs,
@@ -240,6 +303,16 @@ fn print_summary(out: &mut dyn Write, s: &Summary, dir: &Path, db: &Path) {
     if let Some(path) = &s.example_email {
         lines.push(format!("  open one:         {}", path.display()));
     }
+    for (template, path) in &s.marketing_emails {
+        lines.push(format!(
+            "  marketing:        {}  ({template}, with the opt-out footer)",
+            path.display()
+        ));
+    }
+    lines.push(format!(
+        "Suppressed:         {}  (marketing email not sent: {} contacts had unsubscribed)",
+        s.suppressed, s.unsubscribed
+    ));
     lines.push(format!("Tasks created:      {}", s.tasks));
     lines.push(format!("Approvals waiting:  {}", s.approvals_waiting));
     lines.push(format!("Failed runs:        {}", s.failed_runs));
@@ -253,6 +326,7 @@ fn print_summary(out: &mut dyn Write, s: &Summary, dir: &Path, db: &Path) {
         format!("  flowc stats --db {db}"),
         format!("  flowc log --db {db} --rule seminar"),
         format!("  flowc approvals --db {db}"),
+        format!("  flowc suppress --db {db}"),
         format!("  flowc check {rules}"),
         format!("  flowc test {rules}"),
         format!("  flowc graph seminar {rules}"),

@@ -1,6 +1,7 @@
 //! `flowc demo` end to end: it finishes, writes emails, and its summary
 //! matches the database; a second run keeps edited rules.
 
+use std::path::Path;
 use std::process::Command;
 
 fn demo(dir: &std::path::Path) -> String {
@@ -82,6 +83,141 @@ fn the_demo_summary_matches_its_database() {
         eml.contains("Message-ID: <") && eml.contains("To: contact"),
         "{eml}"
     );
+    // The marketing example: HTML beside the text, formatted amounts and
+    // dates, the sender's opt-out footer in both parts, List-Unsubscribe.
+    let marketing = summary
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("marketing:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a marketing email");
+    let message = parse_eml(Path::new(marketing));
+    assert_eq!(message.content_type, "multipart/alternative", "{message:?}");
+    assert!(
+        message
+            .headers
+            .iter()
+            .any(|(k, v)| k == "List-Unsubscribe" && v.contains("mailto:sales@example.jp")),
+        "{message:?}"
+    );
+    let types: Vec<&str> = message.parts.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(types, ["text/plain", "text/html"], "{message:?}");
+    for (kind, content) in &message.parts {
+        assert!(
+            has_yen_amount(content),
+            "{kind}: no 1,234円 amount:\n{content}"
+        );
+        assert!(
+            has_date_ja(content),
+            "{kind}: no 2025年5月1日 date:\n{content}"
+        );
+        assert!(
+            content.contains("〒100-0001 東京都千代田区千代田1-1")
+                && content.contains("unsubscribe"),
+            "{kind}: no opt-out footer:\n{content}"
+        );
+    }
+    // Marketing email to the contacts who had unsubscribed was not sent.
+    let suppressed = summary
+        .lines()
+        .find_map(|l| l.strip_prefix("Suppressed:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse::<i64>().ok())
+        .expect("a Suppressed: line");
+    assert!(suppressed > 0, "{summary}");
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM flow_outbox o JOIN flow_suppressions s ON s.address = o.to_addr \
+             WHERE o.template = 'renewal_notice'"
+        ),
+        0
+    );
+    assert!(count("SELECT count(*) FROM flow_suppressions") > 0);
+}
+
+/// A parsed .eml, as Python's email package reads it: its headers, its
+/// content type and each leaf part's type and decoded content.
+#[derive(Debug)]
+struct Eml {
+    headers: Vec<(String, String)>,
+    content_type: String,
+    parts: Vec<(String, String)>,
+}
+
+fn parse_eml(eml: &Path) -> Eml {
+    let script = r#"
+import json, sys
+from email import message_from_bytes, policy
+m = message_from_bytes(open(sys.argv[1], 'rb').read(), policy=policy.default)
+print(json.dumps({'type': m.get_content_type(),
+                  'headers': [[k, str(v)] for k, v in m.items()],
+                  'parts': [[p.get_content_type(), p.get_content()]
+                            for p in m.walk() if not p.is_multipart()]}))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(eml)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let pairs = |v: &serde_json::Value| -> Vec<(String, String)> {
+        v.as_array()
+            .expect("an array")
+            .iter()
+            .map(|p| {
+                let s = |i: usize| p[i].as_str().unwrap_or_default().to_string();
+                (s(0), s(1))
+            })
+            .collect()
+    };
+    Eml {
+        headers: pairs(&json["headers"]),
+        content_type: json["type"].as_str().unwrap_or_default().to_string(),
+        parts: pairs(&json["parts"]),
+    }
+}
+
+/// Whether `text` has an amount formatted by `| yen` with a thousands
+/// separator: digits, a comma and three digits (maybe more), then `円`.
+fn has_yen_amount(text: &str) -> bool {
+    text.match_indices('円').any(|(at, _)| {
+        let before: Vec<char> = text[..at]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || *c == ',')
+            .collect();
+        let amount: String = before.into_iter().rev().collect();
+        let groups: Vec<&str> = amount.split(',').collect();
+        groups.len() >= 2
+            && (1..=3).contains(&groups[0].len())
+            && groups[1..].iter().all(|g| g.len() == 3)
+    })
+}
+
+/// Whether `text` has a date formatted by `| date_ja`: `2025年5月1日`.
+fn has_date_ja(text: &str) -> bool {
+    text.match_indices('年').any(|(at, _)| {
+        let year = text[..at]
+            .chars()
+            .rev()
+            .take_while(char::is_ascii_digit)
+            .count();
+        let rest = &text[at + '年'.len_utf8()..];
+        let month = rest.chars().take_while(char::is_ascii_digit).count();
+        let rest = &rest[month..];
+        let Some(rest) = rest.strip_prefix('月') else {
+            return false;
+        };
+        let day = rest.chars().take_while(char::is_ascii_digit).count();
+        year == 4
+            && (1..=2).contains(&month)
+            && (1..=2).contains(&day)
+            && rest[day..].starts_with('日')
+    })
 }
 
 #[test]
@@ -131,14 +267,155 @@ fn number_after_rule(summary: &str, rule: &str) -> i64 {
 
 /// The first ```text block after `heading` in docs/tutorial.md.
 fn tutorial_block(heading: &str) -> String {
+    tutorial_fenced(heading, "text")
+}
+
+/// The first fenced block of `language` after `marker` in docs/tutorial.md.
+fn tutorial_fenced(marker: &str, language: &str) -> String {
     let tutorial = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/tutorial.md"),
     )
     .expect("docs/tutorial.md");
-    let section = &tutorial[tutorial.find(heading).expect("the section")..];
-    let start = section.find("```text\n").expect("a text block") + "```text\n".len();
+    let section = &tutorial[tutorial.find(marker).expect("the section")..];
+    let fence = format!("```{language}\n");
+    let start = section.find(&fence).expect("a block") + fence.len();
     let end = start + section[start..].find("```").expect("its end");
     section[start..end].to_string()
+}
+
+/// Where tutorial step 6 shows the two template files the reader writes.
+const WON_THANKS_TXT: &str = "Create `flowc-demo/rules/templates/won_thanks.txt`";
+const WON_THANKS_HTML: &str = "and `flowc-demo/rules/templates/won_thanks.html`";
+
+/// Tutorial step 6 ("Send marketing email"): without the sender's
+/// `postal_address`, `flowc check` prints exactly what it shows; the
+/// template files it has the reader write are those its checked example
+/// reads (`tests/docs/templates/`).
+#[test]
+fn the_tutorial_shows_what_check_prints_without_a_postal_address() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(["demo", "--dir", "flowc-demo"])
+        .current_dir(tmp.path())
+        .output()
+        .expect("flowc demo");
+    assert!(out.status.success());
+    let templates = tmp.path().join("flowc-demo/rules/templates.flow");
+    let text = std::fs::read_to_string(&templates).expect("templates");
+    let without: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("postal_address:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(without, text);
+    std::fs::write(&templates, without).expect("remove the postal address");
+    let check = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .args(["check", "flowc-demo/rules"])
+        .current_dir(tmp.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("flowc check");
+    assert_eq!(check.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&check.stderr),
+        tutorial_block("Delete the `postal_address` line")
+    );
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/docs/templates");
+    for (marker, language, file) in [
+        (WON_THANKS_TXT, "text", "won_thanks.txt"),
+        (WON_THANKS_HTML, "html", "won_thanks.html"),
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(fixtures.join(file)).expect("the fixture"),
+            tutorial_fenced(marker, language),
+            "tests/docs/templates/{file} is what the tutorial shows"
+        );
+    }
+}
+
+/// Tutorial step 6 on the demo project: the marketing template and rule it
+/// shows, added as it says, send HTML mail with the footer it shows, and
+/// none to the contacts who had unsubscribed.
+#[test]
+fn the_tutorial_marketing_email_works_in_the_demo_project() {
+    if !crate::support::slow_tests_enabled("the_tutorial_marketing_email_works_in_the_demo_project")
+    {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("flowc-demo");
+    let first = demo(&dir);
+    let suppressed = |summary: &str| -> i64 {
+        summary
+            .lines()
+            .find_map(|l| l.strip_prefix("Suppressed:"))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no Suppressed: line in\n{summary}"))
+    };
+    let rules = dir.join("rules");
+    std::fs::write(
+        rules.join("templates/won_thanks.txt"),
+        tutorial_fenced(WON_THANKS_TXT, "text"),
+    )
+    .expect("write the text");
+    std::fs::write(
+        rules.join("templates/won_thanks.html"),
+        tutorial_fenced(WON_THANKS_HTML, "html"),
+    )
+    .expect("write the html");
+    let example = tutorial_fenced(WON_THANKS_HTML, "flow");
+    let template = &example[example.find("template won_thanks").expect("the template")..];
+    let (template, rule) = template.split_at(template.find("rule won_thanks").expect("the rule"));
+    let append = |file: &str, text: &str| {
+        let path = rules.join(file);
+        let mut all = std::fs::read_to_string(&path).expect("file");
+        all.push('\n');
+        all.push_str(text);
+        std::fs::write(&path, all).expect("write");
+    };
+    append("templates.flow", template);
+    append("rules.flow", rule);
+    let check = Command::new(env!("CARGO_BIN_EXE_flowc"))
+        .arg("check")
+        .arg(&rules)
+        .output()
+        .expect("flowc check");
+    assert!(
+        check.status.success() && String::from_utf8_lossy(&check.stderr).contains("no problems"),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let second = demo(&dir);
+    assert!(number_after_rule(&second, "won_thanks") > 0, "{second}");
+    assert!(
+        suppressed(&second) > suppressed(&first),
+        "{first}\n{second}"
+    );
+    let path = second
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("marketing:"))
+        .find(|rest| rest.contains("(won_thanks"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no won_thanks email in\n{second}"));
+    let message = parse_eml(Path::new(path));
+    assert_eq!(message.content_type, "multipart/alternative", "{message:?}");
+    let footer = tutorial_fenced("ends with the footer", "text");
+    let trimmed = |text: &str| -> String {
+        text.lines()
+            .map(|l| format!("{}\n", l.trim_end()))
+            .collect()
+    };
+    let (_, plain) = &message.parts[0];
+    assert!(
+        trimmed(plain).ends_with(&trimmed(&footer)),
+        "the text part ends with the footer the tutorial shows:\n{plain}"
+    );
+    let (_, html) = &message.parts[1];
+    assert!(has_yen_amount(html) && has_date_ja(html), "{html}");
+    assert!(
+        html.contains("〒100-0001 東京都千代田区千代田1-1"),
+        "{html}"
+    );
 }
 
 /// Tutorial step 3 ("Break it") shows exactly what `flowc check` prints
@@ -240,7 +517,7 @@ fn the_tutorial_rule_and_test_work_in_the_demo_project() {
     let stdout = String::from_utf8_lossy(&failing.stdout).into_owned();
     let report = &stdout[stdout.find("failures:").expect("a failure report")..];
     assert_eq!(report, tutorial_block("Make it fail on purpose"));
-    // Step 6: run the demo again; the new rule takes part in the month.
+    // Step 7: run the demo again; the new rule takes part in the month.
     std::fs::write(&tests, text).expect("fix the test");
     let again = flowc(&["demo", "--dir", "flowc-demo"]);
     let summary = String::from_utf8_lossy(&again.stdout).into_owned();
