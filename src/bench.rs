@@ -6,7 +6,10 @@
 //! - sweep: an `every day … for each` over R rows, beside SQLite's own
 //!   `SELECT count(*) … WHERE` with the same condition;
 //! - commits: single-row commits per second (the reason changes are
-//!   processed in batches).
+//!   processed in batches);
+//! - emails: a campaign rendering and queueing E marketing emails (HTML and
+//!   text, formats, the opt-out footer, tracked links), beside SQLite
+//!   inserting the same messages, rendered already, into the outbox.
 //!
 //! With `--db postgresql://…` each workload also runs on that database
 //! ([`pg`]), in the same run, each in a schema of its own; `--workers N`
@@ -31,6 +34,7 @@ pub struct Scale {
     pub waiting: usize,
     pub due: usize,
     pub rows: usize,
+    pub emails: usize,
 }
 
 impl Scale {
@@ -40,6 +44,7 @@ impl Scale {
         waiting: 1_000_000,
         due: 10_000,
         rows: 1_000_000,
+        emails: 100_000,
     };
     /// A quick run for tests.
     pub const SMALL: Scale = Scale {
@@ -47,6 +52,7 @@ impl Scale {
         waiting: 20_000,
         due: 500,
         rows: 20_000,
+        emails: 2_000,
     };
 }
 
@@ -401,6 +407,198 @@ pub fn commits(dir: &Path, n: usize) -> Result<Measure, String> {
     })
 }
 
+/// The emails workload's project: a sender, a marketing template with a
+/// text and an HTML part, placeholders with formats (`yen`, `date_ja`,
+/// `or`) and two http links, and a campaign that sends it to every
+/// contact at 09:00.
+const EMAILS_TEXT: &str = r#"timezone "UTC"
+
+record user {
+  name: text
+  email: text
+}
+
+record contact {
+  name: text
+  email: text
+  company: text
+  amount: int
+  renewal: date
+  owner: user?
+}
+
+sender {
+  from: "株式会社サンプル 営業部 <sales@example.jp>"
+  reply_to: "sales@example.jp"
+  postal_address: "〒100-0001 東京都千代田区千代田1-1"
+}
+
+template campaign {
+  subject: "{{contact.name}} 様: ご契約更新のご案内（{{contact.renewal | date_ja}}）"
+  text: "{{contact.company}}\n{{contact.name}} 様\n\nご契約金額: {{contact.amount | yen}}\n更新日: {{contact.renewal | date_ja}}\n担当: {{contact.owner.name | or '営業部'}}\n\n新しいプラン: https://www.example.jp/plans\nお申し込み: https://www.example.jp/renew?contact={{contact.id}}\n"
+  html: "<!DOCTYPE html>\n<html lang=\"ja\">\n<body>\n<p>{{contact.company}}<br>{{contact.name}} 様</p>\n<table>\n<tr><th>ご契約金額</th><td>{{contact.amount | yen}}</td></tr>\n<tr><th>更新日</th><td>{{contact.renewal | date_ja}}</td></tr>\n<tr><th>担当</th><td>{{contact.owner.name | or '営業部'}}</td></tr>\n</table>\n<p><a href=\"https://www.example.jp/plans\">新しいプラン</a> / <a href=\"https://www.example.jp/renew?contact={{contact.id}}\">お申し込み</a></p>\n</body>\n</html>\n"
+}
+
+rule campaign
+  every day at "09:00" for each contact
+  send email campaign to contact
+end
+"#;
+
+/// The secret the emails workload signs its links with (`FLOWC_SECRET`).
+const EMAILS_SECRET: &str = "flowc bench: a fixed test secret";
+
+/// The owners of the emails workload's contacts (every fourth has none).
+const EMAILS_OWNERS: i64 = 8;
+
+/// The emails workload's contacts, their owners, and the database they are
+/// in.
+fn emails_fixture(dir: &Path, n: usize) -> Result<(Connection, crate::ir::Program), String> {
+    let program = project(EMAILS_TEXT)?;
+    let conn = open(dir, &format!("emails-{n}.sqlite"), &program)?;
+    tx::begin(&conn, Scope::Transaction).map_err(err)?;
+    for i in 1..=EMAILS_OWNERS {
+        insert_row(
+            &conn,
+            "user",
+            &[
+                ("id".into(), Sql::Integer(i)),
+                ("name".into(), Sql::Text(format!("営業 {i}"))),
+                ("email".into(), Sql::Text(format!("sales{i}@example.jp"))),
+            ],
+        )
+        .map_err(err)?;
+    }
+    for i in 0..n as i64 {
+        let owner = match i % 4 {
+            0 => Sql::Null,
+            _ => Sql::Integer(1 + i % EMAILS_OWNERS),
+        };
+        insert_row(
+            &conn,
+            "contact",
+            &[
+                ("id".into(), Sql::Integer(i)),
+                ("name".into(), Sql::Text(format!("山田 花子 {i}"))),
+                (
+                    "email".into(),
+                    Sql::Text(format!("contact{i}@customer{}.example.jp", i % 997)),
+                ),
+                (
+                    "company".into(),
+                    Sql::Text(format!("株式会社サンプル{}", i % 997)),
+                ),
+                ("amount".into(), Sql::Integer(250_000 * (1 + i % 60))),
+                (
+                    "renewal".into(),
+                    Sql::Text(crate::time::format_date(SWEEP_DAY + 45 + (i % 30) as i32)),
+                ),
+                ("owner".into(), owner),
+            ],
+        )
+        .map_err(err)?;
+    }
+    tx::commit(&conn, Scope::Transaction).map_err(err)?;
+    Ok((conn, program))
+}
+
+/// The engine option `flowc run --public-url` sets: links are tracked and
+/// the opt-out is a one-click link.
+fn public_links() -> Result<crate::mail::token::PublicLinks, String> {
+    use crate::mail::token::{PublicLinks, Secret};
+    PublicLinks::new("https://flow.example.jp", Secret::new(EMAILS_SECRET)?)
+}
+
+/// The outbox's columns a queued message fills, for the baseline's copy.
+const OUTBOX_COLUMNS: &str = "message_id, run_id, rule, template, kind, to_addr, from_addr, \
+     reply_to, subject, body, status, attempts, next_attempt_at, created_at, subject_tbl, \
+     subject_id, html, list_unsubscribe, recipient_tbl, recipient_id, links";
+const OUTBOX_WIDTH: usize = 21;
+
+/// A campaign of `n` marketing emails, rendered and queued by the engine
+/// (time to the outbox, not delivery), beside SQLite inserting the same
+/// messages, already rendered, into the same outbox.
+pub fn emails(dir: &Path, n: usize, backend: Backend) -> Result<Measure, String> {
+    let (conn, program) = emails_fixture(dir, n)?;
+    // The same database, for SQLite to insert the messages alone.
+    let path = dir.join(format!("emails-{n}.sqlite"));
+    let alone_path = dir.join(format!("emails-{n}-alone.sqlite"));
+    crate::store::baseline::settle(&conn).map_err(err)?;
+    let options = Options {
+        public_links: Some(public_links()?),
+        ..options(backend)
+    };
+    let engine = Engine::with_connection(conn, program, options).map_err(err)?;
+    engine.advance(Advance::To(START)).map_err(err)?;
+    crate::store::baseline::settle(crate::cli::sqlite(&engine)?).map_err(err)?;
+    std::fs::copy(&path, &alone_path).map_err(err)?;
+    let began = Instant::now();
+    engine
+        .advance(Advance::To(START + 10 * 3600))
+        .map_err(err)?;
+    let took = began.elapsed();
+    let report = engine.take_report();
+    let conn = crate::cli::sqlite(&engine)?;
+    let queued: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM flow_outbox WHERE status = 'queued' AND html IS NOT NULL \
+             AND list_unsubscribe IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(err)?;
+    if report.queued != n || queued != n as i64 {
+        return Err(format!(
+            "queued {} emails ({queued} in the outbox with HTML and List-Unsubscribe), expected {n}; {}",
+            report.queued,
+            report.failures.first().map(String::as_str).unwrap_or("")
+        ));
+    }
+    // The messages as the engine stored them: SQLite inserts them alone.
+    let messages: Vec<Vec<Sql>> = conn
+        .prepare(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM flow_outbox ORDER BY id"
+        ))
+        .map_err(err)?
+        .query_map([], |r| (0..OUTBOX_WIDTH).map(|i| r.get(i)).collect())
+        .map_err(err)?
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    drop(engine);
+    let alone = crate::store::state::open(&alone_path).map_err(err)?;
+    let began = Instant::now();
+    insert_messages(&alone, &messages).map_err(err)?;
+    let sqlite = began.elapsed();
+    Ok(Measure {
+        name: "emails",
+        store: SQLITE,
+        statements: None,
+        work: format!("render and queue {n} marketing emails (HTML + text + tracking)"),
+        took,
+        rate: format!("{:.0} emails/s", n as f64 / took.as_secs_f64()),
+        baseline: Some((
+            "SQLite alone, the same messages rendered, plain INSERTs".into(),
+            sqlite,
+        )),
+    })
+}
+
+/// The baseline of the emails workload: the messages inserted into the
+/// outbox, one prepared INSERT each, in one transaction.
+fn insert_messages(conn: &Connection, messages: &[Vec<Sql>]) -> rusqlite::Result<()> {
+    tx::begin(conn, Scope::Transaction)?;
+    {
+        let marks = vec!["?"; OUTBOX_WIDTH].join(", ");
+        let mut insert = conn.prepare(&format!(
+            "INSERT INTO flow_outbox ({OUTBOX_COLUMNS}) VALUES ({marks})"
+        ))?;
+        for message in messages {
+            insert.execute(rusqlite::params_from_iter(message))?;
+        }
+    }
+    tx::commit(conn, Scope::Transaction)
+}
+
 /// Where else to run the workloads: a PostgreSQL database, and how many
 /// workers to process the changes workload with (besides one).
 #[derive(Clone, Debug)]
@@ -465,6 +663,9 @@ pub fn run_all(
             if let Some(target) = pg {
                 out.push(pg::commits(target, scale.changes.min(20_000))?);
             }
+        }
+        if wanted("emails") {
+            out.push(emails(&dir, scale.emails, backend)?);
         }
         Ok(out)
     })();

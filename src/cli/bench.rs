@@ -3,8 +3,10 @@
 use std::process::ExitCode;
 
 /// Measure the engine on generated workloads (in a temporary folder): change
-/// processing, waking timers, a sweep beside SQLite's own count, and plain
-/// commits. Prints a Markdown table.
+/// processing, waking timers, a sweep beside SQLite's own count, plain
+/// commits, and a campaign rendering and queueing marketing emails (HTML,
+/// text, tracked links) beside inserting the same messages. Prints a
+/// Markdown table.
 ///
 /// With --db postgresql://USER@HOST:PORT/DATABASE each workload also runs
 /// on that database, right after SQLite, in a schema of its own that is
@@ -19,6 +21,7 @@ use std::process::ExitCode;
 ///   flowc bench sweep --backend vm  (one workload, one backend)
 ///   flowc bench --db postgresql://postgres@127.0.0.1:5432/bench --workers 2
 ///   flowc bench timers --waiting 100000 --due 2000   (other sizes)
+///   flowc bench emails --emails 20000
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -38,7 +41,11 @@ pub struct Args {
     /// How many rows the sweep workload sweeps (default 1,000,000).
     #[arg(long, value_name = "N")]
     rows: Option<usize>,
-    /// Only these benchmarks: changes, timers, sweep, commits.
+    /// How many marketing emails the emails workload renders and queues
+    /// (default 100,000; 2,000 with --small).
+    #[arg(long, value_name = "N")]
+    emails: Option<usize>,
+    /// Only these benchmarks: changes, timers, sweep, commits, emails.
     only: Vec<String>,
     /// Evaluation backend: vm, jit or auto (as for `flowc run`).
     #[arg(long, default_value_t = crate::eval::compiled::Backend::Auto)]
@@ -63,6 +70,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     scale.waiting = args.waiting.unwrap_or(scale.waiting).max(1);
     scale.due = args.due.unwrap_or(scale.due).max(1);
     scale.rows = args.rows.unwrap_or(scale.rows).max(1);
+    scale.emails = args.emails.unwrap_or(scale.emails).max(1);
     if scale.due > scale.waiting / 10 {
         return Err(format!(
             "--due {} is more than a tenth of --waiting {} (the timers workload also runs with a tenth of the waiting runs)",
@@ -70,9 +78,9 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         ));
     }
     for name in &args.only {
-        if !["changes", "timers", "sweep", "commits"].contains(&name.as_str()) {
+        if !["changes", "timers", "sweep", "commits", "emails"].contains(&name.as_str()) {
             return Err(format!(
-                "no benchmark `{name}`; the benchmarks are changes, timers, sweep and commits"
+                "no benchmark `{name}`; the benchmarks are changes, timers, sweep, commits and emails"
             ));
         }
     }

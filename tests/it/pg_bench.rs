@@ -2,7 +2,8 @@
 //! harness's PostgreSQL in one run, side by side, with the statements the
 //! engine ran there; the workloads' schemas are dropped afterwards; and a
 //! batch of due timers costs the same statements whatever its size. No
-//! timing is asserted: only that the numbers are there and make sense.
+//! timing is asserted: only that the numbers are there and make sense. The
+//! emails workload, which runs on SQLite only, is checked here too.
 
 use crate::support::pg;
 use crate::support::world::text;
@@ -98,12 +99,14 @@ fn bench_runs_every_workload_on_postgres_beside_sqlite() {
     let (sqlite, postgres) = (of("SQLite"), of("PostgreSQL"));
     assert_eq!(sqlite.len() + postgres.len(), rows.len(), "{rows:?}");
     // Each workload on both, in the same order, each PostgreSQL row right
-    // after its SQLite row; then the workers' rows.
+    // after its SQLite row; then the workers' rows. The emails workload
+    // runs on SQLite only, last.
     let names = |rows: &[&Row]| -> Vec<String> { rows.iter().map(|r| r[0].clone()).collect() };
     assert_eq!(
         names(&sqlite),
         [
-            "changes", "timers", "timers", "timers", "timers", "sweep", "sweep", "commits"
+            "changes", "timers", "timers", "timers", "timers", "sweep", "sweep", "commits",
+            "emails"
         ]
     );
     assert_eq!(
@@ -195,4 +198,32 @@ fn statements_per_batch_of_due_timers_do_not_grow_with_the_batch() {
         large_item < small_item,
         "{small_item} vs {large_item} per timer"
     );
+}
+
+/// The emails workload (SQLite): a campaign's marketing emails rendered
+/// and queued with tracked links, beside plain INSERTs of the same
+/// messages. No timing is asserted.
+#[test]
+fn bench_renders_and_queues_marketing_emails_beside_plain_inserts() {
+    let (header, rows) = bench(&["emails", "--emails", "300"]);
+    assert_eq!(
+        header,
+        ["benchmark", "work", "time", "rate", "baseline", "ratio"]
+    );
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row[0], "emails");
+    assert_eq!(
+        row[1],
+        "render and queue 300 marketing emails (HTML + text + tracking)"
+    );
+    assert!(
+        row[3].ends_with(" emails/s") && number(&row[3]) > 0.0,
+        "{row:?}"
+    );
+    assert!(
+        row[4].starts_with("SQLite alone, the same messages rendered, plain INSERTs: "),
+        "{row:?}"
+    );
+    assert!(row[5].ends_with('×'), "{row:?}");
 }
