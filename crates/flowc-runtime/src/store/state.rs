@@ -622,10 +622,10 @@ pub fn migrate(conn: &Connection) -> Result<(), StateError> {
 
 /// A value in `flow_meta`.
 pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT value FROM flow_meta WHERE key = ?1", [key], |r| {
-        r.get(0)
-    })
-    .optional()
+    // Cached: the engine asks for its instance id once per message queued.
+    conn.prepare_cached("SELECT value FROM flow_meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()
 }
 
 pub fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
