@@ -16,6 +16,7 @@ mod schema;
 mod serve;
 mod stats;
 mod suppress;
+mod tasks;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -55,6 +56,7 @@ enum Command {
     Suppress(suppress::Args),
     Stats(stats::Args),
     Log(log::Args),
+    Tasks(tasks::Args),
     Bench(bench::Args),
     Test(test::Args),
     Graph(graph::Args),
@@ -77,6 +79,7 @@ pub fn main() -> ExitCode {
         Command::Suppress(args) => suppress::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Log(args) => log::run(args),
+        Command::Tasks(args) => tasks::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Test(args) => test::run(args),
         Command::Graph(args) => graph::run(args),

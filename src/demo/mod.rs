@@ -326,6 +326,7 @@ fn print_summary(out: &mut dyn Write, s: &Summary, dir: &Path, db: &Path) {
         format!("  flowc stats --db {db}"),
         format!("  flowc log --db {db} --rule seminar"),
         format!("  flowc approvals --db {db}"),
+        format!("  flowc tasks --db {db}"),
         format!("  flowc suppress --db {db}"),
         format!("  flowc check {rules}"),
         format!("  flowc test {rules}"),

@@ -42,4 +42,5 @@ mod serve_admin;
 mod serve_approvals;
 mod signing;
 mod suppression;
+mod tasks;
 mod unsubscribed;

@@ -31,6 +31,49 @@ pub struct SetCount {
     pub runs: i64,
 }
 
+/// A task a step created, with what `flowc tasks` shows beside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskLine {
+    pub id: i64,
+    pub title: String,
+    pub assignee_table: String,
+    pub assignee_id: i64,
+    /// As the step wrote it (`2025-04-08`).
+    pub due: Option<String>,
+    /// `open`, or whatever another program set (`done`).
+    pub status: String,
+    pub created_at: i64,
+    /// The rule whose run created it, that run's rule version, and the
+    /// record it ran for (none when the run is gone).
+    pub rule: Option<String>,
+    pub version: Option<String>,
+    pub subject_table: Option<String>,
+    pub subject_id: Option<i64>,
+}
+
+/// [`TaskLine`]s grouped by assignee (table, then id), each assignee's by
+/// due date (those without one last), then id, whatever order the
+/// database returned.
+pub(crate) fn sorted_tasks(mut tasks: Vec<TaskLine>) -> Vec<TaskLine> {
+    tasks.sort_by(|a, b| {
+        (
+            &a.assignee_table,
+            a.assignee_id,
+            a.due.is_none(),
+            &a.due,
+            a.id,
+        )
+            .cmp(&(
+                &b.assignee_table,
+                b.assignee_id,
+                b.due.is_none(),
+                &b.due,
+                b.id,
+            ))
+    });
+    tasks
+}
+
 pub trait Report {
     /// Per rule that has runs, emails or problems, by name (byte order):
     /// what its runs and emails did (`flowc stats`).
@@ -45,6 +88,9 @@ pub trait Report {
     /// then value, byte order): how many runs wrote it (`flowc graph
     /// --db` tells an `assign`'s branches apart by their values).
     fn set_counts(&self, rule: &str) -> DbResult<Vec<SetCount>>;
+    /// Open tasks (every task with `all`), grouped by assignee as
+    /// [`sorted_tasks`] orders them (`flowc tasks`).
+    fn tasks(&self, all: bool) -> DbResult<Vec<TaskLine>>;
 }
 
 /// [`SetCount`]s in byte order, whatever order the database returned.
@@ -86,5 +132,31 @@ impl Report for super::sqlite::Sqlite {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(sorted_set_counts(counts))
+    }
+    fn tasks(&self, all: bool) -> DbResult<Vec<TaskLine>> {
+        let mut statement = self.connection().prepare(
+            "SELECT t.id, t.title, t.assignee_tbl, t.assignee_id, t.due, t.status, t.created_at,
+                    t.rule, r.version, r.subject_tbl, r.subject_id
+             FROM flow_tasks t LEFT JOIN flow_runs r ON r.id = t.run_id
+             WHERE ?1 OR t.status = 'open'",
+        )?;
+        let tasks = statement
+            .query_map([all], |r| {
+                Ok(TaskLine {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    assignee_table: r.get(2)?,
+                    assignee_id: r.get(3)?,
+                    due: r.get(4)?,
+                    status: r.get(5)?,
+                    created_at: r.get(6)?,
+                    rule: r.get(7)?,
+                    version: r.get(8)?,
+                    subject_table: r.get(9)?,
+                    subject_id: r.get(10)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(sorted_tasks(tasks))
     }
 }

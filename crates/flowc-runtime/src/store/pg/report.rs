@@ -5,7 +5,9 @@
 //! without creating its tables.
 
 use super::super::error::DbResult;
-use super::super::report::{Report, SetCount, StepCount, sorted_set_counts};
+use super::super::report::{
+    Report, SetCount, StepCount, TaskLine, sorted_set_counts, sorted_tasks,
+};
 use super::super::state::StateError;
 use super::super::stats::{RuleStats, Totals};
 use super::Pg;
@@ -190,5 +192,34 @@ impl Report for Pg {
             });
         }
         Ok(sorted_set_counts(counts))
+    }
+
+    fn tasks(&self, all: bool) -> DbResult<Vec<TaskLine>> {
+        let s = self.state();
+        let mut tasks = Vec::new();
+        for r in self.client().query(
+            &format!(
+                "SELECT t.id, t.title, t.assignee_tbl, t.assignee_id, t.due, t.status, t.created_at,
+                        t.rule, r.version, r.subject_tbl, r.subject_id
+                 FROM {s}.flow_tasks t LEFT JOIN {s}.flow_runs r ON r.id = t.run_id
+                 WHERE $1::boolean OR t.status = 'open'"
+            ),
+            &[&all],
+        )? {
+            tasks.push(TaskLine {
+                id: r.try_get(0)?,
+                title: r.try_get(1)?,
+                assignee_table: r.try_get(2)?,
+                assignee_id: r.try_get(3)?,
+                due: r.try_get(4)?,
+                status: r.try_get(5)?,
+                created_at: r.try_get(6)?,
+                rule: r.try_get(7)?,
+                version: r.try_get(8)?,
+                subject_table: r.try_get(9)?,
+                subject_id: r.try_get(10)?,
+            });
+        }
+        Ok(sorted_tasks(tasks))
     }
 }
