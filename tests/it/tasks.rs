@@ -1,5 +1,6 @@
-//! What the read-only commands tell a person: `flowc tasks` (open tasks by
-//! assignee, with names).
+//! What the read-only commands and the log tell a person: `flowc tasks`
+//! (open tasks by assignee, with names), and the log line that ends a
+//! rejected run.
 
 use crate::support::pg;
 use crate::support::world::{World, text};
@@ -78,4 +79,27 @@ fn tasks_lists_open_tasks_by_assignee_with_names() {
     server.psql(&url, ROWS);
     w.ok(&["run", "--db", &url, "rules", "--now", "2025-04-01T10:00"]);
     assert_eq!(w.ok(&["tasks", "--db", &url]), LISTED);
+}
+
+/// A rejected run's last log line says `rejected`, after its `on reject`
+/// steps too (before: `done`), and the run is counted as rejected.
+#[test]
+fn a_rejected_runs_last_log_line_says_rejected() {
+    let w = World::example("invoice_reminder");
+    w.run(&["--now", "2025-04-01T09:00"]);
+    w.sql(
+        "INSERT INTO user (id, name, email, role) VALUES (1, '佐藤', 'sato@example.jp', 'sales');
+         INSERT INTO account (id, name, email, owner) VALUES (1, '株式会社DEF', 'def@example.jp', 1);",
+    );
+    w.event("invoice_sent", "account:1", "{}", Some("2025-04-01T09:00"));
+    w.run(&["--now", "2025-04-01T09:00"]);
+    w.run(&["--now", "2025-04-04T10:00"]);
+    w.ok(&["approvals", "--db", "crm.sqlite", "reject", "1"]);
+    w.run(&["--now", "2025-04-04T11:00"]);
+    let log = w.ok(&["log", "--db", "crm.sqlite", "--run", "1"]);
+    let last = log.lines().last().unwrap_or_default();
+    assert!(last.contains("rejected"), "{log}");
+    assert!(!last.contains(" done"), "{log}");
+    assert!(log.contains("tag"), "the on reject step ran:\n{log}");
+    assert_eq!(w.strings("SELECT status FROM flow_runs"), ["rejected"]);
 }

@@ -42,6 +42,27 @@ pub fn block(step: &Step, b: u32) -> Option<&[Step]> {
     }
 }
 
+/// Whether `pc` is inside a `require approval`'s `on reject` block: a run
+/// that ends there ends as rejected.
+pub fn in_on_reject(steps: &[Step], pc: &[u32]) -> bool {
+    let mut steps = steps;
+    let mut rest = pc;
+    while let [first, b, tail @ ..] = rest {
+        let Some(step) = steps.get(*first as usize) else {
+            return false;
+        };
+        if *b == 0 && matches!(step.kind, StepKind::RequireApproval { .. }) {
+            return true;
+        }
+        let Some(inner) = block(step, *b) else {
+            return false;
+        };
+        steps = inner;
+        rest = tail;
+    }
+    false
+}
+
 /// The step at `pc`, if the path is valid.
 pub fn step_at<'a>(steps: &'a [Step], pc: &[u32]) -> Option<&'a Step> {
     let (&first, rest) = pc.split_first()?;

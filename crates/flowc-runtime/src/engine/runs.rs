@@ -359,7 +359,7 @@ impl Engine {
         let rule = self.rule(run.rule);
         loop {
             let Some(step) = pc::step_at(&rule.steps, &pc) else {
-                return self.finish(run, RunState::Done, "");
+                return self.finish_at(run, &pc, "");
             };
             self.covered
                 .borrow_mut()
@@ -367,11 +367,11 @@ impl Engine {
             match self.step(run, step, &pc) {
                 Ok(Flow::Next) => match pc::next(&rule.steps, &pc) {
                     Some(next) => pc = next,
-                    None => return self.finish(run, RunState::Done, ""),
+                    None => return self.finish_at(run, &pc, ""),
                 },
                 Ok(Flow::Enter(block)) => match pc::enter(&rule.steps, &pc, block) {
                     Some(inside) => pc = inside,
-                    None => return self.finish(run, RunState::Done, ""),
+                    None => return self.finish_at(run, &pc, ""),
                 },
                 Ok(Flow::Wait { wake_at, awaited }) => {
                     let wait = Transition::Wait {
@@ -392,7 +392,7 @@ impl Engine {
                     )?;
                     return Ok(());
                 }
-                Ok(Flow::End(note)) => return self.finish(run, RunState::Done, &note),
+                Ok(Flow::End(note)) => return self.finish_at(run, &pc, &note),
                 // Lost a race with another worker: not the run's fault; the
                 // whole unit of work is run again (`Engine::transaction`).
                 Err(RunError::Database(e)) if e.is_retryable() => {
@@ -418,6 +418,20 @@ impl Engine {
         self.log(Some(run), "", state.as_str(), note)?;
         self.report.borrow_mut().finished += 1;
         Ok(())
+    }
+
+    /// Ends a run whose steps ran out (or stopped) at `pc`: as rejected
+    /// inside an `on reject` block, its log line saying so, else as done.
+    fn finish_at(&self, run: &Run, pc: &[u32], note: &str) -> Result<(), EngineError> {
+        if pc::in_on_reject(&self.rule(run.rule).steps, pc) {
+            let note = if note.is_empty() {
+                "after its `on reject` steps"
+            } else {
+                note
+            };
+            return self.finish(run, RunState::Rejected, note);
+        }
+        self.finish(run, RunState::Done, note)
     }
 
     /// Ends a run that cannot go on through no fault of its own (its
@@ -510,7 +524,7 @@ impl Engine {
         // this transaction commits, and that write says where it is.
         match pc::next(&self.rule(run.rule).steps, pc) {
             Some(next) => self.execute(run, next),
-            None => self.finish(run, RunState::Done, ""),
+            None => self.finish_at(run, pc, ""),
         }
     }
 }

@@ -58,12 +58,8 @@ impl Engine {
         let candidates = self
             .db
             .sweep_candidates(self.table_name(rule.subject), &plan)?;
-        self.log(
-            None,
-            "",
-            "sweep",
-            &format!("rule {}: {} candidate rows", rule.name, candidates.len()),
-        )?;
+        let rows = candidates.len();
+        let before = (self.report.borrow().started, self.held_back(rule_id));
         if let Some(filter) = &rule.filter {
             // A large sweep is worth native code for the `where` at once.
             let inexact = candidates.iter().filter(|(_, exact)| !exact).count();
@@ -88,8 +84,64 @@ impl Engine {
                 self.start_if(rule_id, id, &cause)?;
             }
         }
+        let (started, (filtered, refused)) =
+            (self.report.borrow().started, self.held_back(rule_id));
+        let outcome = SweepOutcome {
+            rows,
+            started: started.saturating_sub(before.0),
+            filtered: filtered.saturating_sub(before.1.0) as usize,
+            refused: refused.saturating_sub(before.1.1) as usize,
+        };
+        self.log(None, "", "sweep", &format!("rule {}: {outcome}", rule.name))?;
         self.report.borrow_mut().sweeps += 1;
         Ok(())
+    }
+}
+
+/// What a sweep did with its candidate rows (those its `where`, as SQL,
+/// may select), for its log line.
+struct SweepOutcome {
+    rows: usize,
+    started: usize,
+    /// Its `where` was false.
+    filtered: usize,
+    /// A run of the rule on the row is active, or `reenter` does not allow
+    /// another yet.
+    refused: usize,
+}
+
+impl std::fmt::Display for SweepOutcome {
+    /// `3 candidate rows, 1 run started; 2 not started: 1 with `where` false, 1 refused by re-entry (…)`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        write!(
+            f,
+            "{}, {} started",
+            plural(self.rows, "candidate row", "candidate rows"),
+            plural(self.started, "run", "runs")
+        )?;
+        let left = self.rows.saturating_sub(self.started);
+        if left == 0 {
+            return Ok(());
+        }
+        let mut why = Vec::new();
+        if self.filtered > 0 {
+            why.push(format!("{} with `where` false", self.filtered));
+        }
+        if self.refused > 0 {
+            why.push(format!(
+                "{} refused re-entry (a run of the rule on the row is active, or `reenter` does not allow another yet)",
+                self.refused
+            ));
+        }
+        let other = left.saturating_sub(self.filtered + self.refused);
+        if other > 0 {
+            why.push(format!(
+                "{other} whose `where` could not be evaluated (see the problem lines)"
+            ));
+        }
+        write!(f, "; {left} not started: {}", why.join(", "))
     }
 }
 
@@ -159,6 +211,33 @@ mod tests {
                 "SELECT count(*) || '' FROM flow_runs WHERE status = 'done'"
             ),
             ["280"]
+        );
+    }
+
+    /// A sweep's log line says how many of its candidate rows started a
+    /// run, and why the others did not (before: only "140 candidate rows").
+    #[test]
+    fn a_sweeps_log_line_says_how_many_runs_started_and_why_not() {
+        let rules = "timezone \"UTC\"\nrecord account {\n  score: int\n}\n\
+            rule hot\n  every day at \"09:00\" for each account\n    where account.score > 2\n  \
+            reenter after 2d\n  tag account \"hot\"\nend\n";
+        let ddl = "CREATE TABLE account (id INTEGER PRIMARY KEY, score INTEGER);
+            INSERT INTO account (id, score) VALUES (1, 5), (2, 1), (3, 9);";
+        let e = engine(rules, ddl);
+        e.advance(Advance::To(1_735_689_600 + 10 * 3600))
+            .expect("first sweep");
+        e.advance(Advance::To(1_735_689_600 + DAY + 10 * 3600))
+            .expect("two sweeps");
+        assert_eq!(
+            strings(
+                &e,
+                "SELECT detail FROM flow_log WHERE action = 'sweep' ORDER BY id"
+            ),
+            [
+                "rule hot: 2 candidate rows, 2 runs started",
+                "rule hot: 2 candidate rows, 0 runs started; 2 not started: 2 refused re-entry \
+                 (a run of the rule on the row is active, or `reenter` does not allow another yet)",
+            ]
         );
     }
 
