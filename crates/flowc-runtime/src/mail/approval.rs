@@ -281,9 +281,15 @@ fn is_code(name: &str) -> bool {
         })
 }
 
-/// An engine time as people read it: `2025-04-01 09:00` in `zone`.
+/// An engine time as people read it: `2025-04-01 09:00` in `zone`,
+/// rounded to the nearest minute (the demo's days end at 08:59:59, which
+/// shows as 09:00, not 08:59), the same in the approval email, its page and
+/// `flowc approvals`.
 pub fn when(t: i64, zone: Tz) -> String {
-    match chrono::Utc.timestamp_opt(t, 0) {
+    let minute = t
+        .div_euclid(60)
+        .saturating_add(i64::from(t.rem_euclid(60) >= 30));
+    match chrono::Utc.timestamp_opt(minute.saturating_mul(60), 0) {
         chrono::LocalResult::Single(at) => {
             at.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string()
         }
@@ -447,6 +453,21 @@ impl Request<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Times show in the zone, rounded to the nearest minute (before:
+    /// 08:59:59 showed as 08:59).
+    #[test]
+    fn times_show_in_the_zone_rounded_to_the_minute() {
+        let tokyo = chrono_tz::Asia::Tokyo;
+        // 2025-04-01 09:00:00 in Tokyo.
+        let nine = 1_743_465_600;
+        assert_eq!(when(nine - 1, tokyo), "2025-04-01 09:00");
+        assert_eq!(when(nine, tokyo), "2025-04-01 09:00");
+        assert_eq!(when(nine + 29, tokyo), "2025-04-01 09:00");
+        assert_eq!(when(nine + 30, tokyo), "2025-04-01 09:01");
+        assert_eq!(when(nine - 31, tokyo), "2025-04-01 08:59");
+        assert_eq!(when(nine, chrono_tz::Tz::UTC), "2025-04-01 00:00");
+    }
 
     #[test]
     fn money_is_told_by_its_name() {
