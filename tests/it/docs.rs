@@ -8,7 +8,10 @@
 //! - ```` ```flow warning ````: no errors and at least one warning;
 //! - ```` ```flow warning W0101 ````: no errors, and exactly these warning codes;
 //! - ```` ```flow error E0101 E0203 ````: exactly these codes (errors or
-//!   warnings), at least one of them an error.
+//!   warnings), at least one of them an error;
+//! - ```` ```flow excerpt rules.flow ````: the block is, line for line, part
+//!   of that file of the demo project (`examples/demo/`, which `flowc demo`
+//!   writes to `flowc-demo/rules/`), which is checked as a whole.
 //!
 //! A block that names a template file (`file "templates/x.txt"`) is written
 //! to a temporary folder next to a copy of `tests/docs/`, where such files
@@ -29,6 +32,8 @@ enum Expect {
     Clean,
     Warnings(BTreeSet<String>),
     Codes(BTreeSet<String>),
+    /// Part of this file of the demo project.
+    Excerpt(String),
 }
 
 /// One ```flow block: where it starts, what it expects, its text.
@@ -69,12 +74,15 @@ fn flow_blocks(markdown: &str) -> Result<Vec<Block>, String> {
         let codes: BTreeSet<String> = words.map(str::to_string).collect();
         let expect = match kind {
             None => Expect::Clean,
+            Some("excerpt") if codes.len() == 1 => {
+                Expect::Excerpt(codes.into_iter().next().unwrap_or_default())
+            }
             Some("warning") => Expect::Warnings(codes),
             Some("error") if !codes.is_empty() => Expect::Codes(codes),
             Some(other) => {
                 return Err(format!(
                     "line {}: unknown info string `flow {other}` (want `flow`, \
-                     `flow warning [CODES]` or `flow error CODES`)",
+                     `flow warning [CODES]`, `flow error CODES` or `flow excerpt FILE`)",
                     i + 1
                 ));
             }
@@ -147,6 +155,8 @@ fn mismatch(expect: &Expect, diagnostics: &[Diagnostic]) -> Option<String> {
             Some("an `error` block must produce an error, found only warnings".to_string())
         }
         Expect::Codes(_) => None,
+        // Compared with its file instead (`check_document`).
+        Expect::Excerpt(_) => None,
     }
 }
 
@@ -156,6 +166,18 @@ fn check_document(relative: &str) -> usize {
     let blocks = flow_blocks(&text).unwrap_or_else(|e| panic!("{relative}: {e}"));
     let mut failures = Vec::new();
     for block in &blocks {
+        if let Expect::Excerpt(file) = &block.expect {
+            let path = root().join("examples/demo").join(file);
+            if !read(&path).contains(&block.code) {
+                failures.push(format!(
+                    "{relative}:{}: not in {}:\n{}",
+                    block.line,
+                    path.display(),
+                    block.code
+                ));
+            }
+            continue;
+        }
         let (shown, diagnostics) = check(&block.code);
         if let Some(why) = mismatch(&block.expect, &diagnostics) {
             failures.push(format!(
@@ -228,7 +250,7 @@ fn every_code_has_a_documented_example() {
         let needs_example = !code.starts_with("E07") && code != "E0009";
         let shown = blocks.iter().any(|b| match &b.expect {
             Expect::Codes(c) | Expect::Warnings(c) => c.contains(code),
-            Expect::Clean => false,
+            Expect::Clean | Expect::Excerpt(_) => false,
         });
         if needs_example && !shown {
             missing.push(format!("{code}: no ```flow block that produces it"));
@@ -273,4 +295,93 @@ fn info_strings_are_read() {
     assert_eq!(blocks[0].line, 2);
     assert!(flow_blocks("```flow eror E0101\nx\n```\n").is_err());
     assert!(flow_blocks("```flow error\nx\n```\n").is_err());
+    let excerpt = flow_blocks("```flow excerpt rules.flow\nrule a\n```\n").expect("parses");
+    assert_eq!(excerpt[0].expect, Expect::Excerpt("rules.flow".into()));
+    assert!(flow_blocks("```flow excerpt\nx\n```\n").is_err());
+}
+
+/// The commands of the README's quick start (the ```sh block after "Then,
+/// with `flowc`"), without their comments, PostgreSQL's left out.
+fn readme_commands() -> Vec<String> {
+    let readme = read(&root().join("README.md"));
+    let start = readme
+        .find("Then, with `flowc`")
+        .expect("the README's quick start");
+    let block = &readme[start..];
+    let block = &block[block.find("```sh\n").expect("its sh block") + 6..];
+    let block = &block[..block.find("```").expect("the block's end")];
+    block
+        .lines()
+        .map(|l| l.split("  #").next().unwrap_or(l).trim().to_string())
+        .filter(|l| !l.is_empty() && !l.contains("postgresql://"))
+        .collect()
+}
+
+/// The README's quick start works on what `flowc demo` creates: its paths
+/// are the demo's (`flowc-demo/rules`, `flowc-demo/crm.sqlite`), `--until`
+/// is after the demo's month (its clock ends at 2025-05-01), and `flowc
+/// schema` does not write into the project, whose schema the demo refined.
+#[test]
+fn readme_commands_use_what_the_demo_creates() {
+    let commands = readme_commands();
+    assert!(commands.len() >= 10, "{commands:?}");
+    for c in &commands {
+        assert!(c.starts_with("flowc "), "{c}");
+        for word in c.split_whitespace() {
+            let path = word.trim_end_matches('/');
+            assert!(
+                !(path == "rules" || path == "crm.sqlite" || path.starts_with("rules/")),
+                "`{c}` names {word}, which the demo does not create"
+            );
+            if let Some(date) = word.strip_prefix("2025-") {
+                assert!(
+                    date > "05-01",
+                    "`{c}`: the demo's clock is at 2025-05-01 already"
+                );
+            }
+        }
+        if let Some((_, to)) = c.split_once('>') {
+            assert!(
+                !to.contains("flowc-demo/rules"),
+                "`{c}` writes into the demo's project"
+            );
+        }
+    }
+}
+
+/// Every command of the README's quick start succeeds, in order, right
+/// after `flowc demo` (slow: it runs the demo's month).
+#[test]
+fn readme_commands_run_after_the_demo() {
+    if !crate::support::slow_tests_enabled("readme_commands_run_after_the_demo") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let flowc = env!("CARGO_BIN_EXE_flowc");
+    let demo = std::process::Command::new(flowc)
+        .arg("demo")
+        .current_dir(dir.path())
+        .output()
+        .expect("flowc demo");
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    for c in readme_commands() {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("flowc() {{ \"$FLOWC\" \"$@\"; }}\n{c}"))
+            .env("FLOWC", flowc)
+            .env("NO_COLOR", "1")
+            .current_dir(dir.path())
+            .output()
+            .expect("bash");
+        assert!(
+            out.status.success(),
+            "`{c}` failed after the demo:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
