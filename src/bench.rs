@@ -509,12 +509,6 @@ fn public_links() -> Result<crate::mail::token::PublicLinks, String> {
     PublicLinks::new("https://flow.example.jp", Secret::new(EMAILS_SECRET)?)
 }
 
-/// The outbox's columns a queued message fills, for the baseline's copy.
-const OUTBOX_COLUMNS: &str = "message_id, run_id, rule, template, kind, to_addr, from_addr, \
-     reply_to, subject, body, status, attempts, next_attempt_at, created_at, subject_tbl, \
-     subject_id, html, list_unsubscribe, recipient_tbl, recipient_id, links";
-const OUTBOX_WIDTH: usize = 21;
-
 /// A campaign of `n` marketing emails, rendered and queued by the engine
 /// (time to the outbox, not delivery), beside SQLite inserting the same
 /// messages, already rendered, into the same outbox.
@@ -539,14 +533,7 @@ pub fn emails(dir: &Path, n: usize, backend: Backend) -> Result<Measure, String>
     let took = began.elapsed();
     let report = engine.take_report();
     let conn = crate::cli::sqlite(&engine)?;
-    let queued: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM flow_outbox WHERE status = 'queued' AND html IS NOT NULL \
-             AND list_unsubscribe IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(err)?;
+    let queued = crate::store::baseline::queued_marketing(conn).map_err(err)?;
     if report.queued != n || queued != n as i64 {
         return Err(format!(
             "queued {} emails ({queued} in the outbox with HTML and List-Unsubscribe), expected {n}; {}",
@@ -555,15 +542,7 @@ pub fn emails(dir: &Path, n: usize, backend: Backend) -> Result<Measure, String>
         ));
     }
     // The messages as the engine stored them: SQLite inserts them alone.
-    let messages: Vec<Vec<Sql>> = conn
-        .prepare(&format!(
-            "SELECT {OUTBOX_COLUMNS} FROM flow_outbox ORDER BY id"
-        ))
-        .map_err(err)?
-        .query_map([], |r| (0..OUTBOX_WIDTH).map(|i| r.get(i)).collect())
-        .map_err(err)?
-        .collect::<Result<_, _>>()
-        .map_err(err)?;
+    let messages = crate::store::baseline::outbox_rows(conn).map_err(err)?;
     drop(engine);
     let alone = crate::store::state::open(&alone_path).map_err(err)?;
     let began = Instant::now();
@@ -587,15 +566,7 @@ pub fn emails(dir: &Path, n: usize, backend: Backend) -> Result<Measure, String>
 /// outbox, one prepared INSERT each, in one transaction.
 fn insert_messages(conn: &Connection, messages: &[Vec<Sql>]) -> rusqlite::Result<()> {
     tx::begin(conn, Scope::Transaction)?;
-    {
-        let marks = vec!["?"; OUTBOX_WIDTH].join(", ");
-        let mut insert = conn.prepare(&format!(
-            "INSERT INTO flow_outbox ({OUTBOX_COLUMNS}) VALUES ({marks})"
-        ))?;
-        for message in messages {
-            insert.execute(rusqlite::params_from_iter(message))?;
-        }
-    }
+    crate::store::baseline::insert_outbox_rows(conn, messages)?;
     tx::commit(conn, Scope::Transaction)
 }
 

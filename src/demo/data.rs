@@ -297,9 +297,7 @@ pub const UNSUBSCRIBED: i64 = 12;
 
 /// The addresses of the contacts who unsubscribed before the month.
 pub fn unsubscribed(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    conn.prepare("SELECT email FROM contact WHERE id % ?1 = 0 ORDER BY id")?
-        .query_map([UNSUBSCRIBED], |r| r.get(0))?
-        .collect()
+    crate::store::baseline::every_nth_contact_email(conn, UNSUBSCRIBED)
 }
 
 /// One simulated day's changes and events, made by "other programs".

@@ -77,3 +77,54 @@ pub fn wake_alone(conn: &Connection, now: i64, tag: &str, batch: i64) -> rusqlit
 pub fn settle(conn: &Connection) -> rusqlite::Result<()> {
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
 }
+
+/// The `email` of every `n`th `contact` by id (the demo's contacts who
+/// unsubscribed before its month).
+pub fn every_nth_contact_email(conn: &Connection, n: i64) -> rusqlite::Result<Vec<String>> {
+    conn.prepare("SELECT email FROM contact WHERE id % ?1 = 0 ORDER BY id")?
+        .query_map([n], |r| r.get(0))?
+        .collect()
+}
+
+/// How many queued messages have an HTML part and a `List-Unsubscribe`
+/// header (the emails workload checks that every one it queued has both).
+pub fn queued_marketing(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM flow_outbox WHERE status = 'queued' AND html IS NOT NULL \
+         AND list_unsubscribe IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// The outbox's columns a queued message fills, for the emails workload's
+/// baseline copy.
+const OUTBOX_COLUMNS: &str = "message_id, run_id, rule, template, kind, to_addr, from_addr, \
+     reply_to, subject, body, status, attempts, next_attempt_at, created_at, subject_tbl, \
+     subject_id, html, list_unsubscribe, recipient_tbl, recipient_id, links";
+const OUTBOX_WIDTH: usize = 21;
+
+/// Every outbox row as the engine stored it ([`OUTBOX_COLUMNS`]).
+pub fn outbox_rows(conn: &Connection) -> rusqlite::Result<Vec<Vec<rusqlite::types::Value>>> {
+    conn.prepare(&format!(
+        "SELECT {OUTBOX_COLUMNS} FROM flow_outbox ORDER BY id"
+    ))?
+    .query_map([], |r| (0..OUTBOX_WIDTH).map(|i| r.get(i)).collect())?
+    .collect()
+}
+
+/// Inserts rows [`outbox_rows`] read, one prepared INSERT each (in the
+/// caller's transaction).
+pub fn insert_outbox_rows(
+    conn: &Connection,
+    rows: &[Vec<rusqlite::types::Value>],
+) -> rusqlite::Result<()> {
+    let marks = vec!["?"; OUTBOX_WIDTH].join(", ");
+    let mut insert = conn.prepare(&format!(
+        "INSERT INTO flow_outbox ({OUTBOX_COLUMNS}) VALUES ({marks})"
+    ))?;
+    for row in rows {
+        insert.execute(rusqlite::params_from_iter(row))?;
+    }
+    Ok(())
+}
