@@ -10,6 +10,7 @@
 //! `run --watch` does. On SQLite, and on PostgreSQL when the harness has
 //! it.
 
+use crate::support::db::Db;
 use crate::support::pg;
 use crate::support::world::{World, text};
 use flowc::mail::token::{self, Purpose, Secret};
@@ -48,39 +49,7 @@ rule paid
 end
 "#;
 
-/// Where the database is, and how the test reads it.
-enum Db<'a> {
-    Sqlite(&'a World),
-    Pg(&'a pg::Server, String),
-}
-
 impl Db<'_> {
-    /// The `--db` argument.
-    fn arg(&self) -> String {
-        match self {
-            Db::Sqlite(_) => "crm.sqlite".into(),
-            Db::Pg(_, url) => url.clone(),
-        }
-    }
-
-    /// `sql` (`{s}` the state tables' schema), one string per row.
-    fn rows(&self, sql: &str) -> Vec<String> {
-        match self {
-            Db::Sqlite(world) => world.strings(&sql.replace("{s}", "")),
-            Db::Pg(server, url) => {
-                let out = server.psql(url, &sql.replace("{s}", "flowc."));
-                out.lines().map(str::to_string).collect()
-            }
-        }
-    }
-
-    fn count(&self, sql: &str) -> i64 {
-        let rows = self.rows(&format!("SELECT CAST(({sql}) AS TEXT)"));
-        rows.first()
-            .and_then(|r| r.parse().ok())
-            .unwrap_or_else(|| panic!("{sql}: {rows:?}"))
-    }
-
     fn events(&self, name: &str) -> i64 {
         self.count(&format!(
             "SELECT count(*) FROM {{s}}flow_events WHERE name = '{name}'"
@@ -103,15 +72,6 @@ impl Db<'_> {
         .iter()
         .map(|d| serde_json::from_str(d).unwrap_or_else(|e| panic!("{d}: {e}")))
         .collect()
-    }
-
-    fn sql(&self, sql: &str) {
-        match self {
-            Db::Sqlite(world) => world.sql(sql),
-            Db::Pg(server, url) => {
-                server.psql(url, sql);
-            }
-        }
     }
 
     fn suppressions(&self) -> Vec<String> {

@@ -14,6 +14,7 @@
 //! `target/screenshots/`.
 
 use crate::support::browser::{self, Browser};
+use crate::support::db::Db;
 use crate::support::pg;
 use crate::support::world::{World, text};
 use serde_json::Value;
@@ -66,48 +67,7 @@ rule paid
 end
 "#;
 
-/// Where the database is, and how the test reads it.
-enum Db<'a> {
-    Sqlite(&'a World),
-    Pg(&'a pg::Server, String),
-}
-
 impl Db<'_> {
-    fn arg(&self) -> String {
-        match self {
-            Db::Sqlite(_) => "crm.sqlite".into(),
-            Db::Pg(_, url) => url.clone(),
-        }
-    }
-
-    /// `sql` (`{s}` the state tables' schema), one string per row.
-    fn rows(&self, sql: &str) -> Vec<String> {
-        match self {
-            Db::Sqlite(world) => world.strings(&sql.replace("{s}", "")),
-            Db::Pg(server, url) => server
-                .psql(url, &sql.replace("{s}", "flowc."))
-                .lines()
-                .map(str::to_string)
-                .collect(),
-        }
-    }
-
-    fn count(&self, sql: &str) -> i64 {
-        let rows = self.rows(&format!("SELECT CAST(({sql}) AS TEXT)"));
-        rows.first()
-            .and_then(|r| r.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{sql}: {rows:?}"))
-    }
-
-    fn sql(&self, sql: &str) {
-        match self {
-            Db::Sqlite(world) => world.sql(sql),
-            Db::Pg(server, url) => {
-                server.psql(url, sql);
-            }
-        }
-    }
-
     fn truth(&self) -> &'static str {
         match self {
             Db::Sqlite(_) => "1",

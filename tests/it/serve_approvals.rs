@@ -11,6 +11,7 @@
 //! the record and the approver. On SQLite, and on PostgreSQL when the
 //! harness has it.
 
+use crate::support::db::Db;
 use crate::support::pg;
 use crate::support::smtp;
 use crate::support::world::{World, text};
@@ -58,41 +59,7 @@ const ROWS: &str = r#"INSERT INTO "user" (id, name, email) VALUES
   INSERT INTO opportunity (id, name, amount, status, close_date, owner) VALUES
     (49, '小型案件', 300000, 'open', NULL, 2);"#;
 
-/// Where the database is, and how the test reads it.
-enum Db<'a> {
-    Sqlite(&'a World),
-    Pg(&'a pg::Server, String),
-}
-
 impl Db<'_> {
-    /// The `--db` argument.
-    fn arg(&self) -> String {
-        match self {
-            Db::Sqlite(_) => "crm.sqlite".into(),
-            Db::Pg(_, url) => url.clone(),
-        }
-    }
-
-    /// `sql` (`{s}` the state tables' schema), one string per row.
-    fn rows(&self, sql: &str) -> Vec<String> {
-        match self {
-            Db::Sqlite(world) => world.strings(&sql.replace("{s}", "")),
-            Db::Pg(server, url) => {
-                let out = server.psql(url, &sql.replace("{s}", "flowc."));
-                out.lines().map(str::to_string).collect()
-            }
-        }
-    }
-
-    fn sql(&self, sql: &str) {
-        match self {
-            Db::Sqlite(world) => world.sql(sql),
-            Db::Pg(server, url) => {
-                server.psql(url, sql);
-            }
-        }
-    }
-
     /// Each approval as `opportunity status decided_by | note`, by
     /// opportunity (line breaks in the note as `⏎`).
     fn approvals(&self) -> Vec<String> {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod db;
 pub mod exprs;
 pub mod golden;
 pub mod memenv;
