@@ -13,6 +13,11 @@ use std::process::ExitCode;
 ///   flowc event --db crm.sqlite form_submitted --on contact:42 --data '{"form": "seminar"}'
 ///   flowc event --db crm.sqlite email_opened --on contact:42 --data '{"template": "autoreply"}' --at 2025-01-03T10:00
 ///   flowc event --db postgresql://sales@db/crm form_submitted --on contact:42
+///   flowc event --db crm.sqlite paid --on invoice:7 --data '{"amount": 5000}' rules/
+///
+/// Given the project's files (as `flowc run` takes them), a declared event
+/// (`event paid on invoice { amount: int }`) refuses a payload without a
+/// required key or with a value of the wrong type, and records nothing.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -33,6 +38,10 @@ pub struct Args {
     /// On PostgreSQL: the schema flowc's own tables live in.
     #[arg(long, value_name = "NAME", default_value = "flowc")]
     state_schema: String,
+    /// The project's .flow files or folders: a declared event's payload is
+    /// checked against its declaration before anything is recorded.
+    #[arg(value_name = "PATH")]
+    paths: Vec<std::path::PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
@@ -49,6 +58,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     }
     if args.name.trim().is_empty() {
         return Err("the event needs a name".into());
+    }
+    if !args.paths.is_empty() {
+        let Some((_, program)) = super::checked_project(&args.paths)? else {
+            return Ok(ExitCode::FAILURE);
+        };
+        declared(&program.schema, &args.name, &table, &data)?;
     }
     let path = match target {
         crate::store::target::Target::Sqlite(path) => path,
@@ -71,6 +86,27 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         crate::time::format_datetime(at, super::db_zone(&conn))
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A declared event's record and payload: refused (naming the key and
+/// the type it needs) when they do not fit the declaration.
+fn declared(
+    schema: &crate::ir::Schema,
+    name: &str,
+    table: &str,
+    data: &serde_json::Value,
+) -> Result<(), String> {
+    let Some(def) = schema.event_named(name) else {
+        return Ok(());
+    };
+    let record = &schema.record(def.record).name;
+    if table != record {
+        return Err(format!(
+            "--on: the event `{name}` happens on a `{record}`, not on a `{table}`; nothing was recorded"
+        ));
+    }
+    def.validate_payload(data, schema)
+        .map_err(|e| format!("--data: {e}; nothing was recorded"))
 }
 
 /// The event's record must exist: a typo in TABLE:ID would otherwise be an

@@ -31,6 +31,7 @@ fixtures!(
     declarations,
     email,
     expressions,
+    forms,
     if_else,
     japanese,
     long_lines,

@@ -256,6 +256,8 @@ pub struct Program {
     pub functions: Vec<FnDef>,
     pub rules: Vec<RuleDef>,
     pub tests: Vec<TestDef>,
+    /// The project's `form`s, which `POST /forms/NAME` fills (`flowc serve`).
+    pub forms: Vec<FormDef>,
 }
 
 impl Program {
@@ -264,6 +266,24 @@ impl Program {
             .iter()
             .position(|r| r.name == name)
             .map(|i| RuleId(i as u32))
+    }
+}
+
+/// `form NAME on RECORD by FIELD redirect "URL"`.
+#[derive(Clone, Debug)]
+pub struct FormDef {
+    pub name: String,
+    pub record: RecordId,
+    /// The field whose posted value finds an existing row.
+    pub by_field: FieldId,
+    /// An absolute http(s) URL answered with `303`; without it a thank-you page.
+    pub redirect: Option<String>,
+    pub span: Span,
+}
+
+impl Program {
+    pub fn form_named(&self, name: &str) -> Option<&FormDef> {
+        self.forms.iter().find(|f| f.name == name)
     }
 }
 

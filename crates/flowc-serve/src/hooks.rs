@@ -180,10 +180,12 @@ fn read_hook(app: &App, event: String, key: Option<String>, body: &[u8]) -> Resu
         }
     };
     let data = match fields.remove("data") {
-        None | Some(Value::Null) => "{}".to_string(),
-        Some(data @ Value::Object(_)) => data.to_string(),
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(data @ Value::Object(_)) => data,
         Some(_) => return Err(bad("`data` must be a JSON object")),
     };
+    declared(app, &event, &on, &data)?;
+    let data = data.to_string();
     let at = match fields.remove("at") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => Some(n.as_i64().ok_or_else(|| {
@@ -206,6 +208,26 @@ fn read_hook(app: &App, event: String, key: Option<String>, body: &[u8]) -> Resu
         at,
         key,
     })
+}
+
+/// A declared event (`event paid on invoice { amount: int }`) refuses a
+/// payload without a required key or with a value of the wrong type, and
+/// a record other than its own: `400` naming the problem.
+fn declared(app: &App, event: &str, on: &On, data: &Value) -> Result<(), Problem> {
+    let Some(def) = app.schema.event_named(event) else {
+        return Ok(());
+    };
+    let table = match on {
+        On::Id { table, .. } | On::Field { table, .. } => table,
+    };
+    let record = &app.schema.record(def.record).name;
+    if table != record {
+        return Err(bad(format!(
+            "`on`: the event `{event}` happens on a `{record}`, not on a `{table}`"
+        )));
+    }
+    def.validate_payload(data, &app.schema)
+        .map_err(|e| bad(format!("`data`: {e}")))
 }
 
 /// The record a webhook names: `404` when the project has no such record.

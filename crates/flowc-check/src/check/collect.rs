@@ -58,6 +58,11 @@ pub(crate) fn collect<'a>(cx: &mut Checker, input: &Input<'a>) -> Decls<'a> {
                         decls.calendars.push((c, module.file));
                     }
                 }
+                ast::Item::Form(f) => {
+                    if seen.first(cx, "form", &f.name) {
+                        decls.forms.push(f);
+                    }
+                }
                 ast::Item::Fn(f) => {
                     // A project may redefine a standard library function.
                     let shadows_stdlib = !module.stdlib

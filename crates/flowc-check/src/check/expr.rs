@@ -88,11 +88,15 @@ impl Checker<'_> {
                     });
                     return error_expr(span);
                 }
-                ir::Expr::new(
+                let untyped = ir::Expr::new(
                     K::EventField(key.name.clone()),
                     Ty::nullable(Type::Any),
                     span,
-                )
+                );
+                match scope.event_decl {
+                    Some(event) => super::events::typed_key(self, event, key, untyped),
+                    None => untyped,
+                }
             }
             A::Neg(inner) => {
                 let inner = self.expr(inner, scope);

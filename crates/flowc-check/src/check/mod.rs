@@ -16,6 +16,7 @@ mod calendars;
 mod collect;
 mod declare;
 mod expr;
+mod forms;
 mod graph;
 mod nulls;
 mod operators;
@@ -179,6 +180,7 @@ pub(crate) struct Decls<'a> {
     pub segments: Vec<&'a ast::SegmentDecl>,
     pub templates: Vec<(&'a ast::TemplateDecl, FileId)>,
     pub calendars: Vec<(&'a ast::CalendarDecl, FileId)>,
+    pub forms: Vec<&'a ast::FormDecl>,
     pub functions: Vec<(&'a ast::FnDecl, bool)>,
     pub rules: Vec<&'a ast::RuleDecl>,
     pub tests: Vec<&'a ast::TestDecl>,
@@ -317,11 +319,13 @@ impl<'a> Checker<'a> {
             .iter()
             .map(|t| test_blocks::check_test(self, t))
             .collect();
+        let forms = forms::check_forms(self, &decls.forms);
         Program {
             schema: std::mem::take(&mut self.schema),
             functions,
             rules,
             tests,
+            forms,
         }
     }
 

@@ -311,6 +311,17 @@ pub enum Problem {
     },
     /// E0510. `expect run r on c is sleeping`
     UnknownRunState { span: Span, state: String },
+    /// E0514. `form f on contact by email redirect "/thanks"`: a form's
+    /// `redirect` must be an absolute `http://` or `https://` URL.
+    FormRedirect { span: Span, url: String },
+    /// E0515. `form f on contact by active` with `active: bool`: a form finds
+    /// its record by a text, int, date or enum field.
+    FormByType {
+        span: Span,
+        record: String,
+        field: String,
+        ty: String,
+    },
     /// W0101. `segment s of contact where contact.prefecture != "東京都"` with `prefecture: text?`.
     MaybeNull {
         span: Span,
@@ -848,6 +859,23 @@ impl Problem {
                 Label::new(*span, "unknown state"),
             )
             .with_hint("a run is `running`, `waiting`, `done`, `failed` or `rejected`"),
+            FormRedirect { span, url } => Diagnostic::error(
+                "E0514",
+                format!("a form's `redirect` must be an absolute http(s) URL, not \"{url}\""),
+                Label::new(*span, "not an absolute URL"),
+            )
+            .with_hint("write the whole address: `redirect \"https://example.jp/thanks\"`"),
+            FormByType {
+                span,
+                record,
+                field,
+                ty,
+            } => Diagnostic::error(
+                "E0515",
+                format!("a form cannot find a `{record}` by `{field}`, a `{ty}`"),
+                Label::new(*span, "not a text, int, date or enum field"),
+            )
+            .with_hint("find the record by a field people type in a form, such as `email`"),
             MaybeNull { span, what, op } => Diagnostic::warning(
                 "W0101",
                 if op == "a condition" {

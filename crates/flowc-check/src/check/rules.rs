@@ -143,6 +143,7 @@ fn trigger(
             let subject = super::declare::record_named(cx, record)?;
             let mut scope = Scope::for_subject(&record.name, subject);
             scope.event = true;
+            scope.event_decl = super::events::trigger(cx, name, record, subject);
             rule.trigger = ir::Trigger::Event {
                 name: name.name.clone(),
             };

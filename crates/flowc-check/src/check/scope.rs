@@ -23,6 +23,9 @@ pub(crate) struct Scope {
     pub old: Option<RecordId>,
     /// `event.k` is allowed: the rule is triggered by an event.
     pub event: bool,
+    /// The triggering event's declaration (its index in `Schema::events`):
+    /// `event.k` is typed by it. `None`: an undeclared event, untyped.
+    pub event_decl: Option<usize>,
     /// Paths known not to be null here (`contact.employees`), from
     /// `is not null` tests that guard this expression.
     pub not_null: Vec<String>,
@@ -35,6 +38,7 @@ impl Scope {
             next: FIRST_FREE,
             old: None,
             event: false,
+            event_decl: None,
             not_null: Vec::new(),
         }
     }

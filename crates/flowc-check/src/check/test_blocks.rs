@@ -125,11 +125,8 @@ fn test_step(
             I::Delete { var, record }
         }
         S::Event { name, on, data } => {
-            let (var, _) = var(cx, test, on)?;
-            let data = data
-                .iter()
-                .map(|fv| (fv.field.name.clone(), cx.expr(&fv.value, &mut scope)))
-                .collect();
+            let (var, record) = var(cx, test, on)?;
+            let data = super::events::test_payload(cx, name, record, data, &mut scope, step.span);
             I::Event {
                 name: name.name.clone(),
                 var,

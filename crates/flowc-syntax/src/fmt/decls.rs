@@ -2,8 +2,8 @@
 
 use super::printer::{INDENT, Printer};
 use crate::syntax::ast::{
-    CalendarDecl, CalendarItem, EnumDecl, FnDecl, Item, Module, RecordDecl, SegmentDecl,
-    SenderDecl, TemplateDecl, TemplateText, TypeExpr,
+    CalendarDecl, CalendarItem, EnumDecl, FnDecl, FormDecl, Item, Module, RecordDecl,
+    SegmentDecl, SenderDecl, TemplateDecl, TemplateText, TypeExpr,
 };
 
 impl Printer<'_> {
@@ -38,6 +38,7 @@ impl Printer<'_> {
             Item::Template(d) => self.template(d),
             Item::Sender(d) => self.sender(d),
             Item::Calendar(d) => self.calendar(d),
+            Item::Form(d) => self.form(d),
             Item::Segment(d) => {
                 let head = format!("segment {} of {}", d.name.name, d.of.name);
                 self.line(0, (d.span.start, d.of.span.end), &head, true);
@@ -79,6 +80,17 @@ impl Printer<'_> {
             )?,
             Item::Sender(d) if d.fields.is_empty() => {
                 self.flat_if_quiet(d.span.start, d.span.end, "sender {}".to_string())?
+            }
+            Item::Form(d) => {
+                let line = match &d.redirect {
+                    Some(url) => format!(
+                        "{} redirect {}",
+                        form_head(d),
+                        self.text(&url.value, url.span)
+                    ),
+                    None => form_head(d),
+                };
+                self.flat_if_quiet(d.name.span.end, d.span.end, line)?
             }
             _ => return None,
         };
@@ -128,6 +140,16 @@ impl Printer<'_> {
             self.span_line(INDENT, value.span, &line, true);
         }
         self.close(d.span.end, INDENT, 0, "}");
+    }
+
+    /// A form too long for one line, or with a comment inside: its
+    /// `redirect` on a line of its own.
+    fn form(&mut self, d: &FormDecl) {
+        self.line(0, (d.span.start, d.by.span.end), &form_head(d), true);
+        if let Some(url) = &d.redirect {
+            let line = format!("redirect {}", self.text(&url.value, url.span));
+            self.line(INDENT, (url.span.start, url.span.end), &line, false);
+        }
     }
 
     fn record(&mut self, d: &RecordDecl) {
@@ -226,4 +248,9 @@ fn type_expr(ty: &TypeExpr) -> String {
     } else {
         ty.name.name.clone()
     }
+}
+
+/// `form NAME on RECORD by FIELD`
+fn form_head(d: &FormDecl) -> String {
+    format!("form {} on {} by {}", d.name.name, d.record.name, d.by.name)
 }

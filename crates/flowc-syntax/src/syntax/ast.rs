@@ -35,6 +35,7 @@ pub enum Item {
     Segment(SegmentDecl),
     Template(TemplateDecl),
     Calendar(CalendarDecl),
+    Form(FormDecl),
     Fn(FnDecl),
     Rule(Box<RuleDecl>),
     Test(TestDecl),
@@ -51,6 +52,7 @@ impl Item {
             Item::Segment(d) => d.span,
             Item::Template(d) => d.span,
             Item::Calendar(d) => d.span,
+            Item::Form(d) => d.span,
             Item::Fn(d) => d.span,
             Item::Rule(d) => d.span,
             Item::Test(d) => d.span,
@@ -178,6 +180,19 @@ pub struct CalendarDecl {
 pub struct CalendarField {
     pub key: Ident,
     pub items: Vec<CalendarItem>,
+    pub span: Span,
+}
+
+/// `form NAME on RECORD by FIELD redirect "URL"`: what `POST /forms/NAME`
+/// fills (`flowc serve`). The record, field and URL are checked later.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormDecl {
+    pub name: Ident,
+    pub record: Ident,
+    /// The field that finds an existing record (`email`).
+    pub by: Ident,
+    /// Where the browser goes after a submission; without it, a thank-you page.
+    pub redirect: Option<Text>,
     pub span: Span,
 }
 

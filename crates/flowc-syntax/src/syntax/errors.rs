@@ -405,7 +405,7 @@ fn category_keywords(phrase: &str) -> &'static [&'static str] {
         ],
         DECLARATION => &[
             "timezone", "sender", "enum", "record", "list", "segment", "template", "calendar",
-            "fn", "rule", "test",
+            "fn", "rule", "test", "form",
         ],
         TEST_STEP => &[
             "given", "update", "delete", "event", "approve", "reject", "after", "expect",
@@ -422,7 +422,7 @@ fn category(rule: Rule) -> Option<&'static str> {
         | kw_assign | kw_wait | kw_if | kw_require | kw_lock | kw_unlock | kw_stop | step
         | step_label => STEP,
         kw_timezone | kw_sender | kw_enum | kw_record | kw_list | kw_segment | kw_template
-        | kw_fn | kw_rule | kw_test => DECLARATION,
+        | kw_fn | kw_rule | kw_test | kw_form => DECLARATION,
         kw_given | kw_update | kw_delete | kw_approve | kw_reject | kw_after | kw_expect => {
             TEST_STEP
         }
@@ -533,6 +533,9 @@ const KEYWORD_RULES: &[(Rule, &str)] = &[
     (Rule::kw_goal, "goal"),
     (Rule::kw_calendar, "calendar"),
     (Rule::kw_during, "during"),
+    (Rule::kw_form, "form"),
+    (Rule::kw_by, "by"),
+    (Rule::kw_redirect, "redirect"),
     (Rule::kw_has, "has"),
     (Rule::kw_if, "if"),
     (Rule::kw_in, "in"),

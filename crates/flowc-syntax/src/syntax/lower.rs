@@ -125,6 +125,9 @@ fn is_keyword(rule: Rule) -> bool {
             | kw_goal
             | kw_calendar
             | kw_during
+            | kw_form
+            | kw_by
+            | kw_redirect
             | kw_has
             | kw_if
             | kw_in
@@ -345,6 +348,21 @@ impl Lower {
                     .map(|p| self.calendar_field(p))
                     .collect();
                 Item::Calendar(CalendarDecl { name, fields, span })
+            }
+            Rule::form_decl => {
+                let name = self.expect_ident(&mut parts, span);
+                let record = self.expect_ident(&mut parts, span);
+                let by = self.expect_ident(&mut parts, span);
+                let redirect = parts
+                    .next_if(Rule::form_redirect)
+                    .map(|p| self.expect_text(&mut Parts::of(p), span));
+                Item::Form(FormDecl {
+                    name,
+                    record,
+                    by,
+                    redirect,
+                    span,
+                })
             }
             Rule::fn_decl => Item::Fn(self.fn_decl(parts, span)),
             Rule::rule_decl => Item::Rule(Box::new(self.rule_decl(parts, span))),
