@@ -10,8 +10,10 @@ use flowc_syntax::source::Span;
 use std::fmt;
 
 mod calendar;
+mod events;
 mod mail;
 pub use calendar::{CalendarDef, MAX_BUSINESS_WALK};
+pub use events::{EventDef, EventKey, PayloadError};
 pub use mail::{
     DatePattern, DatePiece, Format, Message, Part, SenderDef, TemplateDef, TemplateKind,
 };
@@ -134,6 +136,8 @@ pub struct Schema {
     pub sender: Option<SenderDef>,
     /// The project's `calendar`s; business-day builtins name one by index.
     pub calendars: Vec<CalendarDef>,
+    /// The project's declared events (`event NAME on R { key: type }`).
+    pub events: Vec<EventDef>,
 }
 
 impl Default for Schema {
@@ -148,6 +152,7 @@ impl Default for Schema {
             templates: Vec::new(),
             sender: None,
             calendars: Vec::new(),
+            events: Vec::new(),
         }
     }
 }

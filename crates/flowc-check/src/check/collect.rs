@@ -58,6 +58,11 @@ pub(crate) fn collect<'a>(cx: &mut Checker, input: &Input<'a>) -> Decls<'a> {
                         decls.calendars.push((c, module.file));
                     }
                 }
+                ast::Item::Event(e) => {
+                    if seen.first(cx, "event", &e.name) {
+                        decls.events.push(e);
+                    }
+                }
                 ast::Item::Form(f) => {
                     if seen.first(cx, "form", &f.name) {
                         decls.forms.push(f);

@@ -15,6 +15,7 @@ mod calendar;
 mod calendars;
 mod collect;
 mod declare;
+mod events;
 mod expr;
 mod forms;
 mod graph;
@@ -139,6 +140,7 @@ pub fn check(input: &Input) -> Checked {
     let decls = collect::collect(&mut cx, input);
     declare::declare(&mut cx, &decls);
     cx.declare_calendars(&decls.calendars);
+    events::declare_events(&mut cx, &decls.events);
     let mut program = cx.check_bodies(&decls);
     let probe = input.probe.map(|(record, e)| {
         let subject = cx.names.types.get(record).copied();
@@ -180,6 +182,7 @@ pub(crate) struct Decls<'a> {
     pub segments: Vec<&'a ast::SegmentDecl>,
     pub templates: Vec<(&'a ast::TemplateDecl, FileId)>,
     pub calendars: Vec<(&'a ast::CalendarDecl, FileId)>,
+    pub events: Vec<&'a ast::EventDecl>,
     pub forms: Vec<&'a ast::FormDecl>,
     pub functions: Vec<(&'a ast::FnDecl, bool)>,
     pub rules: Vec<&'a ast::RuleDecl>,

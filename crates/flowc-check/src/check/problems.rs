@@ -102,6 +102,38 @@ pub enum Problem {
     },
     /// E0113. Two `timezone` declarations that disagree.
     ConflictingTimezone { span: Span, first: Span },
+    /// E0117. `event.amout` in a rule for `event paid on invoice { amount: int }`,
+    /// or a test's `event paid on i { amout: 1 }`: a key the event does not declare.
+    UnknownEventKey {
+        span: Span,
+        event: String,
+        key: String,
+        suggestion: Option<String>,
+        keys: Vec<String>,
+    },
+    /// E0118. A test's `event paid on i {}` without a required key of the
+    /// declared event.
+    MissingEventKeys {
+        span: Span,
+        event: String,
+        keys: Vec<String>,
+    },
+    /// E0218. `when event paid on contact` where `paid` is declared `on invoice`
+    /// (also a test's `event paid on c`).
+    EventRecord {
+        span: Span,
+        event: String,
+        declared_record: String,
+        found: String,
+        declared: Span,
+    },
+    /// W0105. `when event paid on invoice` with no `event paid on invoice { … }`:
+    /// the payload is untyped.
+    UndeclaredEvent {
+        span: Span,
+        event: String,
+        record: String,
+    },
     /// E0201. `fn f() -> int = 1 + "a"`
     OperandMismatch {
         span: Span,
@@ -482,6 +514,72 @@ impl Problem {
             )
             .with_label(*first, "first declared here")
             .with_hint("a project has one time zone; keep one `timezone` declaration"),
+            UnknownEventKey {
+                span,
+                event,
+                key,
+                suggestion,
+                keys,
+            } => {
+                let hint = did_you_mean(suggestion).unwrap_or_else(|| {
+                    let declared = if keys.is_empty() {
+                        format!("the event `{event}` declares no keys")
+                    } else {
+                        format!("the keys of `{event}` are {}", quoted_list(keys, "`"))
+                    };
+                    format!("{declared}; add `{key}` to its declaration to use it")
+                });
+                Diagnostic::error(
+                    "E0117",
+                    format!("the event `{event}` has no key `{key}`"),
+                    Label::new(*span, format!("not a key of `{event}`")),
+                )
+                .with_hint(hint)
+            }
+            MissingEventKeys { span, event, keys } => Diagnostic::error(
+                "E0118",
+                format!(
+                    "this `{event}` event lacks the required key{} {}",
+                    if keys.len() == 1 { "" } else { "s" },
+                    quoted_list(keys, "`")
+                ),
+                Label::new(*span, "missing keys"),
+            )
+            .with_hint(format!(
+                "give every key `{event}` declares without `?`, e.g. `{{ {}: … }}`",
+                keys.first().map_or("key", String::as_str)
+            )),
+            EventRecord {
+                span,
+                event,
+                declared_record,
+                found,
+                declared,
+            } => Diagnostic::error(
+                "E0218",
+                format!(
+                    "the event `{event}` happens on {}, not on {}",
+                    a(declared_record),
+                    a(found)
+                ),
+                Label::new(*span, format!("declared on `{declared_record}`")),
+            )
+            .with_label(*declared, "declared here")
+            .with_hint(format!(
+                "write `event {event} on {declared_record}`, or declare another event for `{found}`"
+            )),
+            UndeclaredEvent {
+                span,
+                event,
+                record,
+            } => Diagnostic::warning(
+                "W0105",
+                format!("the event `{event}` is not declared, so its payload is not checked"),
+                Label::new(*span, "undeclared event"),
+            )
+            .with_hint(format!(
+                "declare its keys and their types, e.g. `event {event} on {record} {{ amount: int, note: text? }}`; then `event.KEY` is typed and bad payloads are refused"
+            )),
             OperandMismatch {
                 span,
                 op,

@@ -2,7 +2,7 @@
 
 use super::printer::{INDENT, Printer};
 use crate::syntax::ast::{
-    CalendarDecl, CalendarItem, EnumDecl, FnDecl, FormDecl, Item, Module, RecordDecl,
+    CalendarDecl, CalendarItem, EnumDecl, EventDecl, FnDecl, FormDecl, Item, Module, RecordDecl,
     SegmentDecl, SenderDecl, TemplateDecl, TemplateText, TypeExpr,
 };
 
@@ -38,6 +38,7 @@ impl Printer<'_> {
             Item::Template(d) => self.template(d),
             Item::Sender(d) => self.sender(d),
             Item::Calendar(d) => self.calendar(d),
+            Item::Event(d) => self.event(d),
             Item::Form(d) => self.form(d),
             Item::Segment(d) => {
                 let head = format!("segment {} of {}", d.name.name, d.of.name);
@@ -78,6 +79,7 @@ impl Printer<'_> {
                 d.span.end,
                 format!("calendar {} {{}}", d.name.name),
             )?,
+            Item::Event(d) => self.flat_event(d)?,
             Item::Sender(d) if d.fields.is_empty() => {
                 self.flat_if_quiet(d.span.start, d.span.end, "sender {}".to_string())?
             }
@@ -150,6 +152,34 @@ impl Printer<'_> {
             let line = format!("redirect {}", self.text(&url.value, url.span));
             self.line(INDENT, (url.span.start, url.span.end), &line, false);
         }
+    }
+
+    /// `event paid on invoice { amount: int, note: text? }` when it fits.
+    fn flat_event(&self, d: &EventDecl) -> Option<String> {
+        let keys: Vec<String> = d
+            .keys
+            .iter()
+            .map(|k| format!("{}: {}", k.name.name, type_expr(&k.ty)))
+            .collect();
+        let line = if keys.is_empty() {
+            format!("{} {{}}", event_head(d))
+        } else {
+            format!("{} {{ {} }}", event_head(d), keys.join(", "))
+        };
+        self.flat_if_quiet(d.record.span.end, d.span.end, line)
+    }
+
+    /// A declared event too long for one line, or with a comment inside:
+    /// one key a line, like a record's fields.
+    fn event(&mut self, d: &EventDecl) {
+        let head = format!("{} {{", event_head(d));
+        self.line(0, (d.span.start, d.record.span.end), &head, true);
+        self.fresh = true;
+        for key in &d.keys {
+            let line = format!("{}: {}", key.name.name, type_expr(&key.ty));
+            self.span_line(INDENT, key.span, &line, true);
+        }
+        self.close(d.span.end, INDENT, 0, "}");
     }
 
     fn record(&mut self, d: &RecordDecl) {
@@ -253,4 +283,9 @@ fn type_expr(ty: &TypeExpr) -> String {
 /// `form NAME on RECORD by FIELD`
 fn form_head(d: &FormDecl) -> String {
     format!("form {} on {} by {}", d.name.name, d.record.name, d.by.name)
+}
+
+/// `event NAME on RECORD`
+fn event_head(d: &EventDecl) -> String {
+    format!("event {} on {}", d.name.name, d.record.name)
 }

@@ -35,6 +35,7 @@ pub enum Item {
     Segment(SegmentDecl),
     Template(TemplateDecl),
     Calendar(CalendarDecl),
+    Event(EventDecl),
     Form(FormDecl),
     Fn(FnDecl),
     Rule(Box<RuleDecl>),
@@ -52,6 +53,7 @@ impl Item {
             Item::Segment(d) => d.span,
             Item::Template(d) => d.span,
             Item::Calendar(d) => d.span,
+            Item::Event(d) => d.span,
             Item::Form(d) => d.span,
             Item::Fn(d) => d.span,
             Item::Rule(d) => d.span,
@@ -99,6 +101,16 @@ pub struct RecordDecl {
 pub struct FieldDecl {
     pub name: Ident,
     pub ty: TypeExpr,
+    pub span: Span,
+}
+
+/// `event form_submitted on contact { form: text, utm_source: text? }`: a
+/// declared event and the typed keys of its payload (written like fields).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventDecl {
+    pub name: Ident,
+    pub record: Ident,
+    pub keys: Vec<FieldDecl>,
     pub span: Span,
 }
 

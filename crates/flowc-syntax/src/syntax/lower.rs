@@ -364,6 +364,17 @@ impl Lower {
                     span,
                 })
             }
+            Rule::event_decl => {
+                let name = self.expect_ident(&mut parts, span);
+                let record = self.expect_ident(&mut parts, span);
+                let keys = parts.rest.by_ref().map(|p| self.field_decl(p)).collect();
+                Item::Event(EventDecl {
+                    name,
+                    record,
+                    keys,
+                    span,
+                })
+            }
             Rule::fn_decl => Item::Fn(self.fn_decl(parts, span)),
             Rule::rule_decl => Item::Rule(Box::new(self.rule_decl(parts, span))),
             _ => Item::Test(self.test_decl(parts, span)),

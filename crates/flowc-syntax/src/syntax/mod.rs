@@ -39,7 +39,7 @@ pub struct Parsed {
 
 const DECLARATION_KEYWORDS: &[&str] = &[
     "timezone", "sender", "enum", "record", "list", "segment", "template", "calendar", "fn",
-    "rule", "test", "form",
+    "rule", "test", "form", "event",
 ];
 
 /// Parses one file.
