@@ -178,16 +178,21 @@ pub(crate) struct Plan {
     until: Option<String>,
     watch: bool,
     dry_run: bool,
+    /// Watching, set from outside to stop after the pass in progress
+    /// (`flowc serve` on SIGTERM): the worker then retires.
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Plan {
-    /// `flowc serve`'s: at the wall clock, for ever (`run --watch`).
-    pub(crate) fn watch() -> Plan {
+    /// `flowc serve`'s: at the wall clock, until `stop` is set (`run
+    /// --watch`).
+    pub(crate) fn watch(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Plan {
         Plan {
             now: None,
             until: None,
             watch: true,
             dry_run: false,
+            stop: Some(stop),
         }
     }
 }
@@ -205,6 +210,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         until: args.until,
         watch: args.watch,
         dry_run: args.dry_run,
+        stop: None,
     };
     work(&args.common, &project, program, outgoing, plan, &mut || {})
 }
@@ -277,6 +283,7 @@ pub(crate) fn work(
     let watch = plan.watch.then_some(Watch {
         interval: common.interval,
         reopen: &open,
+        stop: plan.stop.as_deref(),
     });
     let result = run_and_deliver(&mut engine, &mut courier, how, watch);
     let retired = courier.retire(engine.store()).map_err(|e| e.to_string());
@@ -333,6 +340,27 @@ fn alone(store: &dyn crate::store::Store, what: &str) -> Result<(), String> {
 struct Watch<'a> {
     interval: u64,
     reopen: &'a dyn Fn() -> Result<Option<Engine>, String>,
+    stop: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+impl Watch<'_> {
+    /// Sleeps one interval; whether the worker should stop instead.
+    fn nap(&self) -> bool {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(self.interval.max(1));
+        loop {
+            if self
+                .stop
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+            {
+                return true;
+            }
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(100)));
+        }
+    }
 }
 
 /// Why a pass stopped: the connection is gone (a watching worker opens a
@@ -389,7 +417,9 @@ fn run_and_deliver(
         eprintln!("error: email delivery is paused: {}", p.error);
     }
     loop {
-        std::thread::sleep(std::time::Duration::from_secs(watch.interval.max(1)));
+        if watch.nap() {
+            return Ok(None);
+        }
         let now = wall_clock().max(engine.clock().unwrap_or(i64::MIN));
         match pass(engine, courier, Advance::To(now), terminal) {
             Ok(delivery) => {
@@ -434,7 +464,9 @@ fn pass(
 fn reconnect(watch: &Watch) -> Result<Engine, String> {
     let mut said = None::<std::time::Instant>;
     loop {
-        std::thread::sleep(std::time::Duration::from_secs(watch.interval.max(1)));
+        if watch.nap() {
+            return Err("stopped while the database was unreachable".into());
+        }
         match (watch.reopen)() {
             Ok(Some(engine)) => return Ok(engine),
             Ok(None) => {

@@ -52,10 +52,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let shutdown = flowc_serve::Shutdown::new();
     let (ready, started) = std::sync::mpsc::channel::<()>();
     let engine_stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_engine = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let engine = {
         let common = args.common.clone();
         let shutdown = shutdown.clone();
         let stopped = engine_stopped.clone();
+        let stop = stop_engine.clone();
         std::thread::Builder::new()
             .name("flowc-engine".into())
             .spawn(move || {
@@ -64,7 +66,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
                     &project,
                     program,
                     outgoing,
-                    Plan::watch(),
+                    Plan::watch(stop),
                     &mut || {
                         let _ = ready.send(());
                     },
@@ -119,8 +121,27 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             .join()
             .unwrap_or_else(|_| Err("the engine thread panicked".into()));
     }
-    // Stopped by a signal: the engine thread ends with the process.
-    Ok(ExitCode::SUCCESS)
+    // Stopped by a signal: the engine finishes its pass and retires this
+    // worker (its claims go back at once, not when its lease ends). A pass
+    // that takes longer is cut off with the process, which loses nothing
+    // (each step commits on its own; DESIGN.md §7).
+    stop_engine.store(true, std::sync::atomic::Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !engine.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if !engine.is_finished() {
+        eprintln!("flowc serve: the engine's pass did not end within 10 s; stopping anyway");
+        return Ok(ExitCode::SUCCESS);
+    }
+    match engine.join() {
+        Ok(result) => {
+            result?;
+            println!("flowc serve: stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(_) => Err("the engine thread panicked".into()),
+    }
 }
 
 /// The rules as the admin pages show them, and their charts (`flowc

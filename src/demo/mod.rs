@@ -8,6 +8,7 @@ mod data;
 
 use crate::engine::{Advance, Engine, Options};
 use crate::mail::Transport;
+use crate::mail::token::PublicLinks;
 use crate::project::Project;
 use crate::store::suppressions::Reason;
 use std::io::Write;
@@ -70,6 +71,8 @@ pub struct Summary {
     pub unsubscribed: usize,
     pub tasks: i64,
     pub approvals_waiting: i64,
+    /// One approval email of an approval still waiting.
+    pub approval_email: Option<PathBuf>,
     pub failed_runs: i64,
 }
 
@@ -102,7 +105,14 @@ fn remove(path: &Path) -> Result<(), String> {
 }
 
 /// Runs the demo in `dir`, printing progress and the summary to `out`.
-pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, String> {
+/// With `links`, the mail carries the links `flowc serve` answers there
+/// (approval pages, opt-out, tracking).
+pub fn run(
+    dir: &Path,
+    out: &mut dyn Write,
+    progress: bool,
+    links: Option<PublicLinks>,
+) -> Result<Summary, String> {
     let rules = dir.join("rules");
     let db = dir.join("crm.sqlite");
     let mail = dir.join("mail");
@@ -165,9 +175,11 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
             s.contracts
         ),
     );
+    let public_url = links.as_ref().map(|l| l.base().to_string());
     let options = Options {
         dry_run: false,
         project_text: String::new(),
+        public_links: links,
         ..Options::default()
     };
     let marketing: Vec<String> = checked
@@ -251,6 +263,7 @@ pub fn run(dir: &Path, out: &mut dyn Write, progress: bool) -> Result<Summary, S
     let mut summary = summarize(&engine, &mail, &marketing)?;
     summary.unsubscribed = unsubscribed.len();
     print_summary(out, &summary, dir, &db);
+    print_serve(out, &summary, dir, &db, public_url.as_deref());
     Ok(summary)
 }
 
@@ -268,6 +281,12 @@ fn summarize(engine: &Engine, mail: &Path, marketing: &[String]) -> Result<Summa
             marketing_emails.push((template.clone(), path));
         }
     }
+    let approval_email = file(
+        report
+            .totals("approval_request")
+            .map_err(|e| e.to_string())?
+            .example_message,
+    );
     let suppressed = report
         .rule_stats()
         .map_err(|e| e.to_string())?
@@ -283,6 +302,7 @@ fn summarize(engine: &Engine, mail: &Path, marketing: &[String]) -> Result<Summa
         unsubscribed: 0,
         tasks: totals.tasks,
         approvals_waiting: totals.approvals_pending,
+        approval_email,
         failed_runs: totals.failed_runs,
     })
 }
@@ -334,6 +354,70 @@ fn print_summary(out: &mut dyn Write, s: &Summary, dir: &Path, db: &Path) {
         "Then edit the rules and run `flowc demo` again; docs/tutorial.md walks through it."
             .to_string(),
     ]);
+    for line in lines {
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// The web walkthrough: `flowc serve` on the demo database, or how to get
+/// mail whose links it answers.
+fn print_serve(out: &mut dyn Write, s: &Summary, dir: &Path, db: &Path, public_url: Option<&str>) {
+    let rules = dir.join("rules");
+    let mail = dir.join("mail");
+    let mut lines = vec![String::new()];
+    match public_url {
+        Some(url) => {
+            lines.push(format!(
+                "On the web: the mail's links point to {url}; answer them with flowc serve \
+                 (docs/serve.md):"
+            ));
+            // A local URL on another port than serve's default: listen there.
+            let listen = ["http://127.0.0.1:", "http://localhost:"]
+                .iter()
+                .find_map(|p| url.strip_prefix(p))
+                .filter(|port| *port != "8080")
+                .map(|port| format!(" --listen 127.0.0.1:{port}"))
+                .unwrap_or_default();
+            lines.push(format!(
+                "  FLOWC_ADMIN_TOKEN=choose-a-password flowc serve --db {} {} --mail-dir {} \
+                 --public-url {url}{listen}",
+                db.display(),
+                rules.display(),
+                mail.display()
+            ));
+            lines.push(format!(
+                "  then log in at {url}/login with that password and see the month's rules."
+            ));
+            if let Some(path) = &s.approval_email {
+                lines.push(format!(
+                    "  approve a discount from:        {}",
+                    path.display()
+                ));
+            }
+            if let Some((_, path)) = s.marketing_emails.first() {
+                lines.push(format!(
+                    "  opt out of marketing mail from: {}",
+                    path.display()
+                ));
+            }
+            lines.push(
+                "  (serve runs the rules at today's date: waits that ended since the demo's \
+                 month fire first.)"
+                    .to_string(),
+            );
+        }
+        None => lines.extend([
+            "On the web: set FLOWC_SECRET and run the demo again, and its mail carries the links \
+             flowc serve answers"
+                .to_string(),
+            "(approve from the approval email, opt out of marketing mail, opens and clicks):"
+                .to_string(),
+            format!(
+                "  export FLOWC_SECRET=$(openssl rand -hex 32); flowc demo --dir {}",
+                dir.display()
+            ),
+        ]),
+    }
     for line in lines {
         let _ = writeln!(out, "{line}");
     }

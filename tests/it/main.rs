@@ -40,6 +40,7 @@ mod scenarios;
 mod serve;
 mod serve_admin;
 mod serve_approvals;
+mod serve_demo;
 mod signing;
 mod suppression;
 mod tasks;

@@ -11,6 +11,7 @@ pub mod golden;
 pub mod memenv;
 pub mod pg;
 pub mod reference;
+pub mod serve;
 pub mod smtp;
 pub mod world;
 

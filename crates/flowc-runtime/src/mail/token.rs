@@ -225,6 +225,11 @@ impl PublicLinks {
         &self.secret
     }
 
+    /// The base URL, without a final `/`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// `PUBLIC/u/TOKEN` for one message.
     pub fn unsubscribe(&self, run_id: i64, message_id: &str) -> String {
         let token = make(

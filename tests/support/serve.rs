@@ -1,0 +1,260 @@
+//! A real `flowc serve` process and a real HTTP client for it: what the
+//! serve tests share.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A running `flowc serve`, killed when dropped.
+pub struct Served {
+    child: Child,
+    /// `http://127.0.0.1:PORT`, as it printed.
+    pub base: String,
+    /// What it printed after the line saying where it listens.
+    pub lines: mpsc::Receiver<String>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    /// Starts `command` (a `flowc serve …`), waiting until it listens.
+    pub fn start(mut command: Command) -> Served {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("flowc serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let base = loop {
+            match lines.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => {
+                    if let Some(url) = line.strip_prefix("flowc serve: listening on ") {
+                        break url.trim().to_string();
+                    }
+                }
+                Err(_) => {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        let mut err = String::new();
+                        if let Some(mut e) = child.stderr.take() {
+                            let _ = e.read_to_string(&mut err);
+                        }
+                        panic!("flowc serve exited ({status}): {err}");
+                    }
+                    assert!(Instant::now() < deadline, "flowc serve did not listen");
+                }
+            }
+        };
+        // Its stderr is drained so that it never blocks on a full pipe.
+        if let Some(mut err) = child.stderr.take() {
+            std::thread::spawn(move || {
+                let mut sink = Vec::new();
+                let _ = err.read_to_end(&mut sink);
+            });
+        }
+        Served { child, base, lines }
+    }
+
+    /// Sends SIGTERM and waits (at most 30 s) for the process to end: its
+    /// exit status and what it printed meanwhile.
+    pub fn terminate(&mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "flowc serve did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut printed = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(500)) {
+            printed.push(line);
+        }
+        (status, printed)
+    }
+
+    /// GET `path` (or a whole URL) with these headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut request = agent().get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        answer(request.call())
+    }
+
+    pub fn get(&self, path: &str) -> Answer {
+        self.get_with(path, &[])
+    }
+
+    /// POST these form fields, encoded as a browser does.
+    pub fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        answer(
+            agent()
+                .post(self.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .send(form(fields)),
+        )
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+}
+
+/// A client that follows no redirects and treats no status as an error.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// An answer: status, headers and the body as text.
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{}: {e}", self.body))
+    }
+}
+
+pub fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
+    let mut response = response.unwrap_or_else(|e| panic!("request failed: {e}"));
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = response
+        .body_mut()
+        .read_to_vec()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    Answer {
+        status: response.status().as_u16(),
+        headers,
+        body,
+    }
+}
+
+/// `application/x-www-form-urlencoded`, as a browser writes it.
+pub fn form(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A port free now (for a URL that must be known before the server
+/// starts, as links written into mail are).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Waits (at most a minute) until `done` says so.
+pub fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The decoded text of every leaf part of a received message (`.eml`),
+/// as Python's email package reads it, joined by newlines.
+pub fn eml_text(eml: &std::path::Path) -> String {
+    let script = r#"
+import sys
+from email import message_from_bytes, policy
+m = message_from_bytes(open(sys.argv[1], 'rb').read(), policy=policy.default)
+print('\n'.join(str(p.get_content()) for p in m.walk() if not p.is_multipart()))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(eml)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+}
+
+/// The distinct tokens of `PREFIX/TOKEN` links in `text`, in order.
+pub fn link_tokens(text: &str, prefix: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for (i, _) in text.match_indices(prefix) {
+        let token: String = text[i + prefix.len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        if !token.is_empty() && !found.contains(&token) {
+            found.push(token);
+        }
+    }
+    found
+}
