@@ -10,6 +10,7 @@ mod support;
 mod backends_props;
 mod ci_formats;
 mod cli_check;
+mod declared_events;
 mod delivery;
 mod demo;
 mod docs;
