@@ -158,8 +158,8 @@ pub fn rule_expressions(rule: &RuleDef) -> Vec<(String, &Expr)> {
     if let Some(e) = &rule.filter {
         out.push(("filter".to_string(), e));
     }
-    if let Some(e) = &rule.goal {
-        out.push(("goal".to_string(), e));
+    if let Some(goal) = &rule.goal {
+        out.push(("goal".to_string(), &goal.condition));
     }
     step_expressions(&rule.steps, &mut out);
     out

@@ -363,8 +363,9 @@ fn trigger() -> impl Strategy<Value = Trigger> {
 fn rule() -> impl Strategy<Value = Item> {
     let option = prop_oneof![
         option::of(expr()).prop_map(|after| RuleOption::Reenter { after, span: sp() }),
-        expr().prop_map(|condition| RuleOption::Goal {
+        (expr(), any::<bool>()).prop_map(|(condition, continues)| RuleOption::Goal {
             condition,
+            continues,
             span: sp()
         }),
     ];

@@ -304,6 +304,15 @@ pub struct FnDef {
     pub builtin_library: bool,
 }
 
+/// A rule's `goal`: a condition on the run's subject.
+#[derive(Clone, Debug)]
+pub struct Goal {
+    pub condition: Expr,
+    /// `goal COND` (true): once it holds, the run ends, converted.
+    /// `goal COND, continue` (false): it only counts when the run ends.
+    pub ends_run: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct RuleDef {
     pub name: String,
@@ -312,7 +321,7 @@ pub struct RuleDef {
     pub trigger: Trigger,
     pub filter: Option<Expr>,
     pub reenter: Reenter,
-    pub goal: Option<Expr>,
+    pub goal: Option<Goal>,
     /// `send during CALENDAR`: the index of the calendar in
     /// [`Schema::calendars`] whose open hours the rule's email waits for.
     pub send_during: Option<usize>,

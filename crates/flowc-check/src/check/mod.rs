@@ -316,6 +316,7 @@ impl<'a> Checker<'a> {
             .map(|r| rules::check_rule(self, r))
             .collect::<Vec<_>>();
         graph::rule_cycles(self, &rules);
+        rules::becomes_and_time(self, &rules, &functions);
         self.rule_subjects = rules.iter().map(|r| r.subject).collect();
         let tests = decls
             .tests

@@ -386,6 +386,14 @@ fn placeholder_phrase(placeholder: &str, template: &Option<String>) -> String {
         Some(t) => format!("the placeholder `{{{{{placeholder}}}}}` in template `{t}`"),
         None => format!("the placeholder `{{{{{placeholder}}}}}`"),
     }
+    /// W0104. `when contract becomes days_until(contract.renewal_date) < 30`:
+    /// a `becomes` is re-evaluated on changes to what it reads, not as
+    /// days pass, so `today` (`now`) moving on never makes it true.
+    BecomesReadsTime {
+        span: Span,
+        record: String,
+        what: &'static str,
+    },
 }
 
 /// Adds "the template is used here" where a template (not an inline text) is used.
@@ -1031,3 +1039,15 @@ impl Problem {
         }
     }
 }
+            BecomesReadsTime { span, record, what } => Diagnostic::warning(
+                "W0104",
+                format!(
+                    "this `becomes` reads `{what}`, but it is re-evaluated only when what it \
+                     reads changes, not as time passes"
+                ),
+                Label::new(*span, format!("reads `{what}`")),
+            )
+            .with_hint(format!(
+                "to act on dates, use a daily sweep: `every day at \"09:00\" for each {record} \
+                 where …`, with `reenter never` to act once per {record}"
+            )),

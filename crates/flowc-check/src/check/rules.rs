@@ -271,7 +271,11 @@ fn options(cx: &mut Checker, decl: &ast::RuleDecl, rule: &mut ir::RuleDef, scope
                     },
                 };
             }
-            ast::RuleOption::Goal { condition, span } => {
+            ast::RuleOption::Goal {
+                condition,
+                continues,
+                span,
+            } => {
                 if let Some(first) = goal_at {
                     cx.report(Problem::DuplicateOption {
                         span: *span,
@@ -281,7 +285,10 @@ fn options(cx: &mut Checker, decl: &ast::RuleDecl, rule: &mut ir::RuleDef, scope
                     continue;
                 }
                 goal_at = Some(*span);
-                rule.goal = Some(cx.condition(condition, scope, "a `goal`"));
+                rule.goal = Some(ir::Goal {
+                    condition: cx.condition(condition, scope, "a `goal`"),
+                    ends_run: !continues,
+                });
             }
             ast::RuleOption::SendDuring { calendar, span } => {
                 if let Some(first) = send_during_at {
@@ -865,6 +872,253 @@ pub(crate) fn depends_on_records(e: &ir::Expr) -> bool {
                 | K::Aggregate(_)
                 | K::Lookup { .. }
         )
+    });
+    found
+}
+
+/// W0104: a `becomes` condition that time passing can make true: it reads
+/// `today` or `now` (through functions and segments too), and not only in
+/// a way that days passing can only make false (`days_until(d) > 365`
+/// becomes true only when `d` is edited). The engine re-evaluates a
+/// `becomes` only on changes to what it reads (docs/runtime.md), never as
+/// time passes.
+pub(super) fn becomes_and_time(cx: &mut Checker, rules: &[ir::RuleDef], functions: &[ir::FnDef]) {
+    for rule in rules {
+        let ir::Trigger::Becomes { condition } = &rule.trigger else {
+            continue;
+        };
+        let time = Time {
+            segments: &cx.schema.segments,
+            functions,
+        };
+        if !time.moves(condition, &[], 0).rises {
+            continue;
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(what) = reads_time(cx, condition, functions, &mut seen) {
+            let record = cx.schema.record(rule.subject).name.clone();
+            cx.report(Problem::BecomesReadsTime {
+                span: condition.span,
+                record,
+                what,
+            });
+        }
+    }
+}
+
+/// How a value moves as time passes, all else unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Trend {
+    Still,
+    Up,
+    Down,
+    Unknown,
+}
+
+impl Trend {
+    fn plus(self, other: Trend) -> Trend {
+        match (self, other) {
+            (Trend::Still, t) | (t, Trend::Still) => t,
+            (Trend::Up, Trend::Up) => Trend::Up,
+            (Trend::Down, Trend::Down) => Trend::Down,
+            _ => Trend::Unknown,
+        }
+    }
+
+    fn negated(self) -> Trend {
+        match self {
+            Trend::Up => Trend::Down,
+            Trend::Down => Trend::Up,
+            t => t,
+        }
+    }
+}
+
+/// Whether time passing can turn a condition true (`rises`) or false.
+#[derive(Clone, Copy, Debug, Default)]
+struct Moves {
+    rises: bool,
+    falls: bool,
+}
+
+impl Moves {
+    fn both() -> Moves {
+        Moves {
+            rises: true,
+            falls: true,
+        }
+    }
+}
+
+/// A small analysis of how expressions move with `today` and `now`;
+/// `vars` are the trends of a function's parameters (the subject: still).
+struct Time<'a> {
+    segments: &'a [ir::SegmentDef],
+    functions: &'a [ir::FnDef],
+}
+
+impl Time<'_> {
+    const DEPTH: usize = 32;
+
+    fn trend(&self, e: &ir::Expr, vars: &[Trend], depth: usize) -> Trend {
+        if depth > Self::DEPTH {
+            return Trend::Unknown;
+        }
+        let d = depth + 1;
+        match &e.kind {
+            K::Today | K::Now => Trend::Up,
+            K::Var(v) => vars.get(v.0 as usize).copied().unwrap_or(Trend::Still),
+            K::Cast(x) => self.trend(x, vars, d),
+            K::Neg(x) => self.trend(x, vars, d).negated(),
+            K::Arith { op, left, right } => {
+                let (l, r) = (self.trend(left, vars, d), self.trend(right, vars, d));
+                match op {
+                    ir::ArithOp::Add(_)
+                    | ir::ArithOp::DateAdd
+                    | ir::ArithOp::DateTimeAdd
+                    | ir::ArithOp::DurationAdd => l.plus(r),
+                    ir::ArithOp::Sub(_)
+                    | ir::ArithOp::DateSub
+                    | ir::ArithOp::DateDiff
+                    | ir::ArithOp::DateTimeSub
+                    | ir::ArithOp::DateTimeDiff
+                    | ir::ArithOp::DurationSub => l.plus(r.negated()),
+                    _ if l == Trend::Still && r == Trend::Still => Trend::Still,
+                    _ => Trend::Unknown,
+                }
+            }
+            K::CallFn { function, args } => {
+                let args: Vec<Trend> = args.iter().map(|a| self.trend(a, vars, d)).collect();
+                match self.functions.get(function.index()) {
+                    Some(f) => self.trend(&f.body, &args, d),
+                    None => Trend::Unknown,
+                }
+            }
+            // Dates moved by calendar or business time keep their order.
+            K::Call { function, args }
+                if matches!(
+                    function,
+                    ir::Builtin::DateOf
+                        | ir::Builtin::AddMonths
+                        | ir::Builtin::AtTime
+                        | ir::Builtin::AddBusinessDays
+                        | ir::Builtin::AddBusinessSeconds
+                        | ir::Builtin::NextBusinessDay
+                ) && args
+                    .iter()
+                    .skip(1)
+                    .all(|a| self.trend(a, vars, d) == Trend::Still) =>
+            {
+                args.first()
+                    .map_or(Trend::Still, |a| self.trend(a, vars, d))
+            }
+            K::InSegment { segment, .. } => match self.segments.get(segment.index()) {
+                Some(s) if self.trend(&s.condition, &[], d) == Trend::Still => Trend::Still,
+                Some(_) | None => Trend::Unknown,
+            },
+            _ => {
+                let mut all = Trend::Still;
+                e.for_each_child(|c| {
+                    if self.trend(c, vars, d) != Trend::Still {
+                        all = Trend::Unknown;
+                    }
+                });
+                all
+            }
+        }
+    }
+
+    fn moves(&self, e: &ir::Expr, vars: &[Trend], depth: usize) -> Moves {
+        if depth > Self::DEPTH {
+            return Moves::both();
+        }
+        let d = depth + 1;
+        match &e.kind {
+            K::Compare {
+                op, left, right, ..
+            } => {
+                let diff = self
+                    .trend(left, vars, d)
+                    .plus(self.trend(right, vars, d).negated());
+                let (rises, falls) = match (diff, op) {
+                    (Trend::Still, _) => (false, false),
+                    (Trend::Up, ir::CmpOp::Gt | ir::CmpOp::Ge)
+                    | (Trend::Down, ir::CmpOp::Lt | ir::CmpOp::Le) => (true, false),
+                    (Trend::Up, ir::CmpOp::Lt | ir::CmpOp::Le)
+                    | (Trend::Down, ir::CmpOp::Gt | ir::CmpOp::Ge) => (false, true),
+                    _ => (true, true),
+                };
+                Moves { rises, falls }
+            }
+            K::And(a, b) | K::Or(a, b) => {
+                let (a, b) = (self.moves(a, vars, d), self.moves(b, vars, d));
+                Moves {
+                    rises: a.rises || b.rises,
+                    falls: a.falls || b.falls,
+                }
+            }
+            K::Not(a) => {
+                let a = self.moves(a, vars, d);
+                Moves {
+                    rises: a.falls,
+                    falls: a.rises,
+                }
+            }
+            K::CallFn { function, args } => {
+                let args: Vec<Trend> = args.iter().map(|a| self.trend(a, vars, d)).collect();
+                match self.functions.get(function.index()) {
+                    Some(f) => self.moves(&f.body, &args, d),
+                    None => Moves::both(),
+                }
+            }
+            K::InSegment {
+                segment, negated, ..
+            } => match self.segments.get(segment.index()) {
+                Some(s) => {
+                    let m = self.moves(&s.condition, &[], d);
+                    if *negated {
+                        Moves {
+                            rises: m.falls,
+                            falls: m.rises,
+                        }
+                    } else {
+                        m
+                    }
+                }
+                None => Moves::both(),
+            },
+            _ if self.trend(e, vars, d) == Trend::Still => Moves::default(),
+            _ => Moves::both(),
+        }
+    }
+}
+
+/// `today` or `now`, if `e` reads either (`seen`: functions, `true`, and
+/// segments already looked into).
+fn reads_time(
+    cx: &Checker,
+    e: &ir::Expr,
+    functions: &[ir::FnDef],
+    seen: &mut std::collections::HashSet<(bool, u32)>,
+) -> Option<&'static str> {
+    let mut found = None;
+    e.walk(&mut |x| {
+        if found.is_some() {
+            return;
+        }
+        found = match &x.kind {
+            K::Today => Some("today"),
+            K::Now => Some("now"),
+            K::CallFn { function, .. } if seen.insert((true, function.0)) => functions
+                .get(function.index())
+                .and_then(|f| reads_time(cx, &f.body, functions, seen)),
+            K::InSegment { segment, .. } if seen.insert((false, segment.0)) => cx
+                .schema
+                .segments
+                .get(segment.index())
+                .and_then(|s| reads_time(cx, &s.condition, functions, seen)),
+            _ => None,
+        };
     });
     found
 }

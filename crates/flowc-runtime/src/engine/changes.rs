@@ -18,13 +18,17 @@ use std::rc::Rc;
 /// How many changes one transaction processes (group commit).
 const BATCH: usize = 512;
 
-/// Why a rule watches changes: to start runs, or for its waits.
+/// Why a rule watches changes: to start runs, for its waits, or for a
+/// goal that ends its runs.
 #[derive(Clone, Debug)]
 pub(crate) struct Watch {
     pub rule: RuleId,
     pub dep: Dep,
-    /// `true`: the rule's `becomes` condition; `false`: its waits.
+    /// `true`: the rule's `becomes` condition; `false`: its waits (or
+    /// its goal, with `goal`).
     pub becomes: bool,
+    /// The rule's `goal` (one that ends runs).
+    pub goal: bool,
 }
 
 impl Engine {
@@ -42,6 +46,21 @@ impl Engine {
                             rule: id,
                             dep,
                             becomes: true,
+                            goal: false,
+                        });
+                }
+            }
+            // Before the waits: a change that meets the goal and a `wait
+            // until` at once ends the run rather than waking it.
+            if let Some(goal) = rule.goal.as_ref().filter(|g| g.ends_run) {
+                for dep in deps::of(&self.program, &goal.condition) {
+                    out.entry(dep.source.change_table(&self.program))
+                        .or_default()
+                        .push(Watch {
+                            rule: id,
+                            dep,
+                            becomes: false,
+                            goal: true,
                         });
                 }
             }
@@ -55,6 +74,7 @@ impl Engine {
                             rule: id,
                             dep,
                             becomes: false,
+                            goal: false,
                         });
                 }
             }
@@ -414,6 +434,12 @@ impl Engine {
                 continue;
             }
             let subject_table = self.table_name(rule.subject).to_string();
+            if watch.goal {
+                for run in self.goal_candidates(&subject_table, subjects, &rule.name)? {
+                    self.recheck_goal(run)?;
+                }
+                continue;
+            }
             let runs = match subjects {
                 Some(ids) => {
                     let mut runs = Vec::new();

@@ -278,7 +278,7 @@ mod tests {
     /// counted for its own subject, its audit lines in order.
     #[test]
     fn runs_that_end_in_one_batch_end_each_as_alone() {
-        let text = "record contact {\n  score: int\n}\nrule nurture\n  when contact is created\n  goal contact.score > 5\n  wait 1h\n  tag contact \"woken\"\nend\n";
+        let text = "record contact {\n  score: int\n}\nrule nurture\n  when contact is created\n  goal contact.score > 5, continue\n  wait 1h\n  tag contact \"woken\"\nend\n";
         let engine = started(text);
         engine
             .connection()

@@ -16,6 +16,8 @@ mod clock;
 mod deps;
 mod env;
 mod events;
+#[cfg(test)]
+mod goal_tests;
 mod journal;
 pub mod pc;
 mod report;

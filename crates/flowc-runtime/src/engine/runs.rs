@@ -173,6 +173,21 @@ impl Engine {
             self.fail(&run, &message)?;
             return Ok(Some(id));
         }
+        if let Some(goal) = rule.goal.as_ref().filter(|g| g.ends_run) {
+            // A goal already met when the run starts: nothing to do.
+            match self.holds(&goal.condition, &run.ctx) {
+                Ok(true) => {
+                    self.end_at_goal(&run, "ended: the goal was already met")?;
+                    return Ok(Some(id));
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    self.log(Some(&run), "", "failed", &format!("the goal: {e}"))?;
+                    self.fail(&run, &format!("the goal: {e}"))?;
+                    return Ok(Some(id));
+                }
+            }
+        }
         if rule.steps.is_empty() {
             self.finish(&run, RunState::Done, "")?;
         } else {
@@ -411,7 +426,7 @@ impl Engine {
     pub(crate) fn finish(&self, run: &Run, state: RunState, note: &str) -> Result<(), EngineError> {
         let rule = self.rule(run.rule);
         let converted = match &rule.goal {
-            Some(goal) => self.holds(goal, &run.ctx).unwrap_or(false),
+            Some(goal) => self.holds(&goal.condition, &run.ctx).unwrap_or(false),
             None => false,
         };
         self.record_finish(run, state, converted)?;

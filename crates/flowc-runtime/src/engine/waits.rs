@@ -199,6 +199,68 @@ impl Engine {
         }
     }
 
+    /// The waiting runs of `rule` that a change to `subjects` (`None`:
+    /// any) may have brought to their goal.
+    pub(crate) fn goal_candidates(
+        &self,
+        table: &str,
+        subjects: Option<std::collections::BTreeSet<i64>>,
+        rule: &str,
+    ) -> Result<Vec<i64>, EngineError> {
+        self.settle_runs()?;
+        Ok(match subjects {
+            Some(ids) => {
+                let mut runs = Vec::new();
+                for id in ids {
+                    runs.extend(self.db.waiting_runs_of(table, Some(id), rule)?);
+                }
+                runs
+            }
+            None => self.db.waiting_runs_of(table, None, rule)?,
+        })
+    }
+
+    /// Re-checks the goal of a waiting run after a change it may depend
+    /// on (`goal COND` without `, continue`): met, the run ends there,
+    /// converted, whatever it waited for.
+    pub(crate) fn recheck_goal(&self, run_id: i64) -> Result<(), EngineError> {
+        let Some((run, pc, status)) = self.load_run(run_id)? else {
+            return Ok(());
+        };
+        if status != RunState::Waiting {
+            return Ok(());
+        }
+        let run = match self.place(run, pc)? {
+            Placement::Here(run, _) => *run,
+            Placement::Old(old) => return self.on_old_version(&old, |e| e.recheck_goal(run_id)),
+            Placement::Gone => return Ok(()),
+        };
+        let Some(goal) = self.rule(run.rule).goal.as_ref().filter(|g| g.ends_run) else {
+            return Ok(());
+        };
+        match self.holds(&goal.condition, &run.ctx) {
+            Ok(false) => Ok(()),
+            Ok(true) => self.end_at_goal(&run, "ended: the goal was met"),
+            Err(e) => {
+                self.log(Some(&run), &run.step, "failed", &format!("the goal: {e}"))?;
+                self.fail(&run, &format!("the goal: {e}"))
+            }
+        }
+    }
+
+    /// Ends a run whose goal holds: converted, its wait given up (an
+    /// approval it waited for is cancelled, so nobody is asked in vain).
+    pub(crate) fn end_at_goal(&self, run: &Run, why: &str) -> Result<(), EngineError> {
+        if let Some(Awaited::Approval(approval)) = &run.awaited {
+            self.db.cancel_approval(
+                *approval,
+                self.clock.get(),
+                "its run ended: its goal was met",
+            )?;
+        }
+        self.finish(run, RunState::Done, why)
+    }
+
     /// Waiting runs of `rules` on one subject that wait for a condition.
     pub(crate) fn condition_waiters(
         &self,

@@ -78,6 +78,18 @@ pub fn claim_decided(conn: &Connection, approval: i64) -> rusqlite::Result<bool>
     Ok(n > 0)
 }
 
+/// Cancels a pending approval (its run ended without it), saying why in
+/// its note; false if it was not pending.
+pub fn cancel(conn: &Connection, approval: i64, at: i64, note: &str) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE flow_approvals SET status = 'cancelled', decided_at = ?2, applied = 1, note = ?3 \
+             WHERE id = ?1 AND status = 'pending'",
+        )?
+        .execute(params![approval, at, note])?;
+    Ok(n > 0)
+}
+
 /// Why a decision could not be recorded.
 #[derive(Debug, PartialEq)]
 pub enum DecideError {

@@ -158,6 +158,9 @@ pub trait Store: super::delivery::Outbox {
         subject: Option<i64>,
         rule: &str,
     ) -> DbResult<Vec<i64>>;
+    /// Every waiting run of `rule` (on `subject` of `table`, or on any),
+    /// whatever it waits for, by id: the runs a goal can end.
+    fn waiting_runs_of(&self, table: &str, subject: Option<i64>, rule: &str) -> DbResult<Vec<i64>>;
     /// Timers due at or before `now` (run, time), earliest first.
     fn due_timers(&self, now: i64, limit: usize) -> DbResult<Vec<(i64, i64)>>;
     /// Every waiting run, with its rule, version and step.
@@ -237,6 +240,9 @@ pub trait Store: super::delivery::Outbox {
     fn decided_approvals(&self) -> Result<Vec<Decided>, StateError>;
     /// Takes a decided approval for processing; false if another did.
     fn claim_decided_approval(&self, approval: i64) -> DbResult<bool>;
+    /// Cancels a pending approval whose run ended without it (its goal
+    /// was met), saying why; false if it was not pending.
+    fn cancel_approval(&self, approval: i64, at: i64, note: &str) -> DbResult<bool>;
     /// Decides the pending approvals (of one subject, or all); how many.
     fn decide_pending(&self, decision: Decision, at: i64, subject: Option<i64>) -> DbResult<usize>;
     /// Approvals waiting for a decision (`flowc approvals`).

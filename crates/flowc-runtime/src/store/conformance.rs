@@ -474,6 +474,18 @@ fn waits_are_found_by_what_they_await(db: &dyn Store) {
         db.due_timers(100, 10).ok(),
         Some(vec![(clicked, 40), (opened, 40), (timer, 50), (unless, 90)])
     );
+    // What a goal can end: every waiting run of the rule, whatever it
+    // waits for (on one subject, or on any of the table's).
+    let of_rule = |subject, rule| db.waiting_runs_of("contact", subject, rule).ok();
+    assert_eq!(of_rule(Some(7), "r"), Some(vec![until, timer]));
+    assert_eq!(of_rule(Some(11), "r"), Some(vec![approval]));
+    assert_eq!(of_rule(Some(7), "other"), Some(vec![other_rule]));
+    assert_eq!(of_rule(Some(12), "r"), Some(vec![]));
+    assert_eq!(
+        of_rule(None, "r"),
+        Some(vec![until, unless, timer, clicked, opened, approval])
+    );
+    assert_eq!(db.waiting_runs_of("user", Some(7), "r").ok(), Some(vec![]));
     let everyone = [until, unless, other_rule, timer, clicked, opened, approval];
     assert_eq!(
         db.waiting_runs().ok(),
@@ -628,6 +640,32 @@ fn approvals_are_decided_once(db: &dyn Store) {
     assert_eq!(db.claim_decided_approval(id).ok(), Some(true));
     assert_eq!(db.claim_decided_approval(id).ok(), Some(false));
     assert_eq!(db.decided_approvals().ok(), Some(vec![]));
+    // A decided approval cannot be cancelled; a pending one (its run met
+    // its goal) is, once, and is no longer pending nor to be applied.
+    assert_eq!(db.cancel_approval(id, 7, "goal").ok(), Some(false));
+    let other = db
+        .request_approval(run, "discount", "user", 9, 8)
+        .expect("request");
+    assert_eq!(db.pending_approvals().map(|p| p.len()).ok(), Some(1));
+    let why = "its run ended: its goal was met";
+    assert_eq!(db.cancel_approval(other, 9, why).ok(), Some(true));
+    assert_eq!(db.cancel_approval(other, 10, why).ok(), Some(false));
+    let cancelled = db.approval(other).expect("approval").expect("found");
+    assert_eq!(
+        (
+            cancelled.status,
+            cancelled.decided_at,
+            cancelled.note.as_deref()
+        ),
+        (approvals::Status::Cancelled, Some(9), Some(why))
+    );
+    assert_eq!(db.pending_approvals().map(|p| p.len()).ok(), Some(0));
+    assert_eq!(db.decided_approvals().ok(), Some(vec![]));
+    assert_eq!(
+        db.decide_approval(other, approvals::Decision::Approved, 11, Default::default())
+            .expect("decide"),
+        Err(approvals::DecideError::Cancelled)
+    );
 }
 
 fn schedules_and_next_due_times(db: &dyn Store) {

@@ -626,6 +626,32 @@ pub fn waiting_for_condition(
     }
 }
 
+/// Every waiting run of `rule` (on `subject`, or on any), whatever it
+/// waits for, by id.
+pub fn waiting_runs_of(
+    conn: &Connection,
+    table: &str,
+    subject: Option<i64>,
+    rule: &str,
+) -> rusqlite::Result<Vec<i64>> {
+    match subject {
+        Some(id) => conn
+            .prepare_cached(
+                "SELECT id FROM flow_runs WHERE subject_tbl = ?1 AND subject_id = ?2 AND rule = ?3 \
+                 AND status = 'waiting' ORDER BY id",
+            )?
+            .query_map(params![table, id, rule], |r| r.get(0))?
+            .collect(),
+        None => conn
+            .prepare_cached(
+                "SELECT id FROM flow_runs WHERE subject_tbl = ?1 AND rule = ?2 \
+                 AND status = 'waiting' ORDER BY id",
+            )?
+            .query_map(params![table, rule], |r| r.get(0))?
+            .collect(),
+    }
+}
+
 /// Waiting runs whose timer is due at or before `now`, earliest first:
 /// `(id, wake_at)`.
 pub fn due_timers(conn: &Connection, now: i64, limit: usize) -> rusqlite::Result<Vec<(i64, i64)>> {

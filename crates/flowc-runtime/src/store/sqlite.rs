@@ -213,6 +213,9 @@ impl Store for Sqlite {
             &self.conn, table, subject, rule,
         )?)
     }
+    fn waiting_runs_of(&self, table: &str, subject: Option<i64>, rule: &str) -> DbResult<Vec<i64>> {
+        Ok(runs::waiting_runs_of(&self.conn, table, subject, rule)?)
+    }
     fn due_timers(&self, now: i64, limit: usize) -> DbResult<Vec<(i64, i64)>> {
         Ok(runs::due_timers(&self.conn, now, limit)?)
     }
@@ -334,6 +337,9 @@ impl Store for Sqlite {
     }
     fn claim_decided_approval(&self, approval: i64) -> DbResult<bool> {
         Ok(approvals::claim_decided(&self.conn, approval)?)
+    }
+    fn cancel_approval(&self, approval: i64, at: i64, note: &str) -> DbResult<bool> {
+        Ok(approvals::cancel(&self.conn, approval, at, note)?)
     }
     fn decide_pending(&self, decision: Decision, at: i64, subject: Option<i64>) -> DbResult<usize> {
         Ok(approvals::decide_pending(

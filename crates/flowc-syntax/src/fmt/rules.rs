@@ -24,8 +24,13 @@ impl Printer<'_> {
                     after: Some(after),
                     span,
                 } => (format!("reenter after {}", self.expr(after)), span),
-                RuleOption::Goal { condition, span } => {
-                    (format!("goal {}", self.expr(condition)), span)
+                RuleOption::Goal {
+                    condition,
+                    continues,
+                    span,
+                } => {
+                    let tail = if *continues { ", continue" } else { "" };
+                    (format!("goal {}{tail}", self.expr(condition)), span)
                 }
                 RuleOption::SendDuring { calendar, span } => {
                     (format!("send during {}", calendar.name), span)

@@ -292,8 +292,13 @@ pub enum Schedule {
 pub enum RuleOption {
     /// `reenter after 60d`; `reenter never` has no duration.
     Reenter { after: Option<Expr>, span: Span },
-    /// `goal COND`: a run whose subject meets it counts as a conversion.
-    Goal { condition: Expr, span: Span },
+    /// `goal COND`: when the subject meets it, the run ends and counts as
+    /// a conversion; with `, continue` (`continues`) it only counts.
+    Goal {
+        condition: Expr,
+        continues: bool,
+        span: Span,
+    },
     /// `send during CALENDAR`: the rule's email is held until it is open.
     SendDuring { calendar: Ident, span: Span },
 }

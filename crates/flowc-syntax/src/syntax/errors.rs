@@ -533,6 +533,7 @@ const KEYWORD_RULES: &[(Rule, &str)] = &[
     (Rule::kw_goal, "goal"),
     (Rule::kw_calendar, "calendar"),
     (Rule::kw_during, "during"),
+    (Rule::kw_continue, "continue"),
     (Rule::kw_form, "form"),
     (Rule::kw_by, "by"),
     (Rule::kw_redirect, "redirect"),

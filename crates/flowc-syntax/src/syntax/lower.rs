@@ -125,6 +125,7 @@ fn is_keyword(rule: Rule) -> bool {
             | kw_goal
             | kw_calendar
             | kw_during
+            | kw_continue
             | kw_form
             | kw_by
             | kw_redirect
@@ -518,8 +519,10 @@ impl Lower {
                     let condition = self.expect_expr(&mut inner, ospan);
                     options.push(RuleOption::Goal {
                         condition,
+                    let continues = inner.next_if(Rule::goal_continue).is_some();
                         span: ospan,
                     });
+                        continues,
                 }
                 Rule::send_during => {
                     let ospan = self.span(&p);

@@ -271,6 +271,19 @@ pub fn claim_decided(c: &mut Conn, s: &str, approval: i64) -> R<bool> {
     Ok(n > 0)
 }
 
+/// Cancels a pending approval (its run ended without it), as
+/// `store::approvals::cancel` does.
+pub fn cancel_approval(c: &mut Conn, s: &str, approval: i64, at: i64, note: &str) -> R<bool> {
+    let n = c.execute(
+        &format!(
+            "UPDATE {s}.flow_approvals SET status = 'cancelled', decided_at = $2, applied = true, note = $3
+             WHERE id = $1 AND status = 'pending'"
+        ),
+        &[&approval, &at, &note],
+    )?;
+    Ok(n > 0)
+}
+
 /// Decides every pending approval (of runs on `subject`, if given);
 /// returns how many.
 pub fn decide_pending(

@@ -430,6 +430,33 @@ pub fn waiting_for_condition(
     })
 }
 
+/// Every waiting run of `rule` (on `subject`, or on any), whatever it
+/// waits for, by id.
+pub fn waiting_runs_of(
+    c: &mut Conn,
+    s: &str,
+    table: &str,
+    subject: Option<i64>,
+    rule: &str,
+) -> R<Vec<i64>> {
+    ids(match subject {
+        Some(id) => c.query(
+            &format!(
+                "SELECT id FROM {s}.flow_runs WHERE subject_tbl = $1 AND subject_id = $2 AND rule = $3 \
+                 AND status = 'waiting' ORDER BY id"
+            ),
+            &[&table, &id, &rule],
+        )?,
+        None => c.query(
+            &format!(
+                "SELECT id FROM {s}.flow_runs WHERE subject_tbl = $1 AND rule = $2 \
+                 AND status = 'waiting' ORDER BY id"
+            ),
+            &[&table, &rule],
+        )?,
+    })
+}
+
 pub fn due_timers(c: &mut Conn, s: &str, now: i64, limit: usize) -> R<Vec<(i64, i64)>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     c.query(

@@ -498,6 +498,15 @@ impl Store for Pg {
             rule,
         )?)
     }
+    fn waiting_runs_of(&self, table: &str, subject: Option<i64>, rule: &str) -> DbResult<Vec<i64>> {
+        Ok(runs::waiting_runs_of(
+            &mut self.c(),
+            &self.s,
+            table,
+            subject,
+            rule,
+        )?)
+    }
     fn due_timers(&self, now: i64, limit: usize) -> DbResult<Vec<(i64, i64)>> {
         let shards = match self.claim.get() {
             Claim::NotAsked => None,
@@ -672,6 +681,15 @@ impl Store for Pg {
     }
     fn claim_decided_approval(&self, approval: i64) -> DbResult<bool> {
         Ok(effects::claim_decided(&mut self.c(), &self.s, approval)?)
+    }
+    fn cancel_approval(&self, approval: i64, at: i64, note: &str) -> DbResult<bool> {
+        Ok(effects::cancel_approval(
+            &mut self.c(),
+            &self.s,
+            approval,
+            at,
+            note,
+        )?)
     }
     fn decide_pending(&self, decision: Decision, at: i64, subject: Option<i64>) -> DbResult<usize> {
         Ok(effects::decide_pending(
