@@ -75,3 +75,17 @@ fn github_format_annotates_each_failure_on_its_line() {
         "{text}"
     );
 }
+
+/// Counting and inspecting: `expect 2 emails`, `with subject contains`,
+/// `expect 1 task for u`, `expect update … is refused`; each failure says
+/// what was expected and what was found.
+#[test]
+fn inspecting_expectations_report_matches_golden() {
+    let out = flowc_test(&["tests/flowtest/inspect"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("1 passed, 5 failed"), "{text}");
+    if let Err(e) = golden::compare(&root().join("tests/flowtest/inspect.stdout"), &text) {
+        panic!("{e}");
+    }
+}

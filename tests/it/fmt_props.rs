@@ -404,16 +404,30 @@ fn test_step() -> impl Strategy<Value = TestStep> {
     let state = select(&["waiting", "done", "end", "active"][..]).prop_map(ident);
     let expectation = prop_oneof![
         expr().prop_map(Expectation::Condition),
-        (count, option::of(name()), expr()).prop_map(|(count, template, to)| Expectation::Email {
-            count,
-            template,
-            to
+        (
+            count.clone(),
+            option::of(name()),
+            expr(),
+            option::of((select(&["subject", "body"][..]).prop_map(ident), expr()))
+        )
+            .prop_map(|(count, template, to, with)| Expectation::Email {
+                count,
+                template,
+                to,
+                with: with.map(|(part, text)| EmailFilter { part, text }),
+            }),
+        (count, option::of(text()), expr()).prop_map(|(count, title, assignee)| {
+            Expectation::Task {
+                count,
+                title,
+                assignee,
+            }
         }),
-        (any::<bool>(), text(), expr()).prop_map(|(negated, title, assignee)| Expectation::Task {
-            negated,
-            title,
-            assignee
-        }),
+        (
+            name(),
+            field_values().prop_filter("one at least", |f| !f.is_empty())
+        )
+            .prop_map(|(var, fields)| Expectation::Refused { var, fields }),
         (any::<bool>(), option::of(expr()))
             .prop_map(|(negated, subject)| Expectation::Approval { negated, subject }),
         (name(), expr(), state).prop_map(|(rule, subject, state)| Expectation::Run {

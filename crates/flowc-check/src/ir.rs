@@ -552,11 +552,21 @@ pub enum TestStepKind {
         count: flowc_syntax::syntax::ast::EmailCount,
         template: Option<TemplateId>,
         to: Expr,
+        /// `with subject contains "更新"`: only emails whose rendered part
+        /// contains the text count.
+        contains: Option<(EmailPart, Expr)>,
     },
+    /// `expect task "T" for u`, `expect 1 task for u` (any title).
     ExpectTask {
-        negated: bool,
-        title: String,
+        count: flowc_syntax::syntax::ast::EmailCount,
+        title: Option<String>,
         assignee: Expr,
+    },
+    /// `expect update o set amount = 1 is refused`: the write must fail.
+    ExpectRefused {
+        var: VarId,
+        record: RecordId,
+        fields: Vec<(FieldId, Expr)>,
     },
     ExpectApproval {
         negated: bool,
@@ -567,6 +577,23 @@ pub enum TestStepKind {
         subject: Expr,
         state: RunState,
     },
+}
+
+/// The part of a sent email `expect … with PART contains …` looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailPart {
+    Subject,
+    Body,
+}
+
+impl EmailPart {
+    pub const ALL: [EmailPart; 2] = [EmailPart::Subject, EmailPart::Body];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailPart::Subject => "subject",
+            EmailPart::Body => "body",
+        }
+    }
 }
 
 /// The life of a run, as `flow_runs.status` stores it.

@@ -322,7 +322,8 @@ impl<'a> Checker<'a> {
             .tests
             .iter()
             .map(|t| test_blocks::check_test(self, t))
-            .collect();
+            .collect::<Vec<_>>();
+        test_blocks::refusals(self, &rules, &tests);
         let forms = forms::check_forms(self, &decls.forms);
         Program {
             schema: std::mem::take(&mut self.schema),

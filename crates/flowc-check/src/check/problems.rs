@@ -80,6 +80,15 @@ pub enum Problem {
         suggestion: Option<String>,
         values: Vec<String>,
     },
+    /// E0121. `notify role "manger"` when `user.role` is an enum without
+    /// that value.
+    UnknownRole {
+        span: Span,
+        enum_name: String,
+        role: String,
+        suggestion: Option<String>,
+        values: Vec<String>,
+    },
     /// E0110. `list a of r` twice.
     Duplicate {
         span: Span,
@@ -341,6 +350,19 @@ pub enum Problem {
         record: String,
         fields: Vec<String>,
     },
+    /// E0516. `expect email to c with sender contains "a"`: an email is
+    /// inspected by its `subject` or its `body`.
+    UnknownEmailPart {
+        span: Span,
+        part: String,
+        suggestion: Option<String>,
+    },
+    /// E0517. `expect update o set amount = 1 is refused` when no rule
+    /// locks an `opportunity`: the update can never be refused.
+    NeverLocked { span: Span, record: String },
+    /// E0518. `expect email to c with subject contains ""`: every email
+    /// contains the empty text.
+    EmptyEmailFilter { span: Span },
     /// E0510. `expect run r on c is sleeping`
     UnknownRunState { span: Span, state: String },
     /// E0514. `form f on contact by email redirect "/thanks"`: a form's
@@ -483,6 +505,27 @@ impl Problem {
                 Diagnostic::error(
                     "E0106",
                     format!("\"{value}\" is not a value of `{enum_name}`"),
+                    Label::new(*span, format!("not a `{enum_name}`")),
+                )
+                .with_hint(hint)
+            }
+            UnknownRole {
+                span,
+                enum_name,
+                role,
+                suggestion,
+                values,
+            } => {
+                let hint = match suggestion {
+                    Some(s) => format!("did you mean \"{s}\"?"),
+                    None => format!(
+                        "`user.role` is a `{enum_name}`: {}",
+                        quoted_list(values, "\"")
+                    ),
+                };
+                Diagnostic::error(
+                    "E0121",
+                    format!("no user can have the role \"{role}\""),
                     Label::new(*span, format!("not a `{enum_name}`")),
                 )
                 .with_hint(hint)
@@ -959,6 +1002,32 @@ impl Problem {
                 Label::new(*span, "missing fields"),
             )
             .with_hint("fields that are not nullable (`T?`) need a value"),
+            UnknownEmailPart {
+                span,
+                part,
+                suggestion,
+            } => Diagnostic::error(
+                "E0516",
+                format!("an email has no part `{part}` to inspect"),
+                Label::new(*span, "not `subject` or `body`"),
+            )
+            .with_hint(did_you_mean(suggestion).unwrap_or_else(|| {
+                "write `with subject contains \"…\"` or `with body contains \"…\"`".into()
+            })),
+            NeverLocked { span, record } => Diagnostic::error(
+                "E0517",
+                format!("no rule locks a `{record}`, so this update can never be refused"),
+                Label::new(*span, "always allowed"),
+            )
+            .with_hint(format!(
+                "`is refused` expects a write to fail because a rule's `lock` step locked the row; lock the `{record}` in a rule, or expect the update to go through"
+            )),
+            EmptyEmailFilter { span } => Diagnostic::error(
+                "E0518",
+                "every email contains the empty text",
+                Label::new(*span, "empty"),
+            )
+            .with_hint("write the words the email must contain, or drop `with … contains`"),
             UnknownRunState { span, state } => Diagnostic::error(
                 "E0510",
                 format!("`{state}` is not a run state"),

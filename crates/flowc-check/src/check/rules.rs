@@ -723,6 +723,35 @@ pub(super) fn recipient(
     }
 }
 
+/// `notify role "R"` when `user.role` is an enum: R must be one of its
+/// values (E0121).
+fn role_value(cx: &mut Checker, user: Option<ir::RecordId>, role: &ast::Text) {
+    let Some(user) = user else { return };
+    let def = cx.schema.record(user);
+    let Some(Type::Enum(id)) = def
+        .field_named("role")
+        .map(|f| def.fields[f.index()].ty.base)
+    else {
+        return;
+    };
+    let roles = cx.schema.enum_def(id);
+    if roles.values.contains(&role.value) {
+        return;
+    }
+    let problem = Problem::UnknownRole {
+        span: role.span,
+        enum_name: roles.name.clone(),
+        role: role.value.clone(),
+        suggestion: flowc_syntax::suggest::closest(
+            &role.value,
+            roles.values.iter().map(String::as_str),
+        )
+        .map(str::to_string),
+        values: roles.values.clone(),
+    };
+    cx.report(problem);
+}
+
 fn notify(
     cx: &mut Checker,
     to: &ast::NotifyTarget,
@@ -738,11 +767,13 @@ fn notify(
             };
             let ok = user.is_some_and(|u| {
                 let def = cx.schema.record(u);
-                ["email", "role"].iter().all(|f| {
-                    def.field_named(f)
-                        .is_some_and(|id| def.fields[id.index()].ty.base == Type::Text)
-                })
+                let field = |f: &str| def.field_named(f).map(|id| def.fields[id.index()].ty.base);
+                field("email") == Some(Type::Text)
+                    && matches!(field("role"), Some(Type::Text | Type::Enum(_)))
             });
+            if ok {
+                role_value(cx, user, role);
+            }
             if !ok {
                 cx.unknown(
                     role.span,

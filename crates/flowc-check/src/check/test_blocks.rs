@@ -147,12 +147,13 @@ fn test_step(
                 I::After { months: 0, seconds }
             }
         },
-        S::Expect(expectation) => expect(cx, expectation, &mut scope)?,
+        S::Expect(expectation) => expect(cx, test, expectation, &mut scope)?,
     })
 }
 
 fn expect(
     cx: &mut Checker,
+    test: &ir::TestDef,
     expectation: &ast::Expectation,
     scope: &mut Scope,
 ) -> Option<ir::TestStepKind> {
@@ -165,6 +166,7 @@ fn expect(
             count,
             template,
             to,
+            with,
         } => {
             let template = match template {
                 Some(t) => Some(cx.template_named(t)?),
@@ -174,22 +176,36 @@ fn expect(
                 ir::Recipient::Record { expr, .. } => expr,
                 ir::Recipient::Address(expr) => expr,
             };
+            let contains = match with {
+                Some(with) => Some(email_filter(cx, with, scope)?),
+                None => None,
+            };
             I::ExpectEmail {
                 count: *count,
                 template,
                 to,
+                contains,
             }
         }
         ast::Expectation::Task {
-            negated,
+            count,
             title,
             assignee,
         } => {
             let (assignee, _) = super::rules::record(cx, assignee, scope, "a task's assignee");
             I::ExpectTask {
-                negated: *negated,
-                title: title.value.clone(),
+                count: *count,
+                title: title.as_ref().map(|t| t.value.clone()),
                 assignee,
+            }
+        }
+        ast::Expectation::Refused { var: name, fields } => {
+            let (var, record) = var(cx, test, name)?;
+            let fields = field_values(cx, record, fields, scope);
+            I::ExpectRefused {
+                var,
+                record,
+                fields,
             }
         }
         ast::Expectation::Approval { negated, subject } => {
@@ -237,4 +253,82 @@ fn expect(
             }
         }
     })
+}
+
+/// `with subject contains "更新"`: a part of the email and a text.
+fn email_filter(
+    cx: &mut Checker,
+    with: &ast::EmailFilter,
+    scope: &mut Scope,
+) -> Option<(ir::EmailPart, ir::Expr)> {
+    let text = cx.expr(&with.text, scope);
+    let text = cx.coerce(
+        text,
+        Ty::new(Type::Text),
+        "the text an email must contain",
+        None,
+    );
+    if matches!(&text.kind, ir::ExprKind::Lit(ir::Literal::Text(t)) if t.is_empty()) {
+        cx.report(Problem::EmptyEmailFilter {
+            span: with.text.span,
+        });
+    }
+    let Some(part) = ir::EmailPart::ALL
+        .into_iter()
+        .find(|p| p.as_str() == with.part.name)
+    else {
+        let names = ir::EmailPart::ALL.map(ir::EmailPart::as_str);
+        cx.report(Problem::UnknownEmailPart {
+            span: with.part.span,
+            part: with.part.name.clone(),
+            suggestion: flowc_syntax::suggest::closest(&with.part.name, names).map(str::to_string),
+        });
+        return None;
+    };
+    Some((part, text))
+}
+
+/// `expect update o set … is refused` where no rule ever locks a row of
+/// `o`'s record: the expectation could never hold.
+pub(crate) fn refusals(cx: &mut Checker, rules: &[ir::RuleDef], tests: &[ir::TestDef]) {
+    let mut locked = Vec::new();
+    for rule in rules {
+        locks(&rule.steps, &mut locked);
+    }
+    for test in tests {
+        for step in &test.steps {
+            if let ir::TestStepKind::ExpectRefused { record, .. } = &step.kind
+                && !locked.contains(record)
+            {
+                cx.report(Problem::NeverLocked {
+                    span: step.span,
+                    record: cx.schema.record(*record).name.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// The records some `lock` step in `steps` locks.
+fn locks(steps: &[ir::Step], out: &mut Vec<ir::RecordId>) {
+    for step in steps {
+        match &step.kind {
+            ir::StepKind::Lock(target) => {
+                if let Type::Record(record) = target.ty.base {
+                    out.push(record);
+                }
+            }
+            ir::StepKind::If {
+                branches,
+                otherwise,
+            } => {
+                for (_, branch) in branches {
+                    locks(branch, out);
+                }
+                locks(otherwise, out);
+            }
+            ir::StepKind::RequireApproval { on_reject, .. } => locks(on_reject, out),
+            _ => {}
+        }
+    }
 }

@@ -95,6 +95,30 @@ pub fn count_emails(
     )
 }
 
+/// An email to one address, as `expect … with subject contains` reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SentEmail {
+    /// The template, or the kind (`notify`, …) for one without.
+    pub template: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Every email that went (or is queued) to `address`, oldest first.
+pub fn emails_to(conn: &Connection, address: &str) -> rusqlite::Result<Vec<SentEmail>> {
+    conn.prepare(
+        "SELECT coalesce(template, kind), subject, body FROM flow_outbox WHERE to_addr = ?1 ORDER BY id",
+    )?
+    .query_map([address], |r| {
+        Ok(SentEmail {
+            template: r.get(0)?,
+            subject: r.get(1)?,
+            body: r.get(2)?,
+        })
+    })?
+    .collect()
+}
+
 /// Every email as `template to address: subject`, oldest first.
 pub fn emails(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     conn.prepare("SELECT coalesce(template, kind) || ' to ' || to_addr || ': ' || subject FROM flow_outbox ORDER BY id")?

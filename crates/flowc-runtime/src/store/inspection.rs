@@ -4,7 +4,7 @@
 //! `pg/inspect.rs`).
 
 use super::error::DbResult;
-use super::inspect::{RunSummary, Task};
+use super::inspect::{RunSummary, SentEmail, Task};
 
 pub trait Inspect {
     /// How many tasks titled `title` are assigned to row `assignee`.
@@ -23,6 +23,8 @@ pub trait Inspect {
     fn count_emails(&self, address: &str, template: Option<&str>) -> DbResult<i64>;
     /// Every email as `template to address: subject`, oldest first.
     fn emails(&self) -> DbResult<Vec<String>>;
+    /// Every email that went (or is queued) to `address`, oldest first.
+    fn emails_to(&self, address: &str) -> DbResult<Vec<SentEmail>>;
     /// A row's tags, by name.
     fn tags(&self, table: &str, row: i64) -> DbResult<Vec<String>>;
     /// If `row` is in `list`: the rule that added it (`""` if none did).
@@ -74,6 +76,9 @@ impl Inspect for super::sqlite::Sqlite {
     }
     fn emails(&self) -> DbResult<Vec<String>> {
         Ok(super::inspect::emails(self.connection())?)
+    }
+    fn emails_to(&self, address: &str) -> DbResult<Vec<SentEmail>> {
+        Ok(super::inspect::emails_to(self.connection(), address)?)
     }
     fn tags(&self, table: &str, row: i64) -> DbResult<Vec<String>> {
         Ok(super::inspect::tags(self.connection(), table, row)?)

@@ -12,7 +12,10 @@ mod explain;
 use crate::engine::{Advance, Engine, Options};
 use crate::store::Store;
 use crate::store::approvals::Decision;
-use flowc_check::ir::{Program, RecordId, StepKind, TestDef, TestStep, TestStepKind, Type};
+use crate::store::inspect::SentEmail;
+use flowc_check::ir::{
+    EmailPart, Program, RecordId, StepKind, TestDef, TestStep, TestStepKind, Type,
+};
 use flowc_jit::compiled::Backend;
 use flowc_syntax::source::Span;
 use flowc_syntax::syntax::ast::EmailCount;
@@ -318,38 +321,38 @@ impl<'p> Runner<'p> {
                 count,
                 template,
                 to,
-            } => self.expect_email(span, *count, *template, to),
+                contains,
+            } => self.expect_email(span, *count, *template, to, contains.as_ref()),
             TestStepKind::ExpectTask {
-                negated,
+                count,
                 title,
                 assignee,
+            } => self.expect_task(span, *count, title.as_deref(), assignee),
+            TestStepKind::ExpectRefused {
+                var,
+                record,
+                fields,
             } => {
-                let id = self.id_of(assignee)?;
-                let found = self
-                    .engine
-                    .store()
-                    .inspect()
-                    .count_tasks(title, id)
-                    .map_err(|e| fail(span, e.to_string()))?;
-                if (found > 0) != *negated {
-                    return Ok(());
+                let id = self.vars.get(var.index()).and_then(ref_id).unwrap_or(0);
+                let columns = self.fields(*record, fields)?;
+                let table = &self.program.schema.record(*record).name;
+                let who = self.who(*record, id);
+                match self.engine.store().update_row(table, id, &columns) {
+                    Err(e) if e.is_locked_row() => Ok(()),
+                    Err(e) => Err(fail(
+                        span,
+                        format!("the update of {who} was refused, but not by a lock: {e}"),
+                    )),
+                    Ok(_) => {
+                        let mut actual = vec![format!("the update of {who} went through")];
+                        actual.extend(self.producers(|s| matches!(s, StepKind::Lock(_))));
+                        Err(Failure {
+                            span,
+                            message: format!("expected the update of {who} to be refused"),
+                            actual,
+                        })
+                    }
                 }
-                let tasks = self.tasks();
-                let who = self.who_expr(assignee, id);
-                let message = if *negated {
-                    format!("expected no task {title:?} for {who}")
-                } else {
-                    format!("expected a task {title:?} for {who}")
-                };
-                let mut actual = facts("tasks", tasks);
-                if !*negated {
-                    actual.extend(self.producers(|s| matches!(s, StepKind::CreateTask { .. })));
-                }
-                Err(Failure {
-                    span,
-                    message,
-                    actual,
-                })
             }
             TestStepKind::ExpectApproval { negated, subject } => {
                 let subject = match subject {
@@ -473,8 +476,104 @@ impl<'p> Runner<'p> {
         count: EmailCount,
         template: Option<flowc_check::ir::TemplateId>,
         to: &flowc_check::ir::Expr,
+        contains: Option<&(EmailPart, flowc_check::ir::Expr)>,
     ) -> Result<(), Failure> {
-        let address = match (self.value(to)?, to.ty.base) {
+        let address = self.address_of(span, to)?;
+        let template_name = template.map(|t| self.program.schema.templates[t.index()].name.clone());
+        let filter = match contains {
+            Some((part, e)) => match self.value(e)? {
+                Value::Text(t) => Some((*part, t.to_string())),
+                other => {
+                    return Err(fail(
+                        e.span,
+                        format!("expected a text, found {}", shown(&other)),
+                    ));
+                }
+            },
+            None => None,
+        };
+        let sent = self
+            .engine
+            .store()
+            .inspect()
+            .emails_to(&address)
+            .map_err(|e| fail(span, e.to_string()))?;
+        let of_template: Vec<&SentEmail> = sent
+            .iter()
+            .filter(|m| template_name.as_ref().is_none_or(|t| m.template == *t))
+            .collect();
+        let found = of_template
+            .iter()
+            .filter(|m| {
+                filter.as_ref().is_none_or(|(part, text)| match part {
+                    EmailPart::Subject => m.subject.contains(text.as_str()),
+                    EmailPart::Body => m.body.contains(text.as_str()),
+                })
+            })
+            .count() as i64;
+        let ok = match count {
+            EmailCount::Some => found > 0,
+            EmailCount::None => found == 0,
+            EmailCount::Exactly(n) => found == i64::from(n),
+        };
+        if ok {
+            return Ok(());
+        }
+        let what = template_name.map(|t| format!("`{t}` ")).unwrap_or_default();
+        let with = filter
+            .as_ref()
+            .map(|(part, text)| format!(" with {} containing {text:?}", part.as_str()))
+            .unwrap_or_default();
+        let message = match count {
+            EmailCount::Some => format!("expected an email {what}to {address}{with}"),
+            EmailCount::None => {
+                format!("expected no email {what}to {address}{with}, found {found}")
+            }
+            EmailCount::Exactly(n) => {
+                let emails = if n == 1 { "email" } else { "emails" };
+                format!("expected {n} {emails} {what}to {address}{with}, found {found}")
+            }
+        };
+        let mut actual = match filter {
+            // What the emails to that address say, so the near miss shows.
+            Some((part, _)) if !sent.is_empty() => sent
+                .iter()
+                .map(|m| match part {
+                    EmailPart::Subject => {
+                        format!("{} to {address}: subject {:?}", m.template, m.subject)
+                    }
+                    EmailPart::Body => {
+                        format!("{} to {address}: body {:?}", m.template, excerpt(&m.body))
+                    }
+                })
+                .collect(),
+            _ => facts(
+                "emails",
+                self.engine.store().inspect().emails().unwrap_or_default(),
+            ),
+        };
+        let too_few = match count {
+            EmailCount::Some => found == 0,
+            EmailCount::None => false,
+            EmailCount::Exactly(n) => found < i64::from(n),
+        };
+        if too_few {
+            actual.extend(self.producers(|s| match (s, template) {
+                (StepKind::SendEmail { template: t, .. }, Some(wanted)) => *t == wanted,
+                (StepKind::SendEmail { .. } | StepKind::Notify { .. }, None) => true,
+                _ => false,
+            }));
+        }
+        Err(Failure {
+            span,
+            message,
+            actual,
+        })
+    }
+
+    /// The address an `expect … email to X` means: X's `email`, or X.
+    fn address_of(&self, span: Span, to: &flowc_check::ir::Expr) -> Result<String, Failure> {
+        Ok(match (self.value(to)?, to.ty.base) {
             (Value::Ref(id), Type::Record(record)) => {
                 let def = self.program.schema.record(record);
                 let field = def
@@ -498,14 +597,36 @@ impl<'p> Runner<'p> {
                     format!("expected a record or an address, found {}", shown(&other)),
                 ));
             }
+        })
+    }
+
+    /// `expect task "T" for u`, `expect 2 tasks for u`, `expect no task for u`.
+    fn expect_task(
+        &self,
+        span: Span,
+        count: EmailCount,
+        title: Option<&str>,
+        assignee: &flowc_check::ir::Expr,
+    ) -> Result<(), Failure> {
+        let id = self.id_of(assignee)?;
+        let table = match assignee.ty.base {
+            Type::Record(record) => Some(self.program.schema.record(record).name.as_str()),
+            _ => None,
         };
-        let template_name = template.map(|t| self.program.schema.templates[t.index()].name.clone());
-        let found = self
+        let all = self
             .engine
             .store()
             .inspect()
-            .count_emails(&address, template_name.as_deref())
+            .tasks()
             .map_err(|e| fail(span, e.to_string()))?;
+        let found = all
+            .iter()
+            .filter(|t| {
+                t.assignee == Some(id)
+                    && (table.is_none() || t.assignee_table.as_deref() == table)
+                    && title.is_none_or(|title| t.title == title)
+            })
+            .count() as i64;
         let ok = match count {
             EmailCount::Some => found > 0,
             EmailCount::None => found == 0,
@@ -514,34 +635,39 @@ impl<'p> Runner<'p> {
         if ok {
             return Ok(());
         }
-        let what = template_name.map(|t| format!("`{t}` ")).unwrap_or_default();
+        let who = self.who_expr(assignee, id);
+        let titled = title.map(|t| format!(" {t:?}")).unwrap_or_default();
         let message = match count {
-            EmailCount::Some => format!("expected an email {what}to {address}"),
-            EmailCount::None => format!("expected no email {what}to {address}, found {found}"),
+            EmailCount::Some => format!("expected a task{titled} for {who}"),
+            EmailCount::None => format!("expected no task{titled} for {who}, found {found}"),
             EmailCount::Exactly(n) => {
-                let emails = if n == 1 { "email" } else { "emails" };
-                format!("expected {n} {emails} {what}to {address}, found {found}")
+                let tasks = if n == 1 { "task" } else { "tasks" };
+                format!("expected {n} {tasks}{titled} for {who}, found {found}")
             }
         };
-        let sent = self.engine.store().inspect().emails().unwrap_or_default();
-        let mut actual = facts("emails", sent);
+        let mut actual = facts("tasks", self.tasks());
         let too_few = match count {
             EmailCount::Some => found == 0,
             EmailCount::None => false,
             EmailCount::Exactly(n) => found < i64::from(n),
         };
         if too_few {
-            actual.extend(self.producers(|s| match (s, template) {
-                (StepKind::SendEmail { template: t, .. }, Some(wanted)) => *t == wanted,
-                (StepKind::SendEmail { .. } | StepKind::Notify { .. }, None) => true,
-                _ => false,
-            }));
+            actual.extend(self.producers(|s| matches!(s, StepKind::CreateTask { .. })));
         }
         Err(Failure {
             span,
             message,
             actual,
         })
+    }
+}
+
+/// The start of an email's body on one line, for a failure.
+fn excerpt(body: &str) -> String {
+    let line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line,
     }
 }
 

@@ -1,5 +1,6 @@
 //! `test` blocks and their steps.
 
+use super::expr::Prec;
 use super::printer::{INDENT, Printer};
 use crate::syntax::ast::{
     EmailCount, Expectation, FieldValue, Ident, TestDecl, TestStep, TestStepKind,
@@ -92,28 +93,44 @@ impl Printer<'_> {
                 count,
                 template,
                 to,
+                with,
             } => {
-                let count = match count {
-                    EmailCount::Some => "email".to_string(),
-                    EmailCount::None => "no email".to_string(),
-                    EmailCount::Exactly(1) => "1 email".to_string(),
-                    EmailCount::Exactly(n) => format!("{n} emails"),
-                };
-                match template {
-                    Some(t) => format!("{count} {} to {}", t.name, self.expr(to)),
-                    None => format!("{count} to {}", self.expr(to)),
+                let mut line = counted(*count, "email", "emails");
+                if let Some(t) = template {
+                    line.push_str(&format!(" {}", t.name));
                 }
+                line.push_str(&format!(" to {}", self.expr(to)));
+                if let Some(with) = with {
+                    line.push_str(&format!(
+                        " with {} contains {}",
+                        with.part.name,
+                        self.expr_at(&with.text, Prec::At)
+                    ));
+                }
+                line
             }
             Expectation::Task {
-                negated,
+                count,
                 title,
                 assignee,
-            } => format!(
-                "{}task {} for {}",
-                if *negated { "no " } else { "" },
-                self.text(&title.value, title.span),
-                self.expr(assignee)
-            ),
+            } => {
+                let mut line = counted(*count, "task", "tasks");
+                if let Some(title) = title {
+                    line.push_str(&format!(" {}", self.text(&title.value, title.span)));
+                }
+                format!("{line} for {}", self.expr(assignee))
+            }
+            Expectation::Refused { var, fields } => {
+                let assignments: Vec<String> = fields
+                    .iter()
+                    .map(|f| format!("{} = {}", f.field.name, self.expr(&f.value)))
+                    .collect();
+                format!(
+                    "update {} set {} is refused",
+                    var.name,
+                    assignments.join(", ")
+                )
+            }
             Expectation::Approval { negated, subject } => {
                 let mut line = format!("{}approval pending", if *negated { "no " } else { "" });
                 if let Some(subject) = subject {
@@ -132,5 +149,15 @@ impl Printer<'_> {
                 state.name
             ),
         }
+    }
+}
+
+/// `email`, `no email`, `1 email`, `2 emails` (or tasks).
+fn counted(count: EmailCount, one: &str, many: &str) -> String {
+    match count {
+        EmailCount::Some => one.to_string(),
+        EmailCount::None => format!("no {one}"),
+        EmailCount::Exactly(1) => format!("1 {one}"),
+        EmailCount::Exactly(n) => format!("{n} {many}"),
     }
 }

@@ -488,7 +488,7 @@ pub enum TestStepKind {
     Expect(Expectation),
 }
 
-/// How many emails an `expect … email` means.
+/// How many emails (or tasks) an `expect … email` (`expect … task`) means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EmailCount {
     /// `expect email …`: at least one.
@@ -499,6 +499,15 @@ pub enum EmailCount {
     Exactly(u32),
 }
 
+/// `with subject contains "更新"` after `expect … email … to …`: a part
+/// of the rendered email (`subject`, `body`; checked later) and the text
+/// it must contain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EmailFilter {
+    pub part: Ident,
+    pub text: Expr,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expectation {
     Condition(Expr),
@@ -506,11 +515,18 @@ pub enum Expectation {
         count: EmailCount,
         template: Option<Ident>,
         to: Expr,
+        with: Option<EmailFilter>,
     },
+    /// `expect task "T" for u`, `expect 1 task for u`, `expect no task for u`.
     Task {
-        negated: bool,
-        title: Text,
+        count: EmailCount,
+        title: Option<Text>,
         assignee: Expr,
+    },
+    /// `expect update o set amount = 1 is refused`.
+    Refused {
+        var: Ident,
+        fields: Vec<FieldValue>,
     },
     Approval {
         negated: bool,

@@ -573,6 +573,8 @@ const KEYWORD_RULES: &[(Rule, &str)] = &[
     (Rule::kw_stop, "stop"),
     (Rule::kw_tag, "tag"),
     (Rule::kw_task, "task"),
+    (Rule::kw_tasks, "tasks"),
+    (Rule::kw_refused, "refused"),
     (Rule::kw_template, "template"),
     (Rule::kw_test, "test"),
     (Rule::kw_then, "then"),

@@ -163,6 +163,8 @@ fn is_keyword(rule: Rule) -> bool {
             | kw_stop
             | kw_tag
             | kw_task
+            | kw_tasks
+            | kw_refused
             | kw_template
             | kw_test
             | kw_then

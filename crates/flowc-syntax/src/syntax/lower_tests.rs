@@ -46,18 +46,7 @@ impl Lower {
                 }
             }
             Rule::update_step => {
-                let var = self.expect_ident(&mut parts, span);
-                let fields = parts
-                    .rest
-                    .by_ref()
-                    .map(|p| {
-                        let s = self.span(&p);
-                        let mut inner = Parts::of(p);
-                        let field = self.expect_ident(&mut inner, s);
-                        let value = self.expect_expr(&mut inner, s);
-                        FieldValue { field, value }
-                    })
-                    .collect();
+                let (var, fields) = self.update(parts, span);
                 TestStepKind::Update { var, fields }
             }
             Rule::delete_step => TestStepKind::Delete {
@@ -89,57 +78,100 @@ impl Lower {
         TestStep { kind, span }
     }
 
+    /// `update VAR set f = v, …`: the variable and the assignments.
+    fn update(&mut self, mut parts: Parts, span: Span) -> (Ident, Vec<FieldValue>) {
+        let var = self.expect_ident(&mut parts, span);
+        let fields = parts
+            .rest
+            .by_ref()
+            .map(|p| {
+                let s = self.span(&p);
+                let mut inner = Parts::of(p);
+                let field = self.expect_ident(&mut inner, s);
+                let value = self.expect_expr(&mut inner, s);
+                FieldValue { field, value }
+            })
+            .collect();
+        (var, fields)
+    }
+
+    /// `no`, `2` before `emails` or `tasks`; none: at least one.
+    fn count(&mut self, parts: &mut Parts) -> EmailCount {
+        match parts.next_if(Rule::expect_count) {
+            None => EmailCount::Some,
+            Some(p) => {
+                let text = p.as_str().replace('_', "");
+                match text.parse::<u32>() {
+                    Ok(n) => EmailCount::Exactly(n),
+                    Err(_) if text == "no" => EmailCount::None,
+                    Err(_) => {
+                        let s = self.span(&p);
+                        self.errors.push(SyntaxError::BadLiteral {
+                            span: s,
+                            reason: "this count is too large".into(),
+                        });
+                        EmailCount::Some
+                    }
+                }
+            }
+        }
+    }
+
     fn expectation(&mut self, pair: Pair<Rule>) -> Expectation {
         let span = self.span(&pair);
         let rule = pair.as_rule();
         if !matches!(
             rule,
-            Rule::expect_email | Rule::expect_task | Rule::expect_approval | Rule::expect_run
+            Rule::expect_email
+                | Rule::expect_task
+                | Rule::expect_approval
+                | Rule::expect_run
+                | Rule::expect_refused
         ) {
             return Expectation::Condition(self.expr(pair));
         }
         let mut parts = Parts::of(pair);
         match rule {
             Rule::expect_email => {
-                let count = match parts.next_if(Rule::expect_count) {
-                    None => EmailCount::Some,
-                    Some(p) => {
-                        let text = p.as_str().replace('_', "");
-                        match text.parse::<u32>() {
-                            Ok(n) => EmailCount::Exactly(n),
-                            Err(_) if text == "no" => EmailCount::None,
-                            Err(_) => {
-                                let s = self.span(&p);
-                                self.errors.push(SyntaxError::BadLiteral {
-                                    span: s,
-                                    reason: "this count is too large".into(),
-                                });
-                                EmailCount::Some
-                            }
-                        }
-                    }
-                };
-                let template = if parts.rest.as_slice().len() > 1 {
-                    parts.next().map(|p| self.ident(p))
-                } else {
-                    None
+                let count = self.count(&mut parts);
+                let template = match parts.rest.as_slice().first().map(|p| p.as_rule()) {
+                    Some(Rule::ident) => parts.next().map(|p| self.ident(p)),
+                    _ => None,
                 };
                 let to = self.expect_expr(&mut parts, span);
+                let with = parts.next_if(Rule::expect_with).map(|p| {
+                    let s = self.span(&p);
+                    let mut inner = Parts::of(p);
+                    let part = self.expect_ident(&mut inner, s);
+                    let text = self.expect_expr(&mut inner, s);
+                    EmailFilter { part, text }
+                });
                 Expectation::Email {
                     count,
                     template,
                     to,
+                    with,
                 }
             }
             Rule::expect_task => {
-                let negated = parts.has(Rule::kw_no);
-                let title = self.expect_text(&mut parts, span);
+                let count = self.count(&mut parts);
+                let title = match parts.rest.as_slice().first().map(|p| p.as_rule()) {
+                    Some(Rule::string) => Some(self.expect_text(&mut parts, span)),
+                    _ => None,
+                };
                 let assignee = self.expect_expr(&mut parts, span);
                 Expectation::Task {
-                    negated,
+                    count,
                     title,
                     assignee,
                 }
+            }
+            Rule::expect_refused => {
+                let (var, fields) = match parts.next() {
+                    Some(update) => self.update(Parts::of(update), span),
+                    None => (self.expect_ident(&mut parts, span), Vec::new()),
+                };
+                Expectation::Refused { var, fields }
             }
             Rule::expect_approval => {
                 let negated = parts.has(Rule::kw_no);

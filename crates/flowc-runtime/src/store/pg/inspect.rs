@@ -1,7 +1,7 @@
 //! [`Inspect`] on PostgreSQL: `flowc test`'s questions, in the state schema.
 
 use super::super::error::DbResult;
-use super::super::inspect::{RunSummary, Task};
+use super::super::inspect::{RunSummary, SentEmail, Task};
 use super::super::inspection::Inspect;
 use super::Pg;
 
@@ -97,6 +97,24 @@ impl Inspect for Pg {
             &[],
         )?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+    fn emails_to(&self, address: &str) -> DbResult<Vec<SentEmail>> {
+        let s = self.state();
+        let rows = self.client().query(
+            &format!(
+                "SELECT coalesce(template, kind), subject, body
+                 FROM {s}.flow_outbox WHERE to_addr = $1 ORDER BY id"
+            ),
+            &[&address],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| SentEmail {
+                template: r.get(0),
+                subject: r.get(1),
+                body: r.get(2),
+            })
+            .collect())
     }
     fn tags(&self, table: &str, row: i64) -> DbResult<Vec<String>> {
         let s = self.state();
