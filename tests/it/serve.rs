@@ -47,6 +47,7 @@ rule paid
   when event paid on contact
   set contact.name = "paid"
 end
+event refunded on contact { amount: int, reason: text? }
 "#;
 
 impl Db<'_> {
@@ -698,6 +699,36 @@ fn webhooks(db: &Db, served: &Served) {
     let a = served.hook("/hooks/not-a-name", body, &[]);
     assert_eq!(a.status, 400, "{}", a.body);
     assert_eq!(db.events("paid"), 3);
+
+    // A declared event (`event refunded on contact { amount: int, reason:
+    // text? }`): a payload without a required key or with a value of the
+    // wrong type is a 400 naming the key, and nothing is recorded.
+    for (body, says) in [
+        (
+            r#"{"on": "contact:2"}"#,
+            "`data`: the payload of event `refunded` has no key `amount`, which is required (an int)",
+        ),
+        (
+            r#"{"on": "contact:2", "data": {"amount": "12000"}}"#,
+            "`data`: key `amount` of event `refunded` must be an int, found the string \"12000\"",
+        ),
+        (
+            r#"{"on": "contact:2", "data": {"amount": 1, "reason": 7}}"#,
+            "`data`: key `reason` of event `refunded` must be a text (a string), found the number 7",
+        ),
+    ] {
+        let a = served.hook("/hooks/refunded", body, &[]);
+        assert_eq!(a.status, 400, "{body}: {}", a.body);
+        assert_eq!(a.json()["error"].as_str(), Some(says), "{body}");
+    }
+    assert_eq!(db.events("refunded"), 0);
+    let a = served.hook(
+        "/hooks/refunded",
+        r#"{"on": "contact:2", "data": {"amount": 12000, "reason": null, "memo": "x"}}"#,
+        &[],
+    );
+    assert_eq!(a.status, 202, "{}", a.body);
+    assert_eq!(db.events("refunded"), 1);
 
     // Bounces: hard → bounced, complaint → complained, soft → nothing.
     for (body, changed) in [
