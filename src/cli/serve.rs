@@ -46,6 +46,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let listener = flowc_serve::Listener::bind(&args.listen)?;
     let address = listener.local_addr()?;
     let schema = program.schema.clone();
+    let forms = program.forms.clone();
     let pages = admin_project(&project, &program);
 
     // The engine and delivery, on their own thread (`run --watch`).
@@ -114,6 +115,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         schema,
         project: pages,
         secure_cookies,
+        forms,
     };
     flowc_serve::serve(listener, config, open, shutdown)?;
     if engine_stopped.load(std::sync::atomic::Ordering::SeqCst) {

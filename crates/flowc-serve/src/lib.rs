@@ -8,6 +8,8 @@
 //!   `/u/TOKEN`;
 //! - [`approvals`]: the approval page `/a/TOKEN` of the approval email:
 //!   GET shows the record, POST approves or rejects;
+//! - [`forms`]: declared forms `POST /forms/NAME` (create or update the
+//!   record, record `form_submitted`);
 //! - [`hooks`]: signed webhooks `/hooks/EVENT` (with `Idempotency-Key`)
 //!   and `/bounces`;
 //! - [`pages`]: the HTML people see (maud: compile-time-checked,
@@ -24,15 +26,15 @@
 //! by connection with hyper ([`server`]): bodies bounded, requests and
 //! header reads timed out, idle connections closed.
 //!
-//! Later work slots in beside these: forms (`/forms/NAME`) are more
-//! routes in [`server::router`] over more `Web` operations and
-//! [`writer::Job`]s.
+//! Later work slots in beside these: more routes in [`server::router`]
+//! over more `Web` operations and [`writer::Job`]s, as forms are.
 
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used)]
 
 pub mod admin;
 pub mod approvals;
+pub mod forms;
 pub mod hooks;
 pub mod pages;
 pub mod public;
@@ -40,7 +42,7 @@ pub mod server;
 pub mod signature;
 pub mod writer;
 
-use flowc_check::ir::Schema;
+use flowc_check::ir::{FormDef, Schema};
 use flowc_runtime::mail::token;
 use std::sync::Arc;
 
@@ -149,6 +151,8 @@ pub struct Config {
     pub project: admin::Project,
     /// The session cookie is `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    /// The project's `form`s (`POST /forms/NAME`).
+    pub forms: Vec<FormDef>,
 }
 
 /// What every handler shares.
@@ -158,6 +162,8 @@ pub struct App {
     pub schema: Arc<Schema>,
     pub admin: Option<AdminToken>,
     pub writer: writer::Writer,
+    /// The project's `form`s.
+    pub forms: Vec<FormDef>,
     /// The admin pages' state.
     pub console: admin::Console,
 }

@@ -120,6 +120,77 @@ pub fn not_found() -> Response {
     )
 }
 
+/// `POST /forms/NAME`: the submission is received.
+pub fn form_thanks() -> Response {
+    page(
+        StatusCode::OK,
+        "送信しました / Thank you",
+        html! {
+            h1 { "送信しました / Thank you" }
+            p { "お送りいただいた内容を受け付けました。ありがとうございます。" }
+            p.en lang="en" { "We have received your submission. Thank you." }
+        },
+    )
+}
+
+/// `POST /forms/NAME` for a form the project does not declare.
+pub fn no_such_form() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "フォームが見つかりません / No such form",
+        html! {
+            h1 { "フォームが見つかりません / No such form" }
+            p { "送信先のフォームがありません。ページを開き直してからもう一度お試しください。" }
+            p.en lang="en" { "This form does not exist. Reload the page and try again." }
+        },
+    )
+}
+
+/// `POST /forms/NAME` refused: the `400` page naming the field.
+pub fn form_refused(refusal: &crate::forms::Refusal) -> Response {
+    use crate::forms::Refusal;
+    let (ja, en) = match refusal {
+        Refusal::Encoding(why) => (
+            format!("フォームの内容を読み取れませんでした（{why}）。"),
+            format!("The form could not be read: {why}."),
+        ),
+        Refusal::BadValue {
+            field,
+            value,
+            expected,
+        } => (
+            format!("「{field}」の値「{value}」が正しくありません（{expected}）。"),
+            format!("The value \"{value}\" of `{field}` is not valid: expected {expected}."),
+        ),
+        Refusal::Missing(fields) => {
+            let names = fields
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            (
+                format!("必須項目 {names} が入力されていません。"),
+                format!("Required: {names}."),
+            )
+        }
+        Refusal::Event(why) => (
+            format!("送信内容が正しくありません（{why}）。"),
+            format!("The submission is not valid: {why}."),
+        ),
+    };
+    page(
+        StatusCode::BAD_REQUEST,
+        "入力内容をご確認ください / Please check the form",
+        html! {
+            h1 { "入力内容をご確認ください / Please check the form" }
+            p.problem { (ja) }
+            p.en lang="en" { (en) }
+            p { "ブラウザの「戻る」で入力画面に戻り、修正して送信してください。" }
+            p.en lang="en" { "Go back, correct it and send the form again." }
+        },
+    )
+}
+
 /// The database failed; the person may try again.
 pub fn unavailable() -> Response {
     let mut response = page(

@@ -12,7 +12,7 @@
 //! declared).
 
 use crate::writer::{Job, Opener, Writer};
-use crate::{App, Config, admin, approvals, hooks, pages, public};
+use crate::{App, Config, admin, approvals, forms, hooks, pages, public};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -93,6 +93,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(public::opt_out_page).post(public::opt_out),
         )
         .route("/a/{token}", get(approvals::page).post(approvals::decide))
+        .route("/forms/{name}", post(forms::submit))
         .route("/hooks/{event}", post(hooks::hook))
         .route("/bounces", post(hooks::bounce))
         .merge(admin::routes())
@@ -130,6 +131,7 @@ pub fn serve(
         schema,
         admin: config.admin,
         writer: writer.clone(),
+        forms: config.forms,
         console,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()

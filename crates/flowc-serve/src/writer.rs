@@ -15,6 +15,7 @@
 
 use flowc_runtime::mail::token;
 use flowc_runtime::store::Store;
+use flowc_runtime::store::backend::SqlValue;
 use flowc_runtime::store::outbox::OutboxError;
 use flowc_runtime::store::suppressions::Reason;
 use flowc_runtime::store::web::{Lookup, NewEvent, SentMessage, WebWrite, Written};
@@ -104,6 +105,32 @@ pub enum HookDone {
     NoRecord,
 }
 
+/// A form's submission, converted and ready to write (`crate::forms`).
+#[derive(Clone, Debug)]
+pub struct Submission {
+    pub table: String,
+    /// The column that finds the row, and its posted value.
+    pub by: String,
+    pub key: Lookup,
+    /// The posted record fields, converted (the `by` column among them).
+    pub values: Vec<(String, SqlValue)>,
+    /// Whether `values` hold every required field, so a row can be made.
+    pub can_create: bool,
+    /// The required fields without a value (empty when `can_create`).
+    pub missing: Vec<String>,
+    /// The `form_submitted` payload, a JSON object.
+    pub data: String,
+}
+
+/// What a form's submission did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormDone {
+    /// The row found (or made, `created`) and the event recorded on it.
+    Saved { row: i64, created: bool, event: i64 },
+    /// No row had the key, and required fields were missing to make one.
+    Missing,
+}
+
 type Reply<T> = oneshot::Sender<Result<T, Failed>>;
 
 /// One request's database work.
@@ -122,6 +149,8 @@ pub enum Job {
     /// A bounce or complaint; answers whether it changed the address's
     /// suppression.
     Report(String, Reason, Reply<bool>),
+    /// Finds or makes a form's row and records `form_submitted` on it.
+    Form(Box<Submission>, Reply<FormDone>),
     /// Forgets expired `Idempotency-Key`s.
     Housekeeping,
     /// Reads or writes with the writer's store, in order with the other
@@ -282,6 +311,10 @@ enum Owned {
         reason: Reason,
         clock: i64,
     },
+    Form {
+        submission: Box<Submission>,
+        at: i64,
+    },
 }
 
 impl Owned {
@@ -321,6 +354,16 @@ impl Owned {
                 source: "POST /bounces",
                 clock: *clock,
             },
+            Owned::Form { submission, at } => WebWrite::UpsertByField {
+                table: &submission.table,
+                by: &submission.by,
+                key: &submission.key,
+                values: &submission.values,
+                can_create: submission.can_create,
+                event: crate::forms::EVENT,
+                data: &submission.data,
+                at: *at,
+            },
         }
     }
 }
@@ -334,6 +377,7 @@ enum Answer {
     OptOut(OptOut, Reply<Option<OptOut>>),
     Hook(Reply<HookDone>),
     Report(Reply<bool>),
+    Form(Reply<FormDone>),
 }
 
 impl Answer {
@@ -357,8 +401,24 @@ impl Answer {
             (Answer::Report(r), Some(Written::Reported { changed, .. })) => {
                 drop(r.send(Ok(changed)))
             }
+            (
+                Answer::Form(r),
+                Some(Written::Upserted {
+                    row: Some(row),
+                    created,
+                    event: Some(event),
+                }),
+            ) => drop(r.send(Ok(FormDone::Saved {
+                row,
+                created,
+                event,
+            }))),
+            (Answer::Form(r), Some(Written::Upserted { row: None, .. })) => {
+                drop(r.send(Ok(FormDone::Missing)))
+            }
             (Answer::Hook(r), _) => drop(r.send(Err(Failed))),
             (Answer::Report(r), _) => drop(r.send(Err(Failed))),
+            (Answer::Form(r), _) => drop(r.send(Err(Failed))),
         }
     }
 
@@ -371,6 +431,7 @@ impl Answer {
             Answer::OptOut(_, r) => drop(r.send(Err(Failed))),
             Answer::Hook(r) => drop(r.send(Err(Failed))),
             Answer::Report(r) => drop(r.send(Err(Failed))),
+            Answer::Form(r) => drop(r.send(Err(Failed))),
         }
     }
 }
@@ -659,6 +720,13 @@ impl Batches {
                     clock,
                 }),
                 answer: Answer::Report(reply),
+            },
+            Job::Form(submission, reply) => Planned {
+                write: Some(Owned::Form {
+                    submission,
+                    at: clock,
+                }),
+                answer: Answer::Form(reply),
             },
             Job::Housekeeping => {
                 if let Some(store) = self.store() {

@@ -12,6 +12,7 @@
 //! The types and the rules that decide a write are every backend's; the
 //! SQL here is SQLite's (PostgreSQL's is in `pg/web.rs`).
 
+use super::backend::SqlValue;
 use super::outbox::OutboxError;
 use super::sql::ident;
 use super::state::StateError;
@@ -93,6 +94,23 @@ pub enum WebWrite<'a> {
         source: &'a str,
         clock: i64,
     },
+    /// A form's submission (`POST /forms/NAME`): finds `table`'s row whose
+    /// `by` column holds `key` (the lowest id) and sets `values` on it (the
+    /// `by` column itself is left as stored), or inserts a row of `values`
+    /// when there is none and `can_create`; then records the event `event`
+    /// (`data`, a JSON object, at engine time `at`) on that row. On
+    /// PostgreSQL two submissions naming one key are serialized, so that
+    /// they make one row.
+    UpsertByField {
+        table: &'a str,
+        by: &'a str,
+        key: &'a Lookup,
+        values: &'a [(String, SqlValue)],
+        can_create: bool,
+        event: &'a str,
+        data: &'a str,
+        at: i64,
+    },
 }
 
 /// What one write did, in the order of the batch.
@@ -109,6 +127,14 @@ pub enum Written {
     Reported {
         before: Option<Reason>,
         changed: bool,
+    },
+    /// The row found or made and the event recorded on it; `row: None`
+    /// when there was no row and none could be made (`can_create` false:
+    /// nothing was written).
+    Upserted {
+        row: Option<i64>,
+        created: bool,
+        event: Option<i64>,
     },
 }
 
@@ -361,7 +387,72 @@ fn write_one(conn: &Connection, write: &WebWrite) -> Result<Written, OutboxError
             }
             Ok(Written::Reported { before, changed })
         }
+        WebWrite::UpsertByField {
+            table,
+            by,
+            key,
+            values,
+            can_create,
+            event,
+            data,
+            at,
+        } => {
+            let (row, created) = match find_by(conn, table, by, key)? {
+                Some(row) => {
+                    let sets: Vec<(String, SqlValue)> =
+                        values.iter().filter(|(c, _)| c != by).cloned().collect();
+                    super::rows::update_row(conn, table, row, &sets)?;
+                    (row, false)
+                }
+                None if *can_create => (super::rows::insert_row(conn, table, values)?, true),
+                None => {
+                    return Ok(Written::Upserted {
+                        row: None,
+                        created: false,
+                        event: None,
+                    });
+                }
+            };
+            let event = record(
+                conn,
+                &NewEvent {
+                    name: event,
+                    table,
+                    row,
+                    data,
+                    at: *at,
+                },
+            )?;
+            Ok(Written::Upserted {
+                row: Some(row),
+                created,
+                event: Some(event),
+            })
+        }
     }
+}
+
+/// The lowest id of `table`'s rows whose `column` holds `value`.
+fn find_by(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    value: &Lookup,
+) -> Result<Option<i64>, OutboxError> {
+    let (id, table, column) = (ident("id"), ident(table), ident(column));
+    let (test, value) = match value {
+        Lookup::Int(i) => (format!("{column} = ?1"), SqlValue::Integer(*i)),
+        Lookup::Text(t) => (format!("{column} = ?1"), SqlValue::Text(t.clone())),
+        Lookup::Address(a) => (
+            format!("lower(trim({column})) = ?1"),
+            SqlValue::Text(suppressions::normalize(a)),
+        ),
+    };
+    let sql = format!("SELECT {id} FROM {table} WHERE {test} ORDER BY {id} LIMIT 1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([value], |r| r.get(0))
+        .optional()?)
 }
 
 #[cfg(test)]

@@ -341,7 +341,7 @@ pub(super) fn history_entries(json: &serde_json::Value) -> Option<Vec<(String, H
 /// type the statement gives it (the column's): the server reads it with
 /// that type's input function, as it would a literal.
 #[derive(Debug)]
-struct Param(Option<String>);
+pub(super) struct Param(Option<String>);
 
 impl From<&SqlValue> for Param {
     fn from(value: &SqlValue) -> Param {

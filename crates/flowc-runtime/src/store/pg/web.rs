@@ -8,6 +8,7 @@
 //! an `Idempotency-Key` (the second request waits for the first's
 //! transaction, then finds its row).
 
+use super::super::backend::SqlValue;
 use super::super::outbox::Result;
 use super::super::sql::ident;
 use super::super::suppressions::{Reason, normalize};
@@ -16,7 +17,9 @@ use super::super::web::{
     reported_replaces,
 };
 use super::outbox::{suppress_within, suppression_for_update};
+use super::rows::Param;
 use super::store::Pg;
+use postgres::types::ToSql;
 use postgres::{Statement, Transaction};
 
 impl Web for Pg {
@@ -223,5 +226,139 @@ fn write_one(
             }
             Ok(Written::Reported { before, changed })
         }
+        WebWrite::UpsertByField {
+            table,
+            by,
+            key,
+            values,
+            can_create,
+            event,
+            data,
+            at,
+        } => {
+            lock_key(tx, table, by, key)?;
+            let (row, created) = match find_by(tx, table, by, key)? {
+                Some(row) => {
+                    let sets: Vec<&(String, SqlValue)> =
+                        values.iter().filter(|(c, _)| c != by).collect();
+                    update_row(tx, table, row, &sets)?;
+                    (row, false)
+                }
+                None if *can_create => (insert_row(tx, table, values)?, true),
+                None => {
+                    return Ok(Written::Upserted {
+                        row: None,
+                        created: false,
+                        event: None,
+                    });
+                }
+            };
+            let event = record(
+                tx,
+                insert,
+                &NewEvent {
+                    name: event,
+                    table,
+                    row,
+                    data,
+                    at: *at,
+                },
+            )?;
+            Ok(Written::Upserted {
+                row: Some(row),
+                created,
+                event: Some(event),
+            })
+        }
     }
+}
+
+/// Serializes the submissions naming one key of one table until the
+/// transaction ends, so that two at once make one row.
+fn lock_key(tx: &mut Transaction, table: &str, column: &str, key: &Lookup) -> Result<()> {
+    let key = match key {
+        Lookup::Int(i) => i.to_string(),
+        Lookup::Text(t) => t.clone(),
+        Lookup::Address(a) => normalize(a),
+    };
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('flowc form ' || $1::text || ' ' || $2::text || ' ' || $3::text, 0))",
+        &[&table, &column, &key],
+    )?;
+    Ok(())
+}
+
+/// The lowest id of `table`'s rows whose `column` holds `value`.
+fn find_by(tx: &mut Transaction, table: &str, column: &str, value: &Lookup) -> Result<Option<i64>> {
+    let (id, table, column) = (ident("id"), ident(table), ident(column));
+    let row = match value {
+        Lookup::Int(i) => tx.query_opt(
+            &format!("SELECT {id}::bigint FROM {table} WHERE {column} = $1::bigint ORDER BY {id} LIMIT 1"),
+            &[i],
+        )?,
+        Lookup::Text(t) => tx.query_opt(
+            &format!("SELECT {id}::bigint FROM {table} WHERE {column}::text = $1::text ORDER BY {id} LIMIT 1"),
+            &[t],
+        )?,
+        Lookup::Address(a) => tx.query_opt(
+            &format!(
+                "SELECT {id}::bigint FROM {table} WHERE lower(btrim({column}::text)) = $1::text ORDER BY {id} LIMIT 1"
+            ),
+            &[&normalize(a)],
+        )?,
+    };
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+/// Inserts a row of these columns; its id.
+fn insert_row(tx: &mut Transaction, table: &str, columns: &[(String, SqlValue)]) -> Result<i64> {
+    let id = ident("id");
+    let sql = if columns.is_empty() {
+        format!(
+            "INSERT INTO {} DEFAULT VALUES RETURNING {id}::bigint",
+            ident(table)
+        )
+    } else {
+        let names: Vec<String> = columns.iter().map(|(n, _)| ident(n)).collect();
+        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        format!(
+            "INSERT INTO {} ({}) VALUES ({}) RETURNING {id}::bigint",
+            ident(table),
+            names.join(", "),
+            marks.join(", ")
+        )
+    };
+    let values: Vec<Param> = columns.iter().map(|(_, v)| Param::from(v)).collect();
+    let params: Vec<&(dyn ToSql + Sync)> =
+        values.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    Ok(tx.query_one(&sql, &params)?.try_get(0)?)
+}
+
+/// Sets these columns of row `row`.
+fn update_row(
+    tx: &mut Transaction,
+    table: &str,
+    row: i64,
+    columns: &[&(String, SqlValue)],
+) -> Result<()> {
+    if columns.is_empty() {
+        return Ok(());
+    }
+    let sets: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| format!("{} = ${}", ident(n), i + 2))
+        .collect();
+    let sql = format!(
+        "UPDATE {} SET {} WHERE {} = $1::bigint",
+        ident(table),
+        sets.join(", "),
+        ident("id")
+    );
+    let values: Vec<Param> = columns.iter().map(|(_, v)| Param::from(v)).collect();
+    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(values.len() + 1);
+    params.push(&row);
+    params.extend(values.iter().map(|p| p as &(dyn ToSql + Sync)));
+    tx.execute(&sql, &params)?;
+    Ok(())
 }
