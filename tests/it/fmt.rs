@@ -30,6 +30,7 @@ fixtures!(
     comments_everywhere,
     declarations,
     email,
+    events,
     expressions,
     forms,
     if_else,

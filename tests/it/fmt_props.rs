@@ -499,6 +499,21 @@ fn item() -> impl Strategy<Value = Item> {
                 span: sp(),
             }
         )),
+        (name(), name(), vec((field(), type_expr()), 0..4)).prop_map(|(name, record, keys)| {
+            Item::Event(EventDecl {
+                name,
+                record,
+                keys: keys
+                    .into_iter()
+                    .map(|(name, ty)| FieldDecl {
+                        name,
+                        ty,
+                        span: sp(),
+                    })
+                    .collect(),
+                span: sp(),
+            })
+        }),
         (name(), name()).prop_map(|(name, of)| Item::List(ListDecl {
             name,
             of,
