@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 /// Run the rules as `flowc run --watch` does and answer HTTP: the
 /// open-tracking image /o/TOKEN, tracked links /c/TOKEN, the opt-out page
-/// and one-click opt-out /u/TOKEN, signed webhooks /hooks/EVENT and
-/// /bounces, and the admin pages (/, /rules/NAME, /records/TABLE/ID,
+/// and one-click opt-out /u/TOKEN, the project's forms /forms/NAME, signed
+/// webhooks /hooks/EVENT and /bounces, and the admin pages (/, /rules/NAME, /records/TABLE/ID,
 /// /approvals, /tasks, /outbox, /suppressions; JSON under /api/).
 ///
 /// Secrets come from the environment only: FLOWC_SECRET (required, at

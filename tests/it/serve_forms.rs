@@ -453,9 +453,9 @@ fn forms_create_and_update_records_and_record_their_event_on_postgres() {
     forms(&world, &db, &served);
 }
 
-/// A form on another site's page (a file here), filled in and submitted by
-/// headless Chromium: the thank-you page, and the record stored. The
-/// screenshot is `target/screenshots/forms-thanks.png`.
+/// docs/serve.md's form on another site's page (a file here), filled in
+/// and submitted by headless Chromium: the thank-you page, and the record
+/// and event stored. The screenshot is `target/screenshots/forms-thanks.png`.
 #[test]
 fn a_form_on_a_web_page_is_submitted_in_a_browser() {
     let Some(browser) = Browser::start("a_form_on_a_web_page_is_submitted_in_a_browser") else {
@@ -464,23 +464,22 @@ fn a_form_on_a_web_page_is_submitted_in_a_browser() {
     let world = World::files(&[("main.flow", PROJECT)]);
     let db = Db::Sqlite(&world);
     let served = start(&world, &db);
+    // The form of docs/serve.md, as written, posting to this server.
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/serve.md"))
+        .expect("docs/serve.md");
+    let form = doc
+        .split("```html\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .filter(|f| f.contains("/forms/newsletter"))
+        .expect("docs/serve.md's ```html form");
     let page = world.path("signup.html");
     std::fs::write(
         &page,
         format!(
-            r#"<!DOCTYPE html>
-<html lang="ja"><head><meta charset="utf-8"><title>ニュースレター</title></head>
-<body>
-<form method="post" action="{}/forms/newsletter">
-  <label>お名前 <input id="name" name="name"></label>
-  <label>メール <input id="email" name="email" type="email"></label>
-  <label>会社 <input id="company" name="company"></label>
-  <input name="website" style="display:none" tabindex="-1" autocomplete="off">
-  <button type="submit">登録する</button>
-</form>
-</body></html>
-"#,
-            served.base
+            "<!DOCTYPE html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\">\
+             <title>ニュースレター</title></head>\n<body>\n{}</body></html>\n",
+            form.replace("https://flow.example.jp", &served.base)
         ),
     )
     .expect("page written");
@@ -507,6 +506,7 @@ fn a_form_on_a_web_page_is_submitted_in_a_browser() {
             "name": "鈴木 一郎",
             "email": "suzuki@example.jp",
             "company": "鈴木商店 & Co.",
+            "utm_source": "site",
             "form": "newsletter",
         })]
     );
