@@ -89,3 +89,13 @@ fn inspecting_expectations_report_matches_golden() {
         panic!("{e}");
     }
 }
+
+/// `wait (contact.sla_days) business days`: a count computed from the
+/// record when the wait starts, in business days and in open hours.
+#[test]
+fn computed_business_waits_pass() {
+    let out = flowc_test(&["tests/flowtest/business_count"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("2 passed, 0 failed"), "{text}");
+}

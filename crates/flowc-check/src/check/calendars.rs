@@ -334,6 +334,7 @@ impl Checker<'_> {
     pub(super) fn business_wait(
         &mut self,
         amount: i64,
+        computed: Option<ir::Expr>,
         calendar: &ast::Ident,
         unit: BusinessUnit,
         span: Span,
@@ -365,14 +366,24 @@ impl Checker<'_> {
             };
         };
         let now = ir::Expr::new(K::Now, Ty::DATETIME, span);
+        let count = match computed {
+            // `wait (EXPR) business …`: evaluated as the wait starts.
+            Some(e) if unit == BusinessUnit::Hours => ir::Expr::new(
+                K::Arith {
+                    op: ir::ArithOp::Mul(ir::Num::Int),
+                    left: Box::new(e),
+                    right: Box::new(lit(Literal::Int(3600), Ty::INT, span)),
+                },
+                Ty::INT,
+                span,
+            ),
+            Some(e) => e,
+            None => lit(Literal::Int(count), Ty::INT, span),
+        };
         let time = ir::Expr::new(
             K::Call {
                 function,
-                args: vec![
-                    now,
-                    lit(Literal::Int(count), Ty::INT, span),
-                    calendar_arg(index, span),
-                ],
+                args: vec![now, count, calendar_arg(index, span)],
             },
             Ty::nullable(Type::DateTime),
             span,

@@ -851,10 +851,17 @@ fn wait(cx: &mut Checker, wait: &ast::Wait, scope: &mut Scope) -> ir::Wait {
         }
         ast::Wait::Business {
             amount,
+            count,
             calendar,
             unit,
             span,
-        } => cx.business_wait(*amount, calendar, *unit, *span),
+        } => {
+            let count = count.as_ref().map(|e| {
+                let typed = cx.expr(e, scope);
+                cx.coerce(typed, Ty::INT, "the count of a business wait", None)
+            });
+            cx.business_wait(*amount, count, calendar, *unit, *span)
+        }
         ast::Wait::Until { target, at_most } => {
             let typed = cx.expr(target, scope);
             match typed.ty.base {

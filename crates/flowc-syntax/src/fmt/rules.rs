@@ -293,6 +293,7 @@ impl Printer<'_> {
             }
             Wait::Business {
                 amount,
+                count,
                 calendar,
                 unit,
                 ..
@@ -301,7 +302,10 @@ impl Printer<'_> {
                     BusinessUnit::Days => "days",
                     BusinessUnit::Hours => "hours",
                 };
-                format!("wait {amount} {} {unit}", calendar.name)
+                match count {
+                    Some(e) => format!("wait ({}) {} {unit}", self.expr(e), calendar.name),
+                    None => format!("wait {amount} {} {unit}", calendar.name),
+                }
             }
         }
     }

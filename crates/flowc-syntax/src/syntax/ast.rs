@@ -412,6 +412,9 @@ pub enum Wait {
     /// calendar named `calendar`.
     Business {
         amount: i64,
+        /// `wait (contact.sla_days) business days`: the count, computed
+        /// when the wait starts (`amount` is then 0).
+        count: Option<Expr>,
         calendar: Ident,
         unit: BusinessUnit,
         span: Span,

@@ -201,7 +201,10 @@ impl Lower {
     /// calendar and a unit.
     fn business_wait(&mut self, form: Pair<Rule>, span: Span) -> Wait {
         let mut inner = Parts::of(form);
-        let amount = match inner.next() {
+        let count = inner
+            .next_if(Rule::business_count)
+            .map(|p| self.expect_expr(&mut Parts::of(p), span));
+        let amount = match inner.next_if(Rule::int_lit) {
             Some(p) => {
                 let digits: String = p.as_str().chars().filter(|c| *c != '_').collect();
                 match digits.parse::<i64>() {
@@ -224,6 +227,7 @@ impl Lower {
         };
         Wait::Business {
             amount,
+            count,
             calendar,
             unit,
             span,
