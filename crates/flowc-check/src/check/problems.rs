@@ -386,6 +386,14 @@ pub enum Problem {
     RuleCycle { span: Span, cycle: Vec<String> },
     /// W0103. `every day at "09:00"` with no `timezone` declared.
     NoTimezone { span: Span },
+    /// W0104. `when contract becomes days_until(contract.renewal_date) < 30`:
+    /// a `becomes` is re-evaluated on changes to what it reads, not as
+    /// days pass, so `today` (`now`) moving on never makes it true.
+    BecomesReadsTime {
+        span: Span,
+        record: String,
+        what: &'static str,
+    },
     /// W0401. `template t { subject: "s"  text: "t" }` and no `sender`:
     /// marketing email without the sender lines the law requires.
     NoSender { span: Span, templates: usize },
@@ -408,14 +416,6 @@ fn placeholder_phrase(placeholder: &str, template: &Option<String>) -> String {
         Some(t) => format!("the placeholder `{{{{{placeholder}}}}}` in template `{t}`"),
         None => format!("the placeholder `{{{{{placeholder}}}}}`"),
     }
-    /// W0104. `when contract becomes days_until(contract.renewal_date) < 30`:
-    /// a `becomes` is re-evaluated on changes to what it reads, not as
-    /// days pass, so `today` (`now`) moving on never makes it true.
-    BecomesReadsTime {
-        span: Span,
-        record: String,
-        what: &'static str,
-    },
 }
 
 /// Adds "the template is used here" where a template (not an inline text) is used.
@@ -1075,6 +1075,18 @@ impl Problem {
                 Label::new(*span, "UTC"),
             )
             .with_hint("declare the project's time zone, e.g. `timezone \"Asia/Tokyo\"`"),
+            BecomesReadsTime { span, record, what } => Diagnostic::warning(
+                "W0104",
+                format!(
+                    "this `becomes` reads `{what}`, but it is re-evaluated only when what it \
+                     reads changes, not as time passes"
+                ),
+                Label::new(*span, format!("reads `{what}`")),
+            )
+            .with_hint(format!(
+                "to act on dates, use a daily sweep: `every day at \"09:00\" for each {record} \
+                 where …`, with `reenter never` to act once per {record}"
+            )),
             NoSender { span, templates } => Diagnostic::warning(
                 "W0401",
                 if *templates == 1 {
@@ -1108,15 +1120,3 @@ impl Problem {
         }
     }
 }
-            BecomesReadsTime { span, record, what } => Diagnostic::warning(
-                "W0104",
-                format!(
-                    "this `becomes` reads `{what}`, but it is re-evaluated only when what it \
-                     reads changes, not as time passes"
-                ),
-                Label::new(*span, format!("reads `{what}`")),
-            )
-            .with_hint(format!(
-                "to act on dates, use a daily sweep: `every day at \"09:00\" for each {record} \
-                 where …`, with `reenter never` to act once per {record}"
-            )),

@@ -519,12 +519,12 @@ impl Lower {
                     let ospan = self.span(&p);
                     let mut inner = Parts::of(p);
                     let condition = self.expect_expr(&mut inner, ospan);
+                    let continues = inner.next_if(Rule::goal_continue).is_some();
                     options.push(RuleOption::Goal {
                         condition,
-                    let continues = inner.next_if(Rule::goal_continue).is_some();
+                        continues,
                         span: ospan,
                     });
-                        continues,
                 }
                 Rule::send_during => {
                     let ospan = self.span(&p);
