@@ -511,3 +511,61 @@ fn a_form_on_a_web_page_is_submitted_in_a_browser() {
         })]
     );
 }
+
+/// With `event form_submitted` declared, a posted field that is no record
+/// field is converted to its key's type, and a submission whose payload
+/// does not fit the declaration is a `400` page naming the key, nothing
+/// stored.
+#[test]
+fn a_declared_form_submitted_event_checks_what_forms_record() {
+    let project = r#"
+record contact { name: text, email: text }
+event form_submitted on contact { form: text, seats: int, utm_source: text? }
+form seminar on contact by email
+"#;
+    let world = World::files(&[("main.flow", project)]);
+    let db = Db::Sqlite(&world);
+    let served = start(&world, &db);
+    let a = served.submit(
+        "seminar",
+        &[
+            ("name", "青木"),
+            ("email", "aoki@example.jp"),
+            ("seats", " 2 "),
+        ],
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(
+        payloads(&db),
+        [serde_json::json!({
+            "name": "青木",
+            "email": "aoki@example.jp",
+            "seats": 2,
+            "form": "seminar",
+        })]
+    );
+    // A required key missing: 400 naming it; no contact, no event.
+    let a = served.submit("seminar", &[("name", "伊藤"), ("email", "ito@example.jp")]);
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(a.body.contains("`seats`"), "{}", a.body);
+    // A value that is not of the key's type: 400 naming it.
+    let a = served.submit(
+        "seminar",
+        &[
+            ("name", "伊藤"),
+            ("email", "ito@example.jp"),
+            ("seats", "two"),
+        ],
+    );
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(
+        a.body.contains("seats") && a.body.contains("two"),
+        "{}",
+        a.body
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM contact WHERE name = '伊藤'"),
+        0
+    );
+    assert_eq!(payloads(&db).len(), 1);
+}

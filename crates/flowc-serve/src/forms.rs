@@ -9,7 +9,9 @@
 //! webhooks find it) and updated, or inserted (a required field missing is
 //! a `400` page naming it); then `form_submitted` is recorded on it with
 //! every posted field (record fields with their converted values, the
-//! others as posted text) plus `"form": "seminar"`. The answer is a `303`
+//! others as posted text, or converted to the type a declared `event
+//! form_submitted` gives their key) plus `"form": "seminar"`, checked
+//! against that declaration (a payload that does not fit it is a `400`). The answer is a `303`
 //! to the form's `redirect`, or a thank-you page. A filled honeypot field
 //! `website` (hidden from people, filled by bots) is answered with the
 //! thank-you page (`200`, also where the form redirects) and nothing is
@@ -23,7 +25,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use flowc_check::ir::{FormDef, RecordDef, Schema, Type};
+use flowc_check::ir::{FormDef, RecordDef, Schema, Ty, Type};
 use flowc_runtime::store::backend::SqlValue;
 use flowc_runtime::store::suppressions;
 use flowc_runtime::store::web::Lookup;
@@ -204,15 +206,23 @@ fn prepare(
             None => posted.push((k, v)),
         }
     }
+    let declared = schema.event_named(EVENT);
     let mut values: Vec<(String, SqlValue)> = Vec::new();
     let mut data = Map::new();
     for (name, text) in &posted {
         let Some(id) = record.field_named(name) else {
-            data.insert((*name).to_string(), Value::String((*text).to_string()));
+            // Not a field: as posted, or converted to the declared event's
+            // type for that key.
+            let key = declared.and_then(|d| d.keys.iter().find(|k| k.name == *name));
+            let json = match key {
+                Some(key) => convert(schema, key.ty, name, text)?.map_or(Value::Null, |(_, j)| j),
+                None => Value::String((*text).to_string()),
+            };
+            data.insert((*name).to_string(), json);
             continue;
         };
         let ty = record.fields[id.index()].ty;
-        match convert(schema, record, name, text)? {
+        match convert(schema, ty, name, text)? {
             Some((sql, json)) => {
                 values.push(((*name).to_string(), sql));
                 data.insert((*name).to_string(), json);
@@ -231,7 +241,7 @@ fn prepare(
     let data = Value::Object(data);
     // A declared `event form_submitted on …` refuses a payload that does
     // not fit it, as webhooks and `flowc event` do.
-    if let Some(def) = schema.event_named(EVENT) {
+    if let Some(def) = declared {
         if def.record != form.record {
             return Err(Refusal::Event(format!(
                 "the event `{EVENT}` happens on a `{}`, not on a `{}`",
@@ -285,18 +295,14 @@ fn lookup(record: &RecordDef, field: &str, value: &SqlValue) -> Lookup {
     }
 }
 
-/// A posted value in its field's type: the stored value and the event's;
-/// `None` for an empty value.
+/// A posted value in its field's (or declared key's) type: the stored
+/// value and the event's; `None` for an empty value.
 fn convert(
     schema: &Schema,
-    record: &RecordDef,
+    ty: Ty,
     name: &str,
     text: &str,
 ) -> Result<Option<(SqlValue, Value)>, Refusal> {
-    let Some(id) = record.field_named(name) else {
-        return Ok(None);
-    };
-    let ty = record.fields[id.index()].ty;
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Ok(None);
