@@ -514,6 +514,15 @@ fn item() -> impl Strategy<Value = Item> {
                 span: sp(),
             })
         }),
+        (name(), name(), field(), option::of(text())).prop_map(|(name, record, by, redirect)| {
+            Item::Form(FormDecl {
+                name,
+                record,
+                by,
+                redirect,
+                span: sp(),
+            })
+        }),
         (name(), name()).prop_map(|(name, of)| Item::List(ListDecl {
             name,
             of,
