@@ -1,6 +1,7 @@
 //! `form NAME on RECORD by FIELD redirect "URL"`: the record and field
 //! must exist (E0102, E0101), the field must be one a form can match
-//! (E0515) and the redirect an absolute http(s) URL (E0514).
+//! (E0515), the redirect an absolute http(s) URL (E0514), and a declared
+//! `event form_submitted` must be on the form's record (E0220).
 
 use super::{Checker, NameKind, Problem, TypeDecl};
 use crate::ir::{self, Type};
@@ -62,6 +63,18 @@ fn check_form(cx: &mut Checker, d: &ast::FormDecl) -> Option<ir::FormDef> {
         };
         cx.report(problem);
         return None;
+    }
+    if let Some(event) = cx.schema.events.iter().find(|e| e.name == "form_submitted")
+        && event.record != record
+    {
+        let problem = Problem::FormEventRecord {
+            span: d.record.span,
+            form: d.name.name.clone(),
+            record: d.record.name.clone(),
+            declared_record: cx.schema.record(event.record).name.clone(),
+            declared: event.span,
+        };
+        cx.report(problem);
     }
     Some(ir::FormDef {
         name: d.name.name.clone(),

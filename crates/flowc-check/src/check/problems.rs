@@ -376,6 +376,15 @@ pub enum Problem {
         field: String,
         ty: String,
     },
+    /// E0220. `form f on lead by email` with `event form_submitted on
+    /// contact { … }`: a form records `form_submitted` on the record it fills.
+    FormEventRecord {
+        span: Span,
+        form: String,
+        record: String,
+        declared_record: String,
+        declared: Span,
+    },
     /// W0101. `segment s of contact where contact.prefecture != "東京都"` with `prefecture: text?`.
     MaybeNull {
         span: Span,
@@ -1051,6 +1060,23 @@ impl Problem {
                 Label::new(*span, "not a text, int, date or enum field"),
             )
             .with_hint("find the record by a field people type in a form, such as `email`"),
+            FormEventRecord {
+                span,
+                form,
+                record,
+                declared_record,
+                declared,
+            } => Diagnostic::error(
+                "E0220",
+                format!(
+                    "the form `{form}` fills a `{record}`, but `form_submitted` is declared on `{declared_record}`"
+                ),
+                Label::new(*span, format!("records `form_submitted` on a `{record}`")),
+            )
+            .with_label(*declared, "declared here")
+            .with_hint(format!(
+                "a form records `form_submitted` on the record it fills: make the form fill a `{declared_record}`, or declare the event `on {record}`"
+            )),
             MaybeNull { span, what, op } => Diagnostic::warning(
                 "W0101",
                 if op == "a condition" {
