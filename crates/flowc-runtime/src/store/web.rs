@@ -286,7 +286,7 @@ impl Web for Sqlite {
 
     fn write(&self, writes: &[WebWrite]) -> Result<Vec<Written>, OutboxError> {
         let conn = self.connection();
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+        crate::store::tx::begin_first(conn)?;
         let done = writes.iter().map(|w| write_one(conn, w)).collect();
         match done {
             Ok(done) => {

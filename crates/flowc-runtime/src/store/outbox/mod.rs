@@ -175,7 +175,7 @@ pub(in crate::store) type Result<T> = std::result::Result<T, OutboxError>;
 
 /// Runs `body` in a `BEGIN IMMEDIATE` transaction.
 fn transaction<T>(conn: &Connection, body: impl FnOnce() -> Result<T>) -> Result<T> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+    crate::store::tx::begin_background(conn)?;
     match body() {
         Ok(v) => {
             conn.execute_batch("COMMIT")?;
