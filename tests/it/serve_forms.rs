@@ -427,6 +427,28 @@ fn forms(world: &World, db: &Db, served: &Served) {
         a.body
     );
     assert_eq!(events(), 4);
+
+    // Many submissions of one new address at once (one group commit, or
+    // several): one contact, each submission's event on it.
+    std::thread::scope(|scope| {
+        for i in 0..12 {
+            scope.spawn(move || {
+                let a = served.submit(
+                    "newsletter",
+                    &[
+                        ("name", &format!("連打 {i}")),
+                        ("email", "burst@example.jp"),
+                    ],
+                );
+                assert_eq!(a.status, 200, "{}", a.body);
+            });
+        }
+    });
+    assert_eq!(
+        db.count("SELECT count(*) FROM contact WHERE email = 'burst@example.jp'"),
+        1
+    );
+    assert_eq!(events(), 16);
     // Only the seminar's new contact got the reply.
     assert_eq!(mailed(world), ["hanako@example.jp"]);
 }
