@@ -148,6 +148,40 @@ fn a_goal_that_continues_only_counts() {
     );
 }
 
+/// One change that meets both the goal and the `wait until` the run
+/// waits at: the goal wins, the run ends without taking the next step.
+#[test]
+fn a_change_that_meets_the_goal_and_a_wait_until_ends_the_run() {
+    let text = "record contact {\n  email: text\n  score: int\n}\n\
+        template hello transactional {\n  subject: \"Hi\"\n  body: \"Hello\"\n}\n\
+        rule nurture\n  when contact is created\n  goal contact.score > 5\n  \
+        wait until contact.score > 3, at most 7d\n  send email hello to contact\nend\n";
+    let engine = started(text);
+    sql(
+        &engine,
+        "INSERT INTO contact (id, email, score) VALUES (1, 'a@example.jp', 0), (2, 'b@example.jp', 0)",
+    );
+    engine.advance(Advance::To(60)).expect("both wait");
+    sql(
+        &engine,
+        "UPDATE contact SET score = 6 WHERE id = 1; UPDATE contact SET score = 4 WHERE id = 2",
+    );
+    engine
+        .advance(Advance::To(120))
+        .expect("one ends, one wakes");
+    assert_eq!(
+        outcome(&engine),
+        (vec!["done 1".into(), "done 0".into()], vec!["1".into()])
+    );
+    assert_eq!(
+        strings(
+            &engine,
+            "SELECT recipient_id || '' FROM flow_outbox ORDER BY id"
+        ),
+        ["2"]
+    );
+}
+
 /// A goal read through a reference: a change to the other row ends the
 /// runs of the rows that reach it, and only those.
 #[test]
