@@ -97,7 +97,10 @@ fn declared(
     data: &serde_json::Value,
 ) -> Result<(), String> {
     let Some(def) = schema.event_named(name) else {
-        return Ok(());
+        // Undeclared: only the engagement events' template is checked.
+        return schema
+            .check_event_payload(name, Some(data))
+            .map_err(|e| format!("--data: {e}; nothing was recorded"));
     };
     let record = &schema.record(def.record).name;
     if table != record {

@@ -200,3 +200,49 @@ fn without_the_project_flowc_event_records_any_object() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(w.count("SELECT count(*) FROM flow_events"), 1);
 }
+
+/// `email_opened` and `email_clicked` need no declaration, but name a
+/// template: one the project does not declare is refused, with the
+/// nearest name (`R opened T` would never see the event).
+#[test]
+fn flowc_event_refuses_an_engagement_event_for_an_unknown_template() {
+    let w = World::files(&[(
+        "main.flow",
+        "record contact {\n  email: text\n}\n\
+         template seminar_autoreply transactional {\n  subject: \"ok\"\n  text: \"ok\"\n}\n",
+    )]);
+    w.sql("INSERT INTO contact (id, email) VALUES (1, 'a@example.jp');");
+    let opened = |data: &str| {
+        w.flowc(&[
+            "event",
+            "--db",
+            "crm.sqlite",
+            "email_opened",
+            "--on",
+            "contact:1",
+            "--data",
+            data,
+            "rules",
+        ])
+    };
+    let out = opened(r#"{"template": "seminar_autoreplyy"}"#);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(
+            "--data: event `email_opened` names template \"seminar_autoreplyy\", which the project \
+             does not declare (did you mean \"seminar_autoreply\"?); nothing was recorded"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = opened("{}");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("has no key `template`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = opened(r#"{"template": "seminar_autoreply"}"#);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(w.count("SELECT count(*) FROM flow_events"), 1);
+}

@@ -215,7 +215,11 @@ fn read_hook(app: &App, event: String, key: Option<String>, body: &[u8]) -> Resu
 /// a record other than its own: `400` naming the problem.
 fn declared(app: &App, event: &str, on: &On, data: &Value) -> Result<(), Problem> {
     let Some(def) = app.schema.event_named(event) else {
-        return Ok(());
+        // Undeclared: only the engagement events' template is checked.
+        return app
+            .schema
+            .check_event_payload(event, Some(data))
+            .map_err(|e| bad(format!("`data`: {e}")));
     };
     let table = match on {
         On::Id { table, .. } | On::Field { table, .. } => table,

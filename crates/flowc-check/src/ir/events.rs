@@ -50,6 +50,13 @@ pub enum PayloadError {
         expected: String,
         found: String,
     },
+    /// `email_opened` or `email_clicked` names a template the project does
+    /// not declare (`R opened T` would never see it).
+    UnknownTemplate {
+        event: String,
+        name: String,
+        suggestion: Option<String>,
+    },
 }
 
 impl PayloadError {
@@ -58,6 +65,7 @@ impl PayloadError {
         match self {
             PayloadError::NotAnObject { .. } => None,
             PayloadError::Missing { key, .. } | PayloadError::WrongType { key, .. } => Some(key),
+            PayloadError::UnknownTemplate { .. } => Some("template"),
         }
     }
 }
@@ -86,6 +94,20 @@ impl fmt::Display for PayloadError {
                 f,
                 "key `{key}` of event `{event}` must be {expected}, found {found}"
             ),
+            PayloadError::UnknownTemplate {
+                event,
+                name,
+                suggestion,
+            } => {
+                write!(
+                    f,
+                    "event `{event}` names template {name:?}, which the project does not declare"
+                )?;
+                match suggestion {
+                    Some(s) => write!(f, " (did you mean {s:?}?)"),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -111,7 +133,46 @@ impl Schema {
                 let empty = serde_json::Value::Object(serde_json::Map::new());
                 def.validate_payload(payload.unwrap_or(&empty), self)
             }
+            None if TRACKING_EVENTS.contains(&event) => self.check_tracking(event, payload),
             None => Ok(()),
+        }
+    }
+
+    /// `email_opened` and `email_clicked` carry `{"template": "NAME"}`
+    /// (DESIGN.md §2): a template of the project.
+    fn check_tracking(
+        &self,
+        event: &str,
+        payload: Option<&serde_json::Value>,
+    ) -> Result<(), PayloadError> {
+        let template = payload.and_then(|p| p.get("template"));
+        match template {
+            Some(serde_json::Value::String(name)) => {
+                if self.templates.iter().any(|t| &t.name == name) {
+                    return Ok(());
+                }
+                let suggestion = flowc_syntax::suggest::closest(
+                    name,
+                    self.templates.iter().map(|t| t.name.as_str()),
+                )
+                .map(str::to_string);
+                Err(PayloadError::UnknownTemplate {
+                    event: event.to_string(),
+                    name: name.clone(),
+                    suggestion,
+                })
+            }
+            None | Some(serde_json::Value::Null) => Err(PayloadError::Missing {
+                event: event.to_string(),
+                key: "template".into(),
+                expected: "a template's name".into(),
+            }),
+            Some(other) => Err(PayloadError::WrongType {
+                event: event.to_string(),
+                key: "template".into(),
+                expected: "a template's name".into(),
+                found: shown(other),
+            }),
         }
     }
 }
@@ -166,6 +227,10 @@ impl EventDef {
         Ok(())
     }
 }
+
+/// The engagement events whose payload names a template, checked without
+/// a declaration.
+const TRACKING_EVENTS: [&str; 2] = ["email_opened", "email_clicked"];
 
 /// Whether a (non-null) JSON value is one of type `ty`: `int` a JSON
 /// integer; `decimal` any JSON number; `text` a string; `bool` `true` or
@@ -357,7 +422,7 @@ mod tests {
     }
 
     #[test]
-    fn an_undeclared_event_takes_anything() {
+    fn an_undeclared_event_takes_anything_but_engagement_names_a_template() {
         let schema = Schema {
             events: vec![paid()],
             ..schema()
@@ -368,6 +433,44 @@ mod tests {
                 .is_ok()
         );
         assert!(schema.check_event_payload("paid", None).is_err());
+        // The engagement events name a template of the project.
+        let mut with_template = schema.clone();
+        with_template.templates.push(crate::ir::TemplateDef {
+            name: "seminar_autoreply".into(),
+            kind: crate::ir::TemplateKind::Transactional,
+            subject: String::new(),
+            body: String::new(),
+            html: None,
+            from: None,
+            reply_to: None,
+            span: Span::default(),
+        });
+        assert_eq!(
+            with_template
+                .check_event_payload(
+                    "email_opened",
+                    Some(&json!({"template": "seminar_autoreplyy"}))
+                )
+                .map_err(|e| e.to_string()),
+            Err(
+                "event `email_opened` names template \"seminar_autoreplyy\", which the project \
+                 does not declare (did you mean \"seminar_autoreply\"?)"
+                    .to_string()
+            )
+        );
+        assert!(
+            with_template
+                .check_event_payload(
+                    "email_clicked",
+                    Some(&json!({"template": "seminar_autoreply"}))
+                )
+                .is_ok()
+        );
+        assert!(
+            with_template
+                .check_event_payload("email_opened", None)
+                .is_err()
+        );
         let e = schema
             .check_event_payload("paid", Some(&json!({"amount": "x", "on": "2025-01-01"})))
             .err();
