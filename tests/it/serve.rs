@@ -12,13 +12,12 @@
 
 use crate::support::db::Db;
 use crate::support::pg;
+use crate::support::serve::{Answer, Served, agent, answer};
 use crate::support::world::{World, text};
 use flowc::mail::token::{self, Purpose, Secret};
 use hmac::{KeyInit, Mac};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "a serve test secret: 32 bytes at least, surely";
@@ -186,177 +185,61 @@ fn prepare(world: &World, db: &Db) -> Vec<Mail> {
     found
 }
 
-/// A running `flowc serve`, killed when dropped.
-struct Served {
-    child: Child,
-    base: String,
-    /// What it printed after the line saying where it listens.
-    lines: mpsc::Receiver<String>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts `flowc serve` on `db` (a free port), waiting until it listens.
 fn serve(world: &World, db: &Db) -> Served {
     let mail_dir = world.path("mail");
-    let mut child = world
-        .command(
-            &[
-                "serve",
-                "--db",
-                &db.arg(),
-                "rules",
-                "--listen",
-                "127.0.0.1:0",
-                "--public-url",
-                PUBLIC,
-                "--mail-dir",
-                &mail_dir.to_string_lossy(),
-            ],
-            &[("FLOWC_SECRET", SECRET)],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("flowc serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let base = loop {
-        match lines.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) => {
-                if let Some(url) = line.strip_prefix("flowc serve: listening on ") {
-                    break url.trim().to_string();
-                }
-            }
-            Err(_) => {
-                if let Ok(Some(status)) = child.try_wait() {
-                    let mut err = String::new();
-                    if let Some(mut e) = child.stderr.take() {
-                        let _ = e.read_to_string(&mut err);
-                    }
-                    panic!("flowc serve exited ({status}): {err}");
-                }
-                assert!(Instant::now() < deadline, "flowc serve did not listen");
-            }
-        }
-    };
-    // Its stderr is drained so that it never blocks on a full pipe.
-    if let Some(mut err) = child.stderr.take() {
-        std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = err.read_to_end(&mut sink);
-        });
-    }
-    Served { child, base, lines }
+    Served::start(world.command(
+        &[
+            "serve",
+            "--db",
+            &db.arg(),
+            "rules",
+            "--listen",
+            "127.0.0.1:0",
+            "--public-url",
+            PUBLIC,
+            "--mail-dir",
+            &mail_dir.to_string_lossy(),
+        ],
+        &[("FLOWC_SECRET", SECRET)],
+    ))
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
-/// An answer: status, the headers asked for, and the body as text.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{}: {e}", self.body))
-    }
-}
-
-fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
-    let mut response = response.unwrap_or_else(|e| panic!("request failed: {e}"));
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let body = response
-        .body_mut()
-        .read_to_vec()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    Answer {
-        status: response.status().as_u16(),
-        headers,
-        body,
-    }
-}
-
-impl Served {
-    fn get(&self, path: &str) -> Answer {
-        answer(agent().get(format!("{}{path}", self.base)).call())
-    }
-
-    fn post(&self, path: &str, body: &str) -> Answer {
-        answer(
-            agent()
-                .post(format!("{}{path}", self.base))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .send(body),
-        )
-    }
-
-    /// POST `body` signed at `t` with `secret`, with extra headers.
-    fn signed(
-        &self,
-        path: &str,
-        body: &str,
-        t: i64,
-        secret: &str,
-        headers: &[(&str, &str)],
-    ) -> Answer {
-        let mut request = agent()
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .header("x-flowc-signature", signature(secret, t, body));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        answer(request.send(body))
-    }
-
+/// What these tests send besides GETs and forms: signed webhooks.
+trait Webhooks {
     /// POST `body` signed now with the server's secret.
+    fn hook(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> Answer;
+
+    /// `127.0.0.1:PORT`, to connect to.
+    fn port_address(&self) -> String;
+}
+
+impl Webhooks for Served {
     fn hook(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
-        self.signed(path, body, now(), SECRET, headers)
+        signed(self, path, body, now(), SECRET, headers)
     }
 
     fn port_address(&self) -> String {
         self.base.trim_start_matches("http://").to_string()
     }
+}
+
+/// POST `body` signed at `t` with `secret`, with extra headers.
+fn signed(
+    served: &Served,
+    path: &str,
+    body: &str,
+    t: i64,
+    secret: &str,
+    headers: &[(&str, &str)],
+) -> Answer {
+    let signature = signature(secret, t, body);
+    let mut all = vec![
+        ("content-type", "application/json"),
+        ("x-flowc-signature", signature.as_str()),
+    ];
+    all.extend_from_slice(headers);
+    served.post_with(path, &all, body)
 }
 
 fn now() -> i64 {
@@ -556,15 +439,15 @@ fn opt_out(db: &Db, served: &Served, mails: &[Mail]) {
         ),
     ] {
         assert_eq!(served.get(&format!("/u/{bad}")).status, 404);
-        let a = served.post(&format!("/u/{bad}"), "List-Unsubscribe=One-Click");
+        let a = served.post_form(&format!("/u/{bad}"), &[("List-Unsubscribe", "One-Click")]);
         assert_eq!(a.status, 404, "{}", a.body);
     }
     assert_eq!(db.suppressions(), Vec::<String>::new());
     // RFC 8058's one-click POST; again: nothing more.
     for _ in 0..2 {
-        let done = served.post(
+        let done = served.post_form(
             &format!("/u/{}", yamada.unsubscribe),
-            "List-Unsubscribe=One-Click",
+            &[("List-Unsubscribe", "One-Click")],
         );
         assert_eq!(done.status, 200, "{}", done.body);
         assert!(done.body.contains("y***@example.jp"), "{}", done.body);
@@ -636,7 +519,7 @@ fn webhooks(db: &Db, served: &Served) {
         (now() - 301, SECRET),
         (now() + 400, SECRET),
     ] {
-        let a = served.signed("/hooks/paid", body, t, secret, &[]);
+        let a = signed(served, "/hooks/paid", body, t, secret, &[]);
         assert_eq!(a.status, 401, "{}", a.body);
         assert!(a.json()["error"].is_string());
     }
@@ -760,7 +643,8 @@ fn webhooks(db: &Db, served: &Served) {
     ] {
         assert_eq!(served.hook("/bounces", body, &[]).status, 400, "{body}");
     }
-    let stale = served.signed(
+    let stale = signed(
+        served,
         "/bounces",
         r#"{"address": "y@example.jp", "kind": "hard"}"#,
         now() - 1000,

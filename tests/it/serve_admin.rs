@@ -16,12 +16,10 @@
 use crate::support::browser::{self, Browser};
 use crate::support::db::Db;
 use crate::support::pg;
+use crate::support::serve::{Answer, Served, agent, answer, wait_until};
 use crate::support::world::{World, text};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SECRET: &str = "an admin test secret: 32 bytes at least, surely";
 const TOKEN: &str = "the-admin-token-of-the-tests-0123456789";
@@ -152,21 +150,6 @@ fn prepare(world: &World, db: &Db) {
     );
 }
 
-/// A running `flowc serve`, killed when dropped.
-struct Served {
-    child: Child,
-    base: String,
-    /// Its first lines of output.
-    said: Vec<String>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts `flowc serve` on `db` (a free port), with the admin token when
 /// `admin`, waiting until it listens.
 fn serve(world: &World, db: &Db, admin: bool) -> Served {
@@ -190,86 +173,20 @@ fn serve(world: &World, db: &Db, admin: bool) -> Served {
     if admin {
         command.env("FLOWC_ADMIN_TOKEN", TOKEN);
     }
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("flowc serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut said = Vec::new();
-    let base = loop {
-        match lines.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) => {
-                said.push(line.clone());
-                if let Some(url) = line.strip_prefix("flowc serve: listening on ") {
-                    break url.trim().to_string();
-                }
-            }
-            Err(_) => {
-                if let Ok(Some(status)) = child.try_wait() {
-                    let mut err = String::new();
-                    if let Some(mut e) = child.stderr.take() {
-                        let _ = e.read_to_string(&mut err);
-                    }
-                    panic!("flowc serve exited ({status}): {err}");
-                }
-                assert!(Instant::now() < deadline, "flowc serve did not listen");
-            }
-        }
-    };
+    let mut served = Served::start(command);
     // What it says right after (whether the admin pages are on).
-    while let Ok(line) = lines.recv_timeout(Duration::from_millis(300)) {
-        said.push(line);
+    while let Ok(line) = served.lines.recv_timeout(Duration::from_millis(300)) {
+        served.said.push(line);
     }
-    std::thread::spawn(move || for _ in lines {});
-    if let Some(mut err) = child.stderr.take() {
-        std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = err.read_to_end(&mut sink);
-        });
-    }
-    Served { child, base, said }
+    served
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
+/// The value of the hidden `csrf` input of a page.
+trait Csrf {
+    fn csrf(&self) -> String;
 }
 
-/// An answer: status, headers and the body as text.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{}: {e}", self.body))
-    }
-
-    /// The value of the hidden `csrf` input of the page.
+impl Csrf for Answer {
     fn csrf(&self) -> String {
         let at = self
             .body
@@ -277,30 +194,6 @@ impl Answer {
             .unwrap_or_else(|| panic!("no CSRF token in {}", self.body))
             + "name=\"csrf\" value=\"".len();
         self.body[at..].chars().take_while(|c| *c != '"').collect()
-    }
-}
-
-fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
-    let mut response = response.unwrap_or_else(|e| panic!("request failed: {e}"));
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let body = response
-        .body_mut()
-        .read_to_vec()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    Answer {
-        status: response.status().as_u16(),
-        headers,
-        body,
     }
 }
 
@@ -312,42 +205,36 @@ enum As<'a> {
     Cookie(&'a str),
 }
 
-impl Served {
-    fn get(&self, path: &str, who: As) -> Answer {
-        let mut request = agent().get(format!("{}{path}", self.base));
-        match who {
-            As::Nobody => {}
-            As::Bearer(t) => request = request.header("authorization", format!("Bearer {t}")),
-            As::Cookie(c) => request = request.header("cookie", c),
+impl As<'_> {
+    /// The header that says so, if any.
+    fn header(self) -> Option<(&'static str, String)> {
+        match self {
+            As::Nobody => None,
+            As::Bearer(t) => Some(("authorization", format!("Bearer {t}"))),
+            As::Cookie(c) => Some(("cookie", c.to_string())),
         }
-        answer(request.call())
     }
+}
 
-    fn post(&self, path: &str, who: As, content_type: &str, body: &str) -> Answer {
-        let mut request = agent()
-            .post(format!("{}{path}", self.base))
-            .header("content-type", content_type);
-        match who {
-            As::Nobody => {}
-            As::Bearer(t) => request = request.header("authorization", format!("Bearer {t}")),
-            As::Cookie(c) => request = request.header("cookie", c),
-        }
-        answer(request.send(body))
-    }
+/// Requests to the admin side, as someone.
+trait AdminRequests {
+    fn get_as(&self, path: &str, who: As) -> Answer;
+
+    fn post_as(&self, path: &str, who: As, content_type: &str, body: &str) -> Answer;
 
     fn form(&self, path: &str, who: As, body: &str) -> Answer {
-        self.post(path, who, "application/x-www-form-urlencoded", body)
+        self.post_as(path, who, "application/x-www-form-urlencoded", body)
     }
 
     fn api(&self, path: &str) -> Value {
-        let a = self.get(path, As::Bearer(TOKEN));
+        let a = self.get_as(path, As::Bearer(TOKEN));
         assert_eq!(a.status, 200, "{path}: {}", a.body);
         assert_eq!(a.header("content-type"), Some("application/json"), "{path}");
         a.json()
     }
 
     fn page(&self, path: &str, who: As) -> Answer {
-        let a = self.get(path, who);
+        let a = self.get_as(path, who);
         assert_eq!(a.status, 200, "{path}: {}", a.body);
         assert_eq!(
             a.header("content-type"),
@@ -361,6 +248,21 @@ impl Served {
             "{path}"
         );
         a
+    }
+}
+
+impl AdminRequests for Served {
+    fn get_as(&self, path: &str, who: As) -> Answer {
+        let header = who.header();
+        let headers: Vec<(&str, &str)> = header.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        self.get_with(path, &headers)
+    }
+
+    fn post_as(&self, path: &str, who: As, content_type: &str, body: &str) -> Answer {
+        let header = who.header();
+        let mut headers = vec![("content-type", content_type)];
+        headers.extend(header.iter().map(|(n, v)| (*n, v.as_str())));
+        self.post_with(path, &headers, body)
     }
 }
 
@@ -380,15 +282,6 @@ fn log_in(served: &Served, next: &str) -> (String, String) {
         .to_string();
     let pair = set.split(';').next().unwrap_or_default().trim().to_string();
     (pair, set)
-}
-
-/// Waits until `done` holds (the engine of `serve` works meanwhile).
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// A message's id in the outbox, by recipient and template.
@@ -416,9 +309,9 @@ fn admin(world: &World, db: &Db, served: &Served) {
     let tanaka = mail_to(world, "tanaka@example.jp");
     let smith = mail_to(world, "smith@example.com");
     let open = link(&tanaka, "o").expect("an open image");
-    assert_eq!(served.get(&open, As::Nobody).status, 200);
+    assert_eq!(served.get_as(&open, As::Nobody).status, 200);
     let click = link(&smith, "c").expect("a tracked link");
-    assert_eq!(served.get(&click, As::Nobody).status, 302);
+    assert_eq!(served.get_as(&click, As::Nobody).status, 302);
     // An open recorded by another program, naming only the template: it
     // counts for the latest such message to the record.
     let out = world.flowc(&[
@@ -434,7 +327,7 @@ fn admin(world: &World, db: &Db, served: &Served) {
     assert!(out.status.success(), "{}", text(&out.stderr));
     // serve's engine ends the runs whose message was seen; the counts are
     // compared once it has processed every event.
-    eventually("the engine sees the opens and the click", || {
+    wait_until("the engine sees the opens and the click", || {
         db.count(&format!(
             "SELECT count(*) FROM {{s}}flow_events WHERE processed <> {}",
             db.truth()
@@ -447,7 +340,7 @@ fn admin(world: &World, db: &Db, served: &Served) {
 
     // Nobody: the pages go to the login page (coming back afterwards),
     // the API answers 401; a wrong token is refused alike.
-    let a = served.get("/rules/welcome", As::Nobody);
+    let a = served.get_as("/rules/welcome", As::Nobody);
     assert_eq!(a.status, 303);
     assert_eq!(a.header("location"), Some("/login?next=%2Frules%2Fwelcome"));
     for path in [
@@ -459,16 +352,20 @@ fn admin(world: &World, db: &Db, served: &Served) {
         "/api/outbox",
         "/api/suppressions",
     ] {
-        let a = served.get(path, As::Nobody);
+        let a = served.get_as(path, As::Nobody);
         assert_eq!(a.status, 401, "{path}");
         assert!(a.header("www-authenticate").is_some(), "{path}");
         assert!(a.json()["error"].is_string(), "{path}");
-        assert_eq!(served.get(path, As::Bearer("wrong")).status, 401, "{path}");
+        assert_eq!(
+            served.get_as(path, As::Bearer("wrong")).status,
+            401,
+            "{path}"
+        );
     }
-    assert_eq!(served.get("/", As::Bearer("wrong")).status, 401);
+    assert_eq!(served.get_as("/", As::Bearer("wrong")).status, 401);
     assert_eq!(
         served
-            .get("/", As::Cookie("flowc_admin=v1.9999999999.x.y"))
+            .get_as("/", As::Cookie("flowc_admin=v1.9999999999.x.y"))
             .status,
         303,
         "a forged session"
@@ -639,10 +536,10 @@ fn admin(world: &World, db: &Db, served: &Served) {
         "/records/nosuch/1",
         "/records/contact/abc",
     ] {
-        let a = served.get(path, As::Bearer(TOKEN));
+        let a = served.get_as(path, As::Bearer(TOKEN));
         assert_eq!(a.status, 404, "{path}");
         assert!(a.body.contains("Not found"), "{path}: {}", a.body);
-        let api = served.get(&format!("/api{path}"), As::Bearer(TOKEN));
+        let api = served.get_as(&format!("/api{path}"), As::Bearer(TOKEN));
         assert_eq!(api.status, 404, "/api{path}");
         assert_eq!(api.json()["error"], "not found");
     }
@@ -689,7 +586,7 @@ fn admin(world: &World, db: &Db, served: &Served) {
     assert!(csrf.len() >= 20, "{csrf}");
     assert!(page.body.contains("/outbox/"));
     assert_eq!(served.page("/suppressions", session).csrf(), csrf);
-    let json = served.get("/api/rules", session);
+    let json = served.get_as("/api/rules", session);
     assert_eq!(json.status, 200);
 
     // A cookie POST without the CSRF token (or with a wrong one) is
@@ -734,7 +631,7 @@ fn admin(world: &World, db: &Db, served: &Served) {
     ));
     let api_resolve = format!("/api/outbox/{yamada_id}/resolve");
     let body = r#"{"resolution": "sent"}"#;
-    let a = served.post(&api_resolve, session, "application/json", body);
+    let a = served.post_as(&api_resolve, session, "application/json", body);
     assert_eq!(a.status, 403, "{}", a.body);
     assert_eq!(status_of(db, yamada_id), "unconfirmed");
     let a = answer(
@@ -748,16 +645,16 @@ fn admin(world: &World, db: &Db, served: &Served) {
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.json()["status"], "sent");
     assert_eq!(status_of(db, yamada_id), "sent");
-    let a = served.post(&api_resolve, As::Bearer(TOKEN), "application/json", body);
+    let a = served.post_as(&api_resolve, As::Bearer(TOKEN), "application/json", body);
     assert_eq!(a.status, 409, "{}", a.body);
-    let a = served.post(
+    let a = served.post_as(
         "/api/outbox/999999/resolve",
         As::Bearer(TOKEN),
         "application/json",
         body,
     );
     assert_eq!(a.status, 404, "{}", a.body);
-    let a = served.post(
+    let a = served.post_as(
         &api_resolve,
         As::Bearer(TOKEN),
         "application/json",
@@ -797,7 +694,7 @@ fn admin(world: &World, db: &Db, served: &Served) {
     );
     assert_eq!(a.status, 303, "{}", a.body);
     assert!(suppressed().is_empty());
-    let a = served.post(
+    let a = served.post_as(
         "/api/suppressions",
         As::Bearer(TOKEN),
         "application/json",
@@ -809,7 +706,7 @@ fn admin(world: &World, db: &Db, served: &Served) {
         served.api("/api/suppressions")["suppressions"][0]["address"],
         "tanaka@example.jp"
     );
-    let a = served.post(
+    let a = served.post_as(
         "/api/suppressions/remove",
         As::Bearer(TOKEN),
         "application/json",
@@ -817,7 +714,7 @@ fn admin(world: &World, db: &Db, served: &Served) {
     );
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.json()["was"], "complained");
-    let a = served.post(
+    let a = served.post_as(
         "/api/suppressions/remove",
         As::Bearer(TOKEN),
         "application/json",
@@ -945,7 +842,7 @@ fn the_admin_side_is_off_without_the_token() {
         "{:?}",
         served.said
     );
-    let unknown = served.get("/no/such/page", As::Nobody);
+    let unknown = served.get_as("/no/such/page", As::Nobody);
     assert_eq!(unknown.status, 404);
     for path in [
         "/",
@@ -966,7 +863,7 @@ fn the_admin_side_is_off_without_the_token() {
         "/api/suppressions",
     ] {
         for who in [As::Nobody, As::Bearer(TOKEN), As::Bearer("")] {
-            let a = served.get(path, who);
+            let a = served.get_as(path, who);
             assert_eq!(a.status, 404, "{path}: {}", a.body);
             // The very page of any path that does not exist.
             assert_eq!(a.body, unknown.body, "{path}");
@@ -976,7 +873,7 @@ fn the_admin_side_is_off_without_the_token() {
     assert_eq!(a.status, 404);
     assert_eq!(a.body, unknown.body);
     assert!(a.header("set-cookie").is_none());
-    let a = served.post(
+    let a = served.post_as(
         "/api/suppressions",
         As::Bearer(TOKEN),
         "application/json",
@@ -1074,7 +971,7 @@ fn the_admin_pages_work_in_a_browser() {
     browser.click("button[type=submit]");
     browser.wait_text("will get no more marketing email");
     shot("unsubscribe-2-done");
-    eventually("the opt-out is stored", || {
+    wait_until("the opt-out is stored", || {
         db.rows("SELECT reason FROM flow_suppressions WHERE address = 'yamada@example.jp'")
             == ["unsubscribed"]
     });

@@ -13,14 +13,12 @@
 
 use crate::support::db::Db;
 use crate::support::pg;
+use crate::support::serve::{Served, wait_until};
 use crate::support::smtp;
 use crate::support::world::{World, text};
 use flowc::mail::token::{self, Purpose, Secret};
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SECRET: &str = "an approvals test secret: 32 bytes at least";
 const PUBLIC: &str = "https://flow.example.jp";
@@ -234,145 +232,27 @@ fn prepare(world: &World, db: &Db) -> Vec<Mail> {
     found
 }
 
-/// A running `flowc serve`, killed when dropped.
-struct Served {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts `flowc serve` on `db` (a free port, the engine looking for work
 /// every second), waiting until it listens.
 fn serve(world: &World, db: &Db) -> Served {
     let mail_dir = world.path("mail");
-    let mut child = world
-        .command(
-            &[
-                "serve",
-                "--db",
-                &db.arg(),
-                "rules",
-                "--listen",
-                "127.0.0.1:0",
-                "--public-url",
-                PUBLIC,
-                "--mail-dir",
-                &mail_dir.to_string_lossy(),
-                "--interval",
-                "1",
-            ],
-            &[("FLOWC_SECRET", SECRET)],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("flowc serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let base = loop {
-        match lines.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) => {
-                if let Some(url) = line.strip_prefix("flowc serve: listening on ") {
-                    break url.trim().to_string();
-                }
-            }
-            Err(_) => {
-                if let Ok(Some(status)) = child.try_wait() {
-                    let mut err = String::new();
-                    if let Some(mut e) = child.stderr.take() {
-                        let _ = e.read_to_string(&mut err);
-                    }
-                    panic!("flowc serve exited ({status}): {err}");
-                }
-                assert!(Instant::now() < deadline, "flowc serve did not listen");
-            }
-        }
-    };
-    // Its output is drained so that it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    if let Some(mut err) = child.stderr.take() {
-        std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = err.read_to_end(&mut sink);
-        });
-    }
-    Served { child, base }
-}
-
-/// An answer: status and body.
-struct Answer {
-    status: u16,
-    body: String,
-}
-
-fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
-    let mut response = response.unwrap_or_else(|e| panic!("request failed: {e}"));
-    let body = response
-        .body_mut()
-        .read_to_vec()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    Answer {
-        status: response.status().as_u16(),
-        body,
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
-impl Served {
-    fn get(&self, path: &str) -> Answer {
-        answer(agent().get(format!("{}{path}", self.base)).call())
-    }
-
-    fn post(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        let body: String = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        answer(
-            agent()
-                .post(format!("{}{path}", self.base))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .send(body),
-        )
-    }
-}
-
-/// `application/x-www-form-urlencoded` as a browser writes a value.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    Served::start(world.command(
+        &[
+            "serve",
+            "--db",
+            &db.arg(),
+            "rules",
+            "--listen",
+            "127.0.0.1:0",
+            "--public-url",
+            PUBLIC,
+            "--mail-dir",
+            &mail_dir.to_string_lossy(),
+            "--interval",
+            "1",
+        ],
+        &[("FLOWC_SECRET", SECRET)],
+    ))
 }
 
 /// The value of the page's hidden `check` field.
@@ -382,15 +262,6 @@ fn check_field(page: &str) -> String {
         .unwrap_or_else(|| panic!("no check field in {page}"));
     let rest = &page[at + "name=\"check\" value=\"".len()..];
     rest[..rest.find('"').expect("the value's end")].to_string()
-}
-
-/// Waits (at most a minute) until `done` says so.
-fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn secret() -> Secret {
@@ -551,7 +422,7 @@ fn decide_from_the_links(world: &World, db: &Db) {
         ),
     ] {
         assert_eq!(served.get(&format!("/a/{bad}")).status, 404, "{bad}");
-        let a = served.post(
+        let a = served.post_form(
             &format!("/a/{bad}"),
             &[("decision", "approve"), ("check", &check)],
         );
@@ -564,15 +435,18 @@ fn decide_from_the_links(world: &World, db: &Db) {
         vec![("decision", "approve"), ("check", "x")],
         vec![("decision", "approve"), ("check", &tanaka)],
     ] {
-        assert_eq!(served.post(&format!("/a/{tanaka}"), &fields).status, 403);
+        assert_eq!(
+            served.post_form(&format!("/a/{tanaka}"), &fields).status,
+            403
+        );
     }
     let sato_check = check_field(&served.get(&format!("/a/{sato}")).body);
-    let crossed = served.post(
+    let crossed = served.post_form(
         &format!("/a/{tanaka}"),
         &[("decision", "approve"), ("check", &sato_check)],
     );
     assert_eq!(crossed.status, 403, "{}", crossed.body);
-    let bad = served.post(
+    let bad = served.post_form(
         &format!("/a/{tanaka}"),
         &[("decision", "maybe"), ("check", &check)],
     );
@@ -581,7 +455,7 @@ fn decide_from_the_links(world: &World, db: &Db) {
 
     // Approve with a comment: recorded with who and when; the run goes on.
     let comment = "OK です <b>& go</b>\n二行目";
-    let done = served.post(
+    let done = served.post_form(
         &format!("/a/{tanaka}"),
         &[
             ("decision", "approve"),
@@ -620,7 +494,7 @@ fn decide_from_the_links(world: &World, db: &Db) {
     }
     assert!(!decided.body.contains("<form"), "{}", decided.body);
     // A second POST changes nothing.
-    let again = served.post(
+    let again = served.post_form(
         &format!("/a/{tanaka}"),
         &[("decision", "reject"), ("comment", "no"), ("check", &check)],
     );
@@ -636,7 +510,7 @@ fn decide_from_the_links(world: &World, db: &Db) {
     );
 
     // Reject without a comment: the run's `on reject` runs.
-    let done = served.post(
+    let done = served.post_form(
         &format!("/a/{sato}"),
         &[
             ("decision", "reject"),

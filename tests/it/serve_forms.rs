@@ -9,10 +9,8 @@
 use crate::support::browser::{self, Browser};
 use crate::support::db::Db;
 use crate::support::pg;
+use crate::support::serve::{Answer, Served};
 use crate::support::world::World;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "a forms test secret: 32 bytes at least, surely";
@@ -44,19 +42,6 @@ rule reply_to_seminar
 end
 "#;
 
-/// A running `flowc serve`, killed when dropped.
-struct Served {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Installs change capture (and, on PostgreSQL, the tables), adds the
 /// contact that forms find, and starts `flowc serve` on a free port.
 fn start(world: &World, db: &Db) -> Served {
@@ -67,127 +52,31 @@ fn start(world: &World, db: &Db) -> Served {
     world.ok(&["run", "--db", &db_arg, "rules"]);
     db.sql("INSERT INTO contact (id, name, email) VALUES (1, '山田', 'Yamada@Example.jp')");
     let mail_dir = world.path("mail");
-    let mut child = world
-        .command(
-            &[
-                "serve",
-                "--db",
-                &db_arg,
-                "rules",
-                "--listen",
-                "127.0.0.1:0",
-                "--mail-dir",
-                &mail_dir.to_string_lossy(),
-            ],
-            &[("FLOWC_SECRET", SECRET)],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("flowc serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let base = loop {
-        match lines.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) => {
-                if let Some(url) = line.strip_prefix("flowc serve: listening on ") {
-                    break url.trim().to_string();
-                }
-            }
-            Err(_) => {
-                if let Ok(Some(status)) = child.try_wait() {
-                    let mut err = String::new();
-                    if let Some(mut e) = child.stderr.take() {
-                        let _ = e.read_to_string(&mut err);
-                    }
-                    panic!("flowc serve exited ({status}): {err}");
-                }
-                assert!(Instant::now() < deadline, "flowc serve did not listen");
-            }
-        }
-    };
-    // Its output is drained so that it never blocks on a full pipe.
-    std::thread::spawn(move || while lines.recv().is_ok() {});
-    if let Some(mut err) = child.stderr.take() {
-        std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = err.read_to_end(&mut sink);
-        });
-    }
-    Served { child, base }
+    Served::start(world.command(
+        &[
+            "serve",
+            "--db",
+            &db_arg,
+            "rules",
+            "--listen",
+            "127.0.0.1:0",
+            "--mail-dir",
+            &mail_dir.to_string_lossy(),
+        ],
+        &[("FLOWC_SECRET", SECRET)],
+    ))
 }
 
-/// An answer: status, `Location`, and the body as text.
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    body: String,
-}
-
-impl Served {
-    /// POSTs `body` to `path` with `content_type`.
-    fn post_as(&self, path: &str, content_type: &str, body: &[u8]) -> Answer {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into();
-        let mut response = agent
-            .post(format!("{}{path}", self.base))
-            .header("content-type", content_type)
-            .send(body)
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
-        let location = response
-            .headers()
-            .get("location")
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let body = response
-            .body_mut()
-            .read_to_vec()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default();
-        Answer {
-            status: response.status().as_u16(),
-            location,
-            body,
-        }
-    }
-
+/// Submitting a form as a browser does.
+trait Submit {
     /// POSTs a form's fields, percent-encoded as a browser does.
-    fn submit(&self, form: &str, fields: &[(&str, &str)]) -> Answer {
-        let body: String = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        self.post_as(
-            &format!("/forms/{form}"),
-            "application/x-www-form-urlencoded",
-            body.as_bytes(),
-        )
-    }
+    fn submit(&self, form: &str, fields: &[(&str, &str)]) -> Answer;
 }
 
-/// `application/x-www-form-urlencoded` encoding of one name or value.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+impl Submit for Served {
+    fn submit(&self, form: &str, fields: &[(&str, &str)]) -> Answer {
+        self.post_form(&format!("/forms/{form}"), fields)
+    }
 }
 
 /// The `form_submitted` payloads, oldest first.
@@ -249,7 +138,7 @@ fn forms(world: &World, db: &Db, served: &Served) {
         ],
     );
     assert_eq!(a.status, 303, "{}", a.body);
-    assert_eq!(a.location.as_deref(), Some("https://example.jp/thanks"));
+    assert_eq!(a.header("location"), Some("https://example.jp/thanks"));
     assert_eq!(
         contacts(db),
         [
@@ -292,7 +181,7 @@ fn forms(world: &World, db: &Db, served: &Served) {
     );
     assert_eq!(a.status, 200, "{}", a.body);
     assert!(a.body.contains("Thank you"), "{}", a.body);
-    assert_eq!(a.location, None);
+    assert_eq!(a.header("location"), None);
     assert_eq!(
         contacts(db),
         [
@@ -398,7 +287,7 @@ fn forms(world: &World, db: &Db, served: &Served) {
         ),
         ("application/json", br#"{"name": "a", "email": "a@b.jp"}"#),
     ] {
-        let a = served.post_as("/forms/seminar", content_type, body);
+        let a = served.post("/forms/seminar", content_type, body);
         assert_eq!(a.status, 400, "{content_type} {body:?}: {}", a.body);
     }
     // An unknown form: 404.

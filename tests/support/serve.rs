@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 /// A running `flowc serve`, killed when dropped.
@@ -11,8 +11,29 @@ pub struct Served {
     child: Child,
     /// `http://127.0.0.1:PORT`, as it printed.
     pub base: String,
+    /// What it printed up to the line saying where it listens, that line
+    /// included.
+    pub said: Vec<String>,
     /// What it printed after the line saying where it listens.
-    pub lines: mpsc::Receiver<String>,
+    pub lines: Lines,
+}
+
+/// Lines a process printed, in order, as they come: an
+/// `mpsc::Receiver` that threads may share (as they share a `Served`).
+pub struct Lines(Mutex<mpsc::Receiver<String>>);
+
+impl Lines {
+    pub fn try_recv(&self) -> Result<String, mpsc::TryRecvError> {
+        self.receiver().try_recv()
+    }
+
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<String, mpsc::RecvTimeoutError> {
+        self.receiver().recv_timeout(timeout)
+    }
+
+    fn receiver(&self) -> MutexGuard<'_, mpsc::Receiver<String>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Drop for Served {
@@ -40,9 +61,11 @@ impl Served {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(120);
+        let mut said = Vec::new();
         let base = loop {
             match lines.recv_timeout(Duration::from_millis(200)) {
                 Ok(line) => {
+                    said.push(line.clone());
                     if let Some(url) = line.strip_prefix("flowc serve: listening on ") {
                         break url.trim().to_string();
                     }
@@ -66,7 +89,12 @@ impl Served {
                 let _ = err.read_to_end(&mut sink);
             });
         }
-        Served { child, base, lines }
+        Served {
+            child,
+            base,
+            said,
+            lines: Lines(Mutex::new(lines)),
+        }
     }
 
     /// Sends SIGTERM and waits (at most 30 s) for the process to end: its
@@ -110,12 +138,27 @@ impl Served {
 
     /// POST these form fields, encoded as a browser does.
     pub fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        answer(
-            agent()
-                .post(self.url(path))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .send(form(fields)),
-        )
+        self.post(path, "application/x-www-form-urlencoded", form(fields))
+    }
+
+    /// POST `body` (text or bytes) as `content_type`.
+    pub fn post(&self, path: &str, content_type: &str, body: impl AsRef<[u8]>) -> Answer {
+        self.post_with(path, &[("content-type", content_type)], body)
+    }
+
+    /// POST `body` with these headers (in this order; the content type
+    /// among them, if any).
+    pub fn post_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl AsRef<[u8]>,
+    ) -> Answer {
+        let mut request = agent().post(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        answer(request.send(body.as_ref()))
     }
 
     fn url(&self, path: &str) -> String {
@@ -132,12 +175,13 @@ pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(30)))
+        .timeout_global(Some(Duration::from_secs(60)))
         .build()
         .into()
 }
 
 /// An answer: status, headers and the body as text.
+#[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
@@ -213,7 +257,7 @@ pub fn free_port() -> u16 {
 }
 
 /// Waits (at most a minute) until `done` says so.
-pub fn wait_until(what: &str, done: impl Fn() -> bool) {
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
