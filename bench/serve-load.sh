@@ -78,6 +78,10 @@ before=$(count email_opened)
 echo "== tracking: GET /o/TOKEN, $CONN connections, 2 threads, $DUR"
 wrk -t2 -c"$CONN" -d"$DUR" --latency -s opens.lua "http://127.0.0.1:$PORT" | sed -n '1,20p'
 echo "email_opened events recorded: $(( $(count email_opened) - before ))"
+# The engine's backlog: events recorded but not yet processed by the rules,
+# right after the load and as the engine catches up.
+pending() { python3 -c "import sqlite3;print(sqlite3.connect('crm.sqlite').execute('SELECT count(*) FROM flow_events WHERE processed = 0').fetchone()[0])"; }
+echo "events not yet processed by the engine: $(pending) right after, $(sleep 5; pending) 5 s later, $(sleep 10; pending) 15 s later"
 # Signed webhooks: one body signed now (valid for 300 s), sent again and again.
 BODY='{"on": "contact:1", "data": {"amount": 1200}}'
 T=$(date +%s)
