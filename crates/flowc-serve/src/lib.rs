@@ -34,6 +34,7 @@
 
 pub mod admin;
 pub mod approvals;
+pub mod checkpoint;
 pub mod forms;
 pub mod hooks;
 pub mod pages;

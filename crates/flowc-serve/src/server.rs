@@ -117,6 +117,7 @@ pub fn serve(
     shutdown: Shutdown,
 ) -> Result<(), String> {
     let writer = Writer::start(open.clone())?;
+    crate::checkpoint::start(open.clone())?;
     let schema = Arc::new(config.schema);
     let console = admin::Console::new(
         config.secrets.sessions,

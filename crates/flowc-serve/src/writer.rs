@@ -172,6 +172,12 @@ impl Writer {
     /// Starts the writer thread on a store from `open`; an error when the
     /// first connection fails.
     pub fn start(open: Opener) -> Result<Writer, String> {
+        // Its commits never checkpoint: the checkpointer thread does.
+        let open: Opener = Arc::new(move || {
+            let store = open()?;
+            store.web().leave_checkpoints().map_err(|e| e.to_string())?;
+            Ok(store)
+        });
         let (jobs, queue) = mpsc::channel(QUEUE);
         let (ready, started) = std::sync::mpsc::channel();
         std::thread::Builder::new()

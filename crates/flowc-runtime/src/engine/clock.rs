@@ -42,6 +42,10 @@ enum Item {
 /// How many due items one transaction processes.
 const BATCH: usize = 256;
 
+/// The least time a batch holds the write lock before it gives way to
+/// waiting requests (see `process_batch`).
+const SLICE: std::time::Duration = std::time::Duration::from_millis(4);
+
 impl Engine {
     /// Moves the clock to `t`, or to the stored clock if another process
     /// has already moved it further: the clock never goes backwards.
@@ -139,7 +143,11 @@ impl Engine {
     /// Processes due items in order in one transaction. Items due at the
     /// batch's first time all go; a later one goes only while nothing done
     /// so far wrote a change or an event, which must be processed before
-    /// anything due later (the rest stays due for the next batch).
+    /// anything due later (the rest stays due for the next batch). A batch
+    /// also ends once it has had its [`SLICE`] and requests wait for the
+    /// write lock it holds (`Store::others_wait`: `flowc serve` on SQLite):
+    /// they wait for a slice, not for a whole batch, and the engine still
+    /// gets its share of the lock under a flood of requests.
     fn process_batch(&self, batch: &[(i64, Item)]) -> Result<(), EngineError> {
         let Some(&(first_time, _)) = batch.first() else {
             return Ok(());
@@ -170,6 +178,7 @@ impl Engine {
     }
 
     fn process_items(&self, batch: &[(i64, Item)], first_time: i64) -> Result<(), EngineError> {
+        let started = std::time::Instant::now();
         let quiet = self.activity()?;
         for &(time, item) in batch {
             if time != first_time && self.activity()? != quiet {
@@ -179,6 +188,9 @@ impl Engine {
                 Item::Event(seq) => self.on_event(seq)?,
                 Item::Timer(run) => self.wake(run, time)?,
                 Item::Sweep(rule) => self.sweep(flowc_check::ir::RuleId(rule))?,
+            }
+            if started.elapsed() >= SLICE && self.db.others_wait() {
+                break;
             }
         }
         Ok(())

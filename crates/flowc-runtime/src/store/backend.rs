@@ -52,6 +52,13 @@ pub trait Store: super::delivery::Outbox {
     }
     /// Housekeeping for when nothing is due (SQLite: a checkpoint).
     fn when_idle(&self) -> DbResult<()>;
+    /// Whether a writer whose callers wait for its commit (`flowc
+    /// serve`'s requests) waits for the lock this unit of work holds: a
+    /// batch then ends early, leaving the rest due for the next one.
+    /// SQLite has one write lock; PostgreSQL locks rows, so never.
+    fn others_wait(&self) -> bool {
+        false
+    }
     /// The read-only questions `flowc test` asks of this store.
     fn inspect(&self) -> &dyn super::inspection::Inspect;
     /// The read-only questions of `flowc stats`, `flowc graph --db` and

@@ -60,6 +60,9 @@ impl Store for Sqlite {
     fn when_idle(&self) -> DbResult<()> {
         Ok(state::checkpoint(&self.conn)?)
     }
+    fn others_wait(&self) -> bool {
+        tx::priority_waiting()
+    }
     fn inspect(&self) -> &dyn super::inspection::Inspect {
         self
     }

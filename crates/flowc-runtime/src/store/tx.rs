@@ -67,6 +67,11 @@ fn begin_polling(conn: &Connection) -> rusqlite::Result<()> {
     }
 }
 
+/// Whether a priority writer of this process waits for the write lock.
+pub fn priority_waiting() -> bool {
+    WAITING_FIRST.load(Ordering::Acquire) > 0
+}
+
 /// `BEGIN IMMEDIATE` for background work: after any priority writer
 /// waiting in this process.
 pub fn begin_background(conn: &Connection) -> rusqlite::Result<()> {

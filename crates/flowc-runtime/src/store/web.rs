@@ -172,6 +172,11 @@ pub trait Web {
     /// Forgets `Idempotency-Key`s first used before `before` (wall-clock
     /// seconds); how many.
     fn forget_keys(&self, before: i64) -> Result<usize, OutboxError>;
+    /// From now on this connection's commits never copy the write-ahead
+    /// log into the database (SQLite's automatic checkpoint, which would
+    /// make the requests of the commit that crosses its threshold wait for
+    /// it); another connection does it (`flowc serve`'s checkpointer).
+    fn leave_checkpoints(&self) -> Result<(), OutboxError>;
 }
 
 /// Decodes `flow_outbox.links` (a JSON array of URLs, or nothing), naming
@@ -305,6 +310,12 @@ impl Web for Sqlite {
             .connection()
             .prepare_cached("DELETE FROM flow_idempotency_keys WHERE at < ?1")?
             .execute([before])?)
+    }
+
+    fn leave_checkpoints(&self) -> Result<(), OutboxError> {
+        Ok(self
+            .connection()
+            .pragma_update(None, "wal_autocheckpoint", 0)?)
     }
 }
 
@@ -458,6 +469,23 @@ fn find_by(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `flowc serve`'s writer leaves checkpoints to its checkpointer: its
+    /// commits must never copy the log themselves.
+    #[test]
+    fn a_connection_that_leaves_checkpoints_never_checkpoints_on_commit() {
+        let conn = Connection::open_in_memory().expect("memory db");
+        crate::store::state::configure(&conn).expect("configured");
+        let store = crate::store::sqlite::Sqlite::new(conn).expect("store");
+        let threshold = |s: &crate::store::sqlite::Sqlite| -> i64 {
+            s.connection()
+                .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+                .expect("pragma")
+        };
+        assert!(threshold(&store) > 0);
+        store.leave_checkpoints().expect("left");
+        assert_eq!(threshold(&store), 0);
+    }
 
     #[test]
     fn a_complaint_outranks_everything_a_bounce_all_but_a_complaint() {

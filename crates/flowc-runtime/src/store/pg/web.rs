@@ -108,6 +108,11 @@ impl Web for Pg {
         Ok(done)
     }
 
+    /// PostgreSQL writes its own checkpoints in the background.
+    fn leave_checkpoints(&self) -> Result<()> {
+        Ok(())
+    }
+
     fn forget_keys(&self, before: i64) -> Result<usize> {
         let s = self.state();
         let n = self.client().execute(
