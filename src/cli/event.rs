@@ -15,9 +15,12 @@ use std::process::ExitCode;
 ///   flowc event --db postgresql://sales@db/crm form_submitted --on contact:42
 ///   flowc event --db crm.sqlite paid --on invoice:7 --data '{"amount": 5000}' rules/
 ///
-/// Given the project's files (as `flowc run` takes them), a declared event
-/// (`event paid on invoice { amount: int }`) refuses a payload without a
-/// required key or with a value of the wrong type, and records nothing.
+/// A declared event (`event paid on invoice { amount: int }`) refuses a
+/// payload without a required key or with a value of the wrong type, and
+/// records nothing; `email_opened` and `email_clicked` must name a
+/// template of the project. It is checked against the project's files when
+/// given (as `flowc run` takes them), else against the rules `flowc run`
+/// last ran on the database (none yet: nothing is checked).
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -39,7 +42,8 @@ pub struct Args {
     #[arg(long, value_name = "NAME", default_value = "flowc")]
     state_schema: String,
     /// The project's .flow files or folders: a declared event's payload is
-    /// checked against its declaration before anything is recorded.
+    /// checked against its declaration before anything is recorded
+    /// (default: the rules `flowc run` last ran on the database).
     #[arg(value_name = "PATH")]
     paths: Vec<std::path::PathBuf>,
 }
@@ -73,6 +77,10 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     };
     let conn = super::open_db(&path)?;
     check_target(&conn, &table, id).map_err(|e| format!("--on {}: {e}", args.on))?;
+    if args.paths.is_empty() {
+        let last = crate::store::versions::last_project(&conn).map_err(|e| e.to_string())?;
+        declared_last(last.as_deref(), &args.name, &table, &data)?;
+    }
     let at = match &args.at {
         Some(t) => crate::engine::parse_time(t, super::db_zone(&conn))?,
         None => super::db_clock(&conn)?,
@@ -86,6 +94,30 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         crate::time::format_datetime(at, super::db_zone(&conn))
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Without the project's PATHs: the payload checked against the project
+/// the engine last ran on this database with (none yet, or one that no
+/// longer checks: nothing to check against).
+fn declared_last(
+    snapshot: Option<&str>,
+    name: &str,
+    table: &str,
+    data: &serde_json::Value,
+) -> Result<(), String> {
+    let Some(project) = snapshot.and_then(crate::project::Project::from_snapshot) else {
+        return Ok(());
+    };
+    let checked = project.check();
+    if checked.has_errors() {
+        return Ok(());
+    }
+    declared(&checked.program.schema, name, table, data).map_err(|e| {
+        format!(
+            "{e}\n(checked against the rules flowc last ran on this database; give the \
+             project's PATHs to check against others)"
+        )
+    })
 }
 
 /// A declared event's record and payload: refused (naming the key and
@@ -156,6 +188,11 @@ fn on_postgres(
         return Err("--state-schema needs a name".into());
     }
     pg::state::migrate(&mut client, state).map_err(|e| format!("{pg}: {e}"))?;
+    if args.paths.is_empty() {
+        let store = super::open::store(std::path::Path::new(&args.db), state)?;
+        let last = store.last_project().map_err(|e| format!("{pg}: {e}"))?;
+        declared_last(last.as_deref(), &args.name, table, data)?;
+    }
     let (clock, zone) = pg::events::engine_time(&mut client, state).map_err(failed)?;
     let zone = zone
         .and_then(|z| crate::time::parse_zone(&z))

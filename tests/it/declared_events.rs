@@ -184,10 +184,18 @@ fn flowc_event_records_a_good_payload_and_the_typed_rule_runs() {
     assert_eq!(w.count("SELECT count(*) FROM flow_events"), 2);
 }
 
+/// Without the project's PATHs and before any `flowc run` on the
+/// database, there is nothing to check against: any object is recorded.
 #[test]
 fn without_the_project_flowc_event_records_any_object() {
     let w = world();
-    let out = w.flowc(&[
+    let out = event_without_paths(&w, "{}");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(w.count("SELECT count(*) FROM flow_events"), 1);
+}
+
+fn event_without_paths(w: &World, data: &str) -> std::process::Output {
+    w.flowc(&[
         "event",
         "--db",
         "crm.sqlite",
@@ -195,8 +203,33 @@ fn without_the_project_flowc_event_records_any_object() {
         "--on",
         "invoice:1",
         "--data",
-        "{}",
-    ]);
+        data,
+    ])
+}
+
+/// Without the project's PATHs, once `flowc run` has run the rules on the
+/// database, a payload is checked against those rules (DESIGN.md §11:
+/// `flowc event` refuses a payload that does not fit), saying so.
+#[test]
+fn without_paths_flowc_event_checks_against_the_rules_last_run() {
+    let w = world();
+    w.run(&["--now", "2025-04-01T09:00"]);
+    let out = event_without_paths(&w, r#"{"on": "2025-04-01"}"#);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains(
+            "--data: the payload of event `paid` has no key `amount`, which is required (an int); \
+             nothing was recorded"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains("checked against the rules flowc last ran on this database"),
+        "{said}"
+    );
+    assert_eq!(w.count("SELECT count(*) FROM flow_events"), 0);
+    let out = event_without_paths(&w, r#"{"amount": 5, "on": "2025-04-01"}"#);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(w.count("SELECT count(*) FROM flow_events"), 1);
 }

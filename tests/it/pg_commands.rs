@@ -141,6 +141,39 @@ fn the_inspection_commands_show_the_same_on_postgres_as_on_sqlite() {
     let (world, url) = seminar(server, "inspect");
     sign_ups(&world, &url);
 
+    // Without the project's PATHs, `flowc event` checks a payload against
+    // the rules flowc last ran on the database, on both alike.
+    let refused = same_error(
+        &world,
+        &url,
+        &["event"],
+        &[
+            "payment_received",
+            "--on",
+            "contact:1",
+            "--data",
+            r#"{"amount": "1,000"}"#,
+        ],
+    );
+    assert!(
+        refused.contains("key `amount` of event `payment_received` must be an int")
+            && refused.contains("checked against the rules flowc last ran on this database"),
+        "{refused}"
+    );
+    let refused = same_error(
+        &world,
+        &url,
+        &["event"],
+        &[
+            "email_opened",
+            "--on",
+            "contact:1",
+            "--data",
+            r#"{"template": "autoreplyy"}"#,
+        ],
+    );
+    assert!(refused.contains("did you mean \"autoreply\"?"), "{refused}");
+
     let stats = same(&world, &url, &["stats"], &[]);
     assert!(stats.starts_with("rule "), "{stats}");
     assert_eq!(

@@ -60,6 +60,9 @@ impl Engine {
         if self.options.dry_run {
             return Ok(());
         }
+        if !self.options.project_text.is_empty() {
+            self.db.remember_project(&self.options.project_text)?;
+        }
         for rule in &self.program.rules {
             self.db.remember_version(
                 &rule.version,

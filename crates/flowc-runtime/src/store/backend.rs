@@ -284,6 +284,12 @@ pub trait Store: super::delivery::Outbox {
     fn remember_version(&self, version: &str, rule: &str, project: &str, at: i64) -> DbResult<()>;
     /// The project text a rule version was compiled from.
     fn version_project(&self, rule: &str, version: &str) -> DbResult<Option<String>>;
+    /// Keeps the snapshot of the project the engine last opened this
+    /// database with (`flow_meta`), when it differs from the one kept.
+    fn remember_project(&self, project: &str) -> DbResult<()>;
+    /// The project snapshot the engine last opened this database with:
+    /// what `flowc event` checks a payload against when given no project.
+    fn last_project(&self) -> DbResult<Option<String>>;
     /// The audit lines that pass `filter`, oldest first (`flowc log`).
     fn read_log(&self, filter: &Filter) -> DbResult<Vec<Entry>>;
     /// Every rule that ever had a version (`flowc log` suggests from them).

@@ -18,6 +18,25 @@ fn sqlite() -> Box<dyn Store> {
     Box::new(store)
 }
 
+/// The project the engine last opened the database with is kept, the
+/// newest replacing the one before (`flowc event` checks payloads against
+/// it).
+fn the_last_project_is_kept(db: &dyn Store) {
+    assert_eq!(db.last_project().expect("read"), None);
+    db.remember_project("{\"snapshot\": 1}").expect("kept");
+    db.remember_project("{\"snapshot\": 1}")
+        .expect("kept again");
+    assert_eq!(
+        db.last_project().expect("read").as_deref(),
+        Some("{\"snapshot\": 1}")
+    );
+    db.remember_project("{\"snapshot\": 2}").expect("replaced");
+    assert_eq!(
+        db.last_project().expect("read").as_deref(),
+        Some("{\"snapshot\": 2}")
+    );
+}
+
 /// A check, by name: it takes a fresh store and panics if it fails.
 pub type Check = (&'static str, fn(&dyn Store));
 
@@ -35,6 +54,7 @@ pub const CHECKS: &[Check] = &[
         waits_are_found_by_what_they_await,
     ),
     ("events_in_time_order", events_in_time_order),
+    ("the_last_project_is_kept", the_last_project_is_kept),
     ("effects_are_idempotent", effects_are_idempotent),
     (
         "becomes_remembers_per_rule_and_row",

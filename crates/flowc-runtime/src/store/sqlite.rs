@@ -391,6 +391,12 @@ impl Store for Sqlite {
     fn version_project(&self, rule: &str, version: &str) -> DbResult<Option<String>> {
         Ok(versions::project(&self.conn, rule, version)?)
     }
+    fn remember_project(&self, project: &str) -> DbResult<()> {
+        Ok(versions::remember_project(&self.conn, project)?)
+    }
+    fn last_project(&self) -> DbResult<Option<String>> {
+        Ok(versions::last_project(&self.conn)?)
+    }
     fn read_log(&self, filter: &Filter) -> DbResult<Vec<Entry>> {
         Ok(log::read(&self.conn, filter)?)
     }

@@ -28,6 +28,30 @@ pub fn project(conn: &Connection, rule: &str, version: &str) -> rusqlite::Result
     .optional()
 }
 
+/// `flow_meta`'s key for the project the engine last opened the database
+/// with.
+const LAST_PROJECT: &str = "project";
+
+/// Keeps `project` as the last project, unless it is the one kept.
+pub fn remember_project(conn: &Connection, project: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO flow_meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value <> excluded.value",
+    )?
+    .execute(params![LAST_PROJECT, project])?;
+    Ok(())
+}
+
+/// The project the engine last opened the database with.
+pub fn last_project(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT value FROM flow_meta WHERE key = ?1",
+        [LAST_PROJECT],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
 /// Every rule name the engine ever ran, by name.
 pub fn rule_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     conn.prepare("SELECT DISTINCT rule FROM flow_versions ORDER BY rule")?

@@ -580,6 +580,30 @@ pub fn version_project(c: &mut Conn, s: &str, rule: &str, version: &str) -> R<Op
     .transpose()
 }
 
+/// Keeps `project` in `flow_meta` as the last project, unless it is the
+/// one kept.
+pub fn remember_project(c: &mut Conn, s: &str, project: &str) -> R<()> {
+    c.execute(
+        &format!(
+            "INSERT INTO {s}.flow_meta (key, value) VALUES ('project', $1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value
+             WHERE {s}.flow_meta.value IS DISTINCT FROM excluded.value"
+        ),
+        &[&project],
+    )?;
+    Ok(())
+}
+
+/// The project the engine last opened the database with.
+pub fn last_project(c: &mut Conn, s: &str) -> R<Option<String>> {
+    c.query_opt(
+        &format!("SELECT value FROM {s}.flow_meta WHERE key = 'project'"),
+        &[],
+    )?
+    .map(|r| r.try_get(0))
+    .transpose()
+}
+
 /// Every rule name the engine ever ran, by name.
 pub fn rule_names(c: &mut Conn, s: &str) -> R<Vec<String>> {
     c.query(

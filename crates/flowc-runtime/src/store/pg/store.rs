@@ -762,6 +762,12 @@ impl Store for Pg {
             at,
         )?)
     }
+    fn remember_project(&self, project: &str) -> DbResult<()> {
+        Ok(effects::remember_project(&mut self.c(), &self.s, project)?)
+    }
+    fn last_project(&self) -> DbResult<Option<String>> {
+        Ok(effects::last_project(&mut self.c(), &self.s)?)
+    }
     fn version_project(&self, rule: &str, version: &str) -> DbResult<Option<String>> {
         Ok(effects::version_project(
             &mut self.c(),
