@@ -42,6 +42,7 @@ mod serve;
 mod serve_admin;
 mod serve_approvals;
 mod serve_demo;
+mod serve_shared;
 mod serve_forms;
 mod signing;
 mod suppression;

@@ -12,10 +12,9 @@
 
 use crate::support::db::Db;
 use crate::support::pg;
-use crate::support::serve::{Answer, Served, agent, answer};
+use crate::support::serve::{Answer, Served, agent, answer, now, signature};
 use crate::support::world::{World, text};
 use flowc::mail::token::{self, Purpose, Secret};
-use hmac::{KeyInit, Mac};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -240,25 +239,6 @@ fn signed(
     ];
     all.extend_from_slice(headers);
     served.post_with(path, &all, body)
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// `t=T,v1=HEX` as docs/serve.md tells a sender to compute it.
-fn signature(secret: &str, t: i64, body: &str) -> String {
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
-    mac.update(format!("{t}.{body}").as_bytes());
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("t={t},v1={hex}")
 }
 
 fn secret() -> Secret {

@@ -302,3 +302,25 @@ pub fn link_tokens(text: &str, prefix: &str) -> Vec<String> {
     }
     found
 }
+
+/// `X-Flowc-Signature` for `body` signed at `t` (Unix seconds) with
+/// `secret`: `t=T,v1=HEX`, HEX the HMAC-SHA256 of `"T." + body`.
+pub fn signature(secret: &str, t: i64, body: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(format!("{t}.{body}").as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t={t},v1={hex}")
+}
+
+/// Wall-clock Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
