@@ -12,7 +12,7 @@
 
 use crate::support::db::Db;
 use crate::support::pg;
-use crate::support::serve::{Answer, Served, agent, answer, now, signature};
+use crate::support::serve::{self, Answer, Served, agent, answer, now, signature};
 use crate::support::world::{World, text};
 use flowc::mail::token::{self, Purpose, Secret};
 use std::io::{Read, Write};
@@ -186,20 +186,11 @@ fn prepare(world: &World, db: &Db) -> Vec<Mail> {
 
 /// Starts `flowc serve` on `db` (a free port), waiting until it listens.
 fn serve(world: &World, db: &Db) -> Served {
-    let mail_dir = world.path("mail");
-    Served::start(world.command(
-        &[
-            "serve",
-            "--db",
-            &db.arg(),
-            "rules",
-            "--listen",
-            "127.0.0.1:0",
-            "--public-url",
-            PUBLIC,
-            "--mail-dir",
-            &mail_dir.to_string_lossy(),
-        ],
+    let mail_dir = world.path("mail").to_string_lossy().into_owned();
+    Served::start(serve::command(
+        world,
+        db,
+        &["--public-url", PUBLIC, "--mail-dir", &mail_dir],
         &[("FLOWC_SECRET", SECRET)],
     ))
 }

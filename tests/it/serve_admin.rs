@@ -16,7 +16,7 @@
 use crate::support::browser::{self, Browser};
 use crate::support::db::Db;
 use crate::support::pg;
-use crate::support::serve::{Answer, Served, agent, answer, wait_until};
+use crate::support::serve::{self, Answer, Served, agent, answer, wait_until};
 use crate::support::world::{World, text};
 use serde_json::Value;
 use std::time::Duration;
@@ -153,20 +153,11 @@ fn prepare(world: &World, db: &Db) {
 /// Starts `flowc serve` on `db` (a free port), with the admin token when
 /// `admin`, waiting until it listens.
 fn serve(world: &World, db: &Db, admin: bool) -> Served {
-    let mail_dir = world.path("mail");
-    let mut command = world.command(
-        &[
-            "serve",
-            "--db",
-            &db.arg(),
-            "rules",
-            "--listen",
-            "127.0.0.1:0",
-            "--public-url",
-            PUBLIC,
-            "--mail-dir",
-            &mail_dir.to_string_lossy(),
-        ],
+    let mail_dir = world.path("mail").to_string_lossy().into_owned();
+    let mut command = serve::command(
+        world,
+        db,
+        &["--public-url", PUBLIC, "--mail-dir", &mail_dir],
         &[("FLOWC_SECRET", SECRET)],
     );
     command.env_remove("FLOWC_ADMIN_TOKEN");

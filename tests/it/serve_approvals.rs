@@ -13,7 +13,7 @@
 
 use crate::support::db::Db;
 use crate::support::pg;
-use crate::support::serve::{Served, wait_until};
+use crate::support::serve::{self, Served, wait_until};
 use crate::support::smtp;
 use crate::support::world::{World, text};
 use flowc::mail::token::{self, Purpose, Secret};
@@ -235,19 +235,15 @@ fn prepare(world: &World, db: &Db) -> Vec<Mail> {
 /// Starts `flowc serve` on `db` (a free port, the engine looking for work
 /// every second), waiting until it listens.
 fn serve(world: &World, db: &Db) -> Served {
-    let mail_dir = world.path("mail");
-    Served::start(world.command(
+    let mail_dir = world.path("mail").to_string_lossy().into_owned();
+    Served::start(serve::command(
+        world,
+        db,
         &[
-            "serve",
-            "--db",
-            &db.arg(),
-            "rules",
-            "--listen",
-            "127.0.0.1:0",
             "--public-url",
             PUBLIC,
             "--mail-dir",
-            &mail_dir.to_string_lossy(),
+            &mail_dir,
             "--interval",
             "1",
         ],

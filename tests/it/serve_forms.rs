@@ -9,7 +9,7 @@
 use crate::support::browser::{self, Browser};
 use crate::support::db::Db;
 use crate::support::pg;
-use crate::support::serve::{Answer, Served};
+use crate::support::serve::{self, Answer, Served};
 use crate::support::world::World;
 use std::time::{Duration, Instant};
 
@@ -51,18 +51,11 @@ fn start(world: &World, db: &Db) -> Served {
     }
     world.ok(&["run", "--db", &db_arg, "rules"]);
     db.sql("INSERT INTO contact (id, name, email) VALUES (1, '山田', 'Yamada@Example.jp')");
-    let mail_dir = world.path("mail");
-    Served::start(world.command(
-        &[
-            "serve",
-            "--db",
-            &db_arg,
-            "rules",
-            "--listen",
-            "127.0.0.1:0",
-            "--mail-dir",
-            &mail_dir.to_string_lossy(),
-        ],
+    let mail_dir = world.path("mail").to_string_lossy().into_owned();
+    Served::start(serve::command(
+        world,
+        db,
+        &["--mail-dir", &mail_dir],
         &[("FLOWC_SECRET", SECRET)],
     ))
 }

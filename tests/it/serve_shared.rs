@@ -5,7 +5,7 @@
 
 use crate::support::db::Db;
 use crate::support::pg;
-use crate::support::serve::{Served, now, signature, wait_until};
+use crate::support::serve::{self, Served, now, signature, wait_until};
 use crate::support::smtp;
 use crate::support::world::World;
 
@@ -36,19 +36,10 @@ end
 const PAYMENTS: i64 = 24;
 
 fn serve(world: &World, db: &Db, smtp: &smtp::Server) -> Served {
-    Served::start(world.command(
-        &[
-            "serve",
-            "--db",
-            &db.arg(),
-            "rules",
-            "--listen",
-            "127.0.0.1:0",
-            "--smtp",
-            &smtp.url(),
-            "--interval",
-            "1",
-        ],
+    Served::start(serve::command(
+        world,
+        db,
+        &["--smtp", &smtp.url(), "--interval", "1"],
         &[("FLOWC_SECRET", SECRET)],
     ))
 }

@@ -170,6 +170,20 @@ impl Served {
     }
 }
 
+/// `flowc serve --db DB rules --listen 127.0.0.1:0 EXTRA…` in `world`'s
+/// folder with these environment variables (a free port), not started.
+pub fn command(
+    world: &super::world::World,
+    db: &super::db::Db,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Command {
+    let db = db.arg();
+    let mut args = vec!["serve", "--db", &db, "rules", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    world.command(&args, env)
+}
+
 /// A client that follows no redirects and treats no status as an error.
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
