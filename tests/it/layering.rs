@@ -1,6 +1,7 @@
 //! The storage boundary holds: outside `crates/flowc-runtime/src/store/`,
-//! no source file has SQL text (test modules at a file's end excepted,
-//! where tests set up a database the way another program would). A new
+//! no source file has SQL text (test modules excepted, at a file's end or
+//! a whole file that says `#![cfg(test)]`, where tests set up a database
+//! the way another program would). A new
 //! backend is then one new set of store modules, and nothing else changes.
 
 use std::path::{Path, PathBuf};
@@ -48,10 +49,11 @@ fn sql_literals(line: &str) -> Vec<String> {
         .collect()
 }
 
-/// `file:line: literal` for SQL text in a file before its test module.
+/// `file:line: literal` for SQL text in a file before its test module
+/// (`#[cfg(test)]`), or before `#![cfg(test)]` in a file of tests.
 fn offences(path: &Path, text: &str) -> Vec<String> {
     text.lines()
-        .take_while(|l| l.trim() != "#[cfg(test)]")
+        .take_while(|l| !matches!(l.trim(), "#[cfg(test)]" | "#![cfg(test)]"))
         .enumerate()
         .flat_map(|(i, line)| {
             sql_literals(line)

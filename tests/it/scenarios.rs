@@ -514,8 +514,18 @@ fn scenario_5_invoice_reminders_wait_for_the_owners_approval() {
         r#"INSERT INTO "user" (id, name, email, role) VALUES (1, '佐藤', 'sato@example.jp', 'sales');
          INSERT INTO account (id, name, email, owner) VALUES (1, 'ABC', 'abc@example.jp', 1), (2, 'XYZ', 'xyz@example.jp', 1);"#,
         |w| {
-            w.event("invoice_sent", "account:1", "{}", None);
-            w.event("invoice_sent", "account:2", "{}", None);
+            w.event(
+                "invoice_sent",
+                "account:1",
+                r#"{"invoice": "INV-001"}"#,
+                None,
+            );
+            w.event(
+                "invoice_sent",
+                "account:2",
+                r#"{"invoice": "INV-002"}"#,
+                None,
+            );
             w.event(
                 "reply_received",
                 "account:2",

@@ -91,7 +91,12 @@ fn a_rejected_runs_last_log_line_says_rejected() {
         "INSERT INTO user (id, name, email, role) VALUES (1, '佐藤', 'sato@example.jp', 'sales');
          INSERT INTO account (id, name, email, owner) VALUES (1, '株式会社DEF', 'def@example.jp', 1);",
     );
-    w.event("invoice_sent", "account:1", "{}", Some("2025-04-01T09:00"));
+    w.event(
+        "invoice_sent",
+        "account:1",
+        r#"{"invoice": "INV-001"}"#,
+        Some("2025-04-01T09:00"),
+    );
     w.run(&["--now", "2025-04-01T09:00"]);
     w.run(&["--now", "2025-04-04T10:00"]);
     w.ok(&["approvals", "--db", "crm.sqlite", "reject", "1"]);

@@ -4,6 +4,8 @@
 //! engine on SQLite (what `flow_runs`, the outbox and the log hold), and as
 //! `test` blocks run by the tester on both expression backends.
 
+#![cfg(test)]
+
 use super::{Advance, Engine, Options};
 use flowc_jit::compiled::Backend;
 
