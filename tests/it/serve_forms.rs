@@ -286,6 +286,15 @@ fn forms(world: &World, db: &Db, served: &Served) {
     // An unknown form: 404.
     let a = served.submit("seminr", &[("name", "x"), ("email", "x@example.jp")]);
     assert_eq!(a.status, 404, "{}", a.body);
+    // Opening the form's address: 405, a page saying it takes POSTs.
+    let a = served.get("/forms/seminar");
+    assert_eq!(a.status, 405, "{}", a.body);
+    assert_eq!(a.header("allow"), Some("POST"));
+    assert!(
+        a.body.contains("This address takes form submissions"),
+        "{}",
+        a.body
+    );
     assert_eq!(events(), 3);
     assert_eq!(db.count("SELECT count(*) FROM contact"), 3);
 

@@ -133,6 +133,24 @@ pub fn form_thanks() -> Response {
     )
 }
 
+/// `GET /forms/NAME` (someone opened the form's address): `405`, saying
+/// the address takes submissions from a form on a web page.
+pub fn form_takes_posts() -> Response {
+    let mut response = page(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "送信先です / Form submissions only",
+        html! {
+            h1 { "フォームの送信先です / This address takes form submissions" }
+            p { "このアドレスはウェブページのフォームから送信された内容を受け付けます。フォームのページからお送りください。" }
+            p.en lang="en" { "It takes what a form on a web page posts here. Please send the form from its page." }
+        },
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
 /// `POST /forms/NAME` for a form the project does not declare.
 pub fn no_such_form() -> Response {
     page(

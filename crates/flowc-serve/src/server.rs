@@ -93,7 +93,10 @@ pub fn router(app: Arc<App>) -> Router {
             get(public::opt_out_page).post(public::opt_out),
         )
         .route("/a/{token}", get(approvals::page).post(approvals::decide))
-        .route("/forms/{name}", post(forms::submit))
+        .route(
+            "/forms/{name}",
+            post(forms::submit).get(|| async { pages::form_takes_posts() }),
+        )
         .route("/hooks/{event}", post(hooks::hook))
         .route("/bounces", post(hooks::bounce))
         .merge(admin::routes())

@@ -38,6 +38,17 @@ fn check_form(cx: &mut Checker, d: &ast::FormDecl) -> Option<ir::FormDef> {
         }
     };
     let def = cx.schema.record(record);
+    if d.by.name == "id" {
+        // Every record has an id, but a form must not find rows by it:
+        // anyone could post any id and change that row.
+        cx.report(Problem::FormByType {
+            span: d.by.span,
+            record: def.name.clone(),
+            field: "id".into(),
+            ty: "id".into(),
+        });
+        return None;
+    }
     let Some(by_field) = def.field_named(&d.by.name) else {
         let fields: Vec<String> = def.fields.iter().map(|f| f.name.clone()).collect();
         let suggestion =

@@ -1054,6 +1054,17 @@ impl Problem {
                 record,
                 field,
                 ty,
+            } if ty == "id" => Diagnostic::error(
+                "E0515",
+                format!("a form cannot find a `{record}` by its `{field}`"),
+                Label::new(*span, "anyone could post any id and change that record"),
+            )
+            .with_hint("find the record by a field people type in a form, such as `email`"),
+            FormByType {
+                span,
+                record,
+                field,
+                ty,
             } => Diagnostic::error(
                 "E0515",
                 format!("a form cannot find a `{record}` by `{field}`, a `{ty}`"),
