@@ -121,6 +121,34 @@ async fn view<T: Send + 'static>(
     }
 }
 
+/// Answers a view that is always there (a list, the dashboard): `load`
+/// its data, then `page` or `json` it.
+async fn always<T: Send + 'static>(
+    app: &App,
+    face: Face,
+    headers: &HeaderMap,
+    uri: &Uri,
+    load: fn(&Shared, &dyn Store) -> Result<T, String>,
+    page: fn(&App, &Who, &Uri, T) -> Response,
+    json: fn(&App, T) -> Value,
+) -> Response {
+    let load = move |s: &Shared, store: &dyn Store| load(s, store).map(Some);
+    view(app, face, headers, uri, load, page, json).await
+}
+
+/// The handlers of an [`always`] view: its page and its `/api/` twin.
+macro_rules! always_view {
+    ($page:ident, $api:ident, $load:ident, $html:ident, $json:ident) => {
+        pub async fn $page(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
+            always(&app, Face::Page, &headers, &uri, $load, $html, $json).await
+        }
+
+        pub async fn $api(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
+            always(&app, Face::Api, &headers, &uri, $load, $html, $json).await
+        }
+    };
+}
+
 fn db(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
@@ -466,31 +494,7 @@ fn rules_json(_app: &App, lines: Vec<RuleLine>) -> Value {
     json!({ "rules": lines.iter().map(rule_line_json).collect::<Vec<_>>() })
 }
 
-pub async fn dashboard(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
-    view(
-        &app,
-        Face::Page,
-        &headers,
-        &uri,
-        |s, store| load_rules(s, store).map(Some),
-        rules_html,
-        rules_json,
-    )
-    .await
-}
-
-pub async fn rules_api(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
-    view(
-        &app,
-        Face::Api,
-        &headers,
-        &uri,
-        |s, store| load_rules(s, store).map(Some),
-        rules_html,
-        rules_json,
-    )
-    .await
-}
+always_view!(dashboard, rules_api, load_rules, rules_html, rules_json);
 
 // ------------------------------------------------------------ `/rules/NAME`
 
@@ -1172,14 +1176,16 @@ struct Listing<T> {
     titles: Named,
 }
 
-fn load_approvals(shared: &Shared, store: &dyn Store) -> Result<Listing<ApprovalRow>, String> {
-    let rows = store.admin().approval_list(LIMIT).map_err(db)?;
+/// `rows` with the titles of the records they name (`name` adds a row's).
+fn listing<T>(
+    shared: &Shared,
+    store: &dyn Store,
+    rows: Vec<T>,
+    name: impl Fn(&mut Titles<'_>, &T) -> Result<(), String>,
+) -> Result<Listing<T>, String> {
     let mut titles = Titles::new(&shared.schema, store);
-    for a in &rows {
-        titles.add(&a.approver_table, a.approver_id)?;
-        if let (Some(t), Some(i)) = (&a.subject_table, a.subject_id) {
-            titles.add(t, i)?;
-        }
+    for row in &rows {
+        name(&mut titles, row)?;
     }
     Ok(Listing {
         rows,
@@ -1187,23 +1193,67 @@ fn load_approvals(shared: &Shared, store: &dyn Store) -> Result<Listing<Approval
     })
 }
 
+/// Adds the title of `table #id` when the row names one.
+fn add_some(
+    titles: &mut Titles<'_>,
+    table: &Option<String>,
+    id: Option<i64>,
+) -> Result<(), String> {
+    match (table, id) {
+        (Some(t), Some(i)) => titles.add(t, i),
+        _ => Ok(()),
+    }
+}
+
+fn load_approvals(shared: &Shared, store: &dyn Store) -> Result<Listing<ApprovalRow>, String> {
+    let rows = store.admin().approval_list(LIMIT).map_err(db)?;
+    listing(shared, store, rows, |titles, a| {
+        titles.add(&a.approver_table, a.approver_id)?;
+        add_some(titles, &a.subject_table, a.subject_id)
+    })
+}
+
+/// A list's page: its heading, what stands above the list, then the list
+/// (`None` when there is nothing to list) or `none`, saying so.
+fn list_page(
+    who: &Who,
+    path: &str,
+    title: &str,
+    above: Markup,
+    none: &str,
+    list: Option<Markup>,
+) -> Response {
+    layout::page(
+        who,
+        path,
+        title,
+        html! {
+            h1 { (title) }
+            (above)
+            @match list {
+                Some(list) => (list),
+                None => p.muted { (none) },
+            }
+        },
+    )
+}
+
 fn approvals_html(app: &App, who: &Who, _uri: &Uri, l: Listing<ApprovalRow>) -> Response {
     let pending = l.rows.iter().filter(|a| a.status == "pending").count();
-    layout::page(
+    list_page(
         who,
         "/approvals",
         "承認 / Approvals",
         html! {
-            h1 { "承認 / Approvals" }
             p { "未決定 / Pending: " strong { (pending) } }
             p.note {
                 "決定は承認者へのメールのリンクから、または flowc approvals --approve / --reject で行います。"
                 br;
                 span lang="en" { "Approvers decide from the link in their email, or with flowc approvals --approve / --reject." }
             }
-            @if l.rows.is_empty() { p.muted { "承認の依頼はありません。 / No approval was asked for." } }
-            @else { (approvals_table(&l.rows, &l.titles, zone(app))) }
         },
+        "承認の依頼はありません。 / No approval was asked for.",
+        (!l.rows.is_empty()).then(|| approvals_table(&l.rows, &l.titles, zone(app))),
     )
 }
 
@@ -1211,57 +1261,30 @@ fn approvals_json(_app: &App, l: Listing<ApprovalRow>) -> Value {
     json!({ "approvals": l.rows.iter().map(|a| approval_json(a, &l.titles)).collect::<Vec<_>>() })
 }
 
-pub async fn approvals_page(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
-    view(
-        &app,
-        Face::Page,
-        &headers,
-        &uri,
-        |s, store| load_approvals(s, store).map(Some),
-        approvals_html,
-        approvals_json,
-    )
-    .await
-}
-
-pub async fn approvals_api(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
-    view(
-        &app,
-        Face::Api,
-        &headers,
-        &uri,
-        |s, store| load_approvals(s, store).map(Some),
-        approvals_html,
-        approvals_json,
-    )
-    .await
-}
+always_view!(
+    approvals_page,
+    approvals_api,
+    load_approvals,
+    approvals_html,
+    approvals_json
+);
 
 fn load_tasks(shared: &Shared, store: &dyn Store) -> Result<Listing<TaskRow>, String> {
     let rows = store.admin().task_list(LIMIT).map_err(db)?;
-    let mut titles = Titles::new(&shared.schema, store);
-    for t in &rows {
+    listing(shared, store, rows, |titles, t| {
         titles.add(&t.assignee_table, t.assignee_id)?;
-        if let (Some(table), Some(i)) = (&t.subject_table, t.subject_id) {
-            titles.add(table, i)?;
-        }
-    }
-    Ok(Listing {
-        rows,
-        titles: Named(titles.done()),
+        add_some(titles, &t.subject_table, t.subject_id)
     })
 }
 
 fn tasks_html(app: &App, who: &Who, _uri: &Uri, l: Listing<TaskRow>) -> Response {
-    layout::page(
+    list_page(
         who,
         "/tasks",
         "タスク / Tasks",
-        html! {
-            h1 { "タスク / Tasks" }
-            @if l.rows.is_empty() { p.muted { "タスクはありません。 / No task was created." } }
-            @else { (tasks_table(&l.rows, &l.titles, zone(app))) }
-        },
+        html! {},
+        "タスクはありません。 / No task was created.",
+        (!l.rows.is_empty()).then(|| tasks_table(&l.rows, &l.titles, zone(app))),
     )
 }
 
@@ -1269,31 +1292,7 @@ fn tasks_json(_app: &App, l: Listing<TaskRow>) -> Value {
     json!({ "tasks": l.rows.iter().map(|t| task_json(t, &l.titles)).collect::<Vec<_>>() })
 }
 
-pub async fn tasks_page(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
-    view(
-        &app,
-        Face::Page,
-        &headers,
-        &uri,
-        |s, store| load_tasks(s, store).map(Some),
-        tasks_html,
-        tasks_json,
-    )
-    .await
-}
-
-pub async fn tasks_api(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
-    view(
-        &app,
-        Face::Api,
-        &headers,
-        &uri,
-        |s, store| load_tasks(s, store).map(Some),
-        tasks_html,
-        tasks_json,
-    )
-    .await
-}
+always_view!(tasks_page, tasks_api, load_tasks, tasks_html, tasks_json);
 
 // ------------------------------------------------------------ `/outbox`
 
@@ -1305,19 +1304,10 @@ struct OutboxView {
 fn load_outbox(shared: &Shared, store: &dyn Store) -> Result<OutboxView, String> {
     let rows = store.admin().message_list(LIMIT).map_err(db)?;
     let paused = store.delivery_paused().map_err(db)?;
-    let mut titles = Titles::new(&shared.schema, store);
-    for m in &rows {
-        if let (Some(t), Some(i)) = (&m.recipient_table, m.recipient_id) {
-            titles.add(t, i)?;
-        }
-    }
-    Ok(OutboxView {
-        listing: Listing {
-            rows,
-            titles: Named(titles.done()),
-        },
-        paused,
-    })
+    let listing = listing(shared, store, rows, |titles, m| {
+        add_some(titles, &m.recipient_table, m.recipient_id)
+    })?;
+    Ok(OutboxView { listing, paused })
 }
 
 /// What `?done=…` after a form says (a fixed set: nothing from the URL
@@ -1358,12 +1348,12 @@ fn outbox_html(app: &App, who: &Who, uri: &Uri, v: OutboxView) -> Response {
         .iter()
         .filter(|m| m.status == "unconfirmed")
         .count();
-    layout::page(
+    let rows = &v.listing.rows;
+    list_page(
         who,
         "/outbox",
         "送信箱 / Outbox",
         html! {
-            h1 { "送信箱 / Outbox" }
             (said_html(uri))
             @if let Some(p) = &v.paused {
                 p.error role="alert" {
@@ -1377,14 +1367,14 @@ fn outbox_html(app: &App, who: &Who, uri: &Uri, v: OutboxView) -> Response {
                     span lang="en" { (unconfirmed) " unconfirmed: delivery was interrupted mid-hand-over, so they may or may not have arrived. Ask, then choose Arrived or Resend." }
                 }
             }
-            @if v.listing.rows.is_empty() { p.muted { "メールはありません。 / No message yet." } }
-            @else {
-                @if v.listing.rows.len() >= LIMIT {
-                    p.note { "未確認と新しい順に " (LIMIT) " 通まで。 / Unconfirmed first, then the newest " (LIMIT) "." }
-                }
-                (messages_table(&v.listing.rows, &v.listing.titles, zone, Some(who)))
-            }
         },
+        "メールはありません。 / No message yet.",
+        (!rows.is_empty()).then(|| html! {
+            @if rows.len() >= LIMIT {
+                p.note { "未確認と新しい順に " (LIMIT) " 通まで。 / Unconfirmed first, then the newest " (LIMIT) "." }
+            }
+            (messages_table(rows, &v.listing.titles, zone, Some(who)))
+        }),
     )
 }
 
@@ -1395,31 +1385,13 @@ fn outbox_json(_app: &App, v: OutboxView) -> Value {
     })
 }
 
-pub async fn outbox_page(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
-    view(
-        &app,
-        Face::Page,
-        &headers,
-        &uri,
-        |s, store| load_outbox(s, store).map(Some),
-        outbox_html,
-        outbox_json,
-    )
-    .await
-}
-
-pub async fn outbox_api(State(app): State<Arc<App>>, headers: HeaderMap, uri: Uri) -> Response {
-    view(
-        &app,
-        Face::Api,
-        &headers,
-        &uri,
-        |s, store| load_outbox(s, store).map(Some),
-        outbox_html,
-        outbox_json,
-    )
-    .await
-}
+always_view!(
+    outbox_page,
+    outbox_api,
+    load_outbox,
+    outbox_html,
+    outbox_json
+);
 
 // ------------------------------------------------------------ `/suppressions`
 
@@ -1429,12 +1401,11 @@ fn load_suppressions(_shared: &Shared, store: &dyn Store) -> Result<Vec<Suppress
 
 fn suppressions_html(app: &App, who: &Who, uri: &Uri, list: Vec<Suppression>) -> Response {
     let zone = zone(app);
-    layout::page(
+    list_page(
         who,
         "/suppressions",
         "配信停止 / Suppressions",
         html! {
-            h1 { "配信停止 / Suppressions" }
             (said_html(uri))
             p.note {
                 "ここにあるアドレスにはお知らせメールを送りません（bounced と complained は取引メールも）。"
@@ -1453,30 +1424,30 @@ fn suppressions_html(app: &App, who: &Who, uri: &Uri, list: Vec<Suppression>) ->
                 }
                 button.primary type="submit" { "追加 / Add" }
             }
-            @if list.is_empty() { p.muted { "配信停止のアドレスはありません。 / No address is suppressed." } }
-            @else {
-                table {
-                    thead { tr { (th("アドレス", "Address")) (th("理由", "Reason")) (th("日時", "Since")) (th("経緯", "Source")) (th("操作", "Action")) } }
-                    tbody {
-                        @for s in &list {
-                            tr {
-                                td { (s.address) }
-                                td { (badge(s.reason.as_str())) }
-                                td { (time(s.at, zone)) }
-                                td { (s.source.as_deref().unwrap_or("")) }
-                                td {
-                                    form.inline method="post" action="/suppressions/remove" {
-                                        @if let Some(csrf) = who.csrf() { input type="hidden" name=(CSRF_FIELD) value=(csrf); }
-                                        input type="hidden" name="address" value=(s.address);
-                                        button type="submit" { "解除 / Remove" }
-                                    }
+        },
+        "配信停止のアドレスはありません。 / No address is suppressed.",
+        (!list.is_empty()).then(|| html! {
+            table {
+                thead { tr { (th("アドレス", "Address")) (th("理由", "Reason")) (th("日時", "Since")) (th("経緯", "Source")) (th("操作", "Action")) } }
+                tbody {
+                    @for s in &list {
+                        tr {
+                            td { (s.address) }
+                            td { (badge(s.reason.as_str())) }
+                            td { (time(s.at, zone)) }
+                            td { (s.source.as_deref().unwrap_or("")) }
+                            td {
+                                form.inline method="post" action="/suppressions/remove" {
+                                    @if let Some(csrf) = who.csrf() { input type="hidden" name=(CSRF_FIELD) value=(csrf); }
+                                    input type="hidden" name="address" value=(s.address);
+                                    button type="submit" { "解除 / Remove" }
                                 }
                             }
                         }
                     }
                 }
             }
-        },
+        }),
     )
 }
 
@@ -1491,39 +1462,13 @@ fn suppressions_json(_app: &App, list: Vec<Suppression>) -> Value {
     })
 }
 
-pub async fn suppressions_page(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    view(
-        &app,
-        Face::Page,
-        &headers,
-        &uri,
-        |s, store| load_suppressions(s, store).map(Some),
-        suppressions_html,
-        suppressions_json,
-    )
-    .await
-}
-
-pub async fn suppressions_api(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    view(
-        &app,
-        Face::Api,
-        &headers,
-        &uri,
-        |s, store| load_suppressions(s, store).map(Some),
-        suppressions_html,
-        suppressions_json,
-    )
-    .await
-}
+always_view!(
+    suppressions_page,
+    suppressions_api,
+    load_suppressions,
+    suppressions_html,
+    suppressions_json
+);
 
 // ------------------------------------------------------------ writes
 
