@@ -12,7 +12,9 @@
 
 use crate::support::db::Db;
 use crate::support::pg;
-use crate::support::serve::{self, Answer, Served, agent, answer, now, signature};
+use crate::support::serve::{
+    self, Answer, Served, agent, answer, eml_raw, link_tokens, now, signature,
+};
 use crate::support::world::{World, text};
 use flowc::mail::token::{self, Purpose, Secret};
 use std::io::{Read, Write};
@@ -91,18 +93,8 @@ struct Mail {
 
 /// The tokens of `PUBLIC/KIND/TOKEN` links in `text`.
 fn tokens(text: &str, kind: &str) -> Vec<String> {
-    let prefix = format!("{PUBLIC}/{kind}/");
-    let mut found: Vec<String> = text
-        .match_indices(&prefix)
-        .map(|(i, _)| {
-            text[i + prefix.len()..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                .collect()
-        })
-        .collect();
+    let mut found = link_tokens(text, &format!("{PUBLIC}/{kind}/"));
     found.sort();
-    found.dedup();
     found
 }
 
@@ -118,12 +110,7 @@ fn mails(dir: &std::path::Path) -> Vec<Mail> {
         .unwrap_or_default()
         .into_iter()
         .map(|path| {
-            let raw = std::fs::read(&path).expect("eml");
-            // Quoted-printable soft breaks and `=3D` undone: enough to read links.
-            let eml = String::from_utf8_lossy(&raw)
-                .replace("=\r\n", "")
-                .replace("=\n", "")
-                .replace("=3D", "=");
+            let eml = eml_raw(&path);
             let header = |name: &str| {
                 eml.lines()
                     .find_map(|l| l.strip_prefix(name))

@@ -16,7 +16,9 @@
 use crate::support::browser::{self, Browser};
 use crate::support::db::Db;
 use crate::support::pg;
-use crate::support::serve::{self, Answer, Served, agent, answer, wait_until};
+use crate::support::serve::{
+    self, Answer, Served, agent, answer, eml_raw, link_tokens, wait_until,
+};
 use crate::support::world::{World, text};
 use serde_json::Value;
 use std::time::Duration;
@@ -76,18 +78,9 @@ impl Db<'_> {
 
 /// The `PUBLIC/KIND/TOKEN` link of `kind` in the .eml at `path`.
 fn link(path: &std::path::Path, kind: &str) -> Option<String> {
-    let raw = std::fs::read(path).expect("eml");
-    // Quoted-printable soft breaks and `=3D` undone: enough to read links.
-    let eml = String::from_utf8_lossy(&raw)
-        .replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=");
+    let eml = eml_raw(path);
     let prefix = format!("{PUBLIC}/{kind}/");
-    let at = eml.find(&prefix)? + prefix.len();
-    let token: String = eml[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
+    let token = link_tokens(&eml, &prefix).into_iter().next()?;
     Some(format!("/{kind}/{token}"))
 }
 

@@ -13,7 +13,7 @@
 
 use crate::support::db::Db;
 use crate::support::pg;
-use crate::support::serve::{self, Served, wait_until};
+use crate::support::serve::{self, Served, link_tokens, wait_until};
 use crate::support::smtp;
 use crate::support::world::{World, text};
 use flowc::mail::token::{self, Purpose, Secret};
@@ -161,22 +161,9 @@ impl Mail {
     /// The token of the one `PUBLIC/a/TOKEN` link (in both parts).
     fn token(&self) -> String {
         let prefix = format!("{PUBLIC}/a/");
-        let found = |part: &str| -> Vec<String> {
-            let mut found: Vec<String> = part
-                .match_indices(&prefix)
-                .map(|(i, _)| {
-                    part[i + prefix.len()..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                        .collect()
-                })
-                .collect();
-            found.dedup();
-            found
-        };
-        let tokens = found(&self.text);
+        let tokens = link_tokens(&self.text, &prefix);
         assert_eq!(tokens.len(), 1, "{}", self.text);
-        assert_eq!(found(&self.html), tokens, "{}", self.html);
+        assert_eq!(link_tokens(&self.html, &prefix), tokens, "{}", self.html);
         tokens[0].clone()
     }
 }

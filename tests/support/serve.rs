@@ -302,6 +302,16 @@ print('\n'.join(str(p.get_content()) for p in m.walk() if not p.is_multipart()))
     String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
 }
 
+/// The .eml at `path` as it is written, with quoted-printable soft breaks
+/// and `=3D` undone: enough to read links (headers included).
+pub fn eml_raw(path: &std::path::Path) -> String {
+    let raw = std::fs::read(path).expect("eml");
+    String::from_utf8_lossy(&raw)
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
 /// The distinct tokens of `PREFIX/TOKEN` links in `text`, in order.
 pub fn link_tokens(text: &str, prefix: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
