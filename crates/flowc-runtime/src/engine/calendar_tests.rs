@@ -2,7 +2,7 @@
 //! time, through the real engine: `test` blocks run by the tester on both
 //! backends (the clock starts at 2025-01-01 09:00, Asia/Tokyo).
 
-use flowc_jit::compiled::Backend;
+use super::test_support::test_blocks_pass;
 
 const PROJECT: &str = r#"
 timezone "Asia/Tokyo"
@@ -76,21 +76,7 @@ end
 
 #[test]
 fn months_and_times_of_day_wake_runs_on_the_calendar() {
-    let checked = flowc_check::project::Project::from_texts([("main.flow", PROJECT)]).check();
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    let program = &checked.program;
-    assert_eq!(program.tests.len(), 4);
-    for backend in [Backend::Vm, Backend::Jit] {
-        for test in &program.tests {
-            let outcome = crate::tester::run(program, test, backend);
-            assert!(
-                outcome.failure.is_none(),
-                "{} ({backend:?}): {:?}",
-                test.name,
-                outcome.failure
-            );
-        }
-    }
+    test_blocks_pass(PROJECT, 4);
 }
 
 /// Business waits (DESIGN §11) on a calendar with Japan's holidays: the
@@ -159,19 +145,5 @@ end
 
 #[test]
 fn business_waits_count_business_days_and_open_hours() {
-    let checked = flowc_check::project::Project::from_texts([("main.flow", BUSINESS)]).check();
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    let program = &checked.program;
-    assert_eq!(program.tests.len(), 4);
-    for backend in [Backend::Vm, Backend::Jit] {
-        for test in &program.tests {
-            let outcome = crate::tester::run(program, test, backend);
-            assert!(
-                outcome.failure.is_none(),
-                "{} ({backend:?}): {:?}",
-                test.name,
-                outcome.failure
-            );
-        }
-    }
+    test_blocks_pass(BUSINESS, 4);
 }

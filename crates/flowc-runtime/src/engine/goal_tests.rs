@@ -6,8 +6,8 @@
 
 #![cfg(test)]
 
+use super::test_support::test_blocks_pass;
 use super::{Advance, Engine, Options};
-use flowc_jit::compiled::Backend;
 
 const DAY: i64 = 86_400;
 
@@ -294,19 +294,5 @@ end
 /// The same, as `test` blocks (`flowc test`), on both backends.
 #[test]
 fn goals_in_test_blocks_on_both_backends() {
-    let checked = flowc_check::project::Project::from_texts([("main.flow", FLOWS)]).check();
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    let program = &checked.program;
-    assert_eq!(program.tests.len(), 4);
-    for backend in [Backend::Vm, Backend::Jit] {
-        for test in &program.tests {
-            let outcome = crate::tester::run(program, test, backend);
-            assert!(
-                outcome.failure.is_none(),
-                "{} ({backend:?}): {:?}",
-                test.name,
-                outcome.failure
-            );
-        }
-    }
+    test_blocks_pass(FLOWS, 4);
 }

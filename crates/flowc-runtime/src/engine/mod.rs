@@ -26,6 +26,8 @@ mod runs;
 mod schedule;
 mod steps;
 mod sweeps;
+#[cfg(test)]
+mod test_support;
 mod versions;
 mod waits;
 
