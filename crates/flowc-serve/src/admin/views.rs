@@ -136,6 +136,30 @@ async fn always<T: Send + 'static>(
     view(app, face, headers, uri, load, page, json).await
 }
 
+/// The handlers of a view of what a path names: its page and its `/api/`
+/// twin, `answer`ed given the path (`$path`, as axum extracts it).
+macro_rules! path_view {
+    ($page:ident, $api:ident, $path:ty, $answer:ident) => {
+        pub async fn $page(
+            State(app): State<Arc<App>>,
+            headers: HeaderMap,
+            uri: Uri,
+            path: Result<Path<$path>, PathRejection>,
+        ) -> Response {
+            $answer(&app, Face::Page, &headers, &uri, path).await
+        }
+
+        pub async fn $api(
+            State(app): State<Arc<App>>,
+            headers: HeaderMap,
+            uri: Uri,
+            path: Result<Path<$path>, PathRejection>,
+        ) -> Response {
+            $answer(&app, Face::Api, &headers, &uri, path).await
+        }
+    };
+}
+
 /// The handlers of an [`always`] view: its page and its `/api/` twin.
 macro_rules! always_view {
     ($page:ident, $api:ident, $load:ident, $html:ident, $json:ident) => {
@@ -667,40 +691,16 @@ async fn rule(
     face: Face,
     headers: &HeaderMap,
     uri: &Uri,
-    name: Option<String>,
-) -> Response {
-    view(
-        app,
-        face,
-        headers,
-        uri,
-        move |s, store| match name {
-            Some(name) => load_rule(s, store, &name),
-            None => Ok(None),
-        },
-        rule_html,
-        rule_json,
-    )
-    .await
-}
-
-pub async fn rule_page(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    uri: Uri,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    rule(&app, Face::Page, &headers, &uri, path_text(path)).await
+    let name = path_text(path);
+    let load = move |s: &Shared, store: &dyn Store| {
+        name.map_or(Ok(None), |name| load_rule(s, store, &name))
+    };
+    view(app, face, headers, uri, load, rule_html, rule_json).await
 }
 
-pub async fn rule_api(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    uri: Uri,
-    path: Result<Path<String>, PathRejection>,
-) -> Response {
-    rule(&app, Face::Api, &headers, &uri, path_text(path)).await
-}
+path_view!(rule_page, rule_api, String, rule);
 
 // ------------------------------------------------------------ `/records/TABLE/ID`
 
@@ -1136,38 +1136,13 @@ async fn record(
     let wanted = path
         .ok()
         .and_then(|Path((table, id))| Some((table, id.parse::<i64>().ok()?)));
-    view(
-        app,
-        face,
-        headers,
-        uri,
-        move |s, store| match wanted {
-            Some((table, id)) => load_record(s, store, &table, id),
-            None => Ok(None),
-        },
-        record_html,
-        record_json,
-    )
-    .await
+    let load = move |s: &Shared, store: &dyn Store| {
+        wanted.map_or(Ok(None), |(table, id)| load_record(s, store, &table, id))
+    };
+    view(app, face, headers, uri, load, record_html, record_json).await
 }
 
-pub async fn record_page(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    uri: Uri,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Response {
-    record(&app, Face::Page, &headers, &uri, path).await
-}
-
-pub async fn record_api(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    uri: Uri,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Response {
-    record(&app, Face::Api, &headers, &uri, path).await
-}
+path_view!(record_page, record_api, (String, String), record);
 
 // ------------------------------------------------------------ `/approvals`, `/tasks`
 
