@@ -395,13 +395,16 @@ pub enum Problem {
     RuleCycle { span: Span, cycle: Vec<String> },
     /// W0103. `every day at "09:00"` with no `timezone` declared.
     NoTimezone { span: Span },
-    /// W0104. `when contract becomes days_until(contract.renewal_date) < 30`:
-    /// a `becomes` is re-evaluated on changes to what it reads, not as
-    /// days pass, so `today` (`now`) moving on never makes it true.
+    /// W0104. `when contract becomes days_until(contract.renewal_date) < 30`
+    /// (or such a `goal`, or `wait until`): re-evaluated on changes to what
+    /// it reads, not as days pass, so `today` (`now`) moving on never makes
+    /// it true.
     BecomesReadsTime {
         span: Span,
         record: String,
         what: &'static str,
+        /// `becomes`, `goal` or `wait until`.
+        construct: &'static str,
     },
     /// W0401. `template t { subject: "s"  text: "t" }` and no `sender`:
     /// marketing email without the sender lines the law requires.
@@ -1112,18 +1115,31 @@ impl Problem {
                 Label::new(*span, "UTC"),
             )
             .with_hint("declare the project's time zone, e.g. `timezone \"Asia/Tokyo\"`"),
-            BecomesReadsTime { span, record, what } => Diagnostic::warning(
+            BecomesReadsTime {
+                span,
+                record,
+                what,
+                construct,
+            } => Diagnostic::warning(
                 "W0104",
                 format!(
-                    "this `becomes` reads `{what}`, but it is re-evaluated only when what it \
+                    "this `{construct}` reads `{what}`, but it is re-evaluated only when what it \
                      reads changes, not as time passes"
                 ),
                 Label::new(*span, format!("reads `{what}`")),
             )
-            .with_hint(format!(
-                "to act on dates, use a daily sweep: `every day at \"09:00\" for each {record} \
-                 where …`, with `reenter never` to act once per {record}"
-            )),
+            .with_hint(match *construct {
+                "wait until" => "to wait for a date, wait for the time itself: `wait until DATE` \
+                                 (e.g. `wait until contract.renewal_date - 30d`)"
+                    .to_string(),
+                "goal" => "the goal still counts when the run ends; to end runs on a date, \
+                           `wait until DATE` and then `stop`"
+                    .to_string(),
+                _ => format!(
+                    "to act on dates, use a daily sweep: `every day at \"09:00\" for each \
+                     {record} where …`, with `reenter never` to act once per {record}"
+                ),
+            }),
             NoSender { span, templates } => Diagnostic::warning(
                 "W0401",
                 if *templates == 1 {

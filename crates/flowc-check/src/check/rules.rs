@@ -914,32 +914,71 @@ pub(crate) fn depends_on_records(e: &ir::Expr) -> bool {
     found
 }
 
-/// W0104: a `becomes` condition that time passing can make true: it reads
-/// `today` or `now` (through functions and segments too), and not only in
-/// a way that days passing can only make false (`days_until(d) > 365`
-/// becomes true only when `d` is edited). The engine re-evaluates a
-/// `becomes` only on changes to what it reads (docs/runtime.md), never as
-/// time passes.
+/// W0104: a condition the engine watches for turning true — a `becomes`,
+/// a `goal` that ends runs, a `wait until` condition — that time passing
+/// can make true: it reads `today` or `now` (through functions and
+/// segments too), and not only in a way that days passing can only make
+/// false (`days_until(d) > 365` becomes true only when `d` is edited). The
+/// engine re-evaluates these only on changes to what they read
+/// (docs/runtime.md), never as time passes.
 pub(super) fn becomes_and_time(cx: &mut Checker, rules: &[ir::RuleDef], functions: &[ir::FnDef]) {
     for rule in rules {
-        let ir::Trigger::Becomes { condition } = &rule.trigger else {
-            continue;
-        };
-        let time = Time {
-            segments: &cx.schema.segments,
-            functions,
-        };
-        if !time.moves(condition, &[], 0).rises {
-            continue;
+        let mut watched: Vec<(&'static str, &ir::Expr)> = Vec::new();
+        if let ir::Trigger::Becomes { condition } = &rule.trigger {
+            watched.push(("becomes", condition));
         }
-        let mut seen = std::collections::HashSet::new();
-        if let Some(what) = reads_time(cx, condition, functions, &mut seen) {
-            let record = cx.schema.record(rule.subject).name.clone();
-            cx.report(Problem::BecomesReadsTime {
-                span: condition.span,
-                record,
-                what,
-            });
+        if let Some(goal) = rule.goal.as_ref().filter(|g| g.ends_run) {
+            watched.push(("goal", &goal.condition));
+        }
+        wait_conditions(&rule.steps, &mut watched);
+        // A rule whose record is unknown (already an error) has no name to
+        // suggest a sweep over.
+        let Some(record) = cx.schema.records.get(rule.subject.index()) else {
+            continue;
+        };
+        let record = record.name.clone();
+        for (construct, condition) in watched {
+            let time = Time {
+                segments: &cx.schema.segments,
+                functions,
+            };
+            if !time.moves(condition, &[], 0).rises {
+                continue;
+            }
+            let mut seen = std::collections::HashSet::new();
+            if let Some(what) = reads_time(cx, condition, functions, &mut seen) {
+                cx.report(Problem::BecomesReadsTime {
+                    span: condition.span,
+                    record: record.clone(),
+                    what,
+                    construct,
+                });
+            }
+        }
+    }
+}
+
+/// The `wait until COND` conditions of `steps`, nested ones included.
+fn wait_conditions<'a>(steps: &'a [ir::Step], out: &mut Vec<(&'static str, &'a ir::Expr)>) {
+    for step in steps {
+        match &step.kind {
+            // One that reads no record at all is E0502 already.
+            ir::StepKind::Wait(ir::Wait::UntilCondition { condition, .. })
+                if depends_on_records(condition) =>
+            {
+                out.push(("wait until", condition));
+            }
+            ir::StepKind::If {
+                branches,
+                otherwise,
+            } => {
+                for (_, body) in branches {
+                    wait_conditions(body, out);
+                }
+                wait_conditions(otherwise, out);
+            }
+            ir::StepKind::RequireApproval { on_reject, .. } => wait_conditions(on_reject, out),
+            _ => {}
         }
     }
 }
