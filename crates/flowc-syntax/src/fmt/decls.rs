@@ -92,7 +92,9 @@ impl Printer<'_> {
                     ),
                     None => form_head(d),
                 };
-                self.flat_if_quiet(d.name.span.end, d.span.end, line)?
+                // A comment inside the head goes above the form in either
+                // layout; only one before `redirect` keeps it on its own line.
+                self.flat_if_quiet(d.by.span.end, d.span.end, line)?
             }
             _ => return None,
         };
