@@ -6,9 +6,9 @@
 //! unless the template places `{{unsubscribe_url}}`; transactional mail
 //! carries neither. `--public-url` without `FLOWC_SECRET` is refused.
 
+use crate::support::eml::parse;
 use crate::support::smtp;
 use crate::support::world::{World, text};
-use std::path::Path;
 
 const PROJECT: &str = r#"
 timezone "Asia/Tokyo"
@@ -46,30 +46,6 @@ end
 "#;
 
 const SECRET: &str = "a test secret of enough length";
-
-/// What Python's email package reads in a received message: its headers
-/// (name: value, in order), its content type and each leaf part as
-/// `[content type, charset, decoded content]`.
-fn parse(eml: &Path) -> serde_json::Value {
-    let script = r#"
-import json, sys
-from email import message_from_bytes, policy
-m = message_from_bytes(open(sys.argv[1], 'rb').read(), policy=policy.default)
-parts = [[p.get_content_type(), p.get_content_charset(), p.get_content()]
-         for p in m.walk() if not p.is_multipart()]
-print(json.dumps({'type': m.get_content_type(),
-                  'headers': [[k, str(v)] for k, v in m.items()],
-                  'parts': parts}))
-"#;
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(eml)
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("json")
-}
 
 fn header(m: &serde_json::Value, name: &str) -> Option<String> {
     m["headers"].as_array()?.iter().find_map(|h| {

@@ -12,6 +12,7 @@
 //! harness has it.
 
 use crate::support::db::Db;
+use crate::support::eml::parse;
 use crate::support::pg;
 use crate::support::serve::{self, Served, link_tokens, wait_until};
 use crate::support::smtp;
@@ -83,30 +84,6 @@ impl Db<'_> {
         ))
         .concat()
     }
-}
-
-/// What Python's email package reads in a message: its headers (name,
-/// value, in order), its content type and each leaf part as `[content
-/// type, charset, decoded content]`.
-fn parse(eml: &Path) -> serde_json::Value {
-    let script = r#"
-import json, sys
-from email import message_from_bytes, policy
-m = message_from_bytes(open(sys.argv[1], 'rb').read(), policy=policy.default)
-parts = [[p.get_content_type(), p.get_content_charset(), p.get_content()]
-         for p in m.walk() if not p.is_multipart()]
-print(json.dumps({'type': m.get_content_type(),
-                  'headers': [[k, str(v)] for k, v in m.items()],
-                  'parts': parts}))
-"#;
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(eml)
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("json")
 }
 
 /// One approval email as received.

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod db;
+pub mod eml;
 pub mod exprs;
 pub mod golden;
 pub mod memenv;

@@ -282,24 +282,14 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 /// The decoded text of every leaf part of a received message (`.eml`),
 /// as Python's email package reads it, joined by newlines.
 pub fn eml_text(eml: &std::path::Path) -> String {
-    let script = r#"
-import sys
-from email import message_from_bytes, policy
-m = message_from_bytes(open(sys.argv[1], 'rb').read(), policy=policy.default)
-print('\n'.join(str(p.get_content()) for p in m.walk() if not p.is_multipart()))
-"#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(eml)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+    let parsed = super::eml::parse(eml);
+    let parts: Vec<&str> = parsed["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .filter_map(|p| p[2].as_str())
+        .collect();
+    parts.join("\n").replace("\r\n", "\n")
 }
 
 /// The .eml at `path` as it is written, with quoted-printable soft breaks

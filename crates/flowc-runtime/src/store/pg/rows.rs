@@ -180,26 +180,49 @@ pub fn ids_where(
     rows.iter().map(|r| r.try_get(0)).collect()
 }
 
-/// Inserts a row with these columns (names as declared; `id` among them
-/// when the caller chooses it); returns its id.
-pub fn insert_row(c: &mut Conn, table: &str, columns: &[(String, SqlValue)]) -> R<i64> {
-    let sql = if columns.is_empty() {
-        format!(
+/// `INSERT INTO table (columns…) VALUES ($1, …) RETURNING id`, the
+/// columns' values bound in order.
+pub(super) fn insert_sql<'a>(
+    table: &str,
+    columns: impl ExactSizeIterator<Item = &'a str>,
+) -> String {
+    if columns.len() == 0 {
+        return format!(
             "INSERT INTO {} DEFAULT VALUES RETURNING {}::bigint",
             ident(table),
             ident("id")
-        )
-    } else {
-        let names: Vec<String> = columns.iter().map(|(n, _)| ident(n)).collect();
-        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-        format!(
-            "INSERT INTO {} ({}) VALUES ({}) RETURNING {}::bigint",
-            ident(table),
-            names.join(", "),
-            marks.join(", "),
-            ident("id")
-        )
-    };
+        );
+    }
+    let count = columns.len();
+    let names: Vec<String> = columns.map(ident).collect();
+    let marks: Vec<String> = (1..=count).map(|i| format!("${i}")).collect();
+    format!(
+        "INSERT INTO {} ({}) VALUES ({}) RETURNING {}::bigint",
+        ident(table),
+        names.join(", "),
+        marks.join(", "),
+        ident("id")
+    )
+}
+
+/// `UPDATE table SET column = $2, … WHERE id = $1`.
+pub(super) fn update_sql<'a>(table: &str, columns: impl Iterator<Item = &'a str>) -> String {
+    let sets: Vec<String> = columns
+        .enumerate()
+        .map(|(i, n)| format!("{} = ${}", ident(n), i + 2))
+        .collect();
+    format!(
+        "UPDATE {} SET {} WHERE {} = $1::bigint",
+        ident(table),
+        sets.join(", "),
+        ident("id")
+    )
+}
+
+/// Inserts a row with these columns (names as declared; `id` among them
+/// when the caller chooses it); returns its id.
+pub fn insert_row(c: &mut Conn, table: &str, columns: &[(String, SqlValue)]) -> R<i64> {
+    let sql = insert_sql(table, columns.iter().map(|(n, _)| n.as_str()));
     let values: Vec<Param> = columns.iter().map(|(_, v)| Param::from(v)).collect();
     let params: Vec<&(dyn ToSql + Sync)> =
         values.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
@@ -211,17 +234,7 @@ pub fn update_row(c: &mut Conn, table: &str, id: i64, columns: &[(String, SqlVal
     if columns.is_empty() {
         return Ok(());
     }
-    let sets: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _))| format!("{} = ${}", ident(n), i + 2))
-        .collect();
-    let sql = format!(
-        "UPDATE {} SET {} WHERE {} = $1::bigint",
-        ident(table),
-        sets.join(", "),
-        ident("id")
-    );
+    let sql = update_sql(table, columns.iter().map(|(n, _)| n.as_str()));
     let values: Vec<Param> = columns.iter().map(|(_, v)| Param::from(v)).collect();
     let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(values.len() + 1);
     params.push(&id);

@@ -317,22 +317,7 @@ fn find_by(tx: &mut Transaction, table: &str, column: &str, value: &Lookup) -> R
 
 /// Inserts a row of these columns; its id.
 fn insert_row(tx: &mut Transaction, table: &str, columns: &[(String, SqlValue)]) -> Result<i64> {
-    let id = ident("id");
-    let sql = if columns.is_empty() {
-        format!(
-            "INSERT INTO {} DEFAULT VALUES RETURNING {id}::bigint",
-            ident(table)
-        )
-    } else {
-        let names: Vec<String> = columns.iter().map(|(n, _)| ident(n)).collect();
-        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-        format!(
-            "INSERT INTO {} ({}) VALUES ({}) RETURNING {id}::bigint",
-            ident(table),
-            names.join(", "),
-            marks.join(", ")
-        )
-    };
+    let sql = super::rows::insert_sql(table, columns.iter().map(|(n, _)| n.as_str()));
     let values: Vec<Param> = columns.iter().map(|(_, v)| Param::from(v)).collect();
     let params: Vec<&(dyn ToSql + Sync)> =
         values.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
@@ -349,17 +334,7 @@ fn update_row(
     if columns.is_empty() {
         return Ok(());
     }
-    let sets: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _))| format!("{} = ${}", ident(n), i + 2))
-        .collect();
-    let sql = format!(
-        "UPDATE {} SET {} WHERE {} = $1::bigint",
-        ident(table),
-        sets.join(", "),
-        ident("id")
-    );
+    let sql = super::rows::update_sql(table, columns.iter().map(|(n, _)| n.as_str()));
     let values: Vec<Param> = columns.iter().map(|(_, v)| Param::from(v)).collect();
     let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(values.len() + 1);
     params.push(&row);
